@@ -1,0 +1,129 @@
+/* buf.c - growable string builder with an optional size cap */
+#include "base/buf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "base/mem.h"
+
+char cs_buf_empty[1];
+
+void cs_buf_init(struct cs_buf *b)
+{
+    b->ptr = cs_buf_empty;
+    b->len = 0;
+    b->cap = 0;
+    b->max = 0;
+}
+
+void cs_buf_init_max(struct cs_buf *b, size_t max)
+{
+    cs_buf_init(b);
+    b->max = max;
+}
+
+void cs_buf_release(struct cs_buf *b)
+{
+    size_t max = b->max;
+
+    if (b->cap)
+        free(b->ptr);
+    cs_buf_init(b);
+    b->max = max;
+}
+
+void cs_buf_reset(struct cs_buf *b)
+{
+    b->len = 0;
+    if (b->cap)
+        b->ptr[0] = '\0';
+}
+
+int cs_buf_grow(struct cs_buf *b, size_t extra)
+{
+    size_t want;
+
+    if (b->max && b->len + extra > b->max)
+        return CS_ETOOBIG;
+    want = b->len + extra + 1;
+    if (want <= b->cap)
+        return 0;
+    if (want < b->cap * 2)
+        want = b->cap * 2;
+    if (want < 64)
+        want = 64;
+    if (b->cap) {
+        b->ptr = cs_xrealloc(b->ptr, want);
+    } else {
+        b->ptr = cs_xmalloc(want);
+        b->ptr[0] = '\0';
+    }
+    b->cap = want;
+    return 0;
+}
+
+int cs_buf_add(struct cs_buf *b, const void *data, size_t len)
+{
+    if (cs_buf_grow(b, len) < 0)
+        return CS_ETOOBIG;
+    if (len)
+        memcpy(b->ptr + b->len, data, len);
+    b->len += len;
+    b->ptr[b->len] = '\0';
+    return 0;
+}
+
+int cs_buf_adds(struct cs_buf *b, const char *s)
+{
+    return cs_buf_add(b, s, strlen(s));
+}
+
+int cs_buf_addch(struct cs_buf *b, char c)
+{
+    return cs_buf_add(b, &c, 1);
+}
+
+int cs_buf_vaddf(struct cs_buf *b, const char *fmt, va_list ap)
+{
+    va_list cp;
+    int n;
+
+    va_copy(cp, ap);
+    n = vsnprintf(NULL, 0, fmt, cp);
+    va_end(cp);
+    if (n < 0)
+        return CS_ERROR;
+    if (cs_buf_grow(b, (size_t)n) < 0)
+        return CS_ETOOBIG;
+    vsnprintf(b->ptr + b->len, (size_t)n + 1, fmt, ap);
+    b->len += (size_t)n;
+    return 0;
+}
+
+int cs_buf_addf(struct cs_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    int ret;
+
+    va_start(ap, fmt);
+    ret = cs_buf_vaddf(b, fmt, ap);
+    va_end(ap);
+    return ret;
+}
+
+char *cs_buf_detach(struct cs_buf *b, size_t *len_out)
+{
+    char *s;
+
+    if (!b->cap)
+        cs_buf_grow(b, 0);
+    s = b->ptr;
+    if (len_out)
+        *len_out = b->len;
+    b->ptr = cs_buf_empty;
+    b->len = 0;
+    b->cap = 0;
+    return s;
+}

@@ -1,0 +1,117 @@
+/* fs.c - directories, whole-file reads and atomic writes */
+#define _POSIX_C_SOURCE 200809L
+#include "base/fs.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/mem.h"
+
+int cs_fs_mkdirs(const char *path, struct cs_err *err)
+{
+    char *p = cs_xstrdup(path);
+    int ret = 0;
+
+    for (char *s = p + 1; ; s++) {
+        if (*s == '/' || *s == '\0') {
+            char c = *s;
+
+            *s = '\0';
+            if (mkdir(p, 0755) < 0 && errno != EEXIST) {
+                ret = cs_err_set(err, CS_EIO, "cannot create '%s': %s", p,
+                                 strerror(errno));
+                break;
+            }
+            *s = c;
+            if (!c)
+                break;
+        }
+    }
+    free(p);
+    return ret;
+}
+
+int cs_fs_read(char **out, size_t *len_out, const char *path, size_t max,
+               struct cs_err *err)
+{
+    struct cs_buf b = CS_BUF_INIT;
+    char chunk[65536];
+    FILE *f = fopen(path, "rb");
+    size_t n;
+    int ret = 0;
+
+    *out = NULL;
+    if (!f)
+        return cs_err_set(err, errno == ENOENT ? CS_ENOTFOUND : CS_EIO,
+                          "cannot open '%s': %s", path, strerror(errno));
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        if (max && b.len + n > max) {
+            ret = cs_err_set(err, CS_ETOOBIG, "'%s' is larger than %zu bytes",
+                             path, max);
+            goto done;
+        }
+        cs_buf_add(&b, chunk, n);
+    }
+    if (ferror(f)) {
+        ret = cs_err_set(err, CS_EIO, "cannot read '%s': %s", path,
+                         strerror(errno));
+        goto done;
+    }
+    *out = cs_buf_detach(&b, len_out);
+done:
+    fclose(f);
+    cs_buf_release(&b);
+    return ret;
+}
+
+int cs_fs_write_atomic(const char *path, const void *data, size_t len,
+                       struct cs_err *err)
+{
+    struct cs_buf tmp = CS_BUF_INIT;
+    FILE *f = NULL;
+    int ret = 0;
+
+    cs_buf_addf(&tmp, "%s.tmp.%ld", path, (long)getpid());
+    f = fopen(tmp.ptr, "wb");
+    if (!f) {
+        ret = cs_err_set(err, CS_EIO, "cannot write '%s': %s", tmp.ptr,
+                         strerror(errno));
+        goto done;
+    }
+    if (fwrite(data, 1, len, f) != len || fflush(f) != 0) {
+        ret = cs_err_set(err, CS_EIO, "cannot write '%s': %s", tmp.ptr,
+                         strerror(errno));
+        goto done;
+    }
+    if (fclose(f) != 0) {
+        f = NULL;
+        ret = cs_err_set(err, CS_EIO, "cannot write '%s': %s", tmp.ptr,
+                         strerror(errno));
+        goto done;
+    }
+    f = NULL;
+    if (rename(tmp.ptr, path) < 0) {
+        ret = cs_err_set(err, CS_EIO, "cannot rename to '%s': %s", path,
+                         strerror(errno));
+        goto done;
+    }
+done:
+    if (f)
+        fclose(f);
+    if (ret)
+        unlink(tmp.ptr);
+    cs_buf_release(&tmp);
+    return ret;
+}
+
+int cs_fs_exists(const char *path)
+{
+    struct stat st;
+
+    return stat(path, &st) == 0;
+}

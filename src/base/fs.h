@@ -1,0 +1,25 @@
+/* fs.h - directories, whole-file reads and atomic writes */
+#ifndef CS_BASE_FS_H
+#define CS_BASE_FS_H
+
+#include <stddef.h>
+
+#include "base/err.h"
+
+/* mkdir -p with mode 0755; 0 or CS_EIO. */
+int cs_fs_mkdirs(const char *path, struct cs_err *err);
+
+/* Reads a whole file (at most `max` bytes, else CS_ETOOBIG) into *out,
+ * new and NUL-terminated (the caller frees it). */
+int cs_fs_read(char **out, size_t *len_out, const char *path, size_t max,
+               struct cs_err *err);
+
+/* Writes `len` bytes to `path` through a temporary file and rename(), so a
+ * reader never sees a half-written file. */
+int cs_fs_write_atomic(const char *path, const void *data, size_t len,
+                       struct cs_err *err);
+
+/* 1 if `path` exists. */
+int cs_fs_exists(const char *path);
+
+#endif
