@@ -1,0 +1,73 @@
+/* config.h - the config file, environment overrides and per-tenant settings */
+#ifndef CS_CONFIG_CONFIG_H
+#define CS_CONFIG_CONFIG_H
+
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "base/err.h"
+
+/*
+ * The effective configuration (../shared/spec/config.md): embedded defaults,
+ * then the JSON config file, then environment variables; command-line flags
+ * are applied by the commands themselves. Every string is owned by the
+ * struct and never NULL unless documented ("unset").
+ */
+struct cs_config {
+    char *path;             /* the file read, or NULL when none existed */
+    char *database_url;     /* unset: the embedded cluster */
+    char *data_dir;
+    char *reports_dir;
+    char *rubrics_dir;
+    char *sentiment_lexicon;
+    char *llm_base_url;     /* unset: offline rules evaluator */
+    char *llm_model;
+    char *llm_api_key;      /* secret: environment only */
+    long llm_concurrency;
+    long llm_timeout_s;
+    long llm_connect_timeout_s;
+    long llm_max_tries;
+    long llm_context_tokens;
+    double llm_price_in_per_1k;
+    double llm_price_out_per_1k;
+    char *smtp_url;         /* unset: .eml files in the outbox */
+    char *smtp_user;        /* secret */
+    char *smtp_password;    /* secret */
+    char *mail_from;
+    char *alert_webhook_url;
+    long ingest_batch_rows;
+    long ingest_max_line_bytes;
+    json_t *root;           /* the whole file (an empty object if none) */
+};
+
+/* Settings of one tenant: its own entry over "default" over built-ins. */
+struct cs_tenant_cfg {
+    const char *name;               /* borrowed */
+    const char *timezone;           /* borrowed from the config */
+    const char *currency;
+    double human_cost_per_conversation; /* NAN when not configured */
+    double human_hourly_rate;           /* NAN when not configured */
+    double platform_fee;                /* per calendar month */
+    json_t *recipients;                 /* borrowed array of strings */
+    json_t *alerts;                     /* new object: merged thresholds */
+};
+
+/*
+ * Loads `path` (NULL: $CALLSCOPE_CONFIG, else config/callscope.json, which
+ * may be absent) and applies the environment. Invalid files or values give
+ * CS_EINVALID naming the file and key. *out is new; cs_config_free.
+ */
+int cs_config_load(struct cs_config **out, const char *path,
+                   struct cs_err *err);
+void cs_config_free(struct cs_config *cfg);
+
+/* Fills `out` for `tenant`; release with cs_tenant_cfg_release. */
+int cs_config_tenant(struct cs_tenant_cfg *out, const struct cs_config *cfg,
+                     const char *tenant, struct cs_err *err);
+void cs_tenant_cfg_release(struct cs_tenant_cfg *t);
+
+/* Prints the effective configuration as JSON with secrets masked. */
+void cs_config_show(const struct cs_config *cfg, FILE *out);
+
+#endif

@@ -1,0 +1,546 @@
+/* conv.c - validate an input conversation object and index its turns */
+#include "model/conv.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/mem.h"
+#include "base/buf.h"
+#include "base/parse.h"
+#include <stdio.h>
+
+static const char *const channels[] = {"voice", "chat", "api", NULL};
+static const char *const directions[] = {"inbound", "outbound", NULL};
+static const char *const outcomes[] = {"answered", "no_answer", "busy",
+                                       "failed", "abandoned", NULL};
+static const char *const handoff_types[] = {"warm", "cold", NULL};
+static const char *const creates_kinds[] = {"ticket", "crm_update",
+                                            "appointment", NULL};
+static const char *const cost_keys[] = {"telephony", "stt", "llm", "tts",
+                                        "other", NULL};
+
+/* The top-level fields of the format; anything else moves to metadata. */
+static const char *const known_fields[] = {
+    "id", "started_at", "tenant", "agent", "channel", "direction", "caller",
+    "callee", "answered_at", "ended_at", "outcome", "ring_s", "queue_wait_s",
+    "sip_error_code", "handoff", "turns", "tool_calls", "spans", "costs",
+    "csat", "nps", "topics", "metrics", "metadata", NULL};
+
+static int in_list(const char *s, const char *const *list)
+{
+    for (; *list; list++) {
+        if (strcmp(s, *list) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static const char *type_name(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER: return "an integer";
+    case JSON_REAL: return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "a boolean";
+    default: return "null";
+    }
+}
+
+static int bad(struct cs_err *err, const char *field, const char *why,
+               const json_t *v)
+{
+    if (v)
+        return cs_err_set(err, CS_EINVALID, "field '%s': %s, got %s", field,
+                          why, type_name(v));
+    return cs_err_set(err, CS_EINVALID, "field '%s': %s", field, why);
+}
+
+/* An optional string; NULL or JSON null counts as absent. */
+static int opt_string(const json_t *v, const char *field, struct cs_err *err)
+{
+    if (!v || json_is_null(v) || json_is_string(v))
+        return 0;
+    return bad(err, field, "expected a string", v);
+}
+
+static int opt_enum(const json_t *v, const char *field,
+                    const char *const *list, struct cs_err *err)
+{
+    struct cs_buf b = CS_BUF_INIT;
+    int ret;
+
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_string(v))
+        return bad(err, field, "expected a string", v);
+    if (in_list(json_string_value(v), list))
+        return 0;
+    for (const char *const *p = list; *p; p++)
+        cs_buf_addf(&b, "%s%s", p == list ? "" : ", ", *p);
+    ret = cs_err_set(err, CS_EINVALID, "field '%s': '%.60s' is not one of %s",
+                     field, json_string_value(v), b.ptr);
+    cs_buf_release(&b);
+    return ret;
+}
+
+static int opt_nonneg(const json_t *v, const char *field, struct cs_err *err)
+{
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_number(v))
+        return bad(err, field, "expected a number", v);
+    if (!(json_number_value(v) >= 0) || !isfinite(json_number_value(v)))
+        return cs_err_set(err, CS_EINVALID,
+                          "field '%s': must be >= 0, got %g", field,
+                          json_number_value(v));
+    return 0;
+}
+
+static int opt_int_range(const json_t *v, const char *field, long lo,
+                         long hi, struct cs_err *err)
+{
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_integer(v))
+        return bad(err, field, "expected an integer", v);
+    if (json_integer_value(v) < lo || json_integer_value(v) > hi)
+        return cs_err_set(err, CS_EINVALID,
+                          "field '%s': must be between %ld and %ld, got %lld",
+                          field, lo, hi, (long long)json_integer_value(v));
+    return 0;
+}
+
+static int opt_time(const json_t *v, const char *field, int64_t *out,
+                    int *present, struct cs_err *err)
+{
+    *present = 0;
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_string(v))
+        return bad(err, field, "expected an RFC 3339 timestamp string", v);
+    if (cs_parse_rfc3339(json_string_value(v), out) < 0)
+        return cs_err_set(err, CS_EINVALID,
+                          "field '%s': '%.40s' is not an RFC 3339 timestamp",
+                          field, json_string_value(v));
+    *present = 1;
+    return 0;
+}
+
+static int check_handoff(const json_t *h, struct cs_err *err)
+{
+    int ret;
+
+    if (!h || json_is_null(h))
+        return 0;
+    if (!json_is_object(h))
+        return bad(err, "handoff", "expected an object or null", h);
+    ret = opt_enum(json_object_get(h, "type"), "handoff.type", handoff_types,
+                   err);
+    if (!ret)
+        ret = opt_string(json_object_get(h, "target"), "handoff.target", err);
+    if (!ret)
+        ret = opt_nonneg(json_object_get(h, "at_s"), "handoff.at_s", err);
+    if (!ret)
+        ret = opt_string(json_object_get(h, "reason"), "handoff.reason", err);
+    return ret;
+}
+
+static int check_turns(struct cs_conv *c, const json_t *turns,
+                       struct cs_err *err)
+{
+    char field[64];
+    size_t i;
+    json_t *t;
+
+    if (!turns)
+        return cs_err_set(err, CS_EINVALID, "field 'turns': missing "
+                          "(an empty array when nobody spoke)");
+    if (!json_is_array(turns))
+        return bad(err, "turns", "expected an array", turns);
+    c->n_turns = json_array_size(turns);
+    c->turns = cs_xcalloc(c->n_turns, sizeof(*c->turns));
+    json_array_foreach(turns, i, t) {
+        json_t *role, *text, *st, *en;
+        int r, ret;
+
+        if (!json_is_object(t)) {
+            snprintf(field, sizeof(field), "turns[%zu]", i);
+            return bad(err, field, "expected an object", t);
+        }
+        role = json_object_get(t, "role");
+        text = json_object_get(t, "text");
+        snprintf(field, sizeof(field), "turns[%zu].role", i);
+        if (!role || !json_is_string(role))
+            return bad(err, field, "expected agent, customer or system",
+                       role);
+        r = cs_role_parse(json_string_value(role));
+        if (r < 0 || r == CS_ROLE_ANY)
+            return cs_err_set(err, CS_EINVALID, "field '%s': '%.40s' is not "
+                              "one of agent, customer, system", field,
+                              json_string_value(role));
+        snprintf(field, sizeof(field), "turns[%zu].text", i);
+        if (!text || !json_is_string(text))
+            return bad(err, field, "expected a string", text);
+        st = json_object_get(t, "start_s");
+        en = json_object_get(t, "end_s");
+        snprintf(field, sizeof(field), "turns[%zu].start_s", i);
+        ret = opt_nonneg(st, field, err);
+        if (ret)
+            return ret;
+        snprintf(field, sizeof(field), "turns[%zu].end_s", i);
+        ret = opt_nonneg(en, field, err);
+        if (ret)
+            return ret;
+        c->turns[i].role = (enum cs_role)r;
+        c->turns[i].text = json_string_value(text);
+        c->turns[i].len = json_string_length(text);
+        c->turns[i].start_s = json_is_number(st) ? json_number_value(st) : -1;
+        c->turns[i].end_s = json_is_number(en) ? json_number_value(en) : -1;
+        if (c->turns[i].start_s >= 0 && c->turns[i].end_s >= 0 &&
+            c->turns[i].end_s < c->turns[i].start_s)
+            return cs_err_set(err, CS_EINVALID, "field '%s': end_s before "
+                              "start_s", field);
+    }
+    return 0;
+}
+
+static int check_tool_calls(const json_t *a, struct cs_err *err)
+{
+    char field[64];
+    size_t i;
+    json_t *t;
+
+    if (!a || json_is_null(a))
+        return 0;
+    if (!json_is_array(a))
+        return bad(err, "tool_calls", "expected an array", a);
+    json_array_foreach(a, i, t) {
+        json_t *name, *ok, *cr;
+        int ret;
+
+        snprintf(field, sizeof(field), "tool_calls[%zu]", i);
+        if (!json_is_object(t))
+            return bad(err, field, "expected an object", t);
+        name = json_object_get(t, "name");
+        ok = json_object_get(t, "ok");
+        snprintf(field, sizeof(field), "tool_calls[%zu].name", i);
+        if (!json_is_string(name))
+            return bad(err, field, "expected a string", name);
+        snprintf(field, sizeof(field), "tool_calls[%zu].ok", i);
+        if (!json_is_boolean(ok))
+            return bad(err, field, "expected a boolean", ok);
+        snprintf(field, sizeof(field), "tool_calls[%zu].latency_ms", i);
+        ret = opt_nonneg(json_object_get(t, "latency_ms"), field, err);
+        cr = json_object_get(t, "creates");
+        snprintf(field, sizeof(field), "tool_calls[%zu].creates", i);
+        if (!ret)
+            ret = opt_enum(cr, field, creates_kinds, err);
+        snprintf(field, sizeof(field), "tool_calls[%zu].error", i);
+        if (!ret)
+            ret = opt_string(json_object_get(t, "error"), field, err);
+        if (ret)
+            return ret;
+    }
+    return 0;
+}
+
+static int check_spans(const json_t *a, struct cs_err *err)
+{
+    char field[64];
+    size_t i;
+    json_t *s;
+
+    if (!a || json_is_null(a))
+        return 0;
+    if (!json_is_array(a))
+        return bad(err, "spans", "expected an array", a);
+    json_array_foreach(a, i, s) {
+        json_t *d;
+        int ret;
+
+        snprintf(field, sizeof(field), "spans[%zu]", i);
+        if (!json_is_object(s))
+            return bad(err, field, "expected an object", s);
+        snprintf(field, sizeof(field), "spans[%zu].name", i);
+        if (!json_is_string(json_object_get(s, "name")))
+            return bad(err, field, "expected a string",
+                       json_object_get(s, "name"));
+        d = json_object_get(s, "duration_ms");
+        snprintf(field, sizeof(field), "spans[%zu].duration_ms", i);
+        if (!d)
+            return bad(err, field, "missing", NULL);
+        ret = opt_nonneg(d, field, err);
+        if (ret)
+            return ret;
+        if (json_is_null(d))
+            return bad(err, field, "expected a number", d);
+    }
+    return 0;
+}
+
+static int check_costs(const json_t *o, struct cs_err *err)
+{
+    char field[64];
+    const char *k;
+    json_t *v;
+
+    if (!o || json_is_null(o))
+        return 0;
+    if (!json_is_object(o))
+        return bad(err, "costs", "expected an object", o);
+    json_object_foreach((json_t *)o, k, v) {
+        int ret;
+
+        snprintf(field, sizeof(field), "costs.%.40s", k);
+        if (!in_list(k, cost_keys))
+            return cs_err_set(err, CS_EINVALID, "field '%s': unknown cost "
+                              "component (telephony, stt, llm, tts, other)",
+                              field);
+        ret = opt_nonneg(v, field, err);
+        if (ret)
+            return ret;
+    }
+    return 0;
+}
+
+static int check_string_array(const json_t *a, const char *name,
+                              struct cs_err *err)
+{
+    char field[64];
+    size_t i;
+    json_t *s;
+
+    if (!a || json_is_null(a))
+        return 0;
+    if (!json_is_array(a))
+        return bad(err, name, "expected an array", a);
+    json_array_foreach(a, i, s) {
+        if (!json_is_string(s)) {
+            snprintf(field, sizeof(field), "%s[%zu]", name, i);
+            return bad(err, field, "expected a string", s);
+        }
+    }
+    return 0;
+}
+
+static int check_metrics(const json_t *a, struct cs_err *err)
+{
+    char field[64];
+    size_t i;
+    json_t *m;
+
+    if (!a || json_is_null(a))
+        return 0;
+    if (!json_is_array(a))
+        return bad(err, "metrics", "expected an array", a);
+    json_array_foreach(a, i, m) {
+        json_t *v;
+
+        snprintf(field, sizeof(field), "metrics[%zu]", i);
+        if (!json_is_object(m))
+            return bad(err, field, "expected an object", m);
+        snprintf(field, sizeof(field), "metrics[%zu].name", i);
+        if (!json_is_string(json_object_get(m, "name")))
+            return bad(err, field, "expected a string",
+                       json_object_get(m, "name"));
+        v = json_object_get(m, "value");
+        snprintf(field, sizeof(field), "metrics[%zu].value", i);
+        if (!v || !(json_is_boolean(v) || json_is_string(v) ||
+                    json_is_number(v)))
+            return bad(err, field, "expected a boolean, string or number",
+                       v);
+    }
+    return 0;
+}
+
+/* Moves unknown top-level fields into metadata (creating it). */
+static void fold_unknown(json_t *doc)
+{
+    json_t *meta = json_object_get(doc, "metadata");
+    const char *k;
+    json_t *v;
+    void *tmp;
+
+    json_object_foreach_safe(doc, tmp, k, v) {
+        if (in_list(k, known_fields))
+            continue;
+        if (!meta || !json_is_object(meta)) {
+            meta = json_object();
+            json_object_set_new(doc, "metadata", meta);
+        }
+        json_object_set(meta, k, v);
+        json_object_del(doc, k);
+    }
+}
+
+static void set_default(json_t *doc, const char *key, const char *value)
+{
+    json_t *v = json_object_get(doc, key);
+
+    if (!v || json_is_null(v))
+        json_object_set_new(doc, key, json_string(value));
+}
+
+int cs_conv_from_json(struct cs_conv **out, json_t *obj, struct cs_err *err)
+{
+    struct cs_conv *c = NULL;
+    json_t *doc, *v;
+    int64_t t_start = 0, t_ans = 0, t_end = 0;
+    int has_start, has_ans, has_end, ret;
+
+    *out = NULL;
+    if (!json_is_object(obj))
+        return cs_err_set(err, CS_EINVALID, "expected a JSON object, got %s",
+                          type_name(obj));
+    c = cs_xcalloc(1, sizeof(*c));
+    c->doc = doc = json_incref(obj);
+
+    v = json_object_get(doc, "id");
+    if (!v) {
+        ret = bad(err, "id", "missing", NULL);
+        goto done;
+    }
+    if (!json_is_string(v) || json_string_length(v) == 0 ||
+        json_string_length(v) > 256) {
+        ret = bad(err, "id", "expected a non-empty string of at most 256 "
+                  "bytes", v);
+        goto done;
+    }
+    v = json_object_get(doc, "started_at");
+    if (!v || json_is_null(v)) {
+        ret = bad(err, "started_at", "missing", NULL);
+        goto done;
+    }
+    ret = opt_time(v, "started_at", &t_start, &has_start, err);
+    if (ret)
+        goto done;
+    ret = opt_time(json_object_get(doc, "answered_at"), "answered_at",
+                   &t_ans, &has_ans, err);
+    if (ret)
+        goto done;
+    ret = opt_time(json_object_get(doc, "ended_at"), "ended_at", &t_end,
+                   &has_end, err);
+    if (ret)
+        goto done;
+    if (has_end && t_end < t_start) {
+        ret = cs_err_set(err, CS_EINVALID,
+                         "field 'ended_at': before started_at");
+        goto done;
+    }
+    if (has_ans && t_ans < t_start) {
+        ret = cs_err_set(err, CS_EINVALID,
+                         "field 'answered_at': before started_at");
+        goto done;
+    }
+    if (has_ans && has_end && t_end < t_ans) {
+        ret = cs_err_set(err, CS_EINVALID,
+                         "field 'ended_at': before answered_at");
+        goto done;
+    }
+    v = json_object_get(doc, "tenant");
+    if (v && !json_is_null(v) &&
+        (!json_is_string(v) || json_string_length(v) == 0 ||
+         json_string_length(v) > 128)) {
+        ret = bad(err, "tenant", "expected a non-empty string of at most 128 "
+                  "bytes", v);
+        goto done;
+    }
+    ret = opt_string(json_object_get(doc, "agent"), "agent", err);
+    if (!ret)
+        ret = opt_enum(json_object_get(doc, "channel"), "channel", channels,
+                       err);
+    if (!ret)
+        ret = opt_enum(json_object_get(doc, "direction"), "direction",
+                       directions, err);
+    if (!ret)
+        ret = opt_string(json_object_get(doc, "caller"), "caller", err);
+    if (!ret)
+        ret = opt_string(json_object_get(doc, "callee"), "callee", err);
+    if (!ret)
+        ret = opt_enum(json_object_get(doc, "outcome"), "outcome", outcomes,
+                       err);
+    if (!ret)
+        ret = opt_nonneg(json_object_get(doc, "ring_s"), "ring_s", err);
+    if (!ret)
+        ret = opt_nonneg(json_object_get(doc, "queue_wait_s"),
+                         "queue_wait_s", err);
+    if (!ret)
+        ret = opt_int_range(json_object_get(doc, "sip_error_code"),
+                            "sip_error_code", 100, 699, err);
+    if (!ret)
+        ret = check_handoff(json_object_get(doc, "handoff"), err);
+    if (!ret)
+        ret = check_turns(c, json_object_get(doc, "turns"), err);
+    if (!ret)
+        ret = check_tool_calls(json_object_get(doc, "tool_calls"), err);
+    if (!ret)
+        ret = check_spans(json_object_get(doc, "spans"), err);
+    if (!ret)
+        ret = check_costs(json_object_get(doc, "costs"), err);
+    if (!ret)
+        ret = opt_int_range(json_object_get(doc, "csat"), "csat", 1, 5, err);
+    if (!ret)
+        ret = opt_int_range(json_object_get(doc, "nps"), "nps", 0, 10, err);
+    if (!ret)
+        ret = check_string_array(json_object_get(doc, "topics"), "topics",
+                                 err);
+    if (!ret)
+        ret = check_metrics(json_object_get(doc, "metrics"), err);
+    if (ret)
+        goto done;
+    v = json_object_get(doc, "metadata");
+    if (v && !json_is_null(v) && !json_is_object(v)) {
+        ret = bad(err, "metadata", "expected an object", v);
+        goto done;
+    }
+
+    fold_unknown(doc);
+    set_default(doc, "tenant", "default");
+    set_default(doc, "channel", "voice");
+    set_default(doc, "direction", "inbound");
+    set_default(doc, "outcome", c->n_turns ? "answered" : "no_answer");
+    c->id = json_string_value(json_object_get(doc, "id"));
+    c->tenant = json_string_value(json_object_get(doc, "tenant"));
+    c->agent = json_string_value(json_object_get(doc, "agent"));
+    c->channel = json_string_value(json_object_get(doc, "channel"));
+    c->direction = json_string_value(json_object_get(doc, "direction"));
+    c->outcome = json_string_value(json_object_get(doc, "outcome"));
+    *out = c;
+    c = NULL;
+done:
+    cs_conv_free(c);
+    return ret;
+}
+
+void cs_conv_free(struct cs_conv *c)
+{
+    if (!c)
+        return;
+    json_decref(c->doc);
+    free(c->turns);
+    free(c);
+}
+
+int cs_role_parse(const char *s)
+{
+    if (strcmp(s, "agent") == 0)
+        return CS_ROLE_AGENT;
+    if (strcmp(s, "customer") == 0)
+        return CS_ROLE_CUSTOMER;
+    if (strcmp(s, "system") == 0)
+        return CS_ROLE_SYSTEM;
+    if (strcmp(s, "any") == 0)
+        return CS_ROLE_ANY;
+    return -1;
+}
+
+const char *cs_role_name(enum cs_role r)
+{
+    static const char *const names[] = {"agent", "customer", "system", "any"};
+
+    return (unsigned)r < 4 ? names[r] : "?";
+}

@@ -1,0 +1,547 @@
+/* copy.c - bulk loading of conversations with the COPY protocol */
+#include "store/store_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "base/hash.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/parse.h"
+
+#define COLUMNS                                                             \
+    "tenant, id, agent, channel, direction, caller, callee, started_at, "   \
+    "answered_at, ended_at, outcome, ring_s, queue_wait_s, sip_error_code, " \
+    "handoff, n_turns, turns, tool_calls, tools_total, tools_ok, "          \
+    "created_ticket, created_crm, created_appt, span_names, span_ms, "      \
+    "costs, cost_total, csat, nps, topics, metrics, metadata, content_hash"
+
+/* Where each buffered row came from, to report a row the server refuses. */
+struct row_src {
+    size_t offset;      /* start of the row in `rows` */
+    const char *file;
+    long line;
+    const char *key;    /* "tenant\x1fid", in `keys` */
+};
+
+struct cs_store_batch {
+    struct cs_store *st;
+    size_t max_rows;
+    size_t max_bytes;
+    struct cs_buf rows;     /* COPY text rows */
+    struct row_src *src;
+    size_t n, cap;
+    /* Open-addressing set of the keys in this batch, to flush before a
+     * second version of the same conversation (the later one must win). */
+    char **set;
+    size_t set_cap;
+    struct cs_buf ids;      /* JSON array of [tenant, id] for the delete */
+    cs_reject_fn on_reject;
+    void *ctx;
+    uint64_t stored;
+};
+
+/* COPY text format: backslash, tab, newline and CR escaped. */
+static void add_copy_text(struct cs_buf *b, const char *s, size_t n)
+{
+    size_t start = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        const char *rep = NULL;
+
+        switch (s[i]) {
+        case '\\': rep = "\\\\"; break;
+        case '\t': rep = "\\t"; break;
+        case '\n': rep = "\\n"; break;
+        case '\r': rep = "\\r"; break;
+        default: continue;
+        }
+        cs_buf_add(b, s + start, i - start);
+        cs_buf_adds(b, rep);
+        start = i + 1;
+    }
+    cs_buf_add(b, s + start, n - start);
+}
+
+static void col_sep(struct cs_buf *b)
+{
+    cs_buf_addch(b, '\t');
+}
+
+static void col_null(struct cs_buf *b)
+{
+    cs_buf_adds(b, "\\N");
+}
+
+static void col_str(struct cs_buf *b, const json_t *v)
+{
+    if (json_is_string(v))
+        add_copy_text(b, json_string_value(v), json_string_length(v));
+    else
+        col_null(b);
+}
+
+static void col_num(struct cs_buf *b, const json_t *v)
+{
+    if (json_is_number(v))
+        cs_buf_addf(b, "%.17g", json_number_value(v));
+    else
+        col_null(b);
+}
+
+static void col_int(struct cs_buf *b, const json_t *v)
+{
+    if (json_is_integer(v))
+        cs_buf_addf(b, "%lld", (long long)json_integer_value(v));
+    else
+        col_null(b);
+}
+
+static void col_time(struct cs_buf *b, const json_t *v)
+{
+    int64_t us, days, secs, frac;
+    char date[11];
+
+    if (!json_is_string(v) || cs_parse_rfc3339(json_string_value(v), &us)) {
+        col_null(b);
+        return;
+    }
+    frac = us % 1000000;
+    secs = us / 1000000;
+    if (frac < 0) {
+        frac += 1000000;
+        secs--;
+    }
+    days = secs / 86400;
+    if (secs % 86400 < 0)
+        days--;
+    secs -= days * 86400;
+    cs_format_date(days, date);
+    cs_buf_addf(b, "%s %02d:%02d:%02d.%06d+00", date, (int)(secs / 3600),
+                (int)(secs / 60 % 60), (int)(secs % 60), (int)frac);
+}
+
+/* A JSON value as jsonb text; JSON null and absent are SQL NULL. */
+static void col_json(struct cs_buf *b, const json_t *v)
+{
+    char *s;
+
+    if (!v || json_is_null(v)) {
+        col_null(b);
+        return;
+    }
+    s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    add_copy_text(b, s, strlen(s));
+    free(s);
+}
+
+/* A text[] literal inside COPY text: array quoting, then COPY escaping. */
+static void add_array_elem(struct cs_buf *b, const char *s, size_t n)
+{
+    cs_buf_addch(b, '"');
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"')
+            cs_buf_adds(b, "\\\\\"");          /* \\" */
+        else if (s[i] == '\\')
+            cs_buf_adds(b, "\\\\\\\\");     /* \\\\ */
+        else
+            add_copy_text(b, s + i, 1);
+    }
+    cs_buf_addch(b, '"');
+}
+
+static void col_text_array(struct cs_buf *b, const json_t *a,
+                           const char *member)
+{
+    size_t i;
+    json_t *v;
+
+    if (!json_is_array(a) || json_array_size(a) == 0) {
+        col_null(b);
+        return;
+    }
+    cs_buf_addch(b, '{');
+    json_array_foreach(a, i, v) {
+        const json_t *s = member ? json_object_get(v, member) : v;
+
+        if (i)
+            cs_buf_addch(b, ',');
+        add_array_elem(b, json_string_value(s), json_string_length(s));
+    }
+    cs_buf_addch(b, '}');
+}
+
+static void col_span_ms(struct cs_buf *b, const json_t *a)
+{
+    size_t i;
+    json_t *v;
+
+    if (!json_is_array(a) || json_array_size(a) == 0) {
+        col_null(b);
+        return;
+    }
+    cs_buf_addch(b, '{');
+    json_array_foreach(a, i, v) {
+        cs_buf_addf(b, "%s%.17g", i ? "," : "",
+                    json_number_value(json_object_get(v, "duration_ms")));
+    }
+    cs_buf_addch(b, '}');
+}
+
+static void col_tools(struct cs_buf *b, const json_t *a)
+{
+    long total = 0, ok = 0, ticket = 0, crm = 0, appt = 0;
+    size_t i;
+    json_t *t;
+
+    json_array_foreach(a, i, t) {
+        const char *cr = json_string_value(json_object_get(t, "creates"));
+
+        total++;
+        if (!json_is_true(json_object_get(t, "ok")))
+            continue;
+        ok++;
+        if (!cr)
+            continue;
+        if (strcmp(cr, "ticket") == 0)
+            ticket++;
+        else if (strcmp(cr, "crm_update") == 0)
+            crm++;
+        else if (strcmp(cr, "appointment") == 0)
+            appt++;
+    }
+    cs_buf_addf(b, "%ld\t%ld\t%ld\t%ld\t%ld", total, ok, ticket, crm, appt);
+}
+
+static double cost_total(const json_t *costs)
+{
+    const char *k;
+    json_t *v;
+    double sum = 0;
+
+    json_object_foreach((json_t *)costs, k, v) {
+        sum += json_number_value(v);
+    }
+    return sum;
+}
+
+static void build_row(struct cs_buf *b, const struct cs_conv *c,
+                      const char *raw, size_t raw_len)
+{
+    json_t *d = c->doc;
+    char hash[33];
+
+    add_copy_text(b, c->tenant, strlen(c->tenant));
+    col_sep(b);
+    add_copy_text(b, c->id, strlen(c->id));
+    col_sep(b);
+    col_str(b, json_object_get(d, "agent"));
+    col_sep(b);
+    col_str(b, json_object_get(d, "channel"));
+    col_sep(b);
+    col_str(b, json_object_get(d, "direction"));
+    col_sep(b);
+    col_str(b, json_object_get(d, "caller"));
+    col_sep(b);
+    col_str(b, json_object_get(d, "callee"));
+    col_sep(b);
+    col_time(b, json_object_get(d, "started_at"));
+    col_sep(b);
+    col_time(b, json_object_get(d, "answered_at"));
+    col_sep(b);
+    col_time(b, json_object_get(d, "ended_at"));
+    col_sep(b);
+    col_str(b, json_object_get(d, "outcome"));
+    col_sep(b);
+    col_num(b, json_object_get(d, "ring_s"));
+    col_sep(b);
+    col_num(b, json_object_get(d, "queue_wait_s"));
+    col_sep(b);
+    col_int(b, json_object_get(d, "sip_error_code"));
+    col_sep(b);
+    col_json(b, json_object_get(d, "handoff"));
+    col_sep(b);
+    cs_buf_addf(b, "%zu", c->n_turns);
+    col_sep(b);
+    col_json(b, json_object_get(d, "turns"));
+    col_sep(b);
+    col_json(b, json_object_get(d, "tool_calls"));
+    col_sep(b);
+    col_tools(b, json_object_get(d, "tool_calls"));
+    col_sep(b);
+    col_text_array(b, json_object_get(d, "spans"), "name");
+    col_sep(b);
+    col_span_ms(b, json_object_get(d, "spans"));
+    col_sep(b);
+    col_json(b, json_object_get(d, "costs"));
+    col_sep(b);
+    cs_buf_addf(b, "%.17g", cost_total(json_object_get(d, "costs")));
+    col_sep(b);
+    col_int(b, json_object_get(d, "csat"));
+    col_sep(b);
+    col_int(b, json_object_get(d, "nps"));
+    col_sep(b);
+    col_text_array(b, json_object_get(d, "topics"), NULL);
+    col_sep(b);
+    col_json(b, json_object_get(d, "metrics"));
+    col_sep(b);
+    col_json(b, json_object_get(d, "metadata"));
+    col_sep(b);
+    cs_sha256_hex(raw, raw_len, hash, 32);
+    cs_buf_adds(b, hash);
+    cs_buf_addch(b, '\n');
+}
+
+int cs_store_batch_new(struct cs_store_batch **out, struct cs_store *st,
+                       size_t max_rows, cs_reject_fn on_reject, void *ctx)
+{
+    struct cs_store_batch *b = cs_xcalloc(1, sizeof(*b));
+
+    b->st = st;
+    b->max_rows = max_rows ? max_rows : 5000;
+    b->max_bytes = 32u << 20;
+    cs_buf_init(&b->rows);
+    cs_buf_init(&b->ids);
+    b->on_reject = on_reject;
+    b->ctx = ctx;
+    b->set_cap = 1;
+    while (b->set_cap < b->max_rows * 2)
+        b->set_cap <<= 1;
+    b->set = cs_xcalloc(b->set_cap, sizeof(*b->set));
+    *out = b;
+    return 0;
+}
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+/* Returns 1 if `key` was already in the set, else inserts it (owned). */
+static int set_insert(struct cs_store_batch *b, char *key, char **stored)
+{
+    size_t i = fnv1a(key) & (b->set_cap - 1);
+
+    while (b->set[i]) {
+        if (strcmp(b->set[i], key) == 0)
+            return 1;
+        i = (i + 1) & (b->set_cap - 1);
+    }
+    b->set[i] = key;
+    *stored = key;
+    return 0;
+}
+
+static void set_clear(struct cs_store_batch *b)
+{
+    for (size_t i = 0; i < b->set_cap; i++) {
+        free(b->set[i]);
+        b->set[i] = NULL;
+    }
+}
+
+static void add_json_string(struct cs_buf *b, const char *s)
+{
+    json_t *j = json_string(s);
+    char *t = json_dumps(j, JSON_ENCODE_ANY);
+
+    cs_buf_adds(b, t);
+    free(t);
+    json_decref(j);
+}
+
+/* The row number COPY complains about ("COPY conversations, line 42"). */
+static long copy_error_line(PGresult *res)
+{
+    const char *ctx = PQresultErrorField(res, PG_DIAG_CONTEXT);
+    const char *p = ctx ? strstr(ctx, ", line ") : NULL;
+
+    return p ? strtol(p + 7, NULL, 10) : 0;
+}
+
+/* One attempt: delete the old versions and COPY the rows. Returns 0, or
+ * CS_EDB with *bad_row set (1-based) when the server refused one row. */
+static int write_once(struct cs_store_batch *b, long *bad_row,
+                      struct cs_err *err)
+{
+    PGconn *conn = b->st->conn;
+    PGresult *res = NULL;
+    const char *params[1] = {b->ids.ptr};
+    int ret;
+
+    *bad_row = 0;
+    ret = cs_store_exec(b->st, "BEGIN", err);
+    if (ret)
+        return ret;
+    res = PQexecParams(conn, "DELETE FROM conversations c USING "
+                       "jsonb_array_elements($1::jsonb) AS d(k) "
+                       "WHERE c.tenant = d.k->>0 AND c.id = d.k->>1",
+                       1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        ret = cs_store_pg_err(err, conn, res, "cannot replace "
+                              "conversations");
+        goto done;
+    }
+    PQclear(res);
+    res = PQexec(conn, "COPY conversations (" COLUMNS ") FROM STDIN");
+    if (PQresultStatus(res) != PGRES_COPY_IN) {
+        ret = cs_store_pg_err(err, conn, res, "cannot start COPY");
+        goto done;
+    }
+    PQclear(res);
+    res = NULL;
+    for (size_t off = 0; off < b->rows.len; off += 1 << 16) {
+        size_t n = b->rows.len - off < (1 << 16) ? b->rows.len - off
+                                                 : (1 << 16);
+
+        if (PQputCopyData(conn, b->rows.ptr + off, (int)n) != 1)
+            break;
+    }
+    if (PQputCopyEnd(conn, NULL) != 1) {
+        ret = cs_store_pg_err(err, conn, NULL, "COPY failed");
+        goto done;
+    }
+    res = PQgetResult(conn);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        *bad_row = copy_error_line(res);
+        ret = cs_store_pg_err(err, conn, res, "COPY failed");
+        goto done;
+    }
+    PQclear(res);
+    res = PQexec(conn, "COMMIT");
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        ret = cs_store_pg_err(err, conn, res, "COMMIT failed");
+done:
+    PQclear(res);
+    /* Drain whatever is left of this command. */
+    while ((res = PQgetResult(conn)) != NULL)
+        PQclear(res);
+    if (ret)
+        PQclear(PQexec(conn, "ROLLBACK"));
+    return ret;
+}
+
+/* Rebuilds the key list for the delete from the rows' sources. */
+static void rebuild_ids(struct cs_store_batch *b)
+{
+    cs_buf_reset(&b->ids);
+    cs_buf_addch(&b->ids, '[');
+    for (size_t i = 0; i < b->n; i++) {
+        const char *k = b->src[i].key, *sep = strchr(k, '\x1f');
+        char *tenant = cs_xstrndup(k, (size_t)(sep - k));
+
+        cs_buf_adds(&b->ids, i ? ",[" : "[");
+        add_json_string(&b->ids, tenant);
+        cs_buf_addch(&b->ids, ',');
+        add_json_string(&b->ids, sep + 1);
+        cs_buf_addch(&b->ids, ']');
+        free(tenant);
+    }
+    cs_buf_addch(&b->ids, ']');
+}
+
+/* Drops row i (0-based) from the buffer. */
+static void drop_row(struct cs_store_batch *b, size_t i)
+{
+    size_t start = b->src[i].offset;
+    size_t end = i + 1 < b->n ? b->src[i + 1].offset : b->rows.len;
+    size_t len = end - start;
+
+    memmove(b->rows.ptr + start, b->rows.ptr + end, b->rows.len - end);
+    b->rows.len -= len;
+    b->rows.ptr[b->rows.len] = '\0';
+    memmove(&b->src[i], &b->src[i + 1], (b->n - i - 1) * sizeof(*b->src));
+    b->n--;
+    for (size_t j = i; j < b->n; j++)
+        b->src[j].offset -= len;
+}
+
+int cs_store_batch_flush(struct cs_store_batch *b, struct cs_err *err)
+{
+    int ret = 0;
+    long bad;
+
+    if (!b || b->n == 0)
+        return 0;
+    rebuild_ids(b);
+    for (;;) {
+        ret = write_once(b, &bad, err);
+        if (ret == 0) {
+            b->stored += b->n;
+            break;
+        }
+        if (bad < 1 || (size_t)bad > b->n)
+            break;
+        /* The server refused one row: report it and retry without it. */
+        if (b->on_reject)
+            b->on_reject(b->ctx, b->src[bad - 1].file, b->src[bad - 1].line,
+                         err ? err->msg : "refused by the database");
+        drop_row(b, (size_t)bad - 1);
+        rebuild_ids(b);
+        cs_err_clear(err);
+        if (b->n == 0)
+            break;
+    }
+    cs_buf_reset(&b->rows);
+    b->n = 0;
+    set_clear(b);
+    return ret;
+}
+
+int cs_store_batch_add(struct cs_store_batch *b, const struct cs_conv *c,
+                       const char *raw, size_t raw_len, const char *src_file,
+                       long src_line, struct cs_err *err)
+{
+    struct cs_buf key = CS_BUF_INIT;
+    char *stored = NULL;
+    int ret;
+
+    cs_buf_addf(&key, "%s\x1f%s", c->tenant, c->id);
+    if (set_insert(b, key.ptr, &stored)) {
+        /* Same conversation twice in one batch: write the first, so the
+         * second replaces it. */
+        ret = cs_store_batch_flush(b, err);
+        if (ret) {
+            cs_buf_release(&key);
+            return ret;
+        }
+        set_insert(b, key.ptr, &stored);
+    }
+    cs_buf_detach(&key, NULL);
+    if (b->n == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 256;
+        b->src = cs_xrealloc(b->src, b->cap * sizeof(*b->src));
+    }
+    b->src[b->n].offset = b->rows.len;
+    b->src[b->n].file = src_file;
+    b->src[b->n].line = src_line;
+    b->src[b->n].key = stored;
+    b->n++;
+    build_row(&b->rows, c, raw, raw_len);
+    if (b->n >= b->max_rows || b->rows.len >= b->max_bytes)
+        return cs_store_batch_flush(b, err);
+    return 0;
+}
+
+uint64_t cs_store_batch_stored(const struct cs_store_batch *b)
+{
+    return b->stored;
+}
+
+void cs_store_batch_free(struct cs_store_batch *b)
+{
+    if (!b)
+        return;
+    set_clear(b);
+    free(b->set);
+    free(b->src);
+    cs_buf_release(&b->rows);
+    cs_buf_release(&b->ids);
+    free(b);
+}

@@ -1,0 +1,265 @@
+/* kpi_query.c - the aggregates behind the KPIs, computed by PostgreSQL */
+#include "store/store_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "base/mem.h"
+
+/*
+ * Parameters of every query: $1 tenant, $2 first local date, $3 end local
+ * date (exclusive), $4 time zone. Local dates become instants with
+ * `date::timestamp AT TIME ZONE tz`, so DST days have 23 or 25 hours.
+ */
+#define PERIOD_WHERE                                                     \
+    " WHERE tenant = $1"                                                 \
+    " AND started_at >= ($2::date::timestamp AT TIME ZONE $4)"          \
+    " AND started_at < ($3::date::timestamp AT TIME ZONE $4)"
+
+static const char *const group_expr[] = {
+    [CS_KPI_BY_NONE] = "NULL::text",
+    [CS_KPI_BY_DAY] = "((started_at AT TIME ZONE $4)::date)::text",
+    [CS_KPI_BY_AGENT] = "coalesce(agent, '(none)')",
+};
+
+#define ANSWERED "outcome = 'answered'"
+
+static const char AGG_SQL[] =
+    "count(*),"
+    " count(*) FILTER (WHERE direction = 'inbound'),"
+    " count(*) FILTER (WHERE direction = 'outbound'),"
+    " count(*) FILTER (WHERE " ANSWERED "),"
+    " count(*) FILTER (WHERE " ANSWERED " AND direction = 'inbound'),"
+    " count(*) FILTER (WHERE " ANSWERED " AND direction = 'outbound'),"
+    " count(*) FILTER (WHERE " ANSWERED " AND handoff IS NOT NULL),"
+    " count(*) FILTER (WHERE outcome = 'abandoned'"
+    "                  AND direction = 'inbound'),"
+    " count(*) FILTER (WHERE outcome = 'failed'),"
+    " coalesce(sum(extract(epoch FROM ended_at - answered_at))"
+    "   FILTER (WHERE " ANSWERED " AND ended_at IS NOT NULL"
+    "           AND answered_at IS NOT NULL), 0),"
+    " count(*) FILTER (WHERE " ANSWERED " AND ended_at IS NOT NULL"
+    "                  AND answered_at IS NOT NULL),"
+    " coalesce(sum(coalesce(ring_s, 0) + coalesce(queue_wait_s, 0))"
+    "   FILTER (WHERE " ANSWERED "), 0),"
+    " coalesce(sum(n_turns) FILTER (WHERE " ANSWERED "), 0),"
+    " coalesce(sum(tools_total), 0), coalesce(sum(tools_ok), 0),"
+    " coalesce(sum(created_ticket), 0), coalesce(sum(created_crm), 0),"
+    " coalesce(sum(created_appt), 0),"
+    " coalesce(sum(csat), 0), count(csat), count(nps),"
+    " count(*) FILTER (WHERE nps >= 9), count(*) FILTER (WHERE nps <= 6),"
+    " coalesce(sum(cost_total), 0)";
+
+static long lval(PGresult *r, int row, int col)
+{
+    return strtol(PQgetvalue(r, row, col), NULL, 10);
+}
+
+static double dval(PGresult *r, int row, int col)
+{
+    return strtod(PQgetvalue(r, row, col), NULL);
+}
+
+static void fill_raw(struct cs_kpi_raw *k, PGresult *r, int row)
+{
+    int c = 1;
+
+    k->group = PQgetisnull(r, row, 0) ? NULL
+                                      : cs_xstrdup(PQgetvalue(r, row, 0));
+    k->conversations = lval(r, row, c++);
+    k->inbound = lval(r, row, c++);
+    k->outbound = lval(r, row, c++);
+    k->answered = lval(r, row, c++);
+    k->answered_inbound = lval(r, row, c++);
+    k->answered_outbound = lval(r, row, c++);
+    k->handed_off = lval(r, row, c++);
+    k->abandoned_inbound = lval(r, row, c++);
+    k->failed = lval(r, row, c++);
+    k->aht_sum = dval(r, row, c++);
+    k->aht_n = lval(r, row, c++);
+    k->asa_sum = dval(r, row, c++);
+    k->turns_sum = dval(r, row, c++);
+    k->tools_total = lval(r, row, c++);
+    k->tools_ok = lval(r, row, c++);
+    k->created_ticket = lval(r, row, c++);
+    k->created_crm = lval(r, row, c++);
+    k->created_appt = lval(r, row, c++);
+    k->csat_sum = dval(r, row, c++);
+    k->csat_n = lval(r, row, c++);
+    k->nps_n = lval(r, row, c++);
+    k->nps_promoters = lval(r, row, c++);
+    k->nps_detractors = lval(r, row, c++);
+    k->ai_cost = dval(r, row, c++);
+}
+
+static struct cs_kpi_raw *find_group(struct cs_kpi_raw *raw, size_t n,
+                                     const char *group)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!group && !raw[i].group)
+            return &raw[i];
+        if (group && raw[i].group && strcmp(group, raw[i].group) == 0)
+            return &raw[i];
+    }
+    return NULL;
+}
+
+static int add_latency(struct cs_kpi_raw *raw, size_t n, struct cs_store *st,
+                       const char *const params[4], enum cs_kpi_by by,
+                       struct cs_err *err)
+{
+    struct cs_buf sql = CS_BUF_INIT;
+    PGresult *r;
+    int ret = 0;
+
+    /* percentile_disc is the nearest-rank percentile: the first value
+     * whose cumulative share reaches p. */
+    cs_buf_addf(&sql, "SELECT %s AS g, s.name,"
+                " percentile_disc(ARRAY[0.5, 0.95, 0.99])"
+                "   WITHIN GROUP (ORDER BY s.ms), count(*)"
+                " FROM conversations,"
+                " unnest(span_names, span_ms) AS s(name, ms)"
+                PERIOD_WHERE " GROUP BY 1, 2 ORDER BY 1, 2",
+                group_expr[by]);
+    r = PQexecParams(st->conn, sql.ptr, 4, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        ret = cs_store_pg_err(err, st->conn, r, "latency query failed");
+        goto done;
+    }
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct cs_kpi_raw *k = find_group(
+            raw, n, PQgetisnull(r, i, 0) ? NULL : PQgetvalue(r, i, 0));
+        struct cs_kpi_latency *l;
+        double p[3] = {0, 0, 0};
+        const char *arr = PQgetvalue(r, i, 2);
+
+        if (!k)
+            continue;
+        /* "{610,980,1400}" */
+        if (*arr == '{')
+            arr++;
+        for (int j = 0; j < 3 && *arr; j++) {
+            char *end;
+
+            p[j] = strtod(arr, &end);
+            arr = *end == ',' ? end + 1 : end;
+        }
+        k->latency = cs_xrealloc(k->latency,
+                                 (k->n_latency + 1) * sizeof(*k->latency));
+        l = &k->latency[k->n_latency++];
+        l->name = cs_xstrdup(PQgetvalue(r, i, 1));
+        l->p50 = p[0];
+        l->p95 = p[1];
+        l->p99 = p[2];
+        l->count = lval(r, i, 3);
+    }
+done:
+    PQclear(r);
+    cs_buf_release(&sql);
+    return ret;
+}
+
+int cs_store_kpi_raw(struct cs_kpi_raw **out, size_t *n_out,
+                     struct cs_store *st, const char *tenant,
+                     const char *from_day, const char *to_day,
+                     const char *tz, enum cs_kpi_by by, struct cs_err *err)
+{
+    const char *params[4] = {tenant, from_day, to_day, tz};
+    struct cs_buf sql = CS_BUF_INIT;
+    struct cs_kpi_raw *raw = NULL;
+    size_t n = 0;
+    PGresult *r;
+    int ret = 0;
+
+    *out = NULL;
+    *n_out = 0;
+    cs_buf_addf(&sql, "SELECT %s AS g, %s FROM conversations" PERIOD_WHERE
+                " GROUP BY 1 ORDER BY 1", group_expr[by], AGG_SQL);
+    r = PQexecParams(st->conn, sql.ptr, 4, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        ret = cs_store_pg_err(err, st->conn, r, "KPI query failed");
+        goto done;
+    }
+    n = (size_t)PQntuples(r);
+    raw = cs_xcalloc(n ? n : 1, sizeof(*raw));
+    for (size_t i = 0; i < n; i++)
+        fill_raw(&raw[i], r, (int)i);
+    if (n == 0 && by == CS_KPI_BY_NONE)
+        n = 1; /* an empty period still has one (all-zero) group */
+    ret = add_latency(raw, n, st, params, by, err);
+done:
+    PQclear(r);
+    cs_buf_release(&sql);
+    if (ret) {
+        cs_kpi_raw_free(raw, n);
+        return ret;
+    }
+    *out = raw;
+    *n_out = n;
+    return 0;
+}
+
+void cs_kpi_raw_free(struct cs_kpi_raw *raw, size_t n)
+{
+    if (!raw)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        free(raw[i].group);
+        for (size_t j = 0; j < raw[i].n_latency; j++)
+            free(raw[i].latency[j].name);
+        free(raw[i].latency);
+    }
+    free(raw);
+}
+
+int cs_store_tenants(char ***out, struct cs_store *st, const char *from_day,
+                     const char *to_day, struct cs_err *err)
+{
+    const char *params[2] = {from_day, to_day};
+    PGresult *r;
+    char **v;
+    int n;
+
+    *out = NULL;
+    r = PQexecParams(st->conn, "SELECT DISTINCT tenant FROM conversations"
+                     " WHERE started_at >= $1::date - interval '2 days'"
+                     " AND started_at < $2::date + interval '2 days'"
+                     " ORDER BY 1", 2, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        int ret = cs_store_pg_err(err, st->conn, r, "tenant query failed");
+
+        PQclear(r);
+        return ret;
+    }
+    n = PQntuples(r);
+    v = cs_xcalloc((size_t)n + 1, sizeof(*v));
+    for (int i = 0; i < n; i++)
+        v[i] = cs_xstrdup(PQgetvalue(r, i, 0));
+    PQclear(r);
+    *out = v;
+    return 0;
+}
+
+void cs_strv_free(char **v)
+{
+    if (!v)
+        return;
+    for (char **p = v; *p; p++)
+        free(*p);
+    free(v);
+}
+
+int cs_store_check_tz(struct cs_store *st, const char *tz,
+                      struct cs_err *err)
+{
+    const char *params[1] = {tz};
+    PGresult *r = PQexecParams(st->conn, "SELECT now() AT TIME ZONE $1", 1,
+                               NULL, params, NULL, NULL, 0);
+    int ret = 0;
+
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        ret = cs_err_set(err, CS_EINVALID, "unknown time zone '%s'", tz);
+    PQclear(r);
+    return ret;
+}

@@ -1,0 +1,112 @@
+/* store.h - the PostgreSQL store: connection, embedded cluster, migrations */
+#ifndef CS_STORE_STORE_H
+#define CS_STORE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "config/config.h"
+#include "model/conv.h"
+
+/*
+ * The only module that speaks libpq. A `struct cs_store` is one connection
+ * with the schema migrated. With no database configured it starts (once)
+ * and uses a private cluster under the data dir; see cluster.c.
+ */
+struct cs_store;
+
+/* Connects (starting the embedded cluster when needed) and applies
+ * pending migrations. *out is new; close with cs_store_close. */
+int cs_store_open(struct cs_store **out, const struct cs_config *cfg,
+                  struct cs_err *err);
+void cs_store_close(struct cs_store *st);
+
+/* Applies pending migrations under an advisory lock, so concurrent
+ * callers are safe; *applied_out (may be NULL) counts those applied. */
+int cs_store_migrate(struct cs_store *st, int *applied_out,
+                     struct cs_err *err);
+
+/* The schema version (highest applied migration) and the latest known. */
+int cs_store_schema_version(struct cs_store *st, int *out,
+                            struct cs_err *err);
+int cs_store_latest_version(void);
+
+/* Embedded cluster control for `callscope db start|stop|status`. */
+int cs_cluster_ensure(char **conninfo_out, const struct cs_config *cfg,
+                      struct cs_err *err);
+int cs_cluster_stop(const struct cs_config *cfg, struct cs_err *err);
+/* 1 running, 0 stopped, 2 not created; *where_out new (may be NULL). */
+int cs_cluster_status(const struct cs_config *cfg, char **where_out);
+
+/*
+ * Bulk load. A batch collects conversations as COPY rows and writes them
+ * when full (rows or bytes) or on flush: in one transaction it deletes the
+ * stored conversations with the same (tenant, id) and COPYs the rows, so a
+ * re-ingested conversation replaces the old one and a failure leaves the
+ * stored data as it was. A row the server refuses is reported through the
+ * reject callback (with its source tag) and the rest of the batch is
+ * retried without it.
+ */
+struct cs_store_batch;
+typedef void (*cs_reject_fn)(void *ctx, const char *src_file, long src_line,
+                             const char *reason);
+
+int cs_store_batch_new(struct cs_store_batch **out, struct cs_store *st,
+                       size_t max_rows, cs_reject_fn on_reject, void *ctx);
+/* Adds one validated conversation; `raw`/`raw_len` is its input line
+ * (hashed for change detection). `src_file` must outlive the batch. */
+int cs_store_batch_add(struct cs_store_batch *b, const struct cs_conv *c,
+                       const char *raw, size_t raw_len, const char *src_file,
+                       long src_line, struct cs_err *err);
+int cs_store_batch_flush(struct cs_store_batch *b, struct cs_err *err);
+/* Rows stored so far (after flushes). */
+uint64_t cs_store_batch_stored(const struct cs_store_batch *b);
+void cs_store_batch_free(struct cs_store_batch *b);
+
+/* The raw aggregates of one KPI group (see kpi/kpi.c for the ratios). */
+struct cs_kpi_latency {
+    char *name;
+    double p50, p95, p99;
+    long count;
+};
+
+struct cs_kpi_raw {
+    char *group;            /* day "YYYY-MM-DD", agent name, or NULL */
+    long conversations, inbound, outbound, answered, answered_inbound,
+        answered_outbound, handed_off, abandoned_inbound, failed;
+    double aht_sum;
+    long aht_n;
+    double asa_sum, turns_sum;
+    long tools_total, tools_ok, created_ticket, created_crm, created_appt;
+    double csat_sum;
+    long csat_n, nps_n, nps_promoters, nps_detractors;
+    double ai_cost;
+    size_t n_latency;
+    struct cs_kpi_latency *latency;
+};
+
+enum cs_kpi_by { CS_KPI_BY_NONE, CS_KPI_BY_DAY, CS_KPI_BY_AGENT };
+
+/*
+ * Aggregates one tenant over local dates [from_day, to_day) in time zone
+ * `tz`, optionally grouped. *out is a new array of *n_out groups (one when
+ * ungrouped, even if empty); free with cs_kpi_raw_free.
+ */
+int cs_store_kpi_raw(struct cs_kpi_raw **out, size_t *n_out,
+                     struct cs_store *st, const char *tenant,
+                     const char *from_day, const char *to_day,
+                     const char *tz, enum cs_kpi_by by, struct cs_err *err);
+void cs_kpi_raw_free(struct cs_kpi_raw *raw, size_t n);
+
+/* Tenants with conversations around [from_day, to_day) (a day of slack on
+ * both sides for time zones). *out is a new NULL-terminated array. */
+int cs_store_tenants(char ***out, struct cs_store *st, const char *from_day,
+                     const char *to_day, struct cs_err *err);
+void cs_strv_free(char **v);
+
+/* CS_EINVALID when PostgreSQL does not know the time zone. */
+int cs_store_check_tz(struct cs_store *st, const char *tz,
+                      struct cs_err *err);
+
+#endif

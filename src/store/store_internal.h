@@ -1,0 +1,20 @@
+/* store_internal.h - what the store's .c files share (never included outside) */
+#ifndef CS_STORE_INTERNAL_H
+#define CS_STORE_INTERNAL_H
+
+#include <libpq-fe.h>
+
+#include "store/store.h"
+
+struct cs_store {
+    PGconn *conn;
+};
+
+/* Sets `err` from a failed result or connection; returns CS_EDB. */
+int cs_store_pg_err(struct cs_err *err, PGconn *conn, PGresult *res,
+                    const char *what);
+
+/* Runs a command without parameters that returns no rows. */
+int cs_store_exec(struct cs_store *st, const char *sql, struct cs_err *err);
+
+#endif
