@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# test.sh - the whole test suite: installs what is missing, builds with
+# -Werror, starts a throwaway PostgreSQL, runs every test (ctest), then does
+# the same in an AddressSanitizer + UndefinedBehaviorSanitizer build.
+# CS_TEST_SANITIZE=0 skips the sanitizer pass.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+# shellcheck source=pg-throwaway.sh
+. scripts/pg-throwaway.sh
+trap pg_throwaway_stop EXIT
+
+status=0
+scripts/build.sh build -DCS_WERROR=ON -DCS_SANITIZE=OFF
+ctest --test-dir build --output-on-failure -j2 || status=1
+
+if [ "${CS_TEST_SANITIZE:-1}" != 0 ]; then
+    echo "== again under AddressSanitizer + UndefinedBehaviorSanitizer"
+    scripts/build.sh build-asan -DCS_WERROR=ON -DCS_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        ctest --test-dir build-asan --output-on-failure -j2 || status=1
+fi
+exit $status

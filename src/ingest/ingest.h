@@ -1,0 +1,38 @@
+/* ingest.h - load JSONL conversation files into the store */
+#ifndef CS_INGEST_INGEST_H
+#define CS_INGEST_INGEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "store/store.h"
+
+struct cs_ingest_opts {
+    const char *rejects_path;   /* where rejected lines go (JSONL) */
+    size_t max_line;            /* longer lines are rejected unread */
+    size_t batch_rows;
+    int max_messages;           /* reject reasons echoed to stderr */
+};
+
+struct cs_ingest_stats {
+    uint64_t files;             /* files opened */
+    uint64_t files_failed;      /* files that could not be (fully) read */
+    uint64_t lines;             /* non-blank lines seen */
+    uint64_t loaded;            /* conversations stored */
+    uint64_t rejected;          /* lines rejected (see the rejects file) */
+    uint64_t bytes;             /* bytes of the lines seen */
+};
+
+/*
+ * Ingests files and folders (recursively, *.jsonl and *.jsonl.gz, in name
+ * order). Each bad line is rejected with file, line and reason into the
+ * rejects file and the rest goes on; an unreadable file is counted and
+ * skipped. Returns 0 unless the store failed (CS_EDB: what was flushed
+ * before stays stored). Fills *stats in every case.
+ */
+int cs_ingest_paths(struct cs_ingest_stats *stats, struct cs_store *st,
+                    char *const *paths, size_t n_paths,
+                    const struct cs_ingest_opts *opts, struct cs_err *err);
+
+#endif

@@ -1,0 +1,42 @@
+/* nightly.h - the nightly job: ingest the inbox, daily KPIs and alerts */
+#ifndef CS_PIPELINE_NIGHTLY_H
+#define CS_PIPELINE_NIGHTLY_H
+
+#include <stdint.h>
+
+#include "base/err.h"
+#include "config/config.h"
+#include "ingest/ingest.h"
+#include "store/store.h"
+
+struct cs_nightly_opts {
+    const char *date;       /* the local day reported, "YYYY-MM-DD" */
+    const char *inbox;      /* folder of new *.jsonl[.gz] files */
+    const char *done_dir;   /* where ingested files are moved */
+    const char *rejects_path;
+    int period_days;        /* the rolling summary ending at `date` */
+};
+
+struct cs_nightly_result {
+    struct cs_ingest_stats ingest;
+    uint64_t files_moved;
+    long alerts_warning;
+    long alerts_critical;
+    char *report_dir;       /* new: reports/daily/<date> */
+};
+
+/*
+ * Stages, each safe to run again: (1) ingest every file of the inbox and
+ * move each one read to the done folder (a file that could not be read
+ * stays); (2) write the day's KPIs with the previous day and the same
+ * weekday a week earlier, and the rolling period's KPIs, as JSON, CSV and
+ * a text table under REPORTS_DIR; (3) write the alerts raised. Returns 0
+ * or the first stage's error; *res is filled as far as it got and must be
+ * released with cs_nightly_result_release.
+ */
+int cs_nightly_run(struct cs_nightly_result *res, struct cs_store *st,
+                   const struct cs_config *cfg,
+                   const struct cs_nightly_opts *opts, struct cs_err *err);
+void cs_nightly_result_release(struct cs_nightly_result *res);
+
+#endif

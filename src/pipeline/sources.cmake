@@ -1,0 +1,1 @@
+list(APPEND CS_CORE_SOURCES src/pipeline/nightly.c)

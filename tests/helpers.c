@@ -1,0 +1,154 @@
+/* helpers.c - shared by the test binaries */
+#include "helpers.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <libpq-fe.h>
+
+#include "base/buf.h"
+#include "base/fs.h"
+#include "base/mem.h"
+
+char *th_tmpdir(void)
+{
+    char tmpl[] = "/tmp/cs-test.XXXXXX";
+    char *d = mkdtemp(tmpl);
+
+    assert_non_null(d);
+    return cs_xstrdup(d);
+}
+
+void th_rmtree(const char *dir)
+{
+    struct cs_buf b = CS_BUF_INIT;
+
+    if (!dir || strncmp(dir, "/tmp/cs-test.", 13) != 0)
+        return;
+    cs_buf_addf(&b, "rm -rf '%s'", dir);
+    if (system(b.ptr) != 0)
+        fprintf(stderr, "cannot remove %s\n", dir);
+    cs_buf_release(&b);
+}
+
+static PGconn *connect_or_fail(const char *conninfo)
+{
+    PGconn *c = PQconnectdb(conninfo);
+
+    if (PQstatus(c) != CONNECTION_OK)
+        fail_msg("cannot connect to the test PostgreSQL (%s): %s", conninfo,
+                 PQerrorMessage(c));
+    return c;
+}
+
+char *th_new_database(void)
+{
+    static int seq;
+    const char *admin = getenv("CALLSCOPE_TEST_PG");
+    struct cs_buf sql = CS_BUF_INIT, info = CS_BUF_INIT;
+    char name[64];
+    PGconn *c;
+    PGresult *r;
+
+    if (!admin || !*admin)
+        fail_msg("CALLSCOPE_TEST_PG is not set: run the suite with "
+                 "scripts/test.sh, which starts a throwaway PostgreSQL");
+    snprintf(name, sizeof(name), "cs_test_%ld_%d", (long)getpid(), ++seq);
+    c = connect_or_fail(admin);
+    cs_buf_addf(&sql, "DROP DATABASE IF EXISTS %s", name);
+    PQclear(PQexec(c, sql.ptr));
+    cs_buf_reset(&sql);
+    cs_buf_addf(&sql, "CREATE DATABASE %s", name);
+    r = PQexec(c, sql.ptr);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        fail_msg("cannot create a test database: %s", PQerrorMessage(c));
+    PQclear(r);
+    PQfinish(c);
+    cs_buf_addf(&info, "%s dbname=%s", admin, name);
+    cs_buf_release(&sql);
+    return cs_buf_detach(&info, NULL);
+}
+
+char *th_sql(const char *conninfo, const char *sql)
+{
+    PGconn *c = connect_or_fail(conninfo);
+    PGresult *r = PQexec(c, sql);
+    char *v = NULL;
+
+    if (PQresultStatus(r) != PGRES_TUPLES_OK &&
+        PQresultStatus(r) != PGRES_COMMAND_OK)
+        fail_msg("query failed: %s: %s", sql, PQerrorMessage(c));
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 &&
+        !PQgetisnull(r, 0, 0))
+        v = cs_xstrdup(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    PQfinish(c);
+    return v;
+}
+
+int th_run(const char *env, const char *args, char **out, char **err)
+{
+    char *dir = th_tmpdir();
+    struct cs_buf cmd = CS_BUF_INIT, po = CS_BUF_INIT, pe = CS_BUF_INIT;
+    int st;
+
+    cs_buf_addf(&po, "%s/out", dir);
+    cs_buf_addf(&pe, "%s/err", dir);
+    cs_buf_addf(&cmd, "%s %s %s >%s 2>%s </dev/null", env ? env : "",
+                CS_BINARY, args, po.ptr, pe.ptr);
+    st = system(cmd.ptr);
+    if (out)
+        *out = th_read(po.ptr);
+    if (err)
+        *err = th_read(pe.ptr);
+    th_rmtree(dir);
+    free(dir);
+    cs_buf_release(&cmd);
+    cs_buf_release(&po);
+    cs_buf_release(&pe);
+    if (st == -1 || !WIFEXITED(st))
+        return -1;
+    return WEXITSTATUS(st);
+}
+
+void th_write(const char *path, const char *data, size_t len)
+{
+    char *dir = cs_xstrdup(path);
+    char *slash = strrchr(dir, '/');
+    FILE *f;
+
+    if (slash) {
+        *slash = '\0';
+        assert_int_equal(cs_fs_mkdirs(dir, NULL), 0);
+    }
+    free(dir);
+    f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+}
+
+char *th_read(const char *path)
+{
+    char *s = NULL;
+    size_t n;
+
+    if (cs_fs_read(&s, &n, path, 0, NULL) < 0)
+        return NULL;
+    return s;
+}
+
+char *th_src(const char *rel)
+{
+    struct cs_buf b = CS_BUF_INIT;
+
+    cs_buf_addf(&b, "%s/%s", CS_SOURCE_DIR, rel);
+    return cs_buf_detach(&b, NULL);
+}

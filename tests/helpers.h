@@ -1,0 +1,39 @@
+/* helpers.h - shared by the test binaries: temp dirs, databases, running
+ * the real callscope binary */
+#ifndef CS_TESTS_HELPERS_H
+#define CS_TESTS_HELPERS_H
+
+#include <stddef.h>
+
+/* A fresh temporary directory (new string; removed by th_rmtree). */
+char *th_tmpdir(void);
+void th_rmtree(const char *dir);
+
+/*
+ * A fresh, empty database on the throwaway server the test command started
+ * ($CALLSCOPE_TEST_PG). Returns its conninfo (new). Fails the test (never
+ * skips it) when no server is configured.
+ */
+char *th_new_database(void);
+
+/* Runs a SQL query on `conninfo` and returns the first value (new), or
+ * NULL for SQL NULL / no row. Fails the test on error. */
+char *th_sql(const char *conninfo, const char *sql);
+
+/*
+ * Runs the callscope binary through /bin/sh with `args` appended
+ * (already shell-quoted by the caller), the environment extended with
+ * `env` ("A=1 B=2" prefix, may be NULL). Captures stdout and stderr
+ * (new strings in *out / *err, either may be NULL). Returns the exit code.
+ */
+int th_run(const char *env, const char *args, char **out, char **err);
+
+/* Writes a file (creating folders as needed). */
+void th_write(const char *path, const char *data, size_t len);
+/* Reads a whole file (new, NUL-terminated) or NULL. */
+char *th_read(const char *path);
+
+/* Path under the source tree (new). */
+char *th_src(const char *rel);
+
+#endif

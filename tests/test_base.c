@@ -1,0 +1,169 @@
+/* test_base.c - buffers, strict parsing, hashing, config */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "base/buf.h"
+#include "base/hash.h"
+#include "base/parse.h"
+#include "config/config.h"
+#include "helpers.h"
+
+static void test_base__buf_grows_and_caps(void **state)
+{
+    struct cs_buf b = CS_BUF_INIT;
+    char *s;
+
+    (void)state;
+    assert_string_equal(b.ptr, "");
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(cs_buf_addf(&b, "%d,", i), 0);
+    assert_int_equal(strncmp(b.ptr, "0,1,2,", 6), 0);
+    assert_int_equal(b.len, strlen(b.ptr));
+    s = cs_buf_detach(&b, NULL);
+    assert_string_equal(b.ptr, "");
+    free(s);
+    cs_buf_init_max(&b, 8);
+    assert_int_equal(cs_buf_adds(&b, "12345678"), 0);
+    assert_int_equal(cs_buf_adds(&b, "9"), CS_ETOOBIG);
+    assert_string_equal(b.ptr, "12345678");
+    cs_buf_release(&b);
+}
+
+static void test_base__numbers_are_strict(void **state)
+{
+    long l;
+    double d;
+
+    (void)state;
+    assert_int_equal(cs_parse_long("42", &l), 0);
+    assert_int_equal(l, 42);
+    assert_int_equal(cs_parse_long("42x", &l), CS_EINVALID);
+    assert_int_equal(cs_parse_long("", &l), CS_EINVALID);
+    assert_int_equal(cs_parse_long("99999999999999999999", &l), CS_EINVALID);
+    assert_int_equal(cs_parse_double("0.25", &d), 0);
+    assert_true(d == 0.25);
+    assert_int_equal(cs_parse_double("nan", &d), CS_EINVALID);
+}
+
+static void test_base__rfc3339(void **state)
+{
+    int64_t us, us2;
+
+    (void)state;
+    assert_int_equal(cs_parse_rfc3339("1970-01-01T00:00:00Z", &us), 0);
+    assert_true(us == 0);
+    assert_int_equal(cs_parse_rfc3339("2026-11-02T09:14:03.5Z", &us), 0);
+    assert_int_equal(cs_parse_rfc3339("2026-11-02T10:14:03.500+01:00",
+                                      &us2), 0);
+    assert_true(us == us2);
+    assert_true(us == 1793610843500000LL);
+    assert_int_equal(cs_parse_rfc3339("2026-02-30T00:00:00Z", &us),
+                     CS_EINVALID);
+    assert_int_equal(cs_parse_rfc3339("2026-11-02T09:14:03", &us),
+                     CS_EINVALID); /* no offset */
+    assert_int_equal(cs_parse_rfc3339("2026-11-02T25:00:00Z", &us),
+                     CS_EINVALID);
+    assert_int_equal(cs_parse_rfc3339("2026-11-02T09:14:03Zjunk", &us),
+                     CS_EINVALID);
+}
+
+static void test_base__dates_round_trip(void **state)
+{
+    char out[11];
+    int64_t d;
+
+    (void)state;
+    assert_int_equal(cs_parse_date("2024-02-29", &d), 0);
+    cs_format_date(d, out);
+    assert_string_equal(out, "2024-02-29");
+    cs_format_date(d + 1, out);
+    assert_string_equal(out, "2024-03-01");
+    assert_int_equal(cs_parse_date("2025-02-29", &d), CS_EINVALID);
+    assert_int_equal(cs_days_in_month(2100, 2), 28);
+    assert_int_equal(cs_days_in_month(2000, 2), 29);
+}
+
+static void test_base__sha256_known_vectors(void **state)
+{
+    char hex[65];
+
+    (void)state;
+    cs_sha256_hex("", 0, hex, 64);
+    assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b"
+                             "934ca495991b7852b855");
+    cs_sha256_hex("abc", 3, hex, 64);
+    assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a39617"
+                             "7a9cb410ff61f20015ad");
+    cs_sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+                  56, hex, 16);
+    assert_string_equal(hex, "248d6a61d20638b8");
+}
+
+static void test_base__config_env_overrides_file(void **state)
+{
+    char *dir = th_tmpdir();
+    char path[256];
+    const char *text = "{\"data_dir\": \"/from/file\", \"llm\": "
+                       "{\"concurrency\": 4},\n \"tenants\": {\"default\": "
+                       "{\"human_cost_per_conversation\": 3}, \"t\": "
+                       "{\"human_hourly_rate\": 20, \"timezone\": "
+                       "\"Europe/Paris\"}}}";
+    struct cs_config *cfg = NULL;
+    struct cs_tenant_cfg t;
+    struct cs_err err = {0, ""};
+
+    (void)state;
+    snprintf(path, sizeof(path), "%s/c.json", dir);
+    th_write(path, text, strlen(text));
+    setenv("CALLSCOPE_LLM_CONCURRENCY", "9", 1);
+    setenv("CALLSCOPE_LLM_API_KEY", "sk-secret-123", 1);
+    assert_int_equal(cs_config_load(&cfg, path, &err), 0);
+    assert_string_equal(cfg->data_dir, "/from/file");
+    assert_int_equal(cfg->llm_concurrency, 9);
+    assert_string_equal(cfg->llm_api_key, "sk-secret-123");
+    assert_int_equal(cs_config_tenant(&t, cfg, "t", &err), 0);
+    assert_string_equal(t.timezone, "Europe/Paris");
+    assert_true(t.human_cost_per_conversation != t.human_cost_per_conversation);
+    assert_true(t.human_hourly_rate == 20);
+    cs_tenant_cfg_release(&t);
+    assert_int_equal(cs_config_tenant(&t, cfg, "other", &err), 0);
+    assert_true(t.human_cost_per_conversation == 3);
+    assert_string_equal(t.timezone, "UTC");
+    cs_tenant_cfg_release(&t);
+    cs_config_free(cfg);
+
+    setenv("CALLSCOPE_LLM_CONCURRENCY", "many", 1);
+    assert_int_equal(cs_config_load(&cfg, path, &err), CS_EINVALID);
+    assert_non_null(strstr(err.msg, "CALLSCOPE_LLM_CONCURRENCY"));
+    unsetenv("CALLSCOPE_LLM_CONCURRENCY");
+    unsetenv("CALLSCOPE_LLM_API_KEY");
+    text = "{\"tenants\": {\"x\": {\"platform_fee\": \"lots\"}}}";
+    th_write(path, text, strlen(text));
+    assert_int_equal(cs_config_load(&cfg, path, &err), CS_EINVALID);
+    assert_non_null(strstr(err.msg, "tenants.x.platform_fee"));
+    th_write(path, "{\n\"a\": 1,\n}", 11);
+    assert_int_equal(cs_config_load(&cfg, path, &err), CS_EINVALID);
+    assert_non_null(strstr(err.msg, "c.json:3"));
+    th_rmtree(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_base__buf_grows_and_caps),
+        cmocka_unit_test(test_base__numbers_are_strict),
+        cmocka_unit_test(test_base__rfc3339),
+        cmocka_unit_test(test_base__dates_round_trip),
+        cmocka_unit_test(test_base__sha256_known_vectors),
+        cmocka_unit_test(test_base__config_env_overrides_file),
+    };
+
+    return cmocka_run_group_tests_name("base", tests, NULL, NULL);
+}
