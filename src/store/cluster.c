@@ -166,19 +166,21 @@ static int run(const struct cluster *c, char *const argv[], const char *log)
     if (pid < 0)
         return -1;
     if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        int fd;
 
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-            close(fd);
-        }
         if (chdir(c->dir) < 0)
             _exit(126);
         if (c->run_as) {
             if (setgroups(0, NULL) < 0 || setgid(c->gid) < 0 ||
                 setuid(c->uid) < 0)
                 _exit(126);
+        }
+        /* Opened as the cluster's user, so PostgreSQL can append too. */
+        fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
         }
         execv(argv[0], argv);
         _exit(127);
@@ -286,6 +288,8 @@ static int cluster_start(const struct cluster *c, struct cs_err *err)
     }
     cs_buf_reset(&log);
     cs_buf_addf(&log, "%s/server.log", c->dir);
+    cs_buf_reset(&ver);
+    cs_buf_addf(&ver, "%s/ctl.log", c->dir);
     cs_buf_addf(&opts, "-p %d -k %s -c listen_addresses=''", PG_PORT, c->dir);
     {
         char *argv[] = {NULL, "-D", data.ptr, "-l", log.ptr, "-w", "-t", "60",
@@ -293,11 +297,33 @@ static int cluster_start(const struct cluster *c, struct cs_err *err)
 
         tool(&exe, c, "pg_ctl");
         argv[0] = exe.ptr;
-        if (run(c, argv, log.ptr) != 0) {
+        if (run(c, argv, ver.ptr) != 0) {
             ret = tail_log(err, CS_EDB, "the embedded PostgreSQL did not "
                            "start", log.ptr);
             goto done;
         }
+    }
+    /* The database is created once, after the first start; the marker
+     * tells later starts it exists. */
+    cs_buf_reset(&data);
+    cs_buf_addf(&data, "%s/data/callscope.created", c->dir);
+    if (!cs_fs_exists(data.ptr)) {
+        char port[16];
+        char *argv[] = {NULL, "-h", c->dir, "-p", port, "-U", PG_USER,
+                        PG_DB, NULL};
+        FILE *f;
+
+        snprintf(port, sizeof(port), "%d", PG_PORT);
+        tool(&exe, c, "createdb");
+        argv[0] = exe.ptr;
+        if (run(c, argv, ver.ptr) != 0) {
+            ret = tail_log(err, CS_EDB, "cannot create the database",
+                           ver.ptr);
+            goto done;
+        }
+        f = fopen(data.ptr, "w");
+        if (f)
+            fclose(f);
     }
 done:
     cs_buf_release(&exe);
@@ -368,7 +394,7 @@ int cs_cluster_stop(const struct cs_config *cfg, struct cs_err *err)
     if (!is_running(&c))
         goto done;
     cs_buf_addf(&data, "%s/data", c.dir);
-    cs_buf_addf(&log, "%s/server.log", c.dir);
+    cs_buf_addf(&log, "%s/ctl.log", c.dir);
     tool(&exe, &c, "pg_ctl");
     {
         char *argv[] = {exe.ptr, "-D", data.ptr, "-m", "fast", "-w", "stop",
