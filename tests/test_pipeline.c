@@ -1,0 +1,113 @@
+/* test_pipeline.c - the nightly job end to end: inbox, reports, alerts */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "base/buf.h"
+#include "base/fs.h"
+#include "helpers.h"
+
+static void test_pipeline__nightly_ingests_inbox_and_writes_reports(
+    void **state)
+{
+    char *dir = th_tmpdir();
+    char *db = th_new_database();
+    char *src = th_src("tests/data/real-dev/conversations.jsonl");
+    char *data, *out = NULL, *daily_out = NULL;
+    struct cs_buf env = CS_BUF_INIT, p = CS_BUF_INIT, bad = CS_BUF_INIT;
+    json_t *report, *direct;
+    json_error_t jerr;
+
+    (void)state;
+    data = th_read(src);
+    assert_non_null(data);
+    cs_buf_addf(&p, "%s/var/inbox/real-dev.jsonl", dir);
+    th_write(p.ptr, data, strlen(data));
+    cs_buf_addf(&bad, "%s/var/inbox/broken.jsonl", dir);
+    th_write(bad.ptr, "{\"id\": 1}\n", 10);
+    cs_buf_addf(&env, "CALLSCOPE_DATABASE_URL='%s' CALLSCOPE_DATA_DIR=%s/var"
+                " CALLSCOPE_REPORTS_DIR=%s/reports CALLSCOPE_CONFIG= ", db,
+                dir, dir);
+    /* One line was bad: the job finishes, and says so with exit 4. */
+    cs_buf_reset(&bad);
+    cs_buf_addf(&bad, "nightly --date 2026-10-15 --done %s/done", dir);
+    assert_int_equal(th_run(env.ptr, bad.ptr, &out, NULL), 4);
+    assert_non_null(strstr(out, "ingested 1040 conversations"));
+    assert_non_null(strstr(out, "1 rejected"));
+    free(out);
+    assert_false(cs_fs_exists(p.ptr)); /* moved out of the inbox */
+    cs_buf_reset(&bad);
+    cs_buf_addf(&bad, "%s/done/real-dev.jsonl", dir);
+    assert_true(cs_fs_exists(bad.ptr));
+
+    /* The daily report carries exactly what `callscope kpis` says. */
+    cs_buf_reset(&p);
+    cs_buf_addf(&p, "%s/reports/daily/2026-10-15/kpis.json", dir);
+    report = json_load_file(p.ptr, 0, &jerr);
+    assert_non_null(report);
+    assert_int_equal(th_run(env.ptr, "kpis --format json --from 2026-10-15 "
+                            "--to 2026-10-16", &daily_out, NULL), 0);
+    direct = json_loads(daily_out, 0, &jerr);
+    assert_non_null(direct);
+    {
+        const char *name;
+        json_t *t;
+
+        assert_true(json_object_size(json_object_get(direct, "tenants")) > 0);
+        json_object_foreach(json_object_get(direct, "tenants"), name, t) {
+            json_t *r = json_object_get(json_object_get(report, "tenants"),
+                                        name);
+
+            assert_non_null(r);
+            assert_true(json_equal(json_object_get(t, "conversations"),
+                                   json_object_get(r, "conversations")));
+            assert_true(json_equal(json_object_get(t, "net_savings"),
+                                   json_object_get(r, "net_savings")));
+            assert_true(json_equal(json_object_get(t, "alerts"),
+                                   json_object_get(r, "alerts")));
+            assert_non_null(json_object_get(r, "same_weekday_last_week"));
+        }
+    }
+    cs_buf_reset(&p);
+    cs_buf_addf(&p, "%s/reports/daily/2026-10-15/alerts.json", dir);
+    assert_true(cs_fs_exists(p.ptr));
+    cs_buf_reset(&p);
+    cs_buf_addf(&p, "%s/reports/daily/2026-10-15/kpis.txt", dir);
+    assert_true(cs_fs_exists(p.ptr));
+    cs_buf_reset(&p);
+    cs_buf_addf(&p, "%s/reports/period/2026-09-16_2026-10-16/kpis.csv",
+                dir);
+    assert_true(cs_fs_exists(p.ptr));
+
+    /* A second run finds an empty inbox and rewrites the same report. */
+    assert_int_equal(th_run(env.ptr, "nightly --date 2026-10-15", &out,
+                            NULL), 0);
+    free(out);
+    json_decref(report);
+    json_decref(direct);
+    free(daily_out);
+    free(data);
+    free(src);
+    free(db);
+    th_rmtree(dir);
+    free(dir);
+    cs_buf_release(&env);
+    cs_buf_release(&p);
+    cs_buf_release(&bad);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(
+            test_pipeline__nightly_ingests_inbox_and_writes_reports),
+    };
+
+    return cmocka_run_group_tests_name("pipeline", tests, NULL, NULL);
+}
