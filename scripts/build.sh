@@ -3,5 +3,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:-build}; shift || true
-cmake -S . -B "$dir" -DCS_MODULES="base;config;model;store;ingest;kpi;sample;rubric;score;llm;net;report;mail;pipeline;cli" "$@" >/dev/null
-cmake --build "$dir" -j"$(nproc)" -- --no-print-directory
+mkdir -p "$dir"
+log="$dir/build.log"
+# Quiet unless it fails: then the whole log.
+if ! { cmake -S . -B "$dir" -DCS_MODULES="base;config;model;store;ingest;kpi;sample;rubric;score;llm;net;report;mail;pipeline;cli" "$@" &&
+       cmake --build "$dir" -j"$(nproc)"; } >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "build.sh: build failed in $dir (log: $log)" >&2
+    exit 1
+fi
+grep -E 'warning:' "$log" >&2 || true
+echo "built $dir/callscope" >&2

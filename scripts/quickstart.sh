@@ -9,9 +9,10 @@ scripts/deps.sh
 scripts/build.sh build
 CS=build/callscope
 
-# 60 days of sample conversations ending yesterday (UTC), written once.
+# 60 days of sample conversations up to today (UTC), written once; the
+# report is for yesterday, complete in every tenant's time zone.
 yesterday=$(date -u -d yesterday +%F)
-start=$(date -u -d "$yesterday -59 days" +%F)
+start=$(date -u -d "$yesterday -58 days" +%F)
 mkdir -p var/inbox
 sample="var/inbox/sample-$start.jsonl"
 if ! ls var/done/*/"sample-$start.jsonl" >/dev/null 2>&1 && [ ! -f "$sample" ]; then

@@ -90,7 +90,7 @@ int cs_cmd_nightly(int argc, char **argv, struct cs_ctx *ctx)
     o.rejects_path = rejects;
     ret = cs_nightly_run(&res, ctx->st, ctx->cfg, &o, &err);
     if (res.ingest.files || res.ingest.files_failed)
-        cs_cli_print_ingest(&res.ingest, rejects, 0, 0);
+        cs_cli_print_ingest(&res.ingest, rejects, res.ingest_seconds, 0);
     if (ret) {
         ret = cs_cli_fail(ret, err.msg);
     } else {

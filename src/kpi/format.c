@@ -8,7 +8,8 @@
 
 void cs_kpi_write_json(const json_t *report, FILE *out)
 {
-    json_dumpf(report, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_dumpf(report, out,
+               JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
     fputc('\n', out);
 }
 

@@ -190,7 +190,9 @@ int cs_nightly_run(struct cs_nightly_result *res, struct cs_store *st,
         ret = cs_err_set(err, CS_EINVALID, "'%s' is not a date", o->date);
         goto done;
     }
+    res->ingest_seconds = cs_now();
     ret = ingest_inbox(res, st, cfg, o, err);
+    res->ingest_seconds = cs_now() - res->ingest_seconds;
     if (ret)
         goto done;
 
@@ -210,7 +212,7 @@ int cs_nightly_run(struct cs_nightly_result *res, struct cs_store *st,
     if (ret)
         goto done;
     collect_alerts(alerts, daily, res);
-    text = json_dumps(alerts, JSON_INDENT(2));
+    text = json_dumps(alerts, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
     cs_buf_addf(&path, "%s/alerts.json", dir.ptr);
     ret = cs_fs_write_atomic(path.ptr, text, strlen(text), err);
     if (ret)

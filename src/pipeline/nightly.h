@@ -20,6 +20,7 @@ struct cs_nightly_opts {
 struct cs_nightly_result {
     struct cs_ingest_stats ingest;
     uint64_t files_moved;
+    double ingest_seconds;
     long alerts_warning;
     long alerts_critical;
     char *report_dir;       /* new: reports/daily/<date> */

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# bench/ingest.sh [N...] - ingest throughput and peak memory of
+# `callscope ingest` against psql's \copy of the same rows, already flattened,
+# into the same table. Default sizes: 20000 200000.
+# Needs a release build in build/ (scripts/build.sh) and runs its own
+# throwaway PostgreSQL (fsync off, unix socket).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v bc >/dev/null && [ -x /usr/bin/time ] || apt-get install -y -qq bc time >/dev/null
+CS=build/callscope
+SIZES=("${@:-20000 200000}")
+# shellcheck source=../scripts/pg-throwaway.sh
+. scripts/pg-throwaway.sh
+WORK=$(mktemp -d /tmp/cs-bench.XXXXXX)
+chmod 755 "$WORK"
+trap 'pg_throwaway_stop; rm -rf "$WORK"' EXIT
+
+measure() { # measure LABEL CMD... -> prints "wall_s peak_kb"
+    /usr/bin/time -f "%e %M" -o "$WORK/time" "$@" >/dev/null
+    cat "$WORK/time"
+}
+
+printf "%-10s %-22s %10s %12s %9s %12s\n" rows tool seconds "rows/s" "MB/s" "peak RSS MB"
+for n in ${SIZES[*]}; do
+    days=20; per_day=$(( n / days ))
+    file="$WORK/s-$n.jsonl"
+    $CS sample --days $days --per-day $per_day --out "$file"
+    mb=$(du -m "$file" | cut -f1)
+    db="bench_$n"
+    psql "$CALLSCOPE_TEST_PG" -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+    export CALLSCOPE_DATABASE_URL="$CALLSCOPE_TEST_PG dbname=$db" CALLSCOPE_CONFIG= CALLSCOPE_DATA_DIR="$WORK/var"
+    $CS db migrate >/dev/null
+    COLS=$(psql "$CALLSCOPE_DATABASE_URL" -Atc "SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM information_schema.columns WHERE table_name = 'conversations' AND column_name <> 'ingested_at'")
+    read -r t rss < <(measure $CS ingest "$file")
+    printf "%-10s %-22s %10.2f %12.0f %9.1f %12.1f\n" "$n" "callscope ingest" "$t" \
+        "$(echo "$n / $t" | bc -l)" "$(echo "$mb / $t" | bc -l)" "$(echo "$rss / 1024" | bc -l)"
+    # The same rows, flattened by callscope, loaded by psql's \copy.
+    psql "$CALLSCOPE_DATABASE_URL" -qc "\\copy conversations ($COLS) TO '$WORK/flat.tsv'"
+    psql "$CALLSCOPE_DATABASE_URL" -qc "TRUNCATE conversations" -c "CHECKPOINT"
+    read -r t2 rss2 < <(measure psql "$CALLSCOPE_DATABASE_URL" -qc "\\copy conversations ($COLS) FROM '$WORK/flat.tsv'")
+    printf "%-10s %-22s %10.2f %12.0f %9.1f %12.1f\n" "$n" "psql \\copy (flat)" "$t2" \
+        "$(echo "$n / $t2" | bc -l)" "$(echo "$mb / $t2" | bc -l)" "$(echo "$rss2 / 1024" | bc -l)"
+    printf "%-10s ratio callscope/\\copy: %.2f\n" "$n" "$(echo "$t2 / $t" | bc -l)"
+    psql "$CALLSCOPE_TEST_PG" -qc "DROP DATABASE $db"
+    rm -f "$file" "$WORK/flat.tsv"
+done
