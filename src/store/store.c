@@ -52,8 +52,11 @@ static const struct migration {
      " metrics jsonb,"
      " metadata jsonb,"
      " content_hash text NOT NULL,"
+     " ingest_batch bigint NOT NULL,"
      " ingested_at timestamptz NOT NULL DEFAULT now(),"
-     " PRIMARY KEY (tenant, id));"
+     /* Deferred so that a batch can stream in before the older versions
+      * of its conversations are deleted (see copy.c). */
+     " PRIMARY KEY (tenant, id) DEFERRABLE INITIALLY DEFERRED);"
      "CREATE INDEX conversations_tenant_started"
      " ON conversations (tenant, started_at);"},
 };
