@@ -88,13 +88,22 @@ int cs_buf_addch(struct cs_buf *b, char c)
 int cs_buf_vaddf(struct cs_buf *b, const char *fmt, va_list ap)
 {
     va_list cp;
+    size_t room = b->cap > b->len ? b->cap - b->len : 0;
     int n;
 
+    /* Format straight into the spare room; only a too-small buffer
+     * costs a second pass. */
     va_copy(cp, ap);
-    n = vsnprintf(NULL, 0, fmt, cp);
+    n = vsnprintf(room ? b->ptr + b->len : NULL, room, fmt, cp);
     va_end(cp);
     if (n < 0)
         return CS_ERROR;
+    if ((size_t)n < room && !(b->max && b->len + (size_t)n > b->max)) {
+        b->len += (size_t)n;
+        return 0;
+    }
+    if (room)
+        b->ptr[b->len] = '\0';
     if (cs_buf_grow(b, (size_t)n) < 0)
         return CS_ETOOBIG;
     vsnprintf(b->ptr + b->len, (size_t)n + 1, fmt, ap);

@@ -2,6 +2,7 @@
 #include "ingest/ingest.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,9 +18,34 @@
 #include "ingest/reader.h"
 #include "model/conv.h"
 
+/*
+ * Two threads share the work: a reader parses and validates lines (jansson
+ * is most of the CPU) and hands valid conversations through a bounded
+ * queue to the writer, this thread, which builds COPY rows and streams
+ * them to PostgreSQL. Order is kept, so a later line still wins.
+ */
+struct item {
+    struct cs_store_row row;
+    const char *file;
+    long line;
+};
+
+#define QUEUE_CAP 256
+#define WAKE_AT 64
+
 struct run {
     const struct cs_ingest_opts *opts;
     struct cs_ingest_stats *stats;
+    char *const *files;
+    size_t n_files;
+    pthread_mutex_t lock;       /* guards all below and the rejects file */
+    pthread_cond_t not_empty;
+    pthread_cond_t not_full;
+    struct item items[QUEUE_CAP];
+    size_t head, count;
+    int reader_done;
+    int writer_waiting;
+    int stop;                   /* the writer failed: the reader stops */
     FILE *rejects;
     int messages;
     struct cs_progress progress;
@@ -43,7 +69,8 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /* Appends the files under `path` (a file is taken as given). */
-static void collect(char ***files, size_t *n, size_t *cap, const char *path)
+static void collect(char ***files, size_t *n, size_t *cap, const char *path,
+                    uint64_t *failed)
 {
     struct stat st;
     DIR *d;
@@ -63,6 +90,7 @@ static void collect(char ***files, size_t *n, size_t *cap, const char *path)
     if (!d) {
         cs_log(CS_LOG_ERROR, "cannot read folder '%s': %s", path,
                strerror(errno));
+        (*failed)++;
         return;
     }
     while ((e = readdir(d)) != NULL) {
@@ -86,7 +114,7 @@ static void collect(char ***files, size_t *n, size_t *cap, const char *path)
     if (nsub)
         qsort(sub, nsub, sizeof(*sub), cmp_str);
     for (size_t i = 0; i < nsub; i++) {
-        collect(files, n, cap, sub[i]);
+        collect(files, n, cap, sub[i], failed);
         free(sub[i]);
     }
     free(sub);
@@ -107,8 +135,9 @@ static json_t *excerpt(const char *s, size_t len, size_t max)
     return json_null();
 }
 
-static void reject(struct run *r, const char *file, long line,
-                   const char *reason, const char *raw, size_t raw_len)
+static void reject_locked(struct run *r, const char *file, long line,
+                          const char *reason, const char *raw,
+                          size_t raw_len)
 {
     json_t *o;
 
@@ -144,6 +173,58 @@ static void reject(struct run *r, const char *file, long line,
     json_decref(o);
 }
 
+static void reject(struct run *r, const char *file, long line,
+                   const char *reason, const char *raw, size_t raw_len)
+{
+    pthread_mutex_lock(&r->lock);
+    reject_locked(r, file, line, reason, raw, raw_len);
+    pthread_mutex_unlock(&r->lock);
+}
+
+/* Queues a valid conversation; 0, or -1 when the writer stopped. */
+static int push(struct run *r, const struct item *it)
+{
+    int stopped;
+
+    pthread_mutex_lock(&r->lock);
+    while (r->count == QUEUE_CAP && !r->stop)
+        pthread_cond_wait(&r->not_full, &r->lock);
+    stopped = r->stop;
+    if (!stopped) {
+        r->items[(r->head + r->count) % QUEUE_CAP] = *it;
+        /* Wake a waiting writer only once a run of rows is ready, so each
+         * wake-up (a system call on both sides) pays for many rows. */
+        if (++r->count == WAKE_AT)
+            pthread_cond_signal(&r->not_empty);
+    }
+    pthread_mutex_unlock(&r->lock);
+    return stopped ? -1 : 0;
+}
+
+/* Takes the next conversation; 0 when the reader is done and none is left. */
+static int pop(struct run *r, struct item *it)
+{
+    int got = 0;
+
+    pthread_mutex_lock(&r->lock);
+    if (r->count == 0 && !r->reader_done) {
+        r->writer_waiting = 1;
+        while (r->count < WAKE_AT && !r->reader_done)
+            pthread_cond_wait(&r->not_empty, &r->lock);
+        r->writer_waiting = 0;
+    }
+    if (r->count) {
+        *it = r->items[r->head];
+        r->head = (r->head + 1) % QUEUE_CAP;
+        /* Wake the reader only when it may be waiting (queue was full). */
+        if (r->count-- == QUEUE_CAP)
+            pthread_cond_signal(&r->not_full);
+        got = 1;
+    }
+    pthread_mutex_unlock(&r->lock);
+    return got;
+}
+
 static void on_db_reject(void *ctx, const char *file, long line,
                          const char *reason)
 {
@@ -153,13 +234,13 @@ static void on_db_reject(void *ctx, const char *file, long line,
     reject(r, file, line, reason, NULL, 0);
 }
 
-/* Validates one line; adds it to the batch or rejects it. */
-static int one_line(struct run *r, struct cs_store_batch *batch,
-                    const char *file, long lineno, const char *line,
-                    size_t len, struct cs_err *err)
+/* Validates one line and queues it, or rejects it. -1: stop reading. */
+static int one_line(struct run *r, const char *file, long lineno,
+                    const char *line, size_t len)
 {
     struct cs_err verr = {0, ""};
     struct cs_conv *conv = NULL;
+    struct item it;
     json_error_t jerr;
     const char *nul;
     json_t *obj;
@@ -183,26 +264,33 @@ static int one_line(struct run *r, struct cs_store_batch *batch,
         reject(r, file, lineno, msg, line, len);
         return 0;
     }
+    memset(&it, 0, sizeof(it));
     ret = cs_conv_from_json(&conv, obj, &verr);
     json_decref(obj);
     if (ret) {
         reject(r, file, lineno, verr.msg, line, len);
         return 0;
     }
-    r->stats->loaded++;
-    ret = cs_store_batch_add(batch, conv, line, len, file, lineno, err);
+    /* The row is built here, and the parsed tree freed by the thread that
+     * made it: freeing it on the writer thread made malloc contend. */
+    cs_store_row(&it.row, conv, line, len);
     cs_conv_free(conv);
-    return ret;
+    it.file = file;
+    it.line = lineno;
+    if (push(r, &it) < 0) {
+        cs_store_row_release(&it.row);
+        return -1;
+    }
+    return 0;
 }
 
-static int one_file(struct run *r, struct cs_store_batch *batch,
-                    const char *file, struct cs_err *err)
+static int one_file(struct run *r, const char *file)
 {
     struct cs_err ferr = {0, ""};
     struct cs_reader *rd = NULL;
     const char *line;
     size_t len;
-    long lineno;
+    long lineno = 0;
     int too_long, ret;
 
     ret = cs_reader_open(&rd, file, r->opts->max_line, &ferr);
@@ -236,13 +324,54 @@ static int one_file(struct run *r, struct cs_store_batch *batch,
         if (strspn(line, " \t\r") >= len)
             continue; /* blank */
         r->stats->lines++;
-        ret = one_line(r, batch, file, lineno, line, len, err);
-        if (ret)
+        ret = one_line(r, file, lineno, line, len);
+        if (ret < 0)
             break;
-        if ((r->stats->lines & 1023) == 0)
-            cs_progress_update(&r->progress, r->stats->lines);
     }
     cs_reader_close(rd);
+    return ret;
+}
+
+static void *reader_main(void *arg)
+{
+    struct run *r = arg;
+
+    for (size_t i = 0; i < r->n_files; i++) {
+        if (one_file(r, r->files[i]) < 0)
+            break;
+    }
+    pthread_mutex_lock(&r->lock);
+    r->reader_done = 1;
+    pthread_cond_signal(&r->not_empty);
+    pthread_mutex_unlock(&r->lock);
+    return NULL;
+}
+
+/* The writer: adds queued conversations to the store's batch. */
+static int write_all(struct run *r, struct cs_store_batch *batch,
+                     struct cs_err *err)
+{
+    struct item it;
+    int ret = 0;
+
+    while (pop(r, &it)) {
+        if (!ret) {
+            r->stats->loaded++;
+            ret = cs_store_batch_add_row(batch, &it.row, it.file, it.line,
+                                         err);
+            if (ret) {
+                pthread_mutex_lock(&r->lock);
+                r->stop = 1;
+                pthread_cond_signal(&r->not_full);
+                pthread_mutex_unlock(&r->lock);
+            }
+            if ((r->stats->loaded & 1023) == 0)
+                cs_progress_update(&r->progress, r->stats->loaded);
+        }
+        cs_store_row_release(&it.row);
+    }
+    if (!ret)
+        ret = cs_store_batch_flush(batch, err);
     return ret;
 }
 
@@ -250,36 +379,47 @@ int cs_ingest_paths(struct cs_ingest_stats *stats, struct cs_store *st,
                     char *const *paths, size_t n_paths,
                     const struct cs_ingest_opts *opts, struct cs_err *err)
 {
-    struct run r;
+    struct run *r = cs_xcalloc(1, sizeof(*r));
     struct cs_store_batch *batch = NULL;
     char **files = NULL;
     size_t n = 0, cap = 0;
+    pthread_t reader;
     int ret = 0;
 
     memset(stats, 0, sizeof(*stats));
-    memset(&r, 0, sizeof(r));
-    r.opts = opts;
-    r.stats = stats;
+    r->opts = opts;
+    r->stats = stats;
+    pthread_mutex_init(&r->lock, NULL);
+    pthread_cond_init(&r->not_empty, NULL);
+    pthread_cond_init(&r->not_full, NULL);
     for (size_t i = 0; i < n_paths; i++)
-        collect(&files, &n, &cap, paths[i]);
-    cs_store_batch_new(&batch, st, opts->batch_rows, on_db_reject, &r);
-    cs_progress_start(&r.progress, "ingested lines", 0);
-    for (size_t i = 0; i < n && !ret; i++) {
-        /* Keep file names alive until the last flush (rows point at them). */
-        ret = one_file(&r, batch, files[i], err);
+        collect(&files, &n, &cap, paths[i], &stats->files_failed);
+    r->files = files;
+    r->n_files = n;
+    cs_store_batch_new(&batch, st, opts->batch_rows, on_db_reject, r);
+    cs_progress_start(&r->progress, "ingested", 0);
+    /* jansson seeds its hash function on first use; do it before a second
+     * thread can race for it. File names stay alive until the last flush:
+     * rows point at them. */
+    json_object_seed(0);
+    if (pthread_create(&reader, NULL, reader_main, r) != 0) {
+        ret = cs_err_set(err, CS_ERROR, "cannot start the reader thread");
+    } else {
+        ret = write_all(r, batch, err);
+        pthread_join(reader, NULL);
     }
-    if (!ret)
-        ret = cs_store_batch_flush(batch, err);
-    cs_progress_end(&r.progress);
-    if (ret) {
-        /* Rows of the failed batch were not stored. */
-        stats->loaded = cs_store_batch_stored(batch);
-    }
+    cs_progress_end(&r->progress);
+    if (ret)
+        stats->loaded = cs_store_batch_stored(batch); /* the rest rolled back */
     cs_store_batch_free(batch);
     for (size_t i = 0; i < n; i++)
         free(files[i]);
     free(files);
-    if (r.rejects)
-        fclose(r.rejects);
+    if (r->rejects)
+        fclose(r->rejects);
+    pthread_mutex_destroy(&r->lock);
+    pthread_cond_destroy(&r->not_empty);
+    pthread_cond_destroy(&r->not_full);
+    free(r);
     return ret;
 }

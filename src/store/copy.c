@@ -70,6 +70,128 @@ static void add_copy_text(struct cs_buf *b, const char *s, size_t n)
     cs_buf_add(b, s + start, n - start);
 }
 
+/*
+ * The raw text of the input line's top-level values, so that jsonb and
+ * number columns copy the bytes as they came instead of re-serialising
+ * them (which was half of the ingest CPU). The line was validated by
+ * jansson first, so this scanner only needs to find boundaries.
+ */
+enum raw_field { RAW_HANDOFF, RAW_TURNS, RAW_TOOL_CALLS, RAW_COSTS,
+                 RAW_METRICS, RAW_METADATA, RAW_RING, RAW_QUEUE, RAW_STARTED,
+                 RAW_ANSWERED, RAW_ENDED, RAW_N };
+
+static const char *const raw_names[RAW_N] = {
+    "handoff", "turns", "tool_calls", "costs", "metrics", "metadata",
+    "ring_s", "queue_wait_s", "started_at", "answered_at", "ended_at"};
+
+struct raw_spans {
+    const char *p[RAW_N];
+    size_t n[RAW_N];
+    int plain_keys;     /* every key was one of the format's, unescaped */
+};
+
+static const char *skip_ws(const char *p, const char *e)
+{
+    while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    return p;
+}
+
+/* p at the opening quote; returns just past the closing one. */
+static const char *skip_string(const char *p, const char *e)
+{
+    for (p++; p < e && *p != '"'; p++) {
+        if (*p == '\\')
+            p++;
+    }
+    return p < e ? p + 1 : e;
+}
+
+static const char *skip_value(const char *p, const char *e)
+{
+    int depth = 0;
+
+    if (p < e && *p == '"')
+        return skip_string(p, e);
+    if (p < e && (*p == '{' || *p == '[')) {
+        while (p < e) {
+            if (*p == '"') {
+                p = skip_string(p, e);
+                continue;
+            }
+            if (*p == '{' || *p == '[')
+                depth++;
+            else if ((*p == '}' || *p == ']') && --depth == 0)
+                return p + 1;
+            p++;
+        }
+        return e;
+    }
+    while (p < e && *p != ',' && *p != '}' && *p != ']' && *p != ' ' &&
+           *p != '\t' && *p != '\r' && *p != '\n')
+        p++;
+    return p;
+}
+
+static int is_known_key(const char *k, size_t n)
+{
+    static const char *const known[] = {
+        "id", "started_at", "tenant", "agent", "channel", "direction",
+        "caller", "callee", "answered_at", "ended_at", "outcome", "ring_s",
+        "queue_wait_s", "sip_error_code", "handoff", "turns", "tool_calls",
+        "spans", "costs", "csat", "nps", "topics", "metrics", "metadata",
+        NULL};
+
+    for (const char *const *p = known; *p; p++) {
+        if (strlen(*p) == n && memcmp(*p, k, n) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static void scan_raw(struct raw_spans *r, const char *line, size_t len)
+{
+    const char *p = line, *e = line + len;
+
+    memset(r, 0, sizeof(*r));
+    r->plain_keys = 1;
+    p = skip_ws(p, e);
+    if (p >= e || *p != '{') {
+        r->plain_keys = 0;
+        return;
+    }
+    p++;
+    for (;;) {
+        const char *k, *ke, *v, *ve;
+
+        p = skip_ws(p, e);
+        if (p >= e || *p != '"')
+            break;
+        k = p + 1;
+        p = skip_string(p, e);
+        ke = p - 1;
+        p = skip_ws(p, e);
+        if (p >= e || *p != ':')
+            break;
+        v = skip_ws(p + 1, e);
+        ve = skip_value(v, e);
+        if (memchr(k, '\\', (size_t)(ke - k)) ||
+            !is_known_key(k, (size_t)(ke - k)))
+            r->plain_keys = 0;
+        for (int i = 0; i < RAW_N; i++) {
+            if (strlen(raw_names[i]) == (size_t)(ke - k) &&
+                memcmp(raw_names[i], k, (size_t)(ke - k)) == 0) {
+                r->p[i] = v;
+                r->n[i] = (size_t)(ve - v);
+            }
+        }
+        p = skip_ws(ve, e);
+        if (p >= e || *p != ',')
+            break;
+        p++;
+    }
+}
+
 static void col_sep(struct cs_buf *b)
 {
     cs_buf_addch(b, '\t');
@@ -88,12 +210,15 @@ static void col_str(struct cs_buf *b, const json_t *v)
         col_null(b);
 }
 
-static void col_num(struct cs_buf *b, const json_t *v)
+static void col_num(struct cs_buf *b, const json_t *v,
+                    const struct raw_spans *r, enum raw_field f)
 {
-    if (json_is_number(v))
-        cs_buf_addf(b, "%.17g", json_number_value(v));
-    else
+    if (!json_is_number(v))
         col_null(b);
+    else if (r->p[f])
+        cs_buf_add(b, r->p[f], r->n[f]);
+    else
+        cs_buf_addf(b, "%.17g", json_number_value(v));
 }
 
 static void col_int(struct cs_buf *b, const json_t *v)
@@ -104,12 +229,29 @@ static void col_int(struct cs_buf *b, const json_t *v)
         col_null(b);
 }
 
-static void col_time(struct cs_buf *b, const json_t *v)
+/*
+ * A validated RFC 3339 timestamp. PostgreSQL reads RFC 3339 itself, so the
+ * raw text goes as it came (without its quotes) when it holds no escape
+ * and no leap second; otherwise it is re-formatted in UTC.
+ */
+static void col_time(struct cs_buf *b, const json_t *v,
+                     const struct raw_spans *r, enum raw_field f)
 {
     int64_t us, days, secs, frac;
     char date[11];
 
-    if (!json_is_string(v) || cs_parse_rfc3339(json_string_value(v), &us)) {
+    const char *s = json_string_value(v);
+
+    if (!s) {
+        col_null(b);
+        return;
+    }
+    if (r->p[f] && r->n[f] > 2 && r->n[f] - 2 == json_string_length(v) &&
+        !memchr(r->p[f], '\\', r->n[f]) && s[10] == 'T' && s[17] != '6') {
+        cs_buf_add(b, r->p[f] + 1, r->n[f] - 2);
+        return;
+    }
+    if (cs_parse_rfc3339(s, &us)) {
         col_null(b);
         return;
     }
@@ -128,13 +270,19 @@ static void col_time(struct cs_buf *b, const json_t *v)
                 (int)(secs / 60 % 60), (int)(secs % 60), (int)frac);
 }
 
-/* A JSON value as jsonb text; JSON null and absent are SQL NULL. */
-static void col_json(struct cs_buf *b, const json_t *v)
+/* A JSON value as jsonb text; JSON null and absent are SQL NULL. The raw
+ * bytes are used when the scanner found them. */
+static void col_json(struct cs_buf *b, const json_t *v,
+                     const struct raw_spans *r, enum raw_field f)
 {
     char *s;
 
     if (!v || json_is_null(v)) {
         col_null(b);
+        return;
+    }
+    if (r && r->p[f]) {
+        add_copy_text(b, r->p[f], r->n[f]);
         return;
     }
     s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -189,8 +337,14 @@ static void col_span_ms(struct cs_buf *b, const json_t *a)
     }
     cs_buf_addch(b, '{');
     json_array_foreach(a, i, v) {
-        cs_buf_addf(b, "%s%.17g", i ? "," : "",
-                    json_number_value(json_object_get(v, "duration_ms")));
+        json_t *d = json_object_get(v, "duration_ms");
+
+        if (i)
+            cs_buf_addch(b, ',');
+        if (json_is_integer(d))
+            cs_buf_addf(b, "%lld", (long long)json_integer_value(d));
+        else
+            cs_buf_addf(b, "%.17g", json_number_value(d));
     }
     cs_buf_addch(b, '}');
 }
@@ -243,11 +397,15 @@ static void content_hash(const char *s, size_t n, char out[17])
     snprintf(out, 17, "%016llx", (unsigned long long)h);
 }
 
+/* All columns but the last (ingest_batch), which the batch appends. */
 static void build_row(struct cs_buf *b, const struct cs_conv *c,
-                      const char *raw, size_t raw_len, long long batch_id)
+                      const char *raw, size_t raw_len)
 {
     json_t *d = c->doc;
+    struct raw_spans r;
     char hash[17];
+
+    scan_raw(&r, raw, raw_len);
 
     add_copy_text(b, c->tenant, strlen(c->tenant));
     col_sep(b);
@@ -263,27 +421,27 @@ static void build_row(struct cs_buf *b, const struct cs_conv *c,
     col_sep(b);
     col_str(b, json_object_get(d, "callee"));
     col_sep(b);
-    col_time(b, json_object_get(d, "started_at"));
+    col_time(b, json_object_get(d, "started_at"), &r, RAW_STARTED);
     col_sep(b);
-    col_time(b, json_object_get(d, "answered_at"));
+    col_time(b, json_object_get(d, "answered_at"), &r, RAW_ANSWERED);
     col_sep(b);
-    col_time(b, json_object_get(d, "ended_at"));
+    col_time(b, json_object_get(d, "ended_at"), &r, RAW_ENDED);
     col_sep(b);
     col_str(b, json_object_get(d, "outcome"));
     col_sep(b);
-    col_num(b, json_object_get(d, "ring_s"));
+    col_num(b, json_object_get(d, "ring_s"), &r, RAW_RING);
     col_sep(b);
-    col_num(b, json_object_get(d, "queue_wait_s"));
+    col_num(b, json_object_get(d, "queue_wait_s"), &r, RAW_QUEUE);
     col_sep(b);
     col_int(b, json_object_get(d, "sip_error_code"));
     col_sep(b);
-    col_json(b, json_object_get(d, "handoff"));
+    col_json(b, json_object_get(d, "handoff"), &r, RAW_HANDOFF);
     col_sep(b);
     cs_buf_addf(b, "%zu", c->n_turns);
     col_sep(b);
-    col_json(b, json_object_get(d, "turns"));
+    col_json(b, json_object_get(d, "turns"), &r, RAW_TURNS);
     col_sep(b);
-    col_json(b, json_object_get(d, "tool_calls"));
+    col_json(b, json_object_get(d, "tool_calls"), &r, RAW_TOOL_CALLS);
     col_sep(b);
     col_tools(b, json_object_get(d, "tool_calls"));
     col_sep(b);
@@ -291,7 +449,7 @@ static void build_row(struct cs_buf *b, const struct cs_conv *c,
     col_sep(b);
     col_span_ms(b, json_object_get(d, "spans"));
     col_sep(b);
-    col_json(b, json_object_get(d, "costs"));
+    col_json(b, json_object_get(d, "costs"), &r, RAW_COSTS);
     col_sep(b);
     cs_buf_addf(b, "%.17g", cost_total(json_object_get(d, "costs")));
     col_sep(b);
@@ -301,13 +459,13 @@ static void build_row(struct cs_buf *b, const struct cs_conv *c,
     col_sep(b);
     col_text_array(b, json_object_get(d, "topics"), NULL);
     col_sep(b);
-    col_json(b, json_object_get(d, "metrics"));
+    col_json(b, json_object_get(d, "metrics"), &r, RAW_METRICS);
     col_sep(b);
-    col_json(b, json_object_get(d, "metadata"));
+    col_json(b, json_object_get(d, "metadata"),
+             r.plain_keys ? &r : NULL, RAW_METADATA);
     col_sep(b);
     content_hash(raw, raw_len, hash);
     cs_buf_adds(b, hash);
-    cs_buf_addf(b, "\t%lld\n", batch_id);
 }
 
 int cs_store_batch_new(struct cs_store_batch **out, struct cs_store *st,
@@ -454,8 +612,8 @@ static long copy_error_line(PGresult *res)
 
 /* Ends the COPY, replaces older versions and commits. On a refused row
  * sets *bad_row (1-based). Always leaves no transaction open. */
-static int finish_copy(struct cs_store_batch *b, long *bad_row,
-                       struct cs_err *err)
+static int finish_copy(struct cs_store_batch *b, int replace, long *bad_row,
+                       int *conflict, struct cs_err *err)
 {
     PGconn *conn = b->st->conn;
     PGresult *res = NULL;
@@ -464,6 +622,7 @@ static int finish_copy(struct cs_store_batch *b, long *bad_row,
     int ret = send_rows(b, err);
 
     *bad_row = 0;
+    *conflict = 0;
     b->copying = 0;
     if (PQputCopyEnd(conn, ret ? "aborted" : NULL) != 1 && !ret)
         ret = cs_store_pg_err(err, conn, NULL, "COPY failed");
@@ -477,6 +636,8 @@ static int finish_copy(struct cs_store_batch *b, long *bad_row,
         PQclear(res);
     if (ret)
         goto done;
+    if (!replace)
+        goto commit;
     rebuild_ids(b);
     params[0] = b->ids.ptr;
     snprintf(batch, sizeof(batch), "%lld", b->batch_id);
@@ -489,13 +650,20 @@ static int finish_copy(struct cs_store_batch *b, long *bad_row,
         ret = cs_store_pg_err(err, conn, res, "cannot replace "
                               "conversations");
     PQclear(res);
-    if (!ret) {
-        res = PQexec(conn, "COMMIT");
-        if (PQresultStatus(res) != PGRES_COMMAND_OK)
-            ret = cs_store_pg_err(err, conn, res, "COMMIT failed");
-        PQclear(res);
-        return ret;
+    if (ret)
+        goto done;
+commit:
+    /* The deferred key is checked here: a conflict means some of these
+     * conversations were stored before, and the caller replaces them. */
+    res = PQexec(conn, "COMMIT");
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+        *conflict = state && strcmp(state, "23505") == 0;
+        ret = cs_store_pg_err(err, conn, res, "COMMIT failed");
     }
+    PQclear(res);
+    return ret;
 done:
     PQclear(PQexec(conn, "ROLLBACK"));
     return ret;
@@ -517,9 +685,15 @@ static void drop_row(struct cs_store_batch *b, size_t i)
         b->src[j].offset -= len;
 }
 
+/*
+ * Writing new conversations is the common case, so a batch first commits
+ * without looking for older versions; only when the commit finds one (the
+ * deferred key) is it written again with the delete. Re-ingesting costs
+ * twice, first ingests nothing extra.
+ */
 int cs_store_batch_flush(struct cs_store_batch *b, struct cs_err *err)
 {
-    int ret = 0;
+    int ret = 0, replace = 0, conflict;
     long bad;
 
     if (!b || (b->n == 0 && !b->copying))
@@ -527,10 +701,16 @@ int cs_store_batch_flush(struct cs_store_batch *b, struct cs_err *err)
     if (!b->copying)
         ret = begin_copy(b, err);
     while (!ret) {
-        ret = finish_copy(b, &bad, err);
+        ret = finish_copy(b, replace, &bad, &conflict, err);
         if (ret == 0) {
             b->stored += b->n;
             break;
+        }
+        if (conflict && !replace) {
+            replace = 1;
+            cs_err_clear(err);
+            ret = begin_copy(b, err);
+            continue;
         }
         if (bad < 1 || (size_t)bad > b->n)
             break;
@@ -552,26 +732,42 @@ int cs_store_batch_flush(struct cs_store_batch *b, struct cs_err *err)
     return ret;
 }
 
-int cs_store_batch_add(struct cs_store_batch *b, const struct cs_conv *c,
-                       const char *raw, size_t raw_len, const char *src_file,
-                       long src_line, struct cs_err *err)
+void cs_store_row(struct cs_store_row *out, const struct cs_conv *c,
+                  const char *raw, size_t raw_len)
 {
-    struct cs_buf key = CS_BUF_INIT;
+    struct cs_buf key = CS_BUF_INIT, row = CS_BUF_INIT;
+
+    cs_buf_addf(&key, "%s\x1f%s", c->tenant, c->id);
+    /* A row is about as long as its line: one allocation, no regrowth. */
+    cs_buf_grow(&row, raw_len + raw_len / 4 + 256);
+    build_row(&row, c, raw, raw_len);
+    out->key = cs_buf_detach(&key, NULL);
+    out->text = cs_buf_detach(&row, &out->len);
+}
+
+void cs_store_row_release(struct cs_store_row *row)
+{
+    free(row->key);
+    free(row->text);
+    row->key = row->text = NULL;
+}
+
+int cs_store_batch_add_row(struct cs_store_batch *b, struct cs_store_row *row,
+                           const char *src_file, long src_line,
+                           struct cs_err *err)
+{
     char *stored = NULL;
     int ret;
 
-    cs_buf_addf(&key, "%s\x1f%s", c->tenant, c->id);
-    if (set_insert(b, key.ptr, &stored)) {
+    if (set_insert(b, row->key, &stored)) {
         /* Same conversation twice in one batch: write the first, so the
          * second replaces it. */
         ret = cs_store_batch_flush(b, err);
-        if (ret) {
-            cs_buf_release(&key);
+        if (ret)
             return ret;
-        }
-        set_insert(b, key.ptr, &stored);
+        set_insert(b, row->key, &stored);
     }
-    cs_buf_detach(&key, NULL);
+    row->key = NULL; /* the set owns it now */
     if (b->n == b->cap) {
         b->cap = b->cap ? b->cap * 2 : 256;
         b->src = cs_xrealloc(b->src, b->cap * sizeof(*b->src));
@@ -581,14 +777,15 @@ int cs_store_batch_add(struct cs_store_batch *b, const struct cs_conv *c,
     b->src[b->n].line = src_line;
     b->src[b->n].key = stored;
     b->n++;
-    build_row(&b->rows, c, raw, raw_len, b->batch_id);
+    cs_buf_add(&b->rows, row->text, row->len);
+    cs_buf_addf(&b->rows, "\t%lld\n", b->batch_id);
     if (!b->copying) {
         ret = begin_copy(b, err);
         if (ret)
             return ret;
     }
-    /* Stream in chunks of 256 KiB so the server parses while we do. */
-    if (b->rows.len - b->sent >= (256u << 10)) {
+    /* Stream in small chunks so the server parses while we do. */
+    if (b->rows.len - b->sent >= (64u << 10)) {
         ret = send_rows(b, err);
         if (ret)
             return ret;
@@ -596,6 +793,19 @@ int cs_store_batch_add(struct cs_store_batch *b, const struct cs_conv *c,
     if (b->n >= b->max_rows || b->rows.len >= b->max_bytes)
         return cs_store_batch_flush(b, err);
     return 0;
+}
+
+int cs_store_batch_add(struct cs_store_batch *b, const struct cs_conv *c,
+                       const char *raw, size_t raw_len, const char *src_file,
+                       long src_line, struct cs_err *err)
+{
+    struct cs_store_row row;
+    int ret;
+
+    cs_store_row(&row, c, raw, raw_len);
+    ret = cs_store_batch_add_row(b, &row, src_file, src_line, err);
+    cs_store_row_release(&row);
+    return ret;
 }
 
 uint64_t cs_store_batch_stored(const struct cs_store_batch *b)

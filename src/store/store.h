@@ -59,6 +59,22 @@ int cs_store_batch_new(struct cs_store_batch **out, struct cs_store *st,
 int cs_store_batch_add(struct cs_store_batch *b, const struct cs_conv *c,
                        const char *raw, size_t raw_len, const char *src_file,
                        long src_line, struct cs_err *err);
+/*
+ * The same in two steps, so that rows can be built on another thread:
+ * cs_store_row fills `out` (new strings; cs_store_row_release), and
+ * cs_store_batch_add_row takes them (it steals `key`, copies `text`).
+ */
+struct cs_store_row {
+    char *key;      /* "tenant\x1fid" */
+    char *text;     /* the COPY row without its last column */
+    size_t len;
+};
+void cs_store_row(struct cs_store_row *out, const struct cs_conv *c,
+                  const char *raw, size_t raw_len);
+void cs_store_row_release(struct cs_store_row *row);
+int cs_store_batch_add_row(struct cs_store_batch *b, struct cs_store_row *row,
+                           const char *src_file, long src_line,
+                           struct cs_err *err);
 int cs_store_batch_flush(struct cs_store_batch *b, struct cs_err *err);
 /* Rows stored so far (after flushes). */
 uint64_t cs_store_batch_stored(const struct cs_store_batch *b);
