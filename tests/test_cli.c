@@ -73,7 +73,11 @@ static void test_cli__invalid_config_exits_3(void **state)
 
     (void)state;
     cs_buf_addf(&p, "%s/bad.json", dir);
-    th_write(p.ptr, "{\"llm\": {\"concurrency\": \"lots\"}}", 33);
+    {
+        const char *bad = "{\"llm\": {\"concurrency\": \"lots\"}}";
+
+        th_write(p.ptr, bad, strlen(bad));
+    }
     cs_buf_addf(&env, "CALLSCOPE_CONFIG=%s", p.ptr);
     assert_int_equal(th_run(env.ptr, "config show", NULL, &err), 3);
     assert_non_null(strstr(err, "llm.concurrency"));

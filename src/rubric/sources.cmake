@@ -1,0 +1,1 @@
+list(APPEND CS_CORE_SOURCES src/rubric/rubric.c)

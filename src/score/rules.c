@@ -1,0 +1,405 @@
+/* rules.c - the offline rules evaluator: score conversations with PCRE2 */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include "score/rules.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <pcre2.h>
+
+#include "base/buf.h"
+#include "base/mem.h"
+
+/* Longest quote of the matched substring kept in a rationale. */
+#define MAX_QUOTE 120
+/* Zero bytes after each turn in the subject copy (see copy_turns). */
+#define SUBJECT_PAD 32
+
+struct compiled {
+    pcre2_code *applies;    /* applies_when.turn_matches, or NULL */
+    pcre2_code **rules;     /* one per rule; NULL for the default */
+};
+
+struct cs_rules {
+    const struct cs_rubric_set *set;
+    struct compiled *c;
+    pcre2_match_data *md;
+    struct cs_buf subjects;     /* the turns of the current conversation */
+    size_t *offs;               /* where each turn starts in `subjects` */
+    size_t offs_alloc;
+};
+
+/* The outcome of looking for a turn that a pattern matches. */
+struct hit {
+    long turn;          /* index, or -1 for no match */
+    size_t so, eo;      /* the matched substring within the turn */
+    int error;          /* a PCRE2 match error code, or 0 */
+};
+
+static int compile(pcre2_code **out, const char *pattern, struct cs_err *err)
+{
+    PCRE2_UCHAR msg[256];
+    PCRE2_SIZE offset = 0;
+    int code = 0;
+    pcre2_code *re;
+
+    *out = NULL;
+    re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+                       PCRE2_UTF | PCRE2_UCP, &code, &offset, NULL);
+    if (!re) {
+        pcre2_get_error_message(code, msg, sizeof(msg));
+        return cs_err_set(err, CS_EINVALID, "pattern does not compile at "
+                          "offset %zu: %s", (size_t)offset, (char *)msg);
+    }
+    *out = re;
+    return 0;
+}
+
+int cs_rules_check_pattern(const char *pattern, struct cs_err *err)
+{
+    pcre2_code *re = NULL;
+    int ret = compile(&re, pattern, err);
+
+    pcre2_code_free(re);
+    return ret;
+}
+
+/* Compiles and JIT-compiles one pattern of rubric `r`; `field` names it
+ * in the error. Without JIT support the interpreter is used. */
+static int compile_jit(pcre2_code **out, const struct cs_rubric *r,
+                       const char *field, const char *pattern,
+                       struct cs_err *err)
+{
+    struct cs_err e;
+    int ret;
+
+    cs_err_clear(&e);
+    ret = compile(out, pattern, &e);
+    if (ret < 0)
+        return cs_err_set(err, ret, "rubric '%s': %s: %s", r->key, field,
+                          e.msg);
+    (void)pcre2_jit_compile(*out, PCRE2_JIT_COMPLETE);
+    return 0;
+}
+
+int cs_rules_new(struct cs_rules **out, const struct cs_rubric_set *set,
+                 struct cs_err *err)
+{
+    struct cs_rules *R = cs_xcalloc(1, sizeof(*R));
+    struct cs_buf field = CS_BUF_INIT;
+    int ret = 0;
+
+    *out = NULL;
+    R->set = set;
+    cs_buf_init(&R->subjects);
+    R->c = cs_xcalloc(set->n + 1, sizeof(*R->c));
+    for (size_t i = 0; i < set->n; i++) {
+        const struct cs_rubric *r = &set->rubrics[i];
+        struct compiled *c = &R->c[i];
+
+        if (r->applies.kind == CS_APPLIES_TURN_MATCHES) {
+            ret = compile_jit(&c->applies, r, "applies_when.turn_matches",
+                              r->applies.pattern, err);
+            if (ret < 0)
+                goto done;
+        }
+        c->rules = cs_xcalloc(r->n_rules + 1, sizeof(*c->rules));
+        for (size_t j = 0; j < r->n_rules; j++) {
+            if (r->rules[j].is_default)
+                continue;
+            cs_buf_reset(&field);
+            cs_buf_addf(&field, "rules[%zu].turn_matches", j);
+            ret = compile_jit(&c->rules[j], r, field.ptr,
+                              r->rules[j].pattern, err);
+            if (ret < 0)
+                goto done;
+        }
+    }
+    /* One ovector pair is enough: only the whole match is used (a match
+     * with more groups returns 0, "ovector too small", and still sets
+     * the pair). */
+    R->md = pcre2_match_data_create(1, NULL);
+    if (!R->md) {
+        ret = cs_err_set(err, CS_ERROR, "cannot allocate PCRE2 match data");
+        goto done;
+    }
+    *out = R;
+    R = NULL;
+done:
+    cs_rules_free(R);
+    cs_buf_release(&field);
+    return ret;
+}
+
+void cs_rules_free(struct cs_rules *rules)
+{
+    if (!rules)
+        return;
+    for (size_t i = 0; rules->c && i < rules->set->n; i++) {
+        const struct cs_rubric *r = &rules->set->rubrics[i];
+
+        pcre2_code_free(rules->c[i].applies);
+        for (size_t j = 0; rules->c[i].rules && j < r->n_rules; j++)
+            pcre2_code_free(rules->c[i].rules[j]);
+        free(rules->c[i].rules);
+    }
+    free(rules->c);
+    pcre2_match_data_free(rules->md);
+    cs_buf_release(&rules->subjects);
+    free(rules->offs);
+    free(rules);
+}
+
+void cs_eval_result_release(struct cs_eval_result *res)
+{
+    json_decref(res->value);
+    free(res->evidence);
+    free(res->rationale);
+    memset(res, 0, sizeof(*res));
+}
+
+void cs_eval_results_release(struct cs_eval_result *res, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        cs_eval_result_release(&res[i]);
+}
+
+/*
+ * Copies the turn texts of `conv` into one buffer, each followed by
+ * SUBJECT_PAD zero bytes. PCRE2's JIT scans with 16-byte SIMD loads that
+ * may run past the end of the subject (never across a page); on jansson's
+ * tightly allocated strings valgrind reports those reads, on the padded
+ * copy they stay inside initialised memory. One copy per conversation
+ * costs far less than the matching.
+ */
+static void copy_turns(struct cs_rules *R, const struct cs_conv *conv)
+{
+    static const char zeros[SUBJECT_PAD];
+
+    if (conv->n_turns > R->offs_alloc) {
+        R->offs_alloc = conv->n_turns * 2;
+        R->offs = cs_xrealloc(R->offs, R->offs_alloc * sizeof(*R->offs));
+    }
+    cs_buf_reset(&R->subjects);
+    for (size_t t = 0; t < conv->n_turns; t++) {
+        R->offs[t] = R->subjects.len;
+        cs_buf_add(&R->subjects, conv->turns[t].text, conv->turns[t].len);
+        cs_buf_add(&R->subjects, zeros, sizeof(zeros));
+    }
+}
+
+/*
+ * Finds the first turn of `role` (CS_ROLE_ANY: every turn) that `re`
+ * matches. Turn texts come from jansson, which only accepts valid UTF-8,
+ * so the per-call UTF check is skipped (PCRE2_NO_UTF_CHECK).
+ */
+static struct hit find_turn(struct cs_rules *R, const pcre2_code *re,
+                            enum cs_role role, const struct cs_conv *conv)
+{
+    struct hit h = {-1, 0, 0, 0};
+
+    for (size_t t = 0; t < conv->n_turns; t++) {
+        const struct cs_turn *turn = &conv->turns[t];
+        PCRE2_SIZE *ov;
+        int rc;
+
+        if (role != CS_ROLE_ANY && turn->role != role)
+            continue;
+        rc = pcre2_match(re, (PCRE2_SPTR)(R->subjects.ptr + R->offs[t]),
+                         turn->len, 0, PCRE2_NO_UTF_CHECK, R->md, NULL);
+        if (rc == PCRE2_ERROR_NOMATCH)
+            continue;
+        if (rc < 0) {
+            h.error = rc;
+            return h;
+        }
+        ov = pcre2_get_ovector_pointer(R->md);
+        h.turn = (long)t;
+        h.so = ov[0];
+        h.eo = ov[1] >= ov[0] ? ov[1] : ov[0];
+        return h;
+    }
+    return h;
+}
+
+static void set_rationale(struct cs_eval_result *res, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void set_rationale(struct cs_eval_result *res, const char *fmt, ...)
+{
+    struct cs_buf b = CS_BUF_INIT;
+    va_list ap;
+
+    va_start(ap, fmt);
+    cs_buf_vaddf(&b, fmt, ap);
+    va_end(ap);
+    free(res->rationale);
+    res->rationale = cs_buf_detach(&b, NULL);
+}
+
+static void not_applicable(struct cs_eval_result *res)
+{
+    res->value = json_string("not_applicable");
+}
+
+static void match_error(struct cs_eval_result *res, const char *what,
+                        int code)
+{
+    PCRE2_UCHAR msg[256];
+
+    pcre2_get_error_message(code, msg, sizeof(msg));
+    res->value = json_string("error");
+    set_rationale(res, "%s: pattern match failed: %s", what, (char *)msg);
+}
+
+static int is_error(const json_t *v)
+{
+    return json_is_string(v) && !strcmp(json_string_value(v), "error");
+}
+
+static const char *role_word(enum cs_role role)
+{
+    return role == CS_ROLE_ANY ? "" : role == CS_ROLE_AGENT ? "agent "
+                                                           : "customer ";
+}
+
+/* Compact JSON of `v` for a rationale; new. */
+static char *dump(const json_t *v)
+{
+    char *s = v ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+    char *copy = cs_xstrdup(s ? s : "null");
+
+    free(s);
+    return copy;
+}
+
+/* Length of at most `max` bytes of s[0..len) not cutting a UTF-8
+ * sequence. */
+static size_t utf8_cut(const char *s, size_t len, size_t max)
+{
+    if (len <= max)
+        return len;
+    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+        max--;
+    return max;
+}
+
+/* Checks applies_when; returns 1 when the rubric applies, else fills
+ * `res` (not_applicable or error) and returns 0. */
+static int applies(struct cs_rules *R, size_t i, const struct cs_conv *conv,
+                   struct cs_eval_result *all)
+{
+    const struct cs_rubric *r = &R->set->rubrics[i];
+    const struct cs_rubric_applies *a = &r->applies;
+    struct cs_eval_result *res = &all[i];
+    const json_t *have;
+    struct hit h;
+    char *d1, *d2;
+
+    switch (a->kind) {
+    case CS_APPLIES_TURN_MATCHES:
+        h = find_turn(R, R->c[i].applies, a->role, conv);
+        if (h.error) {
+            match_error(res, "applies_when", h.error);
+            return 0;
+        }
+        if (h.turn >= 0)
+            return 1;
+        not_applicable(res);
+        set_rationale(res, "applies_when: no %sturn matches",
+                      role_word(a->role));
+        return 0;
+    case CS_APPLIES_METRIC:
+        have = all[a->dep].value;
+        if (!have || is_error(have)) {
+            res->value = json_string("error");
+            set_rationale(res, "applies_when: metric '%s' has no result",
+                          a->name);
+            return 0;
+        }
+        break;
+    case CS_APPLIES_FIELD:
+        have = json_object_get(conv->doc, a->name);
+        if (!have)
+            have = json_null();
+        break;
+    default:
+        return 1;
+    }
+    if (json_equal((json_t *)have, (json_t *)a->equals))
+        return 1;
+    not_applicable(res);
+    d1 = dump(have);
+    d2 = dump(a->equals);
+    set_rationale(res, "applies_when: %s '%s' is %s, not %s",
+                  a->kind == CS_APPLIES_METRIC ? "metric" : "field", a->name,
+                  d1, d2);
+    free(d1);
+    free(d2);
+    return 0;
+}
+
+static void eval_one(struct cs_rules *R, size_t i, const struct cs_conv *conv,
+                     struct cs_eval_result *all)
+{
+    const struct cs_rubric *r = &R->set->rubrics[i];
+    struct cs_eval_result *res = &all[i];
+    struct cs_buf what = CS_BUF_INIT;
+
+    if (!applies(R, i, conv, all))
+        goto done;
+    for (size_t j = 0; j < r->n_rules; j++) {
+        const struct cs_rubric_rule *rule = &r->rules[j];
+        const struct cs_turn *turn;
+        struct hit h;
+        size_t qlen;
+
+        if (rule->is_default) {
+            res->value = json_incref((json_t *)rule->value);
+            set_rationale(res, "no rule matched; rule %zu is the default",
+                          j + 1);
+            goto done;
+        }
+        h = find_turn(R, R->c[i].rules[j], rule->role, conv);
+        if (h.error) {
+            cs_buf_addf(&what, "rule %zu", j + 1);
+            match_error(res, what.ptr, h.error);
+            goto done;
+        }
+        if (h.turn < 0)
+            continue;
+        turn = &conv->turns[h.turn];
+        qlen = utf8_cut(turn->text + h.so, h.eo - h.so, MAX_QUOTE);
+        res->value = json_incref((json_t *)rule->value);
+        res->evidence = cs_xstrndup(turn->text, turn->len);
+        set_rationale(res, "rule %zu matched %s turn %ld: \"%.*s%s\"", j + 1,
+                      cs_role_name(turn->role), h.turn + 1, (int)qlen,
+                      turn->text + h.so,
+                      qlen < h.eo - h.so ? "..." : "");
+        goto done;
+    }
+    not_applicable(res);
+    set_rationale(res, "no rule matched and there is no default");
+done:
+    cs_buf_release(&what);
+}
+
+void cs_rules_eval(struct cs_eval_result *out, struct cs_rules *rules,
+                   const struct cs_conv *conv)
+{
+    const struct cs_rubric_set *set = rules->set;
+
+    memset(out, 0, set->n * sizeof(*out));
+    if (conv->n_turns == 0) {
+        for (size_t i = 0; i < set->n; i++) {
+            not_applicable(&out[i]);
+            set_rationale(&out[i], "the conversation has no turns");
+        }
+        return;
+    }
+    copy_turns(rules, conv);
+    for (size_t k = 0; k < set->n; k++)
+        eval_one(rules, set->order[k], conv, out);
+}

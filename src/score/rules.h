@@ -1,0 +1,92 @@
+/* rules.h - the offline rules evaluator: score conversations with PCRE2 */
+#ifndef CS_SCORE_RULES_H
+#define CS_SCORE_RULES_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "base/err.h"
+#include "model/conv.h"
+#include "rubric/rubric.h"
+
+/*
+ * Usage:
+ *
+ *     struct cs_rules *rules = NULL;
+ *     struct cs_eval_result *res = cs_xcalloc(set->n, sizeof(*res));
+ *
+ *     if (cs_rules_new(&rules, set, &err) < 0)
+ *         ...
+ *     for each conversation conv:
+ *         cs_rules_eval(res, rules, conv);   // res[i] is set->rubrics[i]
+ *         ...
+ *         cs_eval_results_release(res, set->n);
+ *     cs_rules_free(rules);
+ *
+ * The evaluator follows "How the rules evaluator reads a rubric" in
+ * ../shared/spec/rubric-format.md: no turns gives "not_applicable" for
+ * every rubric; applies_when is checked first (metric dependencies are
+ * evaluated before their dependents); rules are tried in file order, the
+ * first matching rule (a turn of its role matches) or the default gives
+ * the value; no match and no default gives "not_applicable".
+ *
+ * Patterns are compiled once per set with PCRE2_UTF|PCRE2_UCP and JIT.
+ * A struct cs_rules holds one match data block that every match reuses, so
+ * it serves one thread at a time: make one per worker thread. It borrows
+ * the rubric set, which must outlive it.
+ */
+
+struct cs_rules;
+
+/*
+ * One rubric's result. `value` is true/false/"partial", a label, a number,
+ * "not_applicable", or "error" when a match failed at run time (PCRE2 match
+ * or JIT stack limit; `rationale` says which). `evidence` is the text of
+ * the turn the deciding rule matched, or NULL. `confidence` is only set by
+ * evaluators that have one (the rules evaluator leaves has_confidence 0,
+ * i.e. null). All pointers are owned by the result.
+ */
+struct cs_eval_result {
+    json_t *value;
+    char *evidence;
+    char *rationale;
+    int has_confidence;
+    double confidence;
+};
+
+/*
+ * Compiles every pattern of `set` (borrowed; it must outlive *out).
+ * Returns CS_EINVALID with the rubric key, field and PCRE2 message when a
+ * pattern does not compile (cs_rubric_set_load never lets that happen).
+ * *out is new; free it with cs_rules_free.
+ */
+int cs_rules_new(struct cs_rules **out, const struct cs_rubric_set *set,
+                 struct cs_err *err);
+
+/* Frees the compiled patterns; NULL is a no-op. */
+void cs_rules_free(struct cs_rules *rules);
+
+/*
+ * Evaluates every rubric of the set on `conv` and fills out[0..set->n-1]
+ * (indexed like set->rubrics; the previous contents are overwritten, so
+ * release them first). Cannot fail: a match error becomes an "error"
+ * value for that rubric and for the rubrics that depend on it.
+ */
+void cs_rules_eval(struct cs_eval_result *out, struct cs_rules *rules,
+                   const struct cs_conv *conv);
+
+/* Frees the contents of one result and zeroes it. */
+void cs_eval_result_release(struct cs_eval_result *res);
+
+/* cs_eval_result_release on res[0..n-1]. */
+void cs_eval_results_release(struct cs_eval_result *res, size_t n);
+
+/*
+ * Checks that `pattern` compiles as PCRE2 with UTF and UCP. Returns 0, or
+ * CS_EINVALID with "pattern does not compile at offset N: <PCRE2 message>"
+ * in `err`. Used by the rubric linter, so PCRE2 stays in this file.
+ */
+int cs_rules_check_pattern(const char *pattern, struct cs_err *err);
+
+#endif

@@ -1,0 +1,638 @@
+#!/usr/bin/python3
+"""server.py - an OpenAI-compatible chat-completions test double.
+
+A real HTTP/1.1 server on 127.0.0.1 for callscope's integration tests.
+Standard library only; run it with Debian's /usr/bin/python3 (the pyenv shim
+costs half a second per start).
+
+    /usr/bin/python3 tests/llm_double/server.py --port-file P [options]
+
+Endpoints:
+    POST /v1/chat/completions   validates the request and answers from the
+                                request's response_format JSON schema
+    GET  /v1/models             the one model it serves
+    GET  /stats                 the counters (also written to --stats-file)
+    GET  /healthz               "ok"
+
+Answers are deterministic: every enum choice is taken from a hash of the
+request's user messages and the property name, unless the transcript holds
+a marker "[[expect key=value]]" (value parsed as JSON when it parses, else
+taken as a string), which then decides that property.
+
+Faults, by rate (drawn from a random.Random(--seed)):
+    --p429 R      answer 429 with "Retry-After: --retry-after" (default 1;
+                  "none" sends no header)
+    --p500 R      answer 500
+    --pbad R      answer 200 with something broken (--bad-kinds)
+    --phang R     sleep --hang-ms (default 5000) before answering
+and per request, by a marker anywhere in the messages:
+    [[fault KIND key=value ...]]   KIND: 429 500 503 bad hang close
+        times=N        only the first N times this exact body is seen
+        retry_after=S  (429) the Retry-After header, "none" for no header
+        ms=N           (hang) how long to sleep
+        kind=K         (bad) one of the --bad-kinds names
+    [[latency N]]                  answer after N ms instead of --latency-ms
+
+Bad kinds: malformed_body, non_json_content, label_outside_enum,
+missing_property, score_out_of_range.
+
+With --api-key, a request without "Authorization: Bearer KEY" gets a 401
+whose message echoes the key it did get.
+
+Counters are written as JSON to --stats-file on SIGTERM/SIGINT and on each
+GET /stats. Each received request is appended to --log-file as one JSON
+line: {"n", "method", "path", "headers", "body"}.
+"""
+
+import argparse
+import hashlib
+import http.server
+import json
+import os
+import random
+import re
+import signal
+import sys
+import threading
+import time
+
+BAD_KINDS = ["malformed_body", "non_json_content", "label_outside_enum",
+             "missing_property", "score_out_of_range"]
+ROLES = {"system", "developer", "user", "assistant", "tool"}
+NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+FAULT_RE = re.compile(r"\[\[fault ([a-z0-9_]+)((?: [a-z_]+=[^\s\]]+)*)\]\]")
+LATENCY_RE = re.compile(r"\[\[latency (\d+)\]\]")
+EXPECT_RE = re.compile(r"\[\[expect ([A-Za-z0-9_.-]+)=([^\]]*)\]\]")
+
+
+class BadRequest(Exception):
+    def __init__(self, message, param=None, status=400):
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        self.status = status
+
+
+class State:
+    """Counters and fault decisions shared by all handler threads."""
+
+    def __init__(self, args):
+        self.args = args
+        self.lock = threading.Lock()
+        self.rng = random.Random(args.seed)
+        self.seen = {}          # sha256(body) -> times seen
+        self.n = 0
+        self.stats = {
+            "requests_total": 0,
+            "connections": 0,
+            "chat_requests": 0,
+            "ok": 0,
+            "by_path": {},
+            "by_status": {},
+            "faults": {"429": 0, "500": 0, "503": 0, "bad": 0,
+                       "hang": 0, "close": 0},
+            "bad_kinds": {k: 0 for k in BAD_KINDS},
+            "invalid_requests": 0,
+            "unauthorized": 0,
+        }
+        self.log = None
+        if args.log_file:
+            self.log = open(args.log_file, "a", encoding="utf-8")
+
+    def begin(self, method, path, headers, body):
+        with self.lock:
+            self.n += 1
+            n = self.n
+            s = self.stats
+            s["requests_total"] += 1
+            s["by_path"][path] = s["by_path"].get(path, 0) + 1
+            digest = hashlib.sha256(body).hexdigest()
+            self.seen[digest] = self.seen.get(digest, 0) + 1
+            times_seen = self.seen[digest]
+            draw = self.rng.random()
+            bad_pick = self.rng.randrange(len(self.args.bad_kinds))
+            if self.log:
+                rec = {"n": n, "method": method, "path": path,
+                       "headers": dict(headers.items()),
+                       "body": body.decode("utf-8", "replace")}
+                self.log.write(json.dumps(rec) + "\n")
+                self.log.flush()
+        return n, times_seen, draw, bad_pick
+
+    def count(self, *keys):
+        with self.lock:
+            d = self.stats
+            for k in keys[:-1]:
+                d = d.setdefault(k, {})
+            d[keys[-1]] = d.get(keys[-1], 0) + 1
+
+    def status(self, code):
+        with self.lock:
+            bs = self.stats["by_status"]
+            bs[str(code)] = bs.get(str(code), 0) + 1
+
+    def snapshot(self):
+        with self.lock:
+            return json.loads(json.dumps(self.stats))
+
+    def write_stats(self):
+        if not self.args.stats_file:
+            return
+        data = json.dumps(self.snapshot(), indent=1, sort_keys=True)
+        tmp = self.args.stats_file + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(data + "\n")
+        os.replace(tmp, self.args.stats_file)
+
+
+def h64(*parts):
+    """A stable 64-bit hash of strings (the same across runs and hosts)."""
+    m = hashlib.sha256()
+    for p in parts:
+        m.update(p.encode("utf-8", "replace"))
+        m.update(b"\0")
+    return int.from_bytes(m.digest()[:8], "big")
+
+
+def content_text(content):
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        out = []
+        for part in content:
+            if isinstance(part, dict) and isinstance(part.get("text"), str):
+                out.append(part["text"])
+        return "\n".join(out)
+    return ""
+
+
+def validate(req, args):
+    """Raises BadRequest unless `req` is a plausible chat-completions body."""
+    if not isinstance(req, dict):
+        raise BadRequest("request body must be a JSON object")
+    model = req.get("model")
+    if not isinstance(model, str) or not model:
+        raise BadRequest("'model' must be a non-empty string", "model")
+    if args.model and model != args.model:
+        raise BadRequest("the model '%s' does not exist" % model, "model",
+                         404)
+    msgs = req.get("messages")
+    if not isinstance(msgs, list) or not msgs:
+        raise BadRequest("'messages' must be a non-empty array", "messages")
+    for i, m in enumerate(msgs):
+        if not isinstance(m, dict):
+            raise BadRequest("messages[%d] must be an object" % i, "messages")
+        if m.get("role") not in ROLES:
+            raise BadRequest("messages[%d].role is invalid" % i, "messages")
+        c = m.get("content")
+        if not isinstance(c, (str, list)):
+            raise BadRequest("messages[%d].content must be a string or an "
+                             "array" % i, "messages")
+    t = req.get("temperature")
+    if t is not None and (not isinstance(t, (int, float))
+                          or isinstance(t, bool) or not 0 <= t <= 2):
+        raise BadRequest("'temperature' must be a number in [0, 2]",
+                         "temperature")
+    for key in ("max_tokens", "max_completion_tokens"):
+        v = req.get(key)
+        if v is not None and (not isinstance(v, int) or isinstance(v, bool)
+                              or v <= 0):
+            raise BadRequest("'%s' must be a positive integer" % key, key)
+    rf = req.get("response_format")
+    if rf is None:
+        return None
+    if not isinstance(rf, dict):
+        raise BadRequest("'response_format' must be an object",
+                         "response_format")
+    kind = rf.get("type")
+    if kind in ("text", "json_object"):
+        return kind
+    if kind != "json_schema":
+        raise BadRequest("response_format.type must be text, json_object "
+                         "or json_schema", "response_format.type")
+    js = rf.get("json_schema")
+    if not isinstance(js, dict):
+        raise BadRequest("response_format.json_schema must be an object",
+                         "response_format.json_schema")
+    if not isinstance(js.get("name"), str) or not NAME_RE.match(js["name"]):
+        raise BadRequest("response_format.json_schema.name must match "
+                         "[A-Za-z0-9_-]{1,64}",
+                         "response_format.json_schema.name")
+    schema = js.get("schema")
+    if not isinstance(schema, dict):
+        raise BadRequest("response_format.json_schema.schema must be an "
+                         "object", "response_format.json_schema.schema")
+    check_schema(schema, "schema")
+    return kind
+
+
+def check_schema(s, where):
+    if not isinstance(s, dict):
+        raise BadRequest("%s must be an object" % where, where)
+    for key in ("anyOf", "oneOf"):
+        if key in s:
+            if not isinstance(s[key], list) or not s[key]:
+                raise BadRequest("%s.%s must be a non-empty array"
+                                 % (where, key), where)
+            for i, sub in enumerate(s[key]):
+                check_schema(sub, "%s.%s[%d]" % (where, key, i))
+    if "enum" in s and (not isinstance(s["enum"], list) or not s["enum"]):
+        raise BadRequest("%s.enum must be a non-empty array" % where, where)
+    if s.get("type") == "object" or "properties" in s:
+        props = s.get("properties", {})
+        if not isinstance(props, dict):
+            raise BadRequest("%s.properties must be an object" % where, where)
+        for name, sub in props.items():
+            check_schema(sub, "%s.properties.%s" % (where, name))
+        req = s.get("required", [])
+        if not isinstance(req, list) or any(r not in props for r in req):
+            raise BadRequest("%s.required names an unknown property" % where,
+                             where)
+    if s.get("type") == "array" and "items" in s:
+        check_schema(s["items"], where + ".items")
+
+
+class Answerer:
+    """Builds a schema-valid object for one request."""
+
+    def __init__(self, user_text, all_text):
+        self.user = user_text
+        self.expect = {}
+        for key, raw in EXPECT_RE.findall(all_text):
+            try:
+                self.expect[key] = json.loads(raw)
+            except ValueError:
+                self.expect[key] = raw
+
+    def pick(self, name, choices):
+        return choices[h64(self.user, name) % len(choices)]
+
+    def quote(self):
+        text = EXPECT_RE.sub("", FAULT_RE.sub("", self.user)).strip()
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+        if not lines:
+            return ""
+        line = self.pick("evidence-line", lines)
+        words = line.split()
+        if len(words) > 12:
+            start = h64(self.user, "evidence-start") % (len(words) - 11)
+            words = words[start:start + 12]
+        return " ".join(words)
+
+    def value(self, name, s):
+        if name in self.expect:
+            return self.expect[name]
+        if "const" in s:
+            return s["const"]
+        if "enum" in s:
+            return self.pick(name, s["enum"])
+        for key in ("anyOf", "oneOf"):
+            if key in s:
+                options = []
+                for sub in s[key]:
+                    if "enum" in sub:
+                        options.extend(sub["enum"])
+                    elif "const" in sub:
+                        options.append(sub["const"])
+                    elif sub.get("type") == "boolean":
+                        options.extend([True, False])
+                    else:
+                        options.append(("schema", sub))
+                choice = self.pick(name, options)
+                if isinstance(choice, tuple):
+                    return self.value(name, choice[1])
+                return choice
+        t = s.get("type")
+        if isinstance(t, list):
+            non_null = [x for x in t if x != "null"]
+            t = non_null[0] if non_null else "null"
+        if t == "object" or "properties" in s:
+            return self.obj(s, name + ".")
+        if t == "array":
+            item = s.get("items", {"type": "string"})
+            n = max(1, s.get("minItems", 1))
+            return [self.value(name, item) for _ in range(n)]
+        if t == "boolean":
+            return self.pick(name, [True, False])
+        if t == "integer":
+            lo = s.get("minimum", 0)
+            hi = s.get("maximum", lo + 10)
+            return lo + h64(self.user, name) % (hi - lo + 1)
+        if t == "number":
+            lo = s.get("minimum", 0.0)
+            hi = s.get("maximum", 1.0)
+            frac = (h64(self.user, name) % 1001) / 1000.0
+            return round(lo + (hi - lo) * frac, 3)
+        if t == "null":
+            return None
+        base = name.rsplit(".", 1)[-1]
+        if base == "evidence" or base.endswith("_evidence"):
+            return self.quote()
+        if base == "rationale" or base.endswith("_rationale"):
+            return ("The transcript supports this answer for '%s'." % base)
+        return "%s-%d" % (base, h64(self.user, name) % 1000)
+
+    def obj(self, s, prefix=""):
+        out = {}
+        for name, sub in s.get("properties", {}).items():
+            out[name] = self.value(prefix + name if prefix else name, sub)
+        return out
+
+
+def break_answer(obj, schema, kind):
+    """Returns content (a string) that violates `schema` in the named way."""
+    props = schema.get("properties", {})
+    if kind == "non_json_content":
+        return "Sure! Here is my assessment: it went fine."
+    if kind == "missing_property":
+        req = schema.get("required") or list(props)
+        if req and req[0] in obj:
+            del obj[req[0]]
+        return json.dumps(obj)
+    if kind == "label_outside_enum":
+        for name, sub in props.items():
+            if "enum" in sub or "anyOf" in sub:
+                obj[name] = "definitely-not-a-label"
+                return json.dumps(obj)
+        obj["value"] = "definitely-not-a-label"
+        return json.dumps(obj)
+    if kind == "score_out_of_range":
+        for name, sub in props.items():
+            if sub.get("type") in ("integer", "number"):
+                obj[name] = sub.get("maximum", 100) + 7
+                return json.dumps(obj)
+        obj["score"] = 10 ** 6
+        return json.dumps(obj)
+    return json.dumps(obj)
+
+
+def parse_marker(text, times_seen):
+    """The [[fault ...]] marker in force for this try, or None."""
+    m = FAULT_RE.search(text)
+    if not m:
+        return None
+    opts = {}
+    for pair in m.group(2).split():
+        k, _, v = pair.partition("=")
+        opts[k] = v
+    if "times" in opts:
+        try:
+            if times_seen > int(opts["times"]):
+                return None
+        except ValueError:
+            pass
+    return m.group(1), opts
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "callscope-llm-double/1"
+    # Headers and body go out in two writes; with Nagle on, the second
+    # waits for the client's delayed ACK (~40 ms on Linux) per answer.
+    disable_nagle_algorithm = True
+
+    def setup(self):
+        super().setup()
+        self.server.state.count("connections")
+
+    def log_message(self, fmt, *a):  # quiet: tests read stats, not logs
+        if self.server.state.args.verbose:
+            sys.stderr.write("double: " + fmt % a + "\n")
+
+    def reply(self, status, body, ctype="application/json", headers=None):
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body)
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        self.server.state.status(status)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            for k, v in (headers or {}).items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(body)
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    def error(self, status, message, etype="invalid_request_error",
+              param=None, headers=None):
+        self.reply(status, {"error": {"message": message, "type": etype,
+                                      "param": param, "code": None}},
+                   headers=headers)
+
+    def read_body(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n > 0 else b""
+
+    def do_GET(self):
+        st = self.server.state
+        path = self.path.split("?", 1)[0]
+        st.begin("GET", path, self.headers, b"")
+        if path == "/v1/models":
+            model = st.args.model or "double-judge"
+            self.reply(200, {"object": "list", "data": [
+                {"id": model, "object": "model", "created": 0,
+                 "owned_by": "callscope-double"}]})
+        elif path == "/stats":
+            st.write_stats()
+            self.reply(200, st.snapshot())
+        elif path == "/healthz":
+            self.reply(200, "ok\n", "text/plain")
+        else:
+            self.error(404, "no route for GET %s" % path)
+
+    def do_POST(self):
+        st = self.server.state
+        args = st.args
+        path = self.path.split("?", 1)[0]
+        body = self.read_body()
+        _, times_seen, draw, bad_pick = st.begin("POST", path, self.headers,
+                                                 body)
+        if path != "/v1/chat/completions":
+            self.error(404, "no route for POST %s" % path)
+            return
+        st.count("chat_requests")
+        if args.api_key is not None:
+            got = self.headers.get("Authorization") or ""
+            if got != "Bearer " + args.api_key:
+                # Echoes what it got, as some providers do in part: the
+                # client must keep it out of its own error messages.
+                st.count("unauthorized")
+                self.error(401, "incorrect API key provided: %s"
+                           % got.replace("Bearer ", "", 1),
+                           "authentication_error")
+                return
+        try:
+            req = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as e:
+            st.count("invalid_requests")
+            self.error(400, "request body is not valid JSON: %s" % e)
+            return
+        try:
+            rf_kind = validate(req, args)
+        except BadRequest as e:
+            st.count("invalid_requests")
+            self.error(e.status, e.message, param=e.param)
+            return
+
+        msgs = req["messages"]
+        all_text = "\n".join(content_text(m.get("content")) for m in msgs)
+        user_text = "\n".join(content_text(m.get("content")) for m in msgs
+                              if m.get("role") == "user")
+
+        # Decide the fault: a marker wins over the random rates.
+        fault, fopts = None, {}
+        marker = parse_marker(all_text, times_seen)
+        if marker:
+            fault, fopts = marker
+        else:
+            edge = 0.0
+            for name, p in (("429", args.p429), ("500", args.p500),
+                            ("bad", args.pbad), ("hang", args.phang)):
+                edge += p
+                if draw < edge:
+                    fault = name
+                    break
+
+        lat = args.latency_ms
+        m = LATENCY_RE.search(all_text)
+        if m:
+            lat = int(m.group(1))
+        if fault == "hang":
+            st.count("faults", "hang")
+            lat = int(fopts.get("ms", args.hang_ms))
+        if lat > 0:
+            time.sleep(lat / 1000.0)
+
+        if fault == "429":
+            st.count("faults", "429")
+            ra = fopts.get("retry_after", args.retry_after)
+            hdr = {} if ra == "none" else {"Retry-After": ra}
+            self.error(429, "rate limit reached, slow down",
+                       "rate_limit_error", headers=hdr)
+            return
+        if fault in ("500", "503"):
+            st.count("faults", fault)
+            self.error(int(fault), "the server had an error",
+                       "server_error")
+            return
+        if fault == "close":
+            st.count("faults", "close")
+            self.close_connection = True
+            try:
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 99")
+                self.wfile.flush()
+            except OSError:
+                pass
+            return
+
+        schema = None
+        if rf_kind == "json_schema":
+            schema = req["response_format"]["json_schema"]["schema"]
+        ans = Answerer(user_text, all_text)
+        if schema is not None:
+            obj = ans.obj(schema) if ("properties" in schema
+                                      or schema.get("type") == "object") \
+                else ans.value("value", schema)
+            content = json.dumps(obj)
+        elif rf_kind == "json_object":
+            content = json.dumps({"answer": ans.quote()})
+        else:
+            content = "This is the double's answer."
+
+        if fault == "bad":
+            kind = fopts.get("kind") or args.bad_kinds[bad_pick]
+            if kind not in BAD_KINDS:
+                kind = "malformed_body"
+            st.count("faults", "bad")
+            st.count("bad_kinds", kind)
+            if kind == "malformed_body":
+                self.reply(200, '{"id": "chatcmpl-bad", "choices": [{"mess')
+                return
+            content = break_answer(obj if schema is not None else {},
+                                   schema or {}, kind)
+
+        prompt_chars = sum(len(content_text(m.get("content"))) for m in msgs)
+        prompt_tokens = max(1, prompt_chars // 4)
+        completion_tokens = max(1, len(content) // 4)
+        st.count("ok")
+        self.reply(200, {
+            "id": "chatcmpl-%016x" % h64(body.decode("utf-8", "replace")),
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": req["model"],
+            "choices": [{"index": 0,
+                         "message": {"role": "assistant",
+                                     "content": content},
+                         "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": prompt_tokens,
+                      "completion_tokens": completion_tokens,
+                      "total_tokens": prompt_tokens + completion_tokens},
+        })
+
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128   # the default 5 drops bursts of connections
+    allow_reuse_address = True
+    block_on_close = False
+
+
+def rate(s):
+    v = float(s)
+    if not 0.0 <= v <= 1.0:
+        raise argparse.ArgumentTypeError("rate must be in [0, 1]")
+    return v
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--port-file", required=True)
+    ap.add_argument("--stats-file")
+    ap.add_argument("--log-file")
+    ap.add_argument("--model", help="the only model accepted (default: any)")
+    ap.add_argument("--api-key", help="require 'Authorization: Bearer KEY'")
+    ap.add_argument("--p429", type=rate, default=0.0)
+    ap.add_argument("--p500", type=rate, default=0.0)
+    ap.add_argument("--pbad", type=rate, default=0.0)
+    ap.add_argument("--phang", type=rate, default=0.0)
+    ap.add_argument("--retry-after", default="1")
+    ap.add_argument("--hang-ms", type=int, default=5000)
+    ap.add_argument("--latency-ms", type=int, default=0)
+    ap.add_argument("--bad-kinds", default=",".join(BAD_KINDS))
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--verbose", action="store_true")
+    args = ap.parse_args()
+    args.bad_kinds = [k for k in args.bad_kinds.split(",") if k]
+    for k in args.bad_kinds:
+        if k not in BAD_KINDS:
+            ap.error("unknown bad kind '%s'" % k)
+    if args.p429 + args.p500 + args.pbad + args.phang > 1.0:
+        ap.error("fault rates add up to more than 1")
+
+    srv = Server(("127.0.0.1", 0), Handler)
+    srv.state = State(args)
+
+    def stop(signum, frame):
+        srv.state.write_stats()
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+    port = srv.server_address[1]
+    tmp = args.port_file + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write("%d\n" % port)
+    os.replace(tmp, args.port_file)   # readers never see a partial file
+    try:
+        srv.serve_forever(poll_interval=0.1)
+    finally:
+        srv.server_close()
+
+
+if __name__ == "__main__":
+    main()
