@@ -16,7 +16,16 @@ static const struct cs_cmd cs_cmds[] = {
      "the nightly job: ingest the inbox, daily KPIs and alerts"},
     {"ingest", cs_cmd_ingest, CS_CMD_DB,
      "load JSONL conversation files into the store"},
+    {"score", cs_cmd_score, CS_CMD_DB,
+     "score conversations against the rubrics (what is new or stale)"},
+    {"rescore", cs_cmd_rescore, CS_CMD_DB,
+     "re-score metrics on demand (after a rubric changed)"},
     {"kpis", cs_cmd_kpis, CS_CMD_DB, "compute KPIs and ROI for a period"},
+    {"results", cs_cmd_results, CS_CMD_CONFIG,
+     "export evaluation results (jsonl, csv)"},
+    {"calibrate", cs_cmd_calibrate, CS_CMD_CONFIG,
+     "agreement of the results with human labels"},
+    {"rubrics", cs_cmd_rubrics, CS_CMD_CONFIG, "rubrics: lint, list"},
     {"sample", cs_cmd_sample, 0,
      "write deterministic sample conversations (JSONL)"},
     {"db", cs_cmd_db, CS_CMD_CONFIG,
@@ -129,13 +138,6 @@ int main(int argc, char **argv)
     /* With --help the command prints its help and opens nothing. */
     if (!help_after && (cmd->flags & (CS_CMD_CONFIG | CS_CMD_DB))) {
         ret = cs_config_load(&ctx.cfg, ctx.config_path, &err);
-        if (ret) {
-            ret = cs_cli_fail(ret, err.msg);
-            goto done;
-        }
-    }
-    if (!help_after && (cmd->flags & CS_CMD_DB)) {
-        ret = cs_store_open(&ctx.st, ctx.cfg, &err);
         if (ret) {
             ret = cs_cli_fail(ret, err.msg);
             goto done;

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "base/buf.h"
+#include "base/fs.h"
 #include "helpers.h"
 
 static void test_cli__every_command_has_help(void **state)
@@ -42,9 +43,24 @@ static void test_cli__every_command_has_help(void **state)
     assert_non_null(strstr(err, "'frobnicate' is not a command"));
     free(err);
     assert_int_equal(th_run(NULL, "", NULL, NULL), 2);
-    assert_int_equal(th_run(NULL, "kpis --from 2026-01-01", NULL, &err), 2);
-    assert_non_null(strstr(err, "--to are required"));
-    free(err);
+    {
+        /* A usage error opens nothing: no embedded cluster appears. */
+        char *dir = th_tmpdir();
+        struct cs_buf env = CS_BUF_INIT, var = CS_BUF_INIT;
+
+        cs_buf_addf(&env, "CALLSCOPE_DATABASE_URL= CALLSCOPE_DATA_DIR=%s/var",
+                    dir);
+        cs_buf_addf(&var, "%s/var", dir);
+        assert_int_equal(th_run(env.ptr, "kpis --from 2026-01-01", NULL,
+                                &err), 2);
+        assert_non_null(strstr(err, "--to are required"));
+        assert_false(cs_fs_exists(var.ptr));
+        free(err);
+        th_rmtree(dir);
+        free(dir);
+        cs_buf_release(&env);
+        cs_buf_release(&var);
+    }
 }
 
 static void test_cli__config_show_masks_secrets(void **state)

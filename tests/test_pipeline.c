@@ -31,15 +31,30 @@ static void test_pipeline__nightly_ingests_inbox_and_writes_reports(
     th_write(p.ptr, data, strlen(data));
     cs_buf_addf(&bad, "%s/var/inbox/broken.jsonl", dir);
     th_write(bad.ptr, "{\"id\": 1}\n", 10);
+    cs_buf_reset(&p);
+    cs_buf_addf(&p, "%s/callscope.json", dir);
+    {
+        struct cs_buf cfg = CS_BUF_INIT;
+
+        cs_buf_addf(&cfg, "{\"sentiment_lexicon\": \"%s/config/"
+                    "sentiment-lexicon.txt\"}", CS_SOURCE_DIR);
+        th_write(p.ptr, cfg.ptr, cfg.len);
+        cs_buf_release(&cfg);
+    }
     cs_buf_addf(&env, "CALLSCOPE_DATABASE_URL='%s' CALLSCOPE_DATA_DIR=%s/var"
-                " CALLSCOPE_REPORTS_DIR=%s/reports CALLSCOPE_CONFIG= ", db,
-                dir, dir);
+                " CALLSCOPE_REPORTS_DIR=%s/reports CALLSCOPE_CONFIG=%s "
+                "CALLSCOPE_RUBRICS_DIR=%s/rubrics ", db, dir, dir, p.ptr,
+                CS_SOURCE_DIR);
+    cs_buf_reset(&p);
+    cs_buf_addf(&p, "%s/var/inbox/real-dev.jsonl", dir);
     /* One line was bad: the job finishes, and says so with exit 4. */
     cs_buf_reset(&bad);
     cs_buf_addf(&bad, "nightly --date 2026-10-15 --done %s/done", dir);
     assert_int_equal(th_run(env.ptr, bad.ptr, &out, NULL), 4);
     assert_non_null(strstr(out, "ingested 1040 conversations"));
     assert_non_null(strstr(out, "1 rejected"));
+    /* The starter rubrics scored every conversation. */
+    assert_non_null(strstr(out, "scored 1040 conversations"));
     free(out);
     assert_false(cs_fs_exists(p.ptr)); /* moved out of the inbox */
     cs_buf_reset(&bad);

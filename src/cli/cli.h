@@ -12,12 +12,14 @@
 /* What a command needs opened before it runs. */
 enum {
     CS_CMD_CONFIG = 1u << 0,
-    CS_CMD_DB = 1u << 1 /* implies CONFIG */
+    CS_CMD_DB = 1u << 1 /* implies CONFIG; the command opens the store
+                           with cs_cli_open_store once its options are
+                           known good, so a usage error touches nothing */
 };
 
 struct cs_ctx {
     struct cs_config *cfg;      /* set with CS_CMD_CONFIG */
-    struct cs_store *st;        /* set with CS_CMD_DB */
+    struct cs_store *st;        /* set by cs_cli_open_store */
     const char *config_path;    /* --config, or NULL */
 };
 
@@ -72,5 +74,10 @@ int cs_cmd_db(int argc, char **argv, struct cs_ctx *ctx);
 int cs_cmd_config(int argc, char **argv, struct cs_ctx *ctx);
 int cs_cmd_sample(int argc, char **argv, struct cs_ctx *ctx);
 int cs_cmd_nightly(int argc, char **argv, struct cs_ctx *ctx);
+int cs_cmd_rubrics(int argc, char **argv, struct cs_ctx *ctx);
+int cs_cmd_score(int argc, char **argv, struct cs_ctx *ctx);
+int cs_cmd_rescore(int argc, char **argv, struct cs_ctx *ctx);
+int cs_cmd_results(int argc, char **argv, struct cs_ctx *ctx);
+int cs_cmd_calibrate(int argc, char **argv, struct cs_ctx *ctx);
 
 #endif

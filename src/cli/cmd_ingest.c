@@ -130,6 +130,11 @@ int cs_cmd_ingest(int argc, char **argv, struct cs_ctx *ctx)
         free(rejects);
         return cs_cli_usage("ingest", "no files or folders given");
     }
+    ret = cs_cli_open_store(ctx);
+    if (ret) {
+        free(rejects);
+        return ret;
+    }
     if (!rejects)
         rejects = cs_cli_rejects_path(ctx->cfg, "ingest");
     io.rejects_path = rejects;

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "base/parse.h"
 #include "cli/cli.h"
 #include "kpi/kpi.h"
@@ -38,6 +39,7 @@ int cs_cmd_kpis(int argc, char **argv, struct cs_ctx *ctx)
     struct cs_err err = {0, ""};
     const char *from = NULL, *to = NULL, *format = "table";
     json_t *report = NULL;
+    struct cs_rubric_set *set = NULL;
     int64_t d;
     int c, ret;
 
@@ -91,9 +93,19 @@ int cs_cmd_kpis(int argc, char **argv, struct cs_ctx *ctx)
     if (strcmp(format, "json") && strcmp(format, "csv") &&
         strcmp(format, "table"))
         return cs_cli_usage("kpis", "--format takes json, csv or table");
+    ret = cs_cli_open_store(ctx);
+    if (ret)
+        return ret;
     snprintf(q.from, sizeof(q.from), "%s", from);
     snprintf(q.to, sizeof(q.to), "%s", to);
+    /* Rubrics give the metric types; without them they are inferred. */
+    if (cs_rubric_set_load(&set, ctx->cfg->rubrics_dir, NULL, &err) < 0) {
+        cs_log(CS_LOG_DEBUG, "metric types inferred: %s", err.msg);
+        set = NULL;
+    }
+    q.rubrics = set;
     ret = cs_kpi_compute(&report, ctx->st, ctx->cfg, &q, &err);
+    cs_rubric_set_free(set);
     if (ret == CS_EINVALID)
         return cs_cli_usage("kpis", "%s", err.msg);
     if (ret)

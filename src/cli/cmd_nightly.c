@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "base/buf.h"
+#include "base/log.h"
 #include "base/parse.h"
 #include "cli/cli.h"
 #include "pipeline/nightly.h"
@@ -12,7 +13,8 @@
 static const char help[] =
     "usage: callscope nightly [OPTIONS]\n\n"
     "The nightly job: ingests every *.jsonl[.gz] of the inbox (moving each\n"
-    "file read to the done folder), then writes the day's KPIs (with the\n"
+    "file read to the done folder), scores what is new or stale against\n"
+    "the rubrics (refusing to start on an invalid rubric set), then writes the day's KPIs (with the\n"
     "previous day and the same weekday a week earlier), the alerts, and a\n"
     "rolling period summary under REPORTS_DIR.\n\n"
     "  --date YYYY-MM-DD    the day reported (default: yesterday, UTC)\n"
@@ -20,7 +22,8 @@ static const char help[] =
     "  --done DIR           default DATA_DIR/done/<today>\n"
     "  --period-days N      rolling summary length (default 30)\n"
     CS_COMMON_HELP
-    "\nExit: 0 ok, 1 error, 2 usage, 4 some input rejected.\n";
+    "\nExit: 0 ok, 1 error, 2 usage, 3 invalid rubric set, 4 some input\n"
+    "rejected or some evaluations failed.\n";
 
 int cs_cmd_nightly(int argc, char **argv, struct cs_ctx *ctx)
 {
@@ -36,6 +39,7 @@ int cs_cmd_nightly(int argc, char **argv, struct cs_ctx *ctx)
     struct cs_buf inbox = CS_BUF_INIT, done = CS_BUF_INIT;
     struct cs_err err = {0, ""};
     char yesterday[11], today[11], *rejects = NULL;
+    struct cs_rubric_set *rubrics = NULL;
     int64_t day;
     long v;
     int c, ret;
@@ -86,21 +90,43 @@ int cs_cmd_nightly(int argc, char **argv, struct cs_ctx *ctx)
         cs_buf_addf(&done, "%s/done/%s", ctx->cfg->data_dir, today);
         o.done_dir = done.ptr;
     }
+    ret = cs_cli_open_store(ctx);
+    if (ret) {
+        cs_buf_release(&inbox);
+        cs_buf_release(&done);
+        return ret;
+    }
+    /* The job refuses to start on an invalid rubric set. */
+    ret = cs_rubric_set_load(&rubrics, ctx->cfg->rubrics_dir, NULL, &err);
+    if (ret) {
+        cs_log(CS_LOG_ERROR, "%s (run 'callscope rubrics lint')", err.msg);
+        cs_buf_release(&inbox);
+        cs_buf_release(&done);
+        return CS_EXIT_INVALID;
+    }
+    o.rubrics = rubrics;
     rejects = cs_cli_rejects_path(ctx->cfg, "nightly");
     o.rejects_path = rejects;
     ret = cs_nightly_run(&res, ctx->st, ctx->cfg, &o, &err);
     if (res.ingest.files || res.ingest.files_failed)
         cs_cli_print_ingest(&res.ingest, rejects, res.ingest_seconds, 0);
+    if (res.score.conversations)
+        printf("scored %llu conversations: %llu evaluations written, %llu "
+               "errors\n", (unsigned long long)res.score.conversations,
+               (unsigned long long)res.score.evaluations,
+               (unsigned long long)res.score.errors);
     if (ret) {
         ret = cs_cli_fail(ret, err.msg);
     } else {
         printf("report for %s in %s: %ld critical, %ld warning alert(s)\n",
                o.date, res.report_dir, res.alerts_critical,
                res.alerts_warning);
-        ret = res.ingest.rejected || res.ingest.files_failed
+        ret = res.ingest.rejected || res.ingest.files_failed ||
+                      res.score.errors
                   ? CS_EXIT_PARTIAL : CS_EXIT_OK;
     }
     cs_nightly_result_release(&res);
+    cs_rubric_set_free(rubrics);
     cs_buf_release(&inbox);
     cs_buf_release(&done);
     free(rejects);

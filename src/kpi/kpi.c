@@ -8,6 +8,7 @@
 #include "base/buf.h"
 #include "base/mem.h"
 #include "base/parse.h"
+#include "store/results.h"
 
 static json_t *ratio(double num, double den)
 {
@@ -257,8 +258,153 @@ json_t *cs_kpi_alerts(const json_t *kpis, const json_t *overrides)
     return out;
 }
 
+/* Per metric: {"<value as JSON text>": count}. */
+static void count_value(void *ctx, const char *metric, const json_t *value,
+                        long n)
+{
+    json_t *acc = ctx, *m = json_object_get(acc, metric);
+    char *key = json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT);
+
+    if (!m) {
+        m = json_object();
+        json_object_set_new(acc, metric, m);
+    }
+    json_object_set_new(m, key, json_integer(n));
+    free(key);
+}
+
+/* The type of a metric: its rubric's, else guessed from the values. */
+static enum cs_rubric_type metric_type(const struct cs_rubric_set *set,
+                                       const char *metric,
+                                       const json_t *counts)
+{
+    const struct cs_rubric *r = set ? cs_rubric_set_find(set, metric) : NULL;
+    const char *k;
+    json_t *n;
+
+    if (r)
+        return r->type;
+    json_object_foreach((json_t *)counts, k, n) {
+        if (strcmp(k, "true") == 0 || strcmp(k, "false") == 0 ||
+            strcmp(k, "\"partial\"") == 0)
+            return CS_RUBRIC_BOOLEAN;
+        if (k[0] != '"')
+            return CS_RUBRIC_SCORE;
+    }
+    return CS_RUBRIC_CATEGORICAL;
+}
+
+/* The metric KPIs of kpis.md from value counts. */
+static json_t *metric_object(enum cs_rubric_type type, const json_t *counts)
+{
+    json_t *o = json_object(), *labels = json_object();
+    long applicable = 0, errors = 0, t = 0, f = 0, partial = 0;
+    double sum = 0;
+    const char *k;
+    json_t *n;
+
+    json_object_foreach((json_t *)counts, k, n) {
+        long c = (long)json_integer_value(n);
+        json_t *v = json_loads(k, JSON_DECODE_ANY, NULL);
+
+        if (json_is_string(v) &&
+            strcmp(json_string_value(v), "not_applicable") == 0) {
+            json_decref(v);
+            continue;
+        }
+        if (json_is_string(v) && strcmp(json_string_value(v), "error") == 0) {
+            errors += c;
+            json_decref(v);
+            continue;
+        }
+        applicable += c;
+        if (json_is_true(v))
+            t += c;
+        else if (json_is_false(v))
+            f += c;
+        else if (json_is_string(v) &&
+                 strcmp(json_string_value(v), "partial") == 0)
+            partial += c;
+        if (json_is_number(v))
+            sum += json_number_value(v) * (double)c;
+        json_object_set_new(labels, json_is_string(v) ? json_string_value(v)
+                                                      : k, json_integer(c));
+        json_decref(v);
+    }
+    json_object_set_new(o, "type", json_string(cs_rubric_type_name(type)));
+    json_object_set_new(o, "applicable", json_integer(applicable));
+    if (type == CS_RUBRIC_BOOLEAN) {
+        json_object_set_new(o, "true_rate",
+                            ratio((double)t, (double)(t + f + partial)));
+        json_object_set_new(o, "partial_rate",
+                            ratio((double)partial, (double)(t + f + partial)));
+        json_decref(labels);
+    } else if (type == CS_RUBRIC_SCORE) {
+        json_object_set_new(o, "mean", ratio(sum, (double)applicable));
+        json_object_set_new(o, "counts", labels);
+    } else {
+        json_t *shares = json_object();
+        json_t *c;
+
+        json_object_foreach(labels, k, c) {
+            json_object_set_new(shares, k,
+                                ratio((double)json_integer_value(c),
+                                      (double)applicable));
+        }
+        json_object_set_new(o, "labels", labels);
+        json_object_set_new(o, "shares", shares);
+    }
+    json_object_set_new(o, "errors", json_integer(errors));
+    return o;
+}
+
+/* Fills "metrics" and "sentiment" from the stored results. */
+static int add_metrics(json_t *o, struct cs_store *st,
+                       const struct cs_kpi_query *q, const char *tenant,
+                       const char *from, const char *to, const char *tz,
+                       struct cs_err *err)
+{
+    const char *skey = q->sentiment_metric ? q->sentiment_metric
+                                           : "customer_sentiment";
+    json_t *all = json_object(), *answered = json_object();
+    json_t *metrics = json_object(), *sent, *counts;
+    const char *metric;
+    long pos, neu, neg, scored;
+    int ret;
+
+    ret = cs_store_result_counts(st, tenant, from, to, tz, 0, count_value,
+                                 all, err);
+    if (!ret)
+        ret = cs_store_result_counts(st, tenant, from, to, tz, 1,
+                                     count_value, answered, err);
+    if (ret)
+        goto done;
+    json_object_foreach(all, metric, counts) {
+        json_object_set_new(metrics, metric,
+                            metric_object(metric_type(q->rubrics, metric,
+                                                      counts), counts));
+    }
+    json_object_set(o, "metrics", metrics);
+    counts = json_object_get(answered, skey);
+    pos = (long)json_integer_value(json_object_get(counts, "\"positive\""));
+    neu = (long)json_integer_value(json_object_get(counts, "\"neutral\""));
+    neg = (long)json_integer_value(json_object_get(counts, "\"negative\""));
+    scored = pos + neu + neg;
+    sent = json_object_get(o, "sentiment");
+    json_object_set_new(sent, "positive", ratio((double)pos, (double)scored));
+    json_object_set_new(sent, "neutral", ratio((double)neu, (double)scored));
+    json_object_set_new(sent, "negative", ratio((double)neg, (double)scored));
+    json_object_set_new(sent, "scored", json_integer(scored));
+done:
+    json_decref(all);
+    json_decref(answered);
+    json_decref(metrics);
+    return ret;
+}
+
 /* KPIs of one tenant over [from, to), optionally grouped into `by_key`. */
 static int tenant_kpis(json_t **out, struct cs_store *st,
+                       const struct cs_kpi_query *q,
                        const struct cs_tenant_cfg *t, int64_t from,
                        int64_t to, const char *tz, enum cs_kpi_by by,
                        struct cs_err *err)
@@ -278,6 +424,11 @@ static int tenant_kpis(json_t **out, struct cs_store *st,
         return ret;
     o = cs_kpi_object(&raw[0], t, from, to);
     cs_kpi_raw_free(raw, n);
+    ret = add_metrics(o, st, q, t->name, f, e, tz, err);
+    if (ret) {
+        json_decref(o);
+        return ret;
+    }
     if (by != CS_KPI_BY_NONE) {
         json_t *groups = json_object();
 
@@ -349,7 +500,7 @@ int cs_kpi_compute(json_t **out, struct cs_store *st,
         tz = q->tz ? q->tz : t.timezone;
         ret = q->tz ? 0 : cs_store_check_tz(st, tz, err);
         if (!ret)
-            ret = tenant_kpis(&o, st, &t, from, to, tz, q->by, err);
+            ret = tenant_kpis(&o, st, q, &t, from, to, tz, q->by, err);
         if (!ret && json_integer_value(json_object_get(o, "conversations"))
                         == 0 && !q->tenant) {
             json_decref(o); /* only slack-day data: not in this period */
@@ -357,8 +508,8 @@ int cs_kpi_compute(json_t **out, struct cs_store *st,
             continue;
         }
         if (!ret && q->compare)
-            ret = tenant_kpis(&prev, st, &t, from - (to - from), from, tz,
-                              CS_KPI_BY_NONE, err);
+            ret = tenant_kpis(&prev, st, q, &t, from - (to - from), from,
+                              tz, CS_KPI_BY_NONE, err);
         if (ret) {
             json_decref(o);
             cs_tenant_cfg_release(&t);

@@ -9,6 +9,7 @@
 
 #include "base/err.h"
 #include "config/config.h"
+#include "rubric/rubric.h"
 #include "store/store.h"
 
 /*
@@ -24,6 +25,8 @@ struct cs_kpi_query {
     const char *tz;         /* NULL: each tenant's configured zone */
     enum cs_kpi_by by;
     int compare;            /* add "previous" (the period before) */
+    const struct cs_rubric_set *rubrics; /* metric types; NULL: inferred */
+    const char *sentiment_metric;        /* NULL: "customer_sentiment" */
 };
 
 /*

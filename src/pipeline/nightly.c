@@ -126,7 +126,8 @@ static int write_report(const json_t *report, const char *dir,
 
 /* Adds each tenant's KPIs of the same weekday a week earlier. */
 static int add_last_week(json_t *report, struct cs_store *st,
-                         const struct cs_config *cfg, int64_t day,
+                         const struct cs_config *cfg,
+                         const struct cs_rubric_set *rubrics, int64_t day,
                          struct cs_err *err)
 {
     struct cs_kpi_query q;
@@ -135,6 +136,7 @@ static int add_last_week(json_t *report, struct cs_store *st,
     int ret;
 
     memset(&q, 0, sizeof(q));
+    q.rubrics = rubrics;
     cs_format_date(day - 7, q.from);
     cs_format_date(day - 6, q.to);
     ret = cs_kpi_compute(&wk, st, cfg, &q, err);
@@ -195,14 +197,25 @@ int cs_nightly_run(struct cs_nightly_result *res, struct cs_store *st,
     res->ingest_seconds = cs_now() - res->ingest_seconds;
     if (ret)
         goto done;
+    {
+        struct cs_score_opts so;
+
+        memset(&so, 0, sizeof(so));
+        so.sentiment_metric = "customer_sentiment";
+        so.lexicon_path = cfg->sentiment_lexicon;
+        ret = cs_score_run(&res->score, st, o->rubrics, &so, err);
+        if (ret)
+            goto done;
+    }
 
     memset(&q, 0, sizeof(q));
     q.compare = 1;
+    q.rubrics = o->rubrics;
     cs_format_date(day, q.from);
     cs_format_date(day + 1, q.to);
     ret = cs_kpi_compute(&daily, st, cfg, &q, err);
     if (!ret)
-        ret = add_last_week(daily, st, cfg, day, err);
+        ret = add_last_week(daily, st, cfg, o->rubrics, day, err);
     if (ret)
         goto done;
     cs_buf_addf(&dir, "%s/daily/%s", cfg->reports_dir, q.from);

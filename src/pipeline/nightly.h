@@ -7,6 +7,8 @@
 #include "base/err.h"
 #include "config/config.h"
 #include "ingest/ingest.h"
+#include "rubric/rubric.h"
+#include "score/score.h"
 #include "store/store.h"
 
 struct cs_nightly_opts {
@@ -15,10 +17,12 @@ struct cs_nightly_opts {
     const char *done_dir;   /* where ingested files are moved */
     const char *rejects_path;
     int period_days;        /* the rolling summary ending at `date` */
+    const struct cs_rubric_set *rubrics; /* scored after the ingest */
 };
 
 struct cs_nightly_result {
     struct cs_ingest_stats ingest;
+    struct cs_score_stats score;
     uint64_t files_moved;
     double ingest_seconds;
     long alerts_warning;
@@ -29,9 +33,9 @@ struct cs_nightly_result {
 /*
  * Stages, each safe to run again: (1) ingest every file of the inbox and
  * move each one read to the done folder (a file that could not be read
- * stays); (2) write the day's KPIs with the previous day and the same
+ * stays); (2) score what is new or stale (every date); (3) write the day's KPIs with the previous day and the same
  * weekday a week earlier, and the rolling period's KPIs, as JSON, CSV and
- * a text table under REPORTS_DIR; (3) write the alerts raised. Returns 0
+ * a text table under REPORTS_DIR; (4) write the alerts raised. Returns 0
  * or the first stage's error; *res is filled as far as it got and must be
  * released with cs_nightly_result_release.
  */

@@ -48,8 +48,7 @@ struct cs_store_batch {
     size_t sent;            /* bytes of `rows` already sent */
 };
 
-/* COPY text format: backslash, tab, newline and CR escaped. */
-static void add_copy_text(struct cs_buf *b, const char *s, size_t n)
+void cs_store_copy_text(struct cs_buf *b, const char *s, size_t n)
 {
     size_t start = 0;
 
@@ -205,7 +204,7 @@ static void col_null(struct cs_buf *b)
 static void col_str(struct cs_buf *b, const json_t *v)
 {
     if (json_is_string(v))
-        add_copy_text(b, json_string_value(v), json_string_length(v));
+        cs_store_copy_text(b, json_string_value(v), json_string_length(v));
     else
         col_null(b);
 }
@@ -282,11 +281,11 @@ static void col_json(struct cs_buf *b, const json_t *v,
         return;
     }
     if (r && r->p[f]) {
-        add_copy_text(b, r->p[f], r->n[f]);
+        cs_store_copy_text(b, r->p[f], r->n[f]);
         return;
     }
     s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-    add_copy_text(b, s, strlen(s));
+    cs_store_copy_text(b, s, strlen(s));
     free(s);
 }
 
@@ -300,7 +299,7 @@ static void add_array_elem(struct cs_buf *b, const char *s, size_t n)
         else if (s[i] == '\\')
             cs_buf_adds(b, "\\\\\\\\");     /* \\\\ */
         else
-            add_copy_text(b, s + i, 1);
+            cs_store_copy_text(b, s + i, 1);
     }
     cs_buf_addch(b, '"');
 }
@@ -407,9 +406,9 @@ static void build_row(struct cs_buf *b, const struct cs_conv *c,
 
     scan_raw(&r, raw, raw_len);
 
-    add_copy_text(b, c->tenant, strlen(c->tenant));
+    cs_store_copy_text(b, c->tenant, strlen(c->tenant));
     col_sep(b);
-    add_copy_text(b, c->id, strlen(c->id));
+    cs_store_copy_text(b, c->id, strlen(c->id));
     col_sep(b);
     col_str(b, json_object_get(d, "agent"));
     col_sep(b);

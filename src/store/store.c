@@ -59,6 +59,28 @@ static const struct migration {
      " PRIMARY KEY (tenant, id) DEFERRABLE INITIALLY DEFERRED);"
      "CREATE INDEX conversations_tenant_started"
      " ON conversations (tenant, started_at);"},
+    {2, "results",
+     /* One row per evaluation; `current` marks the one in force for a
+      * (tenant, conversation, metric), the others are history. */
+     "CREATE TABLE results ("
+     " id bigserial PRIMARY KEY,"
+     " tenant text NOT NULL,"
+     " conversation_id text NOT NULL,"
+     " metric text NOT NULL,"
+     " rubric_version text NOT NULL,"
+     " evaluator text NOT NULL,"
+     " value jsonb NOT NULL,"
+     " confidence double precision,"
+     " evidence text,"
+     " rationale text,"
+     " tokens_in integer NOT NULL DEFAULT 0,"
+     " tokens_out integer NOT NULL DEFAULT 0,"
+     " cost double precision NOT NULL DEFAULT 0,"
+     " content_hash text NOT NULL,"
+     " evaluated_at timestamptz NOT NULL DEFAULT now(),"
+     " current boolean NOT NULL DEFAULT true);"
+     "CREATE UNIQUE INDEX results_current"
+     " ON results (tenant, conversation_id, metric) WHERE current;"},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

@@ -17,4 +17,9 @@ int cs_store_pg_err(struct cs_err *err, PGconn *conn, PGresult *res,
 /* Runs a command without parameters that returns no rows. */
 int cs_store_exec(struct cs_store *st, const char *sql, struct cs_err *err);
 
+/* Appends `s` escaped for COPY's text format (backslash, tab, newline,
+ * carriage return). */
+struct cs_buf;
+void cs_store_copy_text(struct cs_buf *b, const char *s, size_t n);
+
 #endif

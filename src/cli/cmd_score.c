@@ -1,0 +1,147 @@
+/* cmd_score.c - callscope score / rescore */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/parse.h"
+#include "cli/cli.h"
+#include "rubric/rubric.h"
+#include "score/score.h"
+
+static const char score_help[] =
+    "usage: callscope score [--from D --to D] [--tenant T] [--metric KEY...]\n"
+    "\n"
+    "Scores conversations against the rubrics: only what is missing or\n"
+    "stale (another rubric version, evaluator or conversation content) is\n"
+    "evaluated, so a second run does nothing. Without an LLM configured\n"
+    "the offline rules evaluator (PCRE2 rules, lexicon sentiment) is used.\n"
+    "Values the agent logged itself are stored as evaluator 'agent'.\n\n"
+    "  --from D, --to D   started_at range in UTC dates, [from, to)\n"
+    "  --tenant T         one tenant\n"
+    "  --metric KEY       only this metric (repeatable)\n"
+    CS_COMMON_HELP
+    "\nExit: 0 ok, 1 store error, 2 usage, 3 invalid rubric set,\n"
+    "4 some evaluations ended in 'error'.\n";
+
+static const char rescore_help[] =
+    "usage: callscope rescore --metric KEY [--metric KEY...] [--from D "
+    "--to D] [--tenant T]\n\n"
+    "Re-scores the given metrics now, even where their results are up to\n"
+    "date (after a rubric's wording changed without changing its meaning,\n"
+    "say). The earlier results are kept as history.\n\n"
+    "  --metric KEY       metric to re-score (required, repeatable)\n"
+    "  --from D, --to D   started_at range in UTC dates, [from, to)\n"
+    "  --tenant T         one tenant\n"
+    CS_COMMON_HELP
+    "\nExit: 0 ok, 1 store error, 2 usage, 3 invalid rubric set,\n"
+    "4 some evaluations ended in 'error'.\n";
+
+static int run(int argc, char **argv, struct cs_ctx *ctx, int rescore)
+{
+    static const struct option opts[] = {
+        {"from", required_argument, NULL, 'F'},
+        {"to", required_argument, NULL, 'T'},
+        {"tenant", required_argument, NULL, 't'},
+        {"metric", required_argument, NULL, 'm'},
+        CS_COMMON_OPTS,
+        {NULL, 0, NULL, 0}};
+    const char *name = rescore ? "rescore" : "score";
+    struct cs_score_opts so;
+    struct cs_score_stats stats;
+    struct cs_rubric_set *set = NULL;
+    struct cs_err err = {0, ""};
+    char **metrics = NULL;
+    size_t n_metrics = 0;
+    int64_t d;
+    int c, ret;
+
+    memset(&so, 0, sizeof(so));
+    while ((c = getopt_long(argc, argv, CS_COMMON_SHORT, opts, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            fputs(rescore ? rescore_help : score_help, stdout);
+            free(metrics);
+            return CS_EXIT_OK;
+        case 'F':
+        case 'T':
+            if (cs_parse_date(optarg, &d)) {
+                free(metrics);
+                return cs_cli_usage(name, "dates are YYYY-MM-DD");
+            }
+            if (c == 'F')
+                so.filter.from = optarg;
+            else
+                so.filter.to = optarg;
+            break;
+        case 't':
+            so.filter.tenant = optarg;
+            break;
+        case 'm':
+            metrics = cs_xrealloc(metrics, (n_metrics + 2) * sizeof(*metrics));
+            metrics[n_metrics++] = optarg;
+            metrics[n_metrics] = NULL;
+            break;
+        case 'c':
+        case 'q':
+        case 'v':
+            break;
+        default:
+            free(metrics);
+            return cs_cli_usage(name, "unknown option");
+        }
+    }
+    if (optind < argc) {
+        free(metrics);
+        return cs_cli_usage(name, "unexpected argument '%s'", argv[optind]);
+    }
+    if (rescore && !metrics)
+        return cs_cli_usage(name, "--metric is required");
+    ret = cs_cli_open_store(ctx);
+    if (ret) {
+        free(metrics);
+        return ret;
+    }
+    ret = cs_rubric_set_load(&set, ctx->cfg->rubrics_dir, NULL, &err);
+    if (ret) {
+        free(metrics);
+        /* The job refuses to start on an invalid rubric set. */
+        cs_log(CS_LOG_ERROR, "%s (run 'callscope rubrics lint')", err.msg);
+        return CS_EXIT_INVALID;
+    }
+    if (ctx->cfg->llm_base_url)
+        cs_log(CS_LOG_WARN, "the LLM evaluator is not available in this "
+               "build yet: scoring with the offline rules evaluator");
+    else
+        cs_log(CS_LOG_INFO, "no LLM configured: scoring with the offline "
+               "rules evaluator");
+    so.metrics = metrics;
+    so.force = rescore;
+    so.sentiment_metric = "customer_sentiment";
+    so.lexicon_path = ctx->cfg->sentiment_lexicon;
+    ret = cs_score_run(&stats, ctx->st, set, &so, &err);
+    printf("%s %llu conversations in %.2f s: %llu evaluations written "
+           "(%llu not applicable, %llu errors, %llu logged by the agent), "
+           "%llu up to date\n", rescore ? "re-scored" : "scored",
+           (unsigned long long)stats.conversations, stats.seconds,
+           (unsigned long long)stats.evaluations,
+           (unsigned long long)stats.not_applicable,
+           (unsigned long long)stats.errors, (unsigned long long)stats.agent,
+           (unsigned long long)stats.up_to_date);
+    cs_rubric_set_free(set);
+    free(metrics);
+    if (ret)
+        return cs_cli_fail(ret, err.msg);
+    return stats.errors ? CS_EXIT_PARTIAL : CS_EXIT_OK;
+}
+
+int cs_cmd_score(int argc, char **argv, struct cs_ctx *ctx)
+{
+    return run(argc, argv, ctx, 0);
+}
+
+int cs_cmd_rescore(int argc, char **argv, struct cs_ctx *ctx)
+{
+    return run(argc, argv, ctx, 1);
+}

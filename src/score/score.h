@@ -1,0 +1,43 @@
+/* score.h - scoring runs: what is stale, evaluate, store the results */
+#ifndef CS_SCORE_SCORE_H
+#define CS_SCORE_SCORE_H
+
+#include <stdint.h>
+
+#include "base/err.h"
+#include "config/config.h"
+#include "rubric/rubric.h"
+#include "store/results.h"
+#include "store/store.h"
+
+struct cs_score_opts {
+    struct cs_score_filter filter;
+    char *const *metrics;   /* NULL-terminated keys, or NULL: every rubric */
+    int force;              /* re-score `metrics` even when up to date */
+    const char *sentiment_metric; /* scored by the lexicon offline */
+    const char *lexicon_path;
+};
+
+struct cs_score_stats {
+    uint64_t conversations;     /* looked at */
+    uint64_t up_to_date;        /* nothing to do for them */
+    uint64_t evaluations;       /* results written */
+    uint64_t not_applicable;
+    uint64_t errors;
+    uint64_t agent;             /* values the agent logged itself */
+    double seconds;
+};
+
+/*
+ * Scores the conversations of the filter: for each one, the metrics whose
+ * current result is missing or stale (another rubric version, evaluator or
+ * conversation content) are evaluated and stored; the rest is left alone,
+ * so a second run writes nothing. Values the agent logged (its `metrics`)
+ * are stored with evaluator "agent" and not judged. Shows progress on a
+ * terminal. Returns 0 or the store's error (what was flushed is kept).
+ */
+int cs_score_run(struct cs_score_stats *out, struct cs_store *st,
+                 const struct cs_rubric_set *set,
+                 const struct cs_score_opts *opts, struct cs_err *err);
+
+#endif

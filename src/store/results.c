@@ -1,0 +1,504 @@
+/* results.c - evaluation results: what to score, writing, reading back */
+#include "store/results.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "base/mem.h"
+#include "store/store_internal.h"
+
+#define PAGE 500
+
+/* The conversation as the input format has it (what rubrics can look at),
+ * its content hash, and what is stored for it. */
+static const char ITEM_SELECT[] =
+    "SELECT c.tenant, c.id, jsonb_strip_nulls(jsonb_build_object("
+    " 'id', c.id, 'tenant', c.tenant, 'agent', c.agent,"
+    " 'channel', c.channel, 'direction', c.direction,"
+    " 'started_at', to_char(c.started_at AT TIME ZONE 'UTC',"
+    "   'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
+    " 'outcome', c.outcome, 'ring_s', c.ring_s,"
+    " 'queue_wait_s', c.queue_wait_s, 'sip_error_code', c.sip_error_code,"
+    " 'handoff', c.handoff, 'turns', c.turns, 'tool_calls', c.tool_calls,"
+    " 'costs', c.costs, 'csat', c.csat, 'nps', c.nps,"
+    " 'topics', to_jsonb(c.topics), 'metrics', c.metrics,"
+    " 'metadata', c.metadata))::text,"
+    " c.content_hash,"
+    " coalesce((SELECT jsonb_object_agg(r.metric, jsonb_build_array("
+    "   r.rubric_version, r.evaluator, r.content_hash))"
+    "   FROM results r WHERE r.current AND r.tenant = c.tenant"
+    "   AND r.conversation_id = c.id), '{}')::text"
+    " FROM conversations c";
+
+/* $1 tenant or NULL, $2 from or NULL, $3 to or NULL. */
+static const char FILTER_WHERE[] =
+    " WHERE ($1::text IS NULL OR c.tenant = $1)"
+    " AND ($2::date IS NULL OR c.started_at >= $2::date::timestamp"
+    "      AT TIME ZONE 'UTC')"
+    " AND ($3::date IS NULL OR c.started_at < $3::date::timestamp"
+    "      AT TIME ZONE 'UTC')";
+
+struct cs_score_cursor {
+    struct cs_store *st;
+    struct cs_score_filter f;
+    PGresult *page;
+    int row;
+    char *last_tenant;
+    char *last_id;
+    int done;
+};
+
+void cs_score_item_release(struct cs_score_item *it)
+{
+    cs_conv_free(it->conv);
+    json_decref(it->current);
+    it->conv = NULL;
+    it->current = NULL;
+}
+
+int cs_store_score_cursor_new(struct cs_score_cursor **out,
+                              struct cs_store *st,
+                              const struct cs_score_filter *f)
+{
+    struct cs_score_cursor *c = cs_xcalloc(1, sizeof(*c));
+
+    c->st = st;
+    c->f = *f;
+    *out = c;
+    return 0;
+}
+
+static int fetch_page(struct cs_score_cursor *c, struct cs_err *err)
+{
+    struct cs_buf sql = CS_BUF_INIT;
+    const char *params[5] = {c->f.tenant, c->f.from, c->f.to,
+                             c->last_tenant, c->last_id};
+
+    cs_buf_addf(&sql, "%s%s AND ($4::text IS NULL OR (c.tenant, c.id) > "
+                "($4, $5)) ORDER BY c.tenant, c.id LIMIT %d", ITEM_SELECT,
+                FILTER_WHERE, PAGE);
+    PQclear(c->page);
+    c->page = PQexecParams(c->st->conn, sql.ptr, 5, NULL, params, NULL,
+                           NULL, 0);
+    cs_buf_release(&sql);
+    c->row = 0;
+    if (PQresultStatus(c->page) != PGRES_TUPLES_OK)
+        return cs_store_pg_err(err, c->st->conn, c->page, "cannot read "
+                               "conversations to score");
+    if (PQntuples(c->page) < PAGE)
+        c->done = 1;
+    return 0;
+}
+
+int cs_store_score_cursor_next(struct cs_score_cursor *c,
+                               struct cs_score_item *out, struct cs_err *err)
+{
+    struct cs_err verr = {0, ""};
+    json_error_t jerr;
+    json_t *doc;
+    int ret;
+
+    memset(out, 0, sizeof(*out));
+    if (!c->page || c->row >= PQntuples(c->page)) {
+        if (c->page && c->done)
+            return 0;
+        ret = fetch_page(c, err);
+        if (ret)
+            return ret;
+        if (PQntuples(c->page) == 0)
+            return 0;
+    }
+    free(c->last_tenant);
+    free(c->last_id);
+    c->last_tenant = cs_xstrdup(PQgetvalue(c->page, c->row, 0));
+    c->last_id = cs_xstrdup(PQgetvalue(c->page, c->row, 1));
+    doc = json_loads(PQgetvalue(c->page, c->row, 2), 0, &jerr);
+    ret = doc ? cs_conv_from_json(&out->conv, doc, &verr) : CS_EINVALID;
+    json_decref(doc);
+    if (ret) {
+        c->row++;
+        return cs_err_set(err, CS_EDB, "stored conversation '%s' is "
+                          "unreadable: %s", c->last_id,
+                          doc ? verr.msg : jerr.text);
+    }
+    snprintf(out->content_hash, sizeof(out->content_hash), "%s",
+             PQgetvalue(c->page, c->row, 3));
+    out->current = json_loads(PQgetvalue(c->page, c->row, 4), 0, NULL);
+    if (!out->current)
+        out->current = json_object();
+    c->row++;
+    return 1;
+}
+
+void cs_store_score_cursor_free(struct cs_score_cursor *c)
+{
+    if (!c)
+        return;
+    PQclear(c->page);
+    free(c->last_tenant);
+    free(c->last_id);
+    free(c);
+}
+
+int cs_store_score_count(long *out, struct cs_store *st,
+                         const struct cs_score_filter *f, struct cs_err *err)
+{
+    struct cs_buf sql = CS_BUF_INIT;
+    const char *params[3] = {f->tenant, f->from, f->to};
+    PGresult *r;
+    int ret = 0;
+
+    cs_buf_addf(&sql, "SELECT count(*) FROM conversations c%s",
+                FILTER_WHERE);
+    r = PQexecParams(st->conn, sql.ptr, 3, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        ret = cs_store_pg_err(err, st->conn, r, "cannot count "
+                              "conversations");
+    else
+        *out = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    cs_buf_release(&sql);
+    return ret;
+}
+
+struct cs_result_writer {
+    struct cs_store *st;
+    size_t batch_rows;
+    size_t n;
+    struct cs_buf rows;     /* COPY text */
+    struct cs_buf keys;     /* JSON [[tenant, id, metric], ...] */
+    uint64_t written;
+};
+
+#define RESULT_COLUMNS                                                     \
+    "tenant, conversation_id, metric, rubric_version, evaluator, value, "  \
+    "confidence, evidence, rationale, tokens_in, tokens_out, cost, "       \
+    "content_hash"
+
+void cs_store_results_new(struct cs_result_writer **out, struct cs_store *st,
+                          size_t batch_rows)
+{
+    struct cs_result_writer *w = cs_xcalloc(1, sizeof(*w));
+
+    w->st = st;
+    w->batch_rows = batch_rows ? batch_rows : 2000;
+    cs_buf_init(&w->rows);
+    cs_buf_init(&w->keys);
+    *out = w;
+}
+
+static void copy_str(struct cs_buf *b, const char *s)
+{
+    if (s)
+        cs_store_copy_text(b, s, strlen(s));
+    else
+        cs_buf_adds(b, "\\N");
+}
+
+static void json_str(struct cs_buf *b, const char *s)
+{
+    json_t *j = json_string(s);
+    char *t = json_dumps(j, JSON_ENCODE_ANY);
+
+    cs_buf_adds(b, t ? t : "\"\"");
+    free(t);
+    json_decref(j);
+}
+
+int cs_store_results_add(struct cs_result_writer *w,
+                         const struct cs_result_row *r, struct cs_err *err)
+{
+    char *value = json_dumps(r->value, JSON_ENCODE_ANY | JSON_COMPACT);
+    struct cs_buf *b = &w->rows;
+
+    copy_str(b, r->tenant);
+    cs_buf_addch(b, '\t');
+    copy_str(b, r->conversation_id);
+    cs_buf_addch(b, '\t');
+    copy_str(b, r->metric);
+    cs_buf_addch(b, '\t');
+    copy_str(b, r->rubric_version);
+    cs_buf_addch(b, '\t');
+    copy_str(b, r->evaluator);
+    cs_buf_addch(b, '\t');
+    copy_str(b, value);
+    cs_buf_addch(b, '\t');
+    if (isnan(r->confidence))
+        cs_buf_adds(b, "\\N");
+    else
+        cs_buf_addf(b, "%.6g", r->confidence);
+    cs_buf_addch(b, '\t');
+    copy_str(b, r->evidence);
+    cs_buf_addch(b, '\t');
+    copy_str(b, r->rationale);
+    cs_buf_addf(b, "\t%ld\t%ld\t%.10g\t", r->tokens_in, r->tokens_out,
+                r->cost);
+    copy_str(b, r->content_hash);
+    cs_buf_addch(b, '\n');
+    free(value);
+
+    cs_buf_adds(&w->keys, w->n ? ",[" : "[[");
+    json_str(&w->keys, r->tenant);
+    cs_buf_addch(&w->keys, ',');
+    json_str(&w->keys, r->conversation_id);
+    cs_buf_addch(&w->keys, ',');
+    json_str(&w->keys, r->metric);
+    cs_buf_addch(&w->keys, ']');
+    w->n++;
+    if (w->n >= w->batch_rows)
+        return cs_store_results_flush(w, err);
+    return 0;
+}
+
+int cs_store_results_flush(struct cs_result_writer *w, struct cs_err *err)
+{
+    PGconn *conn = w->st->conn;
+    PGresult *res = NULL;
+    const char *params[1];
+    int ret;
+
+    if (!w || w->n == 0)
+        return 0;
+    cs_buf_addch(&w->keys, ']');
+    params[0] = w->keys.ptr;
+    ret = cs_store_exec(w->st, "BEGIN", err);
+    if (ret)
+        goto out;
+    /* The rows being replaced become history. */
+    res = PQexecParams(conn, "UPDATE results r SET current = false FROM "
+                       "jsonb_array_elements($1::jsonb) AS k(v) WHERE "
+                       "r.current AND r.tenant = k.v->>0 AND "
+                       "r.conversation_id = k.v->>1 AND r.metric = k.v->>2",
+                       1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        ret = cs_store_pg_err(err, conn, res, "cannot update results");
+        goto rollback;
+    }
+    PQclear(res);
+    res = PQexec(conn, "COPY results (" RESULT_COLUMNS ") FROM STDIN");
+    if (PQresultStatus(res) != PGRES_COPY_IN) {
+        ret = cs_store_pg_err(err, conn, res, "cannot write results");
+        goto rollback;
+    }
+    PQclear(res);
+    if (PQputCopyData(conn, w->rows.ptr, (int)w->rows.len) != 1 ||
+        PQputCopyEnd(conn, NULL) != 1) {
+        res = NULL;
+        ret = cs_store_pg_err(err, conn, NULL, "cannot write results");
+        goto rollback;
+    }
+    res = PQgetResult(conn);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        ret = cs_store_pg_err(err, conn, res, "cannot write results");
+        goto rollback;
+    }
+    PQclear(res);
+    res = NULL;
+    ret = cs_store_exec(w->st, "COMMIT", err);
+    if (!ret)
+        w->written += w->n;
+    goto out;
+rollback:
+    PQclear(res);
+    while ((res = PQgetResult(conn)) != NULL)
+        PQclear(res);
+    PQclear(PQexec(conn, "ROLLBACK"));
+out:
+    cs_buf_reset(&w->rows);
+    cs_buf_reset(&w->keys);
+    w->n = 0;
+    return ret;
+}
+
+uint64_t cs_store_results_written(const struct cs_result_writer *w)
+{
+    return w->written;
+}
+
+void cs_store_results_free(struct cs_result_writer *w)
+{
+    if (!w)
+        return;
+    cs_buf_release(&w->rows);
+    cs_buf_release(&w->keys);
+    free(w);
+}
+
+static void csv_cell(FILE *out, const char *s, int last)
+{
+    if (strpbrk(s, ",\"\n\r")) {
+        fputc('"', out);
+        for (; *s; s++) {
+            if (*s == '"')
+                fputc('"', out);
+            fputc(*s, out);
+        }
+        fputc('"', out);
+    } else {
+        fputs(s, out);
+    }
+    fputc(last ? '\n' : ',', out);
+}
+
+int cs_store_results_export(struct cs_store *st,
+                            const struct cs_score_filter *f,
+                            char *const *metrics, int history, int csv,
+                            FILE *out, struct cs_err *err)
+{
+    static const char *const names[] = {
+        "conversation_id", "tenant", "metric", "rubric_version", "value",
+        "confidence", "evidence", "rationale", "evaluator", "tokens_in",
+        "tokens_out", "cost", "evaluated_at", "current"};
+    struct cs_buf sql = CS_BUF_INIT, mlist = CS_BUF_INIT;
+    const char *params[5];
+    PGresult *r = NULL;
+    int ret = 0, ncol = (int)(sizeof(names) / sizeof(names[0]));
+
+    /* The metric filter as a JSON array parameter. */
+    cs_buf_addch(&mlist, '[');
+    for (char *const *m = metrics; m && *m; m++) {
+        if (m != metrics)
+            cs_buf_addch(&mlist, ',');
+        json_str(&mlist, *m);
+    }
+    cs_buf_addch(&mlist, ']');
+    params[0] = f->tenant;
+    params[1] = f->from;
+    params[2] = f->to;
+    params[3] = mlist.ptr;
+    params[4] = history ? "1" : "0";
+    cs_buf_addf(&sql,
+                "SELECT r.conversation_id, r.tenant, r.metric,"
+                " r.rubric_version, r.value::text, r.confidence, r.evidence,"
+                " r.rationale, r.evaluator, r.tokens_in, r.tokens_out,"
+                " r.cost, to_char(r.evaluated_at AT TIME ZONE 'UTC',"
+                " 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), r.current"
+                " FROM results r JOIN conversations c ON c.tenant = r.tenant"
+                " AND c.id = r.conversation_id%s"
+                " AND (jsonb_array_length($4::jsonb) = 0"
+                "      OR $4::jsonb ? r.metric)"
+                " AND ($5 = '1' OR r.current)"
+                " ORDER BY r.tenant, r.conversation_id, r.metric, r.id",
+                FILTER_WHERE);
+    r = PQexecParams(st->conn, sql.ptr, 5, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        ret = cs_store_pg_err(err, st->conn, r, "cannot export results");
+        goto done;
+    }
+    if (csv) {
+        for (int c = 0; c < ncol; c++)
+            csv_cell(out, names[c], c == ncol - 1);
+    }
+    for (int i = 0; i < PQntuples(r); i++) {
+        json_t *o = json_object();
+
+        for (int c = 0; c < ncol; c++) {
+            const char *v = PQgetvalue(r, i, c);
+            int null = PQgetisnull(r, i, c);
+            json_t *jv;
+
+            if (null)
+                jv = json_null();
+            else if (c == 4)
+                jv = json_loads(v, JSON_DECODE_ANY, NULL);
+            else if (c == 5 || c == 11)
+                jv = json_real(strtod(v, NULL));
+            else if (c == 9 || c == 10)
+                jv = json_integer(strtol(v, NULL, 10));
+            else if (c == 13)
+                jv = json_boolean(*v == 't');
+            else
+                jv = json_string(v);
+            if (csv) {
+                char *t = null ? NULL
+                               : json_is_string(jv)
+                                     ? cs_xstrdup(json_string_value(jv))
+                                     : json_dumps(jv, JSON_ENCODE_ANY);
+
+                csv_cell(out, t ? t : "", c == ncol - 1);
+                free(t);
+                json_decref(jv);
+            } else {
+                json_object_set_new(o, names[c], jv ? jv : json_null());
+            }
+        }
+        if (!csv) {
+            json_dumpf(o, out, JSON_COMPACT | JSON_PRESERVE_ORDER);
+            fputc('\n', out);
+        }
+        json_decref(o);
+    }
+done:
+    PQclear(r);
+    cs_buf_release(&sql);
+    cs_buf_release(&mlist);
+    return ret;
+}
+
+int cs_store_result_counts(struct cs_store *st, const char *tenant,
+                           const char *from_day, const char *to_day,
+                           const char *tz, int answered_only,
+                           cs_value_count_fn fn, void *ctx,
+                           struct cs_err *err)
+{
+    const char *params[5] = {tenant, from_day, to_day, tz,
+                             answered_only ? "1" : "0"};
+    PGresult *r;
+    int ret = 0;
+
+    r = PQexecParams(st->conn,
+                     "SELECT r.metric, r.value::text, count(*)"
+                     " FROM results r JOIN conversations c"
+                     " ON c.tenant = r.tenant AND c.id = r.conversation_id"
+                     " WHERE r.current AND c.tenant = $1"
+                     " AND c.started_at >= ($2::date::timestamp"
+                     "     AT TIME ZONE $4)"
+                     " AND c.started_at < ($3::date::timestamp"
+                     "     AT TIME ZONE $4)"
+                     " AND ($5 = '0' OR c.outcome = 'answered')"
+                     " GROUP BY 1, 2 ORDER BY 1, 2",
+                     5, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        ret = cs_store_pg_err(err, st->conn, r, "cannot count results");
+        goto done;
+    }
+    for (int i = 0; i < PQntuples(r); i++) {
+        json_t *v = json_loads(PQgetvalue(r, i, 1), JSON_DECODE_ANY, NULL);
+
+        if (v)
+            fn(ctx, PQgetvalue(r, i, 0), v,
+               strtol(PQgetvalue(r, i, 2), NULL, 10));
+        json_decref(v);
+    }
+done:
+    PQclear(r);
+    return ret;
+}
+
+int cs_store_result_values(struct cs_store *st, const char *metric,
+                           cs_value_fn fn, void *ctx, struct cs_err *err)
+{
+    const char *params[1] = {metric};
+    PGresult *r;
+    int ret = 0;
+
+    r = PQexecParams(st->conn, "SELECT conversation_id, value::text FROM "
+                     "results WHERE current AND metric = $1",
+                     1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        ret = cs_store_pg_err(err, st->conn, r, "cannot read results");
+        goto done;
+    }
+    for (int i = 0; i < PQntuples(r); i++) {
+        json_t *v = json_loads(PQgetvalue(r, i, 1), JSON_DECODE_ANY, NULL);
+
+        if (v)
+            fn(ctx, PQgetvalue(r, i, 0), v);
+        json_decref(v);
+    }
+done:
+    PQclear(r);
+    return ret;
+}

@@ -1,0 +1,103 @@
+/* results.h - evaluation results: what to score, writing, reading back */
+#ifndef CS_STORE_RESULTS_H
+#define CS_STORE_RESULTS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "base/err.h"
+#include "model/conv.h"
+#include "store/store.h"
+
+/* Which conversations a scoring run or an export covers. */
+struct cs_score_filter {
+    const char *from;       /* UTC date "YYYY-MM-DD" of started_at, or NULL */
+    const char *to;         /* exclusive, or NULL */
+    const char *tenant;     /* or NULL */
+};
+
+/* One conversation to score and what is stored for it. */
+struct cs_score_item {
+    struct cs_conv *conv;   /* new; cs_score_item_release */
+    char content_hash[17];
+    json_t *current;        /* {metric: [rubric_version, evaluator, hash]} */
+};
+
+void cs_score_item_release(struct cs_score_item *it);
+
+/*
+ * Walks the conversations of a filter in (tenant, id) order, a page at a
+ * time (keyset pagination, so writes may interleave on the same
+ * connection). next returns 1 with an item, 0 at the end, or CS_EDB.
+ */
+struct cs_score_cursor;
+
+int cs_store_score_cursor_new(struct cs_score_cursor **out,
+                              struct cs_store *st,
+                              const struct cs_score_filter *f);
+int cs_store_score_cursor_next(struct cs_score_cursor *c,
+                               struct cs_score_item *out, struct cs_err *err);
+void cs_store_score_cursor_free(struct cs_score_cursor *c);
+
+/* Number of conversations the filter covers. */
+int cs_store_score_count(long *out, struct cs_store *st,
+                         const struct cs_score_filter *f, struct cs_err *err);
+
+/* One evaluation to store (all strings borrowed for the call). */
+struct cs_result_row {
+    const char *tenant;
+    const char *conversation_id;
+    const char *metric;
+    const char *rubric_version;
+    const char *evaluator;
+    const json_t *value;
+    double confidence;          /* NAN: null */
+    const char *evidence;       /* may be NULL */
+    const char *rationale;      /* may be NULL */
+    long tokens_in;
+    long tokens_out;
+    double cost;
+    const char *content_hash;
+};
+
+/*
+ * Buffers results and writes them in transactions: each new row becomes the
+ * current one of its (tenant, conversation, metric), the previous current
+ * row stays as history. add copies what it needs.
+ */
+struct cs_result_writer;
+
+void cs_store_results_new(struct cs_result_writer **out, struct cs_store *st,
+                          size_t batch_rows);
+int cs_store_results_add(struct cs_result_writer *w,
+                         const struct cs_result_row *r, struct cs_err *err);
+int cs_store_results_flush(struct cs_result_writer *w, struct cs_err *err);
+uint64_t cs_store_results_written(const struct cs_result_writer *w);
+void cs_store_results_free(struct cs_result_writer *w);
+
+/* Writes results as JSONL or CSV (../shared/spec/config.md), current ones
+ * or with `history` all of them; `metrics` (NULL-terminated) filters. */
+int cs_store_results_export(struct cs_store *st,
+                            const struct cs_score_filter *f,
+                            char *const *metrics, int history, int csv,
+                            FILE *out, struct cs_err *err);
+
+/* Counts of current values per metric for one tenant's local period,
+ * answered-only when `answered_only`: calls fn(ctx, metric, value, n). */
+typedef void (*cs_value_count_fn)(void *ctx, const char *metric,
+                                  const json_t *value, long n);
+int cs_store_result_counts(struct cs_store *st, const char *tenant,
+                           const char *from_day, const char *to_day,
+                           const char *tz, int answered_only,
+                           cs_value_count_fn fn, void *ctx,
+                           struct cs_err *err);
+
+/* Calls fn(ctx, conversation_id, value) for every current result of
+ * `metric` (any tenant). */
+typedef void (*cs_value_fn)(void *ctx, const char *id, const json_t *value);
+int cs_store_result_values(struct cs_store *st, const char *metric,
+                           cs_value_fn fn, void *ctx, struct cs_err *err);
+
+#endif
