@@ -1,0 +1,398 @@
+/* test_scoring.c - score, rescore, results export, calibrate and metric
+ * KPIs through the real binary on a real PostgreSQL */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "base/buf.h"
+#include "base/mem.h"
+#include "helpers.h"
+
+struct fx {
+    char *dir;
+    char *db;
+    struct cs_buf env;
+};
+
+/* A fresh database with real-dev ingested; rubrics copied to DIR/rubrics. */
+static int setup(void **state)
+{
+    struct fx *f = cs_xcalloc(1, sizeof(*f));
+    struct cs_buf cmd = CS_BUF_INIT, cfg = CS_BUF_INIT, p = CS_BUF_INIT;
+    char *src = th_src("tests/data/real-dev");
+
+    f->dir = th_tmpdir();
+    f->db = th_new_database();
+    cs_buf_addf(&cmd, "cp -r %s/rubrics %s/rubrics", src, f->dir);
+    assert_int_equal(system(cmd.ptr), 0);
+    cs_buf_addf(&p, "%s/callscope.json", f->dir);
+    cs_buf_addf(&cfg, "{\"sentiment_lexicon\": \"%s/config/sentiment-"
+                "lexicon.txt\"}", CS_SOURCE_DIR);
+    th_write(p.ptr, cfg.ptr, cfg.len);
+    cs_buf_init(&f->env);
+    cs_buf_addf(&f->env, "CALLSCOPE_DATABASE_URL='%s' CALLSCOPE_DATA_DIR=%s/"
+                "var CALLSCOPE_CONFIG=%s CALLSCOPE_RUBRICS_DIR=%s/rubrics ",
+                f->db, f->dir, p.ptr, f->dir);
+    cs_buf_reset(&cmd);
+    cs_buf_addf(&cmd, "ingest %s/conversations.jsonl", src);
+    assert_int_equal(th_run(f->env.ptr, cmd.ptr, NULL, NULL), 0);
+    cs_buf_release(&cmd);
+    cs_buf_release(&cfg);
+    cs_buf_release(&p);
+    free(src);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+
+    th_rmtree(f->dir);
+    free(f->dir);
+    free(f->db);
+    cs_buf_release(&f->env);
+    free(f);
+    return 0;
+}
+
+static long sql_long(struct fx *f, const char *q)
+{
+    char *v = th_sql(f->db, q);
+    long n = v ? strtol(v, NULL, 10) : -1;
+
+    free(v);
+    return n;
+}
+
+/* Runs `args`, expects exit `rc`, returns stdout (new). */
+static char *run_ok(struct fx *f, const char *args, int rc)
+{
+    char *out = NULL, *err = NULL;
+    int got = th_run(f->env.ptr, args, &out, &err);
+
+    if (got != rc)
+        fail_msg("'%s' exited %d, not %d: %s", args, got, rc, err);
+    free(err);
+    return out;
+}
+
+static void test_scoring__second_run_evaluates_nothing(void **state)
+{
+    struct fx *f = *state;
+    char *out;
+
+    out = run_ok(f, "score", 0);
+    assert_non_null(strstr(out, "scored 1040 conversations"));
+    assert_non_null(strstr(out, "4160 evaluations written"));
+    free(out);
+    out = run_ok(f, "score", 0);
+    assert_non_null(strstr(out, " 0 evaluations written"));
+    assert_non_null(strstr(out, "1040 up to date"));
+    free(out);
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM results"), 4160);
+}
+
+static void test_scoring__changed_rubric_rescores_only_it(void **state)
+{
+    struct fx *f = *state;
+    struct cs_buf p = CS_BUF_INIT;
+    char *text, *out, *at;
+
+    free(run_ok(f, "score", 0));
+    /* A change of meaning: the definition. */
+    cs_buf_addf(&p, "%s/rubrics/task_offered.json", f->dir);
+    text = th_read(p.ptr);
+    at = strstr(text, "proactively offered");
+    assert_non_null(at);
+    memcpy(at, "PROACTIVELY", 11);
+    th_write(p.ptr, text, strlen(text));
+    free(text);
+    out = run_ok(f, "score", 0);
+    assert_non_null(strstr(out, "1040 evaluations written"));
+    free(out);
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM results WHERE NOT "
+                                 "current"), 1040);
+    assert_int_equal(sql_long(f, "SELECT count(DISTINCT metric) FROM results"
+                                 " WHERE NOT current"), 1);
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM results WHERE NOT "
+                                 "current AND metric = 'task_offered'"),
+                     1040);
+    /* Whitespace and key order do not change the meaning. */
+    cs_buf_reset(&p);
+    cs_buf_addf(&p, "%s/rubrics/call_reason.json", f->dir);
+    text = th_read(p.ptr);
+    {
+        struct cs_buf t = CS_BUF_INIT;
+
+        cs_buf_addf(&t, "\n\n%s\n   ", text);
+        th_write(p.ptr, t.ptr, t.len);
+        cs_buf_release(&t);
+    }
+    free(text);
+    out = run_ok(f, "score", 0);
+    assert_non_null(strstr(out, " 0 evaluations written"));
+    free(out);
+    cs_buf_release(&p);
+}
+
+static void test_scoring__changed_conversation_is_rescored(void **state)
+{
+    struct fx *f = *state;
+    struct cs_buf p = CS_BUF_INIT, a = CS_BUF_INIT;
+    const char *line = "{\"id\":\"sgd-dev-19_00030\",\"tenant\":"
+        "\"lumen-entertainment\",\"started_at\":\"2026-09-01T13:10:24Z\","
+        "\"turns\":[{\"role\":\"customer\",\"text\":\"I would like to "
+        "reserve event tickets.\"},{\"role\":\"agent\",\"text\":\"Sorry, "
+        "I couldn't make the reservation.\"}]}\n";
+    char *v, *out;
+
+    free(run_ok(f, "score", 0));
+    cs_buf_addf(&p, "%s/one.jsonl", f->dir);
+    th_write(p.ptr, line, strlen(line));
+    cs_buf_addf(&a, "ingest %s", p.ptr);
+    free(run_ok(f, a.ptr, 0));
+    out = run_ok(f, "score", 0);
+    assert_non_null(strstr(out, " 4 evaluations written"));
+    free(out);
+    v = th_sql(f->db, "SELECT value::text FROM results WHERE current AND "
+                      "conversation_id = 'sgd-dev-19_00030' AND metric = "
+                      "'task_failure_reported'");
+    assert_string_equal(v, "true");
+    free(v);
+    cs_buf_release(&p);
+    cs_buf_release(&a);
+}
+
+static void test_scoring__rescore_keeps_history_and_export(void **state)
+{
+    struct fx *f = *state;
+    char *out, *line;
+    json_t *o;
+    long n = 0;
+
+    free(run_ok(f, "score", 0));
+    out = run_ok(f, "rescore --metric call_reason --tenant civic-assist", 0);
+    assert_non_null(strstr(out, "196 conversations"));
+    assert_non_null(strstr(out, "196 evaluations written"));
+    free(out);
+    out = run_ok(f, "results export --format jsonl --metric call_reason "
+                    "--tenant civic-assist --history", 0);
+    for (line = out; *line; line = strchr(line, '\n') + 1, n++) {
+        o = json_loads(line, JSON_DISABLE_EOF_CHECK, NULL);
+        assert_non_null(o);
+        /* The spec's result shape. */
+        assert_non_null(json_object_get(o, "conversation_id"));
+        assert_string_equal(json_string_value(json_object_get(o, "tenant")),
+                            "civic-assist");
+        assert_string_equal(json_string_value(json_object_get(o, "metric")),
+                            "call_reason");
+        assert_string_equal(json_string_value(json_object_get(o,
+                                                              "evaluator")),
+                            "rules");
+        assert_non_null(json_object_get(o, "rubric_version"));
+        assert_non_null(json_object_get(o, "evaluated_at"));
+        assert_true(json_is_integer(json_object_get(o, "tokens_in")));
+        json_decref(o);
+    }
+    assert_int_equal(n, 2 * 196);
+    free(out);
+    out = run_ok(f, "results export --format csv --metric call_reason "
+                    "--tenant civic-assist", 0);
+    assert_int_equal(strncmp(out, "conversation_id,tenant,metric,", 30), 0);
+    n = 0;
+    for (char *c = out; *c; c++)
+        n += *c == '\n';
+    assert_int_equal(n, 196 + 1);
+    free(out);
+    assert_int_equal(th_run(f->env.ptr, "rescore", NULL, NULL), 2);
+}
+
+/* Figures from baseline_agreement_dev.txt: "== m: n=.. accuracy=A kappa=K |
+ * gold-applicable n=.. accuracy=A2 kappa=K2". */
+static void expect_at_least_baseline(const json_t *report)
+{
+    char *path = th_src("tests/data/real-dev/baseline_agreement_dev.txt");
+    char *text = th_read(path);
+    int checked = 0;
+
+    assert_non_null(text);
+    for (char *l = strstr(text, "== "); l; l = strstr(l + 3, "== ")) {
+        char metric[64];
+        double acc, kap, acc2, kap2;
+        const json_t *m;
+
+        if (sscanf(l, "== %63[^:]: n=%*d accuracy=%lf kappa=%lf | "
+                      "gold-applicable n=%*d accuracy=%lf kappa=%lf",
+                   metric, &acc, &kap, &acc2, &kap2) != 5)
+            continue;
+        m = json_object_get(report, metric);
+        if (!m)
+            fail_msg("calibrate reported nothing for %s", metric);
+        if (json_real_value(json_object_get(m, "accuracy")) < acc - 5e-5 ||
+            json_real_value(json_object_get(m, "kappa")) < kap - 5e-5)
+            fail_msg("%s below the baseline", metric);
+        m = json_object_get(m, "gold_applicable");
+        if (json_real_value(json_object_get(m, "accuracy")) < acc2 - 5e-5 ||
+            json_real_value(json_object_get(m, "kappa")) < kap2 - 5e-5)
+            fail_msg("%s (gold-applicable) below the baseline", metric);
+        checked++;
+    }
+    assert_int_equal(checked, 4);
+    free(text);
+    free(path);
+}
+
+static void test_scoring__calibration_meets_the_baseline(void **state)
+{
+    struct fx *f = *state;
+    struct cs_buf a = CS_BUF_INIT;
+    char *labels = th_src("tests/data/real-dev/labels.jsonl");
+    char *out;
+    json_t *report;
+
+    free(run_ok(f, "score", 0));
+    cs_buf_addf(&a, "calibrate --format json --labels %s", labels);
+    out = run_ok(f, a.ptr, 0);
+    report = json_loads(out, 0, NULL);
+    assert_non_null(report);
+    expect_at_least_baseline(report);
+    /* identity_verified has only null gold labels: not reported. */
+    assert_null(json_object_get(report, "identity_verified"));
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(
+                         report, "task_offered"), "unscored")), 0);
+    json_decref(report);
+    free(out);
+    free(labels);
+    cs_buf_release(&a);
+}
+
+static void test_scoring__invalid_rubric_set_is_refused(void **state)
+{
+    struct fx *f = *state;
+    struct cs_buf p = CS_BUF_INIT, a = CS_BUF_INIT;
+    const char *bad = "{\"name\": \"Broken\", \"type\": \"boolean\", "
+                      "\"definition\": \"x\", \"success\": \"a\", "
+                      "\"failure\": \"b\", \"rules\": [{\"turn_matches\": "
+                      "\"(unclosed\", \"role\": \"agent\", \"value\": "
+                      "true}]}";
+    char *out = NULL, *err = NULL;
+
+    cs_buf_addf(&p, "%s/rubrics/broken.json", f->dir);
+    th_write(p.ptr, bad, strlen(bad));
+    assert_int_equal(th_run(f->env.ptr, "score", NULL, &err), 3);
+    assert_non_null(strstr(err, "broken.json"));
+    free(err);
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM results"), 0);
+    cs_buf_addf(&a, "rubrics lint %s/rubrics", f->dir);
+    assert_int_equal(th_run(NULL, a.ptr, &out, NULL), 3);
+    assert_non_null(strstr(out, "broken.json: rules[0].turn_matches: "));
+    assert_non_null(strstr(out, "offset"));
+    free(out);
+    assert_int_equal(th_run(f->env.ptr, "nightly --date 2026-10-01", NULL,
+                            NULL), 3);
+    cs_buf_release(&p);
+    cs_buf_release(&a);
+}
+
+static void test_scoring__agent_logged_values_are_not_judged(void **state)
+{
+    struct fx *f = *state;
+    struct cs_buf p = CS_BUF_INIT, a = CS_BUF_INIT;
+    const char *line = "{\"id\":\"ag-1\",\"tenant\":\"t\",\"started_at\":"
+        "\"2026-10-01T10:00:00Z\",\"turns\":[{\"role\":\"agent\",\"text\":"
+        "\"Would you like me to book it?\"}],\"metrics\":[{\"name\":"
+        "\"task_offered\",\"value\":false},{\"name\":\"upsell_score\","
+        "\"value\":7}]}\n";
+    char *v;
+
+    cs_buf_addf(&p, "%s/ag.jsonl", f->dir);
+    th_write(p.ptr, line, strlen(line));
+    cs_buf_addf(&a, "ingest %s", p.ptr);
+    free(run_ok(f, a.ptr, 0));
+    free(run_ok(f, "score --tenant t", 0));
+    v = th_sql(f->db, "SELECT evaluator || ' ' || value::text FROM results "
+                      "WHERE current AND conversation_id = 'ag-1' AND "
+                      "metric = 'task_offered'");
+    assert_string_equal(v, "agent false"); /* the rules would say true */
+    free(v);
+    v = th_sql(f->db, "SELECT value::text FROM results WHERE current AND "
+                      "conversation_id = 'ag-1' AND metric = "
+                      "'upsell_score'");
+    assert_string_equal(v, "7");
+    free(v);
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM results WHERE "
+                                 "conversation_id = 'ag-1'"), 5);
+    cs_buf_release(&p);
+    cs_buf_release(&a);
+}
+
+static void test_scoring__kpis_carry_metric_results(void **state)
+{
+    struct fx *f = *state;
+    char *out;
+    json_t *r, *m;
+    long applicable;
+
+    free(run_ok(f, "score", 0));
+    out = run_ok(f, "kpis --format json --from 2026-09-01 --to 2026-11-21 "
+                    "--tz UTC --tenant civic-assist --no-compare", 0);
+    r = json_loads(out, 0, NULL);
+    assert_non_null(r);
+    m = json_object_get(json_object_get(json_object_get(json_object_get(
+            r, "tenants"), "civic-assist"), "metrics"), "task_completed");
+    assert_non_null(m);
+    assert_string_equal(json_string_value(json_object_get(m, "type")),
+                        "boolean");
+    applicable = sql_long(f, "SELECT count(*) FROM results WHERE current AND "
+                             "tenant = 'civic-assist' AND metric = "
+                             "'task_completed' AND value::text NOT IN "
+                             "('\"not_applicable\"', '\"error\"')");
+    assert_int_equal(json_integer_value(json_object_get(m, "applicable")),
+                     applicable);
+    assert_true(fabs(json_real_value(json_object_get(m, "true_rate")) -
+                     (double)sql_long(f, "SELECT count(*) FROM results WHERE "
+                                         "current AND tenant = 'civic-assist'"
+                                         " AND metric = 'task_completed' AND "
+                                         "value = 'true'") /
+                         (double)applicable) < 1e-9);
+    m = json_object_get(json_object_get(json_object_get(json_object_get(
+            r, "tenants"), "civic-assist"), "metrics"), "call_reason");
+    assert_string_equal(json_string_value(json_object_get(m, "type")),
+                        "categorical");
+    assert_true(json_is_object(json_object_get(m, "labels")));
+    json_decref(r);
+    free(out);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(
+            test_scoring__second_run_evaluates_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_scoring__changed_rubric_rescores_only_it, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_scoring__changed_conversation_is_rescored, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_scoring__rescore_keeps_history_and_export, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_scoring__calibration_meets_the_baseline, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_scoring__invalid_rubric_set_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_scoring__agent_logged_values_are_not_judged, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(
+            test_scoring__kpis_carry_metric_results, setup, teardown),
+    };
+
+    return cmocka_run_group_tests_name("scoring", tests, NULL, NULL);
+}
