@@ -209,7 +209,10 @@ int cs_score_run(struct cs_score_stats *out, struct cs_store *st,
     struct cs_score_cursor *cur = NULL;
     struct cs_progress progress;
     struct cs_score_item it;
-    long total = 0;
+    struct cs_score_filter filter;
+    char *want_text = NULL;
+    long total = 0, all = 0;
+    uint64_t walked = 0;
     double t0 = cs_now();
     int ret;
 
@@ -232,28 +235,48 @@ int cs_score_run(struct cs_score_stats *out, struct cs_store *st,
         if (ret)
             goto done;
     }
+    /* Let the store skip what is up to date, unless re-scoring on demand. */
+    filter = opts->filter;
+    if (!opts->force) {
+        json_t *want = json_object();
+
+        for (size_t i = 0; i < set->n; i++) {
+            if (!opts->metrics || in_list(opts->metrics, set->rubrics[i].key))
+                json_object_set_new(want, set->rubrics[i].key,
+                                    json_string(set->rubrics[i].version));
+        }
+        want_text = json_dumps(want, JSON_COMPACT);
+        json_decref(want);
+        filter.want = want_text;
+        filter.evaluator = EVALUATOR_RULES;
+    }
     r.res = cs_xcalloc(set->n ? set->n : 1, sizeof(*r.res));
     r.evaluator = cs_xcalloc(set->n ? set->n : 1, sizeof(*r.evaluator));
     cs_store_results_new(&r.w, st, 2000);
-    ret = cs_store_score_count(&total, st, &opts->filter, err);
+    ret = cs_store_score_count(&all, st, &opts->filter, err);
+    if (!ret)
+        ret = cs_store_score_count(&total, st, &filter, err);
     if (ret)
         goto done;
+    /* Those the store skipped are up to date. */
+    out->up_to_date = (uint64_t)(all - total);
     cs_progress_start(&progress, "scored", (uint64_t)total);
-    cs_store_score_cursor_new(&cur, st, &opts->filter);
+    cs_store_score_cursor_new(&cur, st, &filter);
     for (;;) {
         ret = cs_store_score_cursor_next(cur, &it, err);
         if (ret <= 0)
             break;
-        out->conversations++;
+        walked++;
         ret = score_one(&r, &it, err);
         cs_score_item_release(&it);
         if (ret)
             break;
-        cs_progress_update(&progress, out->conversations);
+        cs_progress_update(&progress, walked);
     }
     if (!ret)
         ret = cs_store_results_flush(r.w, err);
     cs_progress_end(&progress);
+    out->conversations = (uint64_t)all;
 done:
     out->seconds = cs_now() - t0;
     cs_store_score_cursor_free(cur);
@@ -262,5 +285,6 @@ done:
     cs_sentiment_lexicon_free(r.lex);
     free(r.res);
     free(r.evaluator);
+    free(want_text);
     return ret;
 }

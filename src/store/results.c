@@ -40,6 +40,17 @@ static const char FILTER_WHERE[] =
     " AND ($3::date IS NULL OR c.started_at < $3::date::timestamp"
     "      AT TIME ZONE 'UTC')";
 
+/* $4 wanted {metric: version} or NULL, $5 evaluator: skips conversations
+ * whose wanted results are all current, in SQL, so that a run with
+ * nothing to do reads nothing but the index. */
+static const char WANT_WHERE[] =
+    " AND ($4::jsonb IS NULL OR (SELECT count(*) FROM results r"
+    "      WHERE r.current AND r.tenant = c.tenant"
+    "      AND r.conversation_id = c.id AND r.content_hash = c.content_hash"
+    "      AND r.evaluator IN ($5, 'agent')"
+    "      AND r.rubric_version = $4::jsonb ->> r.metric)"
+    "     < (SELECT count(*) FROM jsonb_object_keys($4::jsonb)))";
+
 struct cs_score_cursor {
     struct cs_store *st;
     struct cs_score_filter f;
@@ -73,14 +84,15 @@ int cs_store_score_cursor_new(struct cs_score_cursor **out,
 static int fetch_page(struct cs_score_cursor *c, struct cs_err *err)
 {
     struct cs_buf sql = CS_BUF_INIT;
-    const char *params[5] = {c->f.tenant, c->f.from, c->f.to,
+    const char *params[7] = {c->f.tenant, c->f.from, c->f.to, c->f.want,
+                             c->f.evaluator ? c->f.evaluator : "rules",
                              c->last_tenant, c->last_id};
 
-    cs_buf_addf(&sql, "%s%s AND ($4::text IS NULL OR (c.tenant, c.id) > "
-                "($4, $5)) ORDER BY c.tenant, c.id LIMIT %d", ITEM_SELECT,
-                FILTER_WHERE, PAGE);
+    cs_buf_addf(&sql, "%s%s%s AND ($6::text IS NULL OR (c.tenant, c.id) > "
+                "($6, $7)) ORDER BY c.tenant, c.id LIMIT %d", ITEM_SELECT,
+                FILTER_WHERE, WANT_WHERE, PAGE);
     PQclear(c->page);
-    c->page = PQexecParams(c->st->conn, sql.ptr, 5, NULL, params, NULL,
+    c->page = PQexecParams(c->st->conn, sql.ptr, 7, NULL, params, NULL,
                            NULL, 0);
     cs_buf_release(&sql);
     c->row = 0;
@@ -146,13 +158,14 @@ int cs_store_score_count(long *out, struct cs_store *st,
                          const struct cs_score_filter *f, struct cs_err *err)
 {
     struct cs_buf sql = CS_BUF_INIT;
-    const char *params[3] = {f->tenant, f->from, f->to};
+    const char *params[5] = {f->tenant, f->from, f->to, f->want,
+                             f->evaluator ? f->evaluator : "rules"};
     PGresult *r;
     int ret = 0;
 
-    cs_buf_addf(&sql, "SELECT count(*) FROM conversations c%s",
-                FILTER_WHERE);
-    r = PQexecParams(st->conn, sql.ptr, 3, NULL, params, NULL, NULL, 0);
+    cs_buf_addf(&sql, "SELECT count(*) FROM conversations c%s%s",
+                FILTER_WHERE, WANT_WHERE);
+    r = PQexecParams(st->conn, sql.ptr, 5, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
         ret = cs_store_pg_err(err, st->conn, r, "cannot count "
                               "conversations");

@@ -16,6 +16,11 @@ struct cs_score_filter {
     const char *from;       /* UTC date "YYYY-MM-DD" of started_at, or NULL */
     const char *to;         /* exclusive, or NULL */
     const char *tenant;     /* or NULL */
+    /* For scoring: {"metric": "rubric version", ...} as JSON text; when
+     * set, only conversations lacking a current result of that version
+     * (by `evaluator` or the agent, for the stored content) are walked. */
+    const char *want;
+    const char *evaluator;
 };
 
 /* One conversation to score and what is stored for it. */
