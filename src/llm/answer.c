@@ -17,6 +17,11 @@
 
 /* ---- evidence ---- */
 
+static int is_blank(char c)
+{
+    return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
 /*
  * Appends `s` to `out` in the comparison form: ASCII lower case, every
  * run of white space (including no-break space) as one space, curly
@@ -32,7 +37,7 @@ static void normalise(struct cs_buf *out, const char *s, size_t len)
         const char *rep = NULL;
         size_t skip = 1;
 
-        if (c == ' ' || (c >= '\t' && c <= '\r')) {
+        if (is_blank((char)c)) {
             space = 1;
             i++;
             continue;
@@ -135,6 +140,49 @@ int cs_llm_evidence_found(const char *text, const char *quote, size_t len)
     ok = found_in(&t, quote, len);
     cs_buf_release(&t);
     return ok;
+}
+
+/* Length of a double quote mark (", U+201C, U+201D) that starts
+ * (`at_end` 0) or ends (1) [s, e), or 0. */
+static size_t quote_mark(const char *s, const char *e, int at_end)
+{
+    static const char *const marks[] = {"\"", "\xe2\x80\x9c",
+                                        "\xe2\x80\x9d"};
+
+    for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
+        size_t m = strlen(marks[i]);
+
+        if ((size_t)(e - s) >= m &&
+            !memcmp(at_end ? e - m : s, marks[i], m))
+            return m;
+    }
+    return 0;
+}
+
+/*
+ * The quote to store (new), or NULL when empty: without surrounding white
+ * space and one pair of surrounding double quotes, which models often add.
+ */
+static char *clean_quote(const char *s, size_t len)
+{
+    const char *e = s + len;
+    size_t a, b;
+
+    while (s < e && is_blank(*s))
+        s++;
+    while (e > s && is_blank(e[-1]))
+        e--;
+    a = quote_mark(s, e, 0);
+    b = quote_mark(s, e, 1);
+    if (a && b && a + b <= (size_t)(e - s)) {
+        s += a;
+        e -= b;
+        while (s < e && is_blank(*s))
+            s++;
+        while (e > s && is_blank(e[-1]))
+            e--;
+    }
+    return e > s ? cs_xstrndup(s, (size_t)(e - s)) : NULL;
 }
 
 /* ---- problems ---- */
@@ -321,8 +369,8 @@ static size_t read_entry(struct cs_eval_result *res, struct cs_buf *problems,
     cs_buf_reset(&why);
     res->value = value;
     value = NULL;
-    res->evidence = json_string_length(ev) ? cs_xstrdup(json_string_value(ev))
-                                           : NULL;
+    res->evidence = clean_quote(json_string_value(ev),
+                                json_string_length(ev));
     cs_buf_addf(&why, "%s%s", found ? "" : CS_LLM_EVIDENCE_NOT_FOUND,
                 json_string_value(ra));
     res->rationale = cs_buf_detach(&why, NULL);
@@ -375,9 +423,9 @@ static void unfence(const char **s, size_t *len)
 {
     const char *p = *s, *e = *s + *len, *nl;
 
-    while (p < e && (*p == ' ' || (*p >= '\t' && *p <= '\r')))
+    while (p < e && is_blank(*p))
         p++;
-    while (e > p && (e[-1] == ' ' || (e[-1] >= '\t' && e[-1] <= '\r')))
+    while (e > p && is_blank(e[-1]))
         e--;
     if (e - p >= 6 && !strncmp(p, "```", 3) && !strncmp(e - 3, "```", 3)) {
         nl = memchr(p, '\n', (size_t)(e - p));
@@ -463,8 +511,8 @@ int cs_llm_answer_parse(struct cs_llm_answer *out,
     unfence(&text, &text_len);
     answer = json_loadb(text, text_len, 0, &jerr);
     if (!answer) {
-        cs_buf_addf(&problems, "the answer is not valid JSON (%s at "
-                    "position %d)\n", jerr.text, jerr.position);
+        cs_buf_addf(&problems, "the answer is not valid JSON (%s)\n",
+                    jerr.text);
         ret = fail(out, err, "llm answer is not valid JSON: %s", jerr.text);
         goto done;
     }

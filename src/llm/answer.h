@@ -27,16 +27,17 @@
  * "value" the rubric allows (true/false, "partial" only when the rubric
  * has partial; a label of the rubric; an integer within the scale), and
  * string "evidence" and "rationale". Keys for other metrics are ignored; a
- * missing metric is a problem. No value is ever defaulted: a metric whose
- * entry is invalid gets the value "error".
+ * missing metric is a problem. No value is ever defaulted: a metric
+ * whose entry is invalid gets the value "error".
  *
  * Evidence must be a quote from the transcript as it was sent (redacted):
  * compared case-insensitively (ASCII), with runs of white space as one
  * space, curly quotes as straight ones, surrounding quote marks dropped,
  * and "..." / "…" allowed to skip text. A quote that is not found keeps
- * the value but gets confidence CS_LLM_CONFIDENCE_UNSUPPORTED instead of
- * CS_LLM_CONFIDENCE and its rationale prefixed with
- * CS_LLM_EVIDENCE_NOT_FOUND. An empty quote gives evidence NULL.
+ * the value but gets confidence CS_LLM_CONFIDENCE_UNSUPPORTED instead
+ * of CS_LLM_CONFIDENCE and its rationale prefixed with
+ * CS_LLM_EVIDENCE_NOT_FOUND. The stored evidence loses surrounding
+ * blanks and double quotes; an empty quote gives evidence NULL.
  */
 
 #define CS_LLM_CONFIDENCE 0.9
