@@ -120,6 +120,7 @@ static int run(int argc, char **argv, struct cs_ctx *ctx, int rescore)
     so.force = rescore;
     so.sentiment_metric = "customer_sentiment";
     so.lexicon_path = ctx->cfg->sentiment_lexicon;
+    so.page_size = ctx->cfg->score_page;
     ret = cs_score_run(&stats, ctx->st, set, &so, &err);
     printf("%s %llu conversations in %.2f s: %llu evaluations written "
            "(%llu not applicable, %llu errors, %llu logged by the agent), "

@@ -63,6 +63,7 @@ static const struct opt_spec specs[] = {
      "callscope@localhost", 0, 0},
     {"alerts_webhook_url", "CALLSCOPE_ALERT_WEBHOOK_URL", OPT_STR,
      F(alert_webhook_url), NULL, 0, 1},
+    {"score.page_size", NULL, OPT_LONG, F(score_page), "500", 1, 0},
     {"ingest.batch_rows", NULL, OPT_LONG, F(ingest_batch_rows), "5000", 1,
      0},
     {"ingest.max_line_bytes", NULL, OPT_LONG, F(ingest_max_line_bytes),

@@ -203,6 +203,7 @@ int cs_nightly_run(struct cs_nightly_result *res, struct cs_store *st,
         memset(&so, 0, sizeof(so));
         so.sentiment_metric = "customer_sentiment";
         so.lexicon_path = cfg->sentiment_lexicon;
+        so.page_size = cfg->score_page;
         ret = cs_score_run(&res->score, st, o->rubrics, &so, err);
         if (ret)
             goto done;

@@ -40,8 +40,10 @@ static int is_stale(const json_t *current, const char *key,
 {
     const json_t *c = json_object_get(current, key);
 
-    if (!json_is_array(c) || json_array_size(c) != 3)
+    if (!json_is_array(c) || json_array_size(c) < 3)
         return 1;
+    if (json_is_true(json_array_get(c, 3)))
+        return 1; /* an error is tried again */
     return strcmp(json_string_value(json_array_get(c, 0)), version) != 0 ||
            strcmp(json_string_value(json_array_get(c, 1)), evaluator) != 0 ||
            strcmp(json_string_value(json_array_get(c, 2)), hash) != 0;
@@ -201,6 +203,12 @@ static int score_one(struct run *r, const struct cs_score_item *it,
     return ret;
 }
 
+/* Before a claim is released, its results must be stored. */
+static int flush_results(void *ctx, struct cs_err *err)
+{
+    return cs_store_results_flush(ctx, err);
+}
+
 int cs_score_run(struct cs_score_stats *out, struct cs_store *st,
                  const struct cs_rubric_set *set,
                  const struct cs_score_opts *opts, struct cs_err *err)
@@ -261,7 +269,10 @@ int cs_score_run(struct cs_score_stats *out, struct cs_store *st,
     /* Those the store skipped are up to date. */
     out->up_to_date = (uint64_t)(all - total);
     cs_progress_start(&progress, "scored", (uint64_t)total);
-    cs_store_score_cursor_new(&cur, st, &filter);
+    cs_store_score_cursor_new(&cur, st, &filter,
+                              opts->page_size > 0 ? (size_t)opts->page_size
+                                                  : 500,
+                              flush_results, r.w);
     for (;;) {
         ret = cs_store_score_cursor_next(cur, &it, err);
         if (ret <= 0)
@@ -269,6 +280,8 @@ int cs_score_run(struct cs_score_stats *out, struct cs_store *st,
         walked++;
         ret = score_one(&r, &it, err);
         cs_score_item_release(&it);
+        if (!ret)
+            ret = cs_store_claim_put(it.claim, err);
         if (ret)
             break;
         cs_progress_update(&progress, walked);

@@ -16,6 +16,7 @@ struct cs_score_opts {
     int force;              /* re-score `metrics` even when up to date */
     const char *sentiment_metric; /* scored by the lexicon offline */
     const char *lexicon_path;
+    long page_size;         /* conversations claimed at a time (500) */
 };
 
 struct cs_score_stats {
