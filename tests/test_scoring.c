@@ -372,6 +372,53 @@ static void test_scoring__kpis_carry_metric_results(void **state)
     free(out);
 }
 
+/* Three processes at once share the work: every (conversation, metric)
+ * is scored exactly once. */
+static void test_scoring__three_processes_share_the_work(void **state)
+{
+    struct fx *f = *state;
+    struct cs_buf cmd = CS_BUF_INIT, cfg = CS_BUF_INIT, p = CS_BUF_INIT;
+
+    cs_buf_addf(&p, "%s/small-pages.json", f->dir);
+    cs_buf_addf(&cfg, "{\"score\": {\"page_size\": 16}, "
+                "\"sentiment_lexicon\": \"%s/config/sentiment-lexicon.txt\"}",
+                CS_SOURCE_DIR);
+    th_write(p.ptr, cfg.ptr, cfg.len);
+    cs_buf_addf(&cmd, "%s CALLSCOPE_CONFIG=%s sh -c '"
+                "%s score -q >%s/1.out 2>&1 & %s score -q >%s/2.out 2>&1 & "
+                "%s score -q >%s/3.out 2>&1 & wait'", f->env.ptr, p.ptr,
+                CS_BINARY, f->dir, CS_BINARY, f->dir, CS_BINARY, f->dir);
+    assert_int_equal(system(cmd.ptr), 0);
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM results"), 4160);
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM (SELECT DISTINCT "
+                                 "tenant, conversation_id, metric FROM "
+                                 "results) d"), 4160);
+    /* Their own counts add up, and more than one process did some. */
+    {
+        long sum = 0, busy = 0;
+
+        for (int i = 1; i <= 3; i++) {
+            char *out, *at;
+            long n;
+
+            cs_buf_reset(&p);
+            cs_buf_addf(&p, "%s/%d.out", f->dir, i);
+            out = th_read(p.ptr);
+            at = strstr(out, "s: ");
+            assert_non_null(at);
+            n = strtol(at + 3, NULL, 10);
+            sum += n;
+            busy += n > 0;
+            free(out);
+        }
+        assert_int_equal(sum, 4160);
+        assert_true(busy >= 2);
+    }
+    cs_buf_release(&cmd);
+    cs_buf_release(&cfg);
+    cs_buf_release(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -392,6 +439,8 @@ int main(void)
             teardown),
         cmocka_unit_test_setup_teardown(
             test_scoring__kpis_carry_metric_results, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_scoring__three_processes_share_the_work, setup, teardown),
     };
 
     return cmocka_run_group_tests_name("scoring", tests, NULL, NULL);
