@@ -8,6 +8,7 @@
 #include "base/parse.h"
 #include "cli/cli.h"
 #include "rubric/rubric.h"
+#include "score/llm_score.h"
 #include "score/score.h"
 
 static const char score_help[] =
@@ -17,10 +18,16 @@ static const char score_help[] =
     "stale (another rubric version, evaluator or conversation content) is\n"
     "evaluated, so a second run does nothing. Without an LLM configured\n"
     "the offline rules evaluator (PCRE2 rules, lexicon sentiment) is used.\n"
-    "Values the agent logged itself are stored as evaluator 'agent'.\n\n"
+    "Values the agent logged itself are stored as evaluator 'agent'.\n"
+    "With an LLM configured (CALLSCOPE_LLM_BASE_URL or llm.base_url), one\n"
+    "request per conversation carries every rubric that applies; the\n"
+    "transcript is redacted first. Several processes may run at once.\n\n"
     "  --from D, --to D   started_at range in UTC dates, [from, to)\n"
     "  --tenant T         one tenant\n"
     "  --metric KEY       only this metric (repeatable)\n"
+    "  --dry-run          LLM: print the requests, tokens and cost it would\n"
+    "                     take, and send nothing\n"
+    "  --max-cost X       LLM: start no request once X has been spent\n"
     CS_COMMON_HELP
     "\nExit: 0 ok, 1 store error, 2 usage, 3 invalid rubric set,\n"
     "4 some evaluations ended in 'error'.\n";
@@ -34,6 +41,7 @@ static const char rescore_help[] =
     "  --metric KEY       metric to re-score (required, repeatable)\n"
     "  --from D, --to D   started_at range in UTC dates, [from, to)\n"
     "  --tenant T         one tenant\n"
+    "  --dry-run, --max-cost X   as for 'score'\n"
     CS_COMMON_HELP
     "\nExit: 0 ok, 1 store error, 2 usage, 3 invalid rubric set,\n"
     "4 some evaluations ended in 'error'.\n";
@@ -45,6 +53,8 @@ static int run(int argc, char **argv, struct cs_ctx *ctx, int rescore)
         {"to", required_argument, NULL, 'T'},
         {"tenant", required_argument, NULL, 't'},
         {"metric", required_argument, NULL, 'm'},
+        {"dry-run", no_argument, NULL, 'n'},
+        {"max-cost", required_argument, NULL, 'x'},
         CS_COMMON_OPTS,
         {NULL, 0, NULL, 0}};
     const char *name = rescore ? "rescore" : "score";
@@ -78,6 +88,15 @@ static int run(int argc, char **argv, struct cs_ctx *ctx, int rescore)
         case 't':
             so.filter.tenant = optarg;
             break;
+        case 'n':
+            so.dry_run = 1;
+            break;
+        case 'x':
+            if (cs_parse_double(optarg, &so.max_cost) || so.max_cost <= 0) {
+                free(metrics);
+                return cs_cli_usage(name, "--max-cost takes an amount > 0");
+            }
+            break;
         case 'm':
             metrics = cs_xrealloc(metrics, (n_metrics + 2) * sizeof(*metrics));
             metrics[n_metrics++] = optarg;
@@ -110,26 +129,51 @@ static int run(int argc, char **argv, struct cs_ctx *ctx, int rescore)
         cs_log(CS_LOG_ERROR, "%s (run 'callscope rubrics lint')", err.msg);
         return CS_EXIT_INVALID;
     }
-    if (ctx->cfg->llm_base_url)
-        cs_log(CS_LOG_WARN, "the LLM evaluator is not available in this "
-               "build yet: scoring with the offline rules evaluator");
-    else
-        cs_log(CS_LOG_INFO, "no LLM configured: scoring with the offline "
-               "rules evaluator");
     so.metrics = metrics;
     so.force = rescore;
     so.sentiment_metric = "customer_sentiment";
     so.lexicon_path = ctx->cfg->sentiment_lexicon;
     so.page_size = ctx->cfg->score_page;
-    ret = cs_score_run(&stats, ctx->st, set, &so, &err);
-    printf("%s %llu conversations in %.2f s: %llu evaluations written "
-           "(%llu not applicable, %llu errors, %llu logged by the agent), "
-           "%llu up to date\n", rescore ? "re-scored" : "scored",
-           (unsigned long long)stats.conversations, stats.seconds,
-           (unsigned long long)stats.evaluations,
-           (unsigned long long)stats.not_applicable,
-           (unsigned long long)stats.errors, (unsigned long long)stats.agent,
-           (unsigned long long)stats.up_to_date);
+    if (ctx->cfg->llm_base_url && *ctx->cfg->llm_base_url) {
+        ret = cs_score_llm_run(&stats, ctx->st, set, ctx->cfg, &so, &err);
+    } else {
+        if (so.dry_run || so.max_cost > 0)
+            cs_log(CS_LOG_WARN, "--dry-run and --max-cost apply to the LLM "
+                   "evaluator only");
+        cs_log(CS_LOG_INFO, "no LLM configured: scoring with the offline "
+               "rules evaluator");
+        so.dry_run = 0;
+        ret = cs_score_run(&stats, ctx->st, set, &so, &err);
+    }
+    if (so.dry_run) {
+        printf("dry run: %llu conversations to score: %llu requests, about "
+               "%llu prompt and %llu completion tokens, about %.4f in cost "
+               "(%s)\n", (unsigned long long)(stats.conversations -
+                                              stats.up_to_date),
+               (unsigned long long)stats.requests,
+               (unsigned long long)stats.tokens_in,
+               (unsigned long long)stats.tokens_out, stats.cost,
+               ctx->cfg->llm_model);
+    } else {
+        printf("%s %llu conversations in %.2f s: %llu evaluations written "
+               "(%llu not applicable, %llu errors, %llu logged by the agent), "
+               "%llu up to date\n", rescore ? "re-scored" : "scored",
+               (unsigned long long)stats.conversations, stats.seconds,
+               (unsigned long long)stats.evaluations,
+               (unsigned long long)stats.not_applicable,
+               (unsigned long long)stats.errors,
+               (unsigned long long)stats.agent,
+               (unsigned long long)stats.up_to_date);
+        if (stats.requests)
+            printf("LLM: %llu requests (%llu tries on the wire), %llu prompt "
+                   "+ %llu completion tokens, cost %.4f%s\n",
+                   (unsigned long long)stats.requests,
+                   (unsigned long long)stats.http_tries,
+                   (unsigned long long)stats.tokens_in,
+                   (unsigned long long)stats.tokens_out, stats.cost,
+                   stats.left_for_later ? "; max cost reached, the rest is "
+                                          "left for a later run" : "");
+    }
     cs_rubric_set_free(set);
     free(metrics);
     if (ret)

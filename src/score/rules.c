@@ -386,6 +386,22 @@ done:
     cs_buf_release(&what);
 }
 
+void cs_rules_prepare(struct cs_rules *rules, const struct cs_conv *conv)
+{
+    copy_turns(rules, conv);
+}
+
+int cs_rules_applies(struct cs_rules *rules, size_t i,
+                     const struct cs_conv *conv, struct cs_eval_result *all)
+{
+    if (conv->n_turns == 0) {
+        not_applicable(&all[i]);
+        set_rationale(&all[i], "the conversation has no turns");
+        return 0;
+    }
+    return applies(rules, i, conv, all);
+}
+
 void cs_rules_eval(struct cs_eval_result *out, struct cs_rules *rules,
                    const struct cs_conv *conv)
 {

@@ -87,6 +87,18 @@ void cs_eval_results_release(struct cs_eval_result *res, size_t n);
  * CS_EINVALID with "pattern does not compile at offset N: <PCRE2 message>"
  * in `err`. Used by the rubric linter, so PCRE2 stays in this file.
  */
+/*
+ * Applicability alone, for evaluators that judge by other means (the LLM).
+ * cs_rules_prepare readies `conv` (call it once per conversation, before
+ * cs_rules_applies). cs_rules_applies returns 1 when rubric i applies to
+ * `conv`; otherwise it fills all[i] with "not_applicable" (or "error")
+ * and a rationale and returns 0. A {"metric": K} condition reads
+ * all[K].value, which the caller must have filled.
+ */
+void cs_rules_prepare(struct cs_rules *rules, const struct cs_conv *conv);
+int cs_rules_applies(struct cs_rules *rules, size_t i,
+                     const struct cs_conv *conv, struct cs_eval_result *all);
+
 int cs_rules_check_pattern(const char *pattern, struct cs_err *err);
 
 #endif

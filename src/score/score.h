@@ -17,6 +17,8 @@ struct cs_score_opts {
     const char *sentiment_metric; /* scored by the lexicon offline */
     const char *lexicon_path;
     long page_size;         /* conversations claimed at a time (500) */
+    int dry_run;            /* LLM: count requests, tokens, cost; send none */
+    double max_cost;        /* LLM: start no request past this (0: none) */
 };
 
 struct cs_score_stats {
@@ -27,6 +29,13 @@ struct cs_score_stats {
     uint64_t errors;
     uint64_t agent;             /* values the agent logged itself */
     double seconds;
+    /* LLM runs */
+    uint64_t requests;          /* sent (re-asks included, retries not) */
+    uint64_t http_tries;        /* on the wire, retries included */
+    uint64_t tokens_in;
+    uint64_t tokens_out;
+    double cost;
+    uint64_t left_for_later;    /* conversations not finished (max cost) */
 };
 
 /*

@@ -2,4 +2,4 @@
 # scoring runs. (The redactor, src/score/redact.c, is listed in
 # src/net/sources.cmake.)
 list(APPEND CS_CORE_SOURCES src/score/rules.c src/score/sentiment.c
-     src/score/calibrate.c src/score/score.c)
+     src/score/calibrate.c src/score/score.c src/score/llm_score.c)

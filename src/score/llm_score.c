@@ -1,0 +1,558 @@
+/* llm_score.c - scoring runs with an LLM judge (OpenAI-compatible API) */
+#include "score/llm_score.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "llm/answer.h"
+#include "llm/prompt.h"
+#include "net/http.h"
+#include "score/redact.h"
+#include "score/rules.h"
+
+/* Completion tokens a dry run assumes per metric (value, quote, reason). */
+#define DRY_RUN_TOKENS_PER_METRIC 60
+
+struct run;
+
+/* One conversation being judged. */
+struct job {
+    struct run *run;
+    struct cs_score_item item;
+    struct cs_eval_result *res;     /* set->n */
+    const char **evaluator;         /* set->n */
+    unsigned char *store;           /* set->n: write this result */
+    unsigned char *later;           /* set->n: round two (metric condition) */
+    size_t *judge;                  /* indices to ask about this round */
+    size_t n_judge;
+    int round;
+    struct cs_llm_plan plan;
+    size_t group;
+    int reasked;
+    char *body;                     /* the request in flight */
+    long tokens_in;
+    long tokens_out;
+};
+
+struct run {
+    const struct cs_rubric_set *set;
+    const struct cs_score_opts *opts;
+    const struct cs_config *cfg;
+    struct cs_rules *rules;
+    struct cs_redact *rd;
+    struct cs_http *http;
+    struct cs_result_writer *w;
+    struct cs_score_stats *stats;
+    struct cs_buf url;
+    char evaluator[160];
+    size_t jobs;                    /* in progress */
+    int stop;                       /* max cost reached */
+    int cancelling;                 /* freeing the client: no new work */
+    int failed;                     /* a store error: stop everything */
+    struct cs_err ferr;
+};
+
+static int in_list(char *const *list, const char *key)
+{
+    for (; list && *list; list++) {
+        if (strcmp(*list, key) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static int stale(const json_t *current, const char *key, const char *version,
+                 const char *evaluator, const char *hash)
+{
+    const json_t *c = json_object_get(current, key);
+
+    if (!json_is_array(c) || json_array_size(c) < 3 ||
+        json_is_true(json_array_get(c, 3)))
+        return 1;
+    return strcmp(json_string_value(json_array_get(c, 0)), version) != 0 ||
+           strcmp(json_string_value(json_array_get(c, 1)), evaluator) != 0 ||
+           strcmp(json_string_value(json_array_get(c, 2)), hash) != 0;
+}
+
+static void set_error(struct cs_eval_result *res, const char *why,
+                      const char *detail)
+{
+    struct cs_buf b = CS_BUF_INIT;
+
+    cs_eval_result_release(res);
+    memset(res, 0, sizeof(*res));
+    res->value = json_string("error");
+    cs_buf_addf(&b, "%s%s", why, detail);
+    res->rationale = cs_buf_detach(&b, NULL);
+}
+
+static double price(const struct run *r, long in, long out)
+{
+    return (double)in / 1000.0 * r->cfg->llm_price_in_per_1k +
+           (double)out / 1000.0 * r->cfg->llm_price_out_per_1k;
+}
+
+static void job_free(struct job *j)
+{
+    if (!j)
+        return;
+    cs_eval_results_release(j->res, j->run->set->n);
+    free(j->res);
+    free(j->evaluator);
+    free(j->store);
+    free(j->later);
+    free(j->judge);
+    free(j->body);
+    cs_llm_plan_release(&j->plan);
+    cs_score_item_release(&j->item);
+    free(j);
+}
+
+/* Stores what the job decided and releases its claim. */
+static void job_finish(struct job *j, int complete)
+{
+    struct run *r = j->run;
+    const struct cs_rubric_set *set = r->set;
+    size_t judged = 0;
+    int ret = 0;
+
+    for (size_t i = 0; i < set->n; i++)
+        judged += j->store[i] && j->evaluator[i] == r->evaluator;
+    if (!complete)
+        r->stats->left_for_later++;
+    for (size_t i = 0; i < set->n && !ret && !r->failed; i++) {
+        struct cs_result_row row;
+        const struct cs_eval_result *res = &j->res[i];
+        const char *v;
+
+        /* Unfinished (max cost): what has no value stays stale. */
+        if (!j->store[i] || !res->value)
+            continue;
+        v = json_string_value(res->value);
+        memset(&row, 0, sizeof(row));
+        row.tenant = j->item.conv->tenant;
+        row.conversation_id = j->item.conv->id;
+        row.metric = set->rubrics[i].key;
+        row.rubric_version = set->rubrics[i].version;
+        row.evaluator = j->evaluator[i];
+        row.value = res->value;
+        row.confidence = res->has_confidence ? res->confidence : NAN;
+        row.evidence = res->evidence;
+        row.rationale = res->rationale;
+        row.content_hash = j->item.content_hash;
+        /* A request's usage is shared equally by the metrics it judged. */
+        if (j->evaluator[i] == r->evaluator && judged) {
+            row.tokens_in = j->tokens_in / (long)judged;
+            row.tokens_out = j->tokens_out / (long)judged;
+            row.cost = price(r, j->tokens_in, j->tokens_out) /
+                       (double)judged;
+        }
+        r->stats->evaluations++;
+        if (v && strcmp(v, "not_applicable") == 0)
+            r->stats->not_applicable++;
+        if (v && strcmp(v, "error") == 0)
+            r->stats->errors++;
+        if (strcmp(j->evaluator[i], "agent") == 0)
+            r->stats->agent++;
+        ret = cs_store_results_add(r->w, &row, &r->ferr);
+    }
+    if (!ret && !r->failed)
+        ret = cs_store_claim_put(j->item.claim, &r->ferr);
+    if (ret)
+        r->failed = 1;
+    r->jobs--;
+    job_free(j);
+}
+
+static void send_current(struct job *j);
+
+/* Plans the requests for j->judge; returns 0 when there is nothing to ask. */
+static int plan_round(struct job *j)
+{
+    struct run *r = j->run;
+    struct cs_err err = {0, ""};
+    int ret;
+
+    cs_llm_plan_release(&j->plan);
+    j->group = 0;
+    if (j->n_judge == 0)
+        return 0;
+    ret = cs_llm_plan(&j->plan, r->set, j->judge, j->n_judge, j->item.conv,
+                      r->rd, r->cfg->llm_context_tokens, &err);
+    if (ret) {
+        for (size_t k = 0; k < j->n_judge; k++)
+            set_error(&j->res[j->judge[k]], "not sent to the LLM: ",
+                      err.msg);
+        return 0;
+    }
+    return j->plan.n_groups > 0;
+}
+
+/* After the last group of a round: a second round for metrics whose
+ * condition is another metric's result, else the end. */
+static void next_round_or_finish(struct job *j)
+{
+    struct run *r = j->run;
+
+    if (j->round == 1) {
+        j->round = 2;
+        j->n_judge = 0;
+        for (size_t i = 0; i < r->set->n; i++) {
+            if (!j->later[i])
+                continue;
+            if (cs_rules_applies(r->rules, i, j->item.conv, j->res))
+                j->judge[j->n_judge++] = i;
+        }
+        if (plan_round(j)) {
+            send_current(j);
+            return;
+        }
+    }
+    job_finish(j, 1);
+}
+
+static void next_group(struct job *j)
+{
+    j->group++;
+    j->reasked = 0;
+    if (j->group < j->plan.n_groups)
+        send_current(j);
+    else
+        next_round_or_finish(j);
+}
+
+/* Posts the request of the current group (or gives up past the budget). */
+static void send_current(struct job *j)
+{
+    struct run *r = j->run;
+    struct cs_err err = {0, ""};
+    int ret;
+
+    if (r->stop || r->failed) {
+        job_finish(j, 0);
+        return;
+    }
+    if (r->opts->max_cost > 0 && r->stats->cost >= r->opts->max_cost) {
+        if (!r->stop)
+            cs_log(CS_LOG_WARN, "the maximum cost of %.4f was reached: no "
+                   "new requests", r->opts->max_cost);
+        r->stop = 1;
+        job_finish(j, 0);
+        return;
+    }
+    free(j->body);
+    j->body = NULL;
+    ret = cs_llm_request_body(&j->body, &j->plan, j->group,
+                              r->cfg->llm_model, &err);
+    if (!ret)
+        ret = cs_http_post(r->http, r->url.ptr, j->body, strlen(j->body), j,
+                           &err);
+    if (ret) {
+        const struct cs_llm_group *g = &j->plan.groups[j->group];
+
+        for (size_t k = 0; k < g->n; k++)
+            set_error(&j->res[g->metrics[k]], "not sent to the LLM: ",
+                      err.msg);
+        next_group(j);
+        return;
+    }
+    r->stats->requests++;
+}
+
+static void on_done(const struct cs_http_result *hres, void *user)
+{
+    struct job *j = user;
+    struct run *r = j->run;
+    const struct cs_llm_group *g = &j->plan.groups[j->group];
+    struct cs_llm_answer a;
+    struct cs_err err = {0, ""};
+    int ret;
+
+    if (r->cancelling || hres->fail == CS_HTTP_CANCELLED) {
+        job_finish(j, 0);
+        return;
+    }
+    if (hres->code) {
+        for (size_t k = 0; k < g->n; k++)
+            set_error(&j->res[g->metrics[k]], "LLM request failed: ",
+                      hres->error);
+        next_group(j);
+        return;
+    }
+    ret = cs_llm_answer_parse(&a, &j->plan, j->group, hres->body,
+                              hres->body_len, &err);
+    if (a.prompt_tokens > 0) {
+        j->tokens_in += a.prompt_tokens;
+        r->stats->tokens_in += (uint64_t)a.prompt_tokens;
+    }
+    if (a.completion_tokens > 0) {
+        j->tokens_out += a.completion_tokens;
+        r->stats->tokens_out += (uint64_t)a.completion_tokens;
+    }
+    r->stats->cost += price(r, a.prompt_tokens > 0 ? a.prompt_tokens : 0,
+                            a.completion_tokens > 0 ? a.completion_tokens
+                                                    : 0);
+    if (ret && !j->reasked && !r->stop && (a.problems || !a.content)) {
+        /* Once: send the answer back with what is wrong with it, or, when
+         * the reply was no readable chat completion, ask again. */
+        char *retry = NULL;
+
+        if (a.problems)
+            ret = cs_llm_request_retry_body(&retry, j->body, a.content,
+                                            a.problems, &err);
+        else
+            retry = cs_xstrdup(j->body);
+        if (ret == 0 || !a.problems) {
+            if (cs_http_post(r->http, r->url.ptr, retry, strlen(retry), j,
+                             &err) == 0) {
+                free(j->body);
+                j->body = retry;
+                j->reasked = 1;
+                r->stats->requests++;
+                cs_llm_answer_release(&a);
+                return;
+            }
+        }
+        free(retry);
+    }
+    for (size_t k = 0; k < g->n && k < a.n; k++) {
+        size_t i = g->metrics[k];
+
+        cs_eval_result_release(&j->res[i]);
+        j->res[i] = a.results[k];
+        memset(&a.results[k], 0, sizeof(a.results[k]));
+        if (!j->res[i].value)
+            set_error(&j->res[i], "no answer for this metric", "");
+    }
+    cs_llm_answer_release(&a);
+    next_group(j);
+}
+
+/* Decides what a conversation needs and starts its first request. */
+static void job_start(struct run *r, struct cs_score_item *item)
+{
+    const struct cs_rubric_set *set = r->set;
+    const struct cs_score_opts *o = r->opts;
+    struct job *j = cs_xcalloc(1, sizeof(*j));
+    json_t *metrics, *m;
+    size_t k, any = 0;
+
+    j->run = r;
+    j->item = *item;
+    j->res = cs_xcalloc(set->n ? set->n : 1, sizeof(*j->res));
+    j->evaluator = cs_xcalloc(set->n ? set->n : 1, sizeof(*j->evaluator));
+    j->store = cs_xcalloc(set->n ? set->n : 1, 1);
+    j->later = cs_xcalloc(set->n ? set->n : 1, 1);
+    j->judge = cs_xcalloc(set->n ? set->n : 1, sizeof(*j->judge));
+    j->round = 1;
+    r->jobs++;
+    for (size_t i = 0; i < set->n; i++)
+        j->evaluator[i] = r->evaluator;
+    /* What the agent logged is stored as is. */
+    metrics = json_object_get(item->conv->doc, "metrics");
+    json_array_foreach(metrics, k, m) {
+        const struct cs_rubric *rb = cs_rubric_set_find(
+            set, json_string_value(json_object_get(m, "name")));
+
+        if (rb) {
+            size_t i = (size_t)(rb - set->rubrics);
+
+            j->res[i].value = json_incref(json_object_get(m, "value"));
+            j->res[i].rationale = cs_xstrdup("logged by the agent at run "
+                                             "time");
+            j->evaluator[i] = "agent";
+        }
+    }
+    cs_rules_prepare(r->rules, item->conv);
+    for (size_t k2 = 0; k2 < set->n; k2++) {
+        size_t i = set->order[k2];
+        const struct cs_rubric *rb = &set->rubrics[i];
+
+        if (o->metrics && !in_list(o->metrics, rb->key))
+            continue;
+        if (!o->force && !stale(item->current, rb->key, rb->version,
+                                j->evaluator[i], item->content_hash))
+            continue;
+        j->store[i] = 1;
+        any = 1;
+        if (j->evaluator[i] != r->evaluator)
+            continue; /* the agent's value */
+        if (rb->applies.kind == CS_APPLIES_METRIC) {
+            j->later[i] = 1;
+            /* Its condition needs that metric judged here too. */
+            if (!j->store[rb->applies.dep] &&
+                j->evaluator[rb->applies.dep] == r->evaluator) {
+                j->store[rb->applies.dep] = 1;
+                j->judge[j->n_judge++] = rb->applies.dep;
+            }
+            continue;
+        }
+        if (cs_rules_applies(r->rules, i, item->conv, j->res))
+            j->judge[j->n_judge++] = i;
+    }
+    if (!any) {
+        r->stats->up_to_date++;
+        job_finish(j, 1);
+        return;
+    }
+    if (r->opts->dry_run) {
+        struct cs_err err = {0, ""};
+
+        if (plan_round(j)) {
+            for (size_t g = 0; g < j->plan.n_groups; g++) {
+                r->stats->requests++;
+                r->stats->tokens_in +=
+                    (uint64_t)j->plan.groups[g].prompt_tokens;
+                r->stats->tokens_out += (uint64_t)(
+                    DRY_RUN_TOKENS_PER_METRIC * j->plan.groups[g].n);
+            }
+        }
+        (void)err;
+        r->stats->cost = price(r, (long)r->stats->tokens_in,
+                               (long)r->stats->tokens_out);
+        memset(j->store, 0, set->n); /* nothing is written */
+        job_finish(j, 1);
+        return;
+    }
+    if (plan_round(j))
+        send_current(j);
+    else
+        next_round_or_finish(j);
+}
+
+static int flush_results(void *ctx, struct cs_err *err)
+{
+    return cs_store_results_flush(ctx, err);
+}
+
+int cs_score_llm_run(struct cs_score_stats *out, struct cs_store *st,
+                     const struct cs_rubric_set *set,
+                     const struct cs_config *cfg,
+                     const struct cs_score_opts *opts, struct cs_err *err)
+{
+    struct run r;
+    struct cs_http_opts ho;
+    struct cs_score_cursor *cur = NULL;
+    struct cs_score_filter filter;
+    struct cs_progress progress;
+    struct cs_http_stats hs;
+    char *want_text = NULL;
+    long all = 0, total = 0;
+    uint64_t walked = 0;
+    size_t window;
+    double t0 = cs_now();
+    int ret, more = 1;
+
+    memset(out, 0, sizeof(*out));
+    memset(&r, 0, sizeof(r));
+    r.set = set;
+    r.opts = opts;
+    r.cfg = cfg;
+    r.stats = out;
+    cs_buf_init(&r.url);
+    snprintf(r.evaluator, sizeof(r.evaluator), "llm:%s", cfg->llm_model);
+    cs_buf_adds(&r.url, cfg->llm_base_url);
+    while (r.url.len && r.url.ptr[r.url.len - 1] == '/')
+        r.url.ptr[--r.url.len] = '\0';
+    cs_buf_adds(&r.url, "/chat/completions");
+    ret = cs_rules_new(&r.rules, set, err);
+    if (!ret)
+        ret = cs_redact_new(&r.rd, NULL, 0, err);
+    if (ret)
+        goto done;
+    cs_http_opts_init(&ho);
+    ho.concurrency = (unsigned)cfg->llm_concurrency;
+    ho.connect_timeout_ms = cfg->llm_connect_timeout_s * 1000;
+    ho.timeout_ms = cfg->llm_timeout_s * 1000;
+    ho.max_tries = (unsigned)cfg->llm_max_tries;
+    ho.bearer = cfg->llm_api_key;
+    ho.on_done = on_done;
+    ret = cs_http_new(&r.http, &ho, err);
+    if (ret)
+        goto done;
+    cs_store_results_new(&r.w, st, 2000);
+
+    filter = opts->filter;
+    if (!opts->force) {
+        json_t *want = json_object();
+
+        for (size_t i = 0; i < set->n; i++) {
+            if (!opts->metrics || in_list(opts->metrics, set->rubrics[i].key))
+                json_object_set_new(want, set->rubrics[i].key,
+                                    json_string(set->rubrics[i].version));
+        }
+        want_text = json_dumps(want, JSON_COMPACT);
+        json_decref(want);
+        filter.want = want_text;
+        filter.evaluator = r.evaluator;
+    }
+    ret = cs_store_score_count(&all, st, &opts->filter, err);
+    if (!ret)
+        ret = cs_store_score_count(&total, st, &filter, err);
+    if (ret)
+        goto done;
+    out->up_to_date = (uint64_t)(all - total);
+    cs_progress_start(&progress, "scored", (uint64_t)total);
+    cs_store_score_cursor_new(&cur, st, &filter,
+                              opts->page_size > 0 ? (size_t)opts->page_size
+                                                  : 500,
+                              flush_results, r.w);
+    /* Keep twice the concurrency of conversations open, so the next
+     * request is ready when a slot frees. */
+    window = (size_t)cfg->llm_concurrency * 2;
+    for (;;) {
+        while (more && !r.stop && !r.failed && r.jobs < window) {
+            struct cs_score_item it;
+
+            ret = cs_store_score_cursor_next(cur, &it, err);
+            if (ret < 0)
+                goto drain;
+            if (ret == 0) {
+                more = 0;
+                break;
+            }
+            walked++;
+            job_start(&r, &it);
+        }
+        if (r.jobs == 0)
+            break;
+        ret = cs_http_run(r.http, 200, err);
+        if (ret < 0)
+            goto drain;
+        cs_progress_update(&progress, walked - r.jobs);
+        if (r.failed)
+            break;
+    }
+    ret = 0;
+drain:
+    /* Whatever is still in flight is cancelled: left for a later run. */
+    cs_http_get_stats(&hs, r.http);
+    out->http_tries = hs.tries;
+    r.cancelling = 1;
+    cs_http_free(r.http);
+    r.http = NULL;
+    cs_progress_end(&progress);
+    if (r.failed && !ret) {
+        ret = r.ferr.code ? r.ferr.code : CS_EDB;
+        cs_err_set(err, ret, "%s", r.ferr.msg);
+    }
+    if (!ret)
+        ret = cs_store_results_flush(r.w, err);
+    out->left_for_later += (uint64_t)(total - (long)walked) *
+                           (r.stop ? 1 : 0);
+done:
+    out->conversations = (uint64_t)all;
+    out->seconds = cs_now() - t0;
+    cs_store_score_cursor_free(cur);
+    cs_http_free(r.http);
+    cs_store_results_free(r.w);
+    cs_rules_free(r.rules);
+    cs_redact_free(r.rd);
+    cs_buf_release(&r.url);
+    free(want_text);
+    return ret;
+}
