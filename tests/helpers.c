@@ -11,6 +11,10 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
+#include <signal.h>
+#include <spawn.h>
+#include <time.h>
 #include <libpq-fe.h>
 
 #include "base/buf.h"
@@ -151,4 +155,76 @@ char *th_src(const char *rel)
 
     cs_buf_addf(&b, "%s/%s", CS_SOURCE_DIR, rel);
     return cs_buf_detach(&b, NULL);
+}
+
+extern char **environ;
+
+void th_double_start(struct th_double *d, const char *dir,
+                     const char *const *args)
+{
+    struct cs_buf portf = CS_BUF_INIT, statf = CS_BUF_INIT,
+                  logf = CS_BUF_INIT;
+    char *server = th_src("tests/llm_double/server.py");
+    char *argv[48];
+    char *port = NULL;
+    pid_t pid;
+    int argc = 0, st;
+
+    d->dir = (char *)dir;
+    cs_buf_addf(&portf, "%s/double.port", dir);
+    cs_buf_addf(&statf, "%s/double.stats", dir);
+    cs_buf_addf(&logf, "%s/double.log", dir);
+    unlink(portf.ptr);
+    argv[argc++] = "/usr/bin/python3";
+    argv[argc++] = server;
+    argv[argc++] = "--port-file";
+    argv[argc++] = portf.ptr;
+    argv[argc++] = "--stats-file";
+    argv[argc++] = statf.ptr;
+    argv[argc++] = "--log-file";
+    argv[argc++] = logf.ptr;
+    for (; args && *args && argc < 46; args++)
+        argv[argc++] = (char *)*args;
+    argv[argc] = NULL;
+    assert_int_equal(posix_spawn(&pid, argv[0], NULL, NULL, argv, environ),
+                     0);
+    d->pid = (int)pid;
+    for (int i = 0; i < 1000 && !port; i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+
+        port = th_read(portf.ptr);
+        if (port && !strchr(port, '\n') && strlen(port) < 2) {
+            free(port);
+            port = NULL;
+        }
+        if (!port) {
+            assert_int_equal(waitpid(pid, &st, WNOHANG), 0);
+            nanosleep(&ts, NULL);
+        }
+    }
+    assert_non_null(port);
+    d->port = strtol(port, NULL, 10);
+    assert_true(d->port > 0);
+    free(port);
+    free(server);
+    cs_buf_release(&portf);
+    cs_buf_release(&statf);
+    cs_buf_release(&logf);
+}
+
+json_t *th_double_stop(struct th_double *d)
+{
+    struct cs_buf p = CS_BUF_INIT;
+    json_t *stats;
+    int st;
+
+    if (!d->pid)
+        return NULL;
+    kill((pid_t)d->pid, SIGTERM);
+    waitpid((pid_t)d->pid, &st, 0);
+    d->pid = 0;
+    cs_buf_addf(&p, "%s/double.stats", d->dir);
+    stats = json_load_file(p.ptr, 0, NULL);
+    cs_buf_release(&p);
+    return stats;
 }

@@ -33,6 +33,22 @@ void th_write(const char *path, const char *data, size_t len);
 /* Reads a whole file (new, NUL-terminated) or NULL. */
 char *th_read(const char *path);
 
+/*
+ * The OpenAI-compatible test double (tests/llm_double/server.py), started
+ * with the extra arguments `args` (NULL-terminated), its stats, port and
+ * request log in `dir`. stop sends SIGTERM (the double writes its stats)
+ * and returns them (new), or NULL.
+ */
+struct th_double {
+    int pid;
+    long port;
+    char *dir;      /* borrowed */
+};
+void th_double_start(struct th_double *d, const char *dir,
+                     const char *const *args);
+struct json_t;
+struct json_t *th_double_stop(struct th_double *d);
+
 /* Path under the source tree (new). */
 char *th_src(const char *rel);
 
