@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/csv.h"
 
 void cs_kpi_write_json(const json_t *report, FILE *out)
 {
@@ -24,21 +25,6 @@ static int skip_key(const char *k)
             return 1;
     }
     return 0;
-}
-
-static void csv_field(FILE *out, const char *s)
-{
-    if (strpbrk(s, ",\"\n\r")) {
-        fputc('"', out);
-        for (; *s; s++) {
-            if (*s == '"')
-                fputc('"', out);
-            fputc(*s, out);
-        }
-        fputc('"', out);
-    } else {
-        fputs(s, out);
-    }
 }
 
 static void value_text(struct cs_buf *b, const json_t *v)
@@ -92,11 +78,11 @@ static void csv_leaf(void *vctx, const char *path, const json_t *v)
     struct csv_ctx *c = vctx;
     struct cs_buf b = CS_BUF_INIT;
 
-    csv_field(c->out, c->tenant);
+    cs_csv_field(c->out, c->tenant);
     fputc(',', c->out);
-    csv_field(c->out, c->group);
+    cs_csv_field(c->out, c->group);
     fputc(',', c->out);
-    csv_field(c->out, path);
+    cs_csv_field(c->out, path);
     fputc(',', c->out);
     value_text(&b, v);
     fputs(b.ptr, c->out);

@@ -56,28 +56,6 @@ struct run {
     struct cs_err ferr;
 };
 
-static int in_list(char *const *list, const char *key)
-{
-    for (; list && *list; list++) {
-        if (strcmp(*list, key) == 0)
-            return 1;
-    }
-    return 0;
-}
-
-static int stale(const json_t *current, const char *key, const char *version,
-                 const char *evaluator, const char *hash)
-{
-    const json_t *c = json_object_get(current, key);
-
-    if (!json_is_array(c) || json_array_size(c) < 3 ||
-        json_is_true(json_array_get(c, 3)))
-        return 1;
-    return strcmp(json_string_value(json_array_get(c, 0)), version) != 0 ||
-           strcmp(json_string_value(json_array_get(c, 1)), evaluator) != 0 ||
-           strcmp(json_string_value(json_array_get(c, 2)), hash) != 0;
-}
-
 static void set_error(struct cs_eval_result *res, const char *why,
                       const char *detail)
 {
@@ -372,9 +350,9 @@ static void job_start(struct run *r, struct cs_score_item *item)
         size_t i = set->order[k2];
         const struct cs_rubric *rb = &set->rubrics[i];
 
-        if (o->metrics && !in_list(o->metrics, rb->key))
+        if (o->metrics && !cs_score_in_list(o->metrics, rb->key))
             continue;
-        if (!o->force && !stale(item->current, rb->key, rb->version,
+        if (!o->force && !cs_score_is_stale(item->current, rb->key, rb->version,
                                 j->evaluator[i], item->content_hash))
             continue;
         j->store[i] = 1;
@@ -424,11 +402,6 @@ static void job_start(struct run *r, struct cs_score_item *item)
         next_round_or_finish(j);
 }
 
-static int flush_results(void *ctx, struct cs_err *err)
-{
-    return cs_store_results_flush(ctx, err);
-}
-
 int cs_score_llm_run(struct cs_score_stats *out, struct cs_store *st,
                      const struct cs_rubric_set *set,
                      const struct cs_config *cfg,
@@ -476,23 +449,8 @@ int cs_score_llm_run(struct cs_score_stats *out, struct cs_store *st,
         goto done;
     cs_store_results_new(&r.w, st, 2000);
 
-    filter = opts->filter;
-    if (!opts->force) {
-        json_t *want = json_object();
-
-        for (size_t i = 0; i < set->n; i++) {
-            if (!opts->metrics || in_list(opts->metrics, set->rubrics[i].key))
-                json_object_set_new(want, set->rubrics[i].key,
-                                    json_string(set->rubrics[i].version));
-        }
-        want_text = json_dumps(want, JSON_COMPACT);
-        json_decref(want);
-        filter.want = want_text;
-        filter.evaluator = r.evaluator;
-    }
-    ret = cs_store_score_count(&all, st, &opts->filter, err);
-    if (!ret)
-        ret = cs_store_score_count(&total, st, &filter, err);
+    cs_score_filter(&filter, &want_text, set, opts, r.evaluator);
+    ret = cs_score_counts(&all, &total, st, opts, &filter, err);
     if (ret)
         goto done;
     out->up_to_date = (uint64_t)(all - total);
@@ -500,7 +458,7 @@ int cs_score_llm_run(struct cs_score_stats *out, struct cs_store *st,
     cs_store_score_cursor_new(&cur, st, &filter,
                               opts->page_size > 0 ? (size_t)opts->page_size
                                                   : 500,
-                              flush_results, r.w);
+                              cs_score_flush, r.w);
     /* Keep twice the concurrency of conversations open, so the next
      * request is ready when a slot frees. */
     window = (size_t)cfg->llm_concurrency * 2;

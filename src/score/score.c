@@ -24,7 +24,7 @@ struct run {
     const char **evaluator;         /* set->n */
 };
 
-static int in_list(char *const *list, const char *key)
+int cs_score_in_list(char *const *list, const char *key)
 {
     for (; list && *list; list++) {
         if (strcmp(*list, key) == 0)
@@ -33,10 +33,9 @@ static int in_list(char *const *list, const char *key)
     return 0;
 }
 
-/* 1 when the stored result of `key` is not the one this run would write. */
-static int is_stale(const json_t *current, const char *key,
-                    const char *version, const char *evaluator,
-                    const char *hash)
+int cs_score_is_stale(const json_t *current, const char *key,
+                      const char *version, const char *evaluator,
+                      const char *hash)
 {
     const json_t *c = json_object_get(current, key);
 
@@ -140,10 +139,10 @@ static int agent_metrics(struct run *r, const struct cs_score_item *it,
             r->evaluator[k] = EVALUATOR_AGENT;
             continue;
         }
-        if (r->opts->metrics && !in_list(r->opts->metrics, name))
+        if (r->opts->metrics && !cs_score_in_list(r->opts->metrics, name))
             continue;
-        if (!(r->opts->force && in_list(r->opts->metrics, name)) &&
-            !is_stale(it->current, name, EVALUATOR_AGENT, EVALUATOR_AGENT,
+        if (!(r->opts->force && cs_score_in_list(r->opts->metrics, name)) &&
+            !cs_score_is_stale(it->current, name, EVALUATOR_AGENT, EVALUATOR_AGENT,
                       it->content_hash))
             continue;
         ret = store_one(r, it->conv, it->content_hash, name, EVALUATOR_AGENT,
@@ -165,12 +164,12 @@ static int score_one(struct run *r, const struct cs_score_item *it,
     for (size_t i = 0; i < set->n && !any; i++) {
         const struct cs_rubric *rb = &set->rubrics[i];
 
-        if (r->opts->metrics && !in_list(r->opts->metrics, rb->key))
+        if (r->opts->metrics && !cs_score_in_list(r->opts->metrics, rb->key))
             continue;
         any = r->opts->force ||
-              (is_stale(it->current, rb->key, rb->version, EVALUATOR_RULES,
+              (cs_score_is_stale(it->current, rb->key, rb->version, EVALUATOR_RULES,
                         it->content_hash) &&
-               is_stale(it->current, rb->key, rb->version, EVALUATOR_AGENT,
+               cs_score_is_stale(it->current, rb->key, rb->version, EVALUATOR_AGENT,
                         it->content_hash));
     }
     if (!any && !json_array_size(json_object_get(it->conv->doc, "metrics"))) {
@@ -188,10 +187,10 @@ static int score_one(struct run *r, const struct cs_score_item *it,
     for (size_t i = 0; !ret && i < set->n; i++) {
         const struct cs_rubric *rb = &set->rubrics[i];
 
-        if (r->opts->metrics && !in_list(r->opts->metrics, rb->key))
+        if (r->opts->metrics && !cs_score_in_list(r->opts->metrics, rb->key))
             continue;
         if (!r->opts->force &&
-            !is_stale(it->current, rb->key, rb->version, r->evaluator[i],
+            !cs_score_is_stale(it->current, rb->key, rb->version, r->evaluator[i],
                       it->content_hash))
             continue;
         ret = store_one(r, it->conv, it->content_hash, rb->key, rb->version,
@@ -203,10 +202,45 @@ static int score_one(struct run *r, const struct cs_score_item *it,
     return ret;
 }
 
-/* Before a claim is released, its results must be stored. */
-static int flush_results(void *ctx, struct cs_err *err)
+int cs_score_flush(void *writer, struct cs_err *err)
 {
-    return cs_store_results_flush(ctx, err);
+    return cs_store_results_flush(writer, err);
+}
+
+void cs_score_filter(struct cs_score_filter *out, char **want_text,
+                     const struct cs_rubric_set *set,
+                     const struct cs_score_opts *opts,
+                     const char *evaluator)
+{
+    json_t *want;
+
+    *out = opts->filter;
+    *want_text = NULL;
+    if (opts->force)
+        return;
+    want = json_object();
+    for (size_t i = 0; i < set->n; i++) {
+        if (!opts->metrics ||
+            cs_score_in_list(opts->metrics, set->rubrics[i].key))
+            json_object_set_new(want, set->rubrics[i].key,
+                                json_string(set->rubrics[i].version));
+    }
+    *want_text = json_dumps(want, JSON_COMPACT);
+    json_decref(want);
+    out->want = *want_text;
+    out->evaluator = evaluator;
+}
+
+int cs_score_counts(long *all, long *todo, struct cs_store *st,
+                    const struct cs_score_opts *opts,
+                    const struct cs_score_filter *filter,
+                    struct cs_err *err)
+{
+    int ret = cs_store_score_count(all, st, &opts->filter, err);
+
+    if (!ret)
+        ret = cs_store_score_count(todo, st, filter, err);
+    return ret;
 }
 
 int cs_score_run(struct cs_score_stats *out, struct cs_store *st,
@@ -244,26 +278,11 @@ int cs_score_run(struct cs_score_stats *out, struct cs_store *st,
             goto done;
     }
     /* Let the store skip what is up to date, unless re-scoring on demand. */
-    filter = opts->filter;
-    if (!opts->force) {
-        json_t *want = json_object();
-
-        for (size_t i = 0; i < set->n; i++) {
-            if (!opts->metrics || in_list(opts->metrics, set->rubrics[i].key))
-                json_object_set_new(want, set->rubrics[i].key,
-                                    json_string(set->rubrics[i].version));
-        }
-        want_text = json_dumps(want, JSON_COMPACT);
-        json_decref(want);
-        filter.want = want_text;
-        filter.evaluator = EVALUATOR_RULES;
-    }
+    cs_score_filter(&filter, &want_text, set, opts, EVALUATOR_RULES);
     r.res = cs_xcalloc(set->n ? set->n : 1, sizeof(*r.res));
     r.evaluator = cs_xcalloc(set->n ? set->n : 1, sizeof(*r.evaluator));
     cs_store_results_new(&r.w, st, 2000);
-    ret = cs_store_score_count(&all, st, &opts->filter, err);
-    if (!ret)
-        ret = cs_store_score_count(&total, st, &filter, err);
+    ret = cs_score_counts(&all, &total, st, opts, &filter, err);
     if (ret)
         goto done;
     /* Those the store skipped are up to date. */
@@ -272,7 +291,7 @@ int cs_score_run(struct cs_score_stats *out, struct cs_store *st,
     cs_store_score_cursor_new(&cur, st, &filter,
                               opts->page_size > 0 ? (size_t)opts->page_size
                                                   : 500,
-                              flush_results, r.w);
+                              cs_score_flush, r.w);
     for (;;) {
         ret = cs_store_score_cursor_next(cur, &it, err);
         if (ret <= 0)

@@ -46,6 +46,37 @@ struct cs_score_stats {
  * are stored with evaluator "agent" and not judged. Shows progress on a
  * terminal. Returns 0 or the store's error (what was flushed is kept).
  */
+/* Shared by the evaluators. */
+
+/* 1 when `key` is in the NULL-terminated `list`. */
+int cs_score_in_list(char *const *list, const char *key);
+
+/* 1 when the current result of `key` in an item's summary is not the one
+ * an evaluator would write now: none, an error, or another rubric version,
+ * evaluator or conversation content. */
+int cs_score_is_stale(const json_t *current, const char *key,
+                      const char *version, const char *evaluator,
+                      const char *hash);
+
+/*
+ * The store filter of a run: opts->filter, plus (unless re-scoring on
+ * demand) the wanted rubric versions so that the store skips what is up
+ * to date for `evaluator`. *want_text is new (free it after the run).
+ */
+void cs_score_filter(struct cs_score_filter *out, char **want_text,
+                     const struct cs_rubric_set *set,
+                     const struct cs_score_opts *opts,
+                     const char *evaluator);
+
+/* Writes the results buffered in a cs_result_writer (a cs_flush_fn). */
+int cs_score_flush(void *writer, struct cs_err *err);
+
+/* The number of conversations of the filter, and of those to walk. */
+int cs_score_counts(long *all, long *todo, struct cs_store *st,
+                    const struct cs_score_opts *opts,
+                    const struct cs_score_filter *filter,
+                    struct cs_err *err);
+
 int cs_score_run(struct cs_score_stats *out, struct cs_store *st,
                  const struct cs_rubric_set *set,
                  const struct cs_score_opts *opts, struct cs_err *err);

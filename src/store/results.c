@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/csv.h"
 #include "base/mem.h"
 #include "store/store_internal.h"
 
@@ -519,17 +520,7 @@ void cs_store_results_free(struct cs_result_writer *w)
 
 static void csv_cell(FILE *out, const char *s, int last)
 {
-    if (strpbrk(s, ",\"\n\r")) {
-        fputc('"', out);
-        for (; *s; s++) {
-            if (*s == '"')
-                fputc('"', out);
-            fputc(*s, out);
-        }
-        fputc('"', out);
-    } else {
-        fputs(s, out);
-    }
+    cs_csv_field(out, s);
     fputc(last ? '\n' : ',', out);
 }
 
