@@ -33,9 +33,10 @@ struct cs_nightly_result {
 /*
  * Stages, each safe to run again: (1) ingest every file of the inbox and
  * move each one read to the done folder (a file that could not be read
- * stays); (2) score what is new or stale (every date); (3) write the day's KPIs with the previous day and the same
- * weekday a week earlier, and the rolling period's KPIs, as JSON, CSV and
- * a text table under REPORTS_DIR; (4) write the alerts raised. Returns 0
+ * stays); (2) score what is new or stale (every date); (3) write the
+ * day's KPIs with the previous day and the same weekday a week earlier,
+ * and the rolling period's KPIs, as JSON, CSV and a text table under
+ * REPORTS_DIR; (4) write the alerts raised. Returns 0
  * or the first stage's error; *res is filled as far as it got and must be
  * released with cs_nightly_result_release.
  */

@@ -352,7 +352,8 @@ static void job_start(struct run *r, struct cs_score_item *item)
 
         if (o->metrics && !cs_score_in_list(o->metrics, rb->key))
             continue;
-        if (!o->force && !cs_score_is_stale(item->current, rb->key, rb->version,
+        if (!o->force && !cs_score_is_stale(item->current, rb->key,
+                                            rb->version,
                                 j->evaluator[i], item->content_hash))
             continue;
         j->store[i] = 1;

@@ -142,8 +142,8 @@ static int agent_metrics(struct run *r, const struct cs_score_item *it,
         if (r->opts->metrics && !cs_score_in_list(r->opts->metrics, name))
             continue;
         if (!(r->opts->force && cs_score_in_list(r->opts->metrics, name)) &&
-            !cs_score_is_stale(it->current, name, EVALUATOR_AGENT, EVALUATOR_AGENT,
-                      it->content_hash))
+            !cs_score_is_stale(it->current, name, EVALUATOR_AGENT,
+                               EVALUATOR_AGENT, it->content_hash))
             continue;
         ret = store_one(r, it->conv, it->content_hash, name, EVALUATOR_AGENT,
                         EVALUATOR_AGENT, &ar, err);
@@ -167,10 +167,10 @@ static int score_one(struct run *r, const struct cs_score_item *it,
         if (r->opts->metrics && !cs_score_in_list(r->opts->metrics, rb->key))
             continue;
         any = r->opts->force ||
-              (cs_score_is_stale(it->current, rb->key, rb->version, EVALUATOR_RULES,
-                        it->content_hash) &&
-               cs_score_is_stale(it->current, rb->key, rb->version, EVALUATOR_AGENT,
-                        it->content_hash));
+              (cs_score_is_stale(it->current, rb->key, rb->version,
+                                 EVALUATOR_RULES, it->content_hash) &&
+               cs_score_is_stale(it->current, rb->key, rb->version,
+                                 EVALUATOR_AGENT, it->content_hash));
     }
     if (!any && !json_array_size(json_object_get(it->conv->doc, "metrics"))) {
         r->stats->up_to_date++;
@@ -190,8 +190,8 @@ static int score_one(struct run *r, const struct cs_score_item *it,
         if (r->opts->metrics && !cs_score_in_list(r->opts->metrics, rb->key))
             continue;
         if (!r->opts->force &&
-            !cs_score_is_stale(it->current, rb->key, rb->version, r->evaluator[i],
-                      it->content_hash))
+            !cs_score_is_stale(it->current, rb->key, rb->version,
+                               r->evaluator[i], it->content_hash))
             continue;
         ret = store_one(r, it->conv, it->content_hash, rb->key, rb->version,
                         r->evaluator[i], &r->res[i], err);
