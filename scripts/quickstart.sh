@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # quickstart.sh - install what is missing, build, and run the nightly job on
 # the bundled sample data with the embedded defaults: a private PostgreSQL
-# cluster under var/, the offline evaluator, mail to reports/outbox.
+# cluster under var/ and the offline rules evaluator.
 # Leaves its output under reports/.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -352,9 +352,9 @@ static void job_start(struct run *r, struct cs_score_item *item)
 
         if (o->metrics && !cs_score_in_list(o->metrics, rb->key))
             continue;
-        if (!o->force && !cs_score_is_stale(item->current, rb->key,
-                                            rb->version,
-                                j->evaluator[i], item->content_hash))
+        if (!o->force &&
+            !cs_score_is_stale(item->current, rb->key, rb->version,
+                               j->evaluator[i], item->content_hash))
             continue;
         j->store[i] = 1;
         any = 1;
