@@ -14,7 +14,9 @@
 
 static void test_cli__every_command_has_help(void **state)
 {
-    static const char *const cmds[] = {"nightly", "ingest", "kpis", "sample",
+    static const char *const cmds[] = {"nightly", "ingest", "score",
+                                       "rescore", "kpis", "results",
+                                       "calibrate", "rubrics", "sample",
                                        "db", "config", NULL};
     char *out = NULL, *err = NULL;
 
