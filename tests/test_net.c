@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -28,9 +27,6 @@
 #include "helpers.h"
 #include "net/http.h"
 
-extern char **environ;
-
-#define DOUBLE CS_SOURCE_DIR "/tests/llm_double/server.py"
 #define MAXREQ 512
 
 /* One completion as on_done saw it. */
@@ -47,7 +43,7 @@ struct got {
 };
 
 struct fixture {
-    pid_t pid;                  /* the double, 0 when not running */
+    struct th_double dbl;       /* the double, pid 0 when not running */
     char *dir;                  /* its temp dir: port, stats, log */
     struct cs_buf url;
     struct cs_http *h;
@@ -106,19 +102,12 @@ static void dir_path(struct cs_buf *b, const struct fixture *f,
 /* Stops the double with SIGTERM, which makes it write its stats file. */
 static void double_stop(struct fixture *f)
 {
-    struct cs_buf p = CS_BUF_INIT;
-    json_error_t jerr;
-    int st;
+    json_t *stats = th_double_stop(&f->dbl);
 
-    if (!f->pid)
-        return;
-    kill(f->pid, SIGTERM);
-    waitpid(f->pid, &st, 0);
-    f->pid = 0;
-    dir_path(&p, f, "stats");
-    json_decref(f->stats);
-    f->stats = json_load_file(p.ptr, 0, &jerr);
-    cs_buf_release(&p);
+    if (stats) {
+        json_decref(f->stats);
+        f->stats = stats;
+    }
 }
 
 static int teardown(void **state)
@@ -143,59 +132,27 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Starts /usr/bin/python3 server.py with the extra arguments (a NULL-ended
- * list) and waits for its port file; sets f->url to the chat endpoint. */
+/* Starts the double (tests/helpers.c) with the extra arguments (a
+ * NULL-ended list); sets f->url to the chat endpoint. */
 static void double_start(struct fixture *f, ...)
 {
-    struct cs_buf portf = CS_BUF_INIT, statf = CS_BUF_INIT,
-                  logf = CS_BUF_INIT;
-    char *argv[40];
-    char *port = NULL;
+    const char *args[40];
     const char *a;
     va_list ap;
-    long portno = 0;
-    int argc = 0, st, i;
+    int n = 0;
 
     f->dir = th_tmpdir();
-    dir_path(&portf, f, "port");
-    dir_path(&statf, f, "stats");
-    dir_path(&logf, f, "log");
-    argv[argc++] = "/usr/bin/python3";
-    argv[argc++] = DOUBLE;
-    argv[argc++] = "--port-file";
-    argv[argc++] = portf.ptr;
-    argv[argc++] = "--stats-file";
-    argv[argc++] = statf.ptr;
-    argv[argc++] = "--log-file";
-    argv[argc++] = logf.ptr;
     va_start(ap, f);
     for (a = va_arg(ap, const char *); a; a = va_arg(ap, const char *)) {
-        assert_true(argc < 38);
-        argv[argc++] = (char *)a;
+        assert_true(n < 39);
+        args[n++] = a;
     }
     va_end(ap);
-    argv[argc] = NULL;
-    assert_int_equal(posix_spawn(&f->pid, argv[0], NULL, NULL, argv,
-                                 environ), 0);
-    for (i = 0; i < 500; i++) {
-        struct timespec ts = {0, 10 * 1000 * 1000};
-        size_t len;
-
-        if (cs_fs_exists(portf.ptr) &&
-            cs_fs_read(&port, &len, portf.ptr, 64, NULL) == 0)
-            break;
-        assert_int_equal(waitpid(f->pid, &st, WNOHANG), 0);
-        nanosleep(&ts, NULL);
-    }
-    assert_non_null(port);
-    port[strcspn(port, "\n")] = '\0';
-    assert_int_equal(cs_parse_long(port, &portno), 0);
+    args[n] = NULL;
+    th_double_start(&f->dbl, f->dir, args);
     cs_buf_reset(&f->url);
-    cs_buf_addf(&f->url, "http://127.0.0.1:%ld/v1/chat/completions", portno);
-    free(port);
-    cs_buf_release(&portf);
-    cs_buf_release(&statf);
-    cs_buf_release(&logf);
+    cs_buf_addf(&f->url, "http://127.0.0.1:%ld/v1/chat/completions",
+                f->dbl.port);
 }
 
 /* A chat-completions body whose user message is `text`. */
@@ -635,7 +592,7 @@ static void test_net__bearer_token_header_only(void **state)
     double_stop(f);
 
     /* What the double received: the key in the header, never the body. */
-    dir_path(&logp, f, "log");
+    dir_path(&logp, f, "double.log");
     assert_int_equal(cs_fs_read(&log, &len, logp.ptr, 1 << 20, NULL), 0);
     rec = json_loads(log, JSON_DISABLE_EOF_CHECK, NULL);
     assert_non_null(rec);
