@@ -440,14 +440,17 @@ static int tenant_kpis(json_t **out, struct cs_store *st,
         }
         for (size_t i = 0; i < n; i++) {
             int64_t day = 0;
+            json_t *g;
 
             /* A day carries its own share of the fee; an agent none. */
             if (by == CS_KPI_BY_DAY && raw[i].group)
                 cs_parse_date(raw[i].group, &day);
-            json_object_set_new(groups, raw[i].group ? raw[i].group : "",
-                                cs_kpi_object(&raw[i], t, day,
-                                              by == CS_KPI_BY_DAY ? day + 1
-                                                                  : day));
+            g = cs_kpi_object(&raw[i], t, day,
+                              by == CS_KPI_BY_DAY ? day + 1 : day);
+            /* Metric results are summed over the period only. */
+            json_object_del(g, "metrics");
+            json_object_del(g, "sentiment");
+            json_object_set_new(groups, raw[i].group ? raw[i].group : "", g);
         }
         cs_kpi_raw_free(raw, n);
         json_object_set_new(o, by == CS_KPI_BY_DAY ? "by_day" : "by_agent",
