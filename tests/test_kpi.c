@@ -249,6 +249,14 @@ static void test_kpi__time_zone_buckets_by_local_day(void **state)
                          j, "tenants.ny.by_day.2026-10-02.conversations")),
                      1);
     json_decref(j);
+    /* Per agent: the groups add up to the total, a missing agent shows. */
+    j = kpis_json(f, "--from 2026-10-01 --to 2026-10-03 --tenant ny "
+                     "--by agent --no-compare");
+    assert_int_equal(json_integer_value(cs_kpi_get(
+                         j, "tenants.ny.by_agent.(none).conversations")), 3);
+    assert_null(cs_kpi_get(j, "tenants.ny.by_agent.(none).metrics"));
+    assert_null(cs_kpi_get(j, "tenants.ny.previous"));
+    json_decref(j);
 }
 
 static void test_kpi__roi_from_hourly_rate_can_be_a_loss(void **state)
