@@ -43,6 +43,8 @@ struct cs_store_batch {
     void *ctx;
     uint64_t stored;
     long long batch_id;     /* ingest_batch of the rows being written */
+    char suffix[32];        /* "\t<batch_id>\n", the rows' last column */
+    size_t suffix_len;
     long long next_batch;
     int copying;            /* a COPY is open and rows are streaming */
     size_t sent;            /* bytes of `rows` already sent */
@@ -467,6 +469,13 @@ static void build_row(struct cs_buf *b, const struct cs_conv *c,
     cs_buf_adds(b, hash);
 }
 
+static void set_suffix(struct cs_store_batch *b)
+{
+    int n = snprintf(b->suffix, sizeof(b->suffix), "\t%lld\n", b->batch_id);
+
+    b->suffix_len = n > 0 ? (size_t)n : 0;
+}
+
 int cs_store_batch_new(struct cs_store_batch **out, struct cs_store *st,
                        size_t max_rows, cs_reject_fn on_reject, void *ctx)
 {
@@ -492,6 +501,7 @@ int cs_store_batch_new(struct cs_store_batch **out, struct cs_store *st,
         b->batch_id = (long long)ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
         b->next_batch = b->batch_id + 1;
     }
+    set_suffix(b);
     *out = b;
     return 0;
 }
@@ -727,6 +737,7 @@ int cs_store_batch_flush(struct cs_store_batch *b, struct cs_err *err)
     b->n = 0;
     b->sent = 0;
     b->batch_id = b->next_batch++;
+    set_suffix(b);
     set_clear(b);
     return ret;
 }
@@ -777,7 +788,7 @@ int cs_store_batch_add_row(struct cs_store_batch *b, struct cs_store_row *row,
     b->src[b->n].key = stored;
     b->n++;
     cs_buf_add(&b->rows, row->text, row->len);
-    cs_buf_addf(&b->rows, "\t%lld\n", b->batch_id);
+    cs_buf_add(&b->rows, b->suffix, b->suffix_len);
     if (!b->copying) {
         ret = begin_copy(b, err);
         if (ret)
