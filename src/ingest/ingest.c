@@ -24,8 +24,11 @@
  * queue to the writer, this thread, which builds COPY rows and streams
  * them to PostgreSQL. Order is kept, so a later line still wins.
  */
+/* A queue slot; its buffers stay with the slot and are reused, so that no
+ * memory passes between threads row by row (that made malloc contend). */
 struct item {
-    struct cs_store_row row;
+    struct cs_buf text;
+    struct cs_buf key;
     const char *file;
     long line;
 };
@@ -181,30 +184,37 @@ static void reject(struct run *r, const char *file, long line,
     pthread_mutex_unlock(&r->lock);
 }
 
-/* Queues a valid conversation; 0, or -1 when the writer stopped. */
-static int push(struct run *r, const struct item *it)
+/* The next free slot, for the reader to fill; NULL when the writer
+ * stopped. */
+static struct item *slot_get(struct run *r)
 {
-    int stopped;
+    struct item *it = NULL;
 
     pthread_mutex_lock(&r->lock);
     while (r->count == QUEUE_CAP && !r->stop)
         pthread_cond_wait(&r->not_full, &r->lock);
-    stopped = r->stop;
-    if (!stopped) {
-        r->items[(r->head + r->count) % QUEUE_CAP] = *it;
-        /* Wake a waiting writer only once a run of rows is ready, so each
-         * wake-up (a system call on both sides) pays for many rows. */
-        if (++r->count == WAKE_AT)
-            pthread_cond_signal(&r->not_empty);
-    }
+    if (!r->stop)
+        it = &r->items[(r->head + r->count) % QUEUE_CAP];
     pthread_mutex_unlock(&r->lock);
-    return stopped ? -1 : 0;
+    return it;
 }
 
-/* Takes the next conversation; 0 when the reader is done and none is left. */
-static int pop(struct run *r, struct item *it)
+/* Hands the filled slot to the writer. */
+static void slot_put(struct run *r)
 {
-    int got = 0;
+    pthread_mutex_lock(&r->lock);
+    /* Wake a waiting writer only once a run of rows is ready, so each
+     * wake-up (a system call on both sides) pays for many rows. */
+    if (++r->count == WAKE_AT)
+        pthread_cond_signal(&r->not_empty);
+    pthread_mutex_unlock(&r->lock);
+}
+
+/* The oldest filled slot, left in place until slot_done; NULL when the
+ * reader is done and none is left. */
+static struct item *slot_next(struct run *r)
+{
+    struct item *it = NULL;
 
     pthread_mutex_lock(&r->lock);
     if (r->count == 0 && !r->reader_done) {
@@ -213,16 +223,20 @@ static int pop(struct run *r, struct item *it)
             pthread_cond_wait(&r->not_empty, &r->lock);
         r->writer_waiting = 0;
     }
-    if (r->count) {
-        *it = r->items[r->head];
-        r->head = (r->head + 1) % QUEUE_CAP;
-        /* Wake the reader only when it may be waiting (queue was full). */
-        if (r->count-- == QUEUE_CAP)
-            pthread_cond_signal(&r->not_full);
-        got = 1;
-    }
+    if (r->count)
+        it = &r->items[r->head];
     pthread_mutex_unlock(&r->lock);
-    return got;
+    return it;
+}
+
+static void slot_done(struct run *r)
+{
+    pthread_mutex_lock(&r->lock);
+    r->head = (r->head + 1) % QUEUE_CAP;
+    /* Wake the reader only when it may be waiting (queue was full). */
+    if (r->count-- == QUEUE_CAP)
+        pthread_cond_signal(&r->not_full);
+    pthread_mutex_unlock(&r->lock);
 }
 
 static void on_db_reject(void *ctx, const char *file, long line,
@@ -240,7 +254,7 @@ static int one_line(struct run *r, const char *file, long lineno,
 {
     struct cs_err verr = {0, ""};
     struct cs_conv *conv = NULL;
-    struct item it;
+    struct item *it;
     json_error_t jerr;
     const char *nul;
     json_t *obj;
@@ -264,23 +278,24 @@ static int one_line(struct run *r, const char *file, long lineno,
         reject(r, file, lineno, msg, line, len);
         return 0;
     }
-    memset(&it, 0, sizeof(it));
     ret = cs_conv_from_json(&conv, obj, &verr);
     json_decref(obj);
     if (ret) {
         reject(r, file, lineno, verr.msg, line, len);
         return 0;
     }
-    /* The row is built here, and the parsed tree freed by the thread that
-     * made it: freeing it on the writer thread made malloc contend. */
-    cs_store_row(&it.row, conv, line, len);
-    cs_conv_free(conv);
-    it.file = file;
-    it.line = lineno;
-    if (push(r, &it) < 0) {
-        cs_store_row_release(&it.row);
+    /* The row is built here, into the slot, and the parsed tree freed by
+     * the thread that made it. */
+    it = slot_get(r);
+    if (!it) {
+        cs_conv_free(conv);
         return -1;
     }
+    cs_store_row_build(&it->text, &it->key, conv, line, len);
+    cs_conv_free(conv);
+    it->file = file;
+    it->line = lineno;
+    slot_put(r);
     return 0;
 }
 
@@ -351,13 +366,14 @@ static void *reader_main(void *arg)
 static int write_all(struct run *r, struct cs_store_batch *batch,
                      struct cs_err *err)
 {
-    struct item it;
+    struct item *it;
     int ret = 0;
 
-    while (pop(r, &it)) {
+    while ((it = slot_next(r)) != NULL) {
         if (!ret) {
             r->stats->loaded++;
-            ret = cs_store_batch_add_row(batch, &it.row, it.file, it.line,
+            ret = cs_store_batch_add_row(batch, it->key.ptr, it->text.ptr,
+                                         it->text.len, it->file, it->line,
                                          err);
             if (ret) {
                 pthread_mutex_lock(&r->lock);
@@ -368,7 +384,7 @@ static int write_all(struct run *r, struct cs_store_batch *batch,
             if ((r->stats->loaded & 1023) == 0)
                 cs_progress_update(&r->progress, r->stats->loaded);
         }
-        cs_store_row_release(&it.row);
+        slot_done(r);
     }
     if (!ret)
         ret = cs_store_batch_flush(batch, err);
@@ -387,6 +403,10 @@ int cs_ingest_paths(struct cs_ingest_stats *stats, struct cs_store *st,
     int ret = 0;
 
     memset(stats, 0, sizeof(*stats));
+    for (size_t i = 0; i < QUEUE_CAP; i++) {
+        cs_buf_init(&r->items[i].text);
+        cs_buf_init(&r->items[i].key);
+    }
     r->opts = opts;
     r->stats = stats;
     pthread_mutex_init(&r->lock, NULL);
@@ -417,6 +437,10 @@ int cs_ingest_paths(struct cs_ingest_stats *stats, struct cs_store *st,
     free(files);
     if (r->rejects)
         fclose(r->rejects);
+    for (size_t i = 0; i < QUEUE_CAP; i++) {
+        cs_buf_release(&r->items[i].text);
+        cs_buf_release(&r->items[i].key);
+    }
     pthread_mutex_destroy(&r->lock);
     pthread_cond_destroy(&r->not_empty);
     pthread_cond_destroy(&r->not_full);

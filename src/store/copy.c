@@ -742,42 +742,38 @@ int cs_store_batch_flush(struct cs_store_batch *b, struct cs_err *err)
     return ret;
 }
 
-void cs_store_row(struct cs_store_row *out, const struct cs_conv *c,
-                  const char *raw, size_t raw_len)
+void cs_store_row_build(struct cs_buf *text, struct cs_buf *key,
+                        const struct cs_conv *c, const char *raw,
+                        size_t raw_len)
 {
-    struct cs_buf key = CS_BUF_INIT, row = CS_BUF_INIT;
-
-    cs_buf_addf(&key, "%s\x1f%s", c->tenant, c->id);
-    /* A row is about as long as its line: one allocation, no regrowth. */
-    cs_buf_grow(&row, raw_len + raw_len / 4 + 256);
-    build_row(&row, c, raw, raw_len);
-    out->key = cs_buf_detach(&key, NULL);
-    out->text = cs_buf_detach(&row, &out->len);
+    cs_buf_reset(key);
+    cs_buf_adds(key, c->tenant);
+    cs_buf_addch(key, '\x1f');
+    cs_buf_adds(key, c->id);
+    cs_buf_reset(text);
+    /* A row is about as long as its line: no regrowth once warm. */
+    cs_buf_grow(text, raw_len + raw_len / 4 + 256);
+    build_row(text, c, raw, raw_len);
 }
 
-void cs_store_row_release(struct cs_store_row *row)
-{
-    free(row->key);
-    free(row->text);
-    row->key = row->text = NULL;
-}
-
-int cs_store_batch_add_row(struct cs_store_batch *b, struct cs_store_row *row,
+int cs_store_batch_add_row(struct cs_store_batch *b, const char *key,
+                           const char *text, size_t len,
                            const char *src_file, long src_line,
                            struct cs_err *err)
 {
-    char *stored = NULL;
+    char *mine = cs_xstrdup(key), *stored = NULL;
     int ret;
 
-    if (set_insert(b, row->key, &stored)) {
+    if (set_insert(b, mine, &stored)) {
         /* Same conversation twice in one batch: write the first, so the
          * second replaces it. */
         ret = cs_store_batch_flush(b, err);
-        if (ret)
+        if (ret) {
+            free(mine);
             return ret;
-        set_insert(b, row->key, &stored);
+        }
+        set_insert(b, mine, &stored);
     }
-    row->key = NULL; /* the set owns it now */
     if (b->n == b->cap) {
         b->cap = b->cap ? b->cap * 2 : 256;
         b->src = cs_xrealloc(b->src, b->cap * sizeof(*b->src));
@@ -787,7 +783,7 @@ int cs_store_batch_add_row(struct cs_store_batch *b, struct cs_store_row *row,
     b->src[b->n].line = src_line;
     b->src[b->n].key = stored;
     b->n++;
-    cs_buf_add(&b->rows, row->text, row->len);
+    cs_buf_add(&b->rows, text, len);
     cs_buf_add(&b->rows, b->suffix, b->suffix_len);
     if (!b->copying) {
         ret = begin_copy(b, err);
@@ -809,12 +805,14 @@ int cs_store_batch_add(struct cs_store_batch *b, const struct cs_conv *c,
                        const char *raw, size_t raw_len, const char *src_file,
                        long src_line, struct cs_err *err)
 {
-    struct cs_store_row row;
+    struct cs_buf text = CS_BUF_INIT, key = CS_BUF_INIT;
     int ret;
 
-    cs_store_row(&row, c, raw, raw_len);
-    ret = cs_store_batch_add_row(b, &row, src_file, src_line, err);
-    cs_store_row_release(&row);
+    cs_store_row_build(&text, &key, c, raw, raw_len);
+    ret = cs_store_batch_add_row(b, key.ptr, text.ptr, text.len, src_file,
+                                 src_line, err);
+    cs_buf_release(&text);
+    cs_buf_release(&key);
     return ret;
 }
 

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/buf.h"
 #include "base/err.h"
 #include "config/config.h"
 #include "model/conv.h"
@@ -61,18 +62,15 @@ int cs_store_batch_add(struct cs_store_batch *b, const struct cs_conv *c,
                        long src_line, struct cs_err *err);
 /*
  * The same in two steps, so that rows can be built on another thread:
- * cs_store_row fills `out` (new strings; cs_store_row_release), and
- * cs_store_batch_add_row takes them (it steals `key`, copies `text`).
+ * cs_store_row_build resets and fills `text` (the COPY row without its
+ * last column) and `key` ("tenant\x1fid"); cs_store_batch_add_row copies
+ * them into the batch. The buffers can be reused row after row.
  */
-struct cs_store_row {
-    char *key;      /* "tenant\x1fid" */
-    char *text;     /* the COPY row without its last column */
-    size_t len;
-};
-void cs_store_row(struct cs_store_row *out, const struct cs_conv *c,
-                  const char *raw, size_t raw_len);
-void cs_store_row_release(struct cs_store_row *row);
-int cs_store_batch_add_row(struct cs_store_batch *b, struct cs_store_row *row,
+void cs_store_row_build(struct cs_buf *text, struct cs_buf *key,
+                        const struct cs_conv *c, const char *raw,
+                        size_t raw_len);
+int cs_store_batch_add_row(struct cs_store_batch *b, const char *key,
+                           const char *text, size_t len,
                            const char *src_file, long src_line,
                            struct cs_err *err);
 int cs_store_batch_flush(struct cs_store_batch *b, struct cs_err *err);
