@@ -15,6 +15,7 @@
 #include "base/fs.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "ingest/arena.h"
 #include "ingest/reader.h"
 #include "model/conv.h"
 
@@ -249,7 +250,7 @@ static void on_db_reject(void *ctx, const char *file, long line,
 }
 
 /* Validates one line and queues it, or rejects it. -1: stop reading. */
-static int one_line(struct run *r, const char *file, long lineno,
+static int one_line_in_arena(struct run *r, const char *file, long lineno,
                     const char *line, size_t len)
 {
     struct cs_err verr = {0, ""};
@@ -297,6 +298,18 @@ static int one_line(struct run *r, const char *file, long lineno,
     it->line = lineno;
     slot_put(r);
     return 0;
+}
+
+/* Everything jansson allocates for the line dies with it: one arena. */
+static int one_line(struct run *r, const char *file, long lineno,
+                    const char *line, size_t len)
+{
+    int ret;
+
+    cs_arena_begin();
+    ret = one_line_in_arena(r, file, lineno, line, len);
+    cs_arena_end();
+    return ret;
 }
 
 static int one_file(struct run *r, const char *file)
@@ -355,6 +368,7 @@ static void *reader_main(void *arg)
         if (one_file(r, r->files[i]) < 0)
             break;
     }
+    cs_arena_release();
     pthread_mutex_lock(&r->lock);
     r->reader_done = 1;
     pthread_cond_signal(&r->not_empty);
@@ -422,6 +436,7 @@ int cs_ingest_paths(struct cs_ingest_stats *stats, struct cs_store *st,
      * thread can race for it. File names stay alive until the last flush:
      * rows point at them. */
     json_object_seed(0);
+    cs_arena_install();
     if (pthread_create(&reader, NULL, reader_main, r) != 0) {
         ret = cs_err_set(err, CS_ERROR, "cannot start the reader thread");
     } else {

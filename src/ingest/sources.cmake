@@ -1,1 +1,1 @@
-list(APPEND CS_CORE_SOURCES src/ingest/reader.c src/ingest/ingest.c)
+list(APPEND CS_CORE_SOURCES src/ingest/reader.c src/ingest/arena.c src/ingest/ingest.c)

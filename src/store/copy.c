@@ -271,12 +271,17 @@ static void col_time(struct cs_buf *b, const json_t *v,
                 (int)(secs / 60 % 60), (int)(secs % 60), (int)frac);
 }
 
+static int dump_copy_text(const char *buffer, size_t size, void *data)
+{
+    cs_store_copy_text(data, buffer, size);
+    return 0;
+}
+
 /* A JSON value as jsonb text; JSON null and absent are SQL NULL. The raw
  * bytes are used when the scanner found them. */
 static void col_json(struct cs_buf *b, const json_t *v,
                      const struct raw_spans *r, enum raw_field f)
 {
-    char *s;
 
     if (!v || json_is_null(v)) {
         col_null(b);
@@ -286,9 +291,9 @@ static void col_json(struct cs_buf *b, const json_t *v,
         cs_store_copy_text(b, r->p[f], r->n[f]);
         return;
     }
-    s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-    cs_store_copy_text(b, s, strlen(s));
-    free(s);
+    /* Dumped through a callback: no string allocated by jansson, whose
+     * allocator may be the ingest arena (ingest/arena.h). */
+    json_dump_callback(v, dump_copy_text, b, JSON_COMPACT | JSON_ENCODE_ANY);
 }
 
 /* A text[] literal inside COPY text: array quoting, then COPY escaping. */
@@ -538,13 +543,17 @@ static void set_clear(struct cs_store_batch *b)
     }
 }
 
+static int dump_append(const char *buffer, size_t size, void *data)
+{
+    cs_buf_add(data, buffer, size);
+    return 0;
+}
+
 static void add_json_string(struct cs_buf *b, const char *s)
 {
     json_t *j = json_string(s);
-    char *t = json_dumps(j, JSON_ENCODE_ANY);
 
-    cs_buf_adds(b, t);
-    free(t);
+    json_dump_callback(j, dump_append, b, JSON_ENCODE_ANY);
     json_decref(j);
 }
 
