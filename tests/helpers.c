@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <dirent.h>
 #include <jansson.h>
 #include <signal.h>
 #include <spawn.h>
@@ -224,4 +225,36 @@ json_t *th_double_stop(struct th_double *d)
     stats = json_load_file(p.ptr, 0, NULL);
     cs_buf_release(&p);
     return stats;
+}
+
+void th_cases_complete(const char *rel, size_t min)
+{
+    struct cs_buf root = CS_BUF_INIT, p = CS_BUF_INIT;
+    struct dirent *e;
+    size_t cases = 0;
+    char *src;
+    DIR *d;
+
+    cs_buf_addf(&root, "tests/data/%s", rel);
+    src = th_src(root.ptr);
+    d = opendir(src);
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL) {
+        static const char *const parts[] = {"input", "expected"};
+
+        if (e->d_name[0] == '.')
+            continue;
+        for (int i = 0; i < 2; i++) {
+            cs_buf_reset(&p);
+            cs_buf_addf(&p, "%s/%s/%s", src, e->d_name, parts[i]);
+            if (!cs_fs_exists(p.ptr))
+                fail_msg("case %s/%s has no %s", rel, e->d_name, parts[i]);
+        }
+        cases++;
+    }
+    closedir(d);
+    assert_true(cases >= min);
+    cs_buf_release(&root);
+    cs_buf_release(&p);
+    free(src);
 }

@@ -49,6 +49,11 @@ void th_double_start(struct th_double *d, const char *dir,
 struct json_t;
 struct json_t *th_double_stop(struct th_double *d);
 
+/* Checks that every case folder of tests/data/<rel>/ has an `input` and
+ * an `expected` (so a case cannot silently test nothing) and that there
+ * are at least `min` cases. */
+void th_cases_complete(const char *rel, size_t min);
+
 /* Path under the source tree (new). */
 char *th_src(const char *rel);
 

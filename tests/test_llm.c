@@ -1131,31 +1131,8 @@ static void run_case(void **state)
 
 static void test_llm__cases_are_complete(void **state)
 {
-    char *root = th_src("tests/data/llm");
-    struct cs_buf p = CS_BUF_INIT;
-    struct dirent *e;
-    DIR *d = opendir(root);
-    size_t cases = 0;
-
     (void)state;
-    assert_non_null(d);
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue;
-        cs_buf_reset(&p);
-        cs_buf_addf(&p, "%s/%s/input", root, e->d_name);
-        if (!cs_fs_exists(p.ptr))
-            fail_msg("case %s has no input", e->d_name);
-        cs_buf_reset(&p);
-        cs_buf_addf(&p, "%s/%s/expected", root, e->d_name);
-        if (!cs_fs_exists(p.ptr))
-            fail_msg("case %s has no expected", e->d_name);
-        cases++;
-    }
-    closedir(d);
-    assert_true(cases >= 10);
-    cs_buf_release(&p);
-    free(root);
+    th_cases_complete("llm", 10);
 }
 
 int main(int argc, char **argv)
