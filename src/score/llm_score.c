@@ -122,6 +122,7 @@ static void job_finish(struct job *j, int complete)
         row.evidence = res->evidence;
         row.rationale = res->rationale;
         row.content_hash = j->item.content_hash;
+        row.replaces = json_object_get(j->item.current, row.metric) != NULL;
         /* A request's usage is shared equally by the metrics it judged. */
         if (j->evaluator[i] == r->evaluator && judged) {
             row.tokens_in = j->tokens_in / (long)judged;

@@ -83,11 +83,12 @@ static void apply_sentiment(struct run *r, const struct cs_conv *conv,
     cs_sentiment_release(&s);
 }
 
-static int store_one(struct run *r, const struct cs_conv *conv,
-                     const char *hash, const char *metric,
-                     const char *version, const char *evaluator,
-                     const struct cs_eval_result *res, struct cs_err *err)
+static int store_one(struct run *r, const struct cs_score_item *it,
+                     const char *metric, const char *version,
+                     const char *evaluator, const struct cs_eval_result *res,
+                     struct cs_err *err)
 {
+    const struct cs_conv *conv = it->conv;
     struct cs_result_row row;
     const char *v = json_string_value(res->value);
 
@@ -101,7 +102,8 @@ static int store_one(struct run *r, const struct cs_conv *conv,
     row.confidence = res->has_confidence ? res->confidence : NAN;
     row.evidence = res->evidence;
     row.rationale = res->rationale;
-    row.content_hash = hash;
+    row.content_hash = it->content_hash;
+    row.replaces = json_object_get(it->current, metric) != NULL;
     r->stats->evaluations++;
     if (v && strcmp(v, "not_applicable") == 0)
         r->stats->not_applicable++;
@@ -145,8 +147,8 @@ static int agent_metrics(struct run *r, const struct cs_score_item *it,
             !cs_score_is_stale(it->current, name, EVALUATOR_AGENT,
                                EVALUATOR_AGENT, it->content_hash))
             continue;
-        ret = store_one(r, it->conv, it->content_hash, name, EVALUATOR_AGENT,
-                        EVALUATOR_AGENT, &ar, err);
+        ret = store_one(r, it, name, EVALUATOR_AGENT, EVALUATOR_AGENT, &ar,
+                        err);
         if (ret)
             return ret;
     }
@@ -193,8 +195,8 @@ static int score_one(struct run *r, const struct cs_score_item *it,
             !cs_score_is_stale(it->current, rb->key, rb->version,
                                r->evaluator[i], it->content_hash))
             continue;
-        ret = store_one(r, it->conv, it->content_hash, rb->key, rb->version,
-                        r->evaluator[i], &r->res[i], err);
+        ret = store_one(r, it, rb->key, rb->version, r->evaluator[i],
+                        &r->res[i], err);
     }
     cs_eval_results_release(r->res, set->n);
     if (!ret && r->stats->evaluations == before)

@@ -81,6 +81,8 @@ struct cs_score_cursor {
     int row;
     struct cs_claim *claim;     /* the current one */
     struct cs_claim *claims;    /* all open ones */
+    PGconn *idle[4];            /* claim connections to reuse */
+    int n_idle;
     char *last_tenant;
     char *last_id;
     int done;
@@ -153,7 +155,11 @@ static int claim_release(struct cs_claim *cl, struct cs_err *err)
     if (!ret && PQresultStatus(r) != PGRES_COMMAND_OK)
         ret = cs_store_pg_err(err, cl->conn, r, "cannot release a claim");
     PQclear(r);
-    PQfinish(cl->conn);
+    /* Kept for the next claim: a new connection costs a backend fork. */
+    if (!ret && c->n_idle < 4)
+        c->idle[c->n_idle++] = cl->conn;
+    else
+        PQfinish(cl->conn);
     claim_unlink(cl);
     free(cl);
     return ret;
@@ -192,6 +198,7 @@ static int fetch_page(struct cs_score_cursor *c, struct cs_err *err)
                              c->f.evaluator ? c->f.evaluator : "rules",
                              c->last_tenant, c->last_id};
     struct cs_claim *cl = NULL;
+    char *first_tenant = NULL, *first_id = NULL;
     PGresult *r = NULL;
     int ret, n;
 
@@ -203,7 +210,7 @@ static int fetch_page(struct cs_score_cursor *c, struct cs_err *err)
     c->row = 0;
     cl = cs_xcalloc(1, sizeof(*cl));
     cl->cur = c;
-    cl->conn = connect_like(c->st->conn);
+    cl->conn = c->n_idle ? c->idle[--c->n_idle] : connect_like(c->st->conn);
     if (PQstatus(cl->conn) != CONNECTION_OK) {
         ret = cs_store_pg_err(err, cl->conn, NULL, "cannot connect to "
                               "claim work");
@@ -233,6 +240,10 @@ static int fetch_page(struct cs_score_cursor *c, struct cs_err *err)
         cs_buf_release(&sql);
         return 0;
     }
+    free(first_tenant);
+    free(first_id);
+    first_tenant = cs_xstrdup(PQgetvalue(r, 0, 0));
+    first_id = cs_xstrdup(PQgetvalue(r, 0, 1));
     free(c->last_tenant);
     free(c->last_id);
     c->last_tenant = cs_xstrdup(PQgetvalue(r, n - 1, 0));
@@ -251,13 +262,23 @@ static int fetch_page(struct cs_score_cursor *c, struct cs_err *err)
     /* Read the claimed ones on the main connection: a new snapshot, so
      * what another process finished meanwhile is seen as done. */
     cs_buf_reset(&sql);
-    cs_buf_addf(&sql, "%s%s%s AND (c.tenant, c.id) IN (SELECT k->>0, k->>1"
+    /* The key range keeps the plan on the primary key index whatever the
+     * planner guesses of the key list (a scan of the whole table was seen
+     * for some pages); the list keeps only what this process claimed. */
+    cs_buf_addf(&sql, "%s%s%s AND (c.tenant, c.id) >= ($7, $8)"
+                " AND (c.tenant, c.id) <= ($9, $10)"
+                " AND (c.tenant, c.id) IN (SELECT k->>0, k->>1"
                 " FROM jsonb_array_elements($6::jsonb) AS k)"
                 " ORDER BY c.tenant, c.id", ITEM_SELECT, FILTER_WHERE,
                 WANT_WHERE);
-    params[5] = keys.ptr;
-    c->page = PQexecParams(c->st->conn, sql.ptr, 6, NULL, params, NULL,
-                           NULL, 0);
+    {
+        const char *p2[10] = {params[0], params[1], params[2], params[3],
+                              params[4], keys.ptr, first_tenant, first_id,
+                              c->last_tenant, c->last_id};
+
+        c->page = PQexecParams(c->st->conn, sql.ptr, 10, NULL, p2, NULL,
+                               NULL, 0);
+    }
     if (PQresultStatus(c->page) != PGRES_TUPLES_OK) {
         ret = cs_store_pg_err(err, c->st->conn, c->page, "cannot read "
                               "conversations to score");
@@ -266,10 +287,14 @@ static int fetch_page(struct cs_score_cursor *c, struct cs_err *err)
     cl->next = c->claims;
     c->claims = cl;
     c->claim = cl;
+    free(first_tenant);
+    free(first_id);
     cs_buf_release(&sql);
     cs_buf_release(&keys);
     return 0;
 fail:
+    free(first_tenant);
+    free(first_id);
     PQclear(r);
     if (cl) {
         PQfinish(cl->conn);
@@ -329,6 +354,8 @@ void cs_store_score_cursor_free(struct cs_score_cursor *c)
     PQclear(c->page);
     c->page = NULL;
     seal(c, NULL);
+    while (c->n_idle)
+        PQfinish(c->idle[--c->n_idle]);
     while (c->claims) {
         struct cs_claim *cl = c->claims;
 
@@ -371,6 +398,8 @@ struct cs_result_writer {
     size_t n;
     struct cs_buf rows;     /* COPY text */
     struct cs_buf keys;     /* JSON [[tenant, id, metric], ...] */
+    size_t n_keys;
+    uint64_t since_analyze;
     uint64_t written;
 };
 
@@ -431,13 +460,18 @@ int cs_store_results_add(struct cs_result_writer *w,
     cs_buf_addch(b, '\n');
     free(value);
 
-    cs_buf_adds(&w->keys, w->n ? ",[" : "[[");
-    json_str(&w->keys, r->tenant);
-    cs_buf_addch(&w->keys, ',');
-    json_str(&w->keys, r->conversation_id);
-    cs_buf_addch(&w->keys, ',');
-    json_str(&w->keys, r->metric);
-    cs_buf_addch(&w->keys, ']');
+    /* Only rows that replace a current one need the update (none on a
+     * first run): the update's join was the slow part of big runs. */
+    if (r->replaces) {
+        cs_buf_adds(&w->keys, w->n_keys ? ",[" : "[[");
+        json_str(&w->keys, r->tenant);
+        cs_buf_addch(&w->keys, ',');
+        json_str(&w->keys, r->conversation_id);
+        cs_buf_addch(&w->keys, ',');
+        json_str(&w->keys, r->metric);
+        cs_buf_addch(&w->keys, ']');
+        w->n_keys++;
+    }
     w->n++;
     if (w->n >= w->batch_rows)
         return cs_store_results_flush(w, err);
@@ -458,6 +492,8 @@ int cs_store_results_flush(struct cs_result_writer *w, struct cs_err *err)
     ret = cs_store_exec(w->st, "BEGIN", err);
     if (ret)
         goto out;
+    if (!w->n_keys)
+        goto copy;
     /* The rows being replaced become history. */
     res = PQexecParams(conn, "UPDATE results r SET current = false FROM "
                        "jsonb_array_elements($1::jsonb) AS k(v) WHERE "
@@ -469,6 +505,7 @@ int cs_store_results_flush(struct cs_result_writer *w, struct cs_err *err)
         goto rollback;
     }
     PQclear(res);
+copy:
     res = PQexec(conn, "COPY results (" RESULT_COLUMNS ") FROM STDIN");
     if (PQresultStatus(res) != PGRES_COPY_IN) {
         ret = cs_store_pg_err(err, conn, res, "cannot write results");
@@ -491,6 +528,14 @@ int cs_store_results_flush(struct cs_result_writer *w, struct cs_err *err)
     ret = cs_store_exec(w->st, "COMMIT", err);
     if (!ret)
         w->written += w->n;
+    /* Fresh statistics while the table grows: planned against a nearly
+     * empty `results`, the per-conversation lookups turn into scans and a
+     * big run slows down quadratically until autovacuum catches up. */
+    w->since_analyze += w->n;
+    if (!ret && w->since_analyze >= 50000) {
+        w->since_analyze = 0;
+        ret = cs_store_exec(w->st, "ANALYZE results", err);
+    }
     goto out;
 rollback:
     PQclear(res);
@@ -501,6 +546,7 @@ out:
     cs_buf_reset(&w->rows);
     cs_buf_reset(&w->keys);
     w->n = 0;
+    w->n_keys = 0;
     return ret;
 }
 

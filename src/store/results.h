@@ -86,6 +86,8 @@ struct cs_result_row {
     long tokens_out;
     double cost;
     const char *content_hash;
+    int replaces;               /* a current result exists (the item's
+                                   summary says so): it becomes history */
 };
 
 /*
