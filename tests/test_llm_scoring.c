@@ -200,6 +200,64 @@ static void test_llm_scoring__pii_and_injection_stay_in_the_data(
     cs_buf_release(&p);
 }
 
+/* A rubric that applies only when another metric's judged result says so
+ * is asked in a second request, after that result is known. */
+static void test_llm_scoring__dependent_metric_second_round(void **state)
+{
+    struct fx *f = *state;
+    const char *args[] = {"--latency-ms", "1", NULL};
+    const char *dep =
+        "{\"name\": \"Task: confirmation sent\", \"type\": \"boolean\", "
+        "\"definition\": \"After completing the task, the agent told the "
+        "customer a confirmation would be sent.\", \"success\": \"A "
+        "confirmation was promised.\", \"failure\": \"None was promised."
+        "\", \"applies_when\": {\"metric\": \"task_completed\", "
+        "\"equals\": true}, \"tags\": [\"Task\"]}";
+    char *data = th_src("tests/data/real-dev/conversations.jsonl");
+    char *src = th_src("tests/data/real-dev/rubrics");
+    struct cs_buf cmd = CS_BUF_INIT, p = CS_BUF_INIT, e = CS_BUF_INIT;
+    json_t *stats;
+    long completed, judged_dep, with_turns;
+
+    /* The real-dev rubrics plus a dependent one, in a folder of our own. */
+    cs_buf_addf(&cmd, "cp -r %s %s/rubrics", src, f->dir);
+    assert_int_equal(system(cmd.ptr), 0);
+    cs_buf_addf(&p, "%s/rubrics/task_confirmation_sent.json", f->dir);
+    th_write(p.ptr, dep, strlen(dep));
+    start(f, args, NULL);
+    cs_buf_addf(&e, "%s CALLSCOPE_RUBRICS_DIR=%s/rubrics", f->env.ptr,
+                f->dir);
+    ingest(f, data);
+    assert_int_equal(th_run(e.ptr, "score", NULL, NULL), 0);
+    stats = th_double_stop(&f->dbl);
+    completed = sql_long(f, "SELECT count(*) FROM results WHERE current "
+                            "AND metric = 'task_completed' AND value = "
+                            "'true'");
+    judged_dep = sql_long(f, "SELECT count(*) FROM results WHERE current "
+                             "AND metric = 'task_confirmation_sent' AND "
+                             "value <> '\"not_applicable\"'");
+    with_turns = sql_long(f, "SELECT count(*) FROM conversations WHERE "
+                             "n_turns > 0");
+    assert_true(completed > 0);
+    /* Judged exactly where task_completed came back true... */
+    assert_int_equal(judged_dep, completed);
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM results d JOIN "
+                                 "results t USING (tenant, conversation_id) "
+                                 "WHERE d.current AND t.current AND "
+                                 "d.metric = 'task_confirmation_sent' AND "
+                                 "t.metric = 'task_completed' AND "
+                                 "(t.value = 'true') <> (d.value <> "
+                                 "'\"not_applicable\"')"), 0);
+    /* ...with one more request for each of those conversations. */
+    assert_int_equal(stat_of(stats, "chat_requests"), with_turns + completed);
+    json_decref(stats);
+    cs_buf_release(&cmd);
+    cs_buf_release(&p);
+    cs_buf_release(&e);
+    free(src);
+    free(data);
+}
+
 /* A context too small for all metrics at once: split by metric groups,
  * every metric still judged, nothing truncated. */
 static void test_llm_scoring__long_transcripts_are_split(void **state)
@@ -375,6 +433,9 @@ int main(void)
             test_llm_scoring__one_request_per_conversation, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_llm_scoring__pii_and_injection_stay_in_the_data, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(
+            test_llm_scoring__dependent_metric_second_round, setup,
             teardown),
         cmocka_unit_test_setup_teardown(
             test_llm_scoring__long_transcripts_are_split, setup, teardown),
