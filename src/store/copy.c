@@ -810,21 +810,6 @@ int cs_store_batch_add_row(struct cs_store_batch *b, const char *key,
     return 0;
 }
 
-int cs_store_batch_add(struct cs_store_batch *b, const struct cs_conv *c,
-                       const char *raw, size_t raw_len, const char *src_file,
-                       long src_line, struct cs_err *err)
-{
-    struct cs_buf text = CS_BUF_INIT, key = CS_BUF_INIT;
-    int ret;
-
-    cs_store_row_build(&text, &key, c, raw, raw_len);
-    ret = cs_store_batch_add_row(b, key.ptr, text.ptr, text.len, src_file,
-                                 src_line, err);
-    cs_buf_release(&text);
-    cs_buf_release(&key);
-    return ret;
-}
-
 uint64_t cs_store_batch_stored(const struct cs_store_batch *b)
 {
     return b->stored;

@@ -400,7 +400,6 @@ struct cs_result_writer {
     struct cs_buf keys;     /* JSON [[tenant, id, metric], ...] */
     size_t n_keys;
     uint64_t since_analyze;
-    uint64_t written;
 };
 
 #define RESULT_COLUMNS                                                     \
@@ -526,8 +525,6 @@ copy:
     PQclear(res);
     res = NULL;
     ret = cs_store_exec(w->st, "COMMIT", err);
-    if (!ret)
-        w->written += w->n;
     /* Fresh statistics while the table grows: planned against a nearly
      * empty `results`, the per-conversation lookups turn into scans and a
      * big run slows down quadratically until autovacuum catches up. */
@@ -548,11 +545,6 @@ out:
     w->n = 0;
     w->n_keys = 0;
     return ret;
-}
-
-uint64_t cs_store_results_written(const struct cs_result_writer *w)
-{
-    return w->written;
 }
 
 void cs_store_results_free(struct cs_result_writer *w)

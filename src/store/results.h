@@ -102,7 +102,6 @@ void cs_store_results_new(struct cs_result_writer **out, struct cs_store *st,
 int cs_store_results_add(struct cs_result_writer *w,
                          const struct cs_result_row *r, struct cs_err *err);
 int cs_store_results_flush(struct cs_result_writer *w, struct cs_err *err);
-uint64_t cs_store_results_written(const struct cs_result_writer *w);
 void cs_store_results_free(struct cs_result_writer *w);
 
 /* Writes results as JSONL or CSV (../shared/spec/config.md), current ones

@@ -41,13 +41,13 @@ int cs_cluster_stop(const struct cs_config *cfg, struct cs_err *err);
 int cs_cluster_status(const struct cs_config *cfg, char **where_out);
 
 /*
- * Bulk load. A batch collects conversations as COPY rows and writes them
- * when full (rows or bytes) or on flush: in one transaction it deletes the
- * stored conversations with the same (tenant, id) and COPYs the rows, so a
- * re-ingested conversation replaces the old one and a failure leaves the
- * stored data as it was. A row the server refuses is reported through the
- * reject callback (with its source tag) and the rest of the batch is
- * retried without it.
+ * Bulk load. A batch streams conversations as COPY rows into an open COPY
+ * and commits when full (rows or bytes) or on flush, in one transaction
+ * per batch; a conversation already stored under the same (tenant, id)
+ * is replaced in that transaction (see copy.c), so a re-ingest is
+ * idempotent and a failure leaves the stored data as it was. A row the
+ * server refuses is reported through the reject callback (with its source
+ * tag) and the rest of the batch is written again without it.
  */
 struct cs_store_batch;
 typedef void (*cs_reject_fn)(void *ctx, const char *src_file, long src_line,
@@ -55,14 +55,9 @@ typedef void (*cs_reject_fn)(void *ctx, const char *src_file, long src_line,
 
 int cs_store_batch_new(struct cs_store_batch **out, struct cs_store *st,
                        size_t max_rows, cs_reject_fn on_reject, void *ctx);
-/* Adds one validated conversation; `raw`/`raw_len` is its input line
- * (hashed for change detection). `src_file` must outlive the batch. */
-int cs_store_batch_add(struct cs_store_batch *b, const struct cs_conv *c,
-                       const char *raw, size_t raw_len, const char *src_file,
-                       long src_line, struct cs_err *err);
 /*
- * The same in two steps, so that rows can be built on another thread:
- * cs_store_row_build resets and fills `text` (the COPY row without its
+ * Adding a conversation takes two steps, so that rows can be built on
+ * another thread: cs_store_row_build resets and fills `text` (the COPY row without its
  * last column) and `key` ("tenant\x1fid"); cs_store_batch_add_row copies
  * them into the batch. The buffers can be reused row after row.
  */
