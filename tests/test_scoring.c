@@ -63,6 +63,14 @@ static int teardown(void **state)
     return 0;
 }
 
+/* o[a][b][c] (c may be NULL), borrowed or NULL. */
+static json_t *json_at(json_t *o, const char *a, const char *b,
+                           const char *c)
+{
+    o = json_object_get(json_object_get(o, a), b);
+    return c ? json_object_get(o, c) : o;
+}
+
 static long sql_long(struct fx *f, const char *q)
 {
     char *v = th_sql(f->db, q);
@@ -368,6 +376,32 @@ static void test_scoring__kpis_carry_metric_results(void **state)
     assert_string_equal(json_string_value(json_object_get(m, "type")),
                         "categorical");
     assert_true(json_is_object(json_object_get(m, "labels")));
+    json_decref(r);
+    free(out);
+    /* Per day, the metric counts add up to the period's. */
+    out = run_ok(f, "kpis --format json --from 2026-10-01 --to 2026-10-11 "
+                    "--tz UTC --tenant civic-assist --no-compare --by day", 0);
+    r = json_loads(out, 0, NULL);
+    assert_non_null(r);
+    {
+        json_t *t = json_object_get(json_object_get(r, "tenants"),
+                                    "civic-assist");
+        json_t *days = json_object_get(t, "by_day"), *d;
+        const char *k;
+        long sum = 0, scored = 0;
+
+        json_object_foreach(days, k, d) {
+            sum += (long)json_integer_value(json_at(d,
+                "metrics", "task_completed", "applicable"));
+            scored += (long)json_integer_value(json_at(d,
+                "sentiment", "scored", NULL));
+        }
+        assert_true(json_object_size(days) > 1);
+        assert_int_equal(sum, json_integer_value(json_at(t,
+            "metrics", "task_completed", "applicable")));
+        assert_int_equal(scored, json_integer_value(json_at(t,
+            "sentiment", "scored", NULL)));
+    }
     json_decref(r);
     free(out);
 }

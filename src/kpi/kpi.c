@@ -258,16 +258,24 @@ json_t *cs_kpi_alerts(const json_t *kpis, const json_t *overrides)
     return out;
 }
 
-/* Per metric: {"<value as JSON text>": count}. */
-static void count_value(void *ctx, const char *metric, const json_t *value,
-                        long n)
+/* Per group ("" when ungrouped), per metric: {"<value as JSON>": count}. */
+static void count_value(void *ctx, const char *group, const char *metric,
+                        const json_t *value, long n)
 {
-    json_t *acc = ctx, *m = json_object_get(acc, metric);
+    json_t *acc = ctx, *g, *m;
     char *key = json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT);
 
+    if (!group)
+        group = "";
+    g = json_object_get(acc, group);
+    if (!g) {
+        g = json_object();
+        json_object_set_new(acc, group, g);
+    }
+    m = json_object_get(g, metric);
     if (!m) {
         m = json_object();
-        json_object_set_new(acc, metric, m);
+        json_object_set_new(g, metric, m);
     }
     json_object_set_new(m, key, json_integer(n));
     free(key);
@@ -358,33 +366,22 @@ static json_t *metric_object(enum cs_rubric_type type, const json_t *counts)
     return o;
 }
 
-/* Fills "metrics" and "sentiment" from the stored results. */
-static int add_metrics(json_t *o, struct cs_store *st,
-                       const struct cs_kpi_query *q, const char *tenant,
-                       const char *from, const char *to, const char *tz,
-                       struct cs_err *err)
+/* Sets "metrics" and the "sentiment" shares of `o` from value counts. */
+static void fill_metrics(json_t *o, const struct cs_kpi_query *q,
+                         const json_t *all, const json_t *answered)
 {
     const char *skey = q->sentiment_metric ? q->sentiment_metric
                                            : "customer_sentiment";
-    json_t *all = json_object(), *answered = json_object();
     json_t *metrics = json_object(), *sent, *counts;
     const char *metric;
     long pos, neu, neg, scored;
-    int ret;
 
-    ret = cs_store_result_counts(st, tenant, from, to, tz, 0, count_value,
-                                 all, err);
-    if (!ret)
-        ret = cs_store_result_counts(st, tenant, from, to, tz, 1,
-                                     count_value, answered, err);
-    if (ret)
-        goto done;
-    json_object_foreach(all, metric, counts) {
+    json_object_foreach((json_t *)all, metric, counts) {
         json_object_set_new(metrics, metric,
                             metric_object(metric_type(q->rubrics, metric,
                                                       counts), counts));
     }
-    json_object_set(o, "metrics", metrics);
+    json_object_set_new(o, "metrics", metrics);
     counts = json_object_get(answered, skey);
     pos = (long)json_integer_value(json_object_get(counts, "\"positive\""));
     neu = (long)json_integer_value(json_object_get(counts, "\"neutral\""));
@@ -395,10 +392,41 @@ static int add_metrics(json_t *o, struct cs_store *st,
     json_object_set_new(sent, "neutral", ratio((double)neu, (double)scored));
     json_object_set_new(sent, "negative", ratio((double)neg, (double)scored));
     json_object_set_new(sent, "scored", json_integer(scored));
+}
+
+/*
+ * Fills "metrics" and "sentiment" from the stored results: of `o` when
+ * ungrouped, else of each group object of `groups` (keyed like the
+ * store's groups).
+ */
+static int add_metrics(json_t *o, json_t *groups, struct cs_store *st,
+                       const struct cs_kpi_query *q, const char *tenant,
+                       const char *from, const char *to, const char *tz,
+                       enum cs_kpi_by by, struct cs_err *err)
+{
+    json_t *all = json_object(), *answered = json_object(), *g;
+    const char *key;
+    int ret;
+
+    ret = cs_store_result_counts(st, tenant, from, to, tz, by, 0,
+                                 count_value, all, err);
+    if (!ret)
+        ret = cs_store_result_counts(st, tenant, from, to, tz, by, 1,
+                                     count_value, answered, err);
+    if (ret)
+        goto done;
+    if (by == CS_KPI_BY_NONE) {
+        fill_metrics(o, q, json_object_get(all, ""),
+                     json_object_get(answered, ""));
+    } else {
+        json_object_foreach(groups, key, g) {
+            fill_metrics(g, q, json_object_get(all, key),
+                         json_object_get(answered, key));
+        }
+    }
 done:
     json_decref(all);
     json_decref(answered);
-    json_decref(metrics);
     return ret;
 }
 
@@ -424,7 +452,8 @@ static int tenant_kpis(json_t **out, struct cs_store *st,
         return ret;
     o = cs_kpi_object(&raw[0], t, from, to);
     cs_kpi_raw_free(raw, n);
-    ret = add_metrics(o, st, q, t->name, f, e, tz, err);
+    ret = add_metrics(o, NULL, st, q, t->name, f, e, tz, CS_KPI_BY_NONE,
+                      err);
     if (ret) {
         json_decref(o);
         return ret;
@@ -447,14 +476,16 @@ static int tenant_kpis(json_t **out, struct cs_store *st,
                 cs_parse_date(raw[i].group, &day);
             g = cs_kpi_object(&raw[i], t, day,
                               by == CS_KPI_BY_DAY ? day + 1 : day);
-            /* Metric results are summed over the period only. */
-            json_object_del(g, "metrics");
-            json_object_del(g, "sentiment");
             json_object_set_new(groups, raw[i].group ? raw[i].group : "", g);
         }
         cs_kpi_raw_free(raw, n);
+        ret = add_metrics(o, groups, st, q, t->name, f, e, tz, by, err);
         json_object_set_new(o, by == CS_KPI_BY_DAY ? "by_day" : "by_agent",
                             groups);
+        if (ret) {
+            json_decref(o);
+            return ret;
+        }
     }
     *out = o;
     return 0;

@@ -23,6 +23,11 @@ static const char *const group_expr[] = {
     [CS_KPI_BY_AGENT] = "coalesce(agent, '(none)')",
 };
 
+const char *cs_store_group_expr(enum cs_kpi_by by)
+{
+    return group_expr[by];
+}
+
 #define ANSWERED "outcome = 'answered'"
 
 static const char AGG_SQL[] =

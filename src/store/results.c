@@ -659,41 +659,41 @@ done:
 
 int cs_store_result_counts(struct cs_store *st, const char *tenant,
                            const char *from_day, const char *to_day,
-                           const char *tz, int answered_only,
-                           cs_value_count_fn fn, void *ctx,
-                           struct cs_err *err)
+                           const char *tz, enum cs_kpi_by by,
+                           int answered_only, cs_value_count_fn fn,
+                           void *ctx, struct cs_err *err)
 {
     const char *params[5] = {tenant, from_day, to_day, tz,
                              answered_only ? "1" : "0"};
+    struct cs_buf sql = CS_BUF_INIT;
     PGresult *r;
     int ret = 0;
 
-    r = PQexecParams(st->conn,
-                     "SELECT r.metric, r.value::text, count(*)"
-                     " FROM results r JOIN conversations c"
-                     " ON c.tenant = r.tenant AND c.id = r.conversation_id"
-                     " WHERE r.current AND c.tenant = $1"
-                     " AND c.started_at >= ($2::date::timestamp"
-                     "     AT TIME ZONE $4)"
-                     " AND c.started_at < ($3::date::timestamp"
-                     "     AT TIME ZONE $4)"
-                     " AND ($5 = '0' OR c.outcome = 'answered')"
-                     " GROUP BY 1, 2 ORDER BY 1, 2",
-                     5, NULL, params, NULL, NULL, 0);
+    cs_buf_addf(&sql, "SELECT %s, r.metric, r.value::text, count(*)"
+                " FROM results r JOIN conversations c"
+                " ON c.tenant = r.tenant AND c.id = r.conversation_id"
+                " WHERE r.current AND c.tenant = $1"
+                " AND c.started_at >= ($2::date::timestamp AT TIME ZONE $4)"
+                " AND c.started_at < ($3::date::timestamp AT TIME ZONE $4)"
+                " AND ($5 = '0' OR c.outcome = 'answered')"
+                " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+                cs_store_group_expr(by));
+    r = PQexecParams(st->conn, sql.ptr, 5, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         ret = cs_store_pg_err(err, st->conn, r, "cannot count results");
         goto done;
     }
     for (int i = 0; i < PQntuples(r); i++) {
-        json_t *v = json_loads(PQgetvalue(r, i, 1), JSON_DECODE_ANY, NULL);
+        json_t *v = json_loads(PQgetvalue(r, i, 2), JSON_DECODE_ANY, NULL);
 
         if (v)
-            fn(ctx, PQgetvalue(r, i, 0), v,
-               strtol(PQgetvalue(r, i, 2), NULL, 10));
+            fn(ctx, PQgetisnull(r, i, 0) ? NULL : PQgetvalue(r, i, 0),
+               PQgetvalue(r, i, 1), v, strtol(PQgetvalue(r, i, 3), NULL, 10));
         json_decref(v);
     }
 done:
     PQclear(r);
+    cs_buf_release(&sql);
     return ret;
 }
 

@@ -112,14 +112,16 @@ int cs_store_results_export(struct cs_store *st,
                             FILE *out, struct cs_err *err);
 
 /* Counts of current values per metric for one tenant's local period,
- * answered-only when `answered_only`: calls fn(ctx, metric, value, n). */
-typedef void (*cs_value_count_fn)(void *ctx, const char *metric,
-                                  const json_t *value, long n);
+ * answered-only when `answered_only`, grouped like cs_store_kpi_raw:
+ * calls fn(ctx, group or NULL, metric, value, n). */
+typedef void (*cs_value_count_fn)(void *ctx, const char *group,
+                                  const char *metric, const json_t *value,
+                                  long n);
 int cs_store_result_counts(struct cs_store *st, const char *tenant,
                            const char *from_day, const char *to_day,
-                           const char *tz, int answered_only,
-                           cs_value_count_fn fn, void *ctx,
-                           struct cs_err *err);
+                           const char *tz, enum cs_kpi_by by,
+                           int answered_only, cs_value_count_fn fn,
+                           void *ctx, struct cs_err *err);
 
 /* Calls fn(ctx, conversation_id, value) for every current result of
  * `metric` (any tenant). */

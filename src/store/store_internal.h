@@ -22,4 +22,7 @@ int cs_store_exec(struct cs_store *st, const char *sql, struct cs_err *err);
 struct cs_buf;
 void cs_store_copy_text(struct cs_buf *b, const char *s, size_t n);
 
+/* The SQL expression of a KPI group over `conversations` ($4: the zone). */
+const char *cs_store_group_expr(enum cs_kpi_by by);
+
 #endif
