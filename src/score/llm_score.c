@@ -447,12 +447,8 @@ int cs_score_llm_run(struct cs_score_stats *out, struct cs_store *st,
 {
     struct run r;
     struct cs_http_opts ho;
-    struct cs_score_cursor *cur = NULL;
-    struct cs_score_filter filter;
-    struct cs_progress progress;
+    struct cs_score_walk wk;
     struct cs_http_stats hs;
-    char *want_text = NULL;
-    long all = 0, total = 0;
     uint64_t walked = 0;
     size_t window;
     double t0 = cs_now();
@@ -460,6 +456,7 @@ int cs_score_llm_run(struct cs_score_stats *out, struct cs_store *st,
 
     memset(out, 0, sizeof(*out));
     memset(&r, 0, sizeof(r));
+    memset(&wk, 0, sizeof(wk));
     r.set = set;
     r.opts = opts;
     r.cfg = cfg;
@@ -485,20 +482,11 @@ int cs_score_llm_run(struct cs_score_stats *out, struct cs_store *st,
     ho.bearer = cfg->llm_api_key;
     ho.on_done = on_done;
     ret = cs_http_new(&r.http, &ho, err);
+    if (!ret)
+        ret = cs_score_walk_begin(&wk, st, set, opts, r.evaluator, out, err);
     if (ret)
         goto done;
-    cs_store_results_new(&r.w, st, 2000);
-
-    cs_score_filter(&filter, &want_text, set, opts, r.evaluator);
-    ret = cs_score_counts(&all, &total, st, opts, &filter, err);
-    if (ret)
-        goto done;
-    out->up_to_date = (uint64_t)(all - total);
-    cs_progress_start(&progress, "scored", (uint64_t)total);
-    cs_store_score_cursor_new(&cur, st, &filter,
-                              opts->page_size > 0 ? (size_t)opts->page_size
-                                                  : 500,
-                              cs_score_flush, r.w);
+    r.w = wk.w;
     /* Keep twice the concurrency of conversations open, so the next
      * request is ready when a slot frees. */
     window = (size_t)cfg->llm_concurrency * 2;
@@ -506,7 +494,7 @@ int cs_score_llm_run(struct cs_score_stats *out, struct cs_store *st,
         while (more && !r.stop && !r.failed && r.jobs < window) {
             struct cs_score_item it;
 
-            ret = cs_store_score_cursor_next(cur, &it, err);
+            ret = cs_store_score_cursor_next(wk.cur, &it, err);
             if (ret < 0)
                 goto drain;
             if (ret == 0) {
@@ -521,7 +509,7 @@ int cs_score_llm_run(struct cs_score_stats *out, struct cs_store *st,
         ret = cs_http_run(r.http, 200, err);
         if (ret < 0)
             goto drain;
-        cs_progress_update(&progress, walked - r.jobs);
+        cs_progress_update(&wk.progress, walked - r.jobs);
         if (r.failed)
             break;
     }
@@ -533,24 +521,20 @@ drain:
     r.cancelling = 1;
     cs_http_free(r.http);
     r.http = NULL;
-    cs_progress_end(&progress);
     if (r.failed && !ret) {
         ret = r.ferr.code ? r.ferr.code : CS_EDB;
         cs_err_set(err, ret, "%s", r.ferr.msg);
     }
     if (!ret)
         ret = cs_store_results_flush(r.w, err);
-    out->left_for_later += (uint64_t)(total - (long)walked) *
-                           (r.stop ? 1 : 0);
+    if (r.stop)
+        out->left_for_later += (uint64_t)wk.todo - walked;
 done:
-    out->conversations = (uint64_t)all;
     out->seconds = cs_now() - t0;
-    cs_store_score_cursor_free(cur);
+    cs_score_walk_end(&wk);
     cs_http_free(r.http);
-    cs_store_results_free(r.w);
     cs_rules_free(r.rules);
     cs_redact_free(r.rd);
     cs_buf_release(&r.url);
-    free(want_text);
     return ret;
 }

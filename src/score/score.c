@@ -204,45 +204,62 @@ static int score_one(struct run *r, const struct cs_score_item *it,
     return ret;
 }
 
-int cs_score_flush(void *writer, struct cs_err *err)
+/* Before a claim is released, its results are written (a cs_flush_fn). */
+static int flush_writer(void *writer, struct cs_err *err)
 {
     return cs_store_results_flush(writer, err);
 }
 
-void cs_score_filter(struct cs_score_filter *out, char **want_text,
-                     const struct cs_rubric_set *set,
-                     const struct cs_score_opts *opts,
-                     const char *evaluator)
+int cs_score_walk_begin(struct cs_score_walk *wk, struct cs_store *st,
+                        const struct cs_rubric_set *set,
+                        const struct cs_score_opts *opts,
+                        const char *evaluator, struct cs_score_stats *out,
+                        struct cs_err *err)
 {
-    json_t *want;
+    long all = 0;
+    int ret;
 
-    *out = opts->filter;
-    *want_text = NULL;
-    if (opts->force)
-        return;
-    want = json_object();
-    for (size_t i = 0; i < set->n; i++) {
-        if (!opts->metrics ||
-            cs_score_in_list(opts->metrics, set->rubrics[i].key))
-            json_object_set_new(want, set->rubrics[i].key,
-                                json_string(set->rubrics[i].version));
+    memset(wk, 0, sizeof(*wk));
+    wk->filter = opts->filter;
+    if (!opts->force) {
+        json_t *want = json_object();
+
+        for (size_t i = 0; i < set->n; i++) {
+            if (!opts->metrics ||
+                cs_score_in_list(opts->metrics, set->rubrics[i].key))
+                json_object_set_new(want, set->rubrics[i].key,
+                                    json_string(set->rubrics[i].version));
+        }
+        wk->want_text = json_dumps(want, JSON_COMPACT);
+        json_decref(want);
+        wk->filter.want = wk->want_text;
+        wk->filter.evaluator = evaluator;
     }
-    *want_text = json_dumps(want, JSON_COMPACT);
-    json_decref(want);
-    out->want = *want_text;
-    out->evaluator = evaluator;
+    ret = cs_store_score_count(&all, st, &opts->filter, err);
+    if (!ret)
+        ret = cs_store_score_count(&wk->todo, st, &wk->filter, err);
+    if (ret)
+        return ret;
+    /* Those the store skips are up to date. */
+    out->conversations = (uint64_t)all;
+    out->up_to_date = (uint64_t)(all - wk->todo);
+    cs_store_results_new(&wk->w, st, 2000);
+    cs_store_score_cursor_new(&wk->cur, st, &wk->filter,
+                              opts->page_size > 0 ? (size_t)opts->page_size
+                                                  : 500,
+                              flush_writer, wk->w);
+    cs_progress_start(&wk->progress, "scored", (uint64_t)wk->todo);
+    return 0;
 }
 
-int cs_score_counts(long *all, long *todo, struct cs_store *st,
-                    const struct cs_score_opts *opts,
-                    const struct cs_score_filter *filter,
-                    struct cs_err *err)
+void cs_score_walk_end(struct cs_score_walk *wk)
 {
-    int ret = cs_store_score_count(all, st, &opts->filter, err);
-
-    if (!ret)
-        ret = cs_store_score_count(todo, st, filter, err);
-    return ret;
+    cs_progress_end(&wk->progress);
+    /* The cursor first: releasing a claim flushes the writer. */
+    cs_store_score_cursor_free(wk->cur);
+    cs_store_results_free(wk->w);
+    free(wk->want_text);
+    memset(wk, 0, sizeof(*wk));
 }
 
 int cs_score_run(struct cs_score_stats *out, struct cs_store *st,
@@ -250,18 +267,15 @@ int cs_score_run(struct cs_score_stats *out, struct cs_store *st,
                  const struct cs_score_opts *opts, struct cs_err *err)
 {
     struct run r;
-    struct cs_score_cursor *cur = NULL;
-    struct cs_progress progress;
+    struct cs_score_walk wk;
     struct cs_score_item it;
-    struct cs_score_filter filter;
-    char *want_text = NULL;
-    long total = 0, all = 0;
     uint64_t walked = 0;
     double t0 = cs_now();
     int ret;
 
     memset(out, 0, sizeof(*out));
     memset(&r, 0, sizeof(r));
+    memset(&wk, 0, sizeof(wk));
     r.set = set;
     r.opts = opts;
     r.stats = out;
@@ -279,23 +293,14 @@ int cs_score_run(struct cs_score_stats *out, struct cs_store *st,
         if (ret)
             goto done;
     }
-    /* Let the store skip what is up to date, unless re-scoring on demand. */
-    cs_score_filter(&filter, &want_text, set, opts, EVALUATOR_RULES);
     r.res = cs_xcalloc(set->n ? set->n : 1, sizeof(*r.res));
     r.evaluator = cs_xcalloc(set->n ? set->n : 1, sizeof(*r.evaluator));
-    cs_store_results_new(&r.w, st, 2000);
-    ret = cs_score_counts(&all, &total, st, opts, &filter, err);
+    ret = cs_score_walk_begin(&wk, st, set, opts, EVALUATOR_RULES, out, err);
     if (ret)
         goto done;
-    /* Those the store skipped are up to date. */
-    out->up_to_date = (uint64_t)(all - total);
-    cs_progress_start(&progress, "scored", (uint64_t)total);
-    cs_store_score_cursor_new(&cur, st, &filter,
-                              opts->page_size > 0 ? (size_t)opts->page_size
-                                                  : 500,
-                              cs_score_flush, r.w);
+    r.w = wk.w;
     for (;;) {
-        ret = cs_store_score_cursor_next(cur, &it, err);
+        ret = cs_store_score_cursor_next(wk.cur, &it, err);
         if (ret <= 0)
             break;
         walked++;
@@ -305,20 +310,16 @@ int cs_score_run(struct cs_score_stats *out, struct cs_store *st,
             ret = cs_store_claim_put(it.claim, err);
         if (ret)
             break;
-        cs_progress_update(&progress, walked);
+        cs_progress_update(&wk.progress, walked);
     }
     if (!ret)
-        ret = cs_store_results_flush(r.w, err);
-    cs_progress_end(&progress);
-    out->conversations = (uint64_t)all;
+        ret = cs_store_results_flush(wk.w, err);
 done:
     out->seconds = cs_now() - t0;
-    cs_store_score_cursor_free(cur);
-    cs_store_results_free(r.w);
+    cs_score_walk_end(&wk);
     cs_rules_free(r.rules);
     cs_sentiment_lexicon_free(r.lex);
     free(r.res);
     free(r.evaluator);
-    free(want_text);
     return ret;
 }

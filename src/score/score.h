@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "base/log.h"
 #include "config/config.h"
 #include "rubric/rubric.h"
 #include "store/results.h"
@@ -59,23 +60,27 @@ int cs_score_is_stale(const json_t *current, const char *key,
                       const char *hash);
 
 /*
- * The store filter of a run: opts->filter, plus (unless re-scoring on
- * demand) the wanted rubric versions so that the store skips what is up
- * to date for `evaluator`. *want_text is new (free it after the run).
+ * What every run walks with: the store filter (which, unless re-scoring on
+ * demand, skips what is up to date for `evaluator`), the results writer,
+ * the claiming cursor and the progress line. begin sets out->conversations
+ * and out->up_to_date; on error, end is still safe. end frees everything
+ * (releasing claims still held, see cs_store_score_cursor_free).
  */
-void cs_score_filter(struct cs_score_filter *out, char **want_text,
-                     const struct cs_rubric_set *set,
-                     const struct cs_score_opts *opts,
-                     const char *evaluator);
+struct cs_score_walk {
+    struct cs_score_filter filter;
+    char *want_text;
+    struct cs_result_writer *w;
+    struct cs_score_cursor *cur;
+    struct cs_progress progress;
+    long todo;                  /* conversations to walk */
+};
 
-/* Writes the results buffered in a cs_result_writer (a cs_flush_fn). */
-int cs_score_flush(void *writer, struct cs_err *err);
-
-/* The number of conversations of the filter, and of those to walk. */
-int cs_score_counts(long *all, long *todo, struct cs_store *st,
-                    const struct cs_score_opts *opts,
-                    const struct cs_score_filter *filter,
-                    struct cs_err *err);
+int cs_score_walk_begin(struct cs_score_walk *wk, struct cs_store *st,
+                        const struct cs_rubric_set *set,
+                        const struct cs_score_opts *opts,
+                        const char *evaluator, struct cs_score_stats *out,
+                        struct cs_err *err);
+void cs_score_walk_end(struct cs_score_walk *wk);
 
 int cs_score_run(struct cs_score_stats *out, struct cs_store *st,
                  const struct cs_rubric_set *set,
