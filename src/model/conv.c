@@ -149,13 +149,93 @@ static int check_handoff(const json_t *h, struct cs_err *err)
     return ret;
 }
 
+/*
+ * The arrays of objects (turns, tool_calls, spans, metrics) share their
+ * walk: absent or null is allowed, anything else must be an array of
+ * objects, and `fn` checks one element's members, naming them through
+ * member() as "<array>[i].<member>".
+ */
+struct elem {
+    const char *array;
+    size_t i;
+    const json_t *o;
+    char field[80];
+};
+
+typedef int (*elem_fn)(struct elem *e, void *ctx, struct cs_err *err);
+
+/* The element's member `name`, with e->field set to its path. */
+static json_t *member(struct elem *e, const char *name)
+{
+    snprintf(e->field, sizeof(e->field), "%s[%zu].%s", e->array, e->i, name);
+    return json_object_get(e->o, name);
+}
+
+static int each_object(const json_t *a, const char *array, elem_fn fn,
+                       void *ctx, struct cs_err *err)
+{
+    struct elem e;
+    json_t *o;
+    int ret;
+
+    if (!a || json_is_null(a))
+        return 0;
+    if (!json_is_array(a))
+        return bad(err, array, "expected an array", a);
+    e.array = array;
+    json_array_foreach(a, e.i, o) {
+        if (!json_is_object(o)) {
+            snprintf(e.field, sizeof(e.field), "%s[%zu]", array, e.i);
+            return bad(err, e.field, "expected an object", o);
+        }
+        e.o = o;
+        ret = fn(&e, ctx, err);
+        if (ret)
+            return ret;
+    }
+    return 0;
+}
+
+static int check_turn(struct elem *e, void *ctx, struct cs_err *err)
+{
+    struct cs_turn *turn = &((struct cs_conv *)ctx)->turns[e->i];
+    json_t *role = member(e, "role"), *text, *st, *en;
+    int r, ret;
+
+    if (!json_is_string(role))
+        return bad(err, e->field, "expected agent, customer or system",
+                   role);
+    r = cs_role_parse(json_string_value(role));
+    if (r < 0 || r == CS_ROLE_ANY)
+        return cs_err_set(err, CS_EINVALID, "field '%s': '%.40s' is not "
+                          "one of agent, customer, system", e->field,
+                          json_string_value(role));
+    text = member(e, "text");
+    if (!json_is_string(text))
+        return bad(err, e->field, "expected a string", text);
+    st = member(e, "start_s");
+    ret = opt_nonneg(st, e->field, err);
+    if (ret)
+        return ret;
+    en = member(e, "end_s");
+    ret = opt_nonneg(en, e->field, err);
+    if (ret)
+        return ret;
+    turn->role = (enum cs_role)r;
+    turn->text = json_string_value(text);
+    turn->len = json_string_length(text);
+    turn->start_s = json_is_number(st) ? json_number_value(st) : -1;
+    turn->end_s = json_is_number(en) ? json_number_value(en) : -1;
+    if (turn->start_s >= 0 && turn->end_s >= 0 &&
+        turn->end_s < turn->start_s)
+        return cs_err_set(err, CS_EINVALID, "field '%s': end_s before "
+                          "start_s", e->field);
+    return 0;
+}
+
 static int check_turns(struct cs_conv *c, const json_t *turns,
                        struct cs_err *err)
 {
-    char field[64];
-    size_t i;
-    json_t *t;
-
     if (!turns)
         return cs_err_set(err, CS_EINVALID, "field 'turns': missing "
                           "(an empty array when nobody spoke)");
@@ -163,122 +243,57 @@ static int check_turns(struct cs_conv *c, const json_t *turns,
         return bad(err, "turns", "expected an array", turns);
     c->n_turns = json_array_size(turns);
     c->turns = cs_xcalloc(c->n_turns, sizeof(*c->turns));
-    json_array_foreach(turns, i, t) {
-        json_t *role, *text, *st, *en;
-        int r, ret;
-
-        if (!json_is_object(t)) {
-            snprintf(field, sizeof(field), "turns[%zu]", i);
-            return bad(err, field, "expected an object", t);
-        }
-        role = json_object_get(t, "role");
-        text = json_object_get(t, "text");
-        snprintf(field, sizeof(field), "turns[%zu].role", i);
-        if (!role || !json_is_string(role))
-            return bad(err, field, "expected agent, customer or system",
-                       role);
-        r = cs_role_parse(json_string_value(role));
-        if (r < 0 || r == CS_ROLE_ANY)
-            return cs_err_set(err, CS_EINVALID, "field '%s': '%.40s' is not "
-                              "one of agent, customer, system", field,
-                              json_string_value(role));
-        snprintf(field, sizeof(field), "turns[%zu].text", i);
-        if (!text || !json_is_string(text))
-            return bad(err, field, "expected a string", text);
-        st = json_object_get(t, "start_s");
-        en = json_object_get(t, "end_s");
-        snprintf(field, sizeof(field), "turns[%zu].start_s", i);
-        ret = opt_nonneg(st, field, err);
-        if (ret)
-            return ret;
-        snprintf(field, sizeof(field), "turns[%zu].end_s", i);
-        ret = opt_nonneg(en, field, err);
-        if (ret)
-            return ret;
-        c->turns[i].role = (enum cs_role)r;
-        c->turns[i].text = json_string_value(text);
-        c->turns[i].len = json_string_length(text);
-        c->turns[i].start_s = json_is_number(st) ? json_number_value(st) : -1;
-        c->turns[i].end_s = json_is_number(en) ? json_number_value(en) : -1;
-        if (c->turns[i].start_s >= 0 && c->turns[i].end_s >= 0 &&
-            c->turns[i].end_s < c->turns[i].start_s)
-            return cs_err_set(err, CS_EINVALID, "field '%s': end_s before "
-                              "start_s", field);
-    }
-    return 0;
+    return each_object(turns, "turns", check_turn, c, err);
 }
 
-static int check_tool_calls(const json_t *a, struct cs_err *err)
+static int check_tool_call(struct elem *e, void *ctx, struct cs_err *err)
 {
-    char field[64];
-    size_t i;
-    json_t *t;
+    json_t *v;
+    int ret;
 
-    if (!a || json_is_null(a))
-        return 0;
-    if (!json_is_array(a))
-        return bad(err, "tool_calls", "expected an array", a);
-    json_array_foreach(a, i, t) {
-        json_t *name, *ok, *cr;
-        int ret;
-
-        snprintf(field, sizeof(field), "tool_calls[%zu]", i);
-        if (!json_is_object(t))
-            return bad(err, field, "expected an object", t);
-        name = json_object_get(t, "name");
-        ok = json_object_get(t, "ok");
-        snprintf(field, sizeof(field), "tool_calls[%zu].name", i);
-        if (!json_is_string(name))
-            return bad(err, field, "expected a string", name);
-        snprintf(field, sizeof(field), "tool_calls[%zu].ok", i);
-        if (!json_is_boolean(ok))
-            return bad(err, field, "expected a boolean", ok);
-        snprintf(field, sizeof(field), "tool_calls[%zu].latency_ms", i);
-        ret = opt_nonneg(json_object_get(t, "latency_ms"), field, err);
-        cr = json_object_get(t, "creates");
-        snprintf(field, sizeof(field), "tool_calls[%zu].creates", i);
-        if (!ret)
-            ret = opt_enum(cr, field, creates_kinds, err);
-        snprintf(field, sizeof(field), "tool_calls[%zu].error", i);
-        if (!ret)
-            ret = opt_string(json_object_get(t, "error"), field, err);
-        if (ret)
-            return ret;
-    }
-    return 0;
+    (void)ctx;
+    v = member(e, "name");
+    if (!json_is_string(v))
+        return bad(err, e->field, "expected a string", v);
+    v = member(e, "ok");
+    if (!json_is_boolean(v))
+        return bad(err, e->field, "expected a boolean", v);
+    ret = opt_nonneg(member(e, "latency_ms"), e->field, err);
+    if (!ret)
+        ret = opt_enum(member(e, "creates"), e->field, creates_kinds, err);
+    if (!ret)
+        ret = opt_string(member(e, "error"), e->field, err);
+    return ret;
 }
 
-static int check_spans(const json_t *a, struct cs_err *err)
+static int check_span(struct elem *e, void *ctx, struct cs_err *err)
 {
-    char field[64];
-    size_t i;
-    json_t *s;
+    json_t *v;
 
-    if (!a || json_is_null(a))
-        return 0;
-    if (!json_is_array(a))
-        return bad(err, "spans", "expected an array", a);
-    json_array_foreach(a, i, s) {
-        json_t *d;
-        int ret;
+    (void)ctx;
+    v = member(e, "name");
+    if (!json_is_string(v))
+        return bad(err, e->field, "expected a string", v);
+    v = member(e, "duration_ms");
+    if (!v)
+        return bad(err, e->field, "missing", NULL);
+    if (json_is_null(v))
+        return bad(err, e->field, "expected a number", v);
+    return opt_nonneg(v, e->field, err);
+}
 
-        snprintf(field, sizeof(field), "spans[%zu]", i);
-        if (!json_is_object(s))
-            return bad(err, field, "expected an object", s);
-        snprintf(field, sizeof(field), "spans[%zu].name", i);
-        if (!json_is_string(json_object_get(s, "name")))
-            return bad(err, field, "expected a string",
-                       json_object_get(s, "name"));
-        d = json_object_get(s, "duration_ms");
-        snprintf(field, sizeof(field), "spans[%zu].duration_ms", i);
-        if (!d)
-            return bad(err, field, "missing", NULL);
-        ret = opt_nonneg(d, field, err);
-        if (ret)
-            return ret;
-        if (json_is_null(d))
-            return bad(err, field, "expected a number", d);
-    }
+static int check_metric(struct elem *e, void *ctx, struct cs_err *err)
+{
+    json_t *v;
+
+    (void)ctx;
+    v = member(e, "name");
+    if (!json_is_string(v))
+        return bad(err, e->field, "expected a string", v);
+    v = member(e, "value");
+    if (!v || !(json_is_boolean(v) || json_is_string(v) ||
+                json_is_number(v)))
+        return bad(err, e->field, "expected a boolean, string or number", v);
     return 0;
 }
 
@@ -323,36 +338,6 @@ static int check_string_array(const json_t *a, const char *name,
             snprintf(field, sizeof(field), "%s[%zu]", name, i);
             return bad(err, field, "expected a string", s);
         }
-    }
-    return 0;
-}
-
-static int check_metrics(const json_t *a, struct cs_err *err)
-{
-    char field[64];
-    size_t i;
-    json_t *m;
-
-    if (!a || json_is_null(a))
-        return 0;
-    if (!json_is_array(a))
-        return bad(err, "metrics", "expected an array", a);
-    json_array_foreach(a, i, m) {
-        json_t *v;
-
-        snprintf(field, sizeof(field), "metrics[%zu]", i);
-        if (!json_is_object(m))
-            return bad(err, field, "expected an object", m);
-        snprintf(field, sizeof(field), "metrics[%zu].name", i);
-        if (!json_is_string(json_object_get(m, "name")))
-            return bad(err, field, "expected a string",
-                       json_object_get(m, "name"));
-        v = json_object_get(m, "value");
-        snprintf(field, sizeof(field), "metrics[%zu].value", i);
-        if (!v || !(json_is_boolean(v) || json_is_string(v) ||
-                    json_is_number(v)))
-            return bad(err, field, "expected a boolean, string or number",
-                       v);
     }
     return 0;
 }
@@ -476,9 +461,11 @@ int cs_conv_from_json(struct cs_conv **out, json_t *obj, struct cs_err *err)
     if (!ret)
         ret = check_turns(c, json_object_get(doc, "turns"), err);
     if (!ret)
-        ret = check_tool_calls(json_object_get(doc, "tool_calls"), err);
+        ret = each_object(json_object_get(doc, "tool_calls"), "tool_calls",
+                          check_tool_call, NULL, err);
     if (!ret)
-        ret = check_spans(json_object_get(doc, "spans"), err);
+        ret = each_object(json_object_get(doc, "spans"), "spans",
+                          check_span, NULL, err);
     if (!ret)
         ret = check_costs(json_object_get(doc, "costs"), err);
     if (!ret)
@@ -489,7 +476,8 @@ int cs_conv_from_json(struct cs_conv **out, json_t *obj, struct cs_err *err)
         ret = check_string_array(json_object_get(doc, "topics"), "topics",
                                  err);
     if (!ret)
-        ret = check_metrics(json_object_get(doc, "metrics"), err);
+        ret = each_object(json_object_get(doc, "metrics"), "metrics",
+                          check_metric, NULL, err);
     if (ret)
         goto done;
     v = json_object_get(doc, "metadata");
