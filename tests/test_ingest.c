@@ -264,6 +264,43 @@ static void test_ingest__defaults_are_filled(void **state)
     cs_buf_release(&args);
 }
 
+/* Each value lands in its own column (the COPY column order). */
+static void test_ingest__values_land_in_their_columns(void **state)
+{
+    struct fx *f = *state;
+    struct cs_buf p = CS_BUF_INIT, args = CS_BUF_INIT;
+    const char *line =
+        "{\"id\":\"c1\",\"tenant\":\"t\",\"agent\":\"ag\",\"channel\":"
+        "\"chat\",\"direction\":\"outbound\",\"caller\":\"A\",\"callee\":"
+        "\"B\",\"started_at\":\"2026-10-01T10:00:00Z\",\"answered_at\":"
+        "\"2026-10-01T10:00:01Z\",\"ended_at\":\"2026-10-01T10:00:09Z\","
+        "\"outcome\":\"failed\",\"ring_s\":1.5,\"queue_wait_s\":2.5,"
+        "\"sip_error_code\":486,\"turns\":[{\"role\":\"agent\",\"text\":"
+        "\"x\"}],\"tool_calls\":[{\"name\":\"crm\",\"ok\":true,"
+        "\"creates\":\"crm_update\"},{\"name\":\"tk\",\"ok\":false}],"
+        "\"spans\":[{\"name\":\"llm\",\"duration_ms\":700}],\"costs\":"
+        "{\"llm\":0.25,\"tts\":0.5},\"csat\":4,\"nps\":9,\"topics\":"
+        "[\"billing\"],\"metrics\":[{\"name\":\"m\",\"value\":1}]}\n";
+    char *v;
+
+    cs_buf_addf(&p, "%s/c.jsonl", f->dir);
+    th_write(p.ptr, line, strlen(line));
+    cs_buf_addf(&args, "ingest %s", p.ptr);
+    assert_int_equal(th_run(f->env.ptr, args.ptr, NULL, NULL), 0);
+    v = th_sql(f->db, "SELECT concat_ws('|', tenant, id, agent, channel, "
+                      "direction, caller, callee, extract(epoch FROM "
+                      "ended_at - answered_at), outcome, ring_s, "
+                      "queue_wait_s, sip_error_code, n_turns, tools_total, "
+                      "tools_ok, created_ticket, created_crm, created_appt, "
+                      "span_names[1], span_ms[1], cost_total, csat, nps, "
+                      "topics[1], metrics->0->>'name') FROM conversations");
+    assert_string_equal(v, "t|c1|ag|chat|outbound|A|B|8.000000|failed|1.5|"
+                           "2.5|486|1|2|1|0|1|0|llm|700|0.75|4|9|billing|m");
+    free(v);
+    cs_buf_release(&p);
+    cs_buf_release(&args);
+}
+
 static void test_ingest__sample_data_loads_completely(void **state)
 {
     struct fx *f = *state;
@@ -298,6 +335,8 @@ int main(void)
             test_ingest__gzip_folders_and_unreadable_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ingest__defaults_are_filled,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_ingest__values_land_in_their_columns, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_ingest__sample_data_loads_completely, setup, teardown),
     };

@@ -11,14 +11,6 @@
 #include "base/mem.h"
 #include "base/parse.h"
 
-#define COLUMNS                                                             \
-    "tenant, id, agent, channel, direction, caller, callee, started_at, "   \
-    "answered_at, ended_at, outcome, ring_s, queue_wait_s, sip_error_code, " \
-    "handoff, n_turns, turns, tool_calls, tools_total, tools_ok, "          \
-    "created_ticket, created_crm, created_appt, span_names, span_ms, "      \
-    "costs, cost_total, csat, nps, topics, metrics, metadata, content_hash, " \
-    "ingest_batch"
-
 /* Where each buffered row came from, to report a row the server refuses. */
 struct row_src {
     size_t offset;      /* start of the row in `rows` */
@@ -39,6 +31,7 @@ struct cs_store_batch {
     char **set;
     size_t set_cap;
     struct cs_buf ids;      /* JSON array of [tenant, id] for the delete */
+    struct cs_buf copy_sql; /* the COPY statement (from `columns`) */
     cs_reject_fn on_reject;
     void *ctx;
     uint64_t stored;
@@ -403,75 +396,125 @@ static void content_hash(const char *s, size_t n, char out[17])
     snprintf(out, 17, "%016llx", (unsigned long long)h);
 }
 
+/*
+ * The table's columns in COPY order: the one place that order is written.
+ * The COPY statement's column list is made from it, and build_row writes
+ * a row by walking it. A `raw` field names the input line's bytes to copy
+ * as they came (see scan_raw); TOOLS stands for five columns.
+ */
+enum col_kind {
+    COL_STR, COL_TIME, COL_NUM, COL_INT, COL_JSON, COL_METADATA,
+    COL_N_TURNS, COL_TOOLS, COL_SPAN_NAMES, COL_SPAN_MS, COL_COST_TOTAL,
+    COL_TOPICS, COL_HASH
+};
+
+static const struct column {
+    const char *names;
+    enum col_kind kind;
+    const char *field;      /* member of the input object */
+    int raw;                /* enum raw_field, or -1 */
+} columns[] = {
+    {"tenant", COL_STR, "tenant", -1},
+    {"id", COL_STR, "id", -1},
+    {"agent", COL_STR, "agent", -1},
+    {"channel", COL_STR, "channel", -1},
+    {"direction", COL_STR, "direction", -1},
+    {"caller", COL_STR, "caller", -1},
+    {"callee", COL_STR, "callee", -1},
+    {"started_at", COL_TIME, "started_at", RAW_STARTED},
+    {"answered_at", COL_TIME, "answered_at", RAW_ANSWERED},
+    {"ended_at", COL_TIME, "ended_at", RAW_ENDED},
+    {"outcome", COL_STR, "outcome", -1},
+    {"ring_s", COL_NUM, "ring_s", RAW_RING},
+    {"queue_wait_s", COL_NUM, "queue_wait_s", RAW_QUEUE},
+    {"sip_error_code", COL_INT, "sip_error_code", -1},
+    {"handoff", COL_JSON, "handoff", RAW_HANDOFF},
+    {"n_turns", COL_N_TURNS, NULL, -1},
+    {"turns", COL_JSON, "turns", RAW_TURNS},
+    {"tool_calls", COL_JSON, "tool_calls", RAW_TOOL_CALLS},
+    {"tools_total, tools_ok, created_ticket, created_crm, created_appt",
+     COL_TOOLS, "tool_calls", -1},
+    {"span_names", COL_SPAN_NAMES, "spans", -1},
+    {"span_ms", COL_SPAN_MS, "spans", -1},
+    {"costs", COL_JSON, "costs", RAW_COSTS},
+    {"cost_total", COL_COST_TOTAL, "costs", -1},
+    {"csat", COL_INT, "csat", -1},
+    {"nps", COL_INT, "nps", -1},
+    {"topics", COL_TOPICS, "topics", -1},
+    {"metrics", COL_JSON, "metrics", RAW_METRICS},
+    {"metadata", COL_METADATA, "metadata", RAW_METADATA},
+    {"content_hash", COL_HASH, NULL, -1},
+};
+
+/* "COPY conversations (...) FROM STDIN", the batch column last. */
+static void copy_statement(struct cs_buf *out)
+{
+    cs_buf_adds(out, "COPY conversations (");
+    for (size_t i = 0; i < sizeof(columns) / sizeof(*columns); i++)
+        cs_buf_addf(out, "%s, ", columns[i].names);
+    cs_buf_adds(out, "ingest_batch) FROM STDIN");
+}
+
 /* All columns but the last (ingest_batch), which the batch appends. */
 static void build_row(struct cs_buf *b, const struct cs_conv *c,
                       const char *raw, size_t raw_len)
 {
-    json_t *d = c->doc;
     struct raw_spans r;
     char hash[17];
 
     scan_raw(&r, raw, raw_len);
+    for (size_t i = 0; i < sizeof(columns) / sizeof(*columns); i++) {
+        const struct column *col = &columns[i];
+        const json_t *v = col->field ? json_object_get(c->doc, col->field)
+                                     : NULL;
 
-    cs_store_copy_text(b, c->tenant, strlen(c->tenant));
-    col_sep(b);
-    cs_store_copy_text(b, c->id, strlen(c->id));
-    col_sep(b);
-    col_str(b, json_object_get(d, "agent"));
-    col_sep(b);
-    col_str(b, json_object_get(d, "channel"));
-    col_sep(b);
-    col_str(b, json_object_get(d, "direction"));
-    col_sep(b);
-    col_str(b, json_object_get(d, "caller"));
-    col_sep(b);
-    col_str(b, json_object_get(d, "callee"));
-    col_sep(b);
-    col_time(b, json_object_get(d, "started_at"), &r, RAW_STARTED);
-    col_sep(b);
-    col_time(b, json_object_get(d, "answered_at"), &r, RAW_ANSWERED);
-    col_sep(b);
-    col_time(b, json_object_get(d, "ended_at"), &r, RAW_ENDED);
-    col_sep(b);
-    col_str(b, json_object_get(d, "outcome"));
-    col_sep(b);
-    col_num(b, json_object_get(d, "ring_s"), &r, RAW_RING);
-    col_sep(b);
-    col_num(b, json_object_get(d, "queue_wait_s"), &r, RAW_QUEUE);
-    col_sep(b);
-    col_int(b, json_object_get(d, "sip_error_code"));
-    col_sep(b);
-    col_json(b, json_object_get(d, "handoff"), &r, RAW_HANDOFF);
-    col_sep(b);
-    cs_buf_addf(b, "%zu", c->n_turns);
-    col_sep(b);
-    col_json(b, json_object_get(d, "turns"), &r, RAW_TURNS);
-    col_sep(b);
-    col_json(b, json_object_get(d, "tool_calls"), &r, RAW_TOOL_CALLS);
-    col_sep(b);
-    col_tools(b, json_object_get(d, "tool_calls"));
-    col_sep(b);
-    col_text_array(b, json_object_get(d, "spans"), "name");
-    col_sep(b);
-    col_span_ms(b, json_object_get(d, "spans"));
-    col_sep(b);
-    col_json(b, json_object_get(d, "costs"), &r, RAW_COSTS);
-    col_sep(b);
-    cs_buf_addf(b, "%.17g", cost_total(json_object_get(d, "costs")));
-    col_sep(b);
-    col_int(b, json_object_get(d, "csat"));
-    col_sep(b);
-    col_int(b, json_object_get(d, "nps"));
-    col_sep(b);
-    col_text_array(b, json_object_get(d, "topics"), NULL);
-    col_sep(b);
-    col_json(b, json_object_get(d, "metrics"), &r, RAW_METRICS);
-    col_sep(b);
-    col_json(b, json_object_get(d, "metadata"),
-             r.plain_keys ? &r : NULL, RAW_METADATA);
-    col_sep(b);
-    content_hash(raw, raw_len, hash);
-    cs_buf_adds(b, hash);
+        if (i)
+            col_sep(b);
+        switch (col->kind) {
+        case COL_STR:
+            col_str(b, v);
+            break;
+        case COL_TIME:
+            col_time(b, v, &r, (enum raw_field)col->raw);
+            break;
+        case COL_NUM:
+            col_num(b, v, &r, (enum raw_field)col->raw);
+            break;
+        case COL_INT:
+            col_int(b, v);
+            break;
+        case COL_JSON:
+            col_json(b, v, &r, (enum raw_field)col->raw);
+            break;
+        case COL_METADATA:
+            /* Unknown fields were folded into it: raw only when none. */
+            col_json(b, v, r.plain_keys ? &r : NULL,
+                     (enum raw_field)col->raw);
+            break;
+        case COL_N_TURNS:
+            cs_buf_addf(b, "%zu", c->n_turns);
+            break;
+        case COL_TOOLS:
+            col_tools(b, v);
+            break;
+        case COL_SPAN_NAMES:
+            col_text_array(b, v, "name");
+            break;
+        case COL_SPAN_MS:
+            col_span_ms(b, v);
+            break;
+        case COL_COST_TOTAL:
+            cs_buf_addf(b, "%.17g", cost_total(v));
+            break;
+        case COL_TOPICS:
+            col_text_array(b, v, NULL);
+            break;
+        case COL_HASH:
+            content_hash(raw, raw_len, hash);
+            cs_buf_adds(b, hash);
+            break;
+        }
+    }
 }
 
 static void set_suffix(struct cs_store_batch *b)
@@ -491,6 +534,8 @@ int cs_store_batch_new(struct cs_store_batch **out, struct cs_store *st,
     b->max_bytes = 32u << 20;
     cs_buf_init(&b->rows);
     cs_buf_init(&b->ids);
+    cs_buf_init(&b->copy_sql);
+    copy_statement(&b->copy_sql);
     b->on_reject = on_reject;
     b->ctx = ctx;
     b->set_cap = 1;
@@ -591,7 +636,7 @@ static int begin_copy(struct cs_store_batch *b, struct cs_err *err)
     ret = cs_store_exec(b->st, "BEGIN", err);
     if (ret)
         return ret;
-    res = PQexec(b->st->conn, "COPY conversations (" COLUMNS ") FROM STDIN");
+    res = PQexec(b->st->conn, b->copy_sql.ptr);
     if (PQresultStatus(res) != PGRES_COPY_IN) {
         ret = cs_store_pg_err(err, b->st->conn, res, "cannot start COPY");
         PQclear(res);
@@ -824,5 +869,6 @@ void cs_store_batch_free(struct cs_store_batch *b)
     free(b->src);
     cs_buf_release(&b->rows);
     cs_buf_release(&b->ids);
+    cs_buf_release(&b->copy_sql);
     free(b);
 }
