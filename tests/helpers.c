@@ -258,3 +258,57 @@ void th_cases_complete(const char *rel, size_t min)
     cs_buf_release(&p);
     free(src);
 }
+
+struct th_env *th_env_new(const char *config)
+{
+    struct th_env *e = cs_xcalloc(1, sizeof(*e));
+
+    e->dir = th_tmpdir();
+    e->db = th_new_database();
+    cs_buf_init(&e->env);
+    if (config) {
+        struct cs_buf p = CS_BUF_INIT;
+
+        cs_buf_addf(&p, "%s/callscope.json", e->dir);
+        th_write(p.ptr, config, strlen(config));
+        e->config = cs_buf_detach(&p, NULL);
+    }
+    cs_buf_addf(&e->env, "CALLSCOPE_DATABASE_URL='%s' CALLSCOPE_DATA_DIR=%s/"
+                "var CALLSCOPE_REPORTS_DIR=%s/reports CALLSCOPE_CONFIG=%s ",
+                e->db, e->dir, e->dir, e->config ? e->config : "");
+    return e;
+}
+
+void th_env_free(struct th_env *e)
+{
+    if (!e)
+        return;
+    json_decref(th_double_stop(&e->dbl));
+    th_rmtree(e->dir);
+    free(e->dir);
+    free(e->db);
+    free(e->config);
+    cs_buf_release(&e->env);
+    free(e);
+}
+
+int th_env_setup(void **state)
+{
+    *state = th_env_new(NULL);
+    return 0;
+}
+
+int th_env_teardown(void **state)
+{
+    th_env_free(*state);
+    return 0;
+}
+
+long th_sql_long(const char *conninfo, const char *sql)
+{
+    char *v = th_sql(conninfo, sql);
+    long n = v ? strtol(v, NULL, 10) : -1;
+
+    free(v);
+    return n;
+}

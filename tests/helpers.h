@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include "base/buf.h"
+
 /* A fresh temporary directory (new string; removed by th_rmtree). */
 char *th_tmpdir(void);
 void th_rmtree(const char *dir);
@@ -48,6 +50,28 @@ void th_double_start(struct th_double *d, const char *dir,
                      const char *const *args);
 struct json_t;
 struct json_t *th_double_stop(struct th_double *d);
+
+/*
+ * A sandbox for driving the binary: a temp dir, a fresh database and the
+ * environment that points callscope at them (data in DIR/var, reports in
+ * DIR/reports), with `config` written as DIR/callscope.json when not NULL
+ * (else no config file). th_env_free also stops `dbl` if it runs.
+ */
+struct th_env {
+    char *dir;
+    char *db;
+    char *config;           /* the config file, or NULL */
+    struct cs_buf env;      /* "VAR=... " prefix for th_run */
+    struct th_double dbl;
+};
+struct th_env *th_env_new(const char *config);
+void th_env_free(struct th_env *e);
+/* cmocka fixtures for a th_env without a config file. */
+int th_env_setup(void **state);
+int th_env_teardown(void **state);
+
+/* The first value of a query as a number (-1 for none). */
+long th_sql_long(const char *conninfo, const char *sql);
 
 /* Checks that every case folder of tests/data/<rel>/ has an `input` and
  * an `expected` (so a case cannot silently test nothing) and that there

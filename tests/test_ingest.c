@@ -14,54 +14,19 @@
 #include "base/mem.h"
 #include "helpers.h"
 
-struct fx {
-    char *dir;
-    char *db;
-    struct cs_buf env;
-};
-
-static int setup(void **state)
-{
-    struct fx *f = cs_xcalloc(1, sizeof(*f));
-
-    f->dir = th_tmpdir();
-    f->db = th_new_database();
-    cs_buf_init(&f->env);
-    cs_buf_addf(&f->env, "CALLSCOPE_DATABASE_URL='%s' CALLSCOPE_DATA_DIR=%s "
-                "CALLSCOPE_REPORTS_DIR=%s/reports CALLSCOPE_CONFIG= ",
-                f->db, f->dir, f->dir);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-
-    th_rmtree(f->dir);
-    free(f->dir);
-    free(f->db);
-    cs_buf_release(&f->env);
-    free(f);
-    return 0;
-}
-
 #define GOOD(id, extra)                                                    \
     "{\"id\":\"" id "\",\"tenant\":\"t1\",\"started_at\":"                 \
     "\"2026-10-01T10:00:00Z\",\"answered_at\":\"2026-10-01T10:00:02Z\","   \
     "\"ended_at\":\"2026-10-01T10:03:00Z\",\"turns\":[{\"role\":\"agent\"," \
     "\"text\":\"Hello, how can I help?\"}]" extra "}\n"
 
-static long count_rows(struct fx *f, const char *where)
+static long count_rows(struct th_env *f, const char *where)
 {
     struct cs_buf q = CS_BUF_INIT;
-    char *v;
     long n;
 
     cs_buf_addf(&q, "SELECT count(*) FROM conversations %s", where);
-    v = th_sql(f->db, q.ptr);
-    n = strtol(v, NULL, 10);
-    free(v);
+    n = th_sql_long(f->db, q.ptr);
     cs_buf_release(&q);
     return n;
 }
@@ -87,7 +52,7 @@ static void expect_reject(const char *rejects, const char *file, long line,
 
 static void test_ingest__bad_lines_rejected_rest_loaded(void **state)
 {
-    struct fx *f = *state;
+    struct th_env *f = *state;
     struct cs_buf data = CS_BUF_INIT, path = CS_BUF_INIT, args = CS_BUF_INIT,
                   rj = CS_BUF_INIT;
     char *out = NULL, *err = NULL, *rejects, *agent;
@@ -181,7 +146,7 @@ static void test_ingest__bad_lines_rejected_rest_loaded(void **state)
 
 static void test_ingest__reingest_replaces_and_is_idempotent(void **state)
 {
-    struct fx *f = *state;
+    struct th_env *f = *state;
     struct cs_buf path = CS_BUF_INIT, args = CS_BUF_INIT;
     const char *v1 = GOOD("r1", ",\"csat\":2") GOOD("r2", "");
     const char *v2 = GOOD("r1", ",\"csat\":5");
@@ -208,7 +173,7 @@ static void test_ingest__reingest_replaces_and_is_idempotent(void **state)
 
 static void test_ingest__gzip_folders_and_unreadable_files(void **state)
 {
-    struct fx *f = *state;
+    struct th_env *f = *state;
     struct cs_buf p = CS_BUF_INIT, args = CS_BUF_INIT;
     const char *a = GOOD("g1", "") GOOD("g2", "");
     char *out = NULL, *err = NULL;
@@ -245,7 +210,7 @@ static void test_ingest__gzip_folders_and_unreadable_files(void **state)
 
 static void test_ingest__defaults_are_filled(void **state)
 {
-    struct fx *f = *state;
+    struct th_env *f = *state;
     struct cs_buf p = CS_BUF_INIT, args = CS_BUF_INIT;
     const char *line = "{\"id\":\"d1\",\"started_at\":\"2026-10-01T10:00:00"
                        "+02:00\",\"turns\":[]}\n";
@@ -267,7 +232,7 @@ static void test_ingest__defaults_are_filled(void **state)
 /* Each value lands in its own column (the COPY column order). */
 static void test_ingest__values_land_in_their_columns(void **state)
 {
-    struct fx *f = *state;
+    struct th_env *f = *state;
     struct cs_buf p = CS_BUF_INIT, args = CS_BUF_INIT;
     const char *line =
         "{\"id\":\"c1\",\"tenant\":\"t\",\"agent\":\"ag\",\"channel\":"
@@ -303,7 +268,7 @@ static void test_ingest__values_land_in_their_columns(void **state)
 
 static void test_ingest__sample_data_loads_completely(void **state)
 {
-    struct fx *f = *state;
+    struct th_env *f = *state;
     struct cs_buf args = CS_BUF_INIT;
     char *out = NULL;
     long expected;
@@ -327,18 +292,18 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
-            test_ingest__bad_lines_rejected_rest_loaded, setup, teardown),
+            test_ingest__bad_lines_rejected_rest_loaded, th_env_setup, th_env_teardown),
         cmocka_unit_test_setup_teardown(
-            test_ingest__reingest_replaces_and_is_idempotent, setup,
-            teardown),
+            test_ingest__reingest_replaces_and_is_idempotent, th_env_setup,
+            th_env_teardown),
         cmocka_unit_test_setup_teardown(
-            test_ingest__gzip_folders_and_unreadable_files, setup, teardown),
+            test_ingest__gzip_folders_and_unreadable_files, th_env_setup, th_env_teardown),
         cmocka_unit_test_setup_teardown(test_ingest__defaults_are_filled,
-                                        setup, teardown),
+                                        th_env_setup, th_env_teardown),
         cmocka_unit_test_setup_teardown(
-            test_ingest__values_land_in_their_columns, setup, teardown),
+            test_ingest__values_land_in_their_columns, th_env_setup, th_env_teardown),
         cmocka_unit_test_setup_teardown(
-            test_ingest__sample_data_loads_completely, setup, teardown),
+            test_ingest__sample_data_loads_completely, th_env_setup, th_env_teardown),
     };
 
     return cmocka_run_group_tests_name("ingest", tests, NULL, NULL);

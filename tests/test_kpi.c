@@ -19,12 +19,6 @@
 #include "helpers.h"
 #include "kpi/kpi.h"
 
-struct fx {
-    char *dir;
-    char *db;
-    struct cs_buf env;
-};
-
 static const char *config_text =
     "{\"tenants\": {"
     "  \"default\": {\"timezone\": \"UTC\", \"human_cost_per_conversation\":"
@@ -35,35 +29,11 @@ static const char *config_text =
 
 static int setup(void **state)
 {
-    struct fx *f = cs_xcalloc(1, sizeof(*f));
-    struct cs_buf p = CS_BUF_INIT;
-
-    f->dir = th_tmpdir();
-    f->db = th_new_database();
-    cs_buf_addf(&p, "%s/callscope.json", f->dir);
-    th_write(p.ptr, config_text, strlen(config_text));
-    cs_buf_init(&f->env);
-    cs_buf_addf(&f->env, "CALLSCOPE_DATABASE_URL='%s' CALLSCOPE_DATA_DIR=%s "
-                "CALLSCOPE_REPORTS_DIR=%s/reports CALLSCOPE_CONFIG=%s ",
-                f->db, f->dir, f->dir, p.ptr);
-    cs_buf_release(&p);
-    *state = f;
+    *state = th_env_new(config_text);
     return 0;
 }
 
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-
-    th_rmtree(f->dir);
-    free(f->dir);
-    free(f->db);
-    cs_buf_release(&f->env);
-    free(f);
-    return 0;
-}
-
-static void ingest_text(struct fx *f, const char *text)
+static void ingest_text(struct th_env *f, const char *text)
 {
     struct cs_buf p = CS_BUF_INIT, args = CS_BUF_INIT;
 
@@ -75,7 +45,7 @@ static void ingest_text(struct fx *f, const char *text)
     cs_buf_release(&args);
 }
 
-static json_t *kpis_json(struct fx *f, const char *args)
+static json_t *kpis_json(struct th_env *f, const char *args)
 {
     struct cs_buf a = CS_BUF_INIT;
     char *out = NULL, *err = NULL;
@@ -133,7 +103,7 @@ static void expect_subset(const json_t *want, const json_t *got,
 
 static void test_kpi__real_dev_matches_independent_figures(void **state)
 {
-    struct fx *f = *state;
+    struct th_env *f = *state;
     struct cs_buf args = CS_BUF_INIT;
     char *data = th_src("tests/data/real-dev/conversations.jsonl");
     char *exp_path = th_src("tests/data/real-dev/kpis_expected.json");
@@ -165,7 +135,7 @@ static void test_kpi__real_dev_matches_independent_figures(void **state)
 
 static void test_kpi__csv_and_table_carry_the_same_numbers(void **state)
 {
-    struct fx *f = *state;
+    struct th_env *f = *state;
     struct cs_buf args = CS_BUF_INIT;
     char *data = th_src("tests/data/real-dev/conversations.jsonl");
     char *csv = NULL, *table = NULL;
@@ -222,7 +192,7 @@ static void test_kpi__csv_and_table_carry_the_same_numbers(void **state)
 
 static void test_kpi__time_zone_buckets_by_local_day(void **state)
 {
-    struct fx *f = *state;
+    struct th_env *f = *state;
     json_t *j;
 
     /* 03:30Z on Oct 2 is 23:30 on Oct 1 in New York (EDT, UTC-4). */
@@ -262,7 +232,7 @@ static void test_kpi__time_zone_buckets_by_local_day(void **state)
 
 static void test_kpi__roi_from_hourly_rate_can_be_a_loss(void **state)
 {
-    struct fx *f = *state;
+    struct th_env *f = *state;
     json_t *j, *t;
     double fee = 3100.0 * 2 / 31; /* two days of October */
     double hc = 30.0 * 150 / 3600; /* aht 150 s */
@@ -295,7 +265,7 @@ static void test_kpi__roi_from_hourly_rate_can_be_a_loss(void **state)
 
 static void test_kpi__alerts_previous_period_and_nulls(void **state)
 {
-    struct fx *f = *state;
+    struct th_env *f = *state;
     json_t *j, *t, *a;
     size_t i;
     int found = 0;
@@ -347,7 +317,7 @@ static void test_kpi__alerts_previous_period_and_nulls(void **state)
 
 static void test_kpi__bad_arguments_are_usage_errors(void **state)
 {
-    struct fx *f = *state;
+    struct th_env *f = *state;
     char *err = NULL;
 
     assert_int_equal(th_run(f->env.ptr, "kpis --from 2026-13-01 --to "
@@ -381,17 +351,17 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kpi__fee_is_prorated_by_days_of_each_month),
         cmocka_unit_test_setup_teardown(
-            test_kpi__real_dev_matches_independent_figures, setup, teardown),
+            test_kpi__real_dev_matches_independent_figures, setup, th_env_teardown),
         cmocka_unit_test_setup_teardown(
-            test_kpi__csv_and_table_carry_the_same_numbers, setup, teardown),
+            test_kpi__csv_and_table_carry_the_same_numbers, setup, th_env_teardown),
         cmocka_unit_test_setup_teardown(
-            test_kpi__time_zone_buckets_by_local_day, setup, teardown),
+            test_kpi__time_zone_buckets_by_local_day, setup, th_env_teardown),
         cmocka_unit_test_setup_teardown(
-            test_kpi__roi_from_hourly_rate_can_be_a_loss, setup, teardown),
+            test_kpi__roi_from_hourly_rate_can_be_a_loss, setup, th_env_teardown),
         cmocka_unit_test_setup_teardown(
-            test_kpi__alerts_previous_period_and_nulls, setup, teardown),
+            test_kpi__alerts_previous_period_and_nulls, setup, th_env_teardown),
         cmocka_unit_test_setup_teardown(
-            test_kpi__bad_arguments_are_usage_errors, setup, teardown),
+            test_kpi__bad_arguments_are_usage_errors, setup, th_env_teardown),
     };
 
     return cmocka_run_group_tests_name("kpi", tests, NULL, NULL);

@@ -20,40 +20,9 @@
 
 #define API_KEY "sk-test-9f8e7d6c5b4a-never-log-me"
 
-struct fx {
-    char *dir;
-    char *db;
-    struct th_double dbl;
-    struct cs_buf env;
-};
-
-static int setup(void **state)
-{
-    struct fx *f = cs_xcalloc(1, sizeof(*f));
-
-    f->dir = th_tmpdir();
-    f->db = th_new_database();
-    cs_buf_init(&f->env);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-
-    json_decref(th_double_stop(&f->dbl));
-    th_rmtree(f->dir);
-    free(f->dir);
-    free(f->db);
-    cs_buf_release(&f->env);
-    free(f);
-    return 0;
-}
-
 /* Starts the double and writes the environment for the binary: the
  * real-dev rubrics, `config` as the config file's extra JSON members. */
-static void start(struct fx *f, const char *const *double_args,
+static void start(struct th_env *f, const char *const *double_args,
                   const char *config)
 {
     struct cs_buf p = CS_BUF_INIT, c = CS_BUF_INIT;
@@ -75,7 +44,7 @@ static void start(struct fx *f, const char *const *double_args,
     cs_buf_release(&c);
 }
 
-static void ingest(struct fx *f, const char *path)
+static void ingest(struct th_env *f, const char *path)
 {
     struct cs_buf a = CS_BUF_INIT;
 
@@ -84,13 +53,9 @@ static void ingest(struct fx *f, const char *path)
     cs_buf_release(&a);
 }
 
-static long sql_long(struct fx *f, const char *q)
+static long sql_long(struct th_env *f, const char *q)
 {
-    char *v = th_sql(f->db, q);
-    long n = v ? strtol(v, NULL, 10) : -1;
-
-    free(v);
-    return n;
+    return th_sql_long(f->db, q);
 }
 
 static long stat_of(const json_t *stats, const char *key)
@@ -100,7 +65,7 @@ static long stat_of(const json_t *stats, const char *key)
 
 static void test_llm_scoring__one_request_per_conversation(void **state)
 {
-    struct fx *f = *state;
+    struct th_env *f = *state;
     const char *args[] = {"--latency-ms", "20", "--api-key", API_KEY, NULL};
     char *data = th_src("tests/data/real-dev/conversations.jsonl");
     char *out = NULL, *err = NULL, *v;
@@ -144,7 +109,7 @@ static void test_llm_scoring__one_request_per_conversation(void **state)
 static void test_llm_scoring__pii_and_injection_stay_in_the_data(
     void **state)
 {
-    struct fx *f = *state;
+    struct th_env *f = *state;
     const char *args[] = {"--latency-ms", "5", NULL};
     const char *line =
         "{\"id\":\"pii-1\",\"tenant\":\"t\",\"started_at\":\"2026-10-01T"
@@ -204,7 +169,7 @@ static void test_llm_scoring__pii_and_injection_stay_in_the_data(
  * is asked in a second request, after that result is known. */
 static void test_llm_scoring__dependent_metric_second_round(void **state)
 {
-    struct fx *f = *state;
+    struct th_env *f = *state;
     const char *args[] = {"--latency-ms", "1", NULL};
     const char *dep =
         "{\"name\": \"Task: confirmation sent\", \"type\": \"boolean\", "
@@ -262,7 +227,7 @@ static void test_llm_scoring__dependent_metric_second_round(void **state)
  * every metric still judged, nothing truncated. */
 static void test_llm_scoring__long_transcripts_are_split(void **state)
 {
-    struct fx *f = *state;
+    struct th_env *f = *state;
     const char *args[] = {"--latency-ms", "1", NULL};
     char *data = th_src("tests/data/real-dev/conversations.jsonl");
     json_t *stats;
@@ -283,7 +248,7 @@ static void test_llm_scoring__long_transcripts_are_split(void **state)
 
 static void test_llm_scoring__faults_end_scored_or_explicit(void **state)
 {
-    struct fx *f = *state;
+    struct th_env *f = *state;
     const char *args[] = {"--latency-ms", "10", "--p429", "0.10", "--p500",
                           "0.05", "--pbad", "0.05", "--phang", "0.01",
                           "--hang-ms", "4000", "--retry-after", "0",
@@ -344,7 +309,7 @@ static void test_llm_scoring__faults_end_scored_or_explicit(void **state)
 
 static void test_llm_scoring__dry_run_and_max_cost(void **state)
 {
-    struct fx *f = *state;
+    struct th_env *f = *state;
     const char *args[] = {"--latency-ms", "5", NULL};
     char *data = th_src("tests/data/real-dev/conversations.jsonl");
     char *out = NULL;
@@ -379,7 +344,7 @@ static void test_llm_scoring__dry_run_and_max_cost(void **state)
  * finishes: every (conversation, metric) is stored exactly once. */
 static void test_llm_scoring__scale_out_survives_kill(void **state)
 {
-    struct fx *f = *state;
+    struct th_env *f = *state;
     const char *args[] = {"--latency-ms", "60", NULL};
     char *data = th_src("tests/data/real-dev/conversations.jsonl");
     struct cs_buf cmd = CS_BUF_INIT, pidf = CS_BUF_INIT;
@@ -430,22 +395,22 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
-            test_llm_scoring__one_request_per_conversation, setup, teardown),
+            test_llm_scoring__one_request_per_conversation, th_env_setup, th_env_teardown),
         cmocka_unit_test_setup_teardown(
-            test_llm_scoring__pii_and_injection_stay_in_the_data, setup,
-            teardown),
+            test_llm_scoring__pii_and_injection_stay_in_the_data,
+            th_env_setup, th_env_teardown),
         cmocka_unit_test_setup_teardown(
-            test_llm_scoring__dependent_metric_second_round, setup,
-            teardown),
+            test_llm_scoring__dependent_metric_second_round, th_env_setup,
+            th_env_teardown),
         cmocka_unit_test_setup_teardown(
-            test_llm_scoring__long_transcripts_are_split, setup, teardown),
+            test_llm_scoring__long_transcripts_are_split, th_env_setup, th_env_teardown),
         cmocka_unit_test_setup_teardown(
-            test_llm_scoring__faults_end_scored_or_explicit, setup,
-            teardown),
+            test_llm_scoring__faults_end_scored_or_explicit, th_env_setup,
+            th_env_teardown),
         cmocka_unit_test_setup_teardown(
-            test_llm_scoring__dry_run_and_max_cost, setup, teardown),
+            test_llm_scoring__dry_run_and_max_cost, th_env_setup, th_env_teardown),
         cmocka_unit_test_setup_teardown(
-            test_llm_scoring__scale_out_survives_kill, setup, teardown),
+            test_llm_scoring__scale_out_survives_kill, th_env_setup, th_env_teardown),
     };
 
     return cmocka_run_group_tests_name("llm_scoring", tests, NULL, NULL);

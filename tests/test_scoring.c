@@ -15,73 +15,44 @@
 #include "base/mem.h"
 #include "helpers.h"
 
-struct fx {
-    char *dir;
-    char *db;
-    struct cs_buf env;
-};
-
 /* A fresh database with real-dev ingested; rubrics copied to DIR/rubrics. */
 static int setup(void **state)
 {
-    struct fx *f = cs_xcalloc(1, sizeof(*f));
-    struct cs_buf cmd = CS_BUF_INIT, cfg = CS_BUF_INIT, p = CS_BUF_INIT;
+    struct cs_buf cmd = CS_BUF_INIT, cfg = CS_BUF_INIT;
     char *src = th_src("tests/data/real-dev");
+    struct th_env *f;
 
-    f->dir = th_tmpdir();
-    f->db = th_new_database();
-    cs_buf_addf(&cmd, "cp -r %s/rubrics %s/rubrics", src, f->dir);
-    assert_int_equal(system(cmd.ptr), 0);
-    cs_buf_addf(&p, "%s/callscope.json", f->dir);
     cs_buf_addf(&cfg, "{\"sentiment_lexicon\": \"%s/config/sentiment-"
                 "lexicon.txt\"}", CS_SOURCE_DIR);
-    th_write(p.ptr, cfg.ptr, cfg.len);
-    cs_buf_init(&f->env);
-    cs_buf_addf(&f->env, "CALLSCOPE_DATABASE_URL='%s' CALLSCOPE_DATA_DIR=%s/"
-                "var CALLSCOPE_CONFIG=%s CALLSCOPE_RUBRICS_DIR=%s/rubrics ",
-                f->db, f->dir, p.ptr, f->dir);
+    f = th_env_new(cfg.ptr);
+    cs_buf_addf(&cmd, "cp -r %s/rubrics %s/rubrics", src, f->dir);
+    assert_int_equal(system(cmd.ptr), 0);
+    cs_buf_addf(&f->env, "CALLSCOPE_RUBRICS_DIR=%s/rubrics ", f->dir);
     cs_buf_reset(&cmd);
     cs_buf_addf(&cmd, "ingest %s/conversations.jsonl", src);
     assert_int_equal(th_run(f->env.ptr, cmd.ptr, NULL, NULL), 0);
     cs_buf_release(&cmd);
     cs_buf_release(&cfg);
-    cs_buf_release(&p);
     free(src);
     *state = f;
     return 0;
 }
 
-static int teardown(void **state)
+static long sql_long(struct th_env *f, const char *q)
 {
-    struct fx *f = *state;
-
-    th_rmtree(f->dir);
-    free(f->dir);
-    free(f->db);
-    cs_buf_release(&f->env);
-    free(f);
-    return 0;
+    return th_sql_long(f->db, q);
 }
 
 /* o[a][b][c] (c may be NULL), borrowed or NULL. */
 static json_t *json_at(json_t *o, const char *a, const char *b,
-                           const char *c)
+                       const char *c)
 {
     o = json_object_get(json_object_get(o, a), b);
     return c ? json_object_get(o, c) : o;
 }
 
-static long sql_long(struct fx *f, const char *q)
-{
-    char *v = th_sql(f->db, q);
-    long n = v ? strtol(v, NULL, 10) : -1;
-
-    free(v);
-    return n;
-}
-
 /* Runs `args`, expects exit `rc`, returns stdout (new). */
-static char *run_ok(struct fx *f, const char *args, int rc)
+static char *run_ok(struct th_env *f, const char *args, int rc)
 {
     char *out = NULL, *err = NULL;
     int got = th_run(f->env.ptr, args, &out, &err);
@@ -94,7 +65,7 @@ static char *run_ok(struct fx *f, const char *args, int rc)
 
 static void test_scoring__second_run_evaluates_nothing(void **state)
 {
-    struct fx *f = *state;
+    struct th_env *f = *state;
     char *out;
 
     out = run_ok(f, "score", 0);
@@ -110,7 +81,7 @@ static void test_scoring__second_run_evaluates_nothing(void **state)
 
 static void test_scoring__changed_rubric_rescores_only_it(void **state)
 {
-    struct fx *f = *state;
+    struct th_env *f = *state;
     struct cs_buf p = CS_BUF_INIT;
     char *text, *out, *at;
 
@@ -153,7 +124,7 @@ static void test_scoring__changed_rubric_rescores_only_it(void **state)
 
 static void test_scoring__changed_conversation_is_rescored(void **state)
 {
-    struct fx *f = *state;
+    struct th_env *f = *state;
     struct cs_buf p = CS_BUF_INIT, a = CS_BUF_INIT;
     const char *line = "{\"id\":\"sgd-dev-19_00030\",\"tenant\":"
         "\"lumen-entertainment\",\"started_at\":\"2026-09-01T13:10:24Z\","
@@ -181,7 +152,7 @@ static void test_scoring__changed_conversation_is_rescored(void **state)
 
 static void test_scoring__rescore_keeps_history_and_export(void **state)
 {
-    struct fx *f = *state;
+    struct th_env *f = *state;
     char *out, *line;
     json_t *o;
     long n = 0;
@@ -260,7 +231,7 @@ static void expect_at_least_baseline(const json_t *report)
 
 static void test_scoring__calibration_meets_the_baseline(void **state)
 {
-    struct fx *f = *state;
+    struct th_env *f = *state;
     struct cs_buf a = CS_BUF_INIT;
     char *labels = th_src("tests/data/real-dev/labels.jsonl");
     char *out;
@@ -284,7 +255,7 @@ static void test_scoring__calibration_meets_the_baseline(void **state)
 
 static void test_scoring__invalid_rubric_set_is_refused(void **state)
 {
-    struct fx *f = *state;
+    struct th_env *f = *state;
     struct cs_buf p = CS_BUF_INIT, a = CS_BUF_INIT;
     const char *bad = "{\"name\": \"Broken\", \"type\": \"boolean\", "
                       "\"definition\": \"x\", \"success\": \"a\", "
@@ -312,7 +283,7 @@ static void test_scoring__invalid_rubric_set_is_refused(void **state)
 
 static void test_scoring__agent_logged_values_are_not_judged(void **state)
 {
-    struct fx *f = *state;
+    struct th_env *f = *state;
     struct cs_buf p = CS_BUF_INIT, a = CS_BUF_INIT;
     const char *line = "{\"id\":\"ag-1\",\"tenant\":\"t\",\"started_at\":"
         "\"2026-10-01T10:00:00Z\",\"turns\":[{\"role\":\"agent\",\"text\":"
@@ -344,7 +315,7 @@ static void test_scoring__agent_logged_values_are_not_judged(void **state)
 
 static void test_scoring__kpis_carry_metric_results(void **state)
 {
-    struct fx *f = *state;
+    struct th_env *f = *state;
     char *out;
     json_t *r, *m;
     long applicable;
@@ -410,7 +381,7 @@ static void test_scoring__kpis_carry_metric_results(void **state)
  * is scored exactly once. */
 static void test_scoring__three_processes_share_the_work(void **state)
 {
-    struct fx *f = *state;
+    struct th_env *f = *state;
     struct cs_buf cmd = CS_BUF_INIT, cfg = CS_BUF_INIT, p = CS_BUF_INIT;
 
     cs_buf_addf(&p, "%s/small-pages.json", f->dir);
@@ -457,24 +428,24 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
-            test_scoring__second_run_evaluates_nothing, setup, teardown),
+            test_scoring__second_run_evaluates_nothing, setup, th_env_teardown),
         cmocka_unit_test_setup_teardown(
-            test_scoring__changed_rubric_rescores_only_it, setup, teardown),
+            test_scoring__changed_rubric_rescores_only_it, setup, th_env_teardown),
         cmocka_unit_test_setup_teardown(
-            test_scoring__changed_conversation_is_rescored, setup, teardown),
+            test_scoring__changed_conversation_is_rescored, setup, th_env_teardown),
         cmocka_unit_test_setup_teardown(
-            test_scoring__rescore_keeps_history_and_export, setup, teardown),
+            test_scoring__rescore_keeps_history_and_export, setup, th_env_teardown),
         cmocka_unit_test_setup_teardown(
-            test_scoring__calibration_meets_the_baseline, setup, teardown),
+            test_scoring__calibration_meets_the_baseline, setup, th_env_teardown),
         cmocka_unit_test_setup_teardown(
-            test_scoring__invalid_rubric_set_is_refused, setup, teardown),
+            test_scoring__invalid_rubric_set_is_refused, setup, th_env_teardown),
         cmocka_unit_test_setup_teardown(
             test_scoring__agent_logged_values_are_not_judged, setup,
-            teardown),
+            th_env_teardown),
         cmocka_unit_test_setup_teardown(
-            test_scoring__kpis_carry_metric_results, setup, teardown),
+            test_scoring__kpis_carry_metric_results, setup, th_env_teardown),
         cmocka_unit_test_setup_teardown(
-            test_scoring__three_processes_share_the_work, setup, teardown),
+            test_scoring__three_processes_share_the_work, setup, th_env_teardown),
     };
 
     return cmocka_run_group_tests_name("scoring", tests, NULL, NULL);
