@@ -69,6 +69,8 @@ void th_env_free(struct th_env *e);
 /* cmocka fixtures for a th_env without a config file. */
 int th_env_setup(void **state);
 int th_env_teardown(void **state);
+#define TH_ENV_TEST(fn)                                                   \
+    cmocka_unit_test_setup_teardown(fn, th_env_setup, th_env_teardown)
 
 /* The first value of a query as a number (-1 for none). */
 long th_sql_long(const char *conninfo, const char *sql);

@@ -291,19 +291,12 @@ static void test_ingest__sample_data_loads_completely(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(
-            test_ingest__bad_lines_rejected_rest_loaded, th_env_setup, th_env_teardown),
-        cmocka_unit_test_setup_teardown(
-            test_ingest__reingest_replaces_and_is_idempotent, th_env_setup,
-            th_env_teardown),
-        cmocka_unit_test_setup_teardown(
-            test_ingest__gzip_folders_and_unreadable_files, th_env_setup, th_env_teardown),
-        cmocka_unit_test_setup_teardown(test_ingest__defaults_are_filled,
-                                        th_env_setup, th_env_teardown),
-        cmocka_unit_test_setup_teardown(
-            test_ingest__values_land_in_their_columns, th_env_setup, th_env_teardown),
-        cmocka_unit_test_setup_teardown(
-            test_ingest__sample_data_loads_completely, th_env_setup, th_env_teardown),
+        TH_ENV_TEST(test_ingest__bad_lines_rejected_rest_loaded),
+        TH_ENV_TEST(test_ingest__reingest_replaces_and_is_idempotent),
+        TH_ENV_TEST(test_ingest__gzip_folders_and_unreadable_files),
+        TH_ENV_TEST(test_ingest__defaults_are_filled),
+        TH_ENV_TEST(test_ingest__values_land_in_their_columns),
+        TH_ENV_TEST(test_ingest__sample_data_loads_completely),
     };
 
     return cmocka_run_group_tests_name("ingest", tests, NULL, NULL);

@@ -346,22 +346,19 @@ static void test_kpi__fee_is_prorated_by_days_of_each_month(void **state)
     assert_true(cs_kpi_prorated_fee(100, a, a) == 0);
 }
 
+/* The sandbox with this file's own setup. */
+#define ENV_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, th_env_teardown)
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kpi__fee_is_prorated_by_days_of_each_month),
-        cmocka_unit_test_setup_teardown(
-            test_kpi__real_dev_matches_independent_figures, setup, th_env_teardown),
-        cmocka_unit_test_setup_teardown(
-            test_kpi__csv_and_table_carry_the_same_numbers, setup, th_env_teardown),
-        cmocka_unit_test_setup_teardown(
-            test_kpi__time_zone_buckets_by_local_day, setup, th_env_teardown),
-        cmocka_unit_test_setup_teardown(
-            test_kpi__roi_from_hourly_rate_can_be_a_loss, setup, th_env_teardown),
-        cmocka_unit_test_setup_teardown(
-            test_kpi__alerts_previous_period_and_nulls, setup, th_env_teardown),
-        cmocka_unit_test_setup_teardown(
-            test_kpi__bad_arguments_are_usage_errors, setup, th_env_teardown),
+        ENV_TEST(test_kpi__real_dev_matches_independent_figures),
+        ENV_TEST(test_kpi__csv_and_table_carry_the_same_numbers),
+        ENV_TEST(test_kpi__time_zone_buckets_by_local_day),
+        ENV_TEST(test_kpi__roi_from_hourly_rate_can_be_a_loss),
+        ENV_TEST(test_kpi__alerts_previous_period_and_nulls),
+        ENV_TEST(test_kpi__bad_arguments_are_usage_errors),
     };
 
     return cmocka_run_group_tests_name("kpi", tests, NULL, NULL);

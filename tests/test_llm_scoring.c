@@ -394,23 +394,13 @@ static void test_llm_scoring__scale_out_survives_kill(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(
-            test_llm_scoring__one_request_per_conversation, th_env_setup, th_env_teardown),
-        cmocka_unit_test_setup_teardown(
-            test_llm_scoring__pii_and_injection_stay_in_the_data,
-            th_env_setup, th_env_teardown),
-        cmocka_unit_test_setup_teardown(
-            test_llm_scoring__dependent_metric_second_round, th_env_setup,
-            th_env_teardown),
-        cmocka_unit_test_setup_teardown(
-            test_llm_scoring__long_transcripts_are_split, th_env_setup, th_env_teardown),
-        cmocka_unit_test_setup_teardown(
-            test_llm_scoring__faults_end_scored_or_explicit, th_env_setup,
-            th_env_teardown),
-        cmocka_unit_test_setup_teardown(
-            test_llm_scoring__dry_run_and_max_cost, th_env_setup, th_env_teardown),
-        cmocka_unit_test_setup_teardown(
-            test_llm_scoring__scale_out_survives_kill, th_env_setup, th_env_teardown),
+        TH_ENV_TEST(test_llm_scoring__one_request_per_conversation),
+        TH_ENV_TEST(test_llm_scoring__pii_and_injection_stay_in_the_data),
+        TH_ENV_TEST(test_llm_scoring__dependent_metric_second_round),
+        TH_ENV_TEST(test_llm_scoring__long_transcripts_are_split),
+        TH_ENV_TEST(test_llm_scoring__faults_end_scored_or_explicit),
+        TH_ENV_TEST(test_llm_scoring__dry_run_and_max_cost),
+        TH_ENV_TEST(test_llm_scoring__scale_out_survives_kill),
     };
 
     return cmocka_run_group_tests_name("llm_scoring", tests, NULL, NULL);

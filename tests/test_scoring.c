@@ -424,28 +424,21 @@ static void test_scoring__three_processes_share_the_work(void **state)
     cs_buf_release(&p);
 }
 
+/* The sandbox with this file's own setup. */
+#define ENV_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, th_env_teardown)
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(
-            test_scoring__second_run_evaluates_nothing, setup, th_env_teardown),
-        cmocka_unit_test_setup_teardown(
-            test_scoring__changed_rubric_rescores_only_it, setup, th_env_teardown),
-        cmocka_unit_test_setup_teardown(
-            test_scoring__changed_conversation_is_rescored, setup, th_env_teardown),
-        cmocka_unit_test_setup_teardown(
-            test_scoring__rescore_keeps_history_and_export, setup, th_env_teardown),
-        cmocka_unit_test_setup_teardown(
-            test_scoring__calibration_meets_the_baseline, setup, th_env_teardown),
-        cmocka_unit_test_setup_teardown(
-            test_scoring__invalid_rubric_set_is_refused, setup, th_env_teardown),
-        cmocka_unit_test_setup_teardown(
-            test_scoring__agent_logged_values_are_not_judged, setup,
-            th_env_teardown),
-        cmocka_unit_test_setup_teardown(
-            test_scoring__kpis_carry_metric_results, setup, th_env_teardown),
-        cmocka_unit_test_setup_teardown(
-            test_scoring__three_processes_share_the_work, setup, th_env_teardown),
+        ENV_TEST(test_scoring__second_run_evaluates_nothing),
+        ENV_TEST(test_scoring__changed_rubric_rescores_only_it),
+        ENV_TEST(test_scoring__changed_conversation_is_rescored),
+        ENV_TEST(test_scoring__rescore_keeps_history_and_export),
+        ENV_TEST(test_scoring__calibration_meets_the_baseline),
+        ENV_TEST(test_scoring__invalid_rubric_set_is_refused),
+        ENV_TEST(test_scoring__agent_logged_values_are_not_judged),
+        ENV_TEST(test_scoring__kpis_carry_metric_results),
+        ENV_TEST(test_scoring__three_processes_share_the_work),
     };
 
     return cmocka_run_group_tests_name("scoring", tests, NULL, NULL);
