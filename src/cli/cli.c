@@ -5,6 +5,8 @@
 #include <stdio.h>
 
 #include "base/log.h"
+#include "base/mem.h"
+#include "base/parse.h"
 
 int cs_cli_exit_for(int code)
 {
@@ -45,4 +47,40 @@ int cs_cli_open_store(struct cs_ctx *ctx)
             return cs_cli_fail(ret, err.msg);
     }
     return 0;
+}
+
+int cs_cli_filter_opt(struct cs_cli_filter *cf, int c, char *arg,
+                      const char *cmd)
+{
+    int64_t d;
+
+    switch (c) {
+    case 'F':
+    case 'T':
+        if (cs_parse_date(arg, &d))
+            return cs_cli_usage(cmd, "dates are YYYY-MM-DD");
+        if (c == 'F')
+            cf->f.from = arg;
+        else
+            cf->f.to = arg;
+        return 1;
+    case 't':
+        cf->f.tenant = arg;
+        return 1;
+    case 'm':
+        cf->metrics = cs_xrealloc(cf->metrics,
+                                  (cf->n_metrics + 2) * sizeof(*cf->metrics));
+        cf->metrics[cf->n_metrics++] = arg;
+        cf->metrics[cf->n_metrics] = NULL;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+void cs_cli_filter_release(struct cs_cli_filter *cf)
+{
+    free(cf->metrics);
+    cf->metrics = NULL;
+    cf->n_metrics = 0;
 }

@@ -7,6 +7,7 @@
 #include "base/err.h"
 #include "cli/exit.h"
 #include "config/config.h"
+#include "store/results.h"
 #include "store/store.h"
 
 /* What a command needs opened before it runs. */
@@ -45,6 +46,29 @@ struct cs_cmd {
     "  -q, --quiet        warnings and errors only\n"                    \
     "  -v, --verbose      more detail (-vv: debug)\n"                    \
     "  -h, --help         this help\n"
+
+/*
+ * The selection options of score, rescore and results: --from, --to
+ * (UTC dates), --tenant and --metric (repeatable). Put CS_FILTER_OPTS in
+ * the option table and offer every option to cs_cli_filter_opt first:
+ * it returns 1 when it took the option, 0 when the option is not one of
+ * these, or CS_EXIT_USAGE after printing what is wrong with the value.
+ */
+#define CS_FILTER_OPTS                                                   \
+    {"from", required_argument, NULL, 'F'},                              \
+    {"to", required_argument, NULL, 'T'},                                \
+    {"tenant", required_argument, NULL, 't'},                            \
+    {"metric", required_argument, NULL, 'm'}
+
+struct cs_cli_filter {
+    struct cs_score_filter f;
+    char **metrics;         /* NULL-terminated (borrowed strings), or NULL */
+    size_t n_metrics;
+};
+
+int cs_cli_filter_opt(struct cs_cli_filter *cf, int c, char *arg,
+                      const char *cmd);
+void cs_cli_filter_release(struct cs_cli_filter *cf);
 
 /* Prints "callscope: error: <msg>" and returns the exit code for `code`. */
 int cs_cli_fail(int code, const char *msg);

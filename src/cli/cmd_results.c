@@ -22,48 +22,30 @@ static const char help[] =
 int cs_cmd_results(int argc, char **argv, struct cs_ctx *ctx)
 {
     static const struct option opts[] = {
-        {"from", required_argument, NULL, 'F'},
-        {"to", required_argument, NULL, 'T'},
-        {"tenant", required_argument, NULL, 't'},
-        {"metric", required_argument, NULL, 'm'},
+        CS_FILTER_OPTS,
         {"history", no_argument, NULL, 'H'},
         {"format", required_argument, NULL, 'f'},
         CS_COMMON_OPTS,
         {NULL, 0, NULL, 0}};
-    struct cs_score_filter f;
+    struct cs_cli_filter cf;
     struct cs_err err = {0, ""};
     const char *format = NULL;
-    char **metrics = NULL;
-    size_t n = 0;
     int c, history = 0, ret;
-    int64_t d;
 
-    memset(&f, 0, sizeof(f));
+    memset(&cf, 0, sizeof(cf));
     while ((c = getopt_long(argc, argv, CS_COMMON_SHORT, opts, NULL)) != -1) {
+        ret = cs_cli_filter_opt(&cf, c, optarg, "results");
+        if (ret == 1)
+            continue;
+        if (ret) {
+            cs_cli_filter_release(&cf);
+            return ret;
+        }
         switch (c) {
         case 'h':
             fputs(help, stdout);
-            free(metrics);
+            cs_cli_filter_release(&cf);
             return CS_EXIT_OK;
-        case 'F':
-        case 'T':
-            if (cs_parse_date(optarg, &d)) {
-                free(metrics);
-                return cs_cli_usage("results", "dates are YYYY-MM-DD");
-            }
-            if (c == 'F')
-                f.from = optarg;
-            else
-                f.to = optarg;
-            break;
-        case 't':
-            f.tenant = optarg;
-            break;
-        case 'm':
-            metrics = cs_xrealloc(metrics, (n + 2) * sizeof(*metrics));
-            metrics[n++] = optarg;
-            metrics[n] = NULL;
-            break;
         case 'H':
             history = 1;
             break;
@@ -75,26 +57,26 @@ int cs_cmd_results(int argc, char **argv, struct cs_ctx *ctx)
         case 'v':
             break;
         default:
-            free(metrics);
+            cs_cli_filter_release(&cf);
             return cs_cli_usage("results", "unknown option");
         }
     }
     if (optind != argc - 1 || strcmp(argv[optind], "export") != 0) {
-        free(metrics);
+        cs_cli_filter_release(&cf);
         return cs_cli_usage("results", "expected 'export'");
     }
     if (!format || (strcmp(format, "jsonl") && strcmp(format, "csv"))) {
-        free(metrics);
+        cs_cli_filter_release(&cf);
         return cs_cli_usage("results", "--format jsonl or csv is required");
     }
     ret = cs_cli_open_store(ctx);
     if (ret) {
-        free(metrics);
+        cs_cli_filter_release(&cf);
         return ret;
     }
-    ret = cs_store_results_export(ctx->st, &f, metrics, history,
+    ret = cs_store_results_export(ctx->st, &cf.f, cf.metrics, history,
                                   strcmp(format, "csv") == 0, stdout, &err);
-    free(metrics);
+    cs_cli_filter_release(&cf);
     if (ret)
         return cs_cli_fail(ret, err.msg);
     return CS_EXIT_OK;

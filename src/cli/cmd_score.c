@@ -49,10 +49,7 @@ static const char rescore_help[] =
 static int run(int argc, char **argv, struct cs_ctx *ctx, int rescore)
 {
     static const struct option opts[] = {
-        {"from", required_argument, NULL, 'F'},
-        {"to", required_argument, NULL, 'T'},
-        {"tenant", required_argument, NULL, 't'},
-        {"metric", required_argument, NULL, 'm'},
+        CS_FILTER_OPTS,
         {"dry-run", no_argument, NULL, 'n'},
         {"max-cost", required_argument, NULL, 'x'},
         CS_COMMON_OPTS,
@@ -62,74 +59,62 @@ static int run(int argc, char **argv, struct cs_ctx *ctx, int rescore)
     struct cs_score_stats stats;
     struct cs_rubric_set *set = NULL;
     struct cs_err err = {0, ""};
-    char **metrics = NULL;
-    size_t n_metrics = 0;
-    int64_t d;
+    struct cs_cli_filter cf;
     int c, ret;
 
     memset(&so, 0, sizeof(so));
+    memset(&cf, 0, sizeof(cf));
     while ((c = getopt_long(argc, argv, CS_COMMON_SHORT, opts, NULL)) != -1) {
+        ret = cs_cli_filter_opt(&cf, c, optarg, name);
+        if (ret == 1)
+            continue;
+        if (ret) {
+            cs_cli_filter_release(&cf);
+            return ret;
+        }
         switch (c) {
         case 'h':
             fputs(rescore ? rescore_help : score_help, stdout);
-            free(metrics);
+            cs_cli_filter_release(&cf);
             return CS_EXIT_OK;
-        case 'F':
-        case 'T':
-            if (cs_parse_date(optarg, &d)) {
-                free(metrics);
-                return cs_cli_usage(name, "dates are YYYY-MM-DD");
-            }
-            if (c == 'F')
-                so.filter.from = optarg;
-            else
-                so.filter.to = optarg;
-            break;
-        case 't':
-            so.filter.tenant = optarg;
-            break;
         case 'n':
             so.dry_run = 1;
             break;
         case 'x':
             if (cs_parse_double(optarg, &so.max_cost) || so.max_cost <= 0) {
-                free(metrics);
+                cs_cli_filter_release(&cf);
                 return cs_cli_usage(name, "--max-cost takes an amount > 0");
             }
-            break;
-        case 'm':
-            metrics = cs_xrealloc(metrics, (n_metrics + 2) * sizeof(*metrics));
-            metrics[n_metrics++] = optarg;
-            metrics[n_metrics] = NULL;
             break;
         case 'c':
         case 'q':
         case 'v':
             break;
         default:
-            free(metrics);
+            cs_cli_filter_release(&cf);
             return cs_cli_usage(name, "unknown option");
         }
     }
     if (optind < argc) {
-        free(metrics);
+        cs_cli_filter_release(&cf);
         return cs_cli_usage(name, "unexpected argument '%s'", argv[optind]);
     }
-    if (rescore && !metrics)
+    if (rescore && !cf.metrics)
         return cs_cli_usage(name, "--metric is required");
     ret = cs_cli_open_store(ctx);
     if (ret) {
-        free(metrics);
+        cs_cli_filter_release(&cf);
         return ret;
     }
     ret = cs_rubric_set_load(&set, ctx->cfg->rubrics_dir, NULL, &err);
     if (ret) {
-        free(metrics);
+        cs_cli_filter_release(&cf);
         /* The job refuses to start on an invalid rubric set. */
         cs_log(CS_LOG_ERROR, "%s (run 'callscope rubrics lint')", err.msg);
         return CS_EXIT_INVALID;
     }
-    so.metrics = metrics;
+    so.filter = cf.f;
+    so.metrics = cf.metrics;
     so.force = rescore;
     so.sentiment_metric = "customer_sentiment";
     so.lexicon_path = ctx->cfg->sentiment_lexicon;
@@ -175,7 +160,7 @@ static int run(int argc, char **argv, struct cs_ctx *ctx, int rescore)
                                           "left for a later run" : "");
     }
     cs_rubric_set_free(set);
-    free(metrics);
+    cs_cli_filter_release(&cf);
     if (ret)
         return cs_cli_fail(ret, err.msg);
     return stats.errors ? CS_EXIT_PARTIAL : CS_EXIT_OK;
