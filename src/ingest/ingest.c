@@ -62,7 +62,7 @@ static int has_suffix(const char *s, const char *suffix)
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-static int wanted(const char *name)
+int cs_ingest_wanted(const char *name)
 {
     return has_suffix(name, ".jsonl") || has_suffix(name, ".jsonl.gz");
 }
@@ -105,7 +105,7 @@ static void collect(char ***files, size_t *n, size_t *cap, const char *path,
             continue;
         cs_buf_addf(&p, "%s/%s", path, e->d_name);
         if (stat(p.ptr, &es) == 0 && (S_ISDIR(es.st_mode) ||
-                                       wanted(e->d_name))) {
+                                       cs_ingest_wanted(e->d_name))) {
             if (nsub == capsub) {
                 capsub = capsub ? capsub * 2 : 16;
                 sub = cs_xrealloc(sub, capsub * sizeof(*sub));

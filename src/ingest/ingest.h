@@ -31,6 +31,9 @@ struct cs_ingest_stats {
  * skipped. Returns 0 unless the store failed (CS_EDB: what was flushed
  * before stays stored). Fills *stats in every case.
  */
+/* 1 when a file name is an input file: *.jsonl or *.jsonl.gz. */
+int cs_ingest_wanted(const char *name);
+
 int cs_ingest_paths(struct cs_ingest_stats *stats, struct cs_store *st,
                     char *const *paths, size_t n_paths,
                     const struct cs_ingest_opts *opts, struct cs_err *err);

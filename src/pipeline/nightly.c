@@ -15,13 +15,6 @@
 #include "kpi/kpi.h"
 #include "score/llm_score.h"
 
-static int has_suffix(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), m = strlen(suffix);
-
-    return n >= m && strcmp(s + n - m, suffix) == 0;
-}
-
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -47,8 +40,7 @@ static int ingest_inbox(struct cs_nightly_result *res, struct cs_store *st,
                           o->inbox, strerror(errno));
     }
     while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.' || !(has_suffix(e->d_name, ".jsonl") ||
-                                     has_suffix(e->d_name, ".jsonl.gz")))
+        if (e->d_name[0] == '.' || !cs_ingest_wanted(e->d_name))
             continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 16;

@@ -594,7 +594,9 @@ static int dump_append(const char *buffer, size_t size, void *data)
     return 0;
 }
 
-static void add_json_string(struct cs_buf *b, const char *s)
+/* Dumped through a callback: no string allocated by jansson, whose
+ * allocator may be the ingest arena (ingest/arena.h). */
+void cs_store_json_str(struct cs_buf *b, const char *s)
 {
     json_t *j = json_string(s);
 
@@ -612,9 +614,9 @@ static void rebuild_ids(struct cs_store_batch *b)
         char *tenant = cs_xstrndup(k, (size_t)(sep - k));
 
         cs_buf_adds(&b->ids, i ? ",[" : "[");
-        add_json_string(&b->ids, tenant);
+        cs_store_json_str(&b->ids, tenant);
         cs_buf_addch(&b->ids, ',');
-        add_json_string(&b->ids, sep + 1);
+        cs_store_json_str(&b->ids, sep + 1);
         cs_buf_addch(&b->ids, ']');
         free(tenant);
     }

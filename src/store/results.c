@@ -53,16 +53,6 @@ static const char WANT_WHERE[] =
     "      AND r.rubric_version = $4::jsonb ->> r.metric)"
     "     < (SELECT count(*) FROM jsonb_object_keys($4::jsonb)))";
 
-static void json_str(struct cs_buf *b, const char *s)
-{
-    json_t *j = json_string(s);
-    char *t = json_dumps(j, JSON_ENCODE_ANY);
-
-    cs_buf_adds(b, t ? t : "\"\"");
-    free(t);
-    json_decref(j);
-}
-
 struct cs_claim {
     PGconn *conn;               /* holds the row locks in a transaction */
     struct cs_score_cursor *cur;
@@ -251,9 +241,9 @@ static int fetch_page(struct cs_score_cursor *c, struct cs_err *err)
     cs_buf_addch(&keys, '[');
     for (int i = 0; i < n; i++) {
         cs_buf_adds(&keys, i ? ",[" : "[");
-        json_str(&keys, PQgetvalue(r, i, 0));
+        cs_store_json_str(&keys, PQgetvalue(r, i, 0));
         cs_buf_addch(&keys, ',');
-        json_str(&keys, PQgetvalue(r, i, 1));
+        cs_store_json_str(&keys, PQgetvalue(r, i, 1));
         cs_buf_addch(&keys, ']');
     }
     cs_buf_addch(&keys, ']');
@@ -463,11 +453,11 @@ int cs_store_results_add(struct cs_result_writer *w,
      * first run): the update's join was the slow part of big runs. */
     if (r->replaces) {
         cs_buf_adds(&w->keys, w->n_keys ? ",[" : "[[");
-        json_str(&w->keys, r->tenant);
+        cs_store_json_str(&w->keys, r->tenant);
         cs_buf_addch(&w->keys, ',');
-        json_str(&w->keys, r->conversation_id);
+        cs_store_json_str(&w->keys, r->conversation_id);
         cs_buf_addch(&w->keys, ',');
-        json_str(&w->keys, r->metric);
+        cs_store_json_str(&w->keys, r->metric);
         cs_buf_addch(&w->keys, ']');
         w->n_keys++;
     }
@@ -581,7 +571,7 @@ int cs_store_results_export(struct cs_store *st,
     for (char *const *m = metrics; m && *m; m++) {
         if (m != metrics)
             cs_buf_addch(&mlist, ',');
-        json_str(&mlist, *m);
+        cs_store_json_str(&mlist, *m);
     }
     cs_buf_addch(&mlist, ']');
     params[0] = f->tenant;

@@ -22,6 +22,9 @@ int cs_store_exec(struct cs_store *st, const char *sql, struct cs_err *err);
 struct cs_buf;
 void cs_store_copy_text(struct cs_buf *b, const char *s, size_t n);
 
+/* Appends `s` as a JSON string literal (quoted, escaped). */
+void cs_store_json_str(struct cs_buf *b, const char *s);
+
 /* The SQL expression of a KPI group over `conversations` ($4: the zone). */
 const char *cs_store_group_expr(enum cs_kpi_by by);
 
