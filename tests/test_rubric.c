@@ -61,20 +61,6 @@ static char *version_of(const char *dir, const char *key)
     return v;
 }
 
-/* The real-dev data: the copy in the tree, else the shared original. */
-static char *real_dev_dir(void)
-{
-    char *d = th_src("tests/data/real-dev");
-
-    if (cs_fs_exists(d))
-        return d;
-    free(d);
-    d = th_src("../shared/data/real-dev");
-    if (!cs_fs_exists(d))
-        fail_msg("no real-dev data in tests/data/real-dev nor %s", d);
-    return d;
-}
-
 static void lint_case(void **state)
 {
     struct cs_lint_report rep;
@@ -309,7 +295,7 @@ static void test_rubric__starter_set_fields(void **state)
 
 static void test_rubric__real_dev_rubrics_lint_clean(void **state)
 {
-    char *data = real_dev_dir();
+    char *data = th_src("tests/data/real-dev");
     struct cs_buf dir = CS_BUF_INIT;
     struct cs_lint_report rep;
     struct cs_err err;

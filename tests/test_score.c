@@ -112,19 +112,6 @@ static const char *label(const struct cs_eval_result *r)
     return s;
 }
 
-static char *real_dev_dir(void)
-{
-    char *d = th_src("tests/data/real-dev");
-
-    if (cs_fs_exists(d))
-        return d;
-    free(d);
-    d = th_src("../shared/data/real-dev");
-    if (!cs_fs_exists(d))
-        fail_msg("no real-dev data in tests/data/real-dev nor %s", d);
-    return d;
-}
-
 #define BOOL_HEAD "\"type\": \"boolean\", \"definition\": \"d\", " \
                   "\"success\": \"s\", \"failure\": \"f\""
 
@@ -759,7 +746,7 @@ static struct cs_rubric_set *load_set(const char *dir)
 
 static void test_score__real_dev_agreement_at_least_baseline(void **state)
 {
-    char *data = real_dev_dir();
+    char *data = th_src("tests/data/real-dev");
     struct cs_buf p = CS_BUF_INIT, report = CS_BUF_INIT;
     struct cs_rubric_set *set;
     struct scored s;
@@ -870,7 +857,7 @@ static void test_score__real_dev_agreement_at_least_baseline(void **state)
 
 static void test_score__starter_rubrics_on_real_dev(void **state)
 {
-    char *data = real_dev_dir();
+    char *data = th_src("tests/data/real-dev");
     char *dir = th_src("rubrics");
     struct cs_rubric_set *set = load_set(dir);
     struct scored s;
