@@ -19,6 +19,38 @@
 #include "helpers.h"
 #include "kpi/kpi.h"
 
+/* Looks up "a.b.c" paths; keys may hold dots ("calendar.book"), so the
+ * longest prefix ending at a dot is tried first. Borrowed or NULL. */
+static json_t *kpi_get(const json_t *o, const char *path)
+{
+    const json_t *cur = o;
+
+    while (cur && *path) {
+        size_t n = strlen(path);
+        json_t *next = NULL;
+
+        for (;;) {
+            char *part = cs_xstrndup(path, n);
+
+            next = json_object_get(cur, part);
+            free(part);
+            if (next)
+                break;
+            while (n > 0 && path[--n] != '.')
+                ;
+            if (n == 0)
+                break;
+        }
+        if (!next)
+            return NULL;
+        cur = next;
+        path += n;
+        if (*path == '.')
+            path++;
+    }
+    return (json_t *)cur;
+}
+
 static const char *config_text =
     "{\"tenants\": {"
     "  \"default\": {\"timezone\": \"UTC\", \"human_cost_per_conversation\":"
@@ -133,62 +165,297 @@ static void test_kpi__real_dev_matches_independent_figures(void **state)
     cs_buf_release(&args);
 }
 
-static void test_kpi__csv_and_table_carry_the_same_numbers(void **state)
+/* Splits one CSV line (RFC 4180 quotes) into at most `max` fields, new
+ * strings; returns the count. */
+static size_t csv_split(const char *line, char **out, size_t max)
+{
+    size_t n = 0;
+    const char *p = line;
+
+    while (n < max) {
+        struct cs_buf f = CS_BUF_INIT;
+
+        if (*p == '"') {
+            for (p++; *p; p++) {
+                if (*p == '"' && p[1] == '"')
+                    cs_buf_addch(&f, *p++);
+                else if (*p == '"')
+                    break;
+                else
+                    cs_buf_addch(&f, *p);
+            }
+            if (*p == '"')
+                p++;
+        } else {
+            while (*p && *p != ',' && *p != '\n')
+                cs_buf_addch(&f, *p++);
+        }
+        out[n++] = cs_buf_detach(&f, NULL);
+        if (*p != ',')
+            break;
+        p++;
+    }
+    return n;
+}
+
+/* The change of docs/report-design.md, computed here independently:
+ * rates in points, counts and money relative, the rest absolute. */
+static double expected_change(const char *unit, double v, double p)
+{
+    if (isnan(v) || isnan(p))
+        return NAN;
+    if (strcmp(unit, "rate") == 0)
+        return 100 * (v - p);
+    if (strcmp(unit, "count") == 0 || strcmp(unit, "money") == 0)
+        return p == 0 ? NAN : (v - p) / fabs(p);
+    return v - p;
+}
+
+static double json_num(const json_t *v)
+{
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+static void expect_field(const char *field, double want, const char *what)
+{
+    if (isnan(want)) {
+        if (*field)
+            fail_msg("%s: expected an empty field, got '%s'", what, field);
+        return;
+    }
+    if (!*field || fabs(strtod(field, NULL) - want) >
+                       1e-9 * fmax(1.0, fabs(want)))
+        fail_msg("%s: expected %.17g, got '%s'", what, want, field);
+}
+
+static void test_kpi__csv_carries_each_kpi_once_with_comparisons(void **state)
 {
     struct th_env *f = *state;
     struct cs_buf args = CS_BUF_INIT;
     char *data = th_src("tests/data/real-dev/conversations.jsonl");
-    char *csv = NULL, *table = NULL;
+    char *csv = NULL;
     json_t *got;
-    const char *name;
-    json_t *t;
+    size_t rows = 0;
+
+    cs_buf_addf(&args, "ingest %s", data);
+    assert_int_equal(th_run(f->env.ptr, args.ptr, NULL, NULL), 0);
+    got = kpis_json(f, "--from 2026-10-15 --to 2026-10-16");
+    assert_int_equal(th_run(f->env.ptr, "kpis --format csv --from 2026-10-15"
+                            " --to 2026-10-16", &csv, NULL), 0);
+    assert_non_null(strstr(csv, "tenant,group,kpi,label,unit,value,previous,"
+                                "previous_change,same_weekday_last_week,"
+                                "same_weekday_last_week_change,"
+                                "change_kind\n"));
+    for (const char *line = strchr(csv, '\n') + 1; *line;
+         line = strchr(line, '\n') + 1) {
+        char *fl[12];
+        size_t n = csv_split(line, fl, 12);
+        json_t *t = kpi_get(json_object_get(got, "tenants"), fl[0]);
+        double v, p;
+
+        assert_int_equal(n, 11);
+        assert_non_null(t);
+        /* Each KPI once: comparisons are columns, never keys. */
+        assert_null(strstr(fl[2], "previous"));
+        assert_null(strstr(fl[2], "same_weekday"));
+        assert_string_equal(fl[1], "");
+        if (strcmp(fl[2], "handoff_people_cost") != 0) {
+            v = json_num(kpi_get(t, fl[2]));
+            p = json_num(kpi_get(json_object_get(t, "previous"), fl[2]));
+            if (!kpi_get(t, fl[2]))
+                fail_msg("csv row '%s' is no KPI of the JSON", fl[2]);
+            expect_field(fl[5], v, fl[2]);
+            /* A metric count absent from the day before was 0 then. */
+            if (isnan(p) && strncmp(fl[2], "metrics.", 8) == 0 &&
+                strcmp(fl[4], "count") == 0)
+                p = 0;
+            expect_field(fl[6], p, fl[2]);
+            expect_field(fl[7], expected_change(fl[4], v, p), fl[2]);
+        }
+        /* Not compared with last week here. */
+        assert_string_equal(fl[8], "");
+        if (strcmp(fl[2], "answer_rate") == 0 ||
+            strcmp(fl[2], "sentiment.positive") == 0)
+            assert_string_equal(fl[4], "rate");
+        if (strcmp(fl[2], "sentiment.scored") == 0)
+            assert_string_equal(fl[4], "count");
+        for (size_t i = 0; i < n; i++)
+            free(fl[i]);
+        rows++;
+    }
+    assert_true(rows > 40);
+    json_decref(got);
+    free(csv);
+    free(data);
+    cs_buf_release(&args);
+}
+
+/* "71.3 %" as the text report prints a rate, computed here. */
+static void pct(struct cs_buf *b, double v)
+{
+    cs_buf_reset(b);
+    cs_buf_addf(b, "%.1f %%", v * 100);
+}
+
+static void test_kpi__table_reads_as_a_person_expects(void **state)
+{
+    struct th_env *f = *state;
+    struct cs_buf args = CS_BUF_INIT, want = CS_BUF_INIT;
+    char *data = th_src("tests/data/real-dev/conversations.jsonl");
+    char *table = NULL;
+    json_t *got, *t, *p;
+    const char *line, *name;
 
     cs_buf_addf(&args, "ingest %s", data);
     assert_int_equal(th_run(f->env.ptr, args.ptr, NULL, NULL), 0);
     got = kpis_json(f, "--from 2026-10-01 --to 2026-11-01");
-    assert_int_equal(th_run(f->env.ptr, "kpis --format csv --from 2026-10-01"
-                            " --to 2026-11-01", &csv, NULL), 0);
     assert_int_equal(th_run(f->env.ptr, "kpis --format table --from "
-                            "2026-10-01 --to 2026-11-01", &table, NULL), 0);
+                            "2026-10-01 --to 2026-11-01 --by day", &table,
+                            NULL), 0);
     json_object_foreach(json_object_get(got, "tenants"), name, t) {
-        static const char *const keys[] = {"answer_rate", "aht_s", "roi",
-                                           "net_savings", "conversations",
-                                           "latency_ms.llm.p95", NULL};
+        double v, pv;
+        char *nl;
 
-        for (const char *const *k = keys; *k; k++) {
-            json_t *v = cs_kpi_get(t, *k);
-            json_t *pv = cs_kpi_get(json_object_get(t, "previous"), *k);
-            struct cs_buf line = CS_BUF_INIT;
-            char *found;
-
-            assert_non_null(v);
-            cs_buf_addf(&line, "%s,,%s,", name, *k);
-            found = strstr(csv, line.ptr);
-            if (!found)
-                fail_msg("csv has no row '%s'", line.ptr);
-            assert_true(fabs(strtod(found + line.len, NULL) -
-                             json_number_value(v)) < 1e-9);
-            /* The previous period's value follows. */
-            found = strchr(found + line.len, ',');
-            assert_non_null(found);
-            assert_true(fabs(strtod(found + 1, NULL) -
-                             json_number_value(pv)) < 1e-9);
-            cs_buf_release(&line);
+        p = json_object_get(t, "previous");
+        /* The tenant's section, from its header to the next one. */
+        cs_buf_reset(&want);
+        cs_buf_addf(&want, "%s \xe2\x80\x94 2026-10-01 to 2026-10-31 "
+                    "(31 days) (UTC, USD)", name);
+        line = strstr(table, want.ptr);
+        if (!line)
+            fail_msg("no header '%s'", want.ptr);
+        /* The answer rate, the previous period's and the change in pp in
+         * columns of one row. */
+        line = strstr(line, "\n  Answer rate ");
+        assert_non_null(line);
+        nl = strchr(line + 1, '\n');
+        *nl = '\0';
+        v = json_number_value(json_object_get(t, "answer_rate"));
+        pv = json_number_value(json_object_get(p, "answer_rate"));
+        pct(&want, v);
+        assert_non_null(strstr(line, want.ptr));
+        pct(&want, pv);
+        assert_non_null(strstr(line, want.ptr));
+        cs_buf_reset(&want);
+        cs_buf_addf(&want, "%s%.1f pp", v >= pv ? "+" : "\xe2\x88\x92",
+                    fabs(v - pv) * 100);
+        if (!strstr(line, want.ptr))
+            fail_msg("answer rate row '%s' lacks the change '%s'", line,
+                     want.ptr);
+        *nl = '\n';
+        /* Sentiment scored is a count, category shares are percentages. */
+        line = strstr(line, "\n    Sentiment scored ");
+        if (line) {
+            nl = strchr(line + 1, '\n');
+            cs_buf_reset(&want);
+            cs_buf_addf(&want, " %lld ", (long long)json_integer_value(
+                json_object_get(json_object_get(t, "sentiment"),
+                                "scored")));
+            *nl = '\0';
+            assert_non_null(strstr(line, want.ptr));
+            *nl = '\n';
         }
-        assert_non_null(strstr(table, name));
+        /* One row per local day of the period, in the table format. */
+        line = strstr(line ? line : table, "\nBy day ");
+        assert_non_null(line);
+        assert_non_null(strstr(line, "\n  2026-10-01 "));
+        assert_non_null(strstr(line, "\n  2026-10-31 "));
     }
-    /* Rates read as percentages in the table. */
-    assert_non_null(strstr(table, "%"));
+    assert_null(strstr(table, "11500"));
+    assert_null(strstr(table, "counts."));
     json_decref(got);
-    free(csv);
     free(table);
     free(data);
     cs_buf_release(&args);
+    cs_buf_release(&want);
 }
 
 #define CALL(id, tenant, start, extra)                                     \
     "{\"id\":\"" id "\",\"tenant\":\"" tenant "\",\"started_at\":\"" start \
     "\",\"turns\":[{\"role\":\"agent\",\"text\":\"hi\"}]" extra "}\n"
+
+static void test_kpi__breakdowns_share_the_fee_and_add_up(void **state)
+{
+    struct th_env *f = *state;
+    json_t *j, *t, *g;
+    const char *k;
+    double sum = 0, conv = 0;
+
+    /* Three days with a quiet day between: every day is in the breakdown,
+     * so the days' fee shares add up to the period's fee. */
+    ingest_text(f, CALL("d1", "acme", "2026-10-01T10:00:00Z", "")
+                   CALL("d2", "acme", "2026-10-03T10:00:00Z",
+                        ",\"agent\":\"bot-2\""));
+    j = kpis_json(f, "--from 2026-10-01 --to 2026-10-04 --by day "
+                     "--no-compare");
+    t = kpi_get(j, "tenants.acme");
+    assert_int_equal(json_object_size(json_object_get(t, "by_day")), 3);
+    assert_int_equal(json_integer_value(kpi_get(
+                         t, "by_day.2026-10-02.conversations")), 0);
+    json_object_foreach(json_object_get(t, "by_day"), k, g)
+        sum += json_number_value(json_object_get(g, "platform_fee"));
+    assert_true(fabs(sum - json_number_value(json_object_get(
+                               t, "platform_fee"))) < 1e-9);
+    assert_true(fabs(sum - 250.0 * 3 / 31) < 1e-9);
+    json_decref(j);
+    /* Per agent: the fee is shared by conversations, and says so. */
+    j = kpis_json(f, "--from 2026-10-01 --to 2026-10-04 --by agent "
+                     "--no-compare");
+    t = kpi_get(j, "tenants.acme");
+    sum = 0;
+    json_object_foreach(json_object_get(t, "by_agent"), k, g) {
+        sum += json_number_value(json_object_get(g, "platform_fee"));
+        conv += json_number_value(json_object_get(g, "conversations"));
+    }
+    assert_true(fabs(sum - json_number_value(json_object_get(
+                               t, "platform_fee"))) < 1e-9);
+    assert_true(conv == 2);
+    json_decref(j);
+    {
+        char *out = NULL;
+
+        assert_int_equal(th_run(f->env.ptr, "kpis --format table --from "
+                                "2026-10-01 --to 2026-10-04 --by agent",
+                                &out, NULL), 0);
+        assert_non_null(strstr(out, "\nBy agent "));
+        assert_non_null(strstr(out, "\n  bot-2 "));
+        assert_non_null(strstr(out, "platform fee is shared among agents"));
+        free(out);
+    }
+}
+
+static void test_kpi__iso_offsets_mean_east_of_utc(void **state)
+{
+    struct th_env *f = *state;
+    char *err = NULL, *out = NULL;
+    json_t *j;
+
+    /* At +02:00, 21:30Z on Oct 1 is 23:30 on Oct 1 and 23:30Z is 01:30
+     * on Oct 2. Read the POSIX way (UTC-2) both would be on Oct 1. */
+    ingest_text(f, CALL("o1", "acme", "2026-10-01T21:30:00Z", "")
+                   CALL("o2", "acme", "2026-10-01T23:30:00Z", ""));
+    j = kpis_json(f, "--from 2026-10-01 --to 2026-10-02 --tz +02:00");
+    assert_int_equal(json_integer_value(kpi_get(
+                         j, "tenants.acme.conversations")), 1);
+    assert_string_equal(json_string_value(kpi_get(j, "tenants.acme.tz")),
+                        "+02:00");
+    json_decref(j);
+    j = kpis_json(f, "--from 2026-10-02 --to 2026-10-03 --tz +02:00");
+    assert_int_equal(json_integer_value(kpi_get(
+                         j, "tenants.acme.conversations")), 1);
+    json_decref(j);
+    j = kpis_json(f, "--from 2026-10-01 --to 2026-10-02 --tz -05:00");
+    assert_int_equal(json_integer_value(kpi_get(
+                         j, "tenants.acme.conversations")), 2);
+    json_decref(j);
+    /* The ambiguous POSIX form is refused with a way out. */
+    assert_int_equal(th_run(f->env.ptr, "kpis --from 2026-10-01 --to "
+                            "2026-10-02 --tz UTC+2", &out, &err), 2);
+    assert_non_null(strstr(err, "ambiguous"));
+    assert_non_null(strstr(err, "+2"));
+    free(out);
+    free(err);
+}
 
 static void test_kpi__time_zone_buckets_by_local_day(void **state)
 {
@@ -200,33 +467,33 @@ static void test_kpi__time_zone_buckets_by_local_day(void **state)
                    CALL("z2", "ny", "2026-10-01T12:00:00Z", "")
                    CALL("z3", "ny", "2026-10-02T04:30:00Z", ""));
     j = kpis_json(f, "--from 2026-10-01 --to 2026-10-02 --tenant ny");
-    assert_string_equal(json_string_value(cs_kpi_get(j, "tenants.ny.tz")),
+    assert_string_equal(json_string_value(kpi_get(j, "tenants.ny.tz")),
                         "America/New_York");
-    assert_int_equal(json_integer_value(cs_kpi_get(
+    assert_int_equal(json_integer_value(kpi_get(
                          j, "tenants.ny.conversations")), 2);
     json_decref(j);
     j = kpis_json(f, "--from 2026-10-01 --to 2026-10-02 --tenant ny "
                      "--tz UTC");
-    assert_int_equal(json_integer_value(cs_kpi_get(
+    assert_int_equal(json_integer_value(kpi_get(
                          j, "tenants.ny.conversations")), 1);
     json_decref(j);
     j = kpis_json(f, "--from 2026-10-01 --to 2026-10-03 --tenant ny "
                      "--by day");
-    assert_int_equal(json_integer_value(cs_kpi_get(
+    assert_int_equal(json_integer_value(kpi_get(
                          j, "tenants.ny.by_day.2026-10-01.conversations")),
                      2);
-    assert_int_equal(json_integer_value(cs_kpi_get(
+    assert_int_equal(json_integer_value(kpi_get(
                          j, "tenants.ny.by_day.2026-10-02.conversations")),
                      1);
     json_decref(j);
     /* Per agent: the groups add up to the total, a missing agent shows. */
     j = kpis_json(f, "--from 2026-10-01 --to 2026-10-03 --tenant ny "
                      "--by agent --no-compare");
-    assert_int_equal(json_integer_value(cs_kpi_get(
+    assert_int_equal(json_integer_value(kpi_get(
                          j, "tenants.ny.by_agent.(none).conversations")), 3);
-    assert_true(json_is_object(cs_kpi_get(
+    assert_true(json_is_object(kpi_get(
         j, "tenants.ny.by_agent.(none).metrics")));
-    assert_null(cs_kpi_get(j, "tenants.ny.previous"));
+    assert_null(kpi_get(j, "tenants.ny.previous"));
     json_decref(j);
 }
 
@@ -247,7 +514,7 @@ static void test_kpi__roi_from_hourly_rate_can_be_a_loss(void **state)
              "\"2026-10-02T10:03:00Z\",\"costs\":{\"llm\":0.25},"
              "\"handoff\":{\"type\":\"warm\",\"target\":\"desk\"}"));
     j = kpis_json(f, "--from 2026-10-01 --to 2026-10-03");
-    t = cs_kpi_get(j, "tenants.hourly");
+    t = kpi_get(j, "tenants.hourly");
     assert_non_null(t);
     assert_true(fabs(json_real_value(json_object_get(t, "aht_s")) - 150)
                 < 1e-9);
@@ -279,7 +546,7 @@ static void test_kpi__alerts_previous_period_and_nulls(void **state)
         "\"started_at\":\"2026-10-10T10:00:00Z\",\"outcome\":\"no_answer\","
         "\"turns\":[]}\n");
     j = kpis_json(f, "--from 2026-10-08 --to 2026-10-15");
-    t = cs_kpi_get(j, "tenants.acme");
+    t = kpi_get(j, "tenants.acme");
     assert_true(fabs(json_number_value(json_object_get(t, "answer_rate")) -
                      0.5) < 1e-12);
     /* answer_rate 0.5: the configured critical level is 0.5 (not below),
@@ -301,10 +568,10 @@ static void test_kpi__alerts_previous_period_and_nulls(void **state)
         }
     }
     assert_int_equal(found, 3);
-    assert_int_equal(json_integer_value(cs_kpi_get(
+    assert_int_equal(json_integer_value(kpi_get(
                          t, "previous.conversations")), 1);
     /* Empty denominators are null, never 0. */
-    t = cs_kpi_get(j, "tenants.out");
+    t = kpi_get(j, "tenants.out");
     assert_true(json_is_null(json_object_get(t, "answer_rate")));
     assert_true(json_is_null(json_object_get(t, "containment_rate")));
     assert_true(json_is_null(json_object_get(t, "aht_s")));
@@ -354,7 +621,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kpi__fee_is_prorated_by_days_of_each_month),
         ENV_TEST(test_kpi__real_dev_matches_independent_figures),
-        ENV_TEST(test_kpi__csv_and_table_carry_the_same_numbers),
+        ENV_TEST(test_kpi__csv_carries_each_kpi_once_with_comparisons),
+        ENV_TEST(test_kpi__table_reads_as_a_person_expects),
+        ENV_TEST(test_kpi__breakdowns_share_the_fee_and_add_up),
+        ENV_TEST(test_kpi__iso_offsets_mean_east_of_utc),
         ENV_TEST(test_kpi__time_zone_buckets_by_local_day),
         ENV_TEST(test_kpi__roi_from_hourly_rate_can_be_a_loss),
         ENV_TEST(test_kpi__alerts_previous_period_and_nulls),

@@ -89,6 +89,59 @@ static void test_pipeline__nightly_ingests_inbox_and_writes_reports(
             assert_non_null(json_object_get(r, "same_weekday_last_week"));
         }
     }
+    /* The daily CSV carries each KPI once; the same weekday of last week
+     * is a column holding what `kpis` says of that day. */
+    {
+        char *csv, *week_out = NULL;
+        json_t *week;
+        const char *name;
+        json_t *t;
+
+        cs_buf_reset(&p);
+        cs_buf_addf(&p, "%s/reports/daily/2026-10-15/kpis.csv", dir);
+        csv = th_read(p.ptr);
+        assert_non_null(csv);
+        assert_null(strstr(csv, ",same_weekday_last_week."));
+        assert_null(strstr(csv, ",previous."));
+        assert_int_equal(th_run(env.ptr, "kpis --format json --no-compare "
+                                "--from 2026-10-08 --to 2026-10-09",
+                                &week_out, NULL), 0);
+        week = json_loads(week_out, 0, &jerr);
+        assert_non_null(week);
+        json_object_foreach(json_object_get(direct, "tenants"), name, t) {
+            json_t *w = json_object_get(json_object_get(week, "tenants"),
+                                        name);
+            struct cs_buf row = CS_BUF_INIT;
+            const char *at;
+            int commas = 0;
+
+            cs_buf_addf(&row, "\n%s,,conversations,Conversations,count,%lld,",
+                        name, (long long)json_integer_value(
+                                  json_object_get(t, "conversations")));
+            at = strstr(csv, row.ptr);
+            if (!at)
+                fail_msg("no conversations row for %s", name);
+            /* value, previous, change, then last week's value. */
+            for (at += row.len; commas < 2; at++)
+                commas += *at == ',';
+            if (w)
+                assert_int_equal(strtol(at, NULL, 10),
+                                 json_integer_value(json_object_get(
+                                     w, "conversations")));
+            else
+                assert_true(*at == ',');
+            cs_buf_release(&row);
+        }
+        json_decref(week);
+        free(week_out);
+        free(csv);
+        cs_buf_reset(&p);
+        cs_buf_addf(&p, "%s/reports/daily/2026-10-15/kpis.txt", dir);
+        csv = th_read(p.ptr);
+        assert_non_null(strstr(csv, "last week = 2026-10-08"));
+        assert_non_null(strstr(csv, "  Answer rate "));
+        free(csv);
+    }
     cs_buf_reset(&p);
     cs_buf_addf(&p, "%s/reports/daily/2026-10-15/alerts.json", dir);
     assert_true(cs_fs_exists(p.ptr));

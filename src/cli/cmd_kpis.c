@@ -6,6 +6,7 @@
 #include "base/parse.h"
 #include "cli/cli.h"
 #include "kpi/kpi.h"
+#include "report/render.h"
 
 static const char help[] =
     "usage: callscope kpis --from YYYY-MM-DD --to YYYY-MM-DD [OPTIONS]\n\n"
@@ -38,7 +39,7 @@ int cs_cmd_kpis(int argc, char **argv, struct cs_ctx *ctx)
     struct cs_kpi_query q;
     struct cs_err err = {0, ""};
     const char *from = NULL, *to = NULL, *format = "table";
-    json_t *report = NULL;
+    struct cs_report *report = NULL;
     struct cs_rubric_set *set = NULL;
     int64_t d;
     int c, ret;
@@ -110,12 +111,11 @@ int cs_cmd_kpis(int argc, char **argv, struct cs_ctx *ctx)
         return cs_cli_usage("kpis", "%s", err.msg);
     if (ret)
         return cs_cli_fail(ret, err.msg);
-    if (strcmp(format, "json") == 0)
-        cs_kpi_write_json(report, stdout);
-    else if (strcmp(format, "csv") == 0)
-        cs_kpi_write_csv(report, stdout);
-    else
-        cs_kpi_write_table(report, stdout);
-    json_decref(report);
+    ret = cs_render_stream(cs_render_find(strcmp(format, "table") == 0
+                                              ? "txt" : format),
+                           report, stdout, "the output", &err);
+    cs_report_free(report);
+    if (ret)
+        return cs_cli_fail(ret, err.msg);
     return CS_EXIT_OK;
 }

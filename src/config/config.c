@@ -166,10 +166,21 @@ static int check_tenants(json_t *root, const char *origin,
                 return cs_err_set(err, CS_EINVALID, "%s: 'tenants.%s.%s': "
                                   "expected a number >= 0", origin, name, *k);
         }
-        v = json_object_get(t, "timezone");
-        if (v && !json_is_string(v))
-            return cs_err_set(err, CS_EINVALID, "%s: 'tenants.%s.timezone': "
-                              "expected a string", origin, name);
+        /* Strings, with the byte limits the report model keeps. */
+        static const struct {
+            const char *key;
+            size_t max;
+        } strs[] = {{"timezone", 256},         {"display_name", 1024},
+                    {"currency", 7},           {"currency_symbol", 15},
+                    {"decimal_separator", 7}, {"thousands_separator", 7}};
+        for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+            v = json_object_get(t, strs[i].key);
+            if (v && (!json_is_string(v) ||
+                      strlen(json_string_value(v)) > strs[i].max))
+                return cs_err_set(err, CS_EINVALID, "%s: 'tenants.%s.%s': "
+                                  "expected a string of at most %zu bytes",
+                                  origin, name, strs[i].key, strs[i].max);
+        }
         v = json_object_get(t, "recipients");
         if (v && !json_is_array(v))
             return cs_err_set(err, CS_EINVALID, "%s: 'tenants.%s.recipients'"
@@ -300,6 +311,21 @@ static void merge_alerts(json_t *into, json_t *src)
     }
 }
 
+/* The usual symbol of a few currencies; others show their code. */
+static const char *currency_symbol(const char *code)
+{
+    static const char *const known[][2] = {
+        {"USD", "$"}, {"EUR", "\xe2\x82\xac"}, {"GBP", "\xc2\xa3"},
+        {"JPY", "\xc2\xa5"}, {"INR", "\xe2\x82\xb9"}, {"CAD", "CA$"},
+        {"AUD", "A$"}, {"NZD", "NZ$"}};
+
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+        if (strcmp(code, known[i][0]) == 0)
+            return known[i][1];
+    }
+    return "";
+}
+
 int cs_config_tenant(struct cs_tenant_cfg *out, const struct cs_config *cfg,
                      const char *tenant, struct cs_err *err)
 {
@@ -313,6 +339,16 @@ int cs_config_tenant(struct cs_tenant_cfg *out, const struct cs_config *cfg,
     out->timezone = json_is_string(v) ? json_string_value(v) : "UTC";
     v = tenant_get(cfg, tenant, "currency");
     out->currency = json_is_string(v) ? json_string_value(v) : "USD";
+    v = json_object_get(json_object_get(tenants, tenant), "display_name");
+    out->display_name = json_is_string(v) ? json_string_value(v) : NULL;
+    v = tenant_get(cfg, tenant, "currency_symbol");
+    out->currency_symbol = json_is_string(v) ? json_string_value(v)
+                                             : currency_symbol(out->currency);
+    v = tenant_get(cfg, tenant, "decimal_separator");
+    out->decimal_separator = json_is_string(v) ? json_string_value(v) : ".";
+    v = tenant_get(cfg, tenant, "thousands_separator");
+    out->thousands_separator = json_is_string(v) ? json_string_value(v)
+                                                 : ",";
     out->human_cost_per_conversation =
         num_or(tenant_get(cfg, tenant, "human_cost_per_conversation"), NAN);
     out->human_hourly_rate =

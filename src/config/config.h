@@ -47,6 +47,10 @@ struct cs_tenant_cfg {
     const char *name;               /* borrowed */
     const char *timezone;           /* borrowed from the config */
     const char *currency;
+    const char *display_name;       /* NULL: show the tenant id */
+    const char *currency_symbol;    /* "$", "€", ... or "" (code shown) */
+    const char *decimal_separator;  /* "." */
+    const char *thousands_separator; /* "," */
     double human_cost_per_conversation; /* NAN when not configured */
     double human_hourly_rate;           /* NAN when not configured */
     double platform_fee;                /* per calendar month */

@@ -1,4 +1,4 @@
-/* kpi.c - KPI definitions, ROI, period comparison and alerts */
+/* kpi.c - KPIs, ROI, comparisons and alerts into the report model */
 #include "kpi/kpi.h"
 
 #include <math.h>
@@ -10,17 +10,9 @@
 #include "base/parse.h"
 #include "store/results.h"
 
-static json_t *ratio(double num, double den)
+static double ratio(double num, double den)
 {
-    return den != 0 ? json_real(num / den) : json_null();
-}
-
-/* A number that prints as an integer when it is one (percentiles). */
-static json_t *number(double v)
-{
-    if (isfinite(v) && v == floor(v) && fabs(v) < 9e15)
-        return json_integer((json_int_t)v);
-    return json_real(v);
+    return den != 0 ? num / den : NAN;
 }
 
 double cs_kpi_prorated_fee(double monthly, int64_t from, int64_t to)
@@ -43,144 +35,88 @@ double cs_kpi_prorated_fee(double monthly, int64_t from, int64_t to)
     return fee;
 }
 
-static void set_latency(json_t *o, const struct cs_kpi_raw *raw)
+/* The human cost of one conversation: per conversation wins over the
+ * hourly rate x AHT; NAN when neither is configured. */
+static double human_cost(const struct cs_tenant_cfg *t, double aht)
 {
-    json_t *lat = json_object();
-
-    for (size_t i = 0; i < raw->n_latency; i++) {
-        const struct cs_kpi_latency *l = &raw->latency[i];
-        json_t *h = json_object();
-
-        json_object_set_new(h, "p50", number(l->p50));
-        json_object_set_new(h, "p95", number(l->p95));
-        json_object_set_new(h, "p99", number(l->p99));
-        json_object_set_new(h, "count", json_integer(l->count));
-        json_object_set_new(lat, l->name, h);
-    }
-    json_object_set_new(o, "latency_ms", lat);
-}
-
-json_t *cs_kpi_object(const struct cs_kpi_raw *r,
-                      const struct cs_tenant_cfg *t, int64_t fee_from,
-                      int64_t fee_to)
-{
-    json_t *o = json_object(), *w, *sent;
-    long contained = r->answered - r->handed_off;
-    double aht = r->aht_n ? r->aht_sum / (double)r->aht_n : NAN;
-    double hc = NAN, fee;
-
-    json_object_set_new(o, "conversations", json_integer(r->conversations));
-    json_object_set_new(o, "inbound", json_integer(r->inbound));
-    json_object_set_new(o, "outbound", json_integer(r->outbound));
-    json_object_set_new(o, "answered", json_integer(r->answered));
-    json_object_set_new(o, "handed_off", json_integer(r->handed_off));
-    json_object_set_new(o, "contained", json_integer(contained));
-    json_object_set_new(o, "answer_rate",
-                        ratio((double)r->answered_inbound, (double)r->inbound));
-    json_object_set_new(o, "outbound_answer_rate",
-                        ratio((double)r->answered_outbound,
-                              (double)r->outbound));
-    json_object_set_new(o, "containment_rate",
-                        ratio((double)contained, (double)r->answered));
-    json_object_set_new(o, "handoff_rate",
-                        ratio((double)r->handed_off, (double)r->answered));
-    json_object_set_new(o, "abandonment_rate",
-                        ratio((double)r->abandoned_inbound,
-                              (double)r->inbound));
-    json_object_set_new(o, "error_rate",
-                        ratio((double)r->failed, (double)r->conversations));
-    json_object_set_new(o, "aht_s", ratio(r->aht_sum, (double)r->aht_n));
-    json_object_set_new(o, "asa_s", ratio(r->asa_sum, (double)r->answered));
-    json_object_set_new(o, "avg_turns",
-                        ratio(r->turns_sum, (double)r->answered));
-    json_object_set_new(o, "connector_success_rate",
-                        ratio((double)r->tools_ok, (double)r->tools_total));
-    w = json_object();
-    json_object_set_new(w, "ticket", json_integer(r->created_ticket));
-    json_object_set_new(w, "crm_update", json_integer(r->created_crm));
-    json_object_set_new(w, "appointment", json_integer(r->created_appt));
-    json_object_set_new(w, "total", json_integer(r->created_ticket +
-                                                 r->created_crm +
-                                                 r->created_appt));
-    json_object_set_new(o, "work_items_created", w);
-    json_object_set_new(o, "csat_avg", ratio(r->csat_sum, (double)r->csat_n));
-    json_object_set_new(o, "csat_responses", json_integer(r->csat_n));
-    json_object_set_new(o, "nps",
-                        r->nps_n ? json_real(100.0 * (double)(r->nps_promoters
-                                                      - r->nps_detractors)
-                                             / (double)r->nps_n)
-                                 : json_null());
-    json_object_set_new(o, "nps_responses", json_integer(r->nps_n));
-    set_latency(o, r);
-    sent = json_object();
-    json_object_set_new(sent, "positive", json_null());
-    json_object_set_new(sent, "neutral", json_null());
-    json_object_set_new(sent, "negative", json_null());
-    json_object_set_new(sent, "scored", json_integer(0));
-    json_object_set_new(o, "sentiment", sent);
-    json_object_set_new(o, "metrics", json_object());
-    json_object_set_new(o, "ai_cost", json_real(r->ai_cost));
-    json_object_set_new(o, "cost_per_conversation",
-                        ratio(r->ai_cost, (double)r->conversations));
-    json_object_set_new(o, "cost_per_contained",
-                        ratio(r->ai_cost, (double)contained));
-
-    /* ROI: a per-conversation human cost wins over the hourly rate. */
     if (!isnan(t->human_cost_per_conversation))
-        hc = t->human_cost_per_conversation;
-    else if (!isnan(t->human_hourly_rate) && !isnan(aht))
-        hc = t->human_hourly_rate * aht / 3600.0;
-    fee = cs_kpi_prorated_fee(t->platform_fee, fee_from, fee_to);
-    json_object_set_new(o, "platform_fee", json_real(fee));
-    if (isnan(hc)) {
-        json_object_set_new(o, "human_cost_per_conversation", json_null());
-        json_object_set_new(o, "human_equivalent_cost", json_null());
-        json_object_set_new(o, "actual_cost", json_null());
-        json_object_set_new(o, "net_savings", json_null());
-        json_object_set_new(o, "roi", json_null());
-    } else {
-        double hec = (double)r->answered * hc;
-        double actual = r->ai_cost + (double)r->handed_off * hc + fee;
-        double net = hec - actual;
-
-        json_object_set_new(o, "human_cost_per_conversation", json_real(hc));
-        json_object_set_new(o, "human_equivalent_cost", json_real(hec));
-        json_object_set_new(o, "actual_cost", json_real(actual));
-        json_object_set_new(o, "net_savings", json_real(net));
-        json_object_set_new(o, "roi", ratio(net, r->ai_cost + fee));
-    }
-    return o;
+        return t->human_cost_per_conversation;
+    if (!isnan(t->human_hourly_rate) && !isnan(aht))
+        return t->human_hourly_rate * aht / 3600.0;
+    return NAN;
 }
 
-json_t *cs_kpi_get(const json_t *kpis, const char *path)
+/* The operational KPIs and ROI of one group, charged `fee`. */
+static void fill_set(struct cs_kpi_set *s, const struct cs_kpi_raw *r,
+                     const struct cs_tenant_cfg *t, double fee)
 {
-    const json_t *cur = kpis;
-    char part[256];
+    double *v = s->v;
+    long contained = r->answered - r->handed_off;
+    double hc;
 
-    while (cur && *path) {
-        size_t n = strlen(path);
-        json_t *next = NULL;
+    v[CS_KPI_CONVERSATIONS] = (double)r->conversations;
+    v[CS_KPI_INBOUND] = (double)r->inbound;
+    v[CS_KPI_OUTBOUND] = (double)r->outbound;
+    v[CS_KPI_ANSWERED] = (double)r->answered;
+    v[CS_KPI_HANDED_OFF] = (double)r->handed_off;
+    v[CS_KPI_CONTAINED] = (double)contained;
+    v[CS_KPI_ANSWER_RATE] = ratio((double)r->answered_inbound,
+                                  (double)r->inbound);
+    v[CS_KPI_OUTBOUND_ANSWER_RATE] = ratio((double)r->answered_outbound,
+                                           (double)r->outbound);
+    v[CS_KPI_CONTAINMENT_RATE] = ratio((double)contained,
+                                       (double)r->answered);
+    v[CS_KPI_HANDOFF_RATE] = ratio((double)r->handed_off,
+                                   (double)r->answered);
+    v[CS_KPI_ABANDONMENT_RATE] = ratio((double)r->abandoned_inbound,
+                                       (double)r->inbound);
+    v[CS_KPI_ERROR_RATE] = ratio((double)r->failed,
+                                 (double)r->conversations);
+    v[CS_KPI_AHT_S] = ratio(r->aht_sum, (double)r->aht_n);
+    v[CS_KPI_ASA_S] = ratio(r->asa_sum, (double)r->answered);
+    v[CS_KPI_AVG_TURNS] = ratio(r->turns_sum, (double)r->answered);
+    v[CS_KPI_CONNECTOR_SUCCESS_RATE] = ratio((double)r->tools_ok,
+                                             (double)r->tools_total);
+    v[CS_KPI_WORK_TICKET] = (double)r->created_ticket;
+    v[CS_KPI_WORK_CRM_UPDATE] = (double)r->created_crm;
+    v[CS_KPI_WORK_APPOINTMENT] = (double)r->created_appt;
+    v[CS_KPI_WORK_TOTAL] = (double)(r->created_ticket + r->created_crm +
+                                    r->created_appt);
+    v[CS_KPI_CSAT_AVG] = ratio(r->csat_sum, (double)r->csat_n);
+    v[CS_KPI_CSAT_RESPONSES] = (double)r->csat_n;
+    v[CS_KPI_NPS] = r->nps_n ? 100.0 * (double)(r->nps_promoters -
+                                                r->nps_detractors) /
+                                   (double)r->nps_n
+                             : NAN;
+    v[CS_KPI_NPS_RESPONSES] = (double)r->nps_n;
+    v[CS_KPI_SENTIMENT_SCORED] = 0;
+    for (size_t i = 0; i < r->n_latency; i++) {
+        const struct cs_kpi_latency *l = &r->latency[i];
+        struct cs_latency_kpi *o = cs_kpi_set_add_latency(s, l->name);
 
-        /* Keys may contain dots (a span named "calendar.book"): try the
-         * longest prefix that ends at a dot first. */
-        for (;;) {
-            snprintf(part, sizeof(part), "%.*s", (int)n, path);
-            next = json_object_get(cur, part);
-            if (next)
-                break;
-            while (n > 0 && path[--n] != '.')
-                ;
-            if (n == 0)
-                break;
-        }
-        if (!next)
-            return NULL;
-        cur = next;
-        path += n;
-        if (*path == '.')
-            path++;
+        o->p50 = l->p50;
+        o->p95 = l->p95;
+        o->p99 = l->p99;
+        o->count = l->count;
     }
-    return (json_t *)cur;
+    v[CS_KPI_AI_COST] = r->ai_cost;
+    v[CS_KPI_COST_PER_CONVERSATION] = ratio(r->ai_cost,
+                                            (double)r->conversations);
+    v[CS_KPI_COST_PER_CONTAINED] = ratio(r->ai_cost, (double)contained);
+    v[CS_KPI_PLATFORM_FEE] = fee;
+    hc = human_cost(t, v[CS_KPI_AHT_S]);
+    v[CS_KPI_HUMAN_COST_PER_CONVERSATION] = hc;
+    if (!isnan(hc)) {
+        double hec = (double)r->answered * hc;
+        double people = (double)r->handed_off * hc;
+        double actual = r->ai_cost + people + fee;
+
+        v[CS_KPI_HUMAN_EQUIVALENT_COST] = hec;
+        v[CS_KPI_HANDOFF_PEOPLE_COST] = people;
+        v[CS_KPI_ACTUAL_COST] = actual;
+        v[CS_KPI_NET_SAVINGS] = hec - actual;
+        v[CS_KPI_ROI] = ratio(hec - actual, r->ai_cost + fee);
+    }
 }
 
 static const struct alert_default {
@@ -196,15 +132,9 @@ static const struct alert_default {
     {"latency_ms.llm.p95", "above", 800, 1200},
 };
 
-static int breaches(double v, const char *dir, double limit)
+json_t *cs_kpi_alert_defaults(void)
 {
-    return strcmp(dir, "below") == 0 ? v < limit : v > limit;
-}
-
-json_t *cs_kpi_alerts(const json_t *kpis, const json_t *overrides)
-{
-    json_t *rules = json_object(), *out = json_array(), *rule;
-    const char *kpi;
+    json_t *rules = json_object();
 
     for (size_t i = 0; i < sizeof(alert_defaults) / sizeof(*alert_defaults);
          i++) {
@@ -215,6 +145,19 @@ json_t *cs_kpi_alerts(const json_t *kpis, const json_t *overrides)
                                       d->direction, "warning", d->warning,
                                       "critical", d->critical));
     }
+    return rules;
+}
+
+static int breaches(double v, int below, double limit)
+{
+    return below ? v < limit : v > limit;
+}
+
+void cs_kpi_alerts(struct cs_kpi_set *s, const json_t *overrides)
+{
+    json_t *rules = cs_kpi_alert_defaults(), *rule;
+    const char *kpi;
+
     if (json_is_object(overrides)) {
         json_object_foreach((json_t *)overrides, kpi, rule) {
             json_t *cur = json_object_get(rules, kpi);
@@ -228,340 +171,504 @@ json_t *cs_kpi_alerts(const json_t *kpis, const json_t *overrides)
         }
     }
     json_object_foreach(rules, kpi, rule) {
-        json_t *v = cs_kpi_get(kpis, kpi);
         const char *dir = json_string_value(json_object_get(rule,
                                                             "direction"));
         json_t *warn = json_object_get(rule, "warning");
         json_t *crit = json_object_get(rule, "critical");
-        const char *level = NULL;
-        double limit = 0;
+        enum cs_unit unit;
+        double v = cs_kpi_set_value(s, kpi, &unit);
+        int below;
 
-        if (!json_is_number(v) || !dir)
+        if (isnan(v) || !dir)
             continue;
+        below = strcmp(dir, "below") == 0;
         if (json_is_number(crit) &&
-            breaches(json_number_value(v), dir, json_number_value(crit))) {
-            level = "critical";
-            limit = json_number_value(crit);
-        } else if (json_is_number(warn) &&
-                   breaches(json_number_value(v), dir,
-                            json_number_value(warn))) {
-            level = "warning";
-            limit = json_number_value(warn);
-        }
-        if (level)
-            json_array_append_new(out, json_pack("{s:s,s:O,s:s,s:f,s:s}",
-                                                 "kpi", kpi, "value", v,
-                                                 "level", level, "threshold",
-                                                 limit, "direction", dir));
+            breaches(v, below, json_number_value(crit)))
+            cs_kpi_set_add_alert(s, kpi, unit, v, json_number_value(crit), 1,
+                                 below);
+        else if (json_is_number(warn) &&
+                 breaches(v, below, json_number_value(warn)))
+            cs_kpi_set_add_alert(s, kpi, unit, v, json_number_value(warn), 0,
+                                 below);
     }
     json_decref(rules);
-    return out;
 }
 
-/* Per group ("" when ungrouped), per metric: {"<value as JSON>": count}. */
-static void count_value(void *ctx, const char *group, const char *metric,
+/* Where the value counts of one query go: the sets by group. */
+struct count_ctx {
+    struct cs_kpi_set *sets;
+    size_t n;
+    int answered_only;
+    const char *sentiment;
+};
+
+static struct cs_kpi_set *set_of(struct count_ctx *c, const char *group)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        const char *g = c->sets[i].group;
+
+        if ((!g && !group) || (g && group && strcmp(g, group) == 0))
+            return &c->sets[i];
+    }
+    return NULL;
+}
+
+static void count_value(void *vctx, const char *group, const char *metric,
                         const json_t *value, long n)
 {
-    json_t *acc = ctx, *g, *m;
-    char *key = json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT);
+    struct count_ctx *c = vctx;
+    struct cs_kpi_set *s = set_of(c, group);
+    struct cs_metric_kpi *m;
+    char *text;
+    size_t i;
 
-    if (!group)
-        group = "";
-    g = json_object_get(acc, group);
-    if (!g) {
-        g = json_object();
-        json_object_set_new(acc, group, g);
+    if (!s)
+        return;
+    if (c->answered_only) {
+        const char *label = json_string_value(value);
+        enum cs_kpi_id id;
+
+        if (strcmp(metric, c->sentiment) != 0 || !label)
+            return;
+        if (strcmp(label, "positive") == 0)
+            id = CS_KPI_SENTIMENT_POSITIVE;
+        else if (strcmp(label, "neutral") == 0)
+            id = CS_KPI_SENTIMENT_NEUTRAL;
+        else if (strcmp(label, "negative") == 0)
+            id = CS_KPI_SENTIMENT_NEGATIVE;
+        else
+            return;
+        s->v[id] = (isnan(s->v[id]) ? 0 : s->v[id]) + (double)n;
+        return;
     }
-    m = json_object_get(g, metric);
-    if (!m) {
-        m = json_object();
-        json_object_set_new(g, metric, m);
+    m = cs_kpi_set_find_metric(s, metric);
+    if (!m)
+        m = cs_kpi_set_add_metric(s, metric);
+    /* Counted under the value's JSON text until the type is known; kept
+     * in the store's order. */
+    text = json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT);
+    for (i = 0; i < m->n_counts; i++) {
+        if (strcmp(m->counts[i].label, text) == 0)
+            break;
     }
-    json_object_set_new(m, key, json_integer(n));
-    free(key);
+    if (i == m->n_counts) {
+        m->counts = cs_xrealloc(m->counts,
+                                (m->n_counts + 1) * sizeof(*m->counts));
+        m->counts[i].label = text;
+        m->counts[i].num = json_is_number(value) ? json_number_value(value)
+                                                 : NAN;
+        m->counts[i].count = 0;
+        m->n_counts++;
+        text = NULL;
+    }
+    m->counts[i].count += n;
+    free(text);
 }
 
 /* The type of a metric: its rubric's, else guessed from the values. */
-static enum cs_rubric_type metric_type(const struct cs_rubric_set *set,
-                                       const char *metric,
-                                       const json_t *counts)
+static enum cs_metric_type guess_type(const struct cs_metric_kpi *m)
 {
-    const struct cs_rubric *r = set ? cs_rubric_set_find(set, metric) : NULL;
-    const char *k;
-    json_t *n;
+    for (size_t i = 0; i < m->n_counts; i++) {
+        const char *k = m->counts[i].label;
 
-    if (r)
-        return r->type;
-    json_object_foreach((json_t *)counts, k, n) {
         if (strcmp(k, "true") == 0 || strcmp(k, "false") == 0 ||
             strcmp(k, "\"partial\"") == 0)
-            return CS_RUBRIC_BOOLEAN;
+            return CS_METRIC_BOOLEAN;
         if (k[0] != '"')
-            return CS_RUBRIC_SCORE;
+            return CS_METRIC_SCORE;
     }
-    return CS_RUBRIC_CATEGORICAL;
+    return CS_METRIC_CATEGORICAL;
 }
 
-/* The metric KPIs of kpis.md from value counts. */
-static json_t *metric_object(enum cs_rubric_type type, const json_t *counts)
+static void set_metric_meta(struct cs_metric_kpi *m,
+                            const struct cs_rubric_set *set)
 {
-    json_t *o = json_object(), *labels = json_object();
-    long applicable = 0, errors = 0, t = 0, f = 0, partial = 0;
+    const struct cs_rubric *r = set ? cs_rubric_set_find(set, m->key) : NULL;
+
+    if (!r) {
+        m->type = guess_type(m);
+        return;
+    }
+    m->type = r->type == CS_RUBRIC_BOOLEAN ? CS_METRIC_BOOLEAN
+              : r->type == CS_RUBRIC_SCORE ? CS_METRIC_SCORE
+                                           : CS_METRIC_CATEGORICAL;
+    free(m->name);
+    m->name = cs_xstrdup(r->name ? r->name : m->key);
+    if (r->type == CS_RUBRIC_SCORE) {
+        m->scale_min = (double)r->scale_min;
+        m->scale_max = (double)r->scale_max;
+    }
+}
+
+/* From the value counts to the metric KPIs of docs/kpis.md: applicable,
+ * errors, rates or mean; the counts keep the labels (strings unquoted)
+ * of categorical and score metrics only. */
+static void finish_metric(struct cs_metric_kpi *m,
+                          const struct cs_rubric_set *set)
+{
+    long t = 0, f = 0, partial = 0;
     double sum = 0;
-    const char *k;
-    json_t *n;
+    size_t keep = 0;
 
-    json_object_foreach((json_t *)counts, k, n) {
-        long c = (long)json_integer_value(n);
-        json_t *v = json_loads(k, JSON_DECODE_ANY, NULL);
+    set_metric_meta(m, set);
+    for (size_t i = 0; i < m->n_counts; i++) {
+        struct cs_metric_count *c = &m->counts[i];
+        json_t *v = json_loads(c->label, JSON_DECODE_ANY, NULL);
+        const char *s = json_string_value(v);
 
-        if (json_is_string(v) &&
-            strcmp(json_string_value(v), "not_applicable") == 0) {
+        if (s && (strcmp(s, "not_applicable") == 0 ||
+                  strcmp(s, "error") == 0)) {
+            if (strcmp(s, "error") == 0)
+                m->errors += c->count;
+            free(c->label);
             json_decref(v);
             continue;
         }
-        if (json_is_string(v) && strcmp(json_string_value(v), "error") == 0) {
-            errors += c;
-            json_decref(v);
-            continue;
-        }
-        applicable += c;
+        m->applicable += c->count;
         if (json_is_true(v))
-            t += c;
+            t += c->count;
         else if (json_is_false(v))
-            f += c;
-        else if (json_is_string(v) &&
-                 strcmp(json_string_value(v), "partial") == 0)
-            partial += c;
+            f += c->count;
+        else if (s && strcmp(s, "partial") == 0)
+            partial += c->count;
         if (json_is_number(v))
-            sum += json_number_value(v) * (double)c;
-        json_object_set_new(labels, json_is_string(v) ? json_string_value(v)
-                                                      : k, json_integer(c));
+            sum += json_number_value(v) * (double)c->count;
+        if (s) {
+            char *label = cs_xstrdup(s);
+
+            free(c->label);
+            c->label = label;
+        }
+        m->counts[keep++] = *c;
         json_decref(v);
     }
-    json_object_set_new(o, "type", json_string(cs_rubric_type_name(type)));
-    json_object_set_new(o, "applicable", json_integer(applicable));
-    if (type == CS_RUBRIC_BOOLEAN) {
-        json_object_set_new(o, "true_rate",
-                            ratio((double)t, (double)(t + f + partial)));
-        json_object_set_new(o, "partial_rate",
-                            ratio((double)partial, (double)(t + f + partial)));
-        json_decref(labels);
-    } else if (type == CS_RUBRIC_SCORE) {
-        json_object_set_new(o, "mean", ratio(sum, (double)applicable));
-        json_object_set_new(o, "counts", labels);
-    } else {
-        json_t *shares = json_object();
-        json_t *c;
-
-        json_object_foreach(labels, k, c) {
-            json_object_set_new(shares, k,
-                                ratio((double)json_integer_value(c),
-                                      (double)applicable));
-        }
-        json_object_set_new(o, "labels", labels);
-        json_object_set_new(o, "shares", shares);
+    m->n_counts = keep;
+    if (m->type == CS_METRIC_BOOLEAN) {
+        m->true_rate = ratio((double)t, (double)(t + f + partial));
+        m->partial_rate = ratio((double)partial, (double)(t + f + partial));
+        for (size_t i = 0; i < m->n_counts; i++)
+            free(m->counts[i].label);
+        m->n_counts = 0;
+    } else if (m->type == CS_METRIC_SCORE) {
+        m->mean = ratio(sum, (double)m->applicable);
     }
-    json_object_set_new(o, "errors", json_integer(errors));
-    return o;
 }
 
-/* Sets "metrics" and the "sentiment" shares of `o` from value counts. */
-static void fill_metrics(json_t *o, const struct cs_kpi_query *q,
-                         const json_t *all, const json_t *answered)
+/* Fills the metric and sentiment KPIs of `sets` (grouped like `by`). */
+static int add_metrics(struct cs_kpi_set *sets, size_t n,
+                       struct cs_store *st, const struct cs_kpi_query *q,
+                       const char *tenant, const char *from, const char *to,
+                       const char *tz, enum cs_kpi_by by, struct cs_err *err)
 {
-    const char *skey = q->sentiment_metric ? q->sentiment_metric
-                                           : "customer_sentiment";
-    json_t *metrics = json_object(), *sent, *counts;
-    const char *metric;
-    long pos, neu, neg, scored;
-
-    json_object_foreach((json_t *)all, metric, counts) {
-        json_object_set_new(metrics, metric,
-                            metric_object(metric_type(q->rubrics, metric,
-                                                      counts), counts));
-    }
-    json_object_set_new(o, "metrics", metrics);
-    counts = json_object_get(answered, skey);
-    pos = (long)json_integer_value(json_object_get(counts, "\"positive\""));
-    neu = (long)json_integer_value(json_object_get(counts, "\"neutral\""));
-    neg = (long)json_integer_value(json_object_get(counts, "\"negative\""));
-    scored = pos + neu + neg;
-    sent = json_object_get(o, "sentiment");
-    json_object_set_new(sent, "positive", ratio((double)pos, (double)scored));
-    json_object_set_new(sent, "neutral", ratio((double)neu, (double)scored));
-    json_object_set_new(sent, "negative", ratio((double)neg, (double)scored));
-    json_object_set_new(sent, "scored", json_integer(scored));
-}
-
-/*
- * Fills "metrics" and "sentiment" from the stored results: of `o` when
- * ungrouped, else of each group object of `groups` (keyed like the
- * store's groups).
- */
-static int add_metrics(json_t *o, json_t *groups, struct cs_store *st,
-                       const struct cs_kpi_query *q, const char *tenant,
-                       const char *from, const char *to, const char *tz,
-                       enum cs_kpi_by by, struct cs_err *err)
-{
-    json_t *all = json_object(), *answered = json_object(), *g;
-    const char *key;
+    struct count_ctx c = {sets, n, 0, q->sentiment_metric
+                                          ? q->sentiment_metric
+                                          : "customer_sentiment"};
     int ret;
 
     ret = cs_store_result_counts(st, tenant, from, to, tz, by, 0,
-                                 count_value, all, err);
-    if (!ret)
-        ret = cs_store_result_counts(st, tenant, from, to, tz, by, 1,
-                                     count_value, answered, err);
+                                 count_value, &c, err);
     if (ret)
-        goto done;
-    if (by == CS_KPI_BY_NONE) {
-        fill_metrics(o, q, json_object_get(all, ""),
-                     json_object_get(answered, ""));
-    } else {
-        json_object_foreach(groups, key, g) {
-            fill_metrics(g, q, json_object_get(all, key),
-                         json_object_get(answered, key));
-        }
+        return ret;
+    c.answered_only = 1;
+    ret = cs_store_result_counts(st, tenant, from, to, tz, by, 1,
+                                 count_value, &c, err);
+    if (ret)
+        return ret;
+    for (size_t i = 0; i < n; i++) {
+        double *v = sets[i].v, scored = 0;
+
+        for (size_t j = 0; j < sets[i].n_metrics; j++)
+            finish_metric(&sets[i].metrics[j], q->rubrics);
+        for (int k = CS_KPI_SENTIMENT_POSITIVE;
+             k <= CS_KPI_SENTIMENT_NEGATIVE; k++)
+            scored += isnan(v[k]) ? 0 : v[k];
+        for (int k = CS_KPI_SENTIMENT_POSITIVE;
+             k <= CS_KPI_SENTIMENT_NEGATIVE; k++)
+            v[k] = ratio(isnan(v[k]) ? 0 : v[k], scored);
+        v[CS_KPI_SENTIMENT_SCORED] = scored;
     }
-done:
-    json_decref(all);
-    json_decref(answered);
-    return ret;
+    return 0;
 }
 
-/* KPIs of one tenant over [from, to), optionally grouped into `by_key`. */
-static int tenant_kpis(json_t **out, struct cs_store *st,
-                       const struct cs_kpi_query *q,
-                       const struct cs_tenant_cfg *t, int64_t from,
-                       int64_t to, const char *tz, enum cs_kpi_by by,
-                       struct cs_err *err)
+/* Local days [from, to) of one tenant as a set: KPIs and metrics. */
+static int period_set(struct cs_kpi_set *out, struct cs_store *st,
+                      const struct cs_kpi_query *q,
+                      const struct cs_tenant_cfg *t, int64_t from,
+                      int64_t to, const char *tz, struct cs_err *err)
 {
     struct cs_kpi_raw *raw = NULL;
     size_t n = 0;
     char f[11], e[11];
-    json_t *o;
     int ret;
 
-    *out = NULL;
     cs_format_date(from, f);
     cs_format_date(to, e);
     ret = cs_store_kpi_raw(&raw, &n, st, t->name, f, e, tz, CS_KPI_BY_NONE,
                            err);
     if (ret)
-        return ret;
-    o = cs_kpi_object(&raw[0], t, from, to);
-    cs_kpi_raw_free(raw, n);
-    ret = add_metrics(o, NULL, st, q, t->name, f, e, tz, CS_KPI_BY_NONE,
+        goto done;
+    fill_set(out, &raw[0], t, cs_kpi_prorated_fee(t->platform_fee, from, to));
+    ret = add_metrics(out, 1, st, q, t->name, f, e, tz, CS_KPI_BY_NONE,
                       err);
-    if (ret) {
-        json_decref(o);
-        return ret;
-    }
-    if (by != CS_KPI_BY_NONE) {
-        json_t *groups = json_object();
+done:
+    cs_kpi_raw_free(raw, n);
+    return ret;
+}
 
-        ret = cs_store_kpi_raw(&raw, &n, st, t->name, f, e, tz, by, err);
-        if (ret) {
-            json_decref(groups);
-            json_decref(o);
-            return ret;
+static const struct cs_kpi_raw *raw_of(const struct cs_kpi_raw *raw,
+                                       size_t n, const char *group)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (raw[i].group && strcmp(raw[i].group, group) == 0)
+            return &raw[i];
+    }
+    return NULL;
+}
+
+/*
+ * The breakdown of one tenant's period: every local day of it (days
+ * without conversations too, so that the days' fee shares add up to the
+ * period's), or every agent with conversations, each charged the fee in
+ * proportion to its conversations.
+ */
+static int breakdown(struct cs_report_tenant *rt, struct cs_store *st,
+                     const struct cs_kpi_query *q,
+                     const struct cs_tenant_cfg *t, int64_t from, int64_t to,
+                     const char *tz, struct cs_err *err)
+{
+    static const struct cs_kpi_raw empty;
+    struct cs_kpi_raw *raw = NULL;
+    size_t n = 0;
+    char f[11], e[11];
+    int ret;
+
+    cs_format_date(from, f);
+    cs_format_date(to, e);
+    ret = cs_store_kpi_raw(&raw, &n, st, t->name, f, e, tz, q->by, err);
+    if (ret)
+        goto done;
+    if (q->by == CS_KPI_BY_DAY) {
+        rt->by = CS_REPORT_BY_DAY;
+        rt->n_groups = (size_t)(to - from);
+        rt->groups = cs_xcalloc(rt->n_groups, sizeof(*rt->groups));
+        for (int64_t d = from; d < to; d++) {
+            struct cs_kpi_set *s = &rt->groups[d - from];
+            char day[11];
+            const struct cs_kpi_raw *r;
+
+            cs_format_date(d, day);
+            r = raw_of(raw, n, day);
+            cs_kpi_set_init(s);
+            s->group = cs_xstrdup(day);
+            fill_set(s, r ? r : &empty, t,
+                     cs_kpi_prorated_fee(t->platform_fee, d, d + 1));
         }
+    } else {
+        double fee = rt->cur.v[CS_KPI_PLATFORM_FEE];
+        double total = rt->cur.v[CS_KPI_CONVERSATIONS];
+
+        rt->by = CS_REPORT_BY_AGENT;
+        rt->fee_allocated = 1;
+        rt->n_groups = n;
+        rt->groups = cs_xcalloc(n ? n : 1, sizeof(*rt->groups));
         for (size_t i = 0; i < n; i++) {
-            int64_t day = 0;
-            json_t *g;
+            struct cs_kpi_set *s = &rt->groups[i];
 
-            /* A day carries its own share of the fee; an agent none. */
-            if (by == CS_KPI_BY_DAY && raw[i].group)
-                cs_parse_date(raw[i].group, &day);
-            g = cs_kpi_object(&raw[i], t, day,
-                              by == CS_KPI_BY_DAY ? day + 1 : day);
-            json_object_set_new(groups, raw[i].group ? raw[i].group : "", g);
-        }
-        cs_kpi_raw_free(raw, n);
-        ret = add_metrics(o, groups, st, q, t->name, f, e, tz, by, err);
-        json_object_set_new(o, by == CS_KPI_BY_DAY ? "by_day" : "by_agent",
-                            groups);
-        if (ret) {
-            json_decref(o);
-            return ret;
+            cs_kpi_set_init(s);
+            s->group = cs_xstrdup(raw[i].group ? raw[i].group : "");
+            fill_set(s, &raw[i], t,
+                     total > 0 ? fee * (double)raw[i].conversations / total
+                               : 0);
         }
     }
-    *out = o;
+    ret = add_metrics(rt->groups, rt->n_groups, st, q, t->name, f, e, tz,
+                      q->by, err);
+done:
+    cs_kpi_raw_free(raw, n);
+    return ret;
+}
+
+static int is_iso_offset(const char *s)
+{
+    /* ±hh:mm or ±hhmm or ±hh */
+    size_t n = strlen(s);
+
+    if ((s[0] != '+' && s[0] != '-') || (n != 3 && n != 5 && n != 6))
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if (n == 6 && i == 3) {
+            if (s[i] != ':')
+                return 0;
+        } else if (s[i] < '0' || s[i] > '9') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int cs_kpi_tz_sql(char **sql_out, struct cs_store *st, const char *tz,
+                  struct cs_err *err)
+{
+    struct cs_buf b = CS_BUF_INIT;
+    int ret;
+
+    *sql_out = NULL;
+    if ((strncmp(tz, "UTC", 3) == 0 || strncmp(tz, "GMT", 3) == 0) &&
+        (tz[3] == '+' || tz[3] == '-'))
+        return cs_err_set(err, CS_EINVALID,
+                          "time zone '%s' is ambiguous: write an ISO 8601 "
+                          "offset such as '%c%s' (east of UTC positive) "
+                          "or a zone name such as 'Europe/Berlin'",
+                          tz, tz[3], tz + 4);
+    if (is_iso_offset(tz)) {
+        /* PostgreSQL reads a bare offset the POSIX way (west positive). */
+        cs_buf_addch(&b, tz[0] == '+' ? '-' : '+');
+        cs_buf_adds(&b, tz + 1);
+    } else {
+        cs_buf_adds(&b, tz);
+    }
+    ret = cs_store_check_tz(st, b.ptr, err);
+    if (ret) {
+        cs_buf_release(&b);
+        return cs_err_set(err, ret, "unknown time zone '%s'", tz);
+    }
+    *sql_out = cs_buf_detach(&b, NULL);
     return 0;
 }
 
-int cs_kpi_compute(json_t **out, struct cs_store *st,
+static void tenant_meta(struct cs_report_tenant *rt,
+                        const struct cs_tenant_cfg *t, const char *tz)
+{
+    free(rt->display_name);
+    rt->display_name = cs_xstrdup(t->display_name ? t->display_name
+                                                  : t->name);
+    rt->tz = cs_xstrdup(tz);
+    snprintf(rt->fmt.currency, sizeof(rt->fmt.currency), "%s", t->currency);
+    snprintf(rt->fmt.symbol, sizeof(rt->fmt.symbol), "%s",
+             t->currency_symbol);
+    snprintf(rt->fmt.decimal, sizeof(rt->fmt.decimal), "%s",
+             t->decimal_separator);
+    snprintf(rt->fmt.thousands, sizeof(rt->fmt.thousands), "%s",
+             t->thousands_separator);
+}
+
+/* Every set of one tenant: the period, its breakdown, the comparisons. */
+static int tenant_report(struct cs_report *r, struct cs_store *st,
+                         const struct cs_kpi_query *q,
+                         const struct cs_tenant_cfg *t, int64_t from,
+                         int64_t to, const char *tz, const char *sql_tz,
+                         struct cs_err *err)
+{
+    struct cs_kpi_set cur;
+    struct cs_report_tenant *rt;
+    int ret;
+
+    cs_kpi_set_init(&cur);
+    ret = period_set(&cur, st, q, t, from, to, sql_tz, err);
+    if (ret)
+        goto done;
+    if (cur.v[CS_KPI_CONVERSATIONS] == 0 && !q->tenant)
+        goto done; /* only slack-day data: not in this period */
+    rt = cs_report_add_tenant(r, t->name);
+    rt->cur = cur;
+    cs_kpi_set_init(&cur);
+    tenant_meta(rt, t, tz);
+    if (q->by != CS_KPI_BY_NONE) {
+        ret = breakdown(rt, st, q, t, from, to, sql_tz, err);
+        if (ret)
+            goto done;
+    }
+    if (q->compare) {
+        rt->cmp[CS_CMP_PREVIOUS] = cs_kpi_set_new();
+        ret = period_set(rt->cmp[CS_CMP_PREVIOUS], st, q, t,
+                         from - (to - from), from, sql_tz, err);
+        if (ret)
+            goto done;
+    }
+    if (q->last_week) {
+        struct cs_kpi_set *w = cs_kpi_set_new();
+
+        rt->cmp[CS_CMP_LAST_WEEK] = w;
+        ret = period_set(w, st, q, t, from - 7, to - 7, sql_tz, err);
+        if (ret)
+            goto done;
+        rt->cmp_absent[CS_CMP_LAST_WEEK] = w->v[CS_KPI_CONVERSATIONS] == 0;
+        cs_kpi_alerts(w, t->alerts);
+    }
+    cs_kpi_alerts(&rt->cur, t->alerts);
+    cs_report_tenant_finish(rt);
+done:
+    cs_kpi_set_release(&cur);
+    return ret;
+}
+
+int cs_kpi_compute(struct cs_report **out, struct cs_store *st,
                    const struct cs_config *cfg,
                    const struct cs_kpi_query *q, struct cs_err *err)
 {
-    json_t *report = NULL, *tenants;
+    struct cs_report *r = NULL;
     char **names = NULL;
     char *one[2] = {NULL, NULL};
+    char *sql_tz = NULL;
     int64_t from, to;
     int ret;
 
     *out = NULL;
-    if (cs_parse_date(q->from, &from) || cs_parse_date(q->to, &to))
-        return cs_err_set(err, CS_EINVALID, "dates must be YYYY-MM-DD");
-    if (to <= from)
-        return cs_err_set(err, CS_EINVALID, "--to must be after --from");
+    if (cs_parse_date(q->from, &from) || cs_parse_date(q->to, &to)) {
+        ret = cs_err_set(err, CS_EINVALID, "dates must be YYYY-MM-DD");
+        goto done;
+    }
+    if (to <= from) {
+        ret = cs_err_set(err, CS_EINVALID, "--to must be after --from");
+        goto done;
+    }
     if (q->tz) {
-        ret = cs_store_check_tz(st, q->tz, err);
+        ret = cs_kpi_tz_sql(&sql_tz, st, q->tz, err);
         if (ret)
-            return ret;
+            goto done;
     }
     if (q->tenant) {
         one[0] = (char *)q->tenant;
     } else {
         ret = cs_store_tenants(&names, st, q->from, q->to, err);
         if (ret)
-            return ret;
+            goto done;
     }
-    report = json_object();
-    json_object_set_new(report, "from", json_string(q->from));
-    json_object_set_new(report, "to", json_string(q->to));
-    json_object_set_new(report, "tz", q->tz ? json_string(q->tz)
-                                            : json_string("per-tenant"));
-    tenants = json_object();
-    json_object_set_new(report, "tenants", tenants);
+    r = cs_report_new(q->from, q->to, q->tz);
+    if (q->compare) {
+        r->has_cmp[CS_CMP_PREVIOUS] = 1;
+        cs_format_date(from - (to - from),
+                       r->cmp_period[CS_CMP_PREVIOUS].from);
+        cs_format_date(from, r->cmp_period[CS_CMP_PREVIOUS].to);
+    }
+    if (q->last_week) {
+        r->has_cmp[CS_CMP_LAST_WEEK] = 1;
+        cs_format_date(from - 7, r->cmp_period[CS_CMP_LAST_WEEK].from);
+        cs_format_date(to - 7, r->cmp_period[CS_CMP_LAST_WEEK].to);
+    }
     for (char **p = q->tenant ? one : names; *p; p++) {
         struct cs_tenant_cfg t;
-        const char *tz;
-        json_t *o = NULL, *prev = NULL;
+        char *tenant_tz = NULL;
+        const char *tz = q->tz ? q->tz : NULL;
 
         cs_config_tenant(&t, cfg, *p, NULL);
-        tz = q->tz ? q->tz : t.timezone;
-        ret = q->tz ? 0 : cs_store_check_tz(st, tz, err);
+        if (!tz)
+            tz = t.timezone;
+        ret = q->tz ? 0 : cs_kpi_tz_sql(&tenant_tz, st, tz, err);
         if (!ret)
-            ret = tenant_kpis(&o, st, q, &t, from, to, tz, q->by, err);
-        if (!ret && json_integer_value(json_object_get(o, "conversations"))
-                        == 0 && !q->tenant) {
-            json_decref(o); /* only slack-day data: not in this period */
-            cs_tenant_cfg_release(&t);
-            continue;
-        }
-        if (!ret && q->compare)
-            ret = tenant_kpis(&prev, st, q, &t, from - (to - from), from,
-                              tz, CS_KPI_BY_NONE, err);
-        if (ret) {
-            json_decref(o);
-            cs_tenant_cfg_release(&t);
-            goto done;
-        }
-        json_object_set_new(o, "tz", json_string(tz));
-        json_object_set_new(o, "currency", json_string(t.currency));
-        json_object_set_new(o, "alerts", cs_kpi_alerts(o, t.alerts));
-        if (prev)
-            json_object_set_new(o, "previous", prev);
-        json_object_set_new(tenants, *p, o);
+            ret = tenant_report(r, st, q, &t, from, to, tz,
+                                q->tz ? sql_tz : tenant_tz, err);
+        free(tenant_tz);
         cs_tenant_cfg_release(&t);
+        if (ret)
+            goto done;
     }
-    *out = report;
-    report = NULL;
+    *out = r;
+    r = NULL;
     ret = 0;
 done:
-    json_decref(report);
+    cs_report_free(r);
     cs_strv_free(names);
+    free(sql_tz);
     return ret;
 }

@@ -1,21 +1,21 @@
-/* kpi.h - KPI definitions, ROI, period comparison and alerts */
+/* kpi.h - KPIs, ROI, comparisons and alerts into the report model */
 #ifndef CS_KPI_KPI_H
 #define CS_KPI_KPI_H
 
 #include <stdint.h>
-#include <stdio.h>
 
 #include <jansson.h>
 
 #include "base/err.h"
 #include "config/config.h"
+#include "report/model.h"
 #include "rubric/rubric.h"
 #include "store/store.h"
 
 /*
- * Turns the store's raw aggregates into the KPIs of
- * ../shared/spec/kpis.md: ratios (null for an empty denominator), ROI
- * both ways, the previous period of the same length and alert levels.
+ * Turns the store's raw aggregates into the KPIs of docs/kpis.md and fills
+ * a `struct cs_report` (report/model.h): ratios (null for an empty
+ * denominator), ROI both ways, the comparison periods and alert levels.
  */
 
 struct cs_kpi_query {
@@ -24,40 +24,39 @@ struct cs_kpi_query {
     const char *tenant;     /* NULL: every tenant with data */
     const char *tz;         /* NULL: each tenant's configured zone */
     enum cs_kpi_by by;
-    int compare;            /* add "previous" (the period before) */
+    int compare;            /* the period of the same length before */
+    int last_week;          /* the same period one week earlier */
     const struct cs_rubric_set *rubrics; /* metric types; NULL: inferred */
     const char *sentiment_metric;        /* NULL: "customer_sentiment" */
 };
 
 /*
- * Computes the report object {"from", "to", "tz", "tenants": {...}}.
- * *out is new (json_decref). CS_EINVALID for a bad zone or range.
+ * Computes the report of `q`. *out is new (cs_report_free). CS_EINVALID
+ * for a bad zone or range; the store's error otherwise.
  */
-int cs_kpi_compute(json_t **out, struct cs_store *st,
+int cs_kpi_compute(struct cs_report **out, struct cs_store *st,
                    const struct cs_config *cfg,
                    const struct cs_kpi_query *q, struct cs_err *err);
-
-/* The KPI object of one group, new. `fee_from`/`fee_to` are the local
- * days the platform fee is charged for (equal: no fee). */
-json_t *cs_kpi_object(const struct cs_kpi_raw *raw,
-                      const struct cs_tenant_cfg *t, int64_t fee_from,
-                      int64_t fee_to);
 
 /* The monthly fee prorated over local days [from, to): each calendar
  * month's fee times the share of its days covered. */
 double cs_kpi_prorated_fee(double monthly, int64_t from, int64_t to);
 
-/* Alerts for a KPI object under thresholds merged over the defaults
- * (`overrides` may be NULL). Returns a new array of
- * {"kpi", "value", "level", "threshold", "direction"}. */
-json_t *cs_kpi_alerts(const json_t *kpis, const json_t *overrides);
+/*
+ * Checks a time zone given by a person and sets *sql_out (new) to what
+ * PostgreSQL must be told: an IANA name as it is, an ISO 8601 offset
+ * ("+02:00", east of UTC positive) with PostgreSQL's POSIX sign flipped.
+ * "UTC+2"-style POSIX offsets are refused as ambiguous (CS_EINVALID).
+ */
+int cs_kpi_tz_sql(char **sql_out, struct cs_store *st, const char *tz,
+                  struct cs_err *err);
 
-/* Looks up "latency_ms.llm.p95"-style paths; borrowed or NULL. */
-json_t *cs_kpi_get(const json_t *kpis, const char *path);
+/* Raises the alerts of the set's values under thresholds merged over the
+ * defaults of docs/kpis.md (`overrides` may be NULL). */
+void cs_kpi_alerts(struct cs_kpi_set *s, const json_t *overrides);
 
-/* Writers for `callscope kpis --format`. */
-void cs_kpi_write_json(const json_t *report, FILE *out);
-void cs_kpi_write_csv(const json_t *report, FILE *out);
-void cs_kpi_write_table(const json_t *report, FILE *out);
+/* The built-in thresholds (docs/kpis.md) as a new JSON object
+ * {"<kpi>": {"direction", "warning", "critical"}}. */
+json_t *cs_kpi_alert_defaults(void);
 
 #endif

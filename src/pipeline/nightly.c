@@ -13,6 +13,7 @@
 #include "base/mem.h"
 #include "base/parse.h"
 #include "kpi/kpi.h"
+#include "report/render.h"
 #include "score/llm_score.h"
 
 static int cmp_str(const void *a, const void *b)
@@ -89,84 +90,52 @@ static int ingest_inbox(struct cs_nightly_result *res, struct cs_store *st,
     return ret;
 }
 
-/* Writes report.{json,csv,txt} with `stem` under `dir`. */
-static int write_report(const json_t *report, const char *dir,
+/* Writes `stem`.{json,csv,txt} under `dir`. */
+static int write_report(const struct cs_report *report, const char *dir,
                         const char *stem, struct cs_err *err)
 {
-    static const struct {
-        const char *ext;
-        void (*fn)(const json_t *, FILE *);
-    } kinds[] = {{"json", cs_kpi_write_json},
-                 {"csv", cs_kpi_write_csv},
-                 {"txt", cs_kpi_write_table}};
+    static const char *const kinds[] = {"json", "csv", "txt"};
     int ret = 0;
 
     for (size_t i = 0; i < 3 && !ret; i++) {
+        const struct cs_renderer *rd = cs_render_find(kinds[i]);
         struct cs_buf path = CS_BUF_INIT;
-        char *text = NULL;
-        size_t len = 0;
-        FILE *mem = open_memstream(&text, &len);
 
-        kinds[i].fn(report, mem);
-        fclose(mem);
-        cs_buf_addf(&path, "%s/%s.%s", dir, stem, kinds[i].ext);
-        ret = cs_fs_write_atomic(path.ptr, text, len, err);
-        free(text);
+        cs_buf_addf(&path, "%s/%s.%s", dir, stem, rd->ext);
+        ret = cs_render_file(rd, report, path.ptr, err);
         cs_buf_release(&path);
     }
     return ret;
 }
 
-/* Adds each tenant's KPIs of the same weekday a week earlier. */
-static int add_last_week(json_t *report, struct cs_store *st,
-                         const struct cs_config *cfg,
-                         const struct cs_rubric_set *rubrics, int64_t day,
-                         struct cs_err *err)
+/* The alerts of the day, every tenant, as the alerts.json array. */
+static char *alerts_text(const struct cs_report *report,
+                         struct cs_nightly_result *res)
 {
-    struct cs_kpi_query q;
-    json_t *wk = NULL, *t;
-    const char *name;
-    int ret;
+    json_t *all = json_array();
+    char *text;
 
-    memset(&q, 0, sizeof(q));
-    q.rubrics = rubrics;
-    cs_format_date(day - 7, q.from);
-    cs_format_date(day - 6, q.to);
-    ret = cs_kpi_compute(&wk, st, cfg, &q, err);
-    if (ret)
-        return ret;
-    json_object_foreach(json_object_get(report, "tenants"), name, t) {
-        json_t *w = json_object_get(json_object_get(wk, "tenants"), name);
+    for (size_t i = 0; i < report->n_tenants; i++) {
+        const struct cs_report_tenant *t = &report->tenants[i];
 
-        json_object_set(t, "same_weekday_last_week", w ? w : json_null());
-    }
-    json_decref(wk);
-    return 0;
-}
+        for (size_t j = 0; j < t->cur.n_alerts; j++) {
+            const struct cs_alert *a = &t->cur.alerts[j];
 
-static void collect_alerts(json_t *all, const json_t *report,
-                           struct cs_nightly_result *res)
-{
-    const char *name;
-    json_t *t;
+            json_t *o = cs_render_alert_json(a);
 
-    json_object_foreach(json_object_get(report, "tenants"), name, t) {
-        size_t i;
-        json_t *a;
-
-        json_array_foreach(json_object_get(t, "alerts"), i, a) {
-            json_t *c = json_deep_copy(a);
-
-            json_object_set_new(c, "tenant", json_string(name));
-            json_object_set(c, "date", json_object_get(report, "from"));
-            if (strcmp(json_string_value(json_object_get(a, "level")),
-                       "critical") == 0)
+            json_object_set_new(o, "tenant", json_string(t->name));
+            json_object_set_new(o, "date",
+                                json_string(report->period.from));
+            json_array_append_new(all, o);
+            if (a->critical)
                 res->alerts_critical++;
             else
                 res->alerts_warning++;
-            json_array_append_new(all, c);
         }
     }
+    text = json_dumps(all, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
+    json_decref(all);
+    return text;
 }
 
 int cs_nightly_run(struct cs_nightly_result *res, struct cs_store *st,
@@ -175,7 +144,7 @@ int cs_nightly_run(struct cs_nightly_result *res, struct cs_store *st,
 {
     struct cs_kpi_query q;
     struct cs_buf dir = CS_BUF_INIT, pdir = CS_BUF_INIT, path = CS_BUF_INIT;
-    json_t *daily = NULL, *period = NULL, *alerts = json_array();
+    struct cs_report *daily = NULL, *period = NULL;
     char *text = NULL;
     int64_t day;
     int ret;
@@ -208,12 +177,11 @@ int cs_nightly_run(struct cs_nightly_result *res, struct cs_store *st,
 
     memset(&q, 0, sizeof(q));
     q.compare = 1;
+    q.last_week = 1;
     q.rubrics = o->rubrics;
     cs_format_date(day, q.from);
     cs_format_date(day + 1, q.to);
     ret = cs_kpi_compute(&daily, st, cfg, &q, err);
-    if (!ret)
-        ret = add_last_week(daily, st, cfg, o->rubrics, day, err);
     if (ret)
         goto done;
     cs_buf_addf(&dir, "%s/daily/%s", cfg->reports_dir, q.from);
@@ -222,14 +190,14 @@ int cs_nightly_run(struct cs_nightly_result *res, struct cs_store *st,
         ret = write_report(daily, dir.ptr, "kpis", err);
     if (ret)
         goto done;
-    collect_alerts(alerts, daily, res);
-    text = json_dumps(alerts, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
+    text = alerts_text(daily, res);
     cs_buf_addf(&path, "%s/alerts.json", dir.ptr);
     ret = cs_fs_write_atomic(path.ptr, text, strlen(text), err);
     if (ret)
         goto done;
 
     q.by = CS_KPI_BY_DAY;
+    q.last_week = 0;
     cs_format_date(day + 1 - (o->period_days > 0 ? o->period_days : 30),
                    q.from);
     cs_format_date(day + 1, q.to);
@@ -244,9 +212,8 @@ int cs_nightly_run(struct cs_nightly_result *res, struct cs_store *st,
         goto done;
     res->report_dir = cs_buf_detach(&dir, NULL);
 done:
-    json_decref(daily);
-    json_decref(period);
-    json_decref(alerts);
+    cs_report_free(daily);
+    cs_report_free(period);
     free(text);
     cs_buf_release(&dir);
     cs_buf_release(&pdir);
