@@ -1,1 +1,2 @@
 cs_add_test(test_base)
+cs_add_test(test_tmpl)

@@ -8,6 +8,7 @@
 #include "base/buf.h"
 #include "base/mem.h"
 #include "base/parse.h"
+#include "store/report_data.h"
 #include "store/results.h"
 
 static double ratio(double num, double den)
@@ -294,6 +295,8 @@ static void set_metric_meta(struct cs_metric_kpi *m,
                                            : CS_METRIC_CATEGORICAL;
     free(m->name);
     m->name = cs_xstrdup(r->name ? r->name : m->key);
+    free(m->definition);
+    m->definition = r->definition ? cs_xstrdup(r->definition) : NULL;
     if (r->type == CS_RUBRIC_SCORE) {
         m->scale_min = (double)r->scale_min;
         m->scale_max = (double)r->scale_max;
@@ -488,6 +491,94 @@ done:
     return ret;
 }
 
+static void add_tool(void *ctx, const char *name, long calls, long ok)
+{
+    struct cs_report_tenant *t = ctx;
+    struct cs_tool_kpi *k;
+
+    t->tools = cs_xrealloc(t->tools, (t->n_tools + 1) * sizeof(*t->tools));
+    k = &t->tools[t->n_tools++];
+    k->name = cs_xstrdup(name);
+    k->calls = calls;
+    k->ok = ok;
+}
+
+/* The evaluator and version most results of a metric carry (the store
+ * gives them most frequent first). */
+static void add_source(void *ctx, const char *metric, const char *evaluator,
+                       const char *version, long n)
+{
+    struct cs_metric_kpi *m = cs_kpi_set_find_metric(ctx, metric);
+
+    (void)n;
+    if (!m || m->evaluator)
+        return;
+    m->evaluator = cs_xstrdup(evaluator);
+    m->version = cs_xstrdup(version);
+}
+
+static void add_look(void *ctx, const char *id, int64_t started_us,
+                     const char *agent, unsigned reasons,
+                     const char *failed_metric)
+{
+    struct cs_report_tenant *t = ctx;
+    struct cs_look_item *l;
+
+    t->look = cs_xrealloc(t->look, (t->n_look + 1) * sizeof(*t->look));
+    l = &t->look[t->n_look++];
+    l->id = cs_xstrdup(id);
+    l->started_us = (long long)started_us;
+    l->agent = agent ? cs_xstrdup(agent) : NULL;
+    l->reasons = reasons;
+    l->failed_metric = failed_metric ? cs_xstrdup(failed_metric) : NULL;
+}
+
+/* Tools, where each metric's results came from, coverage and the
+ * conversations worth a look: a boolean metric failed when its bad
+ * value (false, or true for a lower-is-good metric) is current. */
+static int add_details(struct cs_report_tenant *rt, struct cs_store *st,
+                       const struct cs_kpi_query *q, const char *f,
+                       const char *e, const char *tz, struct cs_err *err)
+{
+    const char **bad_false = cs_xcalloc(rt->cur.n_metrics + 1,
+                                        sizeof(*bad_false));
+    const char **bad_true = cs_xcalloc(rt->cur.n_metrics + 1,
+                                       sizeof(*bad_true));
+    size_t nf = 0, nt = 0;
+    int ret;
+
+    rt->has_details = 1;
+    ret = cs_store_tool_stats(st, rt->name, f, e, tz, add_tool, rt, err);
+    if (!ret)
+        ret = cs_store_metric_sources(st, rt->name, f, e, tz, add_source,
+                                      &rt->cur, err);
+    if (!ret)
+        ret = cs_store_scored_count(&rt->scored, st, rt->name, f, e, tz,
+                                    err);
+    if (ret)
+        goto done;
+    for (size_t i = 0; i < rt->cur.n_metrics; i++) {
+        const struct cs_metric_kpi *m = &rt->cur.metrics[i];
+
+        if (m->type != CS_METRIC_BOOLEAN || m->direction == CS_DIR_NEUTRAL)
+            continue;
+        if (m->direction == CS_DIR_HIGHER_IS_GOOD)
+            bad_false[nf++] = m->key;
+        else
+            bad_true[nt++] = m->key;
+    }
+    ret = cs_store_review(st, rt->name, f, e, tz,
+                          q->sentiment_metric ? q->sentiment_metric
+                                              : "customer_sentiment",
+                          bad_false, bad_true,
+                          q->look_limit > 0 ? q->look_limit : 10,
+                          &rt->look_total, add_look, rt, err);
+done:
+    free(bad_false);
+    free(bad_true);
+    return ret;
+}
+
 static int is_iso_offset(const char *s)
 {
     /* ±hh:mm or ±hhmm or ±hh */
@@ -575,6 +666,18 @@ static int tenant_report(struct cs_report *r, struct cs_store *st,
     tenant_meta(rt, t, tz);
     if (q->by != CS_KPI_BY_NONE) {
         ret = breakdown(rt, st, q, t, from, to, sql_tz, err);
+        if (ret)
+            goto done;
+        /* Each day's alerts (a monthly report lists them). */
+        for (size_t i = 0; q->by == CS_KPI_BY_DAY && i < rt->n_groups; i++)
+            cs_kpi_alerts(&rt->groups[i], t->alerts);
+    }
+    if (q->details) {
+        char f[11], e[11];
+
+        cs_format_date(from, f);
+        cs_format_date(to, e);
+        ret = add_details(rt, st, q, f, e, sql_tz, err);
         if (ret)
             goto done;
     }

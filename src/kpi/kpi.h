@@ -12,6 +12,7 @@
 #include "rubric/rubric.h"
 #include "store/store.h"
 
+
 /*
  * Turns the store's raw aggregates into the KPIs of docs/kpis.md and fills
  * a `struct cs_report` (report/model.h): ratios (null for an empty
@@ -26,6 +27,9 @@ struct cs_kpi_query {
     enum cs_kpi_by by;
     int compare;            /* the period of the same length before */
     int last_week;          /* the same period one week earlier */
+    int details;            /* tools, metric sources, coverage, the
+                               conversations worth a look (reports) */
+    long look_limit;        /* how many of those to list (default 10) */
     const struct cs_rubric_set *rubrics; /* metric types; NULL: inferred */
     const char *sentiment_metric;        /* NULL: "customer_sentiment" */
 };

@@ -50,6 +50,9 @@ static void metric_release(struct cs_metric_kpi *m)
 {
     free(m->key);
     free(m->name);
+    free(m->definition);
+    free(m->version);
+    free(m->evaluator);
     for (size_t i = 0; i < m->n_counts; i++)
         free(m->counts[i].label);
     free(m->counts);
@@ -178,6 +181,15 @@ static void tenant_release(struct cs_report_tenant *t)
         cs_kpi_set_release(&t->groups[i]);
     free(t->groups);
     cs_kpi_rows_free(t->rows, t->n_rows);
+    for (size_t i = 0; i < t->n_tools; i++)
+        free(t->tools[i].name);
+    free(t->tools);
+    for (size_t i = 0; i < t->n_look; i++) {
+        free(t->look[i].id);
+        free(t->look[i].agent);
+        free(t->look[i].failed_metric);
+    }
+    free(t->look);
 }
 
 void cs_report_free(struct cs_report *r)

@@ -178,6 +178,9 @@ struct cs_metric_kpi {
     double partial_rate;    /* boolean */
     double mean;            /* score */
     double scale_min, scale_max; /* score: the rubric's scale, or NAN */
+    char *definition;       /* the rubric's, or NULL (agent-logged) */
+    char *version;          /* the rubric version most results carry */
+    char *evaluator;        /* the evaluator most results came from */
     struct cs_metric_count *counts; /* categorical labels / score values,
                                        in key order */
     size_t n_counts;
@@ -252,6 +255,28 @@ struct cs_kpi_row {
 
 enum cs_report_by { CS_REPORT_BY_NONE, CS_REPORT_BY_DAY, CS_REPORT_BY_AGENT };
 
+/* Connector success of one tool over the period. */
+struct cs_tool_kpi {
+    char *name;
+    long calls;
+    long ok;
+};
+
+/* Why a conversation is worth a look (bits). */
+enum {
+    CS_LOOK_NEGATIVE_HANDOFF = 1u << 0, /* handed off, caller negative */
+    CS_LOOK_CONNECTOR_FAILURE = 1u << 1,
+    CS_LOOK_FAILED_METRIC = 1u << 2
+};
+
+struct cs_look_item {
+    char *id;
+    long long started_us;   /* UTC microseconds */
+    char *agent;            /* or NULL */
+    unsigned reasons;       /* CS_LOOK_* */
+    char *failed_metric;    /* the (first) metric that failed, or NULL */
+};
+
 /* Number presentation of one tenant (config: currency_symbol, ...). */
 struct cs_numfmt {
     char currency[8];       /* ISO code: "USD" */
@@ -277,6 +302,14 @@ struct cs_report_tenant {
     int fee_allocated;      /* by agent: the fee split by conversations */
     struct cs_kpi_row *rows; /* built by cs_report_tenant_finish */
     size_t n_rows;
+    /* Details (reports, not `kpis`; has_details says they were read). */
+    int has_details;
+    struct cs_tool_kpi *tools;   /* worst success first */
+    size_t n_tools;
+    struct cs_look_item *look;   /* the worst first, at most the limit */
+    size_t n_look;
+    long look_total;             /* all conversations worth a look */
+    long scored;                 /* conversations an evaluator scored */
 };
 
 struct cs_period {

@@ -7,16 +7,6 @@
 #include "base/buf.h"
 #include "base/mem.h"
 
-/*
- * Parameters of every query: $1 tenant, $2 first local date, $3 end local
- * date (exclusive), $4 time zone. Local dates become instants with
- * `date::timestamp AT TIME ZONE tz`, so DST days have 23 or 25 hours.
- */
-#define PERIOD_WHERE                                                     \
-    " WHERE tenant = $1"                                                 \
-    " AND started_at >= ($2::date::timestamp AT TIME ZONE $4)"          \
-    " AND started_at < ($3::date::timestamp AT TIME ZONE $4)"
-
 static const char *const group_expr[] = {
     [CS_KPI_BY_NONE] = "NULL::text",
     [CS_KPI_BY_DAY] = "((started_at AT TIME ZONE $4)::date)::text",

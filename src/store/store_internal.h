@@ -25,6 +25,16 @@ void cs_store_copy_text(struct cs_buf *b, const char *s, size_t n);
 /* Appends `s` as a JSON string literal (quoted, escaped). */
 void cs_store_json_str(struct cs_buf *b, const char *s);
 
+/*
+ * Parameters of every query: $1 tenant, $2 first local date, $3 end local
+ * date (exclusive), $4 time zone. Local dates become instants with
+ * `date::timestamp AT TIME ZONE tz`, so DST days have 23 or 25 hours.
+ */
+#define PERIOD_WHERE                                                     \
+    " WHERE tenant = $1"                                                 \
+    " AND started_at >= ($2::date::timestamp AT TIME ZONE $4)"          \
+    " AND started_at < ($3::date::timestamp AT TIME ZONE $4)"
+
 /* The SQL expression of a KPI group over `conversations` ($4: the zone). */
 const char *cs_store_group_expr(enum cs_kpi_by by);
 
