@@ -105,6 +105,22 @@ static void test_base__sha256_known_vectors(void **state)
     assert_string_equal(hex, "248d6a61d20638b8");
 }
 
+static void test_base__fnv1a64_known_vectors(void **state)
+{
+    (void)state;
+    assert_true(cs_fnv1a64("", 0) == 0xcbf29ce484222325ULL);
+    assert_true(cs_fnv1a64("a", 1) == 0xaf63dc4c8601ec8cULL);
+    assert_true(cs_fnv1a64("foobar", 6) == 0x85944171f73967e8ULL);
+    /* In pieces, the same. */
+    assert_true(cs_fnv1a64_update(cs_fnv1a64("foo", 3), "bar", 3) ==
+                0x85944171f73967e8ULL);
+    assert_true(cs_fnv1a64_update(CS_FNV1A64_BASIS, "a", 1) ==
+                0xaf63dc4c8601ec8cULL);
+    /* Bytes above 0x7f count as unsigned. */
+    assert_true(cs_fnv1a64("\xff", 1) ==
+                ((0xcbf29ce484222325ULL ^ 0xffULL) * 0x100000001b3ULL));
+}
+
 static void test_base__config_env_overrides_file(void **state)
 {
     char *dir = th_tmpdir();
@@ -162,6 +178,7 @@ int main(void)
         cmocka_unit_test(test_base__rfc3339),
         cmocka_unit_test(test_base__dates_round_trip),
         cmocka_unit_test(test_base__sha256_known_vectors),
+        cmocka_unit_test(test_base__fnv1a64_known_vectors),
         cmocka_unit_test(test_base__config_env_overrides_file),
     };
 

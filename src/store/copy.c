@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "base/buf.h"
+#include "base/hash.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/parse.h"
@@ -385,14 +386,19 @@ static double cost_total(const json_t *costs)
     return sum;
 }
 
+/*
+ * The offset basis content hashes have always been made from: the
+ * standard one (CS_FNV1A64_BASIS) with its last digit lost. Stored hashes
+ * tell which scores are stale, so changing it would re-score everything.
+ */
+#define CONTENT_HASH_BASIS 1469598103934665603ULL
+
 /* Change detection only (not security): 64-bit FNV-1a of the input line,
  * which is ~10x cheaper than SHA-256 on the ingest hot path. */
 static void content_hash(const char *s, size_t n, char out[17])
 {
-    uint64_t h = 1469598103934665603ULL;
+    uint64_t h = cs_fnv1a64_update(CONTENT_HASH_BASIS, s, n);
 
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
     snprintf(out, 17, "%016llx", (unsigned long long)h);
 }
 
@@ -556,19 +562,10 @@ int cs_store_batch_new(struct cs_store_batch **out, struct cs_store *st,
     return 0;
 }
 
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
 /* Returns 1 if `key` was already in the set, else inserts it (owned). */
 static int set_insert(struct cs_store_batch *b, char *key, char **stored)
 {
-    size_t i = fnv1a(key) & (b->set_cap - 1);
+    size_t i = cs_fnv1a64(key, strlen(key)) & (b->set_cap - 1);
 
     while (b->set[i]) {
         if (strcmp(b->set[i], key) == 0)
