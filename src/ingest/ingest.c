@@ -1,7 +1,6 @@
 /* ingest.c - load JSONL conversation files into the store */
 #include "ingest/ingest.h"
 
-#include <dirent.h>
 #include <pthread.h>
 #include <errno.h>
 #include <stdio.h>
@@ -67,20 +66,29 @@ int cs_ingest_wanted(const char *name)
     return has_suffix(name, ".jsonl") || has_suffix(name, ".jsonl.gz");
 }
 
-static int cmp_str(const void *a, const void *b)
+/* A sub-folder, or an input file (a dangling link is neither). */
+static int wanted_entry(void *ctx, const char *dir, const char *name)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    struct cs_buf p = CS_BUF_INIT;
+    struct stat st;
+    int ok;
+
+    (void)ctx;
+    cs_buf_addf(&p, "%s/%s", dir, name);
+    ok = stat(p.ptr, &st) == 0 && (S_ISDIR(st.st_mode) ||
+                                   cs_ingest_wanted(name));
+    cs_buf_release(&p);
+    return ok;
 }
 
 /* Appends the files under `path` (a file is taken as given). */
 static void collect(char ***files, size_t *n, size_t *cap, const char *path,
                     uint64_t *failed)
 {
+    struct cs_err lerr = {0, ""};
     struct stat st;
-    DIR *d;
-    struct dirent *e;
     char **sub = NULL;
-    size_t nsub = 0, capsub = 0;
+    size_t nsub = 0;
 
     if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
         if (*n == *cap) {
@@ -90,38 +98,19 @@ static void collect(char ***files, size_t *n, size_t *cap, const char *path,
         (*files)[(*n)++] = cs_xstrdup(path);
         return;
     }
-    d = opendir(path);
-    if (!d) {
-        cs_log(CS_LOG_ERROR, "cannot read folder '%s': %s", path,
-               strerror(errno));
+    if (cs_fs_list_sorted(&sub, &nsub, path, wanted_entry, NULL, &lerr)) {
+        cs_log(CS_LOG_ERROR, "%s", lerr.msg);
         (*failed)++;
         return;
     }
-    while ((e = readdir(d)) != NULL) {
+    for (size_t i = 0; i < nsub; i++) {
         struct cs_buf p = CS_BUF_INIT;
-        struct stat es;
 
-        if (e->d_name[0] == '.')
-            continue;
-        cs_buf_addf(&p, "%s/%s", path, e->d_name);
-        if (stat(p.ptr, &es) == 0 && (S_ISDIR(es.st_mode) ||
-                                       cs_ingest_wanted(e->d_name))) {
-            if (nsub == capsub) {
-                capsub = capsub ? capsub * 2 : 16;
-                sub = cs_xrealloc(sub, capsub * sizeof(*sub));
-            }
-            sub[nsub++] = cs_buf_detach(&p, NULL);
-        }
+        cs_buf_addf(&p, "%s/%s", path, sub[i]);
+        collect(files, n, cap, p.ptr, failed);
         cs_buf_release(&p);
     }
-    closedir(d);
-    if (nsub)
-        qsort(sub, nsub, sizeof(*sub), cmp_str);
-    for (size_t i = 0; i < nsub; i++) {
-        collect(files, n, cap, sub[i], failed);
-        free(sub[i]);
-    }
-    free(sub);
+    cs_fs_list_free(sub, nsub);
 }
 
 /* The longest prefix of `s` (at most `max` bytes) that is whole UTF-8. */
