@@ -24,14 +24,6 @@ static const char *const top_fields[] = {
     "name", "type", "definition", "success", "failure", "partial",
     "categories", "scale", "applies_when", "rules", "tags", NULL};
 
-/* Top-level conversation fields that applies_when.field may compare
- * (../shared/spec/conversation-format.md; arrays and objects other than
- * handoff make no sense to compare for equality). */
-static const char *const conv_fields[] = {
-    "id", "tenant", "agent", "channel", "direction", "caller", "callee",
-    "started_at", "answered_at", "ended_at", "outcome", "ring_s",
-    "queue_wait_s", "sip_error_code", "handoff", "csat", "nps", NULL};
-
 struct loader {
     const char *dir;
     struct cs_lint_report *rep;
@@ -627,7 +619,7 @@ static void check_applies(struct loader *L, size_t i)
     x = metric ? (json_t *)metric : (json_t *)field;
     if (!json_is_string(x) || !*json_string_value(x)) {
         lint_error(L, i, k, "must be a non-empty string");
-    } else if (field && !in_list(json_string_value(x), conv_fields)) {
+    } else if (field && !cs_conv_field_comparable(json_string_value(x))) {
         lint_error(L, i, k, "unknown conversation field '%s'",
                    json_string_value(x));
     } else {

@@ -71,17 +71,9 @@ void cs_store_copy_text(struct cs_buf *b, const char *s, size_t n)
  * them (which was half of the ingest CPU). The line was validated by
  * jansson first, so this scanner only needs to find boundaries.
  */
-enum raw_field { RAW_HANDOFF, RAW_TURNS, RAW_TOOL_CALLS, RAW_COSTS,
-                 RAW_METRICS, RAW_METADATA, RAW_RING, RAW_QUEUE, RAW_STARTED,
-                 RAW_ANSWERED, RAW_ENDED, RAW_N };
-
-static const char *const raw_names[RAW_N] = {
-    "handoff", "turns", "tool_calls", "costs", "metrics", "metadata",
-    "ring_s", "queue_wait_s", "started_at", "answered_at", "ended_at"};
-
 struct raw_spans {
-    const char *p[RAW_N];
-    size_t n[RAW_N];
+    const char *p[CS_CONV_N_FIELDS];    /* by enum cs_conv_field */
+    size_t n[CS_CONV_N_FIELDS];
     int plain_keys;     /* every key was one of the format's, unescaped */
 };
 
@@ -128,22 +120,6 @@ static const char *skip_value(const char *p, const char *e)
     return p;
 }
 
-static int is_known_key(const char *k, size_t n)
-{
-    static const char *const known[] = {
-        "id", "started_at", "tenant", "agent", "channel", "direction",
-        "caller", "callee", "answered_at", "ended_at", "outcome", "ring_s",
-        "queue_wait_s", "sip_error_code", "handoff", "turns", "tool_calls",
-        "spans", "costs", "csat", "nps", "topics", "metrics", "metadata",
-        NULL};
-
-    for (const char *const *p = known; *p; p++) {
-        if (strlen(*p) == n && memcmp(*p, k, n) == 0)
-            return 1;
-    }
-    return 0;
-}
-
 static void scan_raw(struct raw_spans *r, const char *line, size_t len)
 {
     const char *p = line, *e = line + len;
@@ -158,6 +134,7 @@ static void scan_raw(struct raw_spans *r, const char *line, size_t len)
     p++;
     for (;;) {
         const char *k, *ke, *v, *ve;
+        int f;
 
         p = skip_ws(p, e);
         if (p >= e || *p != '"')
@@ -170,15 +147,14 @@ static void scan_raw(struct raw_spans *r, const char *line, size_t len)
             break;
         v = skip_ws(p + 1, e);
         ve = skip_value(v, e);
-        if (memchr(k, '\\', (size_t)(ke - k)) ||
-            !is_known_key(k, (size_t)(ke - k)))
+        /* An escaped key is never one of the format's names as written. */
+        f = memchr(k, '\\', (size_t)(ke - k)) ? -1
+            : cs_conv_field_find(k, (size_t)(ke - k));
+        if (f < 0) {
             r->plain_keys = 0;
-        for (int i = 0; i < RAW_N; i++) {
-            if (strlen(raw_names[i]) == (size_t)(ke - k) &&
-                memcmp(raw_names[i], k, (size_t)(ke - k)) == 0) {
-                r->p[i] = v;
-                r->n[i] = (size_t)(ve - v);
-            }
+        } else {
+            r->p[f] = v;
+            r->n[f] = (size_t)(ve - v);
         }
         p = skip_ws(ve, e);
         if (p >= e || *p != ',')
@@ -206,7 +182,7 @@ static void col_str(struct cs_buf *b, const json_t *v)
 }
 
 static void col_num(struct cs_buf *b, const json_t *v,
-                    const struct raw_spans *r, enum raw_field f)
+                    const struct raw_spans *r, enum cs_conv_field f)
 {
     if (!json_is_number(v))
         col_null(b);
@@ -230,7 +206,7 @@ static void col_int(struct cs_buf *b, const json_t *v)
  * and no leap second; otherwise it is re-formatted in UTC.
  */
 static void col_time(struct cs_buf *b, const json_t *v,
-                     const struct raw_spans *r, enum raw_field f)
+                     const struct raw_spans *r, enum cs_conv_field f)
 {
     int64_t us, days, secs, frac;
     char date[11];
@@ -274,7 +250,7 @@ static int dump_copy_text(const char *buffer, size_t size, void *data)
 /* A JSON value as jsonb text; JSON null and absent are SQL NULL. The raw
  * bytes are used when the scanner found them. */
 static void col_json(struct cs_buf *b, const json_t *v,
-                     const struct raw_spans *r, enum raw_field f)
+                     const struct raw_spans *r, enum cs_conv_field f)
 {
 
     if (!v || json_is_null(v)) {
@@ -405,8 +381,9 @@ static void content_hash(const char *s, size_t n, char out[17])
 /*
  * The table's columns in COPY order: the one place that order is written.
  * The COPY statement's column list is made from it, and build_row writes
- * a row by walking it. A `raw` field names the input line's bytes to copy
- * as they came (see scan_raw); TOOLS stands for five columns.
+ * a row by walking it. `field` is the input member a column is made from;
+ * time, number and JSON columns copy that member's bytes from the line as
+ * they came (see scan_raw). TOOLS stands for five columns.
  */
 enum col_kind {
     COL_STR, COL_TIME, COL_NUM, COL_INT, COL_JSON, COL_METADATA,
@@ -414,42 +391,43 @@ enum col_kind {
     COL_TOPICS, COL_HASH
 };
 
+#define NO_FIELD CS_CONV_N_FIELDS
+
 static const struct column {
     const char *names;
     enum col_kind kind;
-    const char *field;      /* member of the input object */
-    int raw;                /* enum raw_field, or -1 */
+    enum cs_conv_field field;   /* or NO_FIELD */
 } columns[] = {
-    {"tenant", COL_STR, "tenant", -1},
-    {"id", COL_STR, "id", -1},
-    {"agent", COL_STR, "agent", -1},
-    {"channel", COL_STR, "channel", -1},
-    {"direction", COL_STR, "direction", -1},
-    {"caller", COL_STR, "caller", -1},
-    {"callee", COL_STR, "callee", -1},
-    {"started_at", COL_TIME, "started_at", RAW_STARTED},
-    {"answered_at", COL_TIME, "answered_at", RAW_ANSWERED},
-    {"ended_at", COL_TIME, "ended_at", RAW_ENDED},
-    {"outcome", COL_STR, "outcome", -1},
-    {"ring_s", COL_NUM, "ring_s", RAW_RING},
-    {"queue_wait_s", COL_NUM, "queue_wait_s", RAW_QUEUE},
-    {"sip_error_code", COL_INT, "sip_error_code", -1},
-    {"handoff", COL_JSON, "handoff", RAW_HANDOFF},
-    {"n_turns", COL_N_TURNS, NULL, -1},
-    {"turns", COL_JSON, "turns", RAW_TURNS},
-    {"tool_calls", COL_JSON, "tool_calls", RAW_TOOL_CALLS},
+    {"tenant", COL_STR, CS_CONV_TENANT},
+    {"id", COL_STR, CS_CONV_ID},
+    {"agent", COL_STR, CS_CONV_AGENT},
+    {"channel", COL_STR, CS_CONV_CHANNEL},
+    {"direction", COL_STR, CS_CONV_DIRECTION},
+    {"caller", COL_STR, CS_CONV_CALLER},
+    {"callee", COL_STR, CS_CONV_CALLEE},
+    {"started_at", COL_TIME, CS_CONV_STARTED_AT},
+    {"answered_at", COL_TIME, CS_CONV_ANSWERED_AT},
+    {"ended_at", COL_TIME, CS_CONV_ENDED_AT},
+    {"outcome", COL_STR, CS_CONV_OUTCOME},
+    {"ring_s", COL_NUM, CS_CONV_RING_S},
+    {"queue_wait_s", COL_NUM, CS_CONV_QUEUE_WAIT_S},
+    {"sip_error_code", COL_INT, CS_CONV_SIP_ERROR_CODE},
+    {"handoff", COL_JSON, CS_CONV_HANDOFF},
+    {"n_turns", COL_N_TURNS, NO_FIELD},
+    {"turns", COL_JSON, CS_CONV_TURNS},
+    {"tool_calls", COL_JSON, CS_CONV_TOOL_CALLS},
     {"tools_total, tools_ok, created_ticket, created_crm, created_appt",
-     COL_TOOLS, "tool_calls", -1},
-    {"span_names", COL_SPAN_NAMES, "spans", -1},
-    {"span_ms", COL_SPAN_MS, "spans", -1},
-    {"costs", COL_JSON, "costs", RAW_COSTS},
-    {"cost_total", COL_COST_TOTAL, "costs", -1},
-    {"csat", COL_INT, "csat", -1},
-    {"nps", COL_INT, "nps", -1},
-    {"topics", COL_TOPICS, "topics", -1},
-    {"metrics", COL_JSON, "metrics", RAW_METRICS},
-    {"metadata", COL_METADATA, "metadata", RAW_METADATA},
-    {"content_hash", COL_HASH, NULL, -1},
+     COL_TOOLS, CS_CONV_TOOL_CALLS},
+    {"span_names", COL_SPAN_NAMES, CS_CONV_SPANS},
+    {"span_ms", COL_SPAN_MS, CS_CONV_SPANS},
+    {"costs", COL_JSON, CS_CONV_COSTS},
+    {"cost_total", COL_COST_TOTAL, CS_CONV_COSTS},
+    {"csat", COL_INT, CS_CONV_CSAT},
+    {"nps", COL_INT, CS_CONV_NPS},
+    {"topics", COL_TOPICS, CS_CONV_TOPICS},
+    {"metrics", COL_JSON, CS_CONV_METRICS},
+    {"metadata", COL_METADATA, CS_CONV_METADATA},
+    {"content_hash", COL_HASH, NO_FIELD},
 };
 
 /* "COPY conversations (...) FROM STDIN", the batch column last. */
@@ -471,8 +449,9 @@ static void build_row(struct cs_buf *b, const struct cs_conv *c,
     scan_raw(&r, raw, raw_len);
     for (size_t i = 0; i < sizeof(columns) / sizeof(*columns); i++) {
         const struct column *col = &columns[i];
-        const json_t *v = col->field ? json_object_get(c->doc, col->field)
-                                     : NULL;
+        enum cs_conv_field f = col->field;
+        const json_t *v = f == NO_FIELD ? NULL
+            : json_object_get(c->doc, cs_conv_field_name(f));
 
         if (i)
             col_sep(b);
@@ -481,21 +460,20 @@ static void build_row(struct cs_buf *b, const struct cs_conv *c,
             col_str(b, v);
             break;
         case COL_TIME:
-            col_time(b, v, &r, (enum raw_field)col->raw);
+            col_time(b, v, &r, f);
             break;
         case COL_NUM:
-            col_num(b, v, &r, (enum raw_field)col->raw);
+            col_num(b, v, &r, f);
             break;
         case COL_INT:
             col_int(b, v);
             break;
         case COL_JSON:
-            col_json(b, v, &r, (enum raw_field)col->raw);
+            col_json(b, v, &r, f);
             break;
         case COL_METADATA:
             /* Unknown fields were folded into it: raw only when none. */
-            col_json(b, v, r.plain_keys ? &r : NULL,
-                     (enum raw_field)col->raw);
+            col_json(b, v, r.plain_keys ? &r : NULL, f);
             break;
         case COL_N_TURNS:
             cs_buf_addf(b, "%zu", c->n_turns);
