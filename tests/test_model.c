@@ -10,6 +10,9 @@
 
 #include "model/conv.h"
 
+#define GOOD_LINE "{\"id\":\"a\",\"started_at\":\"2026-10-01T10:00:00Z\"," \
+                  "\"turns\":[]}"
+
 static void test_model__field_table_round_trips(void **state)
 {
     (void)state;
@@ -66,12 +69,36 @@ static void test_model__unknown_fields_fold_into_metadata(void **state)
     cs_conv_free(c);
 }
 
+static void test_model__from_line(void **state)
+{
+    struct cs_err err = {0, ""};
+    struct cs_conv *c = NULL;
+
+    (void)state;
+    /* The length counts, not a NUL: trailing bytes are not read. */
+    assert_int_equal(cs_conv_from_line(&c, GOOD_LINE "garbage",
+                                       strlen(GOOD_LINE), &err), 0);
+    assert_string_equal(c->id, "a");
+    assert_string_equal(c->outcome, "no_answer");
+    cs_conv_free(c);
+    assert_int_equal(cs_conv_from_line(&c, "{\"id\"\0}", 7, &err),
+                     CS_EINVALID);
+    assert_null(c);
+    assert_string_equal(err.msg, "NUL byte at column 6");
+    assert_int_equal(cs_conv_from_line(&c, "{\"id\":1,\"id\":2}", 15,
+                                       &err), CS_EINVALID);
+    assert_null(c);
+    assert_non_null(strstr(err.msg, "invalid JSON at column"));
+    assert_non_null(strstr(err.msg, "duplicate"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_model__field_table_round_trips),
         cmocka_unit_test(test_model__comparable_fields),
         cmocka_unit_test(test_model__unknown_fields_fold_into_metadata),
+        cmocka_unit_test(test_model__from_line),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

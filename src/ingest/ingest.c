@@ -17,6 +17,7 @@
 #include "ingest/arena.h"
 #include "ingest/reader.h"
 #include "model/conv.h"
+#include "store/row.h"
 
 /*
  * Two threads share the work: a reader parses and validates lines (jansson
@@ -240,38 +241,16 @@ static void on_db_reject(void *ctx, const char *file, long line,
 
 /* Validates one line and queues it, or rejects it. -1: stop reading. */
 static int one_line_in_arena(struct run *r, const char *file, long lineno,
-                    const char *line, size_t len)
+                             const char *line, size_t len)
 {
     struct cs_err verr = {0, ""};
     struct cs_conv *conv = NULL;
     struct item *it;
-    json_error_t jerr;
-    const char *nul;
-    json_t *obj;
-    int ret;
 
-    nul = memchr(line, '\0', len);
-    if (nul) {
-        char msg[96];
-
-        snprintf(msg, sizeof(msg), "NUL byte at column %zu",
-                 (size_t)(nul - line) + 1);
-        reject(r, file, lineno, msg, NULL, 0);
-        return 0;
-    }
-    obj = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!obj) {
-        char msg[300];
-
-        snprintf(msg, sizeof(msg), "invalid JSON at column %d: %s",
-                 jerr.column, jerr.text);
-        reject(r, file, lineno, msg, line, len);
-        return 0;
-    }
-    ret = cs_conv_from_json(&conv, obj, &verr);
-    json_decref(obj);
-    if (ret) {
-        reject(r, file, lineno, verr.msg, line, len);
+    if (cs_conv_from_line(&conv, line, len, &verr)) {
+        /* A line with a NUL byte is not copied into the rejects file. */
+        reject(r, file, lineno, verr.msg,
+               memchr(line, '\0', len) ? NULL : line, len);
         return 0;
     }
     /* The row is built here, into the slot, and the parsed tree freed by

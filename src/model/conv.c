@@ -554,6 +554,28 @@ done:
     return ret;
 }
 
+int cs_conv_from_line(struct cs_conv **out, const char *line, size_t len,
+                      struct cs_err *err)
+{
+    json_error_t jerr;
+    const char *nul;
+    json_t *obj;
+    int ret;
+
+    *out = NULL;
+    nul = memchr(line, '\0', len);
+    if (nul)
+        return cs_err_set(err, CS_EINVALID, "NUL byte at column %zu",
+                          (size_t)(nul - line) + 1);
+    obj = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!obj)
+        return cs_err_set(err, CS_EINVALID, "invalid JSON at column %d: %s",
+                          jerr.column, jerr.text);
+    ret = cs_conv_from_json(out, obj, err);
+    json_decref(obj);
+    return ret;
+}
+
 void cs_conv_free(struct cs_conv *c)
 {
     if (!c)

@@ -78,6 +78,16 @@ struct cs_conv {
  */
 int cs_conv_from_json(struct cs_conv **out, json_t *obj, struct cs_err *err);
 
+/*
+ * Parses one input line (`len` bytes without its newline; a key given
+ * twice is an error) and builds a conversation from it as
+ * cs_conv_from_json does. On bad input returns CS_EINVALID with the
+ * reason in `err`: "NUL byte at column 7", "invalid JSON at column 12:
+ * ...", or a field's problem. *out is new; free with cs_conv_free.
+ */
+int cs_conv_from_line(struct cs_conv **out, const char *line, size_t len,
+                      struct cs_err *err);
+
 void cs_conv_free(struct cs_conv *c);
 
 /* "agent" / "customer" / "system" / "any" to a role; -1 when unknown. */
