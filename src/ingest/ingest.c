@@ -25,6 +25,7 @@
  * queue to the writer, this thread, which builds COPY rows and streams
  * them to PostgreSQL. Order is kept, so a later line still wins.
  */
+
 /* A queue slot; its buffers stay with the slot and are reused, so that no
  * memory passes between threads row by row (that made malloc contend). */
 struct item {

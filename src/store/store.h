@@ -19,6 +19,7 @@ struct cs_store;
  * pending migrations. *out is new; close with cs_store_close. */
 int cs_store_open(struct cs_store **out, const struct cs_config *cfg,
                   struct cs_err *err);
+/* Closes the connection and frees `st` (NULL: no-op). */
 void cs_store_close(struct cs_store *st);
 
 /* Applies pending migrations under an advisory lock, so concurrent
@@ -111,12 +112,14 @@ int cs_store_kpi_raw(struct cs_kpi_raw **out, size_t *n_out,
                      struct cs_store *st, const char *tenant,
                      const char *from_day, const char *to_day,
                      const char *tz, enum cs_kpi_by by, struct cs_err *err);
+/* Frees `n` groups from cs_store_kpi_raw (NULL: no-op). */
 void cs_kpi_raw_free(struct cs_kpi_raw *raw, size_t n);
 
 /* Tenants with conversations around [from_day, to_day) (a day of slack on
  * both sides for time zones). *out is a new NULL-terminated array. */
 int cs_store_tenants(char ***out, struct cs_store *st, const char *from_day,
                      const char *to_day, struct cs_err *err);
+/* Frees a NULL-terminated array of strings (NULL: no-op). */
 void cs_strv_free(char **v);
 
 /* CS_EINVALID when PostgreSQL does not know the time zone. */

@@ -1,4 +1,4 @@
-/* store_internal.h - what the store's .c files share (never included outside) */
+/* store_internal.h - shared by the store's .c files, never included outside */
 #ifndef CS_STORE_INTERNAL_H
 #define CS_STORE_INTERNAL_H
 
