@@ -399,6 +399,17 @@ static void put_handoff(struct cs_buf *b, const struct cs_sample_conv *c)
     CS_ADDL(b, "\"}");
 }
 
+/* ,"<name>":[<items>], from a fragment the builder wrote. */
+static void put_array(struct cs_buf *b, const char *name,
+                      const struct cs_buf *items)
+{
+    CS_ADDL(b, ",\"");
+    cs_buf_adds(b, name);
+    CS_ADDL(b, "\":[");
+    cs_buf_add(b, items->ptr, items->len);
+    cs_buf_addch(b, ']');
+}
+
 static void put_metadata(struct cs_buf *b, const struct cs_sample_conv *c)
 {
     CS_ADDL(b, ",\"metadata\":{\"locale\":\"");
@@ -523,19 +534,11 @@ static void emit(struct gen *g, size_t t, int64_t day, int64_t ms_of_day,
     /* the conversation itself */
     if (o == OUT_ANSWERED)
         put_handoff(b, c);
-    CS_ADDL(b, ",\"turns\":[");
-    cs_buf_add(b, c->turns.ptr, c->turns.len);
-    cs_buf_addch(b, ']');
-    if (c->n_tools) {
-        CS_ADDL(b, ",\"tool_calls\":[");
-        cs_buf_add(b, c->tools.ptr, c->tools.len);
-        cs_buf_addch(b, ']');
-    }
-    if (c->n_spans) {
-        CS_ADDL(b, ",\"spans\":[");
-        cs_buf_add(b, c->spans.ptr, c->spans.len);
-        cs_buf_addch(b, ']');
-    }
+    put_array(b, "turns", &c->turns);
+    if (c->n_tools)
+        put_array(b, "tool_calls", &c->tools);
+    if (c->n_spans)
+        put_array(b, "spans", &c->spans);
     put_costs(b, c, o, started, answered, ended);
     if (o == OUT_ANSWERED && !c->voicemail) {
         if (cs_rng_chance(&c->rng, c->outbound ? 0.12 : 0.28)) {
@@ -547,16 +550,10 @@ static void emit(struct gen *g, size_t t, int64_t day, int64_t ms_of_day,
             put_digits(b, pick_nps(c), 1);
         }
     }
-    if (c->n_topics) {
-        CS_ADDL(b, ",\"topics\":[");
-        cs_buf_add(b, c->topics.ptr, c->topics.len);
-        cs_buf_addch(b, ']');
-    }
-    if (c->n_metrics) {
-        CS_ADDL(b, ",\"metrics\":[");
-        cs_buf_add(b, c->metrics.ptr, c->metrics.len);
-        cs_buf_addch(b, ']');
-    }
+    if (c->n_topics)
+        put_array(b, "topics", &c->topics);
+    if (c->n_metrics)
+        put_array(b, "metrics", &c->metrics);
     put_metadata(b, c);
     CS_ADDL(b, "}\n");
 }

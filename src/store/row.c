@@ -232,9 +232,12 @@ static void col_json(struct cs_buf *b, const json_t *v,
     json_dump_callback(v, dump_copy_text, b, JSON_COMPACT | JSON_ENCODE_ANY);
 }
 
-/* A text[] literal inside COPY text: array quoting, then COPY escaping. */
-static void add_array_elem(struct cs_buf *b, const char *s, size_t n)
+/* A text[] element inside COPY text: array quoting, then COPY escaping. */
+static void elem_text(struct cs_buf *b, const json_t *v)
 {
+    const char *s = json_string_value(v);
+    size_t n = json_string_length(v);
+
     cs_buf_addch(b, '"');
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '"')
@@ -247,28 +250,18 @@ static void add_array_elem(struct cs_buf *b, const char *s, size_t n)
     cs_buf_addch(b, '"');
 }
 
-static void col_text_array(struct cs_buf *b, const json_t *a,
-                           const char *member)
+static void elem_number(struct cs_buf *b, const json_t *v)
 {
-    size_t i;
-    json_t *v;
-
-    if (!json_is_array(a) || json_array_size(a) == 0) {
-        col_null(b);
-        return;
-    }
-    cs_buf_addch(b, '{');
-    json_array_foreach(a, i, v) {
-        const json_t *s = member ? json_object_get(v, member) : v;
-
-        if (i)
-            cs_buf_addch(b, ',');
-        add_array_elem(b, json_string_value(s), json_string_length(s));
-    }
-    cs_buf_addch(b, '}');
+    if (json_is_integer(v))
+        cs_buf_addf(b, "%lld", (long long)json_integer_value(v));
+    else
+        cs_buf_addf(b, "%.17g", json_number_value(v));
 }
 
-static void col_span_ms(struct cs_buf *b, const json_t *a)
+/* An SQL array of one element per item of `a` (the item's `member`, or the
+ * item itself when NULL); absent or empty is SQL NULL. */
+static void col_array(struct cs_buf *b, const json_t *a, const char *member,
+                      void (*elem)(struct cs_buf *, const json_t *))
 {
     size_t i;
     json_t *v;
@@ -279,14 +272,9 @@ static void col_span_ms(struct cs_buf *b, const json_t *a)
     }
     cs_buf_addch(b, '{');
     json_array_foreach(a, i, v) {
-        json_t *d = json_object_get(v, "duration_ms");
-
         if (i)
             cs_buf_addch(b, ',');
-        if (json_is_integer(d))
-            cs_buf_addf(b, "%lld", (long long)json_integer_value(d));
-        else
-            cs_buf_addf(b, "%.17g", json_number_value(d));
+        elem(b, member ? json_object_get(v, member) : v);
     }
     cs_buf_addch(b, '}');
 }
@@ -462,16 +450,16 @@ static void build_row(struct cs_buf *b, const struct cs_conv *c,
             col_tools(b, v);
             break;
         case COL_SPAN_NAMES:
-            col_text_array(b, v, "name");
+            col_array(b, v, "name", elem_text);
             break;
         case COL_SPAN_MS:
-            col_span_ms(b, v);
+            col_array(b, v, "duration_ms", elem_number);
             break;
         case COL_COST_TOTAL:
             cs_buf_addf(b, "%.17g", cost_total(v));
             break;
         case COL_TOPICS:
-            col_text_array(b, v, NULL);
+            col_array(b, v, NULL, elem_text);
             break;
         case COL_HASH:
             content_hash(raw, raw_len, hash);
