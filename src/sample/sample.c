@@ -300,33 +300,31 @@ static void pick_waits(struct cs_sample_conv *c, enum outcome o,
     }
 }
 
-/* Survey answers follow how the conversation went. */
+/* Survey answers follow how the conversation went: 0 badly, 1 so-so,
+ * 2 well (the rows of the answer weights below). */
+static int went(const struct cs_sample_conv *c)
+{
+    if (c->mood == CS_MOOD_NEGATIVE || c->task_ok == 0)
+        return 0;
+    return c->mood == CS_MOOD_POSITIVE && !c->handoff ? 2 : 1;
+}
+
 static int pick_csat(struct cs_sample_conv *c)
 {
-    static const int good[] = {1, 1, 6, 30, 62};
-    static const int fair[] = {4, 7, 25, 40, 24};
-    static const int bad[] = {30, 30, 25, 10, 5};
-    const int *w = fair;
+    static const int w[3][5] = {{30, 30, 25, 10, 5},
+                                {4, 7, 25, 40, 24},
+                                {1, 1, 6, 30, 62}};
 
-    if (c->mood == CS_MOOD_NEGATIVE || c->task_ok == 0)
-        w = bad;
-    else if (c->mood == CS_MOOD_POSITIVE && !c->handoff)
-        w = good;
-    return 1 + (int)cs_rng_weighted(&c->rng, w, 5);
+    return 1 + (int)cs_rng_weighted(&c->rng, w[went(c)], 5);
 }
 
 static int pick_nps(struct cs_sample_conv *c)
 {
-    static const int good[] = {0, 0, 0, 1, 1, 2, 3, 8, 20, 30, 35};
-    static const int fair[] = {1, 1, 2, 4, 6, 12, 15, 20, 18, 12, 9};
-    static const int bad[] = {14, 10, 12, 14, 12, 12, 10, 7, 5, 2, 2};
-    const int *w = fair;
+    static const int w[3][11] = {{14, 10, 12, 14, 12, 12, 10, 7, 5, 2, 2},
+                                 {1, 1, 2, 4, 6, 12, 15, 20, 18, 12, 9},
+                                 {0, 0, 0, 1, 1, 2, 3, 8, 20, 30, 35}};
 
-    if (c->mood == CS_MOOD_NEGATIVE || c->task_ok == 0)
-        w = bad;
-    else if (c->mood == CS_MOOD_POSITIVE && !c->handoff)
-        w = good;
-    return (int)cs_rng_weighted(&c->rng, w, 11);
+    return (int)cs_rng_weighted(&c->rng, w[went(c)], 11);
 }
 
 /* Carriers bill in 6-second increments, at least one. */
