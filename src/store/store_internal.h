@@ -4,7 +4,7 @@
 
 #include <libpq-fe.h>
 
-#include "store/row.h"
+#include "base/buf.h"
 #include "store/store.h"
 
 struct cs_store {
