@@ -1,4 +1,4 @@
-/* hash.h - SHA-256 for rubric versions, FNV-1a for hash tables and change detection */
+/* hash.h - SHA-256 and FNV-1a (hash tables, change detection) */
 #ifndef CS_BASE_HASH_H
 #define CS_BASE_HASH_H
 
