@@ -1,14 +1,17 @@
-/* test_base.c - buffers, strict parsing, hashing, config */
+/* test_base.c - buffers, strict parsing, hashing, folder listing, config */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "base/buf.h"
+#include "base/fs.h"
 #include "base/hash.h"
 #include "base/parse.h"
 #include "config/config.h"
@@ -105,6 +108,114 @@ static void test_base__sha256_known_vectors(void **state)
     assert_string_equal(hex, "248d6a61d20638b8");
 }
 
+static void test_base__fnv1a64_known_vectors(void **state)
+{
+    (void)state;
+    assert_true(cs_fnv1a64("", 0) == 0xcbf29ce484222325ULL);
+    assert_true(cs_fnv1a64("a", 1) == 0xaf63dc4c8601ec8cULL);
+    assert_true(cs_fnv1a64("foobar", 6) == 0x85944171f73967e8ULL);
+    /* In pieces, the same. */
+    assert_true(cs_fnv1a64_update(cs_fnv1a64("foo", 3), "bar", 3) ==
+                0x85944171f73967e8ULL);
+    assert_true(cs_fnv1a64_update(CS_FNV1A64_BASIS, "a", 1) ==
+                0xaf63dc4c8601ec8cULL);
+    /* Bytes above 0x7f count as unsigned. */
+    assert_true(cs_fnv1a64("\xff", 1) ==
+                ((0xcbf29ce484222325ULL ^ 0xffULL) * 0x100000001b3ULL));
+}
+
+/* Accepts names ending in ctx (a suffix); checks it is given the folder. */
+static int suffix_filter(void *ctx, const char *dir, const char *name)
+{
+    size_t n = strlen(name), m = strlen(ctx);
+
+    assert_non_null(strstr(dir, "cs-"));
+    return n >= m && strcmp(name + n - m, ctx) == 0;
+}
+
+static void test_base__fs_list_sorted_and_filtered(void **state)
+{
+    static const char *const files[] = {"b.json", "a.json", "c.txt",
+                                        ".hidden.json", "B.json",
+                                        "sub/x.json", "a.json.bak"};
+    struct cs_err err = {0, ""};
+    struct cs_buf p = CS_BUF_INIT;
+    char *dir = th_tmpdir();
+    char **names = NULL;
+    size_t n = 99;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(files) / sizeof(*files); i++) {
+        cs_buf_reset(&p);
+        cs_buf_addf(&p, "%s/%s", dir, files[i]);
+        th_write(p.ptr, "{}", 2);
+    }
+    assert_int_equal(cs_fs_list_sorted(&names, &n, dir, suffix_filter,
+                                       ".json", &err), 0);
+    assert_int_equal(n, 3);
+    assert_string_equal(names[0], "B.json");
+    assert_string_equal(names[1], "a.json");
+    assert_string_equal(names[2], "b.json");
+    cs_fs_list_free(names, n);
+    /* No filter: every entry but the hidden one, folders too. */
+    assert_int_equal(cs_fs_list_sorted(&names, &n, dir, NULL, NULL, &err),
+                     0);
+    assert_int_equal(n, 6);
+    assert_string_equal(names[2], "a.json.bak");
+    assert_string_equal(names[5], "sub");
+    cs_fs_list_free(names, n);
+    /* Nothing accepted: an empty list, no array. */
+    assert_int_equal(cs_fs_list_sorted(&names, &n, dir, suffix_filter,
+                                       ".none", &err), 0);
+    assert_int_equal(n, 0);
+    assert_null(names);
+    th_rmtree(dir);
+    free(dir);
+    cs_buf_release(&p);
+}
+
+static void test_base__fs_list_missing_and_unreadable(void **state)
+{
+    struct cs_err err = {0, ""};
+    struct cs_buf p = CS_BUF_INIT;
+    char *dir = th_tmpdir();
+    char **names = (char **)&names;
+    size_t n = 99;
+
+    (void)state;
+    cs_buf_addf(&p, "%s/missing", dir);
+    assert_int_equal(cs_fs_list_sorted(&names, &n, p.ptr, NULL, NULL, &err),
+                     CS_ENOTFOUND);
+    assert_null(names);
+    assert_int_equal(n, 0);
+    assert_non_null(strstr(err.msg, "cannot read folder '"));
+    assert_non_null(strstr(err.msg, "/missing'"));
+    /* A file where a folder should be cannot be read (even by root). */
+    cs_buf_reset(&p);
+    cs_buf_addf(&p, "%s/file", dir);
+    th_write(p.ptr, "x", 1);
+    assert_int_equal(cs_fs_list_sorted(&names, &n, p.ptr, NULL, NULL, &err),
+                     CS_EIO);
+    assert_null(names);
+    assert_non_null(strstr(err.msg, "/file'"));
+    /* A folder without read permission (root reads it anyway). */
+    if (geteuid() != 0) {
+        cs_buf_reset(&p);
+        cs_buf_addf(&p, "%s/locked", dir);
+        assert_int_equal(mkdir(p.ptr, 0), 0);
+        assert_int_equal(cs_fs_list_sorted(&names, &n, p.ptr, NULL, NULL,
+                                           &err), CS_EIO);
+        assert_null(names);
+        assert_int_equal(chmod(p.ptr, 0755), 0);
+    }
+    /* err may be NULL. */
+    assert_int_equal(cs_fs_list_sorted(&names, &n, "/nonexistent/cs", NULL,
+                                       NULL, NULL), CS_ENOTFOUND);
+    th_rmtree(dir);
+    free(dir);
+    cs_buf_release(&p);
+}
+
 static void test_base__config_env_overrides_file(void **state)
 {
     char *dir = th_tmpdir();
@@ -162,6 +273,9 @@ int main(void)
         cmocka_unit_test(test_base__rfc3339),
         cmocka_unit_test(test_base__dates_round_trip),
         cmocka_unit_test(test_base__sha256_known_vectors),
+        cmocka_unit_test(test_base__fnv1a64_known_vectors),
+        cmocka_unit_test(test_base__fs_list_sorted_and_filtered),
+        cmocka_unit_test(test_base__fs_list_missing_and_unreadable),
         cmocka_unit_test(test_base__config_env_overrides_file),
     };
 

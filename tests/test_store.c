@@ -1,4 +1,5 @@
-/* test_store.c - migrations and the embedded cluster, on real PostgreSQL */
+/* test_store.c - migrations and the embedded cluster on real PostgreSQL;
+ * the COPY row encoder without one */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -14,6 +15,7 @@
 #include "base/buf.h"
 #include "config/config.h"
 #include "helpers.h"
+#include "store/row.h"
 #include "store/store.h"
 
 static struct cs_config *config_for(const char *db)
@@ -141,6 +143,223 @@ static void test_store__embedded_cluster_lifecycle(void **state)
     cs_buf_release(&env);
 }
 
+/* ---- the row encoder (no database) ---- */
+
+/* The value of column `name` in `row`, by the statement's column list
+ * (new string); fails the test when there is no such column. */
+static char *row_value(const char *row, const char *name)
+{
+    struct cs_buf sql = CS_BUF_INIT, want = CS_BUF_INIT;
+    const char *p, *list, *end;
+    size_t idx = 0;
+    char *v;
+
+    cs_store_row_copy_sql(&sql);
+    list = strchr(sql.ptr, '(') + 1;
+    cs_buf_addf(&want, ", %s,", name);
+    /* ", " before the first name too, so every match reads the same. */
+    p = strstr(list, want.ptr + 2) == list ? list : strstr(list, want.ptr);
+    if (!p)
+        fail_msg("no column '%s' in %s", name, sql.ptr);
+    for (const char *q = list; q < p; q++)
+        idx += *q == ',';
+    if (p != list)
+        idx++;
+    for (p = row; idx > 0; idx--) {
+        p = strchr(p, '\t');
+        assert_non_null(p);
+        p++;
+    }
+    end = strchr(p, '\t');
+    v = end ? strndup(p, (size_t)(end - p)) : strdup(p);
+    cs_buf_release(&sql);
+    cs_buf_release(&want);
+    return v;
+}
+
+static void expect_col(const char *row, const char *name, const char *val)
+{
+    char *v = row_value(row, name);
+
+    if (strcmp(v, val) != 0)
+        fail_msg("column '%s' is '%s', expected '%s'", name, v, val);
+    free(v);
+}
+
+static size_t count_char(const char *s, size_t n, char c)
+{
+    size_t k = 0;
+
+    for (size_t i = 0; i < n; i++)
+        k += s[i] == c;
+    return k;
+}
+
+static void test_store__row_statement_follows_the_column_table(void **state)
+{
+    struct cs_buf sql = CS_BUF_INIT;
+
+    (void)state;
+    cs_store_row_copy_sql(&sql);
+    assert_non_null(strstr(sql.ptr, "COPY conversations (tenant, id, agent,"));
+    assert_non_null(strstr(sql.ptr, ", tools_total, tools_ok, created_ticket,"
+                                    " created_crm, created_appt, "));
+    assert_non_null(strstr(sql.ptr, ", content_hash, ingest_batch) FROM "
+                                    "STDIN"));
+    /* One more name than a row has: the batch column. */
+    assert_int_equal(count_char(sql.ptr, sql.len, ',') + 1,
+                     cs_store_row_columns() + 1);
+    assert_int_equal(cs_store_row_columns(), 33);
+    cs_buf_release(&sql);
+}
+
+static void test_store__row_values_land_in_their_columns(void **state)
+{
+    static const char line[] =
+        "{\"id\":\"c1\",\"tenant\":\"t\",\"agent\":\"ag\",\"channel\":"
+        "\"chat\",\"direction\":\"outbound\",\"caller\":\"A\",\"callee\":"
+        "\"B\",\"started_at\":\"2016-12-31T23:59:60Z\",\"answered_at\":"
+        "\"2017-01-01T02:00:01+02:00\",\"ended_at\":"
+        "\"2026-10-01T10:00:00Z\",\"outcome\":\"failed\",\"ring_s\":1.50,"
+        "\"queue_wait_s\":2.5,\"sip_error_code\":486,\"turns\":[{\"role\":"
+        "\"agent\",\"text\":\"x\"}],\"tool_calls\":[{\"name\":\"crm\","
+        "\"ok\":true,\"creates\":\"crm_update\"},{\"name\":\"tk\",\"ok\":"
+        "false,\"creates\":\"ticket\"}],\"spans\":[{\"name\":\"llm\","
+        "\"duration_ms\":700},{\"name\":\"tts\",\"duration_ms\":1.5}],"
+        "\"costs\":{\"llm\":0.25,\"tts\":0.5},\"csat\":4,\"nps\":9,"
+        "\"topics\":[\"billing\",\"a\\\"b\"],\"metrics\":[{\"name\":\"m\","
+        "\"value\":1}]}";
+    struct cs_buf text = CS_BUF_INIT, key = CS_BUF_INIT;
+    struct cs_err err = {0, ""};
+
+    (void)state;
+    if (cs_store_row_from_line(&text, &key, line, sizeof(line) - 1, &err))
+        fail_msg("%s", err.msg);
+    assert_memory_equal(key.ptr, "t\x1f" "c1", 5);
+    assert_int_equal(key.len, 4);
+    assert_int_equal(count_char(text.ptr, text.len, '\t'),
+                     cs_store_row_columns() - 1);
+    assert_null(memchr(text.ptr, '\n', text.len));
+    expect_col(text.ptr, "tenant", "t");
+    expect_col(text.ptr, "id", "c1");
+    expect_col(text.ptr, "agent", "ag");
+    expect_col(text.ptr, "channel", "chat");
+    expect_col(text.ptr, "direction", "outbound");
+    expect_col(text.ptr, "caller", "A");
+    expect_col(text.ptr, "callee", "B");
+    /* Timestamps go as written, but a leap second is re-formatted. */
+    expect_col(text.ptr, "started_at", "2016-12-31 23:59:59.000000+00");
+    expect_col(text.ptr, "answered_at", "2017-01-01T02:00:01+02:00");
+    expect_col(text.ptr, "ended_at", "2026-10-01T10:00:00Z");
+    expect_col(text.ptr, "outcome", "failed");
+    expect_col(text.ptr, "ring_s", "1.50");    /* the bytes as they came */
+    expect_col(text.ptr, "queue_wait_s", "2.5");
+    expect_col(text.ptr, "sip_error_code", "486");
+    expect_col(text.ptr, "handoff", "\\N");
+    expect_col(text.ptr, "n_turns", "1");
+    expect_col(text.ptr, "turns", "[{\"role\":\"agent\",\"text\":\"x\"}]");
+    expect_col(text.ptr, "tools_total", "2");
+    expect_col(text.ptr, "tools_ok", "1");
+    expect_col(text.ptr, "created_ticket", "0");  /* not ok: not counted */
+    expect_col(text.ptr, "created_crm", "1");
+    expect_col(text.ptr, "created_appt", "0");
+    expect_col(text.ptr, "span_names", "{\"llm\",\"tts\"}");
+    expect_col(text.ptr, "span_ms", "{700,1.5}");
+    expect_col(text.ptr, "costs", "{\"llm\":0.25,\"tts\":0.5}");
+    expect_col(text.ptr, "cost_total", "0.75");
+    expect_col(text.ptr, "csat", "4");
+    expect_col(text.ptr, "nps", "9");
+    /* Array quoting, then COPY escaping. */
+    expect_col(text.ptr, "topics", "{\"billing\",\"a\\\\\"b\"}");
+    expect_col(text.ptr, "metrics", "[{\"name\":\"m\",\"value\":1}]");
+    expect_col(text.ptr, "metadata", "\\N");
+    cs_buf_release(&text);
+    cs_buf_release(&key);
+}
+
+static void test_store__row_escapes_and_defaults(void **state)
+{
+    static const char line[] =
+        "{ \"id\" : \"e1\", \"started_at\":\"2026-10-01T10:00:00Z\","
+        "\"turns\":[{\"role\":\"agent\",\"text\":\"a\\tb\\nc\\\\d\"}],"
+        "\"agent\":\"x\\ty\",\"extra\":true}";
+    struct cs_buf text = CS_BUF_INIT, key = CS_BUF_INIT;
+
+    (void)state;
+    assert_int_equal(cs_store_row_from_line(&text, &key, line,
+                                            sizeof(line) - 1, NULL), 0);
+    assert_int_equal(count_char(text.ptr, text.len, '\t'),
+                     cs_store_row_columns() - 1);
+    assert_null(memchr(text.ptr, '\n', text.len));
+    expect_col(text.ptr, "tenant", "default");
+    expect_col(text.ptr, "channel", "voice");
+    expect_col(text.ptr, "outcome", "answered");
+    expect_col(text.ptr, "agent", "x\\ty");
+    /* The JSON's own backslashes doubled for COPY. */
+    expect_col(text.ptr, "turns", "[{\"role\":\"agent\",\"text\":"
+                                    "\"a\\\\tb\\\\nc\\\\\\\\d\"}]");
+    /* Unknown fields were folded into metadata. */
+    expect_col(text.ptr, "metadata", "{\"extra\":true}");
+    expect_col(text.ptr, "tools_total", "0");
+    expect_col(text.ptr, "span_names", "\\N");
+    expect_col(text.ptr, "cost_total", "0");
+    cs_buf_release(&text);
+    cs_buf_release(&key);
+}
+
+/* Content hashes decide which stored scores are stale: they must not
+ * change from one release to the next. */
+static void test_store__row_content_hash_is_stable(void **state)
+{
+    static const char line[] =
+        "{\"id\":\"c1\",\"started_at\":\"2026-10-01T10:00:00Z\","
+        "\"turns\":[]}";
+    struct cs_buf text = CS_BUF_INIT, key = CS_BUF_INIT;
+
+    (void)state;
+    assert_int_equal(cs_store_row_from_line(&text, &key, line,
+                                            sizeof(line) - 1, NULL), 0);
+    expect_col(text.ptr, "content_hash", "de27c7453fac382c");
+    cs_buf_release(&text);
+    cs_buf_release(&key);
+}
+
+static void test_store__row_from_bad_lines(void **state)
+{
+    static const struct {
+        const char *line;
+        size_t len;         /* 0: strlen */
+        const char *reason;
+    } cases[] = {
+        {"{\"id\":\0\"x\"}", 11, "NUL byte at column 7"},
+        {"{\"id\":", 0, "invalid JSON at column"},
+        {"{\"id\":\"a\",\"id\":\"b\"}", 0, "invalid JSON at column"},
+        {"[]", 0, "expected a JSON object"},
+        {"{\"started_at\":\"2026-10-01T10:00:00Z\",\"turns\":[]}", 0,
+         "field 'id': missing"},
+        {"", 0, "invalid JSON"},
+    };
+    struct cs_buf text = CS_BUF_INIT, key = CS_BUF_INIT;
+    struct cs_err err = {0, ""};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+        size_t len = cases[i].len ? cases[i].len : strlen(cases[i].line);
+
+        cs_buf_adds(&text, "stale");
+        cs_buf_adds(&key, "stale");
+        assert_int_equal(cs_store_row_from_line(&text, &key, cases[i].line,
+                                                len, &err), CS_EINVALID);
+        if (!strstr(err.msg, cases[i].reason))
+            fail_msg("case %zu: '%s' does not say '%s'", i, err.msg,
+                     cases[i].reason);
+        assert_int_equal(text.len, 0);
+        assert_int_equal(key.len, 0);
+    }
+    cs_buf_release(&text);
+    cs_buf_release(&key);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -148,6 +367,11 @@ int main(void)
         cmocka_unit_test(test_store__concurrent_migrations_apply_once),
         cmocka_unit_test(test_store__bad_server_is_a_clear_error),
         cmocka_unit_test(test_store__embedded_cluster_lifecycle),
+        cmocka_unit_test(test_store__row_statement_follows_the_column_table),
+        cmocka_unit_test(test_store__row_values_land_in_their_columns),
+        cmocka_unit_test(test_store__row_escapes_and_defaults),
+        cmocka_unit_test(test_store__row_content_hash_is_stable),
+        cmocka_unit_test(test_store__row_from_bad_lines),
     };
 
     return cmocka_run_group_tests_name("store", tests, NULL, NULL);

@@ -30,7 +30,8 @@ extern char cs_buf_empty[];
 
 void cs_buf_init(struct cs_buf *b);
 void cs_buf_init_max(struct cs_buf *b, size_t max);
-/* Frees the contents and leaves `b` as CS_BUF_INIT (keeping its cap). */
+/* Frees the contents and leaves `b` empty, as after init (keeping its
+ * size cap, if any). */
 void cs_buf_release(struct cs_buf *b);
 /* Empties `b`, keeping its memory. */
 void cs_buf_reset(struct cs_buf *b);

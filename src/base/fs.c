@@ -1,7 +1,8 @@
-/* fs.c - directories, whole-file reads and atomic writes */
+/* fs.c - folders (creating, listing), whole-file reads and atomic writes */
 #define _POSIX_C_SOURCE 200809L
 #include "base/fs.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,4 +115,65 @@ int cs_fs_exists(const char *path)
     struct stat st;
 
     return stat(path, &st) == 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int cs_fs_list_sorted(char ***out, size_t *n_out, const char *dir,
+                      cs_fs_filter_fn filter, void *ctx, struct cs_err *err)
+{
+    DIR *d = NULL;
+    struct dirent *e;
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    int ret = 0;
+
+    *out = NULL;
+    *n_out = 0;
+    d = opendir(dir);
+    if (!d) {
+        ret = cs_err_set(err, errno == ENOENT ? CS_ENOTFOUND : CS_EIO,
+                         "cannot read folder '%s': %s", dir,
+                         strerror(errno));
+        goto done;
+    }
+    for (;;) {
+        errno = 0;
+        e = readdir(d);
+        if (!e)
+            break;
+        if (e->d_name[0] == '.' || (filter && !filter(ctx, dir, e->d_name)))
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            names = cs_xrealloc(names, cap * sizeof(*names));
+        }
+        names[n++] = cs_xstrdup(e->d_name);
+    }
+    if (errno) {
+        ret = cs_err_set(err, CS_EIO, "cannot read folder '%s': %s", dir,
+                         strerror(errno));
+        goto done;
+    }
+    if (n)
+        qsort(names, n, sizeof(*names), cmp_str);
+    *out = names;
+    *n_out = n;
+    names = NULL;
+    n = 0;
+done:
+    if (d)
+        closedir(d);
+    cs_fs_list_free(names, n);
+    return ret;
+}
+
+void cs_fs_list_free(char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
 }

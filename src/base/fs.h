@@ -1,4 +1,4 @@
-/* fs.h - directories, whole-file reads and atomic writes */
+/* fs.h - folders (creating, listing), whole-file reads and atomic writes */
 #ifndef CS_BASE_FS_H
 #define CS_BASE_FS_H
 
@@ -21,5 +21,18 @@ int cs_fs_write_atomic(const char *path, const void *data, size_t len,
 
 /* 1 if `path` exists. */
 int cs_fs_exists(const char *path);
+
+/* Whether the entry `name` of folder `dir` is listed (1) or not (0). */
+typedef int (*cs_fs_filter_fn)(void *ctx, const char *dir, const char *name);
+
+/*
+ * The names of the entries of folder `dir` that `filter` (NULL: all)
+ * accepts, hidden ones (a leading '.') never, sorted by strcmp. *out is a
+ * new array of *n_out new strings (NULL when none); free it with
+ * cs_fs_list_free. CS_ENOTFOUND when `dir` does not exist, else CS_EIO.
+ */
+int cs_fs_list_sorted(char ***out, size_t *n_out, const char *dir,
+                      cs_fs_filter_fn filter, void *ctx, struct cs_err *err);
+void cs_fs_list_free(char **names, size_t n);
 
 #endif

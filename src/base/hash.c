@@ -1,4 +1,4 @@
-/* hash.c - SHA-256 (FIPS 180-4) */
+/* hash.c - SHA-256 (FIPS 180-4) and 64-bit FNV-1a */
 #include "base/hash.h"
 
 #include <string.h>
@@ -114,4 +114,18 @@ void cs_sha256_hex(const void *data, size_t n, char *out, size_t hexlen)
     for (size_t i = 0; i < hexlen; i++)
         out[i] = hx[(d[i / 2] >> (i % 2 ? 0 : 4)) & 15];
     out[hexlen] = '\0';
+}
+
+uint64_t cs_fnv1a64_update(uint64_t h, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+uint64_t cs_fnv1a64(const void *data, size_t n)
+{
+    return cs_fnv1a64_update(CS_FNV1A64_BASIS, data, n);
 }

@@ -1,7 +1,6 @@
 /* ingest.c - load JSONL conversation files into the store */
 #include "ingest/ingest.h"
 
-#include <dirent.h>
 #include <pthread.h>
 #include <errno.h>
 #include <stdio.h>
@@ -18,6 +17,7 @@
 #include "ingest/arena.h"
 #include "ingest/reader.h"
 #include "model/conv.h"
+#include "store/row.h"
 
 /*
  * Two threads share the work: a reader parses and validates lines (jansson
@@ -25,6 +25,7 @@
  * queue to the writer, this thread, which builds COPY rows and streams
  * them to PostgreSQL. Order is kept, so a later line still wins.
  */
+
 /* A queue slot; its buffers stay with the slot and are reused, so that no
  * memory passes between threads row by row (that made malloc contend). */
 struct item {
@@ -67,20 +68,29 @@ int cs_ingest_wanted(const char *name)
     return has_suffix(name, ".jsonl") || has_suffix(name, ".jsonl.gz");
 }
 
-static int cmp_str(const void *a, const void *b)
+/* A sub-folder, or an input file (a dangling link is neither). */
+static int wanted_entry(void *ctx, const char *dir, const char *name)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    struct cs_buf p = CS_BUF_INIT;
+    struct stat st;
+    int ok;
+
+    (void)ctx;
+    cs_buf_addf(&p, "%s/%s", dir, name);
+    ok = stat(p.ptr, &st) == 0 && (S_ISDIR(st.st_mode) ||
+                                   cs_ingest_wanted(name));
+    cs_buf_release(&p);
+    return ok;
 }
 
 /* Appends the files under `path` (a file is taken as given). */
 static void collect(char ***files, size_t *n, size_t *cap, const char *path,
                     uint64_t *failed)
 {
+    struct cs_err lerr = {0, ""};
     struct stat st;
-    DIR *d;
-    struct dirent *e;
     char **sub = NULL;
-    size_t nsub = 0, capsub = 0;
+    size_t nsub = 0;
 
     if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
         if (*n == *cap) {
@@ -90,38 +100,19 @@ static void collect(char ***files, size_t *n, size_t *cap, const char *path,
         (*files)[(*n)++] = cs_xstrdup(path);
         return;
     }
-    d = opendir(path);
-    if (!d) {
-        cs_log(CS_LOG_ERROR, "cannot read folder '%s': %s", path,
-               strerror(errno));
+    if (cs_fs_list_sorted(&sub, &nsub, path, wanted_entry, NULL, &lerr)) {
+        cs_log(CS_LOG_ERROR, "%s", lerr.msg);
         (*failed)++;
         return;
     }
-    while ((e = readdir(d)) != NULL) {
+    for (size_t i = 0; i < nsub; i++) {
         struct cs_buf p = CS_BUF_INIT;
-        struct stat es;
 
-        if (e->d_name[0] == '.')
-            continue;
-        cs_buf_addf(&p, "%s/%s", path, e->d_name);
-        if (stat(p.ptr, &es) == 0 && (S_ISDIR(es.st_mode) ||
-                                       cs_ingest_wanted(e->d_name))) {
-            if (nsub == capsub) {
-                capsub = capsub ? capsub * 2 : 16;
-                sub = cs_xrealloc(sub, capsub * sizeof(*sub));
-            }
-            sub[nsub++] = cs_buf_detach(&p, NULL);
-        }
+        cs_buf_addf(&p, "%s/%s", path, sub[i]);
+        collect(files, n, cap, p.ptr, failed);
         cs_buf_release(&p);
     }
-    closedir(d);
-    if (nsub)
-        qsort(sub, nsub, sizeof(*sub), cmp_str);
-    for (size_t i = 0; i < nsub; i++) {
-        collect(files, n, cap, sub[i], failed);
-        free(sub[i]);
-    }
-    free(sub);
+    cs_fs_list_free(sub, nsub);
 }
 
 /* The longest prefix of `s` (at most `max` bytes) that is whole UTF-8. */
@@ -251,38 +242,16 @@ static void on_db_reject(void *ctx, const char *file, long line,
 
 /* Validates one line and queues it, or rejects it. -1: stop reading. */
 static int one_line_in_arena(struct run *r, const char *file, long lineno,
-                    const char *line, size_t len)
+                             const char *line, size_t len)
 {
     struct cs_err verr = {0, ""};
     struct cs_conv *conv = NULL;
     struct item *it;
-    json_error_t jerr;
-    const char *nul;
-    json_t *obj;
-    int ret;
 
-    nul = memchr(line, '\0', len);
-    if (nul) {
-        char msg[96];
-
-        snprintf(msg, sizeof(msg), "NUL byte at column %zu",
-                 (size_t)(nul - line) + 1);
-        reject(r, file, lineno, msg, NULL, 0);
-        return 0;
-    }
-    obj = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!obj) {
-        char msg[300];
-
-        snprintf(msg, sizeof(msg), "invalid JSON at column %d: %s",
-                 jerr.column, jerr.text);
-        reject(r, file, lineno, msg, line, len);
-        return 0;
-    }
-    ret = cs_conv_from_json(&conv, obj, &verr);
-    json_decref(obj);
-    if (ret) {
-        reject(r, file, lineno, verr.msg, line, len);
+    if (cs_conv_from_line(&conv, line, len, &verr)) {
+        /* A line with a NUL byte is not copied into the rejects file. */
+        reject(r, file, lineno, verr.msg,
+               memchr(line, '\0', len) ? NULL : line, len);
         return 0;
     }
     /* The row is built here, into the slot, and the parsed tree freed by

@@ -1,6 +1,7 @@
 /* conv.c - validate an input conversation object and index its turns */
 #include "model/conv.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,12 +21,61 @@ static const char *const creates_kinds[] = {"ticket", "crm_update",
 static const char *const cost_keys[] = {"telephony", "stt", "llm", "tts",
                                         "other", NULL};
 
-/* The top-level fields of the format; anything else moves to metadata. */
-static const char *const known_fields[] = {
-    "id", "started_at", "tenant", "agent", "channel", "direction", "caller",
-    "callee", "answered_at", "ended_at", "outcome", "ring_s", "queue_wait_s",
-    "sip_error_code", "handoff", "turns", "tool_calls", "spans", "costs",
-    "csat", "nps", "topics", "metrics", "metadata", NULL};
+/* The format's top-level fields, indexed by enum cs_conv_field. */
+#define FIELD(f, s, cmp) [f] = {s, sizeof(s) - 1, cmp}
+static const struct {
+    const char *name;
+    size_t len;
+    int comparable;     /* see cs_conv_field_comparable */
+} fields[CS_CONV_N_FIELDS] = {
+    FIELD(CS_CONV_ID, "id", 1),
+    FIELD(CS_CONV_STARTED_AT, "started_at", 1),
+    FIELD(CS_CONV_TENANT, "tenant", 1),
+    FIELD(CS_CONV_AGENT, "agent", 1),
+    FIELD(CS_CONV_CHANNEL, "channel", 1),
+    FIELD(CS_CONV_DIRECTION, "direction", 1),
+    FIELD(CS_CONV_CALLER, "caller", 1),
+    FIELD(CS_CONV_CALLEE, "callee", 1),
+    FIELD(CS_CONV_ANSWERED_AT, "answered_at", 1),
+    FIELD(CS_CONV_ENDED_AT, "ended_at", 1),
+    FIELD(CS_CONV_OUTCOME, "outcome", 1),
+    FIELD(CS_CONV_RING_S, "ring_s", 1),
+    FIELD(CS_CONV_QUEUE_WAIT_S, "queue_wait_s", 1),
+    FIELD(CS_CONV_SIP_ERROR_CODE, "sip_error_code", 1),
+    FIELD(CS_CONV_HANDOFF, "handoff", 1),
+    FIELD(CS_CONV_TURNS, "turns", 0),
+    FIELD(CS_CONV_TOOL_CALLS, "tool_calls", 0),
+    FIELD(CS_CONV_SPANS, "spans", 0),
+    FIELD(CS_CONV_COSTS, "costs", 0),
+    FIELD(CS_CONV_CSAT, "csat", 1),
+    FIELD(CS_CONV_NPS, "nps", 1),
+    FIELD(CS_CONV_TOPICS, "topics", 0),
+    FIELD(CS_CONV_METRICS, "metrics", 0),
+    FIELD(CS_CONV_METADATA, "metadata", 0),
+};
+#undef FIELD
+
+const char *cs_conv_field_name(enum cs_conv_field f)
+{
+    assert((unsigned)f < CS_CONV_N_FIELDS);
+    return fields[f].name;
+}
+
+int cs_conv_field_find(const char *name, size_t n)
+{
+    for (int i = 0; i < CS_CONV_N_FIELDS; i++) {
+        if (fields[i].len == n && memcmp(fields[i].name, name, n) == 0)
+            return i;
+    }
+    return -1;
+}
+
+int cs_conv_field_comparable(const char *name)
+{
+    int f = cs_conv_field_find(name, strlen(name));
+
+    return f >= 0 && fields[f].comparable;
+}
 
 static int in_list(const char *s, const char *const *list)
 {
@@ -351,7 +401,7 @@ static void fold_unknown(json_t *doc)
     void *tmp;
 
     json_object_foreach_safe(doc, tmp, k, v) {
-        if (in_list(k, known_fields))
+        if (cs_conv_field_find(k, strlen(k)) >= 0)
             continue;
         if (!meta || !json_is_object(meta)) {
             meta = json_object();
@@ -501,6 +551,28 @@ int cs_conv_from_json(struct cs_conv **out, json_t *obj, struct cs_err *err)
     c = NULL;
 done:
     cs_conv_free(c);
+    return ret;
+}
+
+int cs_conv_from_line(struct cs_conv **out, const char *line, size_t len,
+                      struct cs_err *err)
+{
+    json_error_t jerr;
+    const char *nul;
+    json_t *obj;
+    int ret;
+
+    *out = NULL;
+    nul = memchr(line, '\0', len);
+    if (nul)
+        return cs_err_set(err, CS_EINVALID, "NUL byte at column %zu",
+                          (size_t)(nul - line) + 1);
+    obj = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!obj)
+        return cs_err_set(err, CS_EINVALID, "invalid JSON at column %d: %s",
+                          jerr.column, jerr.text);
+    ret = cs_conv_from_json(out, obj, err);
+    json_decref(obj);
     return ret;
 }
 

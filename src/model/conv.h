@@ -24,6 +24,34 @@ struct cs_turn {
 };
 
 /*
+ * The top-level fields of the input format
+ * (../shared/spec/conversation-format.md), in its order: the one list of
+ * them that validation, the COPY rows and the rubric linter follow.
+ * Anything else on a line is folded into `metadata`.
+ */
+enum cs_conv_field {
+    CS_CONV_ID, CS_CONV_STARTED_AT, CS_CONV_TENANT, CS_CONV_AGENT,
+    CS_CONV_CHANNEL, CS_CONV_DIRECTION, CS_CONV_CALLER, CS_CONV_CALLEE,
+    CS_CONV_ANSWERED_AT, CS_CONV_ENDED_AT, CS_CONV_OUTCOME, CS_CONV_RING_S,
+    CS_CONV_QUEUE_WAIT_S, CS_CONV_SIP_ERROR_CODE, CS_CONV_HANDOFF,
+    CS_CONV_TURNS, CS_CONV_TOOL_CALLS, CS_CONV_SPANS, CS_CONV_COSTS,
+    CS_CONV_CSAT, CS_CONV_NPS, CS_CONV_TOPICS, CS_CONV_METRICS,
+    CS_CONV_METADATA,
+    CS_CONV_N_FIELDS
+};
+
+/* The field's member name in the input object. */
+const char *cs_conv_field_name(enum cs_conv_field f);
+
+/* The field whose name is the `n` bytes at `name` (which need no NUL), or
+ * -1 when the format has no such top-level field. */
+int cs_conv_field_find(const char *name, size_t n);
+
+/* 1 if `name` is a field that a rubric's applies_when.field may compare
+ * for equality: the scalars and handoff, not the arrays and objects. */
+int cs_conv_field_comparable(const char *name);
+
+/*
  * A validated conversation. Strings are borrowed from `doc`, which the
  * record owns (one reference); free everything with cs_conv_free.
  * `doc` holds the whole input object with defaults filled in, so that
@@ -49,6 +77,16 @@ struct cs_conv {
  * system"). *out is new; free with cs_conv_free.
  */
 int cs_conv_from_json(struct cs_conv **out, json_t *obj, struct cs_err *err);
+
+/*
+ * Parses one input line (`len` bytes without its newline; a key given
+ * twice is an error) and builds a conversation from it as
+ * cs_conv_from_json does. On bad input returns CS_EINVALID with the
+ * reason in `err`: "NUL byte at column 7", "invalid JSON at column 12:
+ * ...", or a field's problem. *out is new; free with cs_conv_free.
+ */
+int cs_conv_from_line(struct cs_conv **out, const char *line, size_t len,
+                      struct cs_err *err);
 
 void cs_conv_free(struct cs_conv *c);
 

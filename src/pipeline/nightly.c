@@ -1,7 +1,6 @@
 /* nightly.c - the nightly job: ingest the inbox, daily KPIs and alerts */
 #include "pipeline/nightly.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,9 +15,11 @@
 #include "report/render.h"
 #include "score/llm_score.h"
 
-static int cmp_str(const void *a, const void *b)
+static int inbox_file(void *ctx, const char *dir, const char *name)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    (void)ctx;
+    (void)dir;
+    return cs_ingest_wanted(name);
 }
 
 /* Ingests the inbox file by file, moving each one read to done_dir. */
@@ -28,30 +29,16 @@ static int ingest_inbox(struct cs_nightly_result *res, struct cs_store *st,
 {
     struct cs_ingest_opts io;
     char **names = NULL;
-    size_t n = 0, cap = 0;
-    DIR *d;
-    struct dirent *e;
-    int ret = 0;
+    size_t n = 0;
+    int ret;
 
-    d = opendir(o->inbox);
-    if (!d) {
-        if (errno == ENOENT)
-            return 0; /* no inbox: nothing new */
-        return cs_err_set(err, CS_EIO, "cannot read inbox '%s': %s",
-                          o->inbox, strerror(errno));
+    ret = cs_fs_list_sorted(&names, &n, o->inbox, inbox_file, NULL, err);
+    if (ret == CS_ENOTFOUND) {
+        cs_err_clear(err);
+        return 0; /* no inbox: nothing new */
     }
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.' || !cs_ingest_wanted(e->d_name))
-            continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            names = cs_xrealloc(names, cap * sizeof(*names));
-        }
-        names[n++] = cs_xstrdup(e->d_name);
-    }
-    closedir(d);
-    if (n)
-        qsort(names, n, sizeof(*names), cmp_str);
+    if (ret)
+        return ret;
     memset(&io, 0, sizeof(io));
     io.rejects_path = o->rejects_path;
     io.max_line = (size_t)cfg->ingest_max_line_bytes;

@@ -1,7 +1,6 @@
 /* rubric.c - load, lint and version the metric rubrics of a directory */
 #include "rubric/rubric.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,14 +23,6 @@
 static const char *const top_fields[] = {
     "name", "type", "definition", "success", "failure", "partial",
     "categories", "scale", "applies_when", "rules", "tags", NULL};
-
-/* Top-level conversation fields that applies_when.field may compare
- * (../shared/spec/conversation-format.md; arrays and objects other than
- * handoff make no sense to compare for equality). */
-static const char *const conv_fields[] = {
-    "id", "tenant", "agent", "channel", "direction", "caller", "callee",
-    "started_at", "answered_at", "ended_at", "outcome", "ring_s",
-    "queue_wait_s", "sip_error_code", "handoff", "csat", "nps", NULL};
 
 struct loader {
     const char *dir;
@@ -628,7 +619,7 @@ static void check_applies(struct loader *L, size_t i)
     x = metric ? (json_t *)metric : (json_t *)field;
     if (!json_is_string(x) || !*json_string_value(x)) {
         lint_error(L, i, k, "must be a non-empty string");
-    } else if (field && !in_list(json_string_value(x), conv_fields)) {
+    } else if (field && !cs_conv_field_comparable(json_string_value(x))) {
         lint_error(L, i, k, "unknown conversation field '%s'",
                    json_string_value(x));
     } else {
@@ -1313,49 +1304,14 @@ static void compute_version(struct cs_rubric_set *set, size_t i, long dep)
 
 /* ---- loading ---- */
 
-static int cmp_str(const void *a, const void *b)
+/* A `*.json` file name. */
+static int is_rubric_file(void *ctx, const char *dir, const char *name)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
+    size_t len = strlen(name);
 
-/* The `*.json` file names of `dir` (hidden files skipped), sorted; new. */
-static int list_dir(char ***out, size_t *n_out, const char *dir,
-                    struct cs_err *err)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char **names = NULL;
-    size_t n = 0, alloc = 0;
-
-    *out = NULL;
-    *n_out = 0;
-    if (!d)
-        return cs_err_set(err, errno == ENOENT ? CS_ENOTFOUND : CS_EIO,
-                          "cannot open rubric directory '%s': %s", dir,
-                          strerror(errno));
-    for (;;) {
-        size_t len;
-
-        errno = 0;
-        e = readdir(d);
-        if (!e)
-            break;
-        len = strlen(e->d_name);
-        if (e->d_name[0] == '.' || len <= 5 ||
-            strcmp(e->d_name + len - 5, ".json"))
-            continue;
-        if (n == alloc) {
-            alloc = alloc ? alloc * 2 : 16;
-            names = cs_xrealloc(names, alloc * sizeof(*names));
-        }
-        names[n++] = cs_xstrdup(e->d_name);
-    }
-    closedir(d);
-    if (n)
-        qsort(names, n, sizeof(*names), cmp_str);
-    *out = names;
-    *n_out = n;
-    return 0;
+    (void)ctx;
+    (void)dir;
+    return len > 5 && strcmp(name + len - 5, ".json") == 0;
 }
 
 static int cmp_item(const void *a, const void *b)
@@ -1401,7 +1357,7 @@ static int load(struct cs_rubric_set **out, const char *dir,
 
     *out = NULL;
     memset(&L, 0, sizeof(L));
-    ret = list_dir(&names, &n, dir, err);
+    ret = cs_fs_list_sorted(&names, &n, dir, is_rubric_file, NULL, err);
     if (ret < 0)
         goto done;
     L.dir = dir;

@@ -300,33 +300,31 @@ static void pick_waits(struct cs_sample_conv *c, enum outcome o,
     }
 }
 
-/* Survey answers follow how the conversation went. */
+/* Survey answers follow how the conversation went: 0 badly, 1 so-so,
+ * 2 well (the rows of the answer weights below). */
+static int went(const struct cs_sample_conv *c)
+{
+    if (c->mood == CS_MOOD_NEGATIVE || c->task_ok == 0)
+        return 0;
+    return c->mood == CS_MOOD_POSITIVE && !c->handoff ? 2 : 1;
+}
+
 static int pick_csat(struct cs_sample_conv *c)
 {
-    static const int good[] = {1, 1, 6, 30, 62};
-    static const int fair[] = {4, 7, 25, 40, 24};
-    static const int bad[] = {30, 30, 25, 10, 5};
-    const int *w = fair;
+    static const int w[3][5] = {{30, 30, 25, 10, 5},
+                                {4, 7, 25, 40, 24},
+                                {1, 1, 6, 30, 62}};
 
-    if (c->mood == CS_MOOD_NEGATIVE || c->task_ok == 0)
-        w = bad;
-    else if (c->mood == CS_MOOD_POSITIVE && !c->handoff)
-        w = good;
-    return 1 + (int)cs_rng_weighted(&c->rng, w, 5);
+    return 1 + (int)cs_rng_weighted(&c->rng, w[went(c)], 5);
 }
 
 static int pick_nps(struct cs_sample_conv *c)
 {
-    static const int good[] = {0, 0, 0, 1, 1, 2, 3, 8, 20, 30, 35};
-    static const int fair[] = {1, 1, 2, 4, 6, 12, 15, 20, 18, 12, 9};
-    static const int bad[] = {14, 10, 12, 14, 12, 12, 10, 7, 5, 2, 2};
-    const int *w = fair;
+    static const int w[3][11] = {{14, 10, 12, 14, 12, 12, 10, 7, 5, 2, 2},
+                                 {1, 1, 2, 4, 6, 12, 15, 20, 18, 12, 9},
+                                 {0, 0, 0, 1, 1, 2, 3, 8, 20, 30, 35}};
 
-    if (c->mood == CS_MOOD_NEGATIVE || c->task_ok == 0)
-        w = bad;
-    else if (c->mood == CS_MOOD_POSITIVE && !c->handoff)
-        w = good;
-    return (int)cs_rng_weighted(&c->rng, w, 11);
+    return (int)cs_rng_weighted(&c->rng, w[went(c)], 11);
 }
 
 /* Carriers bill in 6-second increments, at least one. */
@@ -397,6 +395,17 @@ static void put_handoff(struct cs_buf *b, const struct cs_sample_conv *c)
     CS_ADDL(b, ",\"reason\":\"");
     cs_buf_adds(b, c->handoff_reason);
     CS_ADDL(b, "\"}");
+}
+
+/* ,"<name>":[<items>], from a fragment the builder wrote. */
+static void put_array(struct cs_buf *b, const char *name,
+                      const struct cs_buf *items)
+{
+    CS_ADDL(b, ",\"");
+    cs_buf_adds(b, name);
+    CS_ADDL(b, "\":[");
+    cs_buf_add(b, items->ptr, items->len);
+    cs_buf_addch(b, ']');
 }
 
 static void put_metadata(struct cs_buf *b, const struct cs_sample_conv *c)
@@ -523,19 +532,11 @@ static void emit(struct gen *g, size_t t, int64_t day, int64_t ms_of_day,
     /* the conversation itself */
     if (o == OUT_ANSWERED)
         put_handoff(b, c);
-    CS_ADDL(b, ",\"turns\":[");
-    cs_buf_add(b, c->turns.ptr, c->turns.len);
-    cs_buf_addch(b, ']');
-    if (c->n_tools) {
-        CS_ADDL(b, ",\"tool_calls\":[");
-        cs_buf_add(b, c->tools.ptr, c->tools.len);
-        cs_buf_addch(b, ']');
-    }
-    if (c->n_spans) {
-        CS_ADDL(b, ",\"spans\":[");
-        cs_buf_add(b, c->spans.ptr, c->spans.len);
-        cs_buf_addch(b, ']');
-    }
+    put_array(b, "turns", &c->turns);
+    if (c->n_tools)
+        put_array(b, "tool_calls", &c->tools);
+    if (c->n_spans)
+        put_array(b, "spans", &c->spans);
     put_costs(b, c, o, started, answered, ended);
     if (o == OUT_ANSWERED && !c->voicemail) {
         if (cs_rng_chance(&c->rng, c->outbound ? 0.12 : 0.28)) {
@@ -547,16 +548,10 @@ static void emit(struct gen *g, size_t t, int64_t day, int64_t ms_of_day,
             put_digits(b, pick_nps(c), 1);
         }
     }
-    if (c->n_topics) {
-        CS_ADDL(b, ",\"topics\":[");
-        cs_buf_add(b, c->topics.ptr, c->topics.len);
-        cs_buf_addch(b, ']');
-    }
-    if (c->n_metrics) {
-        CS_ADDL(b, ",\"metrics\":[");
-        cs_buf_add(b, c->metrics.ptr, c->metrics.len);
-        cs_buf_addch(b, ']');
-    }
+    if (c->n_topics)
+        put_array(b, "topics", &c->topics);
+    if (c->n_metrics)
+        put_array(b, "metrics", &c->metrics);
     put_metadata(b, c);
     CS_ADDL(b, "}\n");
 }

@@ -8,6 +8,7 @@
 
 #include "base/buf.h"
 #include "base/fs.h"
+#include "base/hash.h"
 #include "base/mem.h"
 #include "base/parse.h"
 
@@ -52,21 +53,10 @@ struct toks {
     size_t n, alloc;
 };
 
-static uint64_t fnv1a(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
 static struct entry *slot_for(const struct cs_sentiment_lexicon *lex,
                               const char *key, size_t n)
 {
-    size_t i = (size_t)fnv1a(key, n) & (lex->cap - 1);
+    size_t i = (size_t)cs_fnv1a64(key, n) & (lex->cap - 1);
 
     for (;;) {
         struct entry *e = &lex->slots[i];

@@ -1,15 +1,15 @@
 /* copy.c - bulk loading of conversations with the COPY protocol */
 #include "store/store_internal.h"
 
-#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "base/buf.h"
-#include "base/log.h"
+#include "base/hash.h"
 #include "base/mem.h"
-#include "base/parse.h"
+#include "store/row.h"
 
 /* Where each buffered row came from, to report a row the server refuses. */
 struct row_src {
@@ -31,7 +31,7 @@ struct cs_store_batch {
     char **set;
     size_t set_cap;
     struct cs_buf ids;      /* JSON array of [tenant, id] for the delete */
-    struct cs_buf copy_sql; /* the COPY statement (from `columns`) */
+    struct cs_buf copy_sql; /* the COPY statement (store/row.h) */
     cs_reject_fn on_reject;
     void *ctx;
     uint64_t stored;
@@ -42,480 +42,6 @@ struct cs_store_batch {
     int copying;            /* a COPY is open and rows are streaming */
     size_t sent;            /* bytes of `rows` already sent */
 };
-
-void cs_store_copy_text(struct cs_buf *b, const char *s, size_t n)
-{
-    size_t start = 0;
-
-    for (size_t i = 0; i < n; i++) {
-        const char *rep = NULL;
-
-        switch (s[i]) {
-        case '\\': rep = "\\\\"; break;
-        case '\t': rep = "\\t"; break;
-        case '\n': rep = "\\n"; break;
-        case '\r': rep = "\\r"; break;
-        default: continue;
-        }
-        cs_buf_add(b, s + start, i - start);
-        cs_buf_adds(b, rep);
-        start = i + 1;
-    }
-    cs_buf_add(b, s + start, n - start);
-}
-
-/*
- * The raw text of the input line's top-level values, so that jsonb and
- * number columns copy the bytes as they came instead of re-serialising
- * them (which was half of the ingest CPU). The line was validated by
- * jansson first, so this scanner only needs to find boundaries.
- */
-enum raw_field { RAW_HANDOFF, RAW_TURNS, RAW_TOOL_CALLS, RAW_COSTS,
-                 RAW_METRICS, RAW_METADATA, RAW_RING, RAW_QUEUE, RAW_STARTED,
-                 RAW_ANSWERED, RAW_ENDED, RAW_N };
-
-static const char *const raw_names[RAW_N] = {
-    "handoff", "turns", "tool_calls", "costs", "metrics", "metadata",
-    "ring_s", "queue_wait_s", "started_at", "answered_at", "ended_at"};
-
-struct raw_spans {
-    const char *p[RAW_N];
-    size_t n[RAW_N];
-    int plain_keys;     /* every key was one of the format's, unescaped */
-};
-
-static const char *skip_ws(const char *p, const char *e)
-{
-    while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-        p++;
-    return p;
-}
-
-/* p at the opening quote; returns just past the closing one. */
-static const char *skip_string(const char *p, const char *e)
-{
-    for (p++; p < e && *p != '"'; p++) {
-        if (*p == '\\')
-            p++;
-    }
-    return p < e ? p + 1 : e;
-}
-
-static const char *skip_value(const char *p, const char *e)
-{
-    int depth = 0;
-
-    if (p < e && *p == '"')
-        return skip_string(p, e);
-    if (p < e && (*p == '{' || *p == '[')) {
-        while (p < e) {
-            if (*p == '"') {
-                p = skip_string(p, e);
-                continue;
-            }
-            if (*p == '{' || *p == '[')
-                depth++;
-            else if ((*p == '}' || *p == ']') && --depth == 0)
-                return p + 1;
-            p++;
-        }
-        return e;
-    }
-    while (p < e && *p != ',' && *p != '}' && *p != ']' && *p != ' ' &&
-           *p != '\t' && *p != '\r' && *p != '\n')
-        p++;
-    return p;
-}
-
-static int is_known_key(const char *k, size_t n)
-{
-    static const char *const known[] = {
-        "id", "started_at", "tenant", "agent", "channel", "direction",
-        "caller", "callee", "answered_at", "ended_at", "outcome", "ring_s",
-        "queue_wait_s", "sip_error_code", "handoff", "turns", "tool_calls",
-        "spans", "costs", "csat", "nps", "topics", "metrics", "metadata",
-        NULL};
-
-    for (const char *const *p = known; *p; p++) {
-        if (strlen(*p) == n && memcmp(*p, k, n) == 0)
-            return 1;
-    }
-    return 0;
-}
-
-static void scan_raw(struct raw_spans *r, const char *line, size_t len)
-{
-    const char *p = line, *e = line + len;
-
-    memset(r, 0, sizeof(*r));
-    r->plain_keys = 1;
-    p = skip_ws(p, e);
-    if (p >= e || *p != '{') {
-        r->plain_keys = 0;
-        return;
-    }
-    p++;
-    for (;;) {
-        const char *k, *ke, *v, *ve;
-
-        p = skip_ws(p, e);
-        if (p >= e || *p != '"')
-            break;
-        k = p + 1;
-        p = skip_string(p, e);
-        ke = p - 1;
-        p = skip_ws(p, e);
-        if (p >= e || *p != ':')
-            break;
-        v = skip_ws(p + 1, e);
-        ve = skip_value(v, e);
-        if (memchr(k, '\\', (size_t)(ke - k)) ||
-            !is_known_key(k, (size_t)(ke - k)))
-            r->plain_keys = 0;
-        for (int i = 0; i < RAW_N; i++) {
-            if (strlen(raw_names[i]) == (size_t)(ke - k) &&
-                memcmp(raw_names[i], k, (size_t)(ke - k)) == 0) {
-                r->p[i] = v;
-                r->n[i] = (size_t)(ve - v);
-            }
-        }
-        p = skip_ws(ve, e);
-        if (p >= e || *p != ',')
-            break;
-        p++;
-    }
-}
-
-static void col_sep(struct cs_buf *b)
-{
-    cs_buf_addch(b, '\t');
-}
-
-static void col_null(struct cs_buf *b)
-{
-    cs_buf_adds(b, "\\N");
-}
-
-static void col_str(struct cs_buf *b, const json_t *v)
-{
-    if (json_is_string(v))
-        cs_store_copy_text(b, json_string_value(v), json_string_length(v));
-    else
-        col_null(b);
-}
-
-static void col_num(struct cs_buf *b, const json_t *v,
-                    const struct raw_spans *r, enum raw_field f)
-{
-    if (!json_is_number(v))
-        col_null(b);
-    else if (r->p[f])
-        cs_buf_add(b, r->p[f], r->n[f]);
-    else
-        cs_buf_addf(b, "%.17g", json_number_value(v));
-}
-
-static void col_int(struct cs_buf *b, const json_t *v)
-{
-    if (json_is_integer(v))
-        cs_buf_addf(b, "%lld", (long long)json_integer_value(v));
-    else
-        col_null(b);
-}
-
-/*
- * A validated RFC 3339 timestamp. PostgreSQL reads RFC 3339 itself, so the
- * raw text goes as it came (without its quotes) when it holds no escape
- * and no leap second; otherwise it is re-formatted in UTC.
- */
-static void col_time(struct cs_buf *b, const json_t *v,
-                     const struct raw_spans *r, enum raw_field f)
-{
-    int64_t us, days, secs, frac;
-    char date[11];
-
-    const char *s = json_string_value(v);
-
-    if (!s) {
-        col_null(b);
-        return;
-    }
-    if (r->p[f] && r->n[f] > 2 && r->n[f] - 2 == json_string_length(v) &&
-        !memchr(r->p[f], '\\', r->n[f]) && s[10] == 'T' && s[17] != '6') {
-        cs_buf_add(b, r->p[f] + 1, r->n[f] - 2);
-        return;
-    }
-    if (cs_parse_rfc3339(s, &us)) {
-        col_null(b);
-        return;
-    }
-    frac = us % 1000000;
-    secs = us / 1000000;
-    if (frac < 0) {
-        frac += 1000000;
-        secs--;
-    }
-    days = secs / 86400;
-    if (secs % 86400 < 0)
-        days--;
-    secs -= days * 86400;
-    cs_format_date(days, date);
-    cs_buf_addf(b, "%s %02d:%02d:%02d.%06d+00", date, (int)(secs / 3600),
-                (int)(secs / 60 % 60), (int)(secs % 60), (int)frac);
-}
-
-static int dump_copy_text(const char *buffer, size_t size, void *data)
-{
-    cs_store_copy_text(data, buffer, size);
-    return 0;
-}
-
-/* A JSON value as jsonb text; JSON null and absent are SQL NULL. The raw
- * bytes are used when the scanner found them. */
-static void col_json(struct cs_buf *b, const json_t *v,
-                     const struct raw_spans *r, enum raw_field f)
-{
-
-    if (!v || json_is_null(v)) {
-        col_null(b);
-        return;
-    }
-    if (r && r->p[f]) {
-        cs_store_copy_text(b, r->p[f], r->n[f]);
-        return;
-    }
-    /* Dumped through a callback: no string allocated by jansson, whose
-     * allocator may be the ingest arena (ingest/arena.h). */
-    json_dump_callback(v, dump_copy_text, b, JSON_COMPACT | JSON_ENCODE_ANY);
-}
-
-/* A text[] literal inside COPY text: array quoting, then COPY escaping. */
-static void add_array_elem(struct cs_buf *b, const char *s, size_t n)
-{
-    cs_buf_addch(b, '"');
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '"')
-            cs_buf_adds(b, "\\\\\"");          /* \\" */
-        else if (s[i] == '\\')
-            cs_buf_adds(b, "\\\\\\\\");     /* \\\\ */
-        else
-            cs_store_copy_text(b, s + i, 1);
-    }
-    cs_buf_addch(b, '"');
-}
-
-static void col_text_array(struct cs_buf *b, const json_t *a,
-                           const char *member)
-{
-    size_t i;
-    json_t *v;
-
-    if (!json_is_array(a) || json_array_size(a) == 0) {
-        col_null(b);
-        return;
-    }
-    cs_buf_addch(b, '{');
-    json_array_foreach(a, i, v) {
-        const json_t *s = member ? json_object_get(v, member) : v;
-
-        if (i)
-            cs_buf_addch(b, ',');
-        add_array_elem(b, json_string_value(s), json_string_length(s));
-    }
-    cs_buf_addch(b, '}');
-}
-
-static void col_span_ms(struct cs_buf *b, const json_t *a)
-{
-    size_t i;
-    json_t *v;
-
-    if (!json_is_array(a) || json_array_size(a) == 0) {
-        col_null(b);
-        return;
-    }
-    cs_buf_addch(b, '{');
-    json_array_foreach(a, i, v) {
-        json_t *d = json_object_get(v, "duration_ms");
-
-        if (i)
-            cs_buf_addch(b, ',');
-        if (json_is_integer(d))
-            cs_buf_addf(b, "%lld", (long long)json_integer_value(d));
-        else
-            cs_buf_addf(b, "%.17g", json_number_value(d));
-    }
-    cs_buf_addch(b, '}');
-}
-
-static void col_tools(struct cs_buf *b, const json_t *a)
-{
-    long total = 0, ok = 0, ticket = 0, crm = 0, appt = 0;
-    size_t i;
-    json_t *t;
-
-    json_array_foreach(a, i, t) {
-        const char *cr = json_string_value(json_object_get(t, "creates"));
-
-        total++;
-        if (!json_is_true(json_object_get(t, "ok")))
-            continue;
-        ok++;
-        if (!cr)
-            continue;
-        if (strcmp(cr, "ticket") == 0)
-            ticket++;
-        else if (strcmp(cr, "crm_update") == 0)
-            crm++;
-        else if (strcmp(cr, "appointment") == 0)
-            appt++;
-    }
-    cs_buf_addf(b, "%ld\t%ld\t%ld\t%ld\t%ld", total, ok, ticket, crm, appt);
-}
-
-static double cost_total(const json_t *costs)
-{
-    const char *k;
-    json_t *v;
-    double sum = 0;
-
-    json_object_foreach((json_t *)costs, k, v) {
-        sum += json_number_value(v);
-    }
-    return sum;
-}
-
-/* Change detection only (not security): 64-bit FNV-1a of the input line,
- * which is ~10x cheaper than SHA-256 on the ingest hot path. */
-static void content_hash(const char *s, size_t n, char out[17])
-{
-    uint64_t h = 1469598103934665603ULL;
-
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-    snprintf(out, 17, "%016llx", (unsigned long long)h);
-}
-
-/*
- * The table's columns in COPY order: the one place that order is written.
- * The COPY statement's column list is made from it, and build_row writes
- * a row by walking it. A `raw` field names the input line's bytes to copy
- * as they came (see scan_raw); TOOLS stands for five columns.
- */
-enum col_kind {
-    COL_STR, COL_TIME, COL_NUM, COL_INT, COL_JSON, COL_METADATA,
-    COL_N_TURNS, COL_TOOLS, COL_SPAN_NAMES, COL_SPAN_MS, COL_COST_TOTAL,
-    COL_TOPICS, COL_HASH
-};
-
-static const struct column {
-    const char *names;
-    enum col_kind kind;
-    const char *field;      /* member of the input object */
-    int raw;                /* enum raw_field, or -1 */
-} columns[] = {
-    {"tenant", COL_STR, "tenant", -1},
-    {"id", COL_STR, "id", -1},
-    {"agent", COL_STR, "agent", -1},
-    {"channel", COL_STR, "channel", -1},
-    {"direction", COL_STR, "direction", -1},
-    {"caller", COL_STR, "caller", -1},
-    {"callee", COL_STR, "callee", -1},
-    {"started_at", COL_TIME, "started_at", RAW_STARTED},
-    {"answered_at", COL_TIME, "answered_at", RAW_ANSWERED},
-    {"ended_at", COL_TIME, "ended_at", RAW_ENDED},
-    {"outcome", COL_STR, "outcome", -1},
-    {"ring_s", COL_NUM, "ring_s", RAW_RING},
-    {"queue_wait_s", COL_NUM, "queue_wait_s", RAW_QUEUE},
-    {"sip_error_code", COL_INT, "sip_error_code", -1},
-    {"handoff", COL_JSON, "handoff", RAW_HANDOFF},
-    {"n_turns", COL_N_TURNS, NULL, -1},
-    {"turns", COL_JSON, "turns", RAW_TURNS},
-    {"tool_calls", COL_JSON, "tool_calls", RAW_TOOL_CALLS},
-    {"tools_total, tools_ok, created_ticket, created_crm, created_appt",
-     COL_TOOLS, "tool_calls", -1},
-    {"span_names", COL_SPAN_NAMES, "spans", -1},
-    {"span_ms", COL_SPAN_MS, "spans", -1},
-    {"costs", COL_JSON, "costs", RAW_COSTS},
-    {"cost_total", COL_COST_TOTAL, "costs", -1},
-    {"csat", COL_INT, "csat", -1},
-    {"nps", COL_INT, "nps", -1},
-    {"topics", COL_TOPICS, "topics", -1},
-    {"metrics", COL_JSON, "metrics", RAW_METRICS},
-    {"metadata", COL_METADATA, "metadata", RAW_METADATA},
-    {"content_hash", COL_HASH, NULL, -1},
-};
-
-/* "COPY conversations (...) FROM STDIN", the batch column last. */
-static void copy_statement(struct cs_buf *out)
-{
-    cs_buf_adds(out, "COPY conversations (");
-    for (size_t i = 0; i < sizeof(columns) / sizeof(*columns); i++)
-        cs_buf_addf(out, "%s, ", columns[i].names);
-    cs_buf_adds(out, "ingest_batch) FROM STDIN");
-}
-
-/* All columns but the last (ingest_batch), which the batch appends. */
-static void build_row(struct cs_buf *b, const struct cs_conv *c,
-                      const char *raw, size_t raw_len)
-{
-    struct raw_spans r;
-    char hash[17];
-
-    scan_raw(&r, raw, raw_len);
-    for (size_t i = 0; i < sizeof(columns) / sizeof(*columns); i++) {
-        const struct column *col = &columns[i];
-        const json_t *v = col->field ? json_object_get(c->doc, col->field)
-                                     : NULL;
-
-        if (i)
-            col_sep(b);
-        switch (col->kind) {
-        case COL_STR:
-            col_str(b, v);
-            break;
-        case COL_TIME:
-            col_time(b, v, &r, (enum raw_field)col->raw);
-            break;
-        case COL_NUM:
-            col_num(b, v, &r, (enum raw_field)col->raw);
-            break;
-        case COL_INT:
-            col_int(b, v);
-            break;
-        case COL_JSON:
-            col_json(b, v, &r, (enum raw_field)col->raw);
-            break;
-        case COL_METADATA:
-            /* Unknown fields were folded into it: raw only when none. */
-            col_json(b, v, r.plain_keys ? &r : NULL,
-                     (enum raw_field)col->raw);
-            break;
-        case COL_N_TURNS:
-            cs_buf_addf(b, "%zu", c->n_turns);
-            break;
-        case COL_TOOLS:
-            col_tools(b, v);
-            break;
-        case COL_SPAN_NAMES:
-            col_text_array(b, v, "name");
-            break;
-        case COL_SPAN_MS:
-            col_span_ms(b, v);
-            break;
-        case COL_COST_TOTAL:
-            cs_buf_addf(b, "%.17g", cost_total(v));
-            break;
-        case COL_TOPICS:
-            col_text_array(b, v, NULL);
-            break;
-        case COL_HASH:
-            content_hash(raw, raw_len, hash);
-            cs_buf_adds(b, hash);
-            break;
-        }
-    }
-}
 
 static void set_suffix(struct cs_store_batch *b)
 {
@@ -535,7 +61,7 @@ int cs_store_batch_new(struct cs_store_batch **out, struct cs_store *st,
     cs_buf_init(&b->rows);
     cs_buf_init(&b->ids);
     cs_buf_init(&b->copy_sql);
-    copy_statement(&b->copy_sql);
+    cs_store_row_copy_sql(&b->copy_sql);
     b->on_reject = on_reject;
     b->ctx = ctx;
     b->set_cap = 1;
@@ -556,19 +82,10 @@ int cs_store_batch_new(struct cs_store_batch **out, struct cs_store *st,
     return 0;
 }
 
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
 /* Returns 1 if `key` was already in the set, else inserts it (owned). */
 static int set_insert(struct cs_store_batch *b, char *key, char **stored)
 {
-    size_t i = fnv1a(key) & (b->set_cap - 1);
+    size_t i = cs_fnv1a64(key, strlen(key)) & (b->set_cap - 1);
 
     while (b->set[i]) {
         if (strcmp(b->set[i], key) == 0)
@@ -798,20 +315,6 @@ int cs_store_batch_flush(struct cs_store_batch *b, struct cs_err *err)
     return ret;
 }
 
-void cs_store_row_build(struct cs_buf *text, struct cs_buf *key,
-                        const struct cs_conv *c, const char *raw,
-                        size_t raw_len)
-{
-    cs_buf_reset(key);
-    cs_buf_adds(key, c->tenant);
-    cs_buf_addch(key, '\x1f');
-    cs_buf_adds(key, c->id);
-    cs_buf_reset(text);
-    /* A row is about as long as its line: no regrowth once warm. */
-    cs_buf_grow(text, raw_len + raw_len / 4 + 256);
-    build_row(text, c, raw, raw_len);
-}
-
 int cs_store_batch_add_row(struct cs_store_batch *b, const char *key,
                            const char *text, size_t len,
                            const char *src_file, long src_line,
@@ -874,3 +377,4 @@ void cs_store_batch_free(struct cs_store_batch *b)
     cs_buf_release(&b->copy_sql);
     free(b);
 }
+

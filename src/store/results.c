@@ -8,6 +8,7 @@
 #include "base/buf.h"
 #include "base/csv.h"
 #include "base/mem.h"
+#include "store/row.h"
 #include "store/store_internal.h"
 
 #define PAGE 500

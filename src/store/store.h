@@ -5,10 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "base/buf.h"
 #include "base/err.h"
 #include "config/config.h"
-#include "model/conv.h"
 
 /*
  * The only module that speaks libpq. A `struct cs_store` is one connection
@@ -21,6 +19,7 @@ struct cs_store;
  * pending migrations. *out is new; close with cs_store_close. */
 int cs_store_open(struct cs_store **out, const struct cs_config *cfg,
                   struct cs_err *err);
+/* Closes the connection and frees `st` (NULL: no-op). */
 void cs_store_close(struct cs_store *st);
 
 /* Applies pending migrations under an advisory lock, so concurrent
@@ -53,24 +52,31 @@ struct cs_store_batch;
 typedef void (*cs_reject_fn)(void *ctx, const char *src_file, long src_line,
                              const char *reason);
 
+/* A batch of at most `max_rows` rows (0: 5000) on `st`, which must outlive
+ * it. *out is new; free with cs_store_batch_free. */
 int cs_store_batch_new(struct cs_store_batch **out, struct cs_store *st,
                        size_t max_rows, cs_reject_fn on_reject, void *ctx);
+
 /*
- * Adding a conversation takes two steps, so that rows can be built on
- * another thread: cs_store_row_build resets and fills `text` (the COPY row without its
- * last column) and `key` ("tenant\x1fid"); cs_store_batch_add_row copies
- * them into the batch. The buffers can be reused row after row.
+ * Adds one row built by cs_store_row_build (store/row.h), which may run on
+ * another thread: copies `text` (`len` bytes) and `key` into the batch;
+ * `src_file` is borrowed until the next flush. A second row of the same
+ * key in one batch flushes the first, so the later one wins. Writes the
+ * batch when it is full; CS_EDB when the store fails.
  */
-void cs_store_row_build(struct cs_buf *text, struct cs_buf *key,
-                        const struct cs_conv *c, const char *raw,
-                        size_t raw_len);
 int cs_store_batch_add_row(struct cs_store_batch *b, const char *key,
                            const char *text, size_t len,
                            const char *src_file, long src_line,
                            struct cs_err *err);
+
+/* Writes and commits the rows added so far; the batch can then take
+ * more. CS_EDB on failure: those rows are rolled back and dropped. */
 int cs_store_batch_flush(struct cs_store_batch *b, struct cs_err *err);
+
 /* Rows stored so far (after flushes). */
 uint64_t cs_store_batch_stored(const struct cs_store_batch *b);
+
+/* Frees the batch without writing what was not flushed (NULL: no-op). */
 void cs_store_batch_free(struct cs_store_batch *b);
 
 /* The raw aggregates of one KPI group (see kpi/kpi.c for the ratios). */
@@ -106,12 +112,14 @@ int cs_store_kpi_raw(struct cs_kpi_raw **out, size_t *n_out,
                      struct cs_store *st, const char *tenant,
                      const char *from_day, const char *to_day,
                      const char *tz, enum cs_kpi_by by, struct cs_err *err);
+/* Frees `n` groups from cs_store_kpi_raw (NULL: no-op). */
 void cs_kpi_raw_free(struct cs_kpi_raw *raw, size_t n);
 
 /* Tenants with conversations around [from_day, to_day) (a day of slack on
  * both sides for time zones). *out is a new NULL-terminated array. */
 int cs_store_tenants(char ***out, struct cs_store *st, const char *from_day,
                      const char *to_day, struct cs_err *err);
+/* Frees a NULL-terminated array of strings (NULL: no-op). */
 void cs_strv_free(char **v);
 
 /* CS_EINVALID when PostgreSQL does not know the time zone. */

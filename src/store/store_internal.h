@@ -1,9 +1,10 @@
-/* store_internal.h - what the store's .c files share (never included outside) */
+/* store_internal.h - shared by the store's .c files, never included outside */
 #ifndef CS_STORE_INTERNAL_H
 #define CS_STORE_INTERNAL_H
 
 #include <libpq-fe.h>
 
+#include "base/buf.h"
 #include "store/store.h"
 
 struct cs_store {
@@ -16,11 +17,6 @@ int cs_store_pg_err(struct cs_err *err, PGconn *conn, PGresult *res,
 
 /* Runs a command without parameters that returns no rows. */
 int cs_store_exec(struct cs_store *st, const char *sql, struct cs_err *err);
-
-/* Appends `s` escaped for COPY's text format (backslash, tab, newline,
- * carriage return). */
-struct cs_buf;
-void cs_store_copy_text(struct cs_buf *b, const char *s, size_t n);
 
 /* Appends `s` as a JSON string literal (quoted, escaped). */
 void cs_store_json_str(struct cs_buf *b, const char *s);
