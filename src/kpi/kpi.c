@@ -149,14 +149,12 @@ json_t *cs_kpi_alert_defaults(void)
     return rules;
 }
 
-static int breaches(double v, int below, double limit)
-{
-    return below ? v < limit : v > limit;
-}
-
-void cs_kpi_alerts(struct cs_kpi_set *s, const json_t *overrides)
+void cs_kpi_rules(struct cs_threshold **out, size_t *n_out,
+                  const json_t *overrides)
 {
     json_t *rules = cs_kpi_alert_defaults(), *rule;
+    struct cs_threshold *v = NULL;
+    size_t n = 0;
     const char *kpi;
 
     if (json_is_object(overrides)) {
@@ -176,23 +174,36 @@ void cs_kpi_alerts(struct cs_kpi_set *s, const json_t *overrides)
                                                             "direction"));
         json_t *warn = json_object_get(rule, "warning");
         json_t *crit = json_object_get(rule, "critical");
-        enum cs_unit unit;
-        double v = cs_kpi_set_value(s, kpi, &unit);
-        int below;
 
-        if (isnan(v) || !dir)
+        if (!dir)
             continue;
-        below = strcmp(dir, "below") == 0;
-        if (json_is_number(crit) &&
-            breaches(v, below, json_number_value(crit)))
-            cs_kpi_set_add_alert(s, kpi, unit, v, json_number_value(crit), 1,
-                                 below);
-        else if (json_is_number(warn) &&
-                 breaches(v, below, json_number_value(warn)))
-            cs_kpi_set_add_alert(s, kpi, unit, v, json_number_value(warn), 0,
-                                 below);
+        v = cs_xrealloc(v, (n + 1) * sizeof(*v));
+        v[n].kpi = cs_xstrdup(kpi);
+        v[n].below = strcmp(dir, "below") == 0;
+        v[n].warning = json_is_number(warn) ? json_number_value(warn) : NAN;
+        v[n].critical = json_is_number(crit) ? json_number_value(crit)
+                                             : NAN;
+        n++;
     }
     json_decref(rules);
+    *out = v;
+    *n_out = n;
+}
+
+void cs_kpi_alerts(struct cs_kpi_set *s, const struct cs_threshold *th,
+                   size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        enum cs_unit unit;
+        double v = cs_kpi_set_value(s, th[i].kpi, &unit);
+        int level = cs_threshold_level(&th[i], v);
+
+        if (level)
+            cs_kpi_set_add_alert(s, th[i].kpi, unit, v,
+                                 level == 2 ? th[i].critical
+                                            : th[i].warning,
+                                 level == 2, th[i].below);
+    }
 }
 
 /* Where the value counts of one query go: the sets by group. */
@@ -428,18 +439,57 @@ static const struct cs_kpi_raw *raw_of(const struct cs_kpi_raw *raw,
     return NULL;
 }
 
-/*
- * The breakdown of one tenant's period: every local day of it (days
- * without conversations too, so that the days' fee shares add up to the
- * period's), or every agent with conversations, each charged the fee in
- * proportion to its conversations.
- */
-static int breakdown(struct cs_report_tenant *rt, struct cs_store *st,
-                     const struct cs_kpi_query *q,
-                     const struct cs_tenant_cfg *t, int64_t from, int64_t to,
-                     const char *tz, struct cs_err *err)
+/* Sets for every local day of [from, to), days without conversations
+ * too, so that the days' fee shares add up to the period's. */
+static int day_sets(struct cs_kpi_set **out, size_t *n_out,
+                    struct cs_store *st, const struct cs_kpi_query *q,
+                    const struct cs_tenant_cfg *t, int64_t from, int64_t to,
+                    const char *tz, struct cs_err *err)
 {
     static const struct cs_kpi_raw empty;
+    struct cs_kpi_raw *raw = NULL;
+    struct cs_kpi_set *v;
+    size_t n = 0, days = (size_t)(to - from);
+    char f[11], e[11];
+    int ret;
+
+    cs_format_date(from, f);
+    cs_format_date(to, e);
+    v = cs_xcalloc(days, sizeof(*v));
+    *out = v;
+    *n_out = days;
+    for (size_t i = 0; i < days; i++)
+        cs_kpi_set_init(&v[i]);
+    ret = cs_store_kpi_raw(&raw, &n, st, t->name, f, e, tz, CS_KPI_BY_DAY,
+                           err);
+    if (ret)
+        goto done;
+    for (int64_t d = from; d < to; d++) {
+        struct cs_kpi_set *s = &v[d - from];
+        const struct cs_kpi_raw *r;
+        char day[11];
+
+        cs_format_date(d, day);
+        r = raw_of(raw, n, day);
+        s->group = cs_xstrdup(day);
+        fill_set(s, r ? r : &empty, t,
+                 cs_kpi_prorated_fee(t->platform_fee, d, d + 1));
+    }
+    ret = add_metrics(v, days, st, q, t->name, f, e, tz, CS_KPI_BY_DAY, err);
+done:
+    cs_kpi_raw_free(raw, n);
+    return ret;
+}
+
+/* Sets for every agent with conversations in [from, to), each charged
+ * the period's fee in proportion to its conversations. */
+static int agent_sets(struct cs_report_tenant *rt, struct cs_store *st,
+                      const struct cs_kpi_query *q,
+                      const struct cs_tenant_cfg *t, int64_t from, int64_t to,
+                      const char *tz, struct cs_err *err)
+{
+    double fee = rt->cur.v[CS_KPI_PLATFORM_FEE];
+    double total = rt->cur.v[CS_KPI_CONVERSATIONS];
     struct cs_kpi_raw *raw = NULL;
     size_t n = 0;
     char f[11], e[11];
@@ -447,45 +497,23 @@ static int breakdown(struct cs_report_tenant *rt, struct cs_store *st,
 
     cs_format_date(from, f);
     cs_format_date(to, e);
-    ret = cs_store_kpi_raw(&raw, &n, st, t->name, f, e, tz, q->by, err);
+    ret = cs_store_kpi_raw(&raw, &n, st, t->name, f, e, tz, CS_KPI_BY_AGENT,
+                           err);
     if (ret)
         goto done;
-    if (q->by == CS_KPI_BY_DAY) {
-        rt->by = CS_REPORT_BY_DAY;
-        rt->n_groups = (size_t)(to - from);
-        rt->groups = cs_xcalloc(rt->n_groups, sizeof(*rt->groups));
-        for (int64_t d = from; d < to; d++) {
-            struct cs_kpi_set *s = &rt->groups[d - from];
-            char day[11];
-            const struct cs_kpi_raw *r;
+    rt->fee_allocated = 1;
+    rt->n_groups = n;
+    rt->groups = cs_xcalloc(n ? n : 1, sizeof(*rt->groups));
+    for (size_t i = 0; i < n; i++) {
+        struct cs_kpi_set *s = &rt->groups[i];
 
-            cs_format_date(d, day);
-            r = raw_of(raw, n, day);
-            cs_kpi_set_init(s);
-            s->group = cs_xstrdup(day);
-            fill_set(s, r ? r : &empty, t,
-                     cs_kpi_prorated_fee(t->platform_fee, d, d + 1));
-        }
-    } else {
-        double fee = rt->cur.v[CS_KPI_PLATFORM_FEE];
-        double total = rt->cur.v[CS_KPI_CONVERSATIONS];
-
-        rt->by = CS_REPORT_BY_AGENT;
-        rt->fee_allocated = 1;
-        rt->n_groups = n;
-        rt->groups = cs_xcalloc(n ? n : 1, sizeof(*rt->groups));
-        for (size_t i = 0; i < n; i++) {
-            struct cs_kpi_set *s = &rt->groups[i];
-
-            cs_kpi_set_init(s);
-            s->group = cs_xstrdup(raw[i].group ? raw[i].group : "");
-            fill_set(s, &raw[i], t,
-                     total > 0 ? fee * (double)raw[i].conversations / total
-                               : 0);
-        }
+        cs_kpi_set_init(s);
+        s->group = cs_xstrdup(raw[i].group ? raw[i].group : "");
+        fill_set(s, &raw[i], t,
+                 total > 0 ? fee * (double)raw[i].conversations / total : 0);
     }
     ret = add_metrics(rt->groups, rt->n_groups, st, q, t->name, f, e, tz,
-                      q->by, err);
+                      CS_KPI_BY_AGENT, err);
 done:
     cs_kpi_raw_free(raw, n);
     return ret;
@@ -647,8 +675,8 @@ static void tenant_meta(struct cs_report_tenant *rt,
 static int tenant_report(struct cs_report *r, struct cs_store *st,
                          const struct cs_kpi_query *q,
                          const struct cs_tenant_cfg *t, int64_t from,
-                         int64_t to, const char *tz, const char *sql_tz,
-                         struct cs_err *err)
+                         int64_t to, const int64_t prev[2], const char *tz,
+                         const char *sql_tz, struct cs_err *err)
 {
     struct cs_kpi_set cur;
     struct cs_report_tenant *rt;
@@ -664,13 +692,24 @@ static int tenant_report(struct cs_report *r, struct cs_store *st,
     rt->cur = cur;
     cs_kpi_set_init(&cur);
     tenant_meta(rt, t, tz);
-    if (q->by != CS_KPI_BY_NONE) {
-        ret = breakdown(rt, st, q, t, from, to, sql_tz, err);
+    cs_kpi_rules(&rt->thresholds, &rt->n_thresholds, t->alerts);
+    if (q->by == CS_KPI_BY_DAY) {
+        rt->by = CS_REPORT_BY_DAY;
+        ret = day_sets(&rt->groups, &rt->n_groups, st, q, t, from, to,
+                       sql_tz, err);
+        if (!ret && q->compare && q->details)
+            ret = day_sets(&rt->prev_groups, &rt->n_prev_groups, st, q, t,
+                           prev[0], prev[1], sql_tz, err);
         if (ret)
             goto done;
         /* Each day's alerts (a monthly report lists them). */
-        for (size_t i = 0; q->by == CS_KPI_BY_DAY && i < rt->n_groups; i++)
-            cs_kpi_alerts(&rt->groups[i], t->alerts);
+        for (size_t i = 0; i < rt->n_groups; i++)
+            cs_kpi_alerts(&rt->groups[i], rt->thresholds, rt->n_thresholds);
+    } else if (q->by == CS_KPI_BY_AGENT) {
+        rt->by = CS_REPORT_BY_AGENT;
+        ret = agent_sets(rt, st, q, t, from, to, sql_tz, err);
+        if (ret)
+            goto done;
     }
     if (q->details) {
         char f[11], e[11];
@@ -683,8 +722,8 @@ static int tenant_report(struct cs_report *r, struct cs_store *st,
     }
     if (q->compare) {
         rt->cmp[CS_CMP_PREVIOUS] = cs_kpi_set_new();
-        ret = period_set(rt->cmp[CS_CMP_PREVIOUS], st, q, t,
-                         from - (to - from), from, sql_tz, err);
+        ret = period_set(rt->cmp[CS_CMP_PREVIOUS], st, q, t, prev[0],
+                         prev[1], sql_tz, err);
         if (ret)
             goto done;
     }
@@ -696,9 +735,12 @@ static int tenant_report(struct cs_report *r, struct cs_store *st,
         if (ret)
             goto done;
         rt->cmp_absent[CS_CMP_LAST_WEEK] = w->v[CS_KPI_CONVERSATIONS] == 0;
-        cs_kpi_alerts(w, t->alerts);
+        cs_kpi_alerts(w, rt->thresholds, rt->n_thresholds);
     }
-    cs_kpi_alerts(&rt->cur, t->alerts);
+    if (rt->cmp[CS_CMP_PREVIOUS])
+        cs_kpi_alerts(rt->cmp[CS_CMP_PREVIOUS], rt->thresholds,
+                      rt->n_thresholds);
+    cs_kpi_alerts(&rt->cur, rt->thresholds, rt->n_thresholds);
     cs_report_tenant_finish(rt);
 done:
     cs_kpi_set_release(&cur);
@@ -713,7 +755,7 @@ int cs_kpi_compute(struct cs_report **out, struct cs_store *st,
     char **names = NULL;
     char *one[2] = {NULL, NULL};
     char *sql_tz = NULL;
-    int64_t from, to;
+    int64_t from, to, prev[2];
     int ret;
 
     *out = NULL;
@@ -723,6 +765,16 @@ int cs_kpi_compute(struct cs_report **out, struct cs_store *st,
     }
     if (to <= from) {
         ret = cs_err_set(err, CS_EINVALID, "--to must be after --from");
+        goto done;
+    }
+    /* The previous period: given, else the same length just before. */
+    prev[0] = from - (to - from);
+    prev[1] = from;
+    if (*q->prev_from && (cs_parse_date(q->prev_from, &prev[0]) ||
+                          cs_parse_date(q->prev_to, &prev[1]) ||
+                          prev[1] <= prev[0])) {
+        ret = cs_err_set(err, CS_EINVALID, "bad previous period '%s' to "
+                         "'%s'", q->prev_from, q->prev_to);
         goto done;
     }
     if (q->tz) {
@@ -740,9 +792,8 @@ int cs_kpi_compute(struct cs_report **out, struct cs_store *st,
     r = cs_report_new(q->from, q->to, q->tz);
     if (q->compare) {
         r->has_cmp[CS_CMP_PREVIOUS] = 1;
-        cs_format_date(from - (to - from),
-                       r->cmp_period[CS_CMP_PREVIOUS].from);
-        cs_format_date(from, r->cmp_period[CS_CMP_PREVIOUS].to);
+        cs_format_date(prev[0], r->cmp_period[CS_CMP_PREVIOUS].from);
+        cs_format_date(prev[1], r->cmp_period[CS_CMP_PREVIOUS].to);
     }
     if (q->last_week) {
         r->has_cmp[CS_CMP_LAST_WEEK] = 1;
@@ -759,7 +810,7 @@ int cs_kpi_compute(struct cs_report **out, struct cs_store *st,
             tz = t.timezone;
         ret = q->tz ? 0 : cs_kpi_tz_sql(&tenant_tz, st, tz, err);
         if (!ret)
-            ret = tenant_report(r, st, q, &t, from, to, tz,
+            ret = tenant_report(r, st, q, &t, from, to, prev, tz,
                                 q->tz ? sql_tz : tenant_tz, err);
         free(tenant_tz);
         cs_tenant_cfg_release(&t);

@@ -25,7 +25,9 @@ struct cs_kpi_query {
     const char *tenant;     /* NULL: every tenant with data */
     const char *tz;         /* NULL: each tenant's configured zone */
     enum cs_kpi_by by;
-    int compare;            /* the period of the same length before */
+    int compare;            /* the period of the same length before, or: */
+    char prev_from[11];     /* "" or the previous period to compare with */
+    char prev_to[11];       /* (a calendar month before a month) */
     int last_week;          /* the same period one week earlier */
     int details;            /* tools, metric sources, coverage, the
                                conversations worth a look (reports) */
@@ -55,9 +57,14 @@ double cs_kpi_prorated_fee(double monthly, int64_t from, int64_t to);
 int cs_kpi_tz_sql(char **sql_out, struct cs_store *st, const char *tz,
                   struct cs_err *err);
 
-/* Raises the alerts of the set's values under thresholds merged over the
- * defaults of docs/kpis.md (`overrides` may be NULL). */
-void cs_kpi_alerts(struct cs_kpi_set *s, const json_t *overrides);
+/* The alert rules in force: the defaults of docs/kpis.md merged with
+ * `overrides` (a tenant's merged "alerts"; may be NULL), in order. *out
+ * is a new array of *n_out rules (each kpi string new). */
+void cs_kpi_rules(struct cs_threshold **out, size_t *n_out,
+                  const json_t *overrides);
+/* Raises the alerts of the set's values under the rules. */
+void cs_kpi_alerts(struct cs_kpi_set *s, const struct cs_threshold *th,
+                   size_t n);
 
 /* The built-in thresholds (docs/kpis.md) as a new JSON object
  * {"<kpi>": {"direction", "warning", "critical"}}. */

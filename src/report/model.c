@@ -180,6 +180,12 @@ static void tenant_release(struct cs_report_tenant *t)
     for (size_t i = 0; i < t->n_groups; i++)
         cs_kpi_set_release(&t->groups[i]);
     free(t->groups);
+    for (size_t i = 0; i < t->n_prev_groups; i++)
+        cs_kpi_set_release(&t->prev_groups[i]);
+    free(t->prev_groups);
+    for (size_t i = 0; i < t->n_thresholds; i++)
+        free(t->thresholds[i].kpi);
+    free(t->thresholds);
     cs_kpi_rows_free(t->rows, t->n_rows);
     for (size_t i = 0; i < t->n_tools; i++)
         free(t->tools[i].name);
@@ -503,4 +509,27 @@ void cs_kpi_set_add_alert(struct cs_kpi_set *s, const char *kpi,
     a->threshold = threshold;
     a->critical = critical;
     a->below = below;
+}
+
+int cs_threshold_level(const struct cs_threshold *th, double v)
+{
+    if (!th || isnan(v))
+        return 0;
+    if (!isnan(th->critical) &&
+        (th->below ? v < th->critical : v > th->critical))
+        return 2;
+    if (!isnan(th->warning) &&
+        (th->below ? v < th->warning : v > th->warning))
+        return 1;
+    return 0;
+}
+
+const struct cs_threshold *cs_report_threshold(
+    const struct cs_report_tenant *t, const char *kpi)
+{
+    for (size_t i = 0; i < t->n_thresholds; i++) {
+        if (strcmp(t->thresholds[i].kpi, kpi) == 0)
+            return &t->thresholds[i];
+    }
+    return NULL;
 }

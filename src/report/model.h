@@ -255,6 +255,22 @@ struct cs_kpi_row {
 
 enum cs_report_by { CS_REPORT_BY_NONE, CS_REPORT_BY_DAY, CS_REPORT_BY_AGENT };
 
+/* An alert rule in force for a tenant (docs/kpis.md defaults merged with
+ * the config). NAN: that level is not set. */
+struct cs_threshold {
+    char *kpi;
+    int below;
+    double warning;
+    double critical;
+};
+
+/* The level `v` reaches under `th`: 2 critical, 1 warning, 0 none. */
+int cs_threshold_level(const struct cs_threshold *th, double v);
+/* The rule for `kpi` among the tenant's, or NULL. */
+struct cs_report_tenant;
+const struct cs_threshold *cs_report_threshold(
+    const struct cs_report_tenant *t, const char *kpi);
+
 /* Connector success of one tool over the period. */
 struct cs_tool_kpi {
     char *name;
@@ -299,6 +315,10 @@ struct cs_report_tenant {
     struct cs_kpi_set *groups; /* by day (every day of the period) or by
                                   agent */
     size_t n_groups;
+    struct cs_kpi_set *prev_groups; /* by day: the previous period's days */
+    size_t n_prev_groups;
+    struct cs_threshold *thresholds; /* the alert rules in force */
+    size_t n_thresholds;
     int fee_allocated;      /* by agent: the fee split by conversations */
     struct cs_kpi_row *rows; /* built by cs_report_tenant_finish */
     size_t n_rows;
@@ -317,6 +337,18 @@ struct cs_period {
     char to[11];            /* exclusive */
 };
 
+/* How documents look (pdf): set by whoever renders, not by kpi/. */
+struct cs_tmpl;
+struct cs_report_style {
+    const char *font_regular;   /* NULL: DejaVu Sans */
+    const char *font_bold;      /* NULL: DejaVu Sans Bold */
+    const char *logo;           /* PNG or JPEG, or NULL */
+    int letter;                 /* US Letter, else A4 */
+    const struct cs_tmpl *tmpl; /* the report strings (templates/) */
+    char generated_at[40];      /* "2026-11-01 06:10 UTC" */
+    int all_tenants;            /* the all-tenants edition */
+};
+
 struct cs_report {
     struct cs_period period;
     char *tz;               /* the --tz override as given, or NULL */
@@ -324,6 +356,7 @@ struct cs_report {
     int has_cmp[CS_CMP__COUNT];
     struct cs_report_tenant *tenants;
     size_t n_tenants;
+    struct cs_report_style style;
 };
 
 /* A new, empty report for [from, to); `tz` (may be NULL) is copied. */
