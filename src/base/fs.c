@@ -177,3 +177,19 @@ void cs_fs_list_free(char **names, size_t n)
         free(names[i]);
     free(names);
 }
+
+void cs_fs_safe_name(struct cs_buf *out, const char *name)
+{
+    size_t n = 0;
+
+    for (const char *p = name; *p && n < 120; p++, n++) {
+        char c = *p;
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                 (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+                 (c == '.' && n > 0);
+
+        cs_buf_addch(out, ok ? c : '_');
+    }
+    if (n == 0)
+        cs_buf_addch(out, '_');
+}

@@ -19,6 +19,12 @@ int cs_fs_read(char **out, size_t *len_out, const char *path, size_t max,
 int cs_fs_write_atomic(const char *path, const void *data, size_t len,
                        struct cs_err *err);
 
+/* Appends `name` as one safe file name component: bytes other than
+ * letters, digits, '.', '_' and '-' become '_', a leading '.' too, and
+ * it is cut at 120 bytes (tenant ids are data, not paths). */
+struct cs_buf;
+void cs_fs_safe_name(struct cs_buf *out, const char *name);
+
 /* 1 if `path` exists. */
 int cs_fs_exists(const char *path);
 

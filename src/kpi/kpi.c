@@ -545,7 +545,7 @@ static void add_source(void *ctx, const char *metric, const char *evaluator,
     m->version = cs_xstrdup(version);
 }
 
-static void add_look(void *ctx, const char *id, int64_t started_us,
+static void add_look(void *ctx, const char *id, const char *started,
                      const char *agent, unsigned reasons,
                      const char *failed_metric)
 {
@@ -555,11 +555,20 @@ static void add_look(void *ctx, const char *id, int64_t started_us,
     t->look = cs_xrealloc(t->look, (t->n_look + 1) * sizeof(*t->look));
     l = &t->look[t->n_look++];
     l->id = cs_xstrdup(id);
-    l->started_us = (long long)started_us;
+    snprintf(l->started, sizeof(l->started), "%s", started);
     l->agent = agent ? cs_xstrdup(agent) : NULL;
     l->reasons = reasons;
     l->failed_metric = failed_metric ? cs_xstrdup(failed_metric) : NULL;
 }
+
+/* The store's reasons are the model's. */
+_Static_assert((unsigned)CS_REVIEW_NEGATIVE_HANDOFF ==
+                       (unsigned)CS_LOOK_NEGATIVE_HANDOFF &&
+                   (unsigned)CS_REVIEW_CONNECTOR_FAILURE ==
+                       (unsigned)CS_LOOK_CONNECTOR_FAILURE &&
+                   (unsigned)CS_REVIEW_FAILED_METRIC ==
+                       (unsigned)CS_LOOK_FAILED_METRIC,
+               "review reasons differ");
 
 /* Tools, where each metric's results came from, coverage and the
  * conversations worth a look: a boolean metric failed when its bad

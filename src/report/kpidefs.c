@@ -48,7 +48,7 @@ static const struct cs_kpi_def defs[CS_KPI__COUNT] = {
     DEF(CS_KPI_ERROR_RATE, "error_rate", "Error rate", "Errors", CS_UNIT_RATE, LO,
         CS_SECTION_OUTCOMES, 0, "Failed / all conversations."),
     DEF(CS_KPI_AHT_S, "aht_s", "Average handling time", "AHT", CS_UNIT_SECONDS, NE,
-        CS_SECTION_HANDLING, 0, "Mean of ended - answered over answered "
+        CS_SECTION_HANDLING, 0, "Mean of ended − answered over answered "
         "conversations with both times."),
     DEF(CS_KPI_ASA_S, "asa_s", "Average speed of answer", "ASA", CS_UNIT_SECONDS,
         LO, CS_SECTION_HANDLING, 0, "Mean of ring + queue wait over "
@@ -72,12 +72,12 @@ static const struct cs_kpi_def defs[CS_KPI__COUNT] = {
         CS_UNIT_COUNT, HI, CS_SECTION_CONNECTORS, 0,
         "Tickets, CRM updates and appointments created."),
     DEF(CS_KPI_CSAT_AVG, "csat_avg", "CSAT", "CSAT", CS_UNIT_SCORE, HI,
-        CS_SECTION_SATISFACTION, 0, "Mean CSAT (1-5) where given."),
+        CS_SECTION_SATISFACTION, 0, "Mean CSAT (1–5) where given."),
     DEF(CS_KPI_CSAT_RESPONSES, "csat_responses", "CSAT responses", "CSAT answers",
         CS_UNIT_COUNT, NE, CS_SECTION_SATISFACTION, DETAIL,
         "Conversations with a CSAT answer."),
     DEF(CS_KPI_NPS, "nps", "NPS", "NPS", CS_UNIT_SCORE, HI,
-        CS_SECTION_SATISFACTION, 0, "100 x (share of 9-10 - share of 0-6) "
+        CS_SECTION_SATISFACTION, 0, "100 × (share of 9–10 − share of 0–6) "
         "over conversations with an NPS answer."),
     DEF(CS_KPI_NPS_RESPONSES, "nps_responses", "NPS responses", "NPS answers",
         CS_UNIT_COUNT, NE, CS_SECTION_SATISFACTION, DETAIL,
@@ -108,18 +108,18 @@ static const struct cs_kpi_def defs[CS_KPI__COUNT] = {
         "each month the period covers."),
     DEF(CS_KPI_HUMAN_COST_PER_CONVERSATION, "human_cost_per_conversation",
         "Human cost per conversation", "Human cost", CS_UNIT_MONEY, NE, CS_SECTION_COST,
-        DETAIL, "Configured, or the hourly rate x AHT."),
+        DETAIL, "Configured, or the hourly rate × AHT."),
     DEF(CS_KPI_HUMAN_EQUIVALENT_COST, "human_equivalent_cost",
         "What people would have cost", "People cost", CS_UNIT_MONEY, NE, CS_SECTION_COST, 0,
-        "Answered x human cost per conversation."),
+        "Answered × human cost per conversation."),
     DEF(CS_KPI_HANDOFF_PEOPLE_COST, "handoff_people_cost",
         "People's cost for handoffs", "Handoff cost", CS_UNIT_MONEY, NE, CS_SECTION_COST,
-        CS_KPI_F_NOT_IN_JSON, "Handed off x human cost per conversation."),
+        CS_KPI_F_NOT_IN_JSON, "Handed off × human cost per conversation."),
     DEF(CS_KPI_ACTUAL_COST, "actual_cost", "Actual cost", "Actual cost", CS_UNIT_MONEY, LO,
         CS_SECTION_COST, 0, "AI cost + people's cost for handoffs + "
         "platform fee."),
     DEF(CS_KPI_NET_SAVINGS, "net_savings", "Net savings", "Net savings", CS_UNIT_MONEY, HI,
-        CS_SECTION_COST, 0, "What people would have cost - actual cost; "
+        CS_SECTION_COST, 0, "What people would have cost − actual cost; "
         "negative is a loss."),
     DEF(CS_KPI_ROI, "roi", "ROI", "ROI", CS_UNIT_RATIO, HI, CS_SECTION_COST, 0,
         "Net savings / (AI cost + platform fee)."),

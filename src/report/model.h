@@ -287,7 +287,7 @@ enum {
 
 struct cs_look_item {
     char *id;
-    long long started_us;   /* UTC microseconds */
+    char started[20];       /* local "YYYY-MM-DD HH:MM" */
     char *agent;            /* or NULL */
     unsigned reasons;       /* CS_LOOK_* */
     char *failed_metric;    /* the (first) metric that failed, or NULL */

@@ -6,11 +6,14 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "report/pdf/pdf.h"
 
 static const struct cs_renderer renderers[] = {
     {"json", "json", cs_render_json, NULL},
     {"csv", "csv", cs_render_csv, NULL},
     {"txt", "txt", cs_render_txt, NULL},
+    {"pdf-executive", "pdf", NULL, cs_render_pdf_executive},
+    {"pdf-daily", "pdf", NULL, cs_render_pdf_daily},
 };
 
 const struct cs_renderer *cs_render_find(const char *name)

@@ -161,7 +161,8 @@ int cs_store_review(struct cs_store *st, const char *tenant,
         " WHERE c.tenant = $1"
         " AND c.started_at >= ($2::date::timestamp AT TIME ZONE $4)"
         " AND c.started_at < ($3::date::timestamp AT TIME ZONE $4))"
-        " SELECT id, (extract(epoch FROM started_at) * 1000000)::bigint,"
+        " SELECT id, to_char(started_at AT TIME ZONE $4,"
+        "  'YYYY-MM-DD HH24:MI'),"
         "  agent, why, metric, count(*) OVER ()"
         " FROM flagged WHERE why <> 0"
         " ORDER BY (why & 1) + (why >> 1 & 1) + (why >> 2 & 1) DESC,"
@@ -175,7 +176,7 @@ int cs_store_review(struct cs_store *st, const char *tenant,
     }
     for (int i = 0; i < PQntuples(r); i++) {
         *total_out = strtol(PQgetvalue(r, i, 5), NULL, 10);
-        fn(ctx, PQgetvalue(r, i, 0), strtoll(PQgetvalue(r, i, 1), NULL, 10),
+        fn(ctx, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
            PQgetisnull(r, i, 2) ? NULL : PQgetvalue(r, i, 2),
            (unsigned)strtoul(PQgetvalue(r, i, 3), NULL, 10),
            PQgetisnull(r, i, 4) ? NULL : PQgetvalue(r, i, 4));

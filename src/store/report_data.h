@@ -43,15 +43,15 @@ int cs_store_scored_count(long *out, struct cs_store *st, const char *tenant,
  * a current result `false` of a metric in `fail_false` or `true` of one
  * in `fail_true` (NULL-terminated keys; may be NULL). The `limit` worst
  * come first (most reasons, then latest); *total_out counts them all.
- * fn(ctx, id, started_at_us, agent or NULL, reasons (CS_REVIEW_*),
- * failed_metric or NULL).
+ * fn(ctx, id, started (local "YYYY-MM-DD HH:MM"), agent or NULL,
+ * reasons (CS_REVIEW_*), failed_metric or NULL).
  */
 enum {
     CS_REVIEW_NEGATIVE_HANDOFF = 1u << 0,
     CS_REVIEW_CONNECTOR_FAILURE = 1u << 1,
     CS_REVIEW_FAILED_METRIC = 1u << 2
 };
-typedef void (*cs_review_fn)(void *ctx, const char *id, int64_t started_us,
+typedef void (*cs_review_fn)(void *ctx, const char *id, const char *started,
                              const char *agent, unsigned reasons,
                              const char *failed_metric);
 int cs_store_review(struct cs_store *st, const char *tenant,

@@ -113,6 +113,15 @@ void cs_table_row(struct cs_table *t, const struct cs_cell *cells)
         if (cell->fill)
             cs_canvas_rect(t->c, x + 0.5, t->y - h + 0.5, col->width - 1,
                            h - 1, cell->fill, NULL, 0);
+        if (cell->has_bar) {
+            double bw = (col->width - 2 * PAD) *
+                        fmax(0, fmin(1, isnan(cell->bar) ? 0 : cell->bar));
+
+            cs_canvas_rect(t->c, x + PAD, t->y - t->row_h + 3.5,
+                           col->width - 2 * PAD, 5.5, &CS_FILL, NULL, 0);
+            cs_canvas_rect(t->c, x + PAD, t->y - t->row_h + 3.5, bw, 5.5,
+                           cell->ink ? cell->ink : &CS_ACCENT, NULL, 0);
+        }
         if (cell->text && col->max_lines > 1)
             cs_canvas_wrap(t->c, f, t->size, ink, x + PAD, base,
                            col->width - 2 * PAD, t->size + 2, col->max_lines,

@@ -31,6 +31,8 @@ struct cs_cell {
     const struct cs_rgb *ink; /* NULL: ink */
     const struct cs_rgb *fill; /* NULL: none */
     int bold;
+    int has_bar;            /* a small bar of `bar` (0-1) in the cell */
+    double bar;
 };
 
 typedef double (*cs_table_page_fn)(void *ctx);

@@ -1,0 +1,246 @@
+/* reports.c - the PDF reports: monthly executive, daily operations */
+#include "pipeline/reports.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/buf.h"
+#include "base/fs.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/parse.h"
+#include "base/tmpl.h"
+#include "kpi/kpi.h"
+#include "report/render.h"
+
+void cs_report_files_release(struct cs_report_files *f)
+{
+    for (size_t i = 0; i < f->n; i++)
+        free(f->paths[i]);
+    free(f->paths);
+    memset(f, 0, sizeof(*f));
+}
+
+static void add_file(struct cs_report_files *f, const char *path)
+{
+    f->paths = cs_xrealloc(f->paths, (f->n + 1) * sizeof(*f->paths));
+    f->paths[f->n++] = cs_xstrdup(path);
+}
+
+/* A string under the config's "report" object, checked. */
+static int report_str(const char **out, const struct cs_config *cfg,
+                      const char *a, const char *b, struct cs_err *err)
+{
+    json_t *v = json_object_get(json_object_get(cfg->root, "report"), a);
+
+    if (b)
+        v = json_object_get(v, b);
+    *out = NULL;
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_string(v))
+        return cs_err_set(err, CS_EINVALID, "%s: 'report.%s%s%s': expected "
+                          "a string", cfg->path ? cfg->path : "config", a,
+                          b ? "." : "", b ? b : "");
+    *out = json_string_value(v);
+    return 0;
+}
+
+int cs_reports_style(struct cs_report_style *out, struct cs_tmpl **tmpl_out,
+                     const struct cs_config *cfg, struct cs_err *err)
+{
+    const char *page = NULL, *tmpl = NULL;
+    time_t now = time(NULL);
+    struct tm tm;
+    int ret;
+
+    memset(out, 0, sizeof(*out));
+    *tmpl_out = NULL;
+    ret = report_str(&page, cfg, "page_size", NULL, err);
+    if (!ret)
+        ret = report_str(&out->logo, cfg, "logo", NULL, err);
+    if (!ret)
+        ret = report_str(&out->font_regular, cfg, "fonts", "regular", err);
+    if (!ret)
+        ret = report_str(&out->font_bold, cfg, "fonts", "bold", err);
+    if (!ret)
+        ret = report_str(&tmpl, cfg, "templates", NULL, err);
+    if (ret)
+        return ret;
+    if (page && strcmp(page, "A4") != 0 && strcmp(page, "Letter") != 0)
+        return cs_err_set(err, CS_EINVALID, "%s: 'report.page_size': "
+                          "expected \"A4\" or \"Letter\", not '%s'",
+                          cfg->path ? cfg->path : "config", page);
+    out->letter = page && strcmp(page, "Letter") == 0;
+    if (out->logo && !cs_fs_exists(out->logo))
+        return cs_err_set(err, CS_EINVALID, "%s: 'report.logo': '%s' does "
+                          "not exist", cfg->path ? cfg->path : "config",
+                          out->logo);
+    gmtime_r(&now, &tm);
+    strftime(out->generated_at, sizeof(out->generated_at),
+             "%Y-%m-%d %H:%M UTC", &tm);
+    return cs_tmpl_load(tmpl_out, tmpl ? tmpl : "templates/report.tmpl",
+                        err);
+}
+
+int cs_reports_month(const char *month, char from[11], char to[11],
+                     char prev_from[11], struct cs_err *err)
+{
+    char day[16];
+    int64_t d, y;
+    unsigned m, dd;
+
+    snprintf(day, sizeof(day), "%.7s-01", month);
+    if (strlen(month) != 7 || cs_parse_date(day, &d))
+        return cs_err_set(err, CS_EINVALID, "'%s' is not a month "
+                          "(YYYY-MM)", month);
+    cs_civil_from_days(d, &y, &m, &dd);
+    cs_format_date(d, from);
+    cs_format_date(d + cs_days_in_month(y, m), to);
+    cs_format_date(d - cs_days_in_month(m == 1 ? y - 1 : y,
+                                        m == 1 ? 12 : m - 1),
+                   prev_from);
+    return 0;
+}
+
+/* One report of `r`'s tenant i only: a shallow view. */
+static struct cs_report view_of(const struct cs_report *r, size_t i)
+{
+    struct cs_report v = *r;
+
+    v.tenants = &r->tenants[i];
+    v.n_tenants = 1;
+    v.style.all_tenants = 0;
+    return v;
+}
+
+static int render_to(struct cs_report_files *out, const char *renderer,
+                     const struct cs_report *r, const char *dir,
+                     const char *stem, const char *name, struct cs_err *err)
+{
+    struct cs_buf path = CS_BUF_INIT;
+    int ret;
+
+    cs_buf_addf(&path, "%s/%s-", dir, stem);
+    cs_fs_safe_name(&path, name);
+    cs_buf_adds(&path, ".pdf");
+    ret = cs_render_file(cs_render_find(renderer), r, path.ptr, err);
+    if (!ret)
+        add_file(out, path.ptr);
+    cs_buf_release(&path);
+    return ret;
+}
+
+/* Computes `q` and renders each tenant (and the edition of all). */
+static int run(struct cs_report_files *out, struct cs_store *st,
+               const struct cs_config *cfg, struct cs_kpi_query *q,
+               char *const *tenants, const char *renderer, const char *dir,
+               const char *stem, int all_edition, struct cs_err *err)
+{
+    struct cs_report *r = NULL, *one = NULL;
+    struct cs_tmpl *tmpl = NULL;
+    struct cs_report_style style;
+    int ret;
+
+    memset(out, 0, sizeof(*out));
+    ret = cs_reports_style(&style, &tmpl, cfg, err);
+    if (!ret)
+        ret = cs_fs_mkdirs(dir, err);
+    if (ret)
+        goto done;
+    style.tmpl = tmpl;
+    if (!tenants || !*tenants) {
+        ret = cs_kpi_compute(&r, st, cfg, q, err);
+        if (ret)
+            goto done;
+        r->style = style;
+        for (size_t i = 0; i < r->n_tenants; i++) {
+            struct cs_report v = view_of(r, i);
+
+            ret = render_to(out, renderer, &v, dir, stem, r->tenants[i].name,
+                            err);
+            if (ret)
+                goto done;
+        }
+        if (all_edition) {
+            r->style.all_tenants = 1;
+            ret = render_to(out, renderer, r, dir, stem, "all", err);
+        }
+        goto done;
+    }
+    for (char *const *t = tenants; *t; t++) {
+        q->tenant = *t;
+        ret = cs_kpi_compute(&one, st, cfg, q, err);
+        if (ret)
+            goto done;
+        one->style = style;
+        ret = render_to(out, renderer, one, dir, stem, *t, err);
+        cs_report_free(one);
+        one = NULL;
+        if (ret)
+            goto done;
+    }
+done:
+    cs_report_free(r);
+    cs_report_free(one);
+    cs_tmpl_free(tmpl);
+    return ret;
+}
+
+int cs_reports_executive(struct cs_report_files *out, struct cs_store *st,
+                         const struct cs_config *cfg,
+                         const struct cs_rubric_set *rubrics,
+                         const char *month, char *const *tenants,
+                         struct cs_err *err)
+{
+    struct cs_kpi_query q;
+    struct cs_buf dir = CS_BUF_INIT;
+    int ret;
+
+    memset(&q, 0, sizeof(q));
+    memset(out, 0, sizeof(*out));
+    ret = cs_reports_month(month, q.from, q.to, q.prev_from, err);
+    if (ret)
+        return ret;
+    snprintf(q.prev_to, sizeof(q.prev_to), "%s", q.from);
+    q.by = CS_KPI_BY_DAY;
+    q.compare = 1;
+    q.details = 1;
+    q.look_limit = 10;
+    q.rubrics = rubrics;
+    cs_buf_addf(&dir, "%s/%.7s", cfg->reports_dir, month);
+    ret = run(out, st, cfg, &q, tenants, "pdf-executive", dir.ptr,
+              "executive", 1, err);
+    cs_buf_release(&dir);
+    return ret;
+}
+
+int cs_reports_daily(struct cs_report_files *out, struct cs_store *st,
+                     const struct cs_config *cfg,
+                     const struct cs_rubric_set *rubrics, const char *date,
+                     char *const *tenants, struct cs_err *err)
+{
+    struct cs_kpi_query q;
+    struct cs_buf dir = CS_BUF_INIT;
+    int64_t day;
+    int ret;
+
+    memset(&q, 0, sizeof(q));
+    memset(out, 0, sizeof(*out));
+    if (cs_parse_date(date, &day))
+        return cs_err_set(err, CS_EINVALID, "'%s' is not a date", date);
+    cs_format_date(day, q.from);
+    cs_format_date(day + 1, q.to);
+    q.compare = 1;
+    q.last_week = 1;
+    q.details = 1;
+    q.look_limit = 60;
+    q.rubrics = rubrics;
+    cs_buf_addf(&dir, "%s/daily/%s", cfg->reports_dir, q.from);
+    ret = run(out, st, cfg, &q, tenants, "pdf-daily", dir.ptr, "daily", 0,
+              err);
+    cs_buf_release(&dir);
+    return ret;
+}
