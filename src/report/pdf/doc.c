@@ -85,12 +85,32 @@ void pdf_period_text(struct pdf_doc *d, char *out, size_t n,
         snprintf(out, n, "%s to %s", p->from, last);
 }
 
+/* A short column title: the month's name, else the first day. */
+static void column_title(struct pdf_doc *d, char *out, size_t n,
+                         const struct cs_period *p)
+{
+    int64_t y;
+    unsigned m;
+
+    if (month_of(p, &y, &m)) {
+        char name[16];
+
+        snprintf(name, sizeof(name), "month_%u", m);
+        snprintf(out, n, "%s", pdf_words(d, name, NULL));
+    } else {
+        snprintf(out, n, "%s", p->from);
+    }
+}
+
 void pdf_doc_tenant(struct pdf_doc *d, const struct cs_report_tenant *t)
 {
     d->t = t;
     pdf_period_text(d, d->period, sizeof(d->period), &d->r->period);
     pdf_period_text(d, d->prev_period, sizeof(d->prev_period),
                     &d->r->cmp_period[CS_CMP_PREVIOUS]);
+    column_title(d, d->col, sizeof(d->col), &d->r->period);
+    column_title(d, d->prev_col, sizeof(d->prev_col),
+                 &d->r->cmp_period[CS_CMP_PREVIOUS]);
 }
 
 const char *pdf_words(struct pdf_doc *d, const char *name,

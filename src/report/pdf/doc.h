@@ -24,6 +24,8 @@ struct pdf_doc {
     double y;                          /* where the next block starts */
     char period[64];                   /* "October 2026" or the dates */
     char prev_period[64];
+    char col[32];                      /* column titles: "November" */
+    char prev_col[32];
     struct cs_buf scratch;
     struct cs_err *err;
     int ret;

@@ -696,8 +696,8 @@ static void work_and_tools(struct pdf_doc *d)
         CS_KPI_WORK_TOTAL};
     const struct cs_col wcols[] = {
         {"Kind", 200, CS_ALIGN_LEFT, 1},
-        {d->period, 95, CS_ALIGN_RIGHT, 1},
-        {d->prev_period, 95, CS_ALIGN_RIGHT, 1},
+        {d->col, 95, CS_ALIGN_RIGHT, 1},
+        {d->prev_col, 95, CS_ALIGN_RIGHT, 1},
         {"Change", 90, CS_ALIGN_RIGHT, 1},
     };
     static const struct cs_col tcols[] = {
@@ -953,8 +953,12 @@ void pdf_look_table(struct pdf_doc *d, const char *title, size_t max,
 static void methods(struct pdf_doc *d)
 {
     const struct cs_report_tenant *t = d->t;
-    static const struct cs_col dcols[] = {
-        {"KPI", 140, CS_ALIGN_LEFT, 1}, {"Definition", 353, CS_ALIGN_LEFT, 2},
+    const struct cs_col dcols[] = {
+        {"KPI", 118, CS_ALIGN_LEFT, 2},
+        {d->col, 64, CS_ALIGN_RIGHT, 1},
+        {d->prev_col, 64, CS_ALIGN_RIGHT, 1},
+        {"Change", 62, CS_ALIGN_RIGHT, 1},
+        {"Definition", 185, CS_ALIGN_LEFT, 3},
     };
     static const struct cs_col mcols[] = {
         {"Metric", 200, CS_ALIGN_LEFT, 1}, {"Version", 120, CS_ALIGN_LEFT, 1},
@@ -992,18 +996,32 @@ static void methods(struct pdf_doc *d)
         pdf_note(d, pdf_words(d, "methods_coverage", v));
     }
     pdf_note(d, pdf_words(d, "methods_definitions", NULL));
-    cs_table_begin(&tb, d->c, dcols, 2, d->left, d->y, d->bottom,
+    /* Every KPI with its value, so that nothing the report computed is
+     * left out, beside its definition. */
+    cs_table_begin(&tb, d->c, dcols, 5, d->left, d->y, d->bottom,
                    pdf_continue_page, d);
     for (size_t i = 0; i < CS_KPI__COUNT; i++) {
         const struct cs_kpi_def *def = cs_kpi_def_get((enum cs_kpi_id)i);
+        const struct cs_kpi_row *row = row_of(d, def->id);
+        char *cur = pdf_value(d, def->unit, row->value);
+        char *prev = pdf_value(d, def->unit, row->cmp[CS_CMP_PREVIOUS].value);
+        char *ch = pdf_change(d, def->unit, row->cmp[CS_CMP_PREVIOUS].change);
+        struct cs_rgb ink = pdf_tone_ink(def->direction,
+                                         row->cmp[CS_CMP_PREVIOUS].change);
         const struct cs_cell cells[] = {
             {def->label, NULL, NULL, 0, 0, 0},
+            {cur, row->value < 0 && def->unit == CS_UNIT_MONEY ? &CS_BAD
+                                                                : NULL,
+             NULL, 0, 0, 0},
+            {prev, &CS_MUTED, NULL, 0, 0, 0},
+            {ch, &ink, NULL, 0, 0, 0},
             {def->definition, &CS_MUTED, NULL, 0, 0, 0},
         };
 
-        if (def->flags & CS_KPI_F_DETAIL)
-            continue;
         cs_table_row(&tb, cells);
+        free(cur);
+        free(prev);
+        free(ch);
     }
     d->y = cs_table_end(&tb) - 14;
     if (t->cur.n_metrics) {
