@@ -81,8 +81,25 @@ int cs_reports_style(struct cs_report_style *out, struct cs_tmpl **tmpl_out,
     gmtime_r(&now, &tm);
     strftime(out->generated_at, sizeof(out->generated_at),
              "%Y-%m-%d %H:%M UTC", &tm);
-    return cs_tmpl_load(tmpl_out, tmpl ? tmpl : "templates/report.tmpl",
-                        err);
+    {
+        /* report.templates, else $CALLSCOPE_TEMPLATES_DIR/report.tmpl,
+         * else templates/report.tmpl (from the working directory). */
+        const char *dir = getenv("CALLSCOPE_TEMPLATES_DIR");
+        struct cs_buf p = CS_BUF_INIT;
+
+        if (tmpl)
+            cs_buf_adds(&p, tmpl);
+        else
+            cs_buf_addf(&p, "%s/report.tmpl",
+                        dir && *dir ? dir : "templates");
+        ret = cs_tmpl_load(tmpl_out, p.ptr, err);
+        if (ret == CS_ENOTFOUND || ret == CS_EIO)
+            ret = cs_err_set(err, CS_EINVALID, "report templates '%s' "
+                             "cannot be read (report.templates or "
+                             "CALLSCOPE_TEMPLATES_DIR)", p.ptr);
+        cs_buf_release(&p);
+        return ret;
+    }
 }
 
 int cs_reports_month(const char *month, char from[11], char to[11],

@@ -481,10 +481,14 @@ void cs_canvas_polyline(struct cs_canvas *c, const double *xs,
                         const double *ys, size_t n, struct cs_rgb ink,
                         double line_w)
 {
-    int open = 0;
+    int open = 0, any = 0;
 
     if (!ready(c))
         return;
+    for (size_t i = 0; i < n; i++)
+        any |= !isnan(ys[i]);
+    if (!any)
+        return; /* no path: stroking one would be an error */
     HPDF_Page_GSave(c->page);
     HPDF_Page_SetRGBStroke(c->page, ink.r, ink.g, ink.b);
     HPDF_Page_SetLineWidth(c->page, (HPDF_REAL)line_w);

@@ -188,14 +188,18 @@ static void tenant_page(struct pdf_doc *d)
              pdf_words(d, "daily_title", NULL), d->r->period.from);
     pdf_new_page(d, title);
     cs_canvas_text_fit(d->c, CS_FONT_BOLD, 12, CS_INK, d->left, d->y - 4,
-                       CS_ALIGN_LEFT, d->right - d->left, t->display_name);
+                       CS_ALIGN_LEFT,
+                       d->right - d->left - 12 -
+                           cs_canvas_text_width(d->c, CS_FONT_REGULAR, 8,
+                                                t->tz),
+                       t->display_name);
     cs_canvas_text(d->c, CS_FONT_REGULAR, 8, CS_MUTED, d->right, d->y - 4,
                    CS_ALIGN_RIGHT, t->tz);
     d->y -= 18;
     /* Room: the KPI table first, then alerts and the review list share
      * what is left (two headers of about 40 points each). */
     avail = d->y - d->bottom - 2 * ROW_H;
-    fit_kpis = (size_t)((avail - 170) / ROW_H);
+    fit_kpis = (size_t)((avail - 240) / ROW_H);
     if (fit_kpis > want)
         fit_kpis = want;
     kpi_table(d, fit_kpis);
