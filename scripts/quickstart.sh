@@ -21,6 +21,9 @@ if ! ls var/done/*/"sample-$start.jsonl" >/dev/null 2>&1 && [ ! -f "$sample" ]; 
 fi
 rc=0
 "$CS" nightly --date "$yesterday" || rc=$?
+# The executive PDFs of the last complete month.
+month=$(date -u -d "$(date -u +%Y-%m-01) -1 day" +%Y-%m)
+"$CS" report executive --month "$month" >/dev/null || rc=$?
 echo
 echo "Reports are in reports/ :"
 find reports -type f | sort | sed 's/^/  /'

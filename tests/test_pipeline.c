@@ -43,7 +43,8 @@ static void test_pipeline__nightly_ingests_inbox_and_writes_reports(
     }
     cs_buf_addf(&env, "CALLSCOPE_DATABASE_URL='%s' CALLSCOPE_DATA_DIR=%s/var"
                 " CALLSCOPE_REPORTS_DIR=%s/reports CALLSCOPE_CONFIG=%s "
-                "CALLSCOPE_RUBRICS_DIR=%s/rubrics ", db, dir, dir, p.ptr,
+                "CALLSCOPE_RUBRICS_DIR=%s/rubrics CALLSCOPE_TEMPLATES_DIR=%s"
+                "/templates ", db, dir, dir, p.ptr, CS_SOURCE_DIR,
                 CS_SOURCE_DIR);
     cs_buf_reset(&p);
     cs_buf_addf(&p, "%s/var/inbox/real-dev.jsonl", dir);
@@ -141,6 +142,20 @@ static void test_pipeline__nightly_ingests_inbox_and_writes_reports(
         assert_non_null(strstr(csv, "last week = 2026-10-08"));
         assert_non_null(strstr(csv, "  Answer rate "));
         free(csv);
+    }
+    /* The daily operations PDF of each tenant, valid for qpdf. */
+    {
+        const char *name;
+        json_t *t;
+
+        json_object_foreach(json_object_get(direct, "tenants"), name, t) {
+            struct cs_buf cmd = CS_BUF_INIT;
+
+            cs_buf_addf(&cmd, "qpdf --check %s/reports/daily/2026-10-15/"
+                        "daily-%s.pdf >/dev/null", dir, name);
+            assert_int_equal(system(cmd.ptr), 0);
+            cs_buf_release(&cmd);
+        }
     }
     cs_buf_reset(&p);
     cs_buf_addf(&p, "%s/reports/daily/2026-10-15/alerts.json", dir);

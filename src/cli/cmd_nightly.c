@@ -119,9 +119,9 @@ int cs_cmd_nightly(int argc, char **argv, struct cs_ctx *ctx)
     if (ret) {
         ret = cs_cli_fail(ret, err.msg);
     } else {
-        printf("report for %s in %s: %ld critical, %ld warning alert(s)\n",
-               o.date, res.report_dir, res.alerts_critical,
-               res.alerts_warning);
+        printf("report for %s in %s: %ld critical, %ld warning alert(s), "
+               "%zu daily PDF(s)\n", o.date, res.report_dir,
+               res.alerts_critical, res.alerts_warning, res.pdfs.n);
         ret = res.ingest.rejected || res.ingest.files_failed ||
                       res.score.errors
                   ? CS_EXIT_PARTIAL : CS_EXIT_OK;

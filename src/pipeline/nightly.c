@@ -12,6 +12,7 @@
 #include "base/mem.h"
 #include "base/parse.h"
 #include "kpi/kpi.h"
+#include "pipeline/reports.h"
 #include "report/render.h"
 #include "score/llm_score.h"
 
@@ -197,6 +198,11 @@ int cs_nightly_run(struct cs_nightly_result *res, struct cs_store *st,
         ret = write_report(period, pdir.ptr, "kpis", err);
     if (ret)
         goto done;
+    /* The daily operations PDF of each tenant (fail closed). */
+    ret = cs_reports_daily(&res->pdfs, st, cfg, o->rubrics, o->date, NULL,
+                           err);
+    if (ret)
+        goto done;
     res->report_dir = cs_buf_detach(&dir, NULL);
 done:
     cs_report_free(daily);
@@ -212,4 +218,5 @@ void cs_nightly_result_release(struct cs_nightly_result *res)
 {
     free(res->report_dir);
     res->report_dir = NULL;
+    cs_report_files_release(&res->pdfs);
 }

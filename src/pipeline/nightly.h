@@ -7,6 +7,7 @@
 #include "base/err.h"
 #include "config/config.h"
 #include "ingest/ingest.h"
+#include "pipeline/reports.h"
 #include "rubric/rubric.h"
 #include "score/score.h"
 #include "store/store.h"
@@ -28,6 +29,7 @@ struct cs_nightly_result {
     long alerts_warning;
     long alerts_critical;
     char *report_dir;       /* new: reports/daily/<date> */
+    struct cs_report_files pdfs; /* the daily PDFs written */
 };
 
 /*
@@ -36,7 +38,8 @@ struct cs_nightly_result {
  * stays); (2) score what is new or stale (every date); (3) write the
  * day's KPIs with the previous day and the same weekday a week earlier,
  * and the rolling period's KPIs, as JSON, CSV and a text table under
- * REPORTS_DIR; (4) write the alerts raised. Returns 0
+ * REPORTS_DIR; (4) write the alerts raised; (5) render each tenant's
+ * daily operations PDF. Returns 0
  * or the first stage's error; *res is filled as far as it got and must be
  * released with cs_nightly_result_release.
  */
