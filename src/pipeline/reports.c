@@ -143,9 +143,14 @@ static int render_to(struct cs_report_files *out, const char *renderer,
     cs_buf_addf(&path, "%s/%s-", dir, stem);
     cs_fs_safe_name(&path, name);
     cs_buf_adds(&path, ".pdf");
+    double t0 = cs_now();
+
     ret = cs_render_file(cs_render_find(renderer), r, path.ptr, err);
-    if (!ret)
+    if (!ret) {
         add_file(out, path.ptr);
+        cs_log(CS_LOG_INFO, "rendered '%s' in %.3f s", path.ptr,
+               cs_now() - t0);
+    }
     cs_buf_release(&path);
     return ret;
 }
@@ -169,9 +174,13 @@ static int run(struct cs_report_files *out, struct cs_store *st,
         goto done;
     style.tmpl = tmpl;
     if (!tenants || !*tenants) {
+        double t0 = cs_now();
+
         ret = cs_kpi_compute(&r, st, cfg, q, err);
         if (ret)
             goto done;
+        cs_log(CS_LOG_INFO, "computed the report of %zu tenant(s) in %.3f s",
+               r->n_tenants, cs_now() - t0);
         r->style = style;
         for (size_t i = 0; i < r->n_tenants; i++) {
             struct cs_report v = view_of(r, i);
@@ -188,10 +197,14 @@ static int run(struct cs_report_files *out, struct cs_store *st,
         goto done;
     }
     for (char *const *t = tenants; *t; t++) {
+        double t0 = cs_now();
+
         q->tenant = *t;
         ret = cs_kpi_compute(&one, st, cfg, q, err);
         if (ret)
             goto done;
+        cs_log(CS_LOG_INFO, "computed the report of '%s' in %.3f s", *t,
+               cs_now() - t0);
         one->style = style;
         ret = render_to(out, renderer, one, dir, stem, *t, err);
         cs_report_free(one);
