@@ -8,6 +8,7 @@
 #include "base/buf.h"
 #include "base/mem.h"
 #include "base/parse.h"
+#include "config/alerts.h"
 #include "store/results.h"
 
 static json_t *ratio(double num, double den)
@@ -183,19 +184,6 @@ json_t *cs_kpi_get(const json_t *kpis, const char *path)
     return (json_t *)cur;
 }
 
-static const struct alert_default {
-    const char *kpi;
-    const char *direction;
-    double warning;
-    double critical;
-} alert_defaults[] = {
-    {"answer_rate", "below", 0.95, 0.90},
-    {"abandonment_rate", "above", 0.05, 0.10},
-    {"error_rate", "above", 0.01, 0.05},
-    {"connector_success_rate", "below", 0.98, 0.95},
-    {"latency_ms.llm.p95", "above", 800, 1200},
-};
-
 static int breaches(double v, const char *dir, double limit)
 {
     return strcmp(dir, "below") == 0 ? v < limit : v > limit;
@@ -203,30 +191,10 @@ static int breaches(double v, const char *dir, double limit)
 
 json_t *cs_kpi_alerts(const json_t *kpis, const json_t *overrides)
 {
-    json_t *rules = json_object(), *out = json_array(), *rule;
+    json_t *rules = cs_config_alert_rules(overrides), *out = json_array();
+    json_t *rule;
     const char *kpi;
 
-    for (size_t i = 0; i < sizeof(alert_defaults) / sizeof(*alert_defaults);
-         i++) {
-        const struct alert_default *d = &alert_defaults[i];
-
-        json_object_set_new(rules, d->kpi,
-                            json_pack("{s:s,s:f,s:f}", "direction",
-                                      d->direction, "warning", d->warning,
-                                      "critical", d->critical));
-    }
-    if (json_is_object(overrides)) {
-        json_object_foreach((json_t *)overrides, kpi, rule) {
-            json_t *cur = json_object_get(rules, kpi);
-
-            if (json_is_object(cur) && json_is_object(rule))
-                json_object_update(cur, rule);
-            else if (json_is_object(rule))
-                json_object_set(rules, kpi, rule);
-            else if (json_is_null(rule) || json_is_false(rule))
-                json_object_del(rules, kpi); /* alert switched off */
-        }
-    }
     json_object_foreach(rules, kpi, rule) {
         json_t *v = cs_kpi_get(kpis, kpi);
         const char *dir = json_string_value(json_object_get(rule,
