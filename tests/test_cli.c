@@ -13,6 +13,69 @@
 #include "base/fs.h"
 #include "helpers.h"
 
+/* Whether the help text `h` lists option `opt` ("--from"). */
+static int lists_option(const char *h, const char *opt)
+{
+    size_t n = strlen(opt);
+
+    for (const char *p = strstr(h, opt); p; p = strstr(p + 1, opt)) {
+        if (p[n] == ' ' || p[n] == '\n')
+            return 1;
+    }
+    return 0;
+}
+
+/*
+ * `cmd --help` prints its usage and exit codes without touching a
+ * database, and lists every option of its table (as --list-options gives
+ * them) and every subcommand, whose help is checked the same way.
+ */
+static void check_help(const char *cmd, size_t *n_options)
+{
+    struct cs_buf a = CS_BUF_INIT, u = CS_BUF_INIT, l = CS_BUF_INIT;
+    char *h = NULL, *list = NULL, *line, *save = NULL;
+    const char *env = "CALLSCOPE_DATABASE_URL='host=/nonexistent'";
+
+    cs_buf_addf(&a, "%s --help", cmd);
+    cs_buf_addf(&u, "usage: callscope %s", cmd);
+    cs_buf_addf(&l, "%s --list-options", cmd);
+    assert_int_equal(th_run(env, a.ptr, &h, NULL), 0);
+    if (!strstr(h, u.ptr))
+        fail_msg("'%s' printed no usage: %s", a.ptr, h);
+    assert_non_null(strstr(h, "Exit:"));
+    assert_int_equal(th_run(env, l.ptr, &list, NULL), 0);
+    for (line = strtok_r(list, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        size_t n = strlen(line);
+
+        if (strncmp(line, "--", 2) == 0) {
+            if (line[n - 1] == '=')
+                line[n - 1] = '\0';
+            if (!lists_option(h, line))
+                fail_msg("'%s' does not list %s:\n%s", a.ptr, line, h);
+            (*n_options)++;
+        } else {
+            struct cs_buf sub = CS_BUF_INIT, row = CS_BUF_INIT;
+
+            cs_buf_addf(&row, "\n  %s ", line);
+            if (!strstr(h, row.ptr))
+                fail_msg("'%s' does not list '%s':\n%s", a.ptr, line, h);
+            cs_buf_addf(&sub, "%s %s", cmd, line);
+            check_help(sub.ptr, n_options);
+            cs_buf_release(&sub);
+            cs_buf_release(&row);
+        }
+    }
+    /* Every command takes the common options. */
+    assert_true(lists_option(h, "--config") && lists_option(h, "--quiet") &&
+                lists_option(h, "--verbose") && lists_option(h, "--help"));
+    free(list);
+    free(h);
+    cs_buf_release(&a);
+    cs_buf_release(&u);
+    cs_buf_release(&l);
+}
+
 static void test_cli__every_command_has_help(void **state)
 {
     static const char *const cmds[] = {"nightly", "ingest", "score",
@@ -20,31 +83,28 @@ static void test_cli__every_command_has_help(void **state)
                                        "calibrate", "rubrics", "sample",
                                        "db", "config", NULL};
     char *out = NULL, *err = NULL;
+    size_t n_options = 0;
 
     (void)state;
     assert_int_equal(th_run(NULL, "--help", &out, NULL), 0);
     for (const char *const *c = cmds; *c; c++) {
-        struct cs_buf a = CS_BUF_INIT, u = CS_BUF_INIT;
-        char *h = NULL;
-
-        /* Listed in the overview... */
+        /* Listed in the overview, and with a help of its own. */
         assert_non_null(strstr(out, *c));
-        /* ...and answering --help without touching a database. */
-        cs_buf_addf(&a, "%s --help", *c);
-        cs_buf_addf(&u, "usage: callscope %s", *c);
-        assert_int_equal(th_run("CALLSCOPE_DATABASE_URL='host=/nonexistent'",
-                                a.ptr, &h, NULL), 0);
-        if (!strstr(h, u.ptr))
-            fail_msg("'%s' printed no usage: %s", a.ptr, h);
-        assert_non_null(strstr(h, "Exit:"));
-        free(h);
-        cs_buf_release(&a);
-        cs_buf_release(&u);
+        check_help(*c, &n_options);
     }
+    /* The tables are not empty: each command's options, 4 common ones. */
+    assert_true(n_options > 4 * 19 + 30);
     free(out);
-    assert_int_equal(th_run(NULL, "frobnicate", NULL, &err), 2);
-    assert_non_null(strstr(err, "'frobnicate' is not a command"));
-    free(err);
+    /* The help of a subcommand shows its own options. */
+    assert_int_equal(th_run(NULL, "results export --help", &out, NULL), 0);
+    assert_true(lists_option(out, "--format"));
+    assert_non_null(strstr(out, "--format jsonl|csv"));
+    assert_true(lists_option(out, "--history"));
+    assert_true(lists_option(out, "--metric"));
+    free(out);
+    assert_int_equal(th_run(NULL, "help kpis", &out, NULL), 0);
+    assert_non_null(strstr(out, "usage: callscope kpis"));
+    free(out);
     assert_int_equal(th_run(NULL, "", NULL, NULL), 2);
     {
         /* A usage error opens nothing: no embedded cluster appears. */
@@ -64,6 +124,81 @@ static void test_cli__every_command_has_help(void **state)
         cs_buf_release(&env);
         cs_buf_release(&var);
     }
+}
+
+/* Runs `args` expecting exit 2 and stderr exactly `want` (the message and
+ * the hint, nothing else). */
+static void usage_error(const char *args, const char *want)
+{
+    char *err = NULL, *out = NULL;
+    int rc = th_run(NULL, args, &out, &err);
+
+    if (rc != 2 || strcmp(err, want) != 0)
+        fail_msg("'%s' exited %d with:\n%s\nnot 2 with:\n%s", args, rc, err,
+                 want);
+    assert_string_equal(out, "");
+    free(err);
+    free(out);
+}
+
+static void test_cli__unknown_option_one_message(void **state)
+{
+    (void)state;
+    usage_error("kpis --bogus", "callscope kpis: unknown option '--bogus'\n"
+                "Try 'callscope kpis --help'.\n");
+    usage_error("kpis -x", "callscope kpis: unknown option '-x'\n"
+                "Try 'callscope kpis --help'.\n");
+    usage_error("kpis --tenat x", "callscope kpis: unknown option '--tenat'"
+                "; did you mean '--tenant'?\nTry 'callscope kpis --help'.\n");
+    usage_error("--bogus kpis", "callscope: unknown option '--bogus'\n"
+                "Try 'callscope --help'.\n");
+    usage_error("results export --format xml",
+                "callscope results export: --format takes jsonl or csv, not "
+                "'xml'\nTry 'callscope results export --help'.\n");
+    usage_error("kpis --from", "callscope kpis: option '--from' needs a "
+                "value (DATE)\nTry 'callscope kpis --help'.\n");
+    usage_error("ingest --json=1 x", "callscope ingest: option '--json' takes "
+                "no value\nTry 'callscope ingest --help'.\n");
+    usage_error("kpis --t x", "callscope kpis: option '--t' is ambiguous "
+                "(--to, --tenant, --tz)\nTry 'callscope kpis --help'.\n");
+    usage_error("nightly --period-days 0",
+                "callscope nightly: --period-days takes a whole number in "
+                "1..366, not '0'\nTry 'callscope nightly --help'.\n");
+    usage_error("sample extra", "callscope sample: unexpected argument "
+                "'extra'\nTry 'callscope sample --help'.\n");
+}
+
+static void test_cli__mistyped_command_suggests(void **state)
+{
+    (void)state;
+    usage_error("kpsi", "callscope: 'kpsi' is not a command; did you mean "
+                "'kpis'?\nTry 'callscope --help'.\n");
+    usage_error("scroe --from x", "callscope: 'scroe' is not a command; did "
+                "you mean 'score'?\nTry 'callscope --help'.\n");
+    usage_error("frobnicate", "callscope: 'frobnicate' is not a command\n"
+                "Try 'callscope --help'.\n");
+    usage_error("db migarte", "callscope db: 'migarte' is not a db command; "
+                "did you mean 'migrate'?\nTry 'callscope db --help'.\n");
+    usage_error("db", "callscope db: expected one of migrate, status, start, "
+                "stop\nTry 'callscope db --help'.\n");
+}
+
+static void test_cli__dates_that_do_not_exist(void **state)
+{
+    (void)state;
+    usage_error("kpis --from 2026-11-31 --to 2026-12-01",
+                "callscope kpis: --from: '2026-11-31' is not a date: "
+                "November has 30 days\nTry 'callscope kpis --help'.\n");
+    usage_error("score --to 2026-02-29", "callscope score: --to: "
+                "'2026-02-29' is not a date: February 2026 has 28 days\n"
+                "Try 'callscope score --help'.\n");
+    usage_error("nightly --date 2026-13-01", "callscope nightly: --date: "
+                "'2026-13-01' is not a date: there is no month 13\n"
+                "Try 'callscope nightly --help'.\n");
+    /* A malformed one still says the format. */
+    usage_error("kpis --from 2026/11/01 --to 2026-12-01",
+                "callscope kpis: --from: '2026/11/01' is not a date: dates "
+                "are YYYY-MM-DD\nTry 'callscope kpis --help'.\n");
 }
 
 static void test_cli__config_show_masks_secrets(void **state)
@@ -164,9 +299,18 @@ static void test_cli__invalid_config_exits_3(void **state)
     assert_int_equal(th_run(env.ptr, "config show", NULL, &err), 3);
     assert_non_null(strstr(err, "llm.concurrency"));
     free(err);
+    /* A config file that is not there is invalid configuration too. */
     assert_int_equal(th_run(NULL, "--config /nonexistent.json config show",
-                            NULL, &err), 1);
-    assert_non_null(strstr(err, "not found"));
+                            NULL, &err), 3);
+    assert_non_null(strstr(err, "config file '/nonexistent.json' not found"));
+    free(err);
+    assert_int_equal(th_run("CALLSCOPE_CONFIG=/nonexistent.json",
+                            "kpis --from 2026-01-01 --to 2026-01-02", NULL,
+                            &err), 3);
+    assert_non_null(strstr(err, "'/nonexistent.json'"));
+    free(err);
+    assert_int_equal(th_run(NULL, "db status --config /nonexistent.json",
+                            NULL, &err), 3);
     free(err);
     th_rmtree(dir);
     free(dir);
@@ -178,6 +322,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cli__every_command_has_help),
+        cmocka_unit_test(test_cli__unknown_option_one_message),
+        cmocka_unit_test(test_cli__mistyped_command_suggests),
+        cmocka_unit_test(test_cli__dates_that_do_not_exist),
         cmocka_unit_test(test_cli__config_show_masks_secrets),
         cmocka_unit_test(test_cli__config_show_thresholds_in_force),
         cmocka_unit_test(test_cli__invalid_config_exits_3),

@@ -3,10 +3,10 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "base/log.h"
 #include "base/mem.h"
-#include "base/parse.h"
 
 int cs_cli_exit_for(int code)
 {
@@ -23,12 +23,26 @@ int cs_cli_usage(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
 
-    fprintf(stderr, "callscope %s: ", cmd);
+    fprintf(stderr, "callscope%s%s: ", *cmd ? " " : "", cmd);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\nTry 'callscope %s --help'.\n", cmd);
+    fprintf(stderr, "\nTry 'callscope%s%s --help'.\n", *cmd ? " " : "",
+            cmd);
     return CS_EXIT_USAGE;
+}
+
+int cs_cli_load_config(struct cs_ctx *ctx)
+{
+    struct cs_err err = {0, ""};
+
+    if (ctx->cfg)
+        return 0;
+    if (cs_config_load(&ctx->cfg, ctx->config_path, &err)) {
+        cs_log(CS_LOG_ERROR, "%s", err.msg);
+        return CS_EXIT_INVALID;
+    }
+    return 0;
 }
 
 int cs_cli_open_store(struct cs_ctx *ctx)
@@ -36,11 +50,9 @@ int cs_cli_open_store(struct cs_ctx *ctx)
     struct cs_err err = {0, ""};
     int ret;
 
-    if (!ctx->cfg) {
-        ret = cs_config_load(&ctx->cfg, ctx->config_path, &err);
-        if (ret)
-            return cs_cli_fail(ret, err.msg);
-    }
+    ret = cs_cli_load_config(ctx);
+    if (ret)
+        return ret;
     if (!ctx->st) {
         ret = cs_store_open(&ctx->st, ctx->cfg, &err);
         if (ret)
@@ -49,38 +61,8 @@ int cs_cli_open_store(struct cs_ctx *ctx)
     return 0;
 }
 
-int cs_cli_filter_opt(struct cs_cli_filter *cf, int c, char *arg,
-                      const char *cmd)
-{
-    int64_t d;
-
-    switch (c) {
-    case 'F':
-    case 'T':
-        if (cs_parse_date(arg, &d))
-            return cs_cli_usage(cmd, "dates are YYYY-MM-DD");
-        if (c == 'F')
-            cf->f.from = arg;
-        else
-            cf->f.to = arg;
-        return 1;
-    case 't':
-        cf->f.tenant = arg;
-        return 1;
-    case 'm':
-        cf->metrics = cs_xrealloc(cf->metrics,
-                                  (cf->n_metrics + 2) * sizeof(*cf->metrics));
-        cf->metrics[cf->n_metrics++] = arg;
-        cf->metrics[cf->n_metrics] = NULL;
-        return 1;
-    default:
-        return 0;
-    }
-}
-
 void cs_cli_filter_release(struct cs_cli_filter *cf)
 {
     free(cf->metrics);
     cf->metrics = NULL;
-    cf->n_metrics = 0;
 }

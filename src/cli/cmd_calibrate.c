@@ -11,21 +11,25 @@
 #include "score/calibrate.h"
 #include "store/results.h"
 
-static const char help[] =
-    "usage: callscope calibrate --labels FILE [--metric KEY...] "
-    "[--format table|json]\n\n"
-    "Compares the stored (current) results with human labels: JSONL lines\n"
-    "{\"id\": ..., \"labels\": {\"<metric>\": value}} (null: the metric does\n"
-    "not apply). Per metric: n, accuracy, Cohen's kappa and the confusion\n"
-    "matrix over every labelled conversation, the same over those whose\n"
-    "gold label is not null, and the ids of the disagreements to review.\n"
-    "Conversations without a stored result are left out and counted.\n\n"
-    "  --labels FILE      the human labels\n"
-    "  --metric KEY       only this metric (repeatable; default: every\n"
-    "                     metric with at least one non-null label)\n"
-    "  --format F         table (default) or json\n"
-    CS_COMMON_HELP
-    "\nExit: 0 ok, 1 store or file error, 2 usage, 4 bad label lines.\n";
+static const struct cs_opt_cmd doc = {
+    .name = "calibrate",
+    .usage = "callscope calibrate --labels FILE [--metric KEY...] "
+             "[--format table|json]",
+    .about = "Compares the stored (current) results with human labels: JSONL "
+             "lines\n"
+             "{\"id\": ..., \"labels\": {\"<metric>\": value}} (null: the "
+             "metric does\n"
+             "not apply). Per metric: n, accuracy, Cohen's kappa and the "
+             "confusion\n"
+             "matrix over every labelled conversation, the same over those "
+             "whose\n"
+             "gold label is not null, and the ids of the disagreements to "
+             "review.\n"
+             "Conversations without a stored result are left out and "
+             "counted.",
+    .exits = "Exit: 0 ok, 1 store or file error, 2 usage, 4 bad label "
+             "lines.",
+};
 
 static void put_value(void *ctx, const char *id, const json_t *value)
 {
@@ -178,48 +182,32 @@ static int one_metric(struct cs_ctx *ctx, json_t *gold_all,
 
 int cs_cmd_calibrate(int argc, char **argv, struct cs_ctx *ctx)
 {
-    static const struct option opts[] = {
-        {"labels", required_argument, NULL, 'l'},
-        {"metric", required_argument, NULL, 'm'},
-        {"format", required_argument, NULL, 'f'},
-        CS_COMMON_OPTS,
-        {NULL, 0, NULL, 0}};
     const char *path = NULL, *format = "table";
     json_t *gold = NULL, *metrics = json_array(), *report = json_object();
+    char **wanted = NULL;
     long bad = 0;
-    int c, ret = CS_EXIT_OK;
+    int ret = CS_EXIT_OK;
     size_t i;
     json_t *m;
+    const struct cs_option opts[] = {
+        CS_OPT_STRING(0, "labels", &path, "FILE", "the human labels"),
+        CS_OPT_LIST(0, "metric", &wanted, "KEY",
+                    "only this metric (repeatable; default: every metric "
+                    "with at least one non-null label)"),
+        CS_OPT_CHOICE(0, "format", &format, "table|json",
+                      "output (default table)"),
+        CS_OPT_END};
 
-    while ((c = getopt_long(argc, argv, CS_COMMON_SHORT, opts, NULL)) != -1) {
-        switch (c) {
-        case 'h':
-            fputs(help, stdout);
-            goto done;
-        case 'l':
-            path = optarg;
-            break;
-        case 'm':
-            json_array_append_new(metrics, json_string(optarg));
-            break;
-        case 'f':
-            format = optarg;
-            break;
-        case 'c':
-        case 'q':
-        case 'v':
-            break;
-        default:
-            ret = cs_cli_usage("calibrate", "unknown option");
-            goto done;
-        }
-    }
-    if (!path || optind < argc ||
-        (strcmp(format, "table") && strcmp(format, "json"))) {
-        ret = cs_cli_usage("calibrate", "--labels FILE is required; "
-                           "--format is table or json");
+    ret = cs_opt_parse(&argc, argv, ctx, &doc, opts);
+    if (ret != CS_OPT_RUN)
+        goto done;
+    ret = CS_EXIT_OK;
+    if (!path) {
+        ret = cs_cli_usage("calibrate", "--labels FILE is required");
         goto done;
     }
+    for (char **w = wanted; w && *w; w++)
+        json_array_append_new(metrics, json_string(*w));
     if (read_labels(&gold, &bad, path) < 0) {
         ret = CS_EXIT_ERROR;
         goto done;
@@ -256,6 +244,7 @@ int cs_cmd_calibrate(int argc, char **argv, struct cs_ctx *ctx)
     }
     ret = bad ? CS_EXIT_PARTIAL : CS_EXIT_OK;
 done:
+    free(wanted);
     json_decref(gold);
     json_decref(metrics);
     json_decref(report);
