@@ -318,6 +318,130 @@ static void test_cli__invalid_config_exits_3(void **state)
     cs_buf_release(&env);
 }
 
+/* A database with a day of sample conversations (tenants acme-dental,
+ * northwind-support, bluebird-energy), the real-dev rubrics, and a config
+ * naming one more tenant that has no conversations. */
+static int data_setup(void **state)
+{
+    struct th_env *e = th_env_new("{\"tenants\": {\"default\": {}, "
+                                  "\"configured-only\": {}}}");
+    struct cs_buf a = CS_BUF_INIT;
+
+    cs_buf_addf(&e->env, "CALLSCOPE_RUBRICS_DIR=%s/tests/data/real-dev/"
+                "rubrics ", CS_SOURCE_DIR);
+    cs_buf_addf(&a, "sample --days 1 --per-day 30 -o %s/s.jsonl", e->dir);
+    assert_int_equal(th_run(e->env.ptr, a.ptr, NULL, NULL), 0);
+    cs_buf_reset(&a);
+    cs_buf_addf(&a, "ingest -q %s/s.jsonl", e->dir);
+    assert_int_equal(th_run(e->env.ptr, a.ptr, NULL, NULL), 0);
+    cs_buf_release(&a);
+    *state = e;
+    return 0;
+}
+
+/* Runs `args` in the sandbox, expects exit `rc`; stderr must contain
+ * `in_err` (or be empty when NULL). Returns stdout (new). */
+static char *run_in(struct th_env *e, const char *args, int rc,
+                    const char *in_err)
+{
+    char *out = NULL, *err = NULL;
+    int got = th_run(e->env.ptr, args, &out, &err);
+
+    if (got != rc || (in_err ? !strstr(err, in_err) : *err != '\0'))
+        fail_msg("'%s' exited %d with '%s', not %d with '%s'", args, got,
+                 err, rc, in_err ? in_err : "");
+    free(err);
+    return out;
+}
+
+static void test_cli__unknown_tenant_or_metric(void **state)
+{
+    struct th_env *e = *state;
+    const char *period = "kpis --from 2026-09-01 --to 2026-09-02 ";
+    struct cs_buf a = CS_BUF_INIT;
+
+    /* Known: conversations stored, or named by the config. */
+    free(run_in(e, "kpis --from 2026-09-01 --to 2026-09-02 --tenant "
+                   "acme-dental", 0, NULL));
+    free(run_in(e, "kpis --from 2026-09-01 --to 2026-09-02 --tenant "
+                   "configured-only", 0, NULL));
+    /* Unknown: a usage error, not a table of zeros. */
+    cs_buf_addf(&a, "%s--tenant acme-dentl", period);
+    free(run_in(e, a.ptr, 2, "callscope kpis: unknown tenant "
+                             "'acme-dentl'"));
+    free(run_in(e, "score --tenant nobody", 2, "callscope score: unknown "
+                                               "tenant 'nobody'"));
+    free(run_in(e, "score --tenant default", 2, "unknown tenant "
+                                                "'default'"));
+    free(run_in(e, "score --metric call_reason --metric nonesuch", 2,
+                "callscope score: unknown metric 'nonesuch'"));
+    free(run_in(e, "rescore --metric nonesuch", 2,
+                "callscope rescore: unknown metric 'nonesuch'"));
+    /* Nothing was scored by the refused runs. */
+    assert_int_equal(th_sql_long(e->db, "SELECT count(*) FROM results"), 0);
+    /* A rubric's key is known before any result exists; a metric the
+     * agent logged is known once stored. */
+    free(run_in(e, "score -q --metric call_reason --tenant acme-dental", 0,
+                NULL));
+    free(run_in(e, "score -q", 0, NULL));
+    assert_true(th_sql_long(e->db, "SELECT count(*) FROM results WHERE "
+                                   "metric = 'auth_verified'") > 0);
+    free(run_in(e, "rescore -q --metric auth_verified", 0,
+                "warning: no rubric 'auth_verified'"));
+    cs_buf_release(&a);
+}
+
+static void test_cli__calibrate_no_data(void **state)
+{
+    struct th_env *e = *state;
+    struct cs_buf a = CS_BUF_INIT, p = CS_BUF_INIT;
+    const char *labels =
+        "{\"id\": \"nw-20260901-00001\", \"labels\": {\"call_reason\": "
+        "\"other\", \"task_completed\": true}}\n"
+        "{\"id\": \"nw-20260901-00002\", \"labels\": {\"call_reason\": "
+        "\"billing\"}}\n";
+    json_t *j;
+    char *out;
+
+    cs_buf_addf(&p, "%s/labels.jsonl", e->dir);
+    th_write(p.ptr, labels, strlen(labels));
+    /* Nothing scored yet: no data, not n=0 accuracy=0.0000. */
+    cs_buf_addf(&a, "calibrate --labels %s --metric call_reason", p.ptr);
+    out = run_in(e, a.ptr, 0, NULL);
+    assert_non_null(strstr(out, "== call_reason: no data (n=0)"));
+    assert_null(strstr(out, "accuracy=0.0000"));
+    assert_non_null(strstr(out, "unscored: 2 labelled"));
+    free(out);
+    cs_buf_addf(&a, " --format json");
+    out = run_in(e, a.ptr, 0, NULL);
+    j = json_loads(out, 0, NULL);
+    assert_non_null(j);
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_object_get(j, "call_reason"), "n")), 0);
+    assert_true(json_is_null(json_object_get(json_object_get(j,
+                                                             "call_reason"),
+                                             "accuracy")));
+    assert_true(json_is_null(json_object_get(json_object_get(j,
+                                                             "call_reason"),
+                                             "kappa")));
+    json_decref(j);
+    free(out);
+    /* A metric that does not exist is a usage error. */
+    cs_buf_reset(&a);
+    cs_buf_addf(&a, "calibrate --labels %s --metric call_reasno", p.ptr);
+    free(run_in(e, a.ptr, 2, "callscope calibrate: unknown metric "
+                             "'call_reasno'"));
+    /* Once scored, figures. */
+    free(run_in(e, "score -q", 0, NULL));
+    cs_buf_reset(&a);
+    cs_buf_addf(&a, "calibrate --labels %s --metric call_reason", p.ptr);
+    out = run_in(e, a.ptr, 0, NULL);
+    assert_non_null(strstr(out, "== call_reason: n=2 accuracy="));
+    free(out);
+    cs_buf_release(&a);
+    cs_buf_release(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -325,6 +449,10 @@ int main(void)
         cmocka_unit_test(test_cli__unknown_option_one_message),
         cmocka_unit_test(test_cli__mistyped_command_suggests),
         cmocka_unit_test(test_cli__dates_that_do_not_exist),
+        cmocka_unit_test_setup_teardown(test_cli__unknown_tenant_or_metric,
+                                        data_setup, th_env_teardown),
+        cmocka_unit_test_setup_teardown(test_cli__calibrate_no_data,
+                                        data_setup, th_env_teardown),
         cmocka_unit_test(test_cli__config_show_masks_secrets),
         cmocka_unit_test(test_cli__config_show_thresholds_in_force),
         cmocka_unit_test(test_cli__invalid_config_exits_3),

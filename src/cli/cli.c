@@ -4,9 +4,12 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/log.h"
 #include "base/mem.h"
+#include "rubric/rubric.h"
+#include "store/known.h"
 
 int cs_cli_exit_for(int code)
 {
@@ -57,6 +60,49 @@ int cs_cli_open_store(struct cs_ctx *ctx)
         ret = cs_store_open(&ctx->st, ctx->cfg, &err);
         if (ret)
             return cs_cli_fail(ret, err.msg);
+    }
+    return 0;
+}
+
+int cs_cli_check_tenant(struct cs_ctx *ctx, const char *cmd,
+                        const char *tenant)
+{
+    struct cs_err err = {0, ""};
+    json_t *named;
+    int found = 0, ret;
+
+    if (!tenant)
+        return 0;
+    /* "default" is the settings of the tenants not named, not a tenant. */
+    named = json_object_get(json_object_get(ctx->cfg->root, "tenants"),
+                            tenant);
+    if (named && strcmp(tenant, "default") != 0)
+        return 0;
+    ret = cs_store_tenant_exists(&found, ctx->st, tenant, &err);
+    if (ret)
+        return cs_cli_fail(ret, err.msg);
+    if (!found)
+        return cs_cli_usage(cmd, "unknown tenant '%s' (no conversations "
+                            "stored, not in the config's tenants)", tenant);
+    return 0;
+}
+
+int cs_cli_check_metrics(struct cs_ctx *ctx, const char *cmd,
+                         const struct cs_rubric_set *set,
+                         char *const *metrics)
+{
+    struct cs_err err = {0, ""};
+    int found, ret;
+
+    for (char *const *m = metrics; m && *m; m++) {
+        if (set && cs_rubric_set_find(set, *m))
+            continue;
+        ret = cs_store_metric_exists(&found, ctx->st, *m, &err);
+        if (ret)
+            return cs_cli_fail(ret, err.msg);
+        if (!found)
+            return cs_cli_usage(cmd, "unknown metric '%s' (no rubric, no "
+                                "results)", *m);
     }
     return 0;
 }

@@ -74,6 +74,22 @@ int cs_cli_load_config(struct cs_ctx *ctx);
 /* Loads config and store for a command that opens them itself. */
 int cs_cli_open_store(struct cs_ctx *ctx);
 
+/*
+ * Usage errors for selections naming nothing: returns 0 when `tenant` is
+ * NULL or known (conversations stored, or named under the config's
+ * "tenants"), CS_EXIT_USAGE after "unknown tenant 'x'", CS_EXIT_ERROR on
+ * a store error. The store must be open.
+ */
+int cs_cli_check_tenant(struct cs_ctx *ctx, const char *cmd,
+                        const char *tenant);
+
+/* Likewise for each of `metrics` (NULL-terminated, may be NULL): known
+ * when a rubric of `set` (may be NULL) has that key or results exist. */
+struct cs_rubric_set;
+int cs_cli_check_metrics(struct cs_ctx *ctx, const char *cmd,
+                         const struct cs_rubric_set *set,
+                         char *const *metrics);
+
 /* The default rejects file: DATA_DIR/rejects/<what>-<UTC time>-<pid>.jsonl,
  * new. */
 char *cs_cli_rejects_path(const struct cs_config *cfg, const char *what);

@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "cli/cli.h"
+#include "rubric/rubric.h"
 #include "score/calibrate.h"
 #include "store/results.h"
 
@@ -25,10 +26,11 @@ static const struct cs_opt_cmd doc = {
              "whose\n"
              "gold label is not null, and the ids of the disagreements to "
              "review.\n"
-             "Conversations without a stored result are left out and "
-             "counted.",
-    .exits = "Exit: 0 ok, 1 store or file error, 2 usage, 4 bad label "
-             "lines.",
+             "Conversations without a stored result are left out and counted; "
+             "a\n"
+             "metric with nothing to compare says \"no data\" (null in JSON).",
+    .exits = "Exit: 0 ok, 1 store or file error, 2 usage (an unknown metric "
+             "too),\n4 bad label lines.",
 };
 
 static void put_value(void *ctx, const char *id, const json_t *value)
@@ -105,6 +107,27 @@ static json_t *agreement_json(const struct cs_agreement *a)
     return o;
 }
 
+/* cs_calibrate_format, with "no data" for a gold-applicable part that
+ * counts nothing instead of its zeros. */
+static void format_table(struct cs_buf *out, const char *metric,
+                         const struct cs_agreement *all,
+                         const struct cs_agreement *app)
+{
+    struct cs_buf b = CS_BUF_INIT;
+    size_t eol;
+
+    if (app->n) {
+        cs_calibrate_format(out, metric, all, app);
+        return;
+    }
+    cs_calibrate_format(&b, metric, all, NULL);
+    eol = strcspn(b.ptr, "\n");
+    cs_buf_add(out, b.ptr, eol);
+    cs_buf_adds(out, " | gold-applicable n=0: no data");
+    cs_buf_adds(out, b.ptr + eol);
+    cs_buf_release(&b);
+}
+
 /* Agreement of one metric; adds to `report` or prints. */
 static int one_metric(struct cs_ctx *ctx, json_t *gold_all,
                       const char *metric, int as_json, json_t *report)
@@ -153,10 +176,17 @@ static int one_metric(struct cs_ctx *ctx, json_t *gold_all,
         json_object_set_new(o, "gold_applicable", agreement_json(&app));
         json_object_set_new(o, "unscored", json_integer((json_int_t)unscored));
         json_object_set_new(report, metric, o);
+    } else if (all.n == 0) {
+        /* Nothing to compare: no figures, not zeros. */
+        printf("== %s: no data (n=0)\n", metric);
+        if (unscored)
+            printf("unscored: %zu labelled conversations have no result\n",
+                   unscored);
+        putchar('\n');
     } else {
         struct cs_buf b = CS_BUF_INIT;
 
-        cs_calibrate_format(&b, metric, &all, &app);
+        format_table(&b, metric, &all, &app);
         fputs(b.ptr, stdout);
         if (all.n_disagree) {
             printf("disagreements (%zu):", all.n_disagree);
@@ -184,6 +214,8 @@ int cs_cmd_calibrate(int argc, char **argv, struct cs_ctx *ctx)
 {
     const char *path = NULL, *format = "table";
     json_t *gold = NULL, *metrics = json_array(), *report = json_object();
+    struct cs_rubric_set *set = NULL;
+    struct cs_err err = {0, ""};
     char **wanted = NULL;
     long bad = 0;
     int ret = CS_EXIT_OK;
@@ -232,6 +264,14 @@ int cs_cmd_calibrate(int argc, char **argv, struct cs_ctx *ctx)
     ret = cs_cli_open_store(ctx);
     if (ret)
         goto done;
+    /* A metric asked for by name must exist; one only in the labels may
+     * simply have no data. */
+    if (wanted && cs_rubric_set_load(&set, ctx->cfg->rubrics_dir, NULL,
+                                     &err) < 0)
+        set = NULL;
+    ret = cs_cli_check_metrics(ctx, "calibrate", set, wanted);
+    if (ret)
+        goto done;
     json_array_foreach(metrics, i, m) {
         ret = one_metric(ctx, gold, json_string_value(m),
                          strcmp(format, "json") == 0, report);
@@ -244,6 +284,7 @@ int cs_cmd_calibrate(int argc, char **argv, struct cs_ctx *ctx)
     }
     ret = bad ? CS_EXIT_PARTIAL : CS_EXIT_OK;
 done:
+    cs_rubric_set_free(set);
     free(wanted);
     json_decref(gold);
     json_decref(metrics);

@@ -12,8 +12,8 @@ static const struct cs_opt_cmd doc = {
     .about = "Computes the KPIs and ROI of docs/kpis.md over the local\n"
              "dates [from, to) of each tenant's time zone, with the previous\n"
              "period of the same length and the alerts its thresholds raise.",
-    .exits = "Exit: 0 ok, 1 store error, 2 usage (bad dates, zone or "
-             "format).",
+    .exits = "Exit: 0 ok, 1 store error, 2 usage (bad dates, zone, format or\n"
+             "an unknown tenant).",
 };
 
 static int opt_by(const struct cs_option *opt, const char *arg,
@@ -63,6 +63,9 @@ int cs_cmd_kpis(int argc, char **argv, struct cs_ctx *ctx)
     if (!from || !to)
         return cs_cli_usage("kpis", "--from and --to are required");
     ret = cs_cli_open_store(ctx);
+    if (ret)
+        return ret;
+    ret = cs_cli_check_tenant(ctx, "kpis", q.tenant);
     if (ret)
         return ret;
     snprintf(q.from, sizeof(q.from), "%s", from);

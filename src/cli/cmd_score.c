@@ -31,8 +31,9 @@ static const struct cs_opt_cmd score_doc = {
              "the\n"
              "transcript is redacted first. Several processes may run at "
              "once.",
-    .exits = "Exit: 0 ok, 1 store error, 2 usage, 3 invalid rubric set,\n"
-             "4 some evaluations ended in 'error'.",
+    .exits = "Exit: 0 ok, 1 store error, 2 usage (an unknown tenant or "
+             "metric too),\n"
+             "3 invalid rubric set, 4 some evaluations ended in 'error'.",
 };
 
 static const struct cs_opt_cmd rescore_doc = {
@@ -44,8 +45,9 @@ static const struct cs_opt_cmd rescore_doc = {
              "date (after a rubric's wording changed without changing its "
              "meaning,\n"
              "say). The earlier results are kept as history.",
-    .exits = "Exit: 0 ok, 1 store error, 2 usage, 3 invalid rubric set,\n"
-             "4 some evaluations ended in 'error'.",
+    .exits = "Exit: 0 ok, 1 store error, 2 usage (an unknown tenant or "
+             "metric too),\n"
+             "3 invalid rubric set, 4 some evaluations ended in 'error'.",
 };
 
 static int opt_max_cost(const struct cs_option *opt, const char *arg,
@@ -98,6 +100,14 @@ static int run(int argc, char **argv, struct cs_ctx *ctx, int rescore)
         /* The job refuses to start on an invalid rubric set. */
         cs_log(CS_LOG_ERROR, "%s (run 'callscope rubrics lint')", err.msg);
         return CS_EXIT_INVALID;
+    }
+    ret = cs_cli_check_tenant(ctx, name, cf.f.tenant);
+    if (!ret)
+        ret = cs_cli_check_metrics(ctx, name, set, cf.metrics);
+    if (ret) {
+        cs_rubric_set_free(set);
+        cs_cli_filter_release(&cf);
+        return ret;
     }
     so.filter = cf.f;
     so.metrics = cf.metrics;
