@@ -1,5 +1,6 @@
 /* main.c - argv, global options, the command table, exit code */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -89,6 +90,33 @@ static int cmd_version(int argc, char **argv, struct cs_ctx *ctx)
     return CS_EXIT_OK;
 }
 
+/*
+ * stdout is checked once, at exit (as jq does). A reader that went away
+ * (`callscope kpis | head -1`) cut the output short on purpose: then the
+ * program ends quietly the way any filter ends on SIGPIPE (as git's
+ * check_pipe does), so a shell sees status 141 and no error is printed.
+ * Any other write error turns success into CS_EXIT_ERROR.
+ */
+static int finish_stdout(int ret)
+{
+    int gone = cs_cli_stdout_gone(), bad = ferror(stdout);
+
+    if (fclose(stdout) != 0)
+        bad = 1;
+    if (!bad)
+        return ret;
+    if (gone || errno == EPIPE) {
+        signal(SIGPIPE, SIG_DFL);
+        raise(SIGPIPE);
+    }
+    if (ret == CS_EXIT_OK) {
+        fprintf(stderr, "callscope: error: cannot write output: %s\n",
+                strerror(errno));
+        ret = CS_EXIT_ERROR;
+    }
+    return ret;
+}
+
 int main(int argc, char **argv)
 {
     struct cs_ctx ctx;
@@ -98,6 +126,10 @@ int main(int argc, char **argv)
         CS_OPT_END};
 
     memset(&ctx, 0, sizeof(ctx));
+    /* libcurl (CURLOPT_NOSIGNAL) leaves SIGPIPE to the program: a server
+     * that hangs up must be an error return, not the end of the nightly
+     * job. Writes to a closed stdout then fail with EPIPE instead. */
+    signal(SIGPIPE, SIG_IGN);
     /* Global options stand before the command; the command parses the
      * rest, the global ones included. */
     ret = cs_opt_parse(&argc, argv, &ctx, &doc, opts);
@@ -110,10 +142,5 @@ int main(int argc, char **argv)
 done:
     cs_store_close(ctx.st);
     cs_config_free(ctx.cfg);
-    if (fclose(stdout) != 0 && ret == CS_EXIT_OK) {
-        fprintf(stderr, "callscope: error: cannot write output: %s\n",
-                strerror(errno));
-        ret = CS_EXIT_ERROR;
-    }
-    return ret;
+    return finish_stdout(ret);
 }

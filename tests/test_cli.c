@@ -201,6 +201,61 @@ static void test_cli__dates_that_do_not_exist(void **state)
                 "are YYYY-MM-DD\nTry 'callscope kpis --help'.\n");
 }
 
+/*
+ * `{ callscope ARGS; } TAIL` (a pipe or a redirection of stdout): the
+ * status of callscope and its stderr.
+ */
+static int run_stdout_to(const char *args, const char *tail, char **err)
+{
+    char *dir = th_tmpdir();
+    struct cs_buf cmd = CS_BUF_INIT, rc = CS_BUF_INIT, pe = CS_BUF_INIT;
+    char *text;
+    int status;
+
+    cs_buf_addf(&rc, "%s/rc", dir);
+    cs_buf_addf(&pe, "%s/err", dir);
+    cs_buf_addf(&cmd, "{ %s %s 2>%s; echo $? >%s; } %s", CS_BINARY, args,
+                pe.ptr, rc.ptr, tail);
+    assert_int_equal(system(cmd.ptr), 0);
+    text = th_read(rc.ptr);
+    assert_non_null(text);
+    status = (int)strtol(text, NULL, 10);
+    free(text);
+    *err = th_read(pe.ptr);
+    th_rmtree(dir);
+    free(dir);
+    cs_buf_release(&cmd);
+    cs_buf_release(&rc);
+    cs_buf_release(&pe);
+    return status;
+}
+
+static void test_cli__closed_pipe_ends_quietly(void **state)
+{
+    char *err = NULL;
+
+    (void)state;
+    /* Megabytes into a reader that leaves after one byte: no error, the
+     * status of a filter ended by SIGPIPE (128 + 13), as git or cat give. */
+    assert_int_equal(run_stdout_to("sample --days 30", "| head -c 1 "
+                                   ">/dev/null", &err), 141);
+    assert_string_equal(err, "");
+    free(err);
+    /* Output that fits the pipe before the reader leaves: all is well. */
+    assert_int_equal(run_stdout_to("--help", "| head -c 1 >/dev/null", &err),
+                     0);
+    assert_string_equal(err, "");
+    free(err);
+    /* Other write errors are still errors. */
+    assert_int_equal(run_stdout_to("sample --days 30", ">/dev/full", &err),
+                     1);
+    assert_non_null(strstr(err, "callscope: error: cannot write"));
+    free(err);
+    assert_int_equal(run_stdout_to("--help", ">/dev/full", &err), 1);
+    assert_non_null(strstr(err, "callscope: error: cannot write output"));
+    free(err);
+}
+
 static void test_cli__config_show_masks_secrets(void **state)
 {
     char *out = NULL;
@@ -449,6 +504,7 @@ int main(void)
         cmocka_unit_test(test_cli__unknown_option_one_message),
         cmocka_unit_test(test_cli__mistyped_command_suggests),
         cmocka_unit_test(test_cli__dates_that_do_not_exist),
+        cmocka_unit_test(test_cli__closed_pipe_ends_quietly),
         cmocka_unit_test_setup_teardown(test_cli__unknown_tenant_or_metric,
                                         data_setup, th_env_teardown),
         cmocka_unit_test_setup_teardown(test_cli__calibrate_no_data,

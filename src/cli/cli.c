@@ -1,10 +1,12 @@
 /* cli.c - helpers shared by the commands */
 #include "cli/cli.h"
 
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "base/log.h"
 #include "base/mem.h"
@@ -18,7 +20,9 @@ int cs_cli_exit_for(int code)
 
 int cs_cli_fail(int code, const char *msg)
 {
-    cs_log(CS_LOG_ERROR, "%s", msg);
+    /* A write error on a stdout nobody reads any more is no news. */
+    if (code != CS_EIO || !cs_cli_stdout_gone())
+        cs_log(CS_LOG_ERROR, "%s", msg);
     return cs_cli_exit_for(code);
 }
 
@@ -105,6 +109,18 @@ int cs_cli_check_metrics(struct cs_ctx *ctx, const char *cmd,
                                 "results)", *m);
     }
     return 0;
+}
+
+int cs_cli_stdout_gone(void)
+{
+    struct pollfd p = {1, POLLOUT, 0};
+    struct stat st;
+
+    if (fstat(1, &st) != 0 || !(S_ISFIFO(st.st_mode) ||
+                                S_ISSOCK(st.st_mode)))
+        return 0;
+    /* A pipe without readers polls as POLLERR (a socket as POLLHUP). */
+    return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP));
 }
 
 void cs_cli_filter_release(struct cs_cli_filter *cf)

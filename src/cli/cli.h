@@ -90,6 +90,13 @@ int cs_cli_check_metrics(struct cs_ctx *ctx, const char *cmd,
                          const struct cs_rubric_set *set,
                          char *const *metrics);
 
+/*
+ * Whether stdout is a pipe (or socket) whose reader has gone: output was
+ * cut short on purpose (`callscope kpis | head -1`), so its EPIPE is no
+ * error to report. See main.c.
+ */
+int cs_cli_stdout_gone(void);
+
 /* The default rejects file: DATA_DIR/rejects/<what>-<UTC time>-<pid>.jsonl,
  * new. */
 char *cs_cli_rejects_path(const struct cs_config *cfg, const char *what);
