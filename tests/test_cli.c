@@ -497,6 +497,73 @@ static void test_cli__calibrate_no_data(void **state)
     cs_buf_release(&p);
 }
 
+/* Runs a shell command in the source tree; its stdout (new). */
+static char *sh_in_tree(const char *cmd)
+{
+    struct cs_buf full = CS_BUF_INIT, out = CS_BUF_INIT;
+    char chunk[4096];
+    size_t n;
+    FILE *p;
+
+    cs_buf_addf(&full, "cd '%s' && %s", CS_SOURCE_DIR, cmd);
+    p = popen(full.ptr, "r");
+    assert_non_null(p);
+    while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0)
+        cs_buf_add(&out, chunk, n);
+    pclose(p);
+    cs_buf_release(&full);
+    return cs_buf_detach(&out, NULL);
+}
+
+static void test_cli__docs_cover_the_tree(void **state)
+{
+    char *out, *env_doc, *line, *save = NULL;
+
+    (void)state;
+    /* Nothing points outside the clone (the pattern is split so that
+     * this file does not match itself). */
+    out = sh_in_tree("grep -rIlF -e '../share''d/' src README.md rubrics "
+                     "templates tests bench 2>/dev/null");
+    if (*out)
+        fail_msg("files pointing at the shared folder, not docs/:\n%s", out);
+    free(out);
+    /* Every docs/ page named in the code, the help texts and the README
+     * exists. */
+    out = sh_in_tree("grep -rIohE 'docs/[a-z0-9-]+\\.md' src README.md "
+                     "tests | sort -u");
+    assert_non_null(strstr(out, "docs/kpis.md"));
+    for (line = strtok_r(out, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        char *path = th_src(line);
+
+        if (!cs_fs_exists(path))
+            fail_msg("'%s' is named but does not exist", line);
+        free(path);
+    }
+    free(out);
+    /* Every environment variable read is documented. */
+    env_doc = th_read(CS_SOURCE_DIR "/docs/environment.md");
+    assert_non_null(env_doc);
+    out = sh_in_tree("{ grep -rIohE 'getenv\\(\"[A-Z0-9_]+\"\\)' src tests "
+                     "| sed 's/getenv(\"//; s/\")//'; grep -rIohE "
+                     "'\"(CALLSCOPE|OPENAI)_[A-Z0-9_]+\"' src | tr -d '\"'; } "
+                     "| sort -u");
+    assert_non_null(strstr(out, "CALLSCOPE_PG_BIN"));
+    assert_non_null(strstr(out, "CALLSCOPE_RUBRICS_DIR"));
+    save = NULL;
+    for (line = strtok_r(out, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        struct cs_buf quoted = CS_BUF_INIT;
+
+        cs_buf_addf(&quoted, "`%s`", line);
+        if (!strstr(env_doc, quoted.ptr))
+            fail_msg("%s is read but not in docs/environment.md", line);
+        cs_buf_release(&quoted);
+    }
+    free(out);
+    free(env_doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -505,6 +572,7 @@ int main(void)
         cmocka_unit_test(test_cli__mistyped_command_suggests),
         cmocka_unit_test(test_cli__dates_that_do_not_exist),
         cmocka_unit_test(test_cli__closed_pipe_ends_quietly),
+        cmocka_unit_test(test_cli__docs_cover_the_tree),
         cmocka_unit_test_setup_teardown(test_cli__unknown_tenant_or_metric,
                                         data_setup, th_env_teardown),
         cmocka_unit_test_setup_teardown(test_cli__calibrate_no_data,

@@ -14,7 +14,7 @@
 
 /*
  * Turns the store's raw aggregates into the KPIs of
- * ../shared/spec/kpis.md: ratios (null for an empty denominator), ROI
+ * docs/kpis.md: ratios (null for an empty denominator), ROI
  * both ways, the previous period of the same length and alert levels.
  */
 

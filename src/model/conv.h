@@ -43,7 +43,7 @@ struct cs_conv {
 
 /*
  * Builds a conversation from a parsed input object, validating it against
- * ../shared/spec/conversation-format.md. Steals nothing: takes its own
+ * docs/conversation-format.md. Steals nothing: takes its own
  * reference to `obj`. On bad input returns CS_EINVALID with the field and
  * reason in `err` ("field 'turns[3].role': must be agent, customer or
  * system"). *out is new; free with cs_conv_free.

@@ -26,7 +26,7 @@ static const char *const top_fields[] = {
     "categories", "scale", "applies_when", "rules", "tags", NULL};
 
 /* Top-level conversation fields that applies_when.field may compare
- * (../shared/spec/conversation-format.md; arrays and objects other than
+ * (docs/conversation-format.md; arrays and objects other than
  * handoff make no sense to compare for equality). */
 static const char *const conv_fields[] = {
     "id", "tenant", "agent", "channel", "direction", "caller", "callee",
