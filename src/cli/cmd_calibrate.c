@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/fmt.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "cli/cli.h"
@@ -279,7 +280,7 @@ int cs_cmd_calibrate(int argc, char **argv, struct cs_ctx *ctx)
             goto done;
     }
     if (strcmp(format, "json") == 0) {
-        json_dumpf(report, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+        cs_fmt_json_dumpf(report, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
         putchar('\n');
     }
     ret = bad ? CS_EXIT_PARTIAL : CS_EXIT_OK;
