@@ -1,8 +1,7 @@
 /* main.c - argv, global options, the command table, exit code */
 #include <errno.h>
-#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "base/log.h"
@@ -21,7 +20,7 @@ static const struct cs_cmd cs_cmds[] = {
     {"rescore", cs_cmd_rescore, CS_CMD_DB,
      "re-score metrics on demand (after a rubric changed)"},
     {"kpis", cs_cmd_kpis, CS_CMD_DB, "compute KPIs and ROI for a period"},
-    {"report", cs_cmd_report, CS_CMD_DB,
+    {"report", cs_cmd_report, CS_CMD_CONFIG,
      "render the PDF reports: executive (monthly), daily"},
     {"results", cs_cmd_results, CS_CMD_CONFIG,
      "export evaluation results (jsonl, csv)"},
@@ -35,128 +34,115 @@ static const struct cs_cmd cs_cmds[] = {
     {"config", cs_cmd_config, CS_CMD_CONFIG,
      "show the effective configuration"},
     {"version", cmd_version, 0, "print the version"},
-    {"help", cmd_help, 0, "list the commands"},
+    {"help", cmd_help, 0, "list the commands, or show one's help"},
+    {NULL, NULL, 0, NULL},
 };
 
-#define N_CMDS (sizeof(cs_cmds) / sizeof(cs_cmds[0]))
-
-static void usage(FILE *out)
-{
-    fputs("usage: callscope [--config FILE] [-q|-v] COMMAND [ARGS]\n\n"
-          "Measures AI voice and chat agents: ingests conversations,\n"
-          "computes KPIs and ROI, writes reports.\n\nCommands:\n", out);
-    for (size_t i = 0; i < N_CMDS; i++)
-        fprintf(out, "  %-10s %s\n", cs_cmds[i].name, cs_cmds[i].summary);
-    fputs("\nEvery command takes --help. Exit codes: 0 ok, 1 runtime error, "
-          "2 usage,\n3 invalid config or rubrics, 4 partial (some input "
-          "rejected or failed).\n", out);
-}
+static const struct cs_opt_cmd doc = {
+    .name = "",
+    .usage = "callscope [--config FILE] [-q|-v] COMMAND [ARGS]",
+    .about = "Measures AI voice and chat agents: ingests conversations,\n"
+             "computes KPIs and ROI, writes reports. The contracts it\n"
+             "follows are in docs/ (docs/README.md).",
+    .exits = "Every command takes --help ('callscope help COMMAND' too).\n"
+             "Exit codes: 0 ok, 1 runtime error, 2 usage, 3 invalid config "
+             "or\nrubrics, 4 partial (some input rejected or failed).",
+    .cmds = cs_cmds,
+};
 
 static int cmd_help(int argc, char **argv, struct cs_ctx *ctx)
 {
-    (void)argc;
-    (void)argv;
-    (void)ctx;
-    usage(stdout);
-    return CS_EXIT_OK;
+    static const struct cs_opt_cmd help_doc = {
+        .name = "help",
+        .usage = "callscope help [COMMAND]",
+        .about = "Lists the commands, or prints the help of one.",
+        .exits = "Exit: 0 ok, 2 usage (no such command).",
+        .max_args = 1,
+    };
+    char *args[3] = {NULL, "--help", NULL};
+    int ret;
+
+    ret = cs_opt_parse(&argc, argv, ctx, &help_doc, NULL);
+    if (ret != CS_OPT_RUN)
+        return ret;
+    if (argc == 0) {
+        cs_opt_help(stdout, &doc, NULL);
+        return CS_EXIT_OK;
+    }
+    args[0] = argv[0];
+    return cs_opt_run_cmd(2, args, ctx, &doc);
 }
 
 static int cmd_version(int argc, char **argv, struct cs_ctx *ctx)
 {
-    (void)argc;
-    (void)argv;
-    (void)ctx;
+    static const struct cs_opt_cmd version_doc = {
+        .name = "version",
+        .usage = "callscope version",
+        .about = "Prints the version.",
+        .exits = "Exit: 0 ok, 2 usage.",
+    };
+    int ret;
+
+    if (argv) {
+        ret = cs_opt_parse(&argc, argv, ctx, &version_doc, NULL);
+        if (ret != CS_OPT_RUN)
+            return ret;
+    }
     printf("callscope %s\n", CS_VERSION);
     return CS_EXIT_OK;
 }
 
 /*
- * Global options may stand anywhere before "--": act on them here; the
- * commands accept and ignore them. Returns the index of the command name,
- * or -1 with *help or *version set.
+ * stdout is checked once, at exit (as jq does). A reader that went away
+ * (`callscope kpis | head -1`) cut the output short on purpose: then the
+ * program ends quietly the way any filter ends on SIGPIPE (as git's
+ * check_pipe does), so a shell sees status 141 and no error is printed.
+ * Any other write error turns success into CS_EXIT_ERROR.
  */
-static int scan_globals(int argc, char **argv, const char **config,
-                        int *help, int *version, int *help_after)
+static int finish_stdout(int ret)
 {
-    int cmd = -1;
+    int gone = cs_cli_stdout_gone(), bad = ferror(stdout);
 
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-
-        if (strcmp(a, "--") == 0)
-            break;
-        if (strcmp(a, "--config") == 0 || strcmp(a, "-c") == 0) {
-            if (i + 1 < argc)
-                *config = argv[++i];
-        } else if (strncmp(a, "--config=", 9) == 0) {
-            *config = a + 9;
-        } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
-            cs_log_level = CS_LOG_WARN;
-        } else if (strcmp(a, "--verbose") == 0) {
-            cs_log_level++;
-        } else if (a[0] == '-' && a[1] == 'v' && strspn(a + 1, "v") ==
-                   strlen(a + 1)) {
-            cs_log_level += (int)strlen(a + 1) - 1;
-        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            if (cmd < 0)
-                *help = 1;
-            else
-                *help_after = 1;
-        } else if (strcmp(a, "--version") == 0 && cmd < 0) {
-            *version = 1;
-        } else if (a[0] != '-' && cmd < 0) {
-            cmd = i;
-        }
+    if (fclose(stdout) != 0)
+        bad = 1;
+    if (!bad)
+        return ret;
+    if (gone || errno == EPIPE) {
+        signal(SIGPIPE, SIG_DFL);
+        raise(SIGPIPE);
     }
-    if (cs_log_level > CS_LOG_DEBUG)
-        cs_log_level = CS_LOG_DEBUG;
-    return cmd;
-}
-
-int main(int argc, char **argv)
-{
-    struct cs_ctx ctx = {NULL, NULL, NULL};
-    struct cs_err err = {0, ""};
-    const struct cs_cmd *cmd = NULL;
-    int help = 0, version = 0, help_after = 0, at, ret;
-
-    at = scan_globals(argc, argv, &ctx.config_path, &help, &version,
-                      &help_after);
-    if (version)
-        return cmd_version(0, NULL, NULL);
-    if (at < 0) {
-        usage(help ? stdout : stderr);
-        return help ? CS_EXIT_OK : CS_EXIT_USAGE;
-    }
-    for (size_t i = 0; i < N_CMDS; i++) {
-        if (strcmp(argv[at], cs_cmds[i].name) == 0)
-            cmd = &cs_cmds[i];
-    }
-    if (!cmd) {
-        fprintf(stderr, "callscope: '%s' is not a command\n", argv[at]);
-        usage(stderr);
-        return CS_EXIT_USAGE;
-    }
-    /* With --help the command prints its help and opens nothing. */
-    if (!help_after && (cmd->flags & (CS_CMD_CONFIG | CS_CMD_DB))) {
-        ret = cs_config_load(&ctx.cfg, ctx.config_path, &err);
-        if (ret) {
-            ret = cs_cli_fail(ret, err.msg);
-            goto done;
-        }
-    }
-    /* The command parses argv from its own name on; globals given before
-     * the name were handled above. */
-    optind = 1;
-    opterr = 1;
-    ret = cmd->fn(argc - at, argv + at, &ctx);
-done:
-    cs_store_close(ctx.st);
-    cs_config_free(ctx.cfg);
-    if (fclose(stdout) != 0 && ret == CS_EXIT_OK) {
+    if (ret == CS_EXIT_OK) {
         fprintf(stderr, "callscope: error: cannot write output: %s\n",
                 strerror(errno));
         ret = CS_EXIT_ERROR;
     }
     return ret;
+}
+
+int main(int argc, char **argv)
+{
+    struct cs_ctx ctx;
+    int version = 0, ret;
+    const struct cs_option opts[] = {
+        CS_OPT_BOOL(0, "version", &version, "print the version"),
+        CS_OPT_END};
+
+    memset(&ctx, 0, sizeof(ctx));
+    /* libcurl (CURLOPT_NOSIGNAL) leaves SIGPIPE to the program: a server
+     * that hangs up must be an error return, not the end of the nightly
+     * job. Writes to a closed stdout then fail with EPIPE instead. */
+    signal(SIGPIPE, SIG_IGN);
+    /* Global options stand before the command; the command parses the
+     * rest, the global ones included. */
+    ret = cs_opt_parse(&argc, argv, &ctx, &doc, opts);
+    if (ret != CS_OPT_RUN)
+        goto done;
+    if (version)
+        ret = cmd_version(0, NULL, &ctx);
+    else
+        ret = cs_opt_run_cmd(argc, argv, &ctx, &doc);
+done:
+    cs_store_close(ctx.st);
+    cs_config_free(ctx.cfg);
+    return finish_stdout(ret);
 }

@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,8 @@
 
 #include "base/buf.h"
 #include "base/fs.h"
+#include "base/err.h"
+#include "base/fmt.h"
 #include "base/hash.h"
 #include "base/parse.h"
 #include "config/config.h"
@@ -90,6 +93,124 @@ static void test_base__dates_round_trip(void **state)
     assert_int_equal(cs_parse_date("2025-02-29", &d), CS_EINVALID);
     assert_int_equal(cs_days_in_month(2100, 2), 28);
     assert_int_equal(cs_days_in_month(2000, 2), 29);
+}
+
+static void test_base__dates_say_why_not(void **state)
+{
+    static const struct {
+        const char *in, *msg;
+    } cases[] = {
+        {"2026-11-31", "'2026-11-31' is not a date: November has 30 days"},
+        {"2026-02-29", "'2026-02-29' is not a date: February 2026 has 28 "
+                       "days"},
+        {"2026-13-01", "'2026-13-01' is not a date: there is no month 13"},
+        {"2026-04-00", "'2026-04-00' is not a date: days start at 01"},
+        {"2026/11/30", "'2026/11/30' is not a date: dates are YYYY-MM-DD"},
+        {"26-11-30", "'26-11-30' is not a date: dates are YYYY-MM-DD"},
+        {"2026-11-30x", "'2026-11-30x' is not a date: dates are "
+                        "YYYY-MM-DD"},
+    };
+    struct cs_err err = {0, ""};
+    int64_t d, d2;
+
+    (void)state;
+    assert_int_equal(cs_parse_date_err("2028-02-29", &d, &err), 0);
+    assert_int_equal(cs_parse_date("2028-02-29", &d2), 0);
+    assert_true(d == d2);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_int_equal(cs_parse_date_err(cases[i].in, &d, &err),
+                         CS_EINVALID);
+        assert_string_equal(err.msg, cases[i].msg);
+    }
+}
+
+static void test_base__shortest_doubles_read_back(void **state)
+{
+    static const struct {
+        double v;
+        const char *text;
+    } cases[] = {
+        {6.8, "6.8"}, {0.6, "0.6"}, {0.1 + 0.2, "0.30000000000000004"},
+        {800, "800"}, {1200, "1200"}, {0.00015, "0.00015"}, {1e-5, "1e-5"},
+        {1e21, "1e21"}, {1e16, "10000000000000000"}, {-2.5, "-2.5"},
+        {0, "0"}, {-0.0, "-0"}, {123456.789, "123456.789"},
+        {5e-324, "5e-324"}, {1.7976931348623157e308,
+                             "1.7976931348623157e308"},
+        {1.0 / 3, "0.3333333333333333"}, {2.0 / 3, "0.6666666666666666"},
+    };
+    char s[CS_FMT_DOUBLE_SIZE], g17[64];
+    uint64_t x = 0x9e3779b97f4a7c15ULL;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_int_equal(cs_fmt_double_shortest(s, cases[i].v),
+                         strlen(cases[i].text));
+        assert_string_equal(s, cases[i].text);
+    }
+    /* Random bit patterns: every finite double reads back bit for bit,
+     * in no more characters than %.17g takes. */
+    for (int i = 0; i < 200000; i++) {
+        double v, back;
+        uint64_t b1, b2;
+
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        memcpy(&v, &x, sizeof(v));
+        if (v != v || v - v != 0)
+            continue;
+        cs_fmt_double_shortest(s, v);
+        back = strtod(s, NULL);
+        memcpy(&b1, &v, sizeof(b1));
+        memcpy(&b2, &back, sizeof(b2));
+        if (b1 != b2)
+            fail_msg("%.17g printed as '%s'", v, s);
+        snprintf(g17, sizeof(g17), "%.17g", v);
+        assert_true(strlen(s) <= strlen(g17));
+    }
+    cs_fmt_double_shortest(s, 1.0 / 0.0);
+    assert_string_equal(s, "inf");
+}
+
+static void test_base__json_dump_as_jansson_but_shortest(void **state)
+{
+    static const size_t flags[] = {
+        0, JSON_COMPACT, JSON_INDENT(2), JSON_INDENT(4) | JSON_SORT_KEYS,
+        JSON_ENSURE_ASCII | JSON_ESCAPE_SLASH, JSON_INDENT(1) | JSON_COMPACT,
+    };
+    const char *doc = "{\"z\": [1, -2, 0.5, 1.0, 1e22, true, false, null, "
+                      "[], {}], \"a\": {\"q\\\"uote\": \"tab\\t nl\\n "
+                      "bs\\\\ sl/ \\u0001 \\u00e9 \\u20ac \\ud83d\\ude00\", "
+                      "\"n\": {\"deep\": [[[]]]}}, \"m\": \"\"}";
+    json_t *j = json_loads(doc, 0, NULL), *r;
+    struct cs_buf b = CS_BUF_INIT;
+    char *want;
+
+    (void)state;
+    assert_non_null(j);
+    /* Where jansson's 17 digits are already the shortest, the same
+     * bytes. */
+    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+        want = json_dumps(j, flags[i]);
+        cs_buf_reset(&b);
+        cs_fmt_json(&b, j, flags[i]);
+        assert_string_equal(b.ptr, want);
+        free(want);
+    }
+    json_decref(j);
+    /* Otherwise the shortest text, still a real when read back. */
+    j = json_pack("{s:f,s:f,s:f,s:f,s:i}", "cost", 6.8, "rate", 0.6, "ms",
+                  800.0, "tiny", 1e-5, "n", 3);
+    cs_buf_reset(&b);
+    cs_fmt_json(&b, j, JSON_COMPACT);
+    assert_string_equal(b.ptr, "{\"cost\":6.8,\"rate\":0.6,\"ms\":800.0,"
+                               "\"tiny\":1e-5,\"n\":3}");
+    r = json_loads(b.ptr, 0, NULL);
+    assert_true(json_equal(r, j));
+    assert_true(json_is_real(json_object_get(r, "ms")));
+    json_decref(r);
+    json_decref(j);
+    cs_buf_release(&b);
 }
 
 static void test_base__sha256_known_vectors(void **state)
@@ -272,6 +393,9 @@ int main(void)
         cmocka_unit_test(test_base__numbers_are_strict),
         cmocka_unit_test(test_base__rfc3339),
         cmocka_unit_test(test_base__dates_round_trip),
+        cmocka_unit_test(test_base__dates_say_why_not),
+        cmocka_unit_test(test_base__shortest_doubles_read_back),
+        cmocka_unit_test(test_base__json_dump_as_jansson_but_shortest),
         cmocka_unit_test(test_base__sha256_known_vectors),
         cmocka_unit_test(test_base__fnv1a64_known_vectors),
         cmocka_unit_test(test_base__fs_list_sorted_and_filtered),

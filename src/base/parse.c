@@ -114,6 +114,37 @@ int cs_parse_date(const char *s, int64_t *out_days)
     return 0;
 }
 
+int cs_parse_date_err(const char *s, int64_t *out_days, struct cs_err *err)
+{
+    static const char *const months[] = {
+        "January", "February", "March", "April", "May", "June", "July",
+        "August", "September", "October", "November", "December"};
+    int y, m, d;
+
+    if (cs_parse_date(s, out_days) == 0)
+        return 0;
+    /* The shape is right but the calendar says no: say why. */
+    if (s && strlen(s) == 10 && digits(s, 4, &y) == 0 && s[4] == '-' &&
+        digits(s + 5, 2, &m) == 0 && s[7] == '-' &&
+        digits(s + 8, 2, &d) == 0) {
+        if (m < 1 || m > 12)
+            return cs_err_set(err, CS_EINVALID, "'%s' is not a date: there "
+                              "is no month %02d", s, m);
+        if (d < 1)
+            return cs_err_set(err, CS_EINVALID, "'%s' is not a date: days "
+                              "start at 01", s);
+        if (m == 2)
+            return cs_err_set(err, CS_EINVALID, "'%s' is not a date: "
+                              "February %04d has %u days", s, y,
+                              cs_days_in_month(y, 2));
+        return cs_err_set(err, CS_EINVALID, "'%s' is not a date: %s has %u "
+                          "days", s, months[m - 1],
+                          cs_days_in_month(y, (unsigned)m));
+    }
+    return cs_err_set(err, CS_EINVALID, "'%s' is not a date: dates are "
+                      "YYYY-MM-DD", s ? s : "");
+}
+
 void cs_format_date(int64_t days, char *out)
 {
     int64_t y;

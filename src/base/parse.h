@@ -18,6 +18,15 @@ int cs_parse_rfc3339(const char *s, int64_t *out_us);
 /* "YYYY-MM-DD" to days since 1970-01-01; 0 or CS_EINVALID. */
 int cs_parse_date(const char *s, int64_t *out_days);
 
+/*
+ * cs_parse_date that says what is wrong in `err`: "'2026-11-31' is not a
+ * date: November has 30 days" for a day that does not exist (likewise a
+ * month 13 or February 29th of a common year), "'26-1-5' is not a date:
+ * dates are YYYY-MM-DD" for anything else. 0 or CS_EINVALID.
+ */
+struct cs_err;
+int cs_parse_date_err(const char *s, int64_t *out_days, struct cs_err *err);
+
 /* Days since the epoch to "YYYY-MM-DD" (out must hold 11 bytes). */
 void cs_format_date(int64_t days, char *out);
 

@@ -1,12 +1,17 @@
 /* cli.c - helpers shared by the commands */
 #include "cli/cli.h"
 
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 
 #include "base/log.h"
 #include "base/mem.h"
-#include "base/parse.h"
+#include "rubric/rubric.h"
+#include "store/known.h"
 
 int cs_cli_exit_for(int code)
 {
@@ -15,7 +20,9 @@ int cs_cli_exit_for(int code)
 
 int cs_cli_fail(int code, const char *msg)
 {
-    cs_log(CS_LOG_ERROR, "%s", msg);
+    /* A write error on a stdout nobody reads any more is no news. */
+    if (code != CS_EIO || !cs_cli_stdout_gone())
+        cs_log(CS_LOG_ERROR, "%s", msg);
     return cs_cli_exit_for(code);
 }
 
@@ -23,12 +30,26 @@ int cs_cli_usage(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
 
-    fprintf(stderr, "callscope %s: ", cmd);
+    fprintf(stderr, "callscope%s%s: ", *cmd ? " " : "", cmd);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\nTry 'callscope %s --help'.\n", cmd);
+    fprintf(stderr, "\nTry 'callscope%s%s --help'.\n", *cmd ? " " : "",
+            cmd);
     return CS_EXIT_USAGE;
+}
+
+int cs_cli_load_config(struct cs_ctx *ctx)
+{
+    struct cs_err err = {0, ""};
+
+    if (ctx->cfg)
+        return 0;
+    if (cs_config_load(&ctx->cfg, ctx->config_path, &err)) {
+        cs_log(CS_LOG_ERROR, "%s", err.msg);
+        return CS_EXIT_INVALID;
+    }
+    return 0;
 }
 
 int cs_cli_open_store(struct cs_ctx *ctx)
@@ -36,11 +57,9 @@ int cs_cli_open_store(struct cs_ctx *ctx)
     struct cs_err err = {0, ""};
     int ret;
 
-    if (!ctx->cfg) {
-        ret = cs_config_load(&ctx->cfg, ctx->config_path, &err);
-        if (ret)
-            return cs_cli_fail(ret, err.msg);
-    }
+    ret = cs_cli_load_config(ctx);
+    if (ret)
+        return ret;
     if (!ctx->st) {
         ret = cs_store_open(&ctx->st, ctx->cfg, &err);
         if (ret)
@@ -49,38 +68,63 @@ int cs_cli_open_store(struct cs_ctx *ctx)
     return 0;
 }
 
-int cs_cli_filter_opt(struct cs_cli_filter *cf, int c, char *arg,
-                      const char *cmd)
+int cs_cli_check_tenant(struct cs_ctx *ctx, const char *cmd,
+                        const char *tenant)
 {
-    int64_t d;
+    struct cs_err err = {0, ""};
+    json_t *named;
+    int found = 0, ret;
 
-    switch (c) {
-    case 'F':
-    case 'T':
-        if (cs_parse_date(arg, &d))
-            return cs_cli_usage(cmd, "dates are YYYY-MM-DD");
-        if (c == 'F')
-            cf->f.from = arg;
-        else
-            cf->f.to = arg;
-        return 1;
-    case 't':
-        cf->f.tenant = arg;
-        return 1;
-    case 'm':
-        cf->metrics = cs_xrealloc(cf->metrics,
-                                  (cf->n_metrics + 2) * sizeof(*cf->metrics));
-        cf->metrics[cf->n_metrics++] = arg;
-        cf->metrics[cf->n_metrics] = NULL;
-        return 1;
-    default:
+    if (!tenant)
         return 0;
+    /* "default" is the settings of the tenants not named, not a tenant. */
+    named = json_object_get(json_object_get(ctx->cfg->root, "tenants"),
+                            tenant);
+    if (named && strcmp(tenant, "default") != 0)
+        return 0;
+    ret = cs_store_tenant_exists(&found, ctx->st, tenant, &err);
+    if (ret)
+        return cs_cli_fail(ret, err.msg);
+    if (!found)
+        return cs_cli_usage(cmd, "unknown tenant '%s' (no conversations "
+                            "stored, not in the config's tenants)", tenant);
+    return 0;
+}
+
+int cs_cli_check_metrics(struct cs_ctx *ctx, const char *cmd,
+                         const struct cs_rubric_set *set,
+                         char *const *metrics)
+{
+    struct cs_err err = {0, ""};
+    int found, ret;
+
+    for (char *const *m = metrics; m && *m; m++) {
+        if (set && cs_rubric_set_find(set, *m))
+            continue;
+        ret = cs_store_metric_exists(&found, ctx->st, *m, &err);
+        if (ret)
+            return cs_cli_fail(ret, err.msg);
+        if (!found)
+            return cs_cli_usage(cmd, "unknown metric '%s' (no rubric, no "
+                                "results)", *m);
     }
+    return 0;
+}
+
+int cs_cli_stdout_gone(void)
+{
+    struct pollfd p = {1, POLLOUT, 0};
+    struct stat st;
+
+    if (fstat(1, &st) != 0 || !(S_ISFIFO(st.st_mode) ||
+                                S_ISSOCK(st.st_mode)))
+        return 0;
+    /* A pipe without readers polls as POLLERR (a socket as POLLHUP). */
+    return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP));
 }
 
 void cs_cli_filter_release(struct cs_cli_filter *cf)
 {
     free(cf->metrics);
     cf->metrics = NULL;
-    cf->n_metrics = 0;
 }

@@ -2,10 +2,9 @@
 #ifndef CS_CLI_CLI_H
 #define CS_CLI_CLI_H
 
-#include <getopt.h>
-
 #include "base/err.h"
 #include "cli/exit.h"
+#include "cli/options.h"
 #include "config/config.h"
 #include "store/results.h"
 #include "store/store.h"
@@ -19,9 +18,11 @@ enum {
 };
 
 struct cs_ctx {
-    struct cs_config *cfg;      /* set with CS_CMD_CONFIG */
+    struct cs_config *cfg;      /* set with CS_CMD_CONFIG once the options
+                                   are parsed (cs_opt_parse) */
     struct cs_store *st;        /* set by cs_cli_open_store */
     const char *config_path;    /* --config, or NULL */
+    unsigned flags;             /* CS_CMD_* of the command running */
 };
 
 typedef int (*cs_cmd_fn)(int argc, char **argv, struct cs_ctx *ctx);
@@ -33,41 +34,25 @@ struct cs_cmd {
     const char *summary;
 };
 
-/* Options every command accepts; main has already acted on them. */
-#define CS_COMMON_OPTS                                                   \
-    {"config", required_argument, NULL, 'c'},                            \
-    {"quiet", no_argument, NULL, 'q'},                                   \
-    {"verbose", no_argument, NULL, 'v'},                                 \
-    {"help", no_argument, NULL, 'h'}
-#define CS_COMMON_SHORT "c:qvh"
-#define CS_COMMON_HELP                                                   \
-    "  -c, --config FILE  config file (default: $CALLSCOPE_CONFIG or\n"  \
-    "                     config/callscope.json)\n"                      \
-    "  -q, --quiet        warnings and errors only\n"                    \
-    "  -v, --verbose      more detail (-vv: debug)\n"                    \
-    "  -h, --help         this help\n"
-
 /*
  * The selection options of score, rescore and results: --from, --to
- * (UTC dates), --tenant and --metric (repeatable). Put CS_FILTER_OPTS in
- * the option table and offer every option to cs_cli_filter_opt first:
- * it returns 1 when it took the option, 0 when the option is not one of
- * these, or CS_EXIT_USAGE after printing what is wrong with the value.
+ * (UTC dates), --tenant and --metric (repeatable, help `metric_help`),
+ * as entries of an option table filling `cf` (a struct cs_cli_filter *,
+ * zeroed first; cs_cli_filter_release once parsed).
  */
-#define CS_FILTER_OPTS                                                   \
-    {"from", required_argument, NULL, 'F'},                              \
-    {"to", required_argument, NULL, 'T'},                                \
-    {"tenant", required_argument, NULL, 't'},                            \
-    {"metric", required_argument, NULL, 'm'}
+#define CS_CLI_FILTER_OPTS(cf, metric_help)                               \
+    CS_OPT_DATE(0, "from", &(cf)->f.from,                                 \
+                "first UTC day of started_at (inclusive)"),               \
+    CS_OPT_DATE(0, "to", &(cf)->f.to,                                     \
+                "last UTC day of started_at (exclusive)"),                \
+    CS_OPT_STRING(0, "tenant", &(cf)->f.tenant, "T", "one tenant"),       \
+    CS_OPT_LIST(0, "metric", &(cf)->metrics, "KEY", (metric_help))
 
 struct cs_cli_filter {
     struct cs_score_filter f;
     char **metrics;         /* NULL-terminated (borrowed strings), or NULL */
-    size_t n_metrics;
 };
 
-int cs_cli_filter_opt(struct cs_cli_filter *cf, int c, char *arg,
-                      const char *cmd);
 void cs_cli_filter_release(struct cs_cli_filter *cf);
 
 /* Prints "callscope: error: <msg>" and returns the exit code for `code`. */
@@ -76,12 +61,41 @@ int cs_cli_fail(int code, const char *msg);
 /* Exit code for an error code: CS_EINVALID -> 3, others -> 1. */
 int cs_cli_exit_for(int code);
 
-/* Prints a usage error and returns CS_EXIT_USAGE. */
+/* Prints "callscope CMD: <message>" and "Try 'callscope CMD --help'."
+ * ("callscope: ..." when `cmd` is "") and returns CS_EXIT_USAGE. */
 int cs_cli_usage(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Loads the configuration into ctx->cfg unless it is loaded. Returns 0,
+ * or CS_EXIT_INVALID after printing why (a missing or unreadable file
+ * named by --config or $CALLSCOPE_CONFIG is invalid configuration too). */
+int cs_cli_load_config(struct cs_ctx *ctx);
+
 /* Loads config and store for a command that opens them itself. */
 int cs_cli_open_store(struct cs_ctx *ctx);
+
+/*
+ * Usage errors for selections naming nothing: returns 0 when `tenant` is
+ * NULL or known (conversations stored, or named under the config's
+ * "tenants"), CS_EXIT_USAGE after "unknown tenant 'x'", CS_EXIT_ERROR on
+ * a store error. The store must be open.
+ */
+int cs_cli_check_tenant(struct cs_ctx *ctx, const char *cmd,
+                        const char *tenant);
+
+/* Likewise for each of `metrics` (NULL-terminated, may be NULL): known
+ * when a rubric of `set` (may be NULL) has that key or results exist. */
+struct cs_rubric_set;
+int cs_cli_check_metrics(struct cs_ctx *ctx, const char *cmd,
+                         const struct cs_rubric_set *set,
+                         char *const *metrics);
+
+/*
+ * Whether stdout is a pipe (or socket) whose reader has gone: output was
+ * cut short on purpose (`callscope kpis | head -1`), so its EPIPE is no
+ * error to report. See main.c.
+ */
+int cs_cli_stdout_gone(void);
 
 /* The default rejects file: DATA_DIR/rejects/<what>-<UTC time>-<pid>.jsonl,
  * new. */

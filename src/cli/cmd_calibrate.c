@@ -5,27 +5,34 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/fmt.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "cli/cli.h"
+#include "rubric/rubric.h"
 #include "score/calibrate.h"
 #include "store/results.h"
 
-static const char help[] =
-    "usage: callscope calibrate --labels FILE [--metric KEY...] "
-    "[--format table|json]\n\n"
-    "Compares the stored (current) results with human labels: JSONL lines\n"
-    "{\"id\": ..., \"labels\": {\"<metric>\": value}} (null: the metric does\n"
-    "not apply). Per metric: n, accuracy, Cohen's kappa and the confusion\n"
-    "matrix over every labelled conversation, the same over those whose\n"
-    "gold label is not null, and the ids of the disagreements to review.\n"
-    "Conversations without a stored result are left out and counted.\n\n"
-    "  --labels FILE      the human labels\n"
-    "  --metric KEY       only this metric (repeatable; default: every\n"
-    "                     metric with at least one non-null label)\n"
-    "  --format F         table (default) or json\n"
-    CS_COMMON_HELP
-    "\nExit: 0 ok, 1 store or file error, 2 usage, 4 bad label lines.\n";
+static const struct cs_opt_cmd doc = {
+    .name = "calibrate",
+    .usage = "callscope calibrate --labels FILE [--metric KEY...] "
+             "[--format table|json]",
+    .about = "Compares the stored (current) results with human labels: JSONL "
+             "lines\n"
+             "{\"id\": ..., \"labels\": {\"<metric>\": value}} (null: the "
+             "metric does\n"
+             "not apply). Per metric: n, accuracy, Cohen's kappa and the "
+             "confusion\n"
+             "matrix over every labelled conversation, the same over those "
+             "whose\n"
+             "gold label is not null, and the ids of the disagreements to "
+             "review.\n"
+             "Conversations without a stored result are left out and counted; "
+             "a\n"
+             "metric with nothing to compare says \"no data\" (null in JSON).",
+    .exits = "Exit: 0 ok, 1 store or file error, 2 usage (an unknown metric "
+             "too),\n4 bad label lines.",
+};
 
 static void put_value(void *ctx, const char *id, const json_t *value)
 {
@@ -101,6 +108,27 @@ static json_t *agreement_json(const struct cs_agreement *a)
     return o;
 }
 
+/* cs_calibrate_format, with "no data" for a gold-applicable part that
+ * counts nothing instead of its zeros. */
+static void format_table(struct cs_buf *out, const char *metric,
+                         const struct cs_agreement *all,
+                         const struct cs_agreement *app)
+{
+    struct cs_buf b = CS_BUF_INIT;
+    size_t eol;
+
+    if (app->n) {
+        cs_calibrate_format(out, metric, all, app);
+        return;
+    }
+    cs_calibrate_format(&b, metric, all, NULL);
+    eol = strcspn(b.ptr, "\n");
+    cs_buf_add(out, b.ptr, eol);
+    cs_buf_adds(out, " | gold-applicable n=0: no data");
+    cs_buf_adds(out, b.ptr + eol);
+    cs_buf_release(&b);
+}
+
 /* Agreement of one metric; adds to `report` or prints. */
 static int one_metric(struct cs_ctx *ctx, json_t *gold_all,
                       const char *metric, int as_json, json_t *report)
@@ -149,10 +177,17 @@ static int one_metric(struct cs_ctx *ctx, json_t *gold_all,
         json_object_set_new(o, "gold_applicable", agreement_json(&app));
         json_object_set_new(o, "unscored", json_integer((json_int_t)unscored));
         json_object_set_new(report, metric, o);
+    } else if (all.n == 0) {
+        /* Nothing to compare: no figures, not zeros. */
+        printf("== %s: no data (n=0)\n", metric);
+        if (unscored)
+            printf("unscored: %zu labelled conversations have no result\n",
+                   unscored);
+        putchar('\n');
     } else {
         struct cs_buf b = CS_BUF_INIT;
 
-        cs_calibrate_format(&b, metric, &all, &app);
+        format_table(&b, metric, &all, &app);
         fputs(b.ptr, stdout);
         if (all.n_disagree) {
             printf("disagreements (%zu):", all.n_disagree);
@@ -178,48 +213,34 @@ static int one_metric(struct cs_ctx *ctx, json_t *gold_all,
 
 int cs_cmd_calibrate(int argc, char **argv, struct cs_ctx *ctx)
 {
-    static const struct option opts[] = {
-        {"labels", required_argument, NULL, 'l'},
-        {"metric", required_argument, NULL, 'm'},
-        {"format", required_argument, NULL, 'f'},
-        CS_COMMON_OPTS,
-        {NULL, 0, NULL, 0}};
     const char *path = NULL, *format = "table";
     json_t *gold = NULL, *metrics = json_array(), *report = json_object();
+    struct cs_rubric_set *set = NULL;
+    struct cs_err err = {0, ""};
+    char **wanted = NULL;
     long bad = 0;
-    int c, ret = CS_EXIT_OK;
+    int ret = CS_EXIT_OK;
     size_t i;
     json_t *m;
+    const struct cs_option opts[] = {
+        CS_OPT_STRING(0, "labels", &path, "FILE", "the human labels"),
+        CS_OPT_LIST(0, "metric", &wanted, "KEY",
+                    "only this metric (repeatable; default: every metric "
+                    "with at least one non-null label)"),
+        CS_OPT_CHOICE(0, "format", &format, "table|json",
+                      "output (default table)"),
+        CS_OPT_END};
 
-    while ((c = getopt_long(argc, argv, CS_COMMON_SHORT, opts, NULL)) != -1) {
-        switch (c) {
-        case 'h':
-            fputs(help, stdout);
-            goto done;
-        case 'l':
-            path = optarg;
-            break;
-        case 'm':
-            json_array_append_new(metrics, json_string(optarg));
-            break;
-        case 'f':
-            format = optarg;
-            break;
-        case 'c':
-        case 'q':
-        case 'v':
-            break;
-        default:
-            ret = cs_cli_usage("calibrate", "unknown option");
-            goto done;
-        }
-    }
-    if (!path || optind < argc ||
-        (strcmp(format, "table") && strcmp(format, "json"))) {
-        ret = cs_cli_usage("calibrate", "--labels FILE is required; "
-                           "--format is table or json");
+    ret = cs_opt_parse(&argc, argv, ctx, &doc, opts);
+    if (ret != CS_OPT_RUN)
+        goto done;
+    ret = CS_EXIT_OK;
+    if (!path) {
+        ret = cs_cli_usage("calibrate", "--labels FILE is required");
         goto done;
     }
+    for (char **w = wanted; w && *w; w++)
+        json_array_append_new(metrics, json_string(*w));
     if (read_labels(&gold, &bad, path) < 0) {
         ret = CS_EXIT_ERROR;
         goto done;
@@ -244,6 +265,14 @@ int cs_cmd_calibrate(int argc, char **argv, struct cs_ctx *ctx)
     ret = cs_cli_open_store(ctx);
     if (ret)
         goto done;
+    /* A metric asked for by name must exist; one only in the labels may
+     * simply have no data. */
+    if (wanted && cs_rubric_set_load(&set, ctx->cfg->rubrics_dir, NULL,
+                                     &err) < 0)
+        set = NULL;
+    ret = cs_cli_check_metrics(ctx, "calibrate", set, wanted);
+    if (ret)
+        goto done;
     json_array_foreach(metrics, i, m) {
         ret = one_metric(ctx, gold, json_string_value(m),
                          strcmp(format, "json") == 0, report);
@@ -251,11 +280,13 @@ int cs_cmd_calibrate(int argc, char **argv, struct cs_ctx *ctx)
             goto done;
     }
     if (strcmp(format, "json") == 0) {
-        json_dumpf(report, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+        cs_fmt_json_dumpf(report, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
         putchar('\n');
     }
     ret = bad ? CS_EXIT_PARTIAL : CS_EXIT_OK;
 done:
+    cs_rubric_set_free(set);
+    free(wanted);
     json_decref(gold);
     json_decref(metrics);
     json_decref(report);

@@ -6,23 +6,21 @@
 #include "base/log.h"
 #include "cli/cli.h"
 
-static const char help[] =
-    "usage: callscope db SUBCOMMAND\n\n"
-    "  migrate   apply pending schema migrations (safe to run twice, and\n"
-    "            from two processes at once)\n"
-    "  status    where the database is and its schema version\n"
-    "  start     start the embedded PostgreSQL cluster (DATA_DIR/pg)\n"
-    "  stop      stop the embedded cluster\n\n"
-    "With CALLSCOPE_DATABASE_URL (or database_url in the config) callscope\n"
-    "uses that server and start/stop do nothing.\n\n"
-    CS_COMMON_HELP
-    "\nExit: 0 ok, 1 error, 2 usage.\n";
-
-static int db_migrate(struct cs_ctx *ctx)
+static int db_migrate(int argc, char **argv, struct cs_ctx *ctx)
 {
+    static const struct cs_opt_cmd doc = {
+        .name = "db migrate",
+        .usage = "callscope db migrate",
+        .about = "Applies pending schema migrations (safe to run twice, and "
+                 "from two\nprocesses at once).",
+        .exits = "Exit: 0 ok, 1 error, 2 usage.",
+    };
     struct cs_err err = {0, ""};
     int applied = 0, version = 0, ret;
 
+    ret = cs_opt_parse(&argc, argv, ctx, &doc, NULL);
+    if (ret != CS_OPT_RUN)
+        return ret;
     ret = cs_cli_open_store(ctx); /* opening applies pending migrations */
     if (ret)
         return ret;
@@ -35,12 +33,21 @@ static int db_migrate(struct cs_ctx *ctx)
     return CS_EXIT_OK;
 }
 
-static int db_status(struct cs_ctx *ctx)
+static int db_status(int argc, char **argv, struct cs_ctx *ctx)
 {
+    static const struct cs_opt_cmd doc = {
+        .name = "db status",
+        .usage = "callscope db status",
+        .about = "Says where the database is and its schema version.",
+        .exits = "Exit: 0 ok, 1 error, 2 usage.",
+    };
     struct cs_err err = {0, ""};
     char *where = NULL;
     int state, version = 0, ret;
 
+    ret = cs_opt_parse(&argc, argv, ctx, &doc, NULL);
+    if (ret != CS_OPT_RUN)
+        return ret;
     if (ctx->cfg->database_url && *ctx->cfg->database_url) {
         printf("database: external (CALLSCOPE_DATABASE_URL / config)\n");
     } else {
@@ -64,12 +71,21 @@ static int db_status(struct cs_ctx *ctx)
     return CS_EXIT_OK;
 }
 
-static int db_start(struct cs_ctx *ctx)
+static int db_start(int argc, char **argv, struct cs_ctx *ctx)
 {
+    static const struct cs_opt_cmd doc = {
+        .name = "db start",
+        .usage = "callscope db start",
+        .about = "Starts the embedded PostgreSQL cluster (DATA_DIR/pg).",
+        .exits = "Exit: 0 ok, 1 error, 2 usage.",
+    };
     struct cs_err err = {0, ""};
     char *info = NULL;
     int ret;
 
+    ret = cs_opt_parse(&argc, argv, ctx, &doc, NULL);
+    if (ret != CS_OPT_RUN)
+        return ret;
     if (ctx->cfg->database_url && *ctx->cfg->database_url) {
         cs_log(CS_LOG_WARN, "an external database is configured: nothing to "
                "start");
@@ -83,11 +99,20 @@ static int db_start(struct cs_ctx *ctx)
     return CS_EXIT_OK;
 }
 
-static int db_stop(struct cs_ctx *ctx)
+static int db_stop(int argc, char **argv, struct cs_ctx *ctx)
 {
+    static const struct cs_opt_cmd doc = {
+        .name = "db stop",
+        .usage = "callscope db stop",
+        .about = "Stops the embedded cluster.",
+        .exits = "Exit: 0 ok, 1 error, 2 usage.",
+    };
     struct cs_err err = {0, ""};
     int ret;
 
+    ret = cs_opt_parse(&argc, argv, ctx, &doc, NULL);
+    if (ret != CS_OPT_RUN)
+        return ret;
     if (ctx->cfg->database_url && *ctx->cfg->database_url) {
         cs_log(CS_LOG_WARN, "an external database is configured: nothing to "
                "stop");
@@ -100,35 +125,29 @@ static int db_stop(struct cs_ctx *ctx)
     return CS_EXIT_OK;
 }
 
-static const struct {
-    const char *name;
-    int (*fn)(struct cs_ctx *ctx);
-} subcmds[] = {
-    {"migrate", db_migrate},
-    {"status", db_status},
-    {"start", db_start},
-    {"stop", db_stop},
+static const struct cs_cmd subcmds[] = {
+    {"migrate", db_migrate, 0, "apply pending schema migrations (safe to "
+     "run twice, and from two processes at once)"},
+    {"status", db_status, 0, "where the database is and its schema "
+     "version"},
+    {"start", db_start, 0, "start the embedded PostgreSQL cluster "
+     "(DATA_DIR/pg)"},
+    {"stop", db_stop, 0, "stop the embedded cluster"},
+    {NULL, NULL, 0, NULL},
+};
+
+static const struct cs_opt_cmd doc = {
+    .name = "db",
+    .usage = "callscope db migrate|status|start|stop",
+    .about = "With CALLSCOPE_DATABASE_URL (or database_url in the config) "
+             "callscope\n"
+             "uses that server and start/stop do nothing; otherwise its own\n"
+             "embedded PostgreSQL cluster under DATA_DIR/pg.",
+    .exits = "Exit: 0 ok, 1 error, 2 usage.",
+    .cmds = subcmds,
 };
 
 int cs_cmd_db(int argc, char **argv, struct cs_ctx *ctx)
 {
-    static const struct option opts[] = {CS_COMMON_OPTS, {NULL, 0, NULL, 0}};
-    int c;
-
-    while ((c = getopt_long(argc, argv, CS_COMMON_SHORT, opts, NULL)) != -1) {
-        if (c == 'h') {
-            fputs(help, stdout);
-            return CS_EXIT_OK;
-        }
-        if (c == '?')
-            return cs_cli_usage("db", "unknown option");
-    }
-    if (optind != argc - 1)
-        return cs_cli_usage("db", "expected one of migrate, status, start, "
-                            "stop");
-    for (size_t i = 0; i < sizeof(subcmds) / sizeof(subcmds[0]); i++) {
-        if (strcmp(argv[optind], subcmds[i].name) == 0)
-            return subcmds[i].fn(ctx);
-    }
-    return cs_cli_usage("db", "'%s' is not a db subcommand", argv[optind]);
+    return cs_opt_dispatch(argc, argv, ctx, &doc);
 }

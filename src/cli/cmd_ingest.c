@@ -1,4 +1,5 @@
 /* cmd_ingest.c - callscope ingest PATH... */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,24 +8,26 @@
 
 #include "base/buf.h"
 #include "base/log.h"
-#include "base/parse.h"
+#include "base/mem.h"
 #include "cli/cli.h"
 #include "ingest/ingest.h"
 
-static const char help[] =
-    "usage: callscope ingest [OPTIONS] PATH...\n\n"
-    "Loads conversations (JSON Lines, *.jsonl or *.jsonl.gz; folders are\n"
-    "searched recursively) into the store. A conversation already stored\n"
-    "under the same tenant and id is replaced. Bad lines are rejected with\n"
-    "file, line and reason into a rejects file; the rest still loads.\n\n"
-    "  --rejects FILE         rejects file (default:\n"
-    "                         DATA_DIR/rejects/ingest-<time>-<pid>.jsonl)\n"
-    "  --max-line-bytes N     longer lines are rejected (default 16 MiB)\n"
-    "  --batch N              conversations per COPY transaction\n"
-    "  --json                 print the summary as JSON\n"
-    CS_COMMON_HELP
-    "\nExit: 0 all loaded, 4 some lines rejected or files unreadable,\n"
-    "1 store error, 2 usage.\n";
+static const struct cs_opt_cmd doc = {
+    .name = "ingest",
+    .usage = "callscope ingest [OPTIONS] PATH...",
+    .about = "Loads conversations (docs/conversation-format.md; JSON Lines, "
+             "*.jsonl\n"
+             "or *.jsonl.gz; folders are searched recursively) into the "
+             "store. A\n"
+             "conversation already stored under the same tenant and id is "
+             "replaced.\n"
+             "Bad lines are rejected with file, line and reason into a "
+             "rejects\n"
+             "file; the rest still loads.",
+    .exits = "Exit: 0 all loaded, 4 some lines rejected or files "
+             "unreadable,\n1 store error, 2 usage.",
+    .max_args = CS_OPT_ANY,
+};
 
 char *cs_cli_rejects_path(const struct cs_config *cfg, const char *what)
 {
@@ -76,60 +79,36 @@ void cs_cli_print_ingest(const struct cs_ingest_stats *s, const char *rejects,
 
 int cs_cmd_ingest(int argc, char **argv, struct cs_ctx *ctx)
 {
-    static const struct option opts[] = {
-        {"rejects", required_argument, NULL, 'r'},
-        {"max-line-bytes", required_argument, NULL, 'm'},
-        {"batch", required_argument, NULL, 'b'},
-        {"json", no_argument, NULL, 'j'},
-        CS_COMMON_OPTS,
-        {NULL, 0, NULL, 0}};
     struct cs_ingest_opts io;
     struct cs_ingest_stats stats;
     struct cs_err err = {0, ""};
+    const char *rejects_opt = NULL;
     char *rejects = NULL;
-    int c, as_json = 0, ret;
-    long v;
+    int as_json = 0, ret;
+    long max_line = 0, batch = 0;
     double t0;
+    const struct cs_option opts[] = {
+        CS_OPT_STRING(0, "rejects", &rejects_opt, "FILE",
+                      "rejects file (default: DATA_DIR/rejects/"
+                      "ingest-<time>-<pid>.jsonl)"),
+        CS_OPT_LONG(0, "max-line-bytes", &max_line, "N", 1, LONG_MAX,
+                    "longer lines are rejected (default 16 MiB)"),
+        CS_OPT_LONG(0, "batch", &batch, "N", 1, LONG_MAX,
+                    "conversations per COPY transaction"),
+        CS_OPT_BOOL(0, "json", &as_json, "print the summary as JSON"),
+        CS_OPT_END};
 
     memset(&io, 0, sizeof(io));
     io.max_messages = 20;
-    while ((c = getopt_long(argc, argv, CS_COMMON_SHORT, opts, NULL)) != -1) {
-        switch (c) {
-        case 'h':
-            fputs(help, stdout);
-            return CS_EXIT_OK;
-        case 'r':
-            free(rejects);
-            rejects = strdup(optarg);
-            break;
-        case 'm':
-        case 'b':
-            if (cs_parse_long(optarg, &v) < 0 || v < 1) {
-                free(rejects);
-                return cs_cli_usage("ingest", "'%s' is not a positive "
-                                    "number", optarg);
-            }
-            if (c == 'm')
-                io.max_line = (size_t)v;
-            else
-                io.batch_rows = (size_t)v;
-            break;
-        case 'j':
-            as_json = 1;
-            break;
-        case 'c':
-        case 'q':
-        case 'v':
-            break;
-        default:
-            free(rejects);
-            return cs_cli_usage("ingest", "unknown option");
-        }
-    }
-    if (optind >= argc) {
-        free(rejects);
+    ret = cs_opt_parse(&argc, argv, ctx, &doc, opts);
+    if (ret != CS_OPT_RUN)
+        return ret;
+    if (argc == 0)
         return cs_cli_usage("ingest", "no files or folders given");
-    }
+    io.max_line = (size_t)max_line;
+    io.batch_rows = (size_t)batch;
+    if (rejects_opt)
+        rejects = cs_xstrdup(rejects_opt);
     ret = cs_cli_open_store(ctx);
     if (ret) {
         free(rejects);
@@ -143,8 +122,7 @@ int cs_cmd_ingest(int argc, char **argv, struct cs_ctx *ctx)
     if (!io.batch_rows)
         io.batch_rows = (size_t)ctx->cfg->ingest_batch_rows;
     t0 = cs_now();
-    ret = cs_ingest_paths(&stats, ctx->st, argv + optind,
-                          (size_t)(argc - optind), &io, &err);
+    ret = cs_ingest_paths(&stats, ctx->st, argv, (size_t)argc, &io, &err);
     cs_cli_print_ingest(&stats, rejects, cs_now() - t0, as_json);
     free(rejects);
     if (ret)

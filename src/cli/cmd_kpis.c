@@ -3,98 +3,70 @@
 #include <string.h>
 
 #include "base/log.h"
-#include "base/parse.h"
 #include "cli/cli.h"
 #include "kpi/kpi.h"
 #include "report/render.h"
 
-static const char help[] =
-    "usage: callscope kpis --from YYYY-MM-DD --to YYYY-MM-DD [OPTIONS]\n\n"
-    "Computes the KPIs and ROI of ../shared/spec/kpis.md over the local\n"
-    "dates [from, to) of each tenant's time zone, with the previous period\n"
-    "of the same length and the alerts its thresholds raise.\n\n"
-    "  --from DATE          first day (inclusive)\n"
-    "  --to DATE            last day (exclusive)\n"
-    "  --tenant T           one tenant (default: every tenant with data)\n"
-    "  --tz ZONE            time zone for every tenant (default: each\n"
-    "                       tenant's configured zone, else UTC)\n"
-    "  --by day|agent       add a breakdown per local day or per agent\n"
-    "  --format json|csv|table   output (default table)\n"
-    "  --no-compare         skip the previous period\n"
-    CS_COMMON_HELP
-    "\nExit: 0 ok, 1 store error, 2 usage (bad dates, zone or format).\n";
+static const struct cs_opt_cmd doc = {
+    .name = "kpis",
+    .usage = "callscope kpis --from YYYY-MM-DD --to YYYY-MM-DD [OPTIONS]",
+    .about = "Computes the KPIs and ROI of docs/kpis.md over the local\n"
+             "dates [from, to) of each tenant's time zone, with the previous\n"
+             "period of the same length and the alerts its thresholds raise.",
+    .exits = "Exit: 0 ok, 1 store error, 2 usage (bad dates, zone, format or\n"
+             "an unknown tenant).",
+};
+
+static int opt_by(const struct cs_option *opt, const char *arg,
+                  struct cs_err *err)
+{
+    enum cs_kpi_by *by = opt->value;
+
+    if (strcmp(arg, "day") == 0)
+        *by = CS_KPI_BY_DAY;
+    else if (strcmp(arg, "agent") == 0)
+        *by = CS_KPI_BY_AGENT;
+    else
+        return cs_err_set(err, CS_EINVALID, "--by takes day or agent");
+    return 0;
+}
 
 int cs_cmd_kpis(int argc, char **argv, struct cs_ctx *ctx)
 {
-    static const struct option opts[] = {
-        {"from", required_argument, NULL, 'F'},
-        {"to", required_argument, NULL, 'T'},
-        {"tenant", required_argument, NULL, 't'},
-        {"tz", required_argument, NULL, 'z'},
-        {"by", required_argument, NULL, 'b'},
-        {"format", required_argument, NULL, 'f'},
-        {"no-compare", no_argument, NULL, 'n'},
-        CS_COMMON_OPTS,
-        {NULL, 0, NULL, 0}};
     struct cs_kpi_query q;
     struct cs_err err = {0, ""};
     const char *from = NULL, *to = NULL, *format = "table";
     struct cs_report *report = NULL;
     struct cs_rubric_set *set = NULL;
-    int64_t d;
-    int c, ret;
+    int ret;
+    const struct cs_option opts[] = {
+        CS_OPT_DATE(0, "from", &from, "first day (inclusive)"),
+        CS_OPT_DATE(0, "to", &to, "last day (exclusive)"),
+        CS_OPT_STRING(0, "tenant", &q.tenant, "T",
+                      "one tenant (default: every tenant with data)"),
+        CS_OPT_STRING(0, "tz", &q.tz, "ZONE",
+                      "time zone for every tenant (default: each tenant's "
+                      "configured zone, else UTC)"),
+        CS_OPT_CALLBACK(0, "by", &q.by, "day|agent",
+                        "add a breakdown per local day or per agent",
+                        opt_by),
+        CS_OPT_CHOICE(0, "format", &format, "json|csv|table",
+                      "output (default table)"),
+        CS_OPT_SET(0, "no-compare", &q.compare, 0,
+                   "skip the previous period"),
+        CS_OPT_END};
 
     memset(&q, 0, sizeof(q));
     q.compare = 1;
-    while ((c = getopt_long(argc, argv, CS_COMMON_SHORT, opts, NULL)) != -1) {
-        switch (c) {
-        case 'h':
-            fputs(help, stdout);
-            return CS_EXIT_OK;
-        case 'F':
-            from = optarg;
-            break;
-        case 'T':
-            to = optarg;
-            break;
-        case 't':
-            q.tenant = optarg;
-            break;
-        case 'z':
-            q.tz = optarg;
-            break;
-        case 'b':
-            if (strcmp(optarg, "day") == 0)
-                q.by = CS_KPI_BY_DAY;
-            else if (strcmp(optarg, "agent") == 0)
-                q.by = CS_KPI_BY_AGENT;
-            else
-                return cs_cli_usage("kpis", "--by takes day or agent");
-            break;
-        case 'f':
-            format = optarg;
-            break;
-        case 'n':
-            q.compare = 0;
-            break;
-        case 'c':
-        case 'q':
-        case 'v':
-            break;
-        default:
-            return cs_cli_usage("kpis", "unknown option");
-        }
-    }
-    if (optind < argc)
-        return cs_cli_usage("kpis", "unexpected argument '%s'", argv[optind]);
+    ret = cs_opt_parse(&argc, argv, ctx, &doc, opts);
+    if (ret != CS_OPT_RUN)
+        return ret;
     if (!from || !to)
         return cs_cli_usage("kpis", "--from and --to are required");
-    if (cs_parse_date(from, &d) || cs_parse_date(to, &d))
-        return cs_cli_usage("kpis", "dates are YYYY-MM-DD");
-    if (strcmp(format, "json") && strcmp(format, "csv") &&
-        strcmp(format, "table"))
-        return cs_cli_usage("kpis", "--format takes json, csv or table");
     ret = cs_cli_open_store(ctx);
+    if (ret)
+        return ret;
+    ret = cs_cli_check_tenant(ctx, "kpis", q.tenant);
     if (ret)
         return ret;
     snprintf(q.from, sizeof(q.from), "%s", from);

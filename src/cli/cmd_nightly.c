@@ -10,31 +10,24 @@
 #include "cli/cli.h"
 #include "pipeline/nightly.h"
 
-static const char help[] =
-    "usage: callscope nightly [OPTIONS]\n\n"
-    "The nightly job: ingests every *.jsonl[.gz] of the inbox (moving each\n"
-    "file read to the done folder), scores what is new or stale against\n"
-    "the rubrics (refusing to start on an invalid rubric set), then\n"
-    "writes the day's KPIs (with the previous day and the same weekday a\n"
-    "week earlier), the alerts, and a rolling period summary under\n"
-    "REPORTS_DIR.\n\n"
-    "  --date YYYY-MM-DD    the day reported (default: yesterday, UTC)\n"
-    "  --inbox DIR          default DATA_DIR/inbox\n"
-    "  --done DIR           default DATA_DIR/done/<today>\n"
-    "  --period-days N      rolling summary length (default 30)\n"
-    CS_COMMON_HELP
-    "\nExit: 0 ok, 1 error, 2 usage, 3 invalid rubric set, 4 some input\n"
-    "rejected or some evaluations failed.\n";
+static const struct cs_opt_cmd doc = {
+    .name = "nightly",
+    .usage = "callscope nightly [OPTIONS]",
+    .about = "The nightly job: ingests every *.jsonl[.gz] of the inbox "
+             "(moving each\n"
+             "file read to the done folder), scores what is new or stale "
+             "against\n"
+             "the rubrics (refusing to start on an invalid rubric set), then\n"
+             "writes the day's KPIs (with the previous day and the same "
+             "weekday a\n"
+             "week earlier), the alerts, and a rolling period summary under\n"
+             "REPORTS_DIR.",
+    .exits = "Exit: 0 ok, 1 error, 2 usage, 3 invalid rubric set, 4 some "
+             "input\nrejected or some evaluations failed.",
+};
 
 int cs_cmd_nightly(int argc, char **argv, struct cs_ctx *ctx)
 {
-    static const struct option opts[] = {
-        {"date", required_argument, NULL, 'd'},
-        {"inbox", required_argument, NULL, 'i'},
-        {"done", required_argument, NULL, 'o'},
-        {"period-days", required_argument, NULL, 'p'},
-        CS_COMMON_OPTS,
-        {NULL, 0, NULL, 0}};
     struct cs_nightly_opts o;
     struct cs_nightly_result res;
     struct cs_buf inbox = CS_BUF_INIT, done = CS_BUF_INIT;
@@ -42,47 +35,28 @@ int cs_cmd_nightly(int argc, char **argv, struct cs_ctx *ctx)
     char yesterday[11], today[11], *rejects = NULL;
     struct cs_rubric_set *rubrics = NULL;
     int64_t day;
-    long v;
-    int c, ret;
+    long period_days = 30;
+    int ret;
+    const struct cs_option opts[] = {
+        CS_OPT_DATE(0, "date", &o.date,
+                    "the day reported (default: yesterday, UTC)"),
+        CS_OPT_STRING(0, "inbox", &o.inbox, "DIR",
+                      "default DATA_DIR/inbox"),
+        CS_OPT_STRING(0, "done", &o.done_dir, "DIR",
+                      "default DATA_DIR/done/<today>"),
+        CS_OPT_LONG(0, "period-days", &period_days, "N", 1, 366,
+                    "rolling summary length (default 30)"),
+        CS_OPT_END};
 
     memset(&o, 0, sizeof(o));
-    o.period_days = 30;
     day = (int64_t)(time(NULL) / 86400);
     cs_format_date(day - 1, yesterday);
     cs_format_date(day, today);
     o.date = yesterday;
-    while ((c = getopt_long(argc, argv, CS_COMMON_SHORT, opts, NULL)) != -1) {
-        switch (c) {
-        case 'h':
-            fputs(help, stdout);
-            return CS_EXIT_OK;
-        case 'd':
-            if (cs_parse_date(optarg, &day))
-                return cs_cli_usage("nightly", "--date takes YYYY-MM-DD");
-            o.date = optarg;
-            break;
-        case 'i':
-            o.inbox = optarg;
-            break;
-        case 'o':
-            o.done_dir = optarg;
-            break;
-        case 'p':
-            if (cs_parse_long(optarg, &v) || v < 1 || v > 366)
-                return cs_cli_usage("nightly", "--period-days takes 1..366");
-            o.period_days = (int)v;
-            break;
-        case 'c':
-        case 'q':
-        case 'v':
-            break;
-        default:
-            return cs_cli_usage("nightly", "unknown option");
-        }
-    }
-    if (optind < argc)
-        return cs_cli_usage("nightly", "unexpected argument '%s'",
-                            argv[optind]);
+    ret = cs_opt_parse(&argc, argv, ctx, &doc, opts);
+    if (ret != CS_OPT_RUN)
+        return ret;
+    o.period_days = (int)period_days;
     if (!o.inbox) {
         cs_buf_addf(&inbox, "%s/inbox", ctx->cfg->data_dir);
         o.inbox = inbox.ptr;

@@ -4,109 +4,26 @@
 #include <string.h>
 
 #include "base/log.h"
-#include "base/mem.h"
-#include "base/parse.h"
 #include "cli/cli.h"
 #include "pipeline/reports.h"
 
-static const char help[] =
-    "usage: callscope report executive --month YYYY-MM [--tenant T ...]\n"
-    "       callscope report daily --date YYYY-MM-DD [--tenant T ...]\n\n"
-    "Renders the PDF reports of docs/report-design.md:\n"
-    "  executive   the monthly executive report, per tenant in\n"
-    "              REPORTS_DIR/<month>/executive-<tenant>.pdf, and the\n"
-    "              all-tenants edition executive-all.pdf (when no tenant\n"
-    "              is named); each tenant's month in its own time zone,\n"
-    "              compared with the month before\n"
-    "  daily       the daily operations page per tenant in\n"
-    "              REPORTS_DIR/daily/<date>/daily-<tenant>.pdf, against the\n"
-    "              day before and the same weekday last week\n\n"
-    "  --month YYYY-MM      the month (executive)\n"
-    "  --date YYYY-MM-DD    the day (daily)\n"
-    "  --tenant T           only this tenant (repeatable)\n"
-    CS_COMMON_HELP
-    "\nWords come from templates/report.tmpl (config report.templates),\n"
-    "fonts, logo and page size from the config's \"report\" object.\n"
-    "Nothing is written when a step fails (an earlier file stays).\n"
-    "Prints the files written. Exit: 0 ok, 1 error, 2 usage, 3 invalid\n"
-    "config, rubric set or template.\n";
+#define REPORT_EXITS                                                      \
+    "Nothing is written when a step fails (an earlier file stays). Prints\n" \
+    "the files written. Exit: 0 ok, 1 error, 2 usage, 3 invalid config,\n" \
+    "rubric set or template."
 
-int cs_cmd_report(int argc, char **argv, struct cs_ctx *ctx)
+/* The rubric set, the tenants known, then the report; prints the files. */
+static int run(struct cs_ctx *ctx, const char *cmd, char **tenants,
+               const char *month, const char *date)
 {
-    static const struct option opts[] = {
-        {"month", required_argument, NULL, 'm'},
-        {"date", required_argument, NULL, 'd'},
-        {"tenant", required_argument, NULL, 't'},
-        CS_COMMON_OPTS,
-        {NULL, 0, NULL, 0}};
     struct cs_report_files files = {NULL, 0, 0};
     struct cs_err err = {0, ""};
     struct cs_rubric_set *rubrics = NULL;
-    const char *kind, *month = NULL, *date = NULL;
-    char **tenants = NULL;
-    size_t n_tenants = 0;
-    int64_t day;
-    int c, ret;
+    int ret;
 
-    while ((c = getopt_long(argc, argv, CS_COMMON_SHORT, opts, NULL)) != -1) {
-        switch (c) {
-        case 'h':
-            fputs(help, stdout);
-            free(tenants);
-            return CS_EXIT_OK;
-        case 'm':
-            month = optarg;
-            break;
-        case 'd':
-            if (cs_parse_date(optarg, &day)) {
-                free(tenants);
-                return cs_cli_usage("report", "--date takes YYYY-MM-DD");
-            }
-            date = optarg;
-            break;
-        case 't':
-            tenants = cs_xrealloc(tenants,
-                                  (n_tenants + 2) * sizeof(*tenants));
-            tenants[n_tenants++] = optarg;
-            tenants[n_tenants] = NULL;
-            break;
-        case 'c':
-        case 'q':
-        case 'v':
-            break;
-        default:
-            free(tenants);
-            return cs_cli_usage("report", "unknown option");
-        }
-    }
-    ret = CS_EXIT_USAGE;
-    if (optind + 1 != argc) {
-        cs_cli_usage("report", "name one report: executive or daily");
-        goto done;
-    }
-    kind = argv[optind];
-    if (strcmp(kind, "executive") == 0 && !month) {
-        cs_cli_usage("report", "executive needs --month YYYY-MM");
-        goto done;
-    }
-    if (strcmp(kind, "daily") == 0 && !date) {
-        cs_cli_usage("report", "daily needs --date YYYY-MM-DD");
-        goto done;
-    }
-    if (strcmp(kind, "executive") != 0 && strcmp(kind, "daily") != 0) {
-        cs_cli_usage("report", "'%s' is not a report: executive or daily",
-                     kind);
-        goto done;
-    }
-    if (month) {
-        char f[11], t[11], p[11];
-
-        if (cs_reports_month(month, f, t, p, &err)) {
-            cs_cli_usage("report", "%s", err.msg);
-            goto done;
-        }
-    }
     ret = cs_cli_open_store(ctx);
+    for (char **t = tenants; !ret && t && *t; t++)
+        ret = cs_cli_check_tenant(ctx, cmd, *t);
     if (ret)
         goto done;
     if (cs_rubric_set_load(&rubrics, ctx->cfg->rubrics_dir, NULL, &err) < 0) {
@@ -126,6 +43,96 @@ int cs_cmd_report(int argc, char **argv, struct cs_ctx *ctx)
 done:
     cs_report_files_release(&files);
     cs_rubric_set_free(rubrics);
+    return ret;
+}
+
+static int report_executive(int argc, char **argv, struct cs_ctx *ctx)
+{
+    static const struct cs_opt_cmd doc = {
+        .name = "report executive",
+        .usage = "callscope report executive --month YYYY-MM [--tenant T]...",
+        .about = "The monthly executive PDF (docs/report-design.md): per "
+                 "tenant in\nREPORTS_DIR/<month>/executive-<tenant>.pdf, and "
+                 "the all-tenants edition\nexecutive-all.pdf when no tenant "
+                 "is named. Each tenant's month is its own\n(its time zone), "
+                 "compared with the month before. Words come from\n"
+                 "templates/report.tmpl, fonts, logo and page size from the "
+                 "config's\n\"report\" object.",
+        .exits = REPORT_EXITS,
+    };
+    const char *month = NULL;
+    char **tenants = NULL;
+    struct cs_err err = {0, ""};
+    char f[11], t[11], p[11];
+    int ret;
+    const struct cs_option opts[] = {
+        CS_OPT_STRING(0, "month", &month, "YYYY-MM", "the month"),
+        CS_OPT_LIST(0, "tenant", &tenants, "T",
+                    "only this tenant (repeatable)"),
+        CS_OPT_END};
+
+    ret = cs_opt_parse(&argc, argv, ctx, &doc, opts);
+    if (ret != CS_OPT_RUN)
+        return ret;
+    if (!month)
+        ret = cs_cli_usage("report executive", "--month is required");
+    else if (cs_reports_month(month, f, t, p, &err))
+        ret = cs_cli_usage("report executive", "%s", err.msg);
+    else
+        ret = run(ctx, "report executive", tenants, month, NULL);
     free(tenants);
     return ret;
+}
+
+static int report_daily(int argc, char **argv, struct cs_ctx *ctx)
+{
+    static const struct cs_opt_cmd doc = {
+        .name = "report daily",
+        .usage = "callscope report daily --date YYYY-MM-DD [--tenant T]...",
+        .about = "The daily operations PDF, one page per tenant, in\n"
+                 "REPORTS_DIR/daily/<date>/daily-<tenant>.pdf: each KPI that "
+                 "day, the day\nbefore and the same weekday last week, alert "
+                 "crossings marked; the\nalerts; the conversations worth a "
+                 "look. (The nightly job renders it.)",
+        .exits = REPORT_EXITS,
+    };
+    const char *date = NULL;
+    char **tenants = NULL;
+    int ret;
+    const struct cs_option opts[] = {
+        CS_OPT_DATE(0, "date", &date, "the day"),
+        CS_OPT_LIST(0, "tenant", &tenants, "T",
+                    "only this tenant (repeatable)"),
+        CS_OPT_END};
+
+    ret = cs_opt_parse(&argc, argv, ctx, &doc, opts);
+    if (ret != CS_OPT_RUN)
+        return ret;
+    if (!date)
+        ret = cs_cli_usage("report daily", "--date is required");
+    else
+        ret = run(ctx, "report daily", tenants, NULL, date);
+    free(tenants);
+    return ret;
+}
+
+static const struct cs_cmd subcmds[] = {
+    {"executive", report_executive, CS_CMD_DB,
+     "the monthly executive PDF per tenant and for all tenants"},
+    {"daily", report_daily, CS_CMD_DB,
+     "the daily operations PDF, one page per tenant"},
+    {NULL, NULL, 0, NULL},
+};
+
+static const struct cs_opt_cmd doc = {
+    .name = "report",
+    .usage = "callscope report COMMAND [OPTIONS]",
+    .about = "Renders the reports of docs/report-design.md.",
+    .exits = REPORT_EXITS,
+    .cmds = subcmds,
+};
+
+int cs_cmd_report(int argc, char **argv, struct cs_ctx *ctx)
+{
+    return cs_opt_dispatch(argc, argv, ctx, &doc);
 }

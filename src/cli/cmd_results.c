@@ -3,71 +3,46 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/mem.h"
-#include "base/parse.h"
 #include "cli/cli.h"
 #include "store/results.h"
 
-static const char help[] =
-    "usage: callscope results export [--from D --to D] [--tenant T]\n"
-    "                                [--metric KEY...] [--history]\n"
-    "                                --format jsonl|csv\n\n"
-    "Writes the current evaluation of each (conversation, metric) to\n"
-    "stdout, one per line, in the result shape of rubric-format.md;\n"
-    "--history adds the superseded ones (field 'current' tells them apart).\n"
-    "Dates are UTC days of started_at, [from, to).\n\n"
-    CS_COMMON_HELP
-    "\nExit: 0 ok, 1 store error, 2 usage.\n";
+static const struct cs_opt_cmd export_doc = {
+    .name = "results export",
+    .usage = "callscope results export [--from D --to D] [--tenant T]\n"
+             "                                [--metric KEY...] [--history]\n"
+             "                                --format jsonl|csv",
+    .about = "Writes the current evaluation of each (conversation, metric) "
+             "to\n"
+             "stdout, one per line, in the result shape of "
+             "docs/rubric-format.md;\n"
+             "--history adds the superseded ones (field 'current' tells them "
+             "apart).\n"
+             "Dates are UTC days of started_at, [from, to).",
+    .exits = "Exit: 0 ok, 1 store error, 2 usage.",
+};
 
-int cs_cmd_results(int argc, char **argv, struct cs_ctx *ctx)
+static int results_export(int argc, char **argv, struct cs_ctx *ctx)
 {
-    static const struct option opts[] = {
-        CS_FILTER_OPTS,
-        {"history", no_argument, NULL, 'H'},
-        {"format", required_argument, NULL, 'f'},
-        CS_COMMON_OPTS,
-        {NULL, 0, NULL, 0}};
     struct cs_cli_filter cf;
     struct cs_err err = {0, ""};
     const char *format = NULL;
-    int c, history = 0, ret;
+    int history = 0, ret;
+    const struct cs_option opts[] = {
+        CS_CLI_FILTER_OPTS(&cf, "only this metric (repeatable)"),
+        CS_OPT_BOOL(0, "history", &history,
+                    "add the superseded results (current: false)"),
+        CS_OPT_CHOICE(0, "format", &format, "jsonl|csv",
+                      "output format (required)"),
+        CS_OPT_END};
 
     memset(&cf, 0, sizeof(cf));
-    while ((c = getopt_long(argc, argv, CS_COMMON_SHORT, opts, NULL)) != -1) {
-        ret = cs_cli_filter_opt(&cf, c, optarg, "results");
-        if (ret == 1)
-            continue;
-        if (ret) {
-            cs_cli_filter_release(&cf);
-            return ret;
-        }
-        switch (c) {
-        case 'h':
-            fputs(help, stdout);
-            cs_cli_filter_release(&cf);
-            return CS_EXIT_OK;
-        case 'H':
-            history = 1;
-            break;
-        case 'f':
-            format = optarg;
-            break;
-        case 'c':
-        case 'q':
-        case 'v':
-            break;
-        default:
-            cs_cli_filter_release(&cf);
-            return cs_cli_usage("results", "unknown option");
-        }
-    }
-    if (optind != argc - 1 || strcmp(argv[optind], "export") != 0) {
+    ret = cs_opt_parse(&argc, argv, ctx, &export_doc, opts);
+    if (ret != CS_OPT_RUN)
+        return ret;
+    if (!format) {
         cs_cli_filter_release(&cf);
-        return cs_cli_usage("results", "expected 'export'");
-    }
-    if (!format || (strcmp(format, "jsonl") && strcmp(format, "csv"))) {
-        cs_cli_filter_release(&cf);
-        return cs_cli_usage("results", "--format jsonl or csv is required");
+        return cs_cli_usage("results export", "--format jsonl or csv is "
+                            "required");
     }
     ret = cs_cli_open_store(ctx);
     if (ret) {
@@ -80,4 +55,24 @@ int cs_cmd_results(int argc, char **argv, struct cs_ctx *ctx)
     if (ret)
         return cs_cli_fail(ret, err.msg);
     return CS_EXIT_OK;
+}
+
+static const struct cs_cmd subcmds[] = {
+    {"export", results_export, 0,
+     "write evaluation results as JSON Lines or CSV"},
+    {NULL, NULL, 0, NULL},
+};
+
+static const struct cs_opt_cmd doc = {
+    .name = "results",
+    .usage = "callscope results export [OPTIONS]",
+    .about = "Evaluation results for other analytics pipelines\n"
+             "('callscope results export --help' for its options).",
+    .exits = "Exit: 0 ok, 1 store error, 2 usage.",
+    .cmds = subcmds,
+};
+
+int cs_cmd_results(int argc, char **argv, struct cs_ctx *ctx)
+{
+    return cs_opt_dispatch(argc, argv, ctx, &doc);
 }

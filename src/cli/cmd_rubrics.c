@@ -6,17 +6,6 @@
 #include "cli/cli.h"
 #include "rubric/rubric.h"
 
-static const char help[] =
-    "usage: callscope rubrics lint [DIR]\n"
-    "       callscope rubrics list [DIR]\n\n"
-    "lint checks every rubric file (../shared/spec/rubric-format.md) and\n"
-    "prints each problem as 'file: field: reason'; warnings (naming\n"
-    "conventions) do not fail. list shows key, name, type, version, tags.\n"
-    "DIR defaults to the configured rubrics dir (rubrics/).\n\n"
-    CS_COMMON_HELP
-    "\nExit: 0 clean (warnings allowed), 3 errors found, 1 unreadable "
-    "folder, 2 usage.\n";
-
 static int rubrics_lint(const char *dir)
 {
     struct cs_lint_report rep;
@@ -68,28 +57,63 @@ static int rubrics_list(const char *dir)
     return CS_EXIT_OK;
 }
 
+static const struct cs_opt_cmd lint_doc = {
+    .name = "rubrics lint",
+    .usage = "callscope rubrics lint [DIR]",
+    .about = "Checks every rubric file (docs/rubric-format.md) and prints "
+             "each\n"
+             "problem as 'file: field: reason'; warnings (naming conventions) "
+             "do\n"
+             "not fail. DIR defaults to the configured rubrics dir "
+             "(rubrics/).",
+    .exits = "Exit: 0 clean (warnings allowed), 3 errors found, 1 unreadable "
+             "folder,\n2 usage.",
+    .max_args = 1,
+};
+
+static const struct cs_opt_cmd list_doc = {
+    .name = "rubrics list",
+    .usage = "callscope rubrics list [DIR]",
+    .about = "Shows key, name, type, version and tags of each rubric. DIR\n"
+             "defaults to the configured rubrics dir (rubrics/).",
+    .exits = "Exit: 0 ok, 1 unreadable folder or invalid set, 2 usage.",
+    .max_args = 1,
+};
+
+static int cmd_lint(int argc, char **argv, struct cs_ctx *ctx)
+{
+    int ret = cs_opt_parse(&argc, argv, ctx, &lint_doc, NULL);
+
+    if (ret != CS_OPT_RUN)
+        return ret;
+    return rubrics_lint(argc ? argv[0] : ctx->cfg->rubrics_dir);
+}
+
+static int cmd_list(int argc, char **argv, struct cs_ctx *ctx)
+{
+    int ret = cs_opt_parse(&argc, argv, ctx, &list_doc, NULL);
+
+    if (ret != CS_OPT_RUN)
+        return ret;
+    return rubrics_list(argc ? argv[0] : ctx->cfg->rubrics_dir);
+}
+
+static const struct cs_cmd subcmds[] = {
+    {"lint", cmd_lint, 0, "check a rubric set: file, field, reason"},
+    {"list", cmd_list, 0, "list key, name, type, version, tags"},
+    {NULL, NULL, 0, NULL},
+};
+
+static const struct cs_opt_cmd doc = {
+    .name = "rubrics",
+    .usage = "callscope rubrics lint [DIR]\n"
+             "       callscope rubrics list [DIR]",
+    .about = "Rubrics (docs/rubric-format.md): one <key>.json per metric.",
+    .exits = "Exit: 0 ok, 1 unreadable folder, 2 usage, 3 errors found.",
+    .cmds = subcmds,
+};
+
 int cs_cmd_rubrics(int argc, char **argv, struct cs_ctx *ctx)
 {
-    static const struct option opts[] = {CS_COMMON_OPTS, {NULL, 0, NULL, 0}};
-    const char *dir;
-    int c;
-
-    while ((c = getopt_long(argc, argv, CS_COMMON_SHORT, opts, NULL)) != -1) {
-        if (c == 'h') {
-            fputs(help, stdout);
-            return CS_EXIT_OK;
-        }
-        if (c == '?')
-            return cs_cli_usage("rubrics", "unknown option");
-    }
-    if (optind >= argc || argc - optind > 2)
-        return cs_cli_usage("rubrics", "expected 'lint [DIR]' or "
-                            "'list [DIR]'");
-    dir = argc - optind == 2 ? argv[optind + 1] : ctx->cfg->rubrics_dir;
-    if (strcmp(argv[optind], "lint") == 0)
-        return rubrics_lint(dir);
-    if (strcmp(argv[optind], "list") == 0)
-        return rubrics_list(dir);
-    return cs_cli_usage("rubrics", "'%s' is not a rubrics subcommand",
-                        argv[optind]);
+    return cs_opt_dispatch(argc, argv, ctx, &doc);
 }

@@ -1,88 +1,57 @@
 /* cmd_sample.c - callscope sample: deterministic sample conversations */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "base/parse.h"
 #include "cli/cli.h"
 #include "sample/sample.h"
 
-static const char help[] =
-    "usage: callscope sample [OPTIONS]\n\n"
-    "Writes realistic sample conversations (three tenants: a dental\n"
-    "receptionist, a support desk, an outbound campaign) as JSON Lines.\n"
-    "The same options always give the same bytes.\n\n"
-    "  --seed N         generator seed (default 1)\n"
-    "  --start DATE     first day, UTC (default 2026-09-01)\n"
-    "  --days N         number of days (default 60)\n"
-    "  --per-day N      average conversations per day (default 200)\n"
-    "  -o, --out FILE   output file (default stdout)\n"
-    "  --count          print how many conversations would be written\n"
-    CS_COMMON_HELP
-    "\nExit: 0 ok, 1 write error, 2 usage.\n";
+static const struct cs_opt_cmd doc = {
+    .name = "sample",
+    .usage = "callscope sample [OPTIONS]",
+    .about = "Writes realistic sample conversations (three tenants: a "
+             "dental\n"
+             "receptionist, a support desk, an outbound campaign) as JSON "
+             "Lines\n"
+             "(docs/conversation-format.md). The same options always give "
+             "the same\nbytes.",
+    .exits = "Exit: 0 ok, 1 write error, 2 usage.",
+};
 
 int cs_cmd_sample(int argc, char **argv, struct cs_ctx *ctx)
 {
-    static const struct option opts[] = {
-        {"seed", required_argument, NULL, 's'},
-        {"start", required_argument, NULL, 'S'},
-        {"days", required_argument, NULL, 'd'},
-        {"per-day", required_argument, NULL, 'p'},
-        {"out", required_argument, NULL, 'o'},
-        {"count", no_argument, NULL, 'n'},
-        CS_COMMON_OPTS,
-        {NULL, 0, NULL, 0}};
     struct cs_sample_opts so;
     struct cs_err err = {0, ""};
     const char *out_path = NULL;
-    int c, count_only = 0, ret;
-    int64_t day;
-    long v;
+    int count_only = 0, ret;
+    long seed, days, per_day;
     FILE *out = stdout;
+    const struct cs_option opts[] = {
+        CS_OPT_LONG(0, "seed", &seed, "N", 0, LONG_MAX,
+                    "generator seed (default 1)"),
+        CS_OPT_DATE(0, "start", &so.start_date,
+                    "first day, UTC (default 2026-09-01)"),
+        CS_OPT_LONG(0, "days", &days, "N", 0, LONG_MAX,
+                    "number of days (default 60)"),
+        CS_OPT_LONG(0, "per-day", &per_day, "N", 0, LONG_MAX,
+                    "average conversations per day (default 200)"),
+        CS_OPT_STRING('o', "out", &out_path, "FILE",
+                      "output file (default stdout)"),
+        CS_OPT_BOOL(0, "count", &count_only,
+                    "print how many conversations would be written"),
+        CS_OPT_END};
 
-    (void)ctx;
     cs_sample_opts_init(&so);
-    while ((c = getopt_long(argc, argv, CS_COMMON_SHORT "o:", opts, NULL))
-           != -1) {
-        switch (c) {
-        case 'h':
-            fputs(help, stdout);
-            return CS_EXIT_OK;
-        case 's':
-        case 'd':
-        case 'p':
-            if (cs_parse_long(optarg, &v) || v < 0)
-                return cs_cli_usage("sample", "'%s' is not a number >= 0",
-                                    optarg);
-            if (c == 's')
-                so.seed = (uint64_t)v;
-            else if (c == 'd')
-                so.days = (int)v;
-            else
-                so.per_day = v;
-            break;
-        case 'S':
-            if (cs_parse_date(optarg, &day))
-                return cs_cli_usage("sample", "--start takes YYYY-MM-DD");
-            so.start_date = optarg;
-            break;
-        case 'o':
-            out_path = optarg;
-            break;
-        case 'n':
-            count_only = 1;
-            break;
-        case 'c':
-        case 'q':
-        case 'v':
-            break;
-        default:
-            return cs_cli_usage("sample", "unknown option");
-        }
-    }
-    if (optind < argc)
-        return cs_cli_usage("sample", "unexpected argument '%s'",
-                            argv[optind]);
+    seed = (long)so.seed;
+    days = so.days;
+    per_day = so.per_day;
+    ret = cs_opt_parse(&argc, argv, ctx, &doc, opts);
+    if (ret != CS_OPT_RUN)
+        return ret;
+    so.seed = (uint64_t)seed;
+    so.days = days > INT_MAX ? INT_MAX : (int)days;
+    so.per_day = per_day;
     if (cs_sample_count(&so) < 0)
         return cs_cli_usage("sample", "invalid options (days 1..3660, "
                             "per-day up to 10,000,000)");

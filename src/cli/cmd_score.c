@@ -11,94 +11,82 @@
 #include "score/llm_score.h"
 #include "score/score.h"
 
-static const char score_help[] =
-    "usage: callscope score [--from D --to D] [--tenant T] [--metric KEY...]\n"
-    "\n"
-    "Scores conversations against the rubrics: only what is missing or\n"
-    "stale (another rubric version, evaluator or conversation content) is\n"
-    "evaluated, so a second run does nothing. Without an LLM configured\n"
-    "the offline rules evaluator (PCRE2 rules, lexicon sentiment) is used.\n"
-    "Values the agent logged itself are stored as evaluator 'agent'.\n"
-    "With an LLM configured (CALLSCOPE_LLM_BASE_URL or llm.base_url), one\n"
-    "request per conversation carries every rubric that applies; the\n"
-    "transcript is redacted first. Several processes may run at once.\n\n"
-    "  --from D, --to D   started_at range in UTC dates, [from, to)\n"
-    "  --tenant T         one tenant\n"
-    "  --metric KEY       only this metric (repeatable)\n"
-    "  --dry-run          LLM: print the requests, tokens and cost it would\n"
-    "                     take, and send nothing\n"
-    "  --max-cost X       LLM: start no request once X has been spent\n"
-    CS_COMMON_HELP
-    "\nExit: 0 ok, 1 store error, 2 usage, 3 invalid rubric set,\n"
-    "4 some evaluations ended in 'error'.\n";
+static const struct cs_opt_cmd score_doc = {
+    .name = "score",
+    .usage = "callscope score [--from D --to D] [--tenant T] "
+             "[--metric KEY...]",
+    .about = "Scores conversations against the rubrics: only what is missing "
+             "or\n"
+             "stale (another rubric version, evaluator or conversation "
+             "content) is\n"
+             "evaluated, so a second run does nothing. Without an LLM "
+             "configured\n"
+             "the offline rules evaluator (PCRE2 rules, lexicon sentiment) is "
+             "used.\n"
+             "Values the agent logged itself are stored as evaluator "
+             "'agent'.\n"
+             "With an LLM configured (CALLSCOPE_LLM_BASE_URL or "
+             "llm.base_url), one\n"
+             "request per conversation carries every rubric that applies; "
+             "the\n"
+             "transcript is redacted first. Several processes may run at "
+             "once.",
+    .exits = "Exit: 0 ok, 1 store error, 2 usage (an unknown tenant or "
+             "metric too),\n"
+             "3 invalid rubric set, 4 some evaluations ended in 'error'.",
+};
 
-static const char rescore_help[] =
-    "usage: callscope rescore --metric KEY [--metric KEY...] [--from D "
-    "--to D] [--tenant T]\n\n"
-    "Re-scores the given metrics now, even where their results are up to\n"
-    "date (after a rubric's wording changed without changing its meaning,\n"
-    "say). The earlier results are kept as history.\n\n"
-    "  --metric KEY       metric to re-score (required, repeatable)\n"
-    "  --from D, --to D   started_at range in UTC dates, [from, to)\n"
-    "  --tenant T         one tenant\n"
-    "  --dry-run, --max-cost X   as for 'score'\n"
-    CS_COMMON_HELP
-    "\nExit: 0 ok, 1 store error, 2 usage, 3 invalid rubric set,\n"
-    "4 some evaluations ended in 'error'.\n";
+static const struct cs_opt_cmd rescore_doc = {
+    .name = "rescore",
+    .usage = "callscope rescore --metric KEY [--metric KEY...] [--from D "
+             "--to D] [--tenant T]",
+    .about = "Re-scores the given metrics now, even where their results are "
+             "up to\n"
+             "date (after a rubric's wording changed without changing its "
+             "meaning,\n"
+             "say). The earlier results are kept as history.",
+    .exits = "Exit: 0 ok, 1 store error, 2 usage (an unknown tenant or "
+             "metric too),\n"
+             "3 invalid rubric set, 4 some evaluations ended in 'error'.",
+};
+
+static int opt_max_cost(const struct cs_option *opt, const char *arg,
+                        struct cs_err *err)
+{
+    double *cost = opt->value;
+
+    if (cs_parse_double(arg, cost) || *cost <= 0)
+        return cs_err_set(err, CS_EINVALID, "--max-cost takes an amount > 0");
+    return 0;
+}
 
 static int run(int argc, char **argv, struct cs_ctx *ctx, int rescore)
 {
-    static const struct option opts[] = {
-        CS_FILTER_OPTS,
-        {"dry-run", no_argument, NULL, 'n'},
-        {"max-cost", required_argument, NULL, 'x'},
-        CS_COMMON_OPTS,
-        {NULL, 0, NULL, 0}};
     const char *name = rescore ? "rescore" : "score";
     struct cs_score_opts so;
     struct cs_score_stats stats;
     struct cs_rubric_set *set = NULL;
     struct cs_err err = {0, ""};
     struct cs_cli_filter cf;
-    int c, ret;
+    int ret;
+    const struct cs_option opts[] = {
+        CS_CLI_FILTER_OPTS(&cf, rescore ? "metric to re-score (required, "
+                                          "repeatable)"
+                                        : "only this metric (repeatable)"),
+        CS_OPT_BOOL(0, "dry-run", &so.dry_run,
+                    "LLM: print the requests, tokens and cost it would "
+                    "take, and send nothing"),
+        CS_OPT_CALLBACK(0, "max-cost", &so.max_cost, "X",
+                        "LLM: start no request once X has been spent",
+                        opt_max_cost),
+        CS_OPT_END};
 
     memset(&so, 0, sizeof(so));
     memset(&cf, 0, sizeof(cf));
-    while ((c = getopt_long(argc, argv, CS_COMMON_SHORT, opts, NULL)) != -1) {
-        ret = cs_cli_filter_opt(&cf, c, optarg, name);
-        if (ret == 1)
-            continue;
-        if (ret) {
-            cs_cli_filter_release(&cf);
-            return ret;
-        }
-        switch (c) {
-        case 'h':
-            fputs(rescore ? rescore_help : score_help, stdout);
-            cs_cli_filter_release(&cf);
-            return CS_EXIT_OK;
-        case 'n':
-            so.dry_run = 1;
-            break;
-        case 'x':
-            if (cs_parse_double(optarg, &so.max_cost) || so.max_cost <= 0) {
-                cs_cli_filter_release(&cf);
-                return cs_cli_usage(name, "--max-cost takes an amount > 0");
-            }
-            break;
-        case 'c':
-        case 'q':
-        case 'v':
-            break;
-        default:
-            cs_cli_filter_release(&cf);
-            return cs_cli_usage(name, "unknown option");
-        }
-    }
-    if (optind < argc) {
-        cs_cli_filter_release(&cf);
-        return cs_cli_usage(name, "unexpected argument '%s'", argv[optind]);
-    }
+    ret = cs_opt_parse(&argc, argv, ctx, rescore ? &rescore_doc : &score_doc,
+                       opts);
+    if (ret != CS_OPT_RUN)
+        return ret;
     if (rescore && !cf.metrics)
         return cs_cli_usage(name, "--metric is required");
     ret = cs_cli_open_store(ctx);
@@ -112,6 +100,14 @@ static int run(int argc, char **argv, struct cs_ctx *ctx, int rescore)
         /* The job refuses to start on an invalid rubric set. */
         cs_log(CS_LOG_ERROR, "%s (run 'callscope rubrics lint')", err.msg);
         return CS_EXIT_INVALID;
+    }
+    ret = cs_cli_check_tenant(ctx, name, cf.f.tenant);
+    if (!ret)
+        ret = cs_cli_check_metrics(ctx, name, set, cf.metrics);
+    if (ret) {
+        cs_rubric_set_free(set);
+        cs_cli_filter_release(&cf);
+        return ret;
     }
     so.filter = cf.f;
     so.metrics = cf.metrics;

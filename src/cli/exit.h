@@ -11,4 +11,12 @@ enum cs_exit {
                                some items failed (see the summary) */
 };
 
+/*
+ * One more way to end, not a code of ours: when the reader of stdout goes
+ * away (`callscope kpis | head -1`), callscope stops without a message
+ * and ends as a filter killed by SIGPIPE does (a shell shows status 141),
+ * as git does. SIGPIPE itself is ignored, so a server hanging up is an
+ * error return, never the end of the job; see main.c.
+ */
+
 #endif

@@ -6,9 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/fmt.h"
 #include "base/fs.h"
 #include "base/mem.h"
 #include "base/parse.h"
+#include "config/alerts.h"
 
 enum opt_type { OPT_STR, OPT_LONG, OPT_DOUBLE };
 
@@ -380,38 +382,84 @@ void cs_tenant_cfg_release(struct cs_tenant_cfg *t)
     t->alerts = NULL;
 }
 
-void cs_config_show(const struct cs_config *cfg, FILE *out)
+/* The alert rules in force for one tenant, each marked with its source,
+ * null for a built-in alert switched off. New. */
+static json_t *shown_alerts(const struct cs_config *cfg, const char *tenant)
 {
-    json_t *o = json_object(), *t;
+    struct cs_tenant_cfg t;
+    json_t *rules, *shown = json_object(), *rule;
+    const char *kpi;
+
+    cs_config_tenant(&t, cfg, tenant, NULL);
+    rules = cs_config_alert_rules(t.alerts);
+    for (size_t i = 0; i < cs_config_alert_default_count(); i++) {
+        kpi = cs_config_alert_default_kpi(i);
+        if (!json_object_get(rules, kpi))
+            json_object_set_new(shown, kpi, json_null());
+    }
+    json_object_foreach(rules, kpi, rule) {
+        json_t *r = json_deep_copy(rule);
+
+        json_object_set_new(r, "source", json_string(
+            json_object_get(t.alerts, kpi) ? "config" : "default"));
+        json_object_set_new(shown, kpi, r);
+    }
+    json_decref(rules);
+    cs_tenant_cfg_release(&t);
+    return shown;
+}
+
+int cs_config_show(const struct cs_config *cfg, FILE *out)
+{
+    json_t *o = json_object(), *t, *alerts, *by_tenant = json_object(), *v;
+    const char *name;
+    int ret;
 
     json_object_set_new(o, "config_file",
                         cfg->path ? json_string(cfg->path) : json_null());
     for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
         const struct opt_spec *s = &specs[i];
-        const char *name = *s->key ? s->key : s->env;
+        const char *key = *s->key ? s->key : s->env;
         void *field = (char *)cfg + s->offset;
 
         if (s->type == OPT_STR) {
-            const char *v = *(char **)field;
+            const char *sv = *(char **)field;
 
-            if (!v)
+            if (!sv)
                 t = json_null();
             else if (s->secret)
                 t = json_string("********");
             else
-                t = json_string(v);
+                t = json_string(sv);
         } else if (s->type == OPT_LONG) {
             t = json_integer(*(long *)field);
         } else {
             t = json_real(*(double *)field);
         }
-        json_object_set_new(o, name, t);
+        json_object_set_new(o, key, t);
     }
     t = json_object_get(cfg->root, "tenants");
     json_object_set_new(o, "tenants", t ? json_deep_copy(t) : json_object());
-    t = json_object_get(cfg->root, "alerts");
-    json_object_set_new(o, "alerts", t ? json_deep_copy(t) : json_object());
-    json_dumpf(o, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    fputc('\n', out);
+    /* Thresholds in force: the built-in defaults merged with the config,
+     * for the tenants not listed, then for each listed tenant whose
+     * thresholds differ from those. */
+    alerts = shown_alerts(cfg, "default");
+    json_object_foreach(t, name, v) {
+        json_t *mine;
+
+        if (strcmp(name, "default") == 0)
+            continue;
+        mine = shown_alerts(cfg, name);
+        if (json_equal(mine, alerts))
+            json_decref(mine);
+        else
+            json_object_set_new(by_tenant, name, mine);
+    }
+    json_object_set_new(o, "alerts", alerts);
+    json_object_set_new(o, "alerts_by_tenant", by_tenant);
+    ret = cs_fmt_json_dumpf(o, out, JSON_INDENT(2));
+    if (!ret && fputc('\n', out) == EOF)
+        ret = CS_EIO;
     json_decref(o);
+    return ret;
 }

@@ -9,7 +9,7 @@
 #include "base/err.h"
 
 /*
- * The effective configuration (../shared/spec/config.md): embedded defaults,
+ * The effective configuration (docs/config.md): embedded defaults,
  * then the JSON config file, then environment variables; command-line flags
  * are applied by the commands themselves. Every string is owned by the
  * struct and never NULL unless documented ("unset").
@@ -72,7 +72,14 @@ int cs_config_tenant(struct cs_tenant_cfg *out, const struct cs_config *cfg,
                      const char *tenant, struct cs_err *err);
 void cs_tenant_cfg_release(struct cs_tenant_cfg *t);
 
-/* Prints the effective configuration as JSON with secrets masked. */
-void cs_config_show(const struct cs_config *cfg, FILE *out);
+/*
+ * Prints the effective configuration as JSON with secrets masked, numbers
+ * in their shortest exact form (cs_fmt_json), and the alert thresholds in
+ * force: "alerts" for the tenants the config does not list, with each
+ * rule's "source" ("default": built in, "config": set or changed by the
+ * config) and null for a built-in alert switched off; "alerts_by_tenant"
+ * for each listed tenant whose thresholds differ. 0 or CS_EIO.
+ */
+int cs_config_show(const struct cs_config *cfg, FILE *out);
 
 #endif

@@ -8,6 +8,7 @@
 #include "base/buf.h"
 #include "base/mem.h"
 #include "base/parse.h"
+#include "config/alerts.h"
 #include "store/report_data.h"
 #include "store/results.h"
 
@@ -120,55 +121,14 @@ static void fill_set(struct cs_kpi_set *s, const struct cs_kpi_raw *r,
     }
 }
 
-static const struct alert_default {
-    const char *kpi;
-    const char *direction;
-    double warning;
-    double critical;
-} alert_defaults[] = {
-    {"answer_rate", "below", 0.95, 0.90},
-    {"abandonment_rate", "above", 0.05, 0.10},
-    {"error_rate", "above", 0.01, 0.05},
-    {"connector_success_rate", "below", 0.98, 0.95},
-    {"latency_ms.llm.p95", "above", 800, 1200},
-};
-
-json_t *cs_kpi_alert_defaults(void)
-{
-    json_t *rules = json_object();
-
-    for (size_t i = 0; i < sizeof(alert_defaults) / sizeof(*alert_defaults);
-         i++) {
-        const struct alert_default *d = &alert_defaults[i];
-
-        json_object_set_new(rules, d->kpi,
-                            json_pack("{s:s,s:f,s:f}", "direction",
-                                      d->direction, "warning", d->warning,
-                                      "critical", d->critical));
-    }
-    return rules;
-}
-
 void cs_kpi_rules(struct cs_threshold **out, size_t *n_out,
                   const json_t *overrides)
 {
-    json_t *rules = cs_kpi_alert_defaults(), *rule;
+    json_t *rules = cs_config_alert_rules(overrides), *rule;
     struct cs_threshold *v = NULL;
     size_t n = 0;
     const char *kpi;
 
-    if (json_is_object(overrides)) {
-        json_object_foreach((json_t *)overrides, kpi, rule) {
-            json_t *cur = json_object_get(rules, kpi);
-
-            if (json_is_object(cur) && json_is_object(rule))
-                json_object_update(cur, rule);
-            else if (json_is_object(rule))
-                json_object_set(rules, kpi, rule);
-            else if (json_is_null(rule) || json_is_false(rule))
-                json_object_del(rules, kpi); /* alert switched off */
-        }
-    }
     json_object_foreach(rules, kpi, rule) {
         const char *dir = json_string_value(json_object_get(rule,
                                                             "direction"));

@@ -66,8 +66,5 @@ void cs_kpi_rules(struct cs_threshold **out, size_t *n_out,
 void cs_kpi_alerts(struct cs_kpi_set *s, const struct cs_threshold *th,
                    size_t n);
 
-/* The built-in thresholds (docs/kpis.md) as a new JSON object
- * {"<kpi>": {"direction", "warning", "critical"}}. */
-json_t *cs_kpi_alert_defaults(void);
 
 #endif

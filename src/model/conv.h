@@ -25,7 +25,7 @@ struct cs_turn {
 
 /*
  * The top-level fields of the input format
- * (../shared/spec/conversation-format.md), in its order: the one list of
+ * (docs/conversation-format.md), in its order: the one list of
  * them that validation, the COPY rows and the rubric linter follow.
  * Anything else on a line is folded into `metadata`.
  */
@@ -71,7 +71,7 @@ struct cs_conv {
 
 /*
  * Builds a conversation from a parsed input object, validating it against
- * ../shared/spec/conversation-format.md. Steals nothing: takes its own
+ * docs/conversation-format.md. Steals nothing: takes its own
  * reference to `obj`. On bad input returns CS_EINVALID with the field and
  * reason in `err` ("field 'turns[3].role': must be agent, customer or
  * system"). *out is new; free with cs_conv_free.

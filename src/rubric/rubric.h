@@ -26,7 +26,7 @@
  *     cs_rubric_set_free(set);
  *     cs_lint_report_release(&rep);
  *
- * The format is ../shared/spec/rubric-format.md: one `<key>.json` per
+ * The format is docs/rubric-format.md: one `<key>.json` per
  * metric, the key being the file name without `.json` ([a-z0-9_]+).
  * A loaded set is always valid: cs_rubric_set_load refuses a directory
  * with any lint error (warnings do not block).

@@ -16,7 +16,7 @@
  *     if (cs_sample_generate(stdout, &o, &err) < 0) ...
  *
  * Output is JSON Lines in the input format of
- * ../shared/spec/conversation-format.md: one conversation per line, UTF-8,
+ * docs/conversation-format.md: one conversation per line, UTF-8,
  * days in order and, within a day, lines in `started_at` order.
  *
  * The output is a pure function of the options: the same options give

@@ -25,7 +25,7 @@
  *     cs_rules_free(rules);
  *
  * The evaluator follows "How the rules evaluator reads a rubric" in
- * ../shared/spec/rubric-format.md: no turns gives "not_applicable" for
+ * docs/rubric-format.md: no turns gives "not_applicable" for
  * every rubric; applies_when is checked first (metric dependencies are
  * evaluated before their dependents); rules are tried in file order, the
  * first matching rule (a turn of its role matches) or the default gives

@@ -104,7 +104,7 @@ int cs_store_results_add(struct cs_result_writer *w,
 int cs_store_results_flush(struct cs_result_writer *w, struct cs_err *err);
 void cs_store_results_free(struct cs_result_writer *w);
 
-/* Writes results as JSONL or CSV (../shared/spec/config.md), current ones
+/* Writes results as JSONL or CSV (docs/config.md), current ones
  * or with `history` all of them; `metrics` (NULL-terminated) filters. */
 int cs_store_results_export(struct cs_store *st,
                             const struct cs_score_filter *f,
