@@ -211,29 +211,6 @@ static void test_report__padding_counts_characters_not_bytes(void **state)
     cs_buf_release(&b);
 }
 
-static void test_report__shortest_numbers_read_back_exactly(void **state)
-{
-    static const double vals[] = {0.6, 6.8, 0.1 + 0.2, 1.0 / 3, 5000,
-                                  -2.5e-7, 123456789.125, 0};
-    struct cs_buf b = CS_BUF_INIT;
-
-    (void)state;
-    cs_fmt_shortest(&b, 0.6);
-    assert_string_equal(b.ptr, "0.6");
-    cs_buf_reset(&b);
-    cs_fmt_shortest(&b, 6.8);
-    assert_string_equal(b.ptr, "6.8");
-    cs_buf_reset(&b);
-    cs_fmt_shortest(&b, 5000);
-    assert_string_equal(b.ptr, "5000");
-    for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
-        cs_buf_reset(&b);
-        cs_fmt_shortest(&b, vals[i]);
-        assert_true(strtod(b.ptr, NULL) == vals[i]);
-    }
-    cs_buf_release(&b);
-}
-
 /* A report of one tenant built by hand: 40 conversations against 50. */
 static struct cs_report *sample_report(void)
 {
@@ -442,7 +419,6 @@ int main(void)
         cmocka_unit_test(
             test_report__alert_shows_enough_digits_to_see_the_breach),
         cmocka_unit_test(test_report__padding_counts_characters_not_bytes),
-        cmocka_unit_test(test_report__shortest_numbers_read_back_exactly),
         cmocka_unit_test(test_report__rows_carry_comparisons_once),
         cmocka_unit_test(
             test_report__csv_one_row_per_kpi_with_comparison_columns),

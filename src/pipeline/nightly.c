@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/fmt.h"
 #include "base/fs.h"
 #include "base/log.h"
 #include "base/mem.h"
@@ -121,7 +122,12 @@ static char *alerts_text(const struct cs_report *report,
                 res->alerts_warning++;
         }
     }
-    text = json_dumps(all, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
+    {
+        struct cs_buf b = CS_BUF_INIT;
+
+        cs_fmt_json(&b, all, JSON_INDENT(2));
+        text = cs_buf_detach(&b, NULL);
+    }
     json_decref(all);
     return text;
 }

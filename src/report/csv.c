@@ -1,8 +1,8 @@
 /* csv.c - the CSV rendering of a report: one row per KPI and group */
 #include <math.h>
 
-#include "base/buf.h"
 #include "base/csv.h"
+#include "base/fmt.h"
 #include "report/format.h"
 #include "report/render.h"
 
@@ -18,19 +18,21 @@ static const char header[] =
     "tenant,group,kpi,label,unit,value,previous,previous_change,"
     "same_weekday_last_week,same_weekday_last_week_change,change_kind\n";
 
-static void num(FILE *out, struct cs_buf *b, double v)
+/* ",<shortest exact text>", or "," for null. */
+static void num(FILE *out, double v)
 {
-    cs_buf_reset(b);
-    cs_fmt_shortest(b, v);
+    char text[CS_FMT_DOUBLE_SIZE];
+
     fputc(',', out);
-    fputs(b->ptr, out);
+    if (!isnan(v)) {
+        cs_fmt_double_shortest(text, v);
+        fputs(text, out);
+    }
 }
 
 static void rows(FILE *out, const char *tenant, const char *group,
                  const struct cs_kpi_row *r, size_t n)
 {
-    struct cs_buf b = CS_BUF_INIT;
-
     for (size_t i = 0; i < n; i++) {
         cs_csv_text(out, tenant);
         fputc(',', out);
@@ -41,16 +43,15 @@ static void rows(FILE *out, const char *tenant, const char *group,
         cs_csv_text(out, r[i].label);
         fputc(',', out);
         fputs(cs_unit_name(r[i].unit), out);
-        num(out, &b, r[i].value);
+        num(out, r[i].value);
         for (int c = 0; c < CS_CMP__COUNT; c++) {
-            num(out, &b, r[i].cmp[c].value);
-            num(out, &b, r[i].cmp[c].change);
+            num(out, r[i].cmp[c].value);
+            num(out, r[i].cmp[c].change);
         }
         fputc(',', out);
         fputs(cs_change_kind_name(cs_change_kind_for(r[i].unit)), out);
         fputc('\n', out);
     }
-    cs_buf_release(&b);
 }
 
 int cs_render_csv(const struct cs_report *r, FILE *out, struct cs_err *err)

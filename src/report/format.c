@@ -244,26 +244,3 @@ void cs_fmt_pad(struct cs_buf *b, const char *s, size_t width, int right)
             cs_buf_addch(b, ' ');
     }
 }
-
-void cs_fmt_shortest(struct cs_buf *b, double v)
-{
-    char text[40];
-
-    if (isnan(v))
-        return;
-    if (isinf(v)) {
-        cs_buf_adds(b, v > 0 ? "inf" : "-inf");
-        return;
-    }
-    /* Whole numbers as whole numbers, not 5e+03. */
-    if (v == floor(v) && fabs(v) < 1e15) {
-        cs_buf_addf(b, "%.0f", v);
-        return;
-    }
-    for (int p = 1; p <= 17; p++) {
-        snprintf(text, sizeof(text), "%.*g", p, v);
-        if (strtod(text, NULL) == v)
-            break;
-    }
-    cs_buf_adds(b, text);
-}

@@ -50,8 +50,4 @@ size_t cs_fmt_width(const char *s);
  * `right`), cut with "…" when longer. */
 void cs_fmt_pad(struct cs_buf *b, const char *s, size_t width, int right);
 
-/* Shortest decimal text of `v` that reads back as exactly `v` (no
- * 0.59999999999999998); "" for NAN. */
-void cs_fmt_shortest(struct cs_buf *b, double v);
-
 #endif

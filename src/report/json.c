@@ -6,6 +6,7 @@
 #include <jansson.h>
 
 #include "base/buf.h"
+#include "base/fmt.h"
 #include "report/render.h"
 
 static json_t *real_or_null(double v)
@@ -194,8 +195,9 @@ int cs_render_json(const struct cs_report *r, FILE *out, struct cs_err *err)
     for (size_t i = 0; i < r->n_tenants; i++)
         json_object_set_new(tenants, r->tenants[i].name,
                             tenant_json(&r->tenants[i]));
-    if (json_dumpf(root, out, JSON_INDENT(2) | JSON_REAL_PRECISION(15)) != 0
-        || fputc('\n', out) == EOF)
+    /* Every real in its shortest exact form (docs/kpis.md values). */
+    if (cs_fmt_json_dumpf(root, out, JSON_INDENT(2)) != 0 ||
+        fputc('\n', out) == EOF)
         ret = cs_err_set(err, CS_EIO, "cannot write the JSON report");
     json_decref(root);
     return ret;
