@@ -342,12 +342,12 @@ static int add_metrics(struct cs_kpi_set *sets, size_t n,
     ret = cs_store_result_counts(st, tenant, from, to, tz, by, 0,
                                  count_value, &c, err);
     if (ret)
-        return ret;
+        goto done;
     c.answered_only = 1;
     ret = cs_store_result_counts(st, tenant, from, to, tz, by, 1,
                                  count_value, &c, err);
     if (ret)
-        return ret;
+        goto done;
     for (size_t i = 0; i < n; i++) {
         double *v = sets[i].v, scored = 0;
 
@@ -361,7 +361,8 @@ static int add_metrics(struct cs_kpi_set *sets, size_t n,
             v[k] = ratio(isnan(v[k]) ? 0 : v[k], scored);
         v[CS_KPI_SENTIMENT_SCORED] = scored;
     }
-    return 0;
+done:
+    return ret;
 }
 
 /* Local days [from, to) of one tenant as a set: KPIs and metrics. */
@@ -602,12 +603,14 @@ int cs_kpi_tz_sql(char **sql_out, struct cs_store *st, const char *tz,
 
     *sql_out = NULL;
     if ((strncmp(tz, "UTC", 3) == 0 || strncmp(tz, "GMT", 3) == 0) &&
-        (tz[3] == '+' || tz[3] == '-'))
-        return cs_err_set(err, CS_EINVALID,
-                          "time zone '%s' is ambiguous: write an ISO 8601 "
-                          "offset such as '%c%s' (east of UTC positive) "
-                          "or a zone name such as 'Europe/Berlin'",
-                          tz, tz[3], tz + 4);
+        (tz[3] == '+' || tz[3] == '-')) {
+        ret = cs_err_set(err, CS_EINVALID,
+                         "time zone '%s' is ambiguous: write an ISO 8601 "
+                         "offset such as '%c%s' (east of UTC positive) "
+                         "or a zone name such as 'Europe/Berlin'",
+                         tz, tz[3], tz + 4);
+        goto done;
+    }
     if (is_iso_offset(tz)) {
         /* PostgreSQL reads a bare offset the POSIX way (west positive). */
         cs_buf_addch(&b, tz[0] == '+' ? '-' : '+');
@@ -617,11 +620,13 @@ int cs_kpi_tz_sql(char **sql_out, struct cs_store *st, const char *tz,
     }
     ret = cs_store_check_tz(st, b.ptr, err);
     if (ret) {
-        cs_buf_release(&b);
-        return cs_err_set(err, ret, "unknown time zone '%s'", tz);
+        ret = cs_err_set(err, ret, "unknown time zone '%s'", tz);
+        goto done;
     }
     *sql_out = cs_buf_detach(&b, NULL);
-    return 0;
+done:
+    cs_buf_release(&b);
+    return ret;
 }
 
 static void tenant_meta(struct cs_report_tenant *rt,
