@@ -22,7 +22,7 @@ $CS -q score >/dev/null
 psql "$CALLSCOPE_DATABASE_URL" -qc "VACUUM ANALYZE"
 n=$(psql "$CALLSCOPE_DATABASE_URL" -Atc "SELECT count(*) FROM conversations")
 for run in 1 2 3; do
-    /usr/bin/time -f "%M" -o "$WORK/rss" $CS -v report executive --month 2026-10 \
+    /usr/bin/time -f "%M" -o "$WORK/rss" $CS -vv report executive --month 2026-10 \
         --tenant bench 2>"$WORK/log" >/dev/null
     agg=$(sed -n "s/.*computed the report of 'bench' in \([0-9.]*\) s.*/\1/p" "$WORK/log")
     ren=$(sed -n "s/.*rendered '.*' in \([0-9.]*\) s.*/\1/p" "$WORK/log")

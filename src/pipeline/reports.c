@@ -13,6 +13,7 @@
 #include "base/parse.h"
 #include "base/tmpl.h"
 #include "kpi/kpi.h"
+#include "report/pdf/canvas.h"
 #include "report/render.h"
 
 void cs_report_files_release(struct cs_report_files *f)
@@ -74,6 +75,26 @@ int cs_reports_style(struct cs_report_style *out, struct cs_tmpl **tmpl_out,
                           "expected \"A4\" or \"Letter\", not '%s'",
                           cfg->path ? cfg->path : "config", page);
     out->letter = page && strcmp(page, "Letter") == 0;
+    {
+        json_t *colors = json_object_get(json_object_get(cfg->root,
+                                                         "report"),
+                                         "colors");
+        const char *name;
+        json_t *v;
+
+        if (colors && !json_is_object(colors))
+            return cs_err_set(err, CS_EINVALID, "%s: 'report.colors': "
+                              "expected an object",
+                              cfg->path ? cfg->path : "config");
+        json_object_foreach(colors, name, v) {
+            ret = cs_canvas_set_color(name, json_is_string(v)
+                                                ? json_string_value(v)
+                                                : "",
+                                      err);
+            if (ret)
+                return ret;
+        }
+    }
     if (out->logo && !cs_fs_exists(out->logo))
         return cs_err_set(err, CS_EINVALID, "%s: 'report.logo': '%s' does "
                           "not exist", cfg->path ? cfg->path : "config",
@@ -148,7 +169,7 @@ static int render_to(struct cs_report_files *out, const char *renderer,
     ret = cs_render_file(cs_render_find(renderer), r, path.ptr, err);
     if (!ret) {
         add_file(out, path.ptr);
-        cs_log(CS_LOG_INFO, "rendered '%s' in %.3f s", path.ptr,
+        cs_log(CS_LOG_DEBUG, "rendered '%s' in %.3f s", path.ptr,
                cs_now() - t0);
     }
     cs_buf_release(&path);
@@ -179,7 +200,7 @@ static int run(struct cs_report_files *out, struct cs_store *st,
         ret = cs_kpi_compute(&r, st, cfg, q, err);
         if (ret)
             goto done;
-        cs_log(CS_LOG_INFO, "computed the report of %zu tenant(s) in %.3f s",
+        cs_log(CS_LOG_DEBUG, "computed the report of %zu tenant(s) in %.3f s",
                r->n_tenants, cs_now() - t0);
         r->style = style;
         for (size_t i = 0; i < r->n_tenants; i++) {
@@ -203,7 +224,7 @@ static int run(struct cs_report_files *out, struct cs_store *st,
         ret = cs_kpi_compute(&one, st, cfg, q, err);
         if (ret)
             goto done;
-        cs_log(CS_LOG_INFO, "computed the report of '%s' in %.3f s", *t,
+        cs_log(CS_LOG_DEBUG, "computed the report of '%s' in %.3f s", *t,
                cs_now() - t0);
         one->style = style;
         ret = render_to(out, renderer, one, dir, stem, *t, err);

@@ -13,17 +13,47 @@
 #include "base/fs.h"
 #include "base/mem.h"
 
-const struct cs_rgb CS_INK = {0.12f, 0.16f, 0.22f};
-const struct cs_rgb CS_MUTED = {0.42f, 0.45f, 0.50f};
-const struct cs_rgb CS_RULE = {0.82f, 0.84f, 0.87f};
-const struct cs_rgb CS_GOOD = {0.08f, 0.50f, 0.24f};
-const struct cs_rgb CS_BAD = {0.73f, 0.11f, 0.11f};
-const struct cs_rgb CS_NEUTRAL = {0.42f, 0.45f, 0.50f};
-const struct cs_rgb CS_ACCENT = {0.11f, 0.31f, 0.85f};
-const struct cs_rgb CS_ACCENT_LIGHT = {0.75f, 0.82f, 0.98f};
-const struct cs_rgb CS_FILL = {0.96f, 0.97f, 0.98f};
-const struct cs_rgb CS_WHITE = {1.0f, 1.0f, 1.0f};
-const struct cs_rgb CS_WARN = {0.85f, 0.47f, 0.02f};
+struct cs_rgb CS_INK = {0.12f, 0.16f, 0.22f};
+struct cs_rgb CS_MUTED = {0.42f, 0.45f, 0.50f};
+struct cs_rgb CS_RULE = {0.82f, 0.84f, 0.87f};
+struct cs_rgb CS_GOOD = {0.08f, 0.50f, 0.24f};
+struct cs_rgb CS_BAD = {0.73f, 0.11f, 0.11f};
+struct cs_rgb CS_NEUTRAL = {0.42f, 0.45f, 0.50f};
+struct cs_rgb CS_ACCENT = {0.11f, 0.31f, 0.85f};
+struct cs_rgb CS_ACCENT_LIGHT = {0.75f, 0.82f, 0.98f};
+struct cs_rgb CS_FILL = {0.96f, 0.97f, 0.98f};
+struct cs_rgb CS_WHITE = {1.0f, 1.0f, 1.0f};
+struct cs_rgb CS_WARN = {0.85f, 0.47f, 0.02f};
+
+int cs_canvas_set_color(const char *name, const char *hex,
+                        struct cs_err *err)
+{
+    static const struct {
+        const char *name;
+        struct cs_rgb *rgb;
+    } named[] = {{"ink", &CS_INK},          {"muted", &CS_MUTED},
+                 {"good", &CS_GOOD},        {"bad", &CS_BAD},
+                 {"warning", &CS_WARN},     {"accent", &CS_ACCENT},
+                 {"accent_light", &CS_ACCENT_LIGHT}};
+    unsigned v[3];
+
+    for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++) {
+        if (strcmp(named[i].name, name) != 0)
+            continue;
+        if (strlen(hex) != 7 || hex[0] != '#' ||
+            strspn(hex + 1, "0123456789abcdefABCDEF") != 6 ||
+            sscanf(hex + 1, "%2x%2x%2x", &v[0], &v[1], &v[2]) != 3)
+            return cs_err_set(err, CS_EINVALID, "'report.colors.%s': "
+                              "expected \"#rrggbb\", not '%s'", name, hex);
+        named[i].rgb->r = (float)v[0] / 255.0f;
+        named[i].rgb->g = (float)v[1] / 255.0f;
+        named[i].rgb->b = (float)v[2] / 255.0f;
+        return 0;
+    }
+    return cs_err_set(err, CS_EINVALID, "'report.colors.%s': unknown colour "
+                      "(ink, muted, good, bad, warning, accent, "
+                      "accent_light)", name);
+}
 
 struct cs_canvas {
     HPDF_Doc doc;

@@ -35,9 +35,17 @@ struct cs_rgb {
 };
 
 /* The palette of docs/report-design.md: ink, muted, rules, good (green),
- * bad (red), neutral (grey), accent (blue), and light fills. */
-extern const struct cs_rgb CS_INK, CS_MUTED, CS_RULE, CS_GOOD, CS_BAD,
-    CS_NEUTRAL, CS_ACCENT, CS_ACCENT_LIGHT, CS_FILL, CS_WHITE, CS_WARN;
+ * bad (red), neutral (grey), accent (blue), and light fills. The config's
+ * report.colors may change it before a document is drawn (one document
+ * is drawn at a time). */
+extern struct cs_rgb CS_INK, CS_MUTED, CS_RULE, CS_GOOD, CS_BAD, CS_NEUTRAL,
+    CS_ACCENT, CS_ACCENT_LIGHT, CS_FILL, CS_WHITE, CS_WARN;
+
+/* Sets the colour `name` (ink, muted, good, bad, warning, accent,
+ * accent_light) from "#rrggbb"; CS_EINVALID for an unknown name or a bad
+ * value. */
+int cs_canvas_set_color(const char *name, const char *hex,
+                        struct cs_err *err);
 
 enum cs_font { CS_FONT_REGULAR, CS_FONT_BOLD };
 enum cs_align { CS_ALIGN_LEFT, CS_ALIGN_RIGHT, CS_ALIGN_CENTER };

@@ -215,6 +215,71 @@ static void tiles_grid(struct pdf_doc *d)
     d->y -= 2 * h + gap + 18;
 }
 
+/*
+ * The month's money at a glance: what people alone would have cost
+ * against what it cost with the agent (AI, people for the handoffs, the
+ * fee), on one scale from zero; the gap is the net savings, or the loss.
+ */
+static void roi_bars(struct pdf_doc *d)
+{
+    const double *v = d->t->cur.v;
+    double people = v[CS_KPI_HUMAN_EQUIVALENT_COST];
+    double actual = v[CS_KPI_ACTUAL_COST];
+    double max = fmax(people, actual), label_w = 150, x0, w;
+    const struct cs_kpi_def *dp = cs_kpi_def_get(CS_KPI_HUMAN_EQUIVALENT_COST);
+    const char *labels[2] = {dp->label, pdf_words(d, "roi_with_agent", NULL)};
+    char *lab1 = cs_xstrdup(labels[1]);
+    const double vals[2] = {people, actual};
+    const struct cs_rgb inks[2] = {CS_NEUTRAL, CS_ACCENT};
+
+    if (!(max > 0))
+        goto done;
+    labels[1] = lab1;
+    d->y -= 6;
+    x0 = d->left + label_w;
+    w = d->right - x0 - 70;
+    cs_canvas_step(d->c, "the savings bars of %s", d->t->name);
+    for (int i = 0; i < 2; i++) {
+        char *t = pdf_value(d, CS_UNIT_MONEY, vals[i]);
+        double bw = w * vals[i] / max;
+
+        cs_canvas_text_fit(d->c, CS_FONT_REGULAR, 8.5, CS_INK, d->left,
+                           d->y - 10, CS_ALIGN_LEFT, label_w - 8, labels[i]);
+        cs_canvas_rect(d->c, x0, d->y - 13, fmax(bw, 0.5), 12, &inks[i], NULL,
+                       0);
+        cs_canvas_text(d->c, CS_FONT_BOLD, 8.5, CS_INK, x0 + bw + 5,
+                       d->y - 10, CS_ALIGN_LEFT, t);
+        free(t);
+        d->y -= 20;
+    }
+    {
+        /* The gap, marked: green for savings, red for a loss. */
+        double a = x0 + w * fmin(people, actual) / max;
+        double b = x0 + w * max / max;
+        struct cs_rgb ink = people >= actual ? CS_GOOD : CS_BAD;
+        /* "lost $87,550": the verb says it is a loss. */
+        char *net = pdf_value(d, CS_UNIT_MONEY, fabs(v[CS_KPI_NET_SAVINGS]));
+        struct cs_buf t = CS_BUF_INIT;
+        const struct cs_tmpl_var vars[] = {{"net_savings", net},
+                                           {NULL, NULL}};
+
+        cs_canvas_line(d->c, a, d->y + 2, a, d->y - 4, ink, 0.8, 0);
+        cs_canvas_line(d->c, b, d->y + 2, b, d->y - 4, ink, 0.8, 0);
+        cs_canvas_line(d->c, a, d->y - 1, b, d->y - 1, ink, 0.8, 0);
+        cs_buf_adds(&t, pdf_words(d, people >= actual ? "roi_gap_saving"
+                                                      : "roi_gap_loss",
+                                  vars));
+        cs_canvas_text_fit(d->c, CS_FONT_BOLD, 8.5, ink, (a + b) / 2,
+                           d->y - 12, CS_ALIGN_CENTER,
+                           fmax(b - a, 160), t.ptr);
+        cs_buf_release(&t);
+        free(net);
+        d->y -= 22;
+    }
+done:
+    free(lab1);
+}
+
 /* The ROI panel: what it would have cost, what it cost, the difference. */
 static void roi_panel(struct pdf_doc *d)
 {
@@ -257,6 +322,8 @@ static void roi_panel(struct pdf_doc *d)
     d->y = cs_table_end(&tb) - 8;
     if (isnan(d->t->cur.v[CS_KPI_NET_SAVINGS]))
         pdf_note(d, pdf_words(d, "roi_missing", NULL));
+    else
+        roi_bars(d);
 }
 
 static void page_answer(struct pdf_doc *d)
