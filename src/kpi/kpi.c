@@ -365,31 +365,6 @@ done:
     return ret;
 }
 
-/* Local days [from, to) of one tenant as a set: KPIs and metrics. */
-static int period_set(struct cs_kpi_set *out, struct cs_store *st,
-                      const struct cs_kpi_query *q,
-                      const struct cs_tenant_cfg *t, int64_t from,
-                      int64_t to, const char *tz, struct cs_err *err)
-{
-    struct cs_kpi_raw *raw = NULL;
-    size_t n = 0;
-    char f[11], e[11];
-    int ret;
-
-    cs_format_date(from, f);
-    cs_format_date(to, e);
-    ret = cs_store_kpi_raw(&raw, &n, st, t->name, f, e, tz, CS_KPI_BY_NONE,
-                           err);
-    if (ret)
-        goto done;
-    fill_set(out, &raw[0], t, cs_kpi_prorated_fee(t->platform_fee, from, to));
-    ret = add_metrics(out, 1, st, q, t->name, f, e, tz, CS_KPI_BY_NONE,
-                      err);
-done:
-    cs_kpi_raw_free(raw, n);
-    return ret;
-}
-
 static const struct cs_kpi_raw *raw_of(const struct cs_kpi_raw *raw,
                                        size_t n, const char *group)
 {
@@ -400,83 +375,85 @@ static const struct cs_kpi_raw *raw_of(const struct cs_kpi_raw *raw,
     return NULL;
 }
 
-/* Sets for every local day of [from, to), days without conversations
- * too, so that the days' fee shares add up to the period's. */
-static int day_sets(struct cs_kpi_set **out, size_t *n_out,
-                    struct cs_store *st, const struct cs_kpi_query *q,
-                    const struct cs_tenant_cfg *t, int64_t from, int64_t to,
-                    const char *tz, struct cs_err *err)
+/*
+ * The sets of one tenant's local days [from, to), grouped by `by`: one set
+ * for the whole period; one per local day, days without conversations
+ * too, so that the days' fee shares add up to the period's; or one per
+ * agent with conversations, each charged the period's fee in proportion
+ * to its conversations. *out is a new array of *n_out sets (their
+ * metrics and sentiment too); on error it holds what was filled.
+ */
+static int sets_of(struct cs_kpi_set **out, size_t *n_out,
+                   struct cs_store *st, const struct cs_kpi_query *q,
+                   const struct cs_tenant_cfg *t, int64_t from, int64_t to,
+                   const char *tz, enum cs_kpi_by by, struct cs_err *err)
 {
     static const struct cs_kpi_raw empty;
+    double fee = cs_kpi_prorated_fee(t->platform_fee, from, to), total = 0;
     struct cs_kpi_raw *raw = NULL;
-    struct cs_kpi_set *v;
-    size_t n = 0, days = (size_t)(to - from);
+    struct cs_kpi_set *v = NULL;
+    size_t n = 0, m = 0;
     char f[11], e[11];
     int ret;
 
     cs_format_date(from, f);
     cs_format_date(to, e);
-    v = cs_xcalloc(days, sizeof(*v));
-    *out = v;
-    *n_out = days;
-    for (size_t i = 0; i < days; i++)
-        cs_kpi_set_init(&v[i]);
-    ret = cs_store_kpi_raw(&raw, &n, st, t->name, f, e, tz, CS_KPI_BY_DAY,
-                           err);
+    *out = NULL;
+    *n_out = 0;
+    ret = cs_store_kpi_raw(&raw, &n, st, t->name, f, e, tz, by, err);
     if (ret)
         goto done;
-    for (int64_t d = from; d < to; d++) {
-        struct cs_kpi_set *s = &v[d - from];
-        const struct cs_kpi_raw *r;
-        char day[11];
+    m = by == CS_KPI_BY_DAY ? (size_t)(to - from) : n;
+    v = cs_xcalloc(m ? m : 1, sizeof(*v));
+    for (size_t i = 0; i < n; i++)
+        total += (double)raw[i].conversations;
+    for (size_t i = 0; i < m; i++) {
+        struct cs_kpi_set *s = &v[i];
 
-        cs_format_date(d, day);
-        r = raw_of(raw, n, day);
-        s->group = cs_xstrdup(day);
-        fill_set(s, r ? r : &empty, t,
-                 cs_kpi_prorated_fee(t->platform_fee, d, d + 1));
+        cs_kpi_set_init(s);
+        if (by == CS_KPI_BY_DAY) {
+            char day[11];
+            const struct cs_kpi_raw *r;
+
+            cs_format_date(from + (int64_t)i, day);
+            r = raw_of(raw, n, day);
+            s->group = cs_xstrdup(day);
+            fill_set(s, r ? r : &empty, t,
+                     cs_kpi_prorated_fee(t->platform_fee,
+                                         from + (int64_t)i,
+                                         from + (int64_t)i + 1));
+        } else if (by == CS_KPI_BY_AGENT) {
+            s->group = cs_xstrdup(raw[i].group ? raw[i].group : "");
+            fill_set(s, &raw[i], t,
+                     total > 0 ? fee * (double)raw[i].conversations / total
+                               : 0);
+        } else {
+            fill_set(s, &raw[i], t, fee);
+        }
     }
-    ret = add_metrics(v, days, st, q, t->name, f, e, tz, CS_KPI_BY_DAY, err);
+    *out = v;
+    *n_out = m;
+    ret = add_metrics(v, m, st, q, t->name, f, e, tz, by, err);
 done:
     cs_kpi_raw_free(raw, n);
     return ret;
 }
 
-/* Sets for every agent with conversations in [from, to), each charged
- * the period's fee in proportion to its conversations. */
-static int agent_sets(struct cs_report_tenant *rt, struct cs_store *st,
+/* The whole period as one set, moved into `out`. */
+static int period_set(struct cs_kpi_set *out, struct cs_store *st,
                       const struct cs_kpi_query *q,
-                      const struct cs_tenant_cfg *t, int64_t from, int64_t to,
-                      const char *tz, struct cs_err *err)
+                      const struct cs_tenant_cfg *t, int64_t from,
+                      int64_t to, const char *tz, struct cs_err *err)
 {
-    double fee = rt->cur.v[CS_KPI_PLATFORM_FEE];
-    double total = rt->cur.v[CS_KPI_CONVERSATIONS];
-    struct cs_kpi_raw *raw = NULL;
+    struct cs_kpi_set *v = NULL;
     size_t n = 0;
-    char f[11], e[11];
-    int ret;
+    int ret = sets_of(&v, &n, st, q, t, from, to, tz, CS_KPI_BY_NONE, err);
 
-    cs_format_date(from, f);
-    cs_format_date(to, e);
-    ret = cs_store_kpi_raw(&raw, &n, st, t->name, f, e, tz, CS_KPI_BY_AGENT,
-                           err);
-    if (ret)
-        goto done;
-    rt->fee_allocated = 1;
-    rt->n_groups = n;
-    rt->groups = cs_xcalloc(n ? n : 1, sizeof(*rt->groups));
-    for (size_t i = 0; i < n; i++) {
-        struct cs_kpi_set *s = &rt->groups[i];
-
-        cs_kpi_set_init(s);
-        s->group = cs_xstrdup(raw[i].group ? raw[i].group : "");
-        fill_set(s, &raw[i], t,
-                 total > 0 ? fee * (double)raw[i].conversations / total : 0);
+    if (n) {
+        cs_kpi_set_release(out);
+        *out = v[0];
     }
-    ret = add_metrics(rt->groups, rt->n_groups, st, q, t->name, f, e, tz,
-                      CS_KPI_BY_AGENT, err);
-done:
-    cs_kpi_raw_free(raw, n);
+    free(v);
     return ret;
 }
 
@@ -669,11 +646,11 @@ static int tenant_report(struct cs_report *r, struct cs_store *st,
     cs_kpi_rules(&rt->thresholds, &rt->n_thresholds, t->alerts);
     if (q->by == CS_KPI_BY_DAY) {
         rt->by = CS_REPORT_BY_DAY;
-        ret = day_sets(&rt->groups, &rt->n_groups, st, q, t, from, to,
-                       sql_tz, err);
+        ret = sets_of(&rt->groups, &rt->n_groups, st, q, t, from, to,
+                      sql_tz, CS_KPI_BY_DAY, err);
         if (!ret && q->compare && q->details)
-            ret = day_sets(&rt->prev_groups, &rt->n_prev_groups, st, q, t,
-                           prev[0], prev[1], sql_tz, err);
+            ret = sets_of(&rt->prev_groups, &rt->n_prev_groups, st, q, t,
+                          prev[0], prev[1], sql_tz, CS_KPI_BY_DAY, err);
         if (ret)
             goto done;
         /* Each day's alerts (a monthly report lists them). */
@@ -681,7 +658,9 @@ static int tenant_report(struct cs_report *r, struct cs_store *st,
             cs_kpi_alerts(&rt->groups[i], rt->thresholds, rt->n_thresholds);
     } else if (q->by == CS_KPI_BY_AGENT) {
         rt->by = CS_REPORT_BY_AGENT;
-        ret = agent_sets(rt, st, q, t, from, to, sql_tz, err);
+        rt->fee_allocated = 1;
+        ret = sets_of(&rt->groups, &rt->n_groups, st, q, t, from, to,
+                      sql_tz, CS_KPI_BY_AGENT, err);
         if (ret)
             goto done;
     }
