@@ -56,18 +56,6 @@ struct run {
     struct cs_err ferr;
 };
 
-static void set_error(struct cs_eval_result *res, const char *why,
-                      const char *detail)
-{
-    struct cs_buf b = CS_BUF_INIT;
-
-    cs_eval_result_release(res);
-    memset(res, 0, sizeof(*res));
-    res->value = json_string("error");
-    cs_buf_addf(&b, "%s%s", why, detail);
-    res->rationale = cs_buf_detach(&b, NULL);
-}
-
 static double price(const struct run *r, long in, long out)
 {
     return (double)in / 1000.0 * r->cfg->llm_price_in_per_1k +
@@ -164,8 +152,8 @@ static int plan_round(struct job *j)
                       r->rd, r->cfg->llm_context_tokens, &err);
     if (ret) {
         for (size_t k = 0; k < j->n_judge; k++)
-            set_error(&j->res[j->judge[k]], "not sent to the LLM: ",
-                      err.msg);
+            cs_eval_result_set_error(&j->res[j->judge[k]],
+                                     "not sent to the LLM: %s", err.msg);
         return 0;
     }
     return j->plan.n_groups > 0;
@@ -234,8 +222,8 @@ static void send_current(struct job *j)
         const struct cs_llm_group *g = &j->plan.groups[j->group];
 
         for (size_t k = 0; k < g->n; k++)
-            set_error(&j->res[g->metrics[k]], "not sent to the LLM: ",
-                      err.msg);
+            cs_eval_result_set_error(&j->res[g->metrics[k]],
+                                     "not sent to the LLM: %s", err.msg);
         next_group(j);
         return;
     }
@@ -257,8 +245,8 @@ static void on_done(const struct cs_http_result *hres, void *user)
     }
     if (hres->code) {
         for (size_t k = 0; k < g->n; k++)
-            set_error(&j->res[g->metrics[k]], "LLM request failed: ",
-                      hres->error);
+            cs_eval_result_set_error(&j->res[g->metrics[k]],
+                                     "LLM request failed: %s", hres->error);
         next_group(j);
         return;
     }
@@ -305,7 +293,8 @@ static void on_done(const struct cs_http_result *hres, void *user)
         j->res[i] = a.results[k];
         memset(&a.results[k], 0, sizeof(a.results[k]));
         if (!j->res[i].value)
-            set_error(&j->res[i], "no answer for this metric", "");
+            cs_eval_result_set_error(&j->res[i], "no answer for this "
+                                     "metric");
     }
     cs_llm_answer_release(&a);
     next_group(j);

@@ -2,7 +2,6 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "score/rules.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,20 +151,6 @@ void cs_rules_free(struct cs_rules *rules)
     free(rules);
 }
 
-void cs_eval_result_release(struct cs_eval_result *res)
-{
-    json_decref(res->value);
-    free(res->evidence);
-    free(res->rationale);
-    memset(res, 0, sizeof(*res));
-}
-
-void cs_eval_results_release(struct cs_eval_result *res, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        cs_eval_result_release(&res[i]);
-}
-
 /*
  * Copies the turn texts of `conv` into one buffer, each followed by
  * SUBJECT_PAD zero bytes. PCRE2's JIT scans with 16-byte SIMD loads that
@@ -224,21 +209,6 @@ static struct hit find_turn(struct cs_rules *R, const pcre2_code *re,
     return h;
 }
 
-static void set_rationale(struct cs_eval_result *res, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void set_rationale(struct cs_eval_result *res, const char *fmt, ...)
-{
-    struct cs_buf b = CS_BUF_INIT;
-    va_list ap;
-
-    va_start(ap, fmt);
-    cs_buf_vaddf(&b, fmt, ap);
-    va_end(ap);
-    free(res->rationale);
-    res->rationale = cs_buf_detach(&b, NULL);
-}
-
 static void not_applicable(struct cs_eval_result *res)
 {
     res->value = json_string("not_applicable");
@@ -250,13 +220,8 @@ static void match_error(struct cs_eval_result *res, const char *what,
     PCRE2_UCHAR msg[256];
 
     pcre2_get_error_message(code, msg, sizeof(msg));
-    res->value = json_string("error");
-    set_rationale(res, "%s: pattern match failed: %s", what, (char *)msg);
-}
-
-static int is_error(const json_t *v)
-{
-    return json_is_string(v) && !strcmp(json_string_value(v), "error");
+    cs_eval_result_set_error(res, "%s: pattern match failed: %s", what,
+                             (char *)msg);
 }
 
 static const char *role_word(enum cs_role role)
@@ -308,15 +273,14 @@ static int applies(struct cs_rules *R, size_t i, const struct cs_conv *conv,
         if (h.turn >= 0)
             return 1;
         not_applicable(res);
-        set_rationale(res, "applies_when: no %sturn matches",
-                      role_word(a->role));
+        cs_eval_result_set_rationale(res, "applies_when: no %sturn "
+                                     "matches", role_word(a->role));
         return 0;
     case CS_APPLIES_METRIC:
         have = all[a->dep].value;
-        if (!have || is_error(have)) {
-            res->value = json_string("error");
-            set_rationale(res, "applies_when: metric '%s' has no result",
-                          a->name);
+        if (!have || cs_eval_value_is(have, "error")) {
+            cs_eval_result_set_error(res, "applies_when: metric '%s' has "
+                                     "no result", a->name);
             return 0;
         }
         break;
@@ -333,9 +297,10 @@ static int applies(struct cs_rules *R, size_t i, const struct cs_conv *conv,
     not_applicable(res);
     d1 = dump(have);
     d2 = dump(a->equals);
-    set_rationale(res, "applies_when: %s '%s' is %s, not %s",
-                  a->kind == CS_APPLIES_METRIC ? "metric" : "field", a->name,
-                  d1, d2);
+    cs_eval_result_set_rationale(res, "applies_when: %s '%s' is %s, not %s",
+                                 a->kind == CS_APPLIES_METRIC ? "metric"
+                                                              : "field",
+                                 a->name, d1, d2);
     free(d1);
     free(d2);
     return 0;
@@ -358,8 +323,8 @@ static void eval_one(struct cs_rules *R, size_t i, const struct cs_conv *conv,
 
         if (rule->is_default) {
             res->value = json_incref((json_t *)rule->value);
-            set_rationale(res, "no rule matched; rule %zu is the default",
-                          j + 1);
+            cs_eval_result_set_rationale(res, "no rule matched; rule %zu "
+                                         "is the default", j + 1);
             goto done;
         }
         h = find_turn(R, R->c[i].rules[j], rule->role, conv);
@@ -374,14 +339,16 @@ static void eval_one(struct cs_rules *R, size_t i, const struct cs_conv *conv,
         qlen = utf8_cut(turn->text + h.so, h.eo - h.so, MAX_QUOTE);
         res->value = json_incref((json_t *)rule->value);
         res->evidence = cs_xstrndup(turn->text, turn->len);
-        set_rationale(res, "rule %zu matched %s turn %ld: \"%.*s%s\"", j + 1,
-                      cs_role_name(turn->role), h.turn + 1, (int)qlen,
-                      turn->text + h.so,
-                      qlen < h.eo - h.so ? "..." : "");
+        cs_eval_result_set_rationale(res, "rule %zu matched %s turn %ld: "
+                                     "\"%.*s%s\"", j + 1,
+                                     cs_role_name(turn->role), h.turn + 1,
+                                     (int)qlen, turn->text + h.so,
+                                     qlen < h.eo - h.so ? "..." : "");
         goto done;
     }
     not_applicable(res);
-    set_rationale(res, "no rule matched and there is no default");
+    cs_eval_result_set_rationale(res, "no rule matched and there is no "
+                                 "default");
 done:
     cs_buf_release(&what);
 }
@@ -396,7 +363,8 @@ int cs_rules_applies(struct cs_rules *rules, size_t i,
 {
     if (conv->n_turns == 0) {
         not_applicable(&all[i]);
-        set_rationale(&all[i], "the conversation has no turns");
+        cs_eval_result_set_rationale(&all[i], "the conversation has no "
+                                     "turns");
         return 0;
     }
     return applies(rules, i, conv, all);
@@ -411,7 +379,8 @@ void cs_rules_eval(struct cs_eval_result *out, struct cs_rules *rules,
     if (conv->n_turns == 0) {
         for (size_t i = 0; i < set->n; i++) {
             not_applicable(&out[i]);
-            set_rationale(&out[i], "the conversation has no turns");
+            cs_eval_result_set_rationale(&out[i], "the conversation has "
+                                         "no turns");
         }
         return;
     }
