@@ -12,12 +12,7 @@
 #include "base/hash.h"
 #include "base/mem.h"
 #include "base/parse.h"
-/*
- * The one include of a module below rubric/: lint must compile every
- * pattern to report PCRE2's own message, and PCRE2 may appear only in
- * score/rules.c (style rule 2), so the check lives there.
- */
-#include "score/rules.h"
+#include "regex/regex.h"
 
 #define MAX_RUBRIC_FILE (1024 * 1024)
 
@@ -306,7 +301,7 @@ static void check_pattern(struct loader *L, size_t i, const char *field,
         return;
     }
     cs_err_clear(&e);
-    if (cs_rules_check_pattern(json_string_value(v), &e) < 0) {
+    if (cs_regex_check(json_string_value(v), &e) < 0) {
         lint_error(L, i, field, "%s", e.msg);
         return;
     }

@@ -1,4 +1,4 @@
-/* rules.h - the offline rules evaluator: score conversations with PCRE2 */
+/* rules.h - the offline rules evaluator: rubric rules over the turns */
 #ifndef CS_SCORE_RULES_H
 #define CS_SCORE_RULES_H
 
@@ -32,10 +32,10 @@
  * first matching rule (a turn of its role matches) or the default gives
  * the value; no match and no default gives "not_applicable".
  *
- * Patterns are compiled once per set with PCRE2_UTF|PCRE2_UCP and JIT.
- * A struct cs_rules holds one match data block that every match reuses, so
- * it serves one thread at a time: make one per worker thread. It borrows
- * the rubric set, which must outlive it.
+ * Patterns are compiled once per set by the regex module (PCRE2 with UTF,
+ * UCP and JIT; regex/regex.h). A struct cs_rules holds one matcher that
+ * every match reuses, so it serves one thread at a time: make one per
+ * worker thread. It borrows the rubric set, which must outlive it.
  */
 
 struct cs_rules;
@@ -72,12 +72,5 @@ void cs_rules_eval(struct cs_eval_result *out, struct cs_rules *rules,
 void cs_rules_prepare(struct cs_rules *rules, const struct cs_conv *conv);
 int cs_rules_applies(struct cs_rules *rules, size_t i,
                      const struct cs_conv *conv, struct cs_eval_result *all);
-
-/*
- * Checks that `pattern` compiles as PCRE2 with UTF and UCP. Returns 0, or
- * CS_EINVALID with "pattern does not compile at offset N: <PCRE2 message>"
- * in `err`. Used by the rubric linter, so PCRE2 stays in this file.
- */
-int cs_rules_check_pattern(const char *pattern, struct cs_err *err);
 
 #endif
