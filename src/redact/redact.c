@@ -1,11 +1,12 @@
 /* redact.c - replace personal data (phones, e-mails, cards...) in text */
-#include "score/redact.h"
+#include "redact/redact.h"
 
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/mem.h"
+#include "config/config.h"
 #include "regex/regex.h"
 
 /*
@@ -363,6 +364,51 @@ int cs_redact_new(struct cs_redact **out, const struct cs_redact_rule *rules,
     *out = rd;
     rd = NULL;
 done:
+    cs_redact_free(rd);
+    return ret;
+}
+
+int cs_redact_new_configured(struct cs_redact **out,
+                             const struct cs_config *cfg,
+                             struct cs_err *err)
+{
+    const json_t *rules = json_object_get(cfg->root, "redact");
+    const char *where = cfg->path ? cfg->path : "config";
+    struct cs_redact *rd = NULL;
+    size_t i;
+    json_t *o;
+    int ret;
+
+    *out = NULL;
+    ret = cs_redact_new(&rd, NULL, 0, err);
+    if (ret || !rules)
+        goto done;
+    if (!json_is_array(rules)) {
+        ret = cs_err_set(err, CS_EINVALID, "%s: 'redact': expected an "
+                         "array of {name, pattern, replacement}", where);
+        goto done;
+    }
+    json_array_foreach(rules, i, o) {
+        struct cs_redact_rule rule;
+
+        rule.name = json_string_value(json_object_get(o, "name"));
+        rule.pattern = json_string_value(json_object_get(o, "pattern"));
+        rule.replacement = json_string_value(json_object_get(o,
+                                                             "replacement"));
+        if (!rule.name || !rule.pattern) {
+            ret = cs_err_set(err, CS_EINVALID, "%s: 'redact[%zu]': name "
+                             "and pattern are required", where, i);
+            goto done;
+        }
+        ret = cs_redact_add(rd, &rule, err);
+        if (ret)
+            goto done;
+    }
+done:
+    if (ret == 0) {
+        *out = rd;
+        rd = NULL;
+    }
     cs_redact_free(rd);
     return ret;
 }
