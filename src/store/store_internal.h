@@ -25,6 +25,10 @@ void cs_store_copy_text(struct cs_buf *b, const char *s, size_t n);
 /* Appends `s` as a JSON string literal (quoted, escaped). */
 void cs_store_json_str(struct cs_buf *b, const char *s);
 
+/* " WHERE ..." over `conversations c`: $1 tenant, $2 from, $3 to (each may
+ * be NULL), the filter of struct cs_score_filter (claim.c). */
+extern const char cs_store_filter_where[];
+
 /* The SQL expression of a KPI group over `conversations` ($4: the zone). */
 const char *cs_store_group_expr(enum cs_kpi_by by);
 
