@@ -77,6 +77,24 @@ static void test_scoring__second_run_evaluates_nothing(void **state)
     assert_non_null(strstr(out, "1040 up to date"));
     free(out);
     assert_int_equal(sql_long(f, "SELECT count(*) FROM results"), 4160);
+    /* The export reads them in pages (of 2,000): every row, once. */
+    out = run_ok(f, "results export --format jsonl", 0);
+    {
+        long lines = 0;
+        char *prev = NULL;
+
+        for (char *l = out, *nl; *l; l = nl + 1) {
+            nl = strchr(l, '\n');
+            assert_non_null(nl);
+            *nl = '\0';
+            if (prev)
+                assert_true(strcmp(prev, l) != 0);
+            prev = l;
+            lines++;
+        }
+        assert_int_equal(lines, 4160);
+    }
+    free(out);
 }
 
 static void test_scoring__changed_rubric_rescores_only_it(void **state)
