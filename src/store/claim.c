@@ -28,7 +28,7 @@ static const char ITEM_SELECT[] =
     " c.content_hash,"
     " coalesce((SELECT jsonb_object_agg(r.metric, jsonb_build_array("
     "   r.rubric_version, r.evaluator, r.content_hash,"
-    "   r.value = '\"error\"'))"
+    "   r.value = '\"error\"' AND r.evaluator <> 'agent'))"
     "   FROM results r WHERE r.current AND r.tenant = c.tenant"
     "   AND r.conversation_id = c.id), '{}')::text"
     " FROM conversations c";
@@ -41,16 +41,41 @@ const char cs_store_filter_where[] =
     " AND ($3::date IS NULL OR c.started_at < $3::date::timestamp"
     "      AT TIME ZONE 'UTC')";
 
-/* $4 wanted {metric: version} or NULL, $5 evaluator: skips conversations
- * whose wanted results are all current, in SQL, so that a run with
- * nothing to do reads nothing but the index. */
+/*
+ * $4 wanted {metric: version} or NULL, $5 evaluator, $6 the names in scope
+ * (a JSON array) or NULL for all: skips the conversations that are up to
+ * date, in SQL, so that a run with nothing to do reads nothing but the
+ * index. Up to date means: every wanted metric has a current result of
+ * its version, by the evaluator or the agent, computed from the stored
+ * content (a judge's error does not count, an agent's does: it would come
+ * out the same); no current agent value in scope was computed from other
+ * content (one the agent no longer logs must be retired); and every value
+ * in scope that the content's `metrics` hold has its current agent
+ * result for this content. One pass over the conversation's current
+ * results (the results_current index) and one over its `metrics`.
+ */
 static const char WANT_WHERE[] =
-    " AND ($4::jsonb IS NULL OR (SELECT count(*) FROM results r"
-    "      WHERE r.current AND r.tenant = c.tenant"
-    "      AND r.conversation_id = c.id AND r.content_hash = c.content_hash"
-    "      AND r.evaluator IN ($5, 'agent') AND r.value <> '\"error\"'"
-    "      AND r.rubric_version = $4::jsonb ->> r.metric)"
-    "     < (SELECT count(*) FROM jsonb_object_keys($4::jsonb)))";
+    " AND ($4::jsonb IS NULL"
+    "  OR (SELECT count(*) FILTER (WHERE r.content_hash = c.content_hash"
+    "        AND r.evaluator IN ($5, 'agent')"
+    "        AND (r.value <> '\"error\"' OR r.evaluator = 'agent')"
+    "        AND r.rubric_version = $4::jsonb ->> r.metric)"
+    "      < (SELECT count(*) FROM jsonb_object_keys($4::jsonb))"
+    "      OR count(*) FILTER (WHERE r.evaluator = 'agent'"
+    "        AND r.content_hash <> c.content_hash"
+    "        AND NOT $4::jsonb ? r.metric"
+    "        AND ($6::jsonb IS NULL OR $6::jsonb ? r.metric)) > 0"
+    "      FROM results r WHERE r.current AND r.tenant = c.tenant"
+    "      AND r.conversation_id = c.id)"
+    "  OR EXISTS (SELECT 1 FROM jsonb_array_elements(CASE"
+    "      jsonb_typeof(c.metrics) WHEN 'array' THEN c.metrics"
+    "      ELSE '[]' END) AS m(v)"
+    "      WHERE NOT $4::jsonb ? (m.v->>'name')"
+    "      AND ($6::jsonb IS NULL OR $6::jsonb ? (m.v->>'name'))"
+    "      AND NOT EXISTS (SELECT 1 FROM results r WHERE r.current"
+    "        AND r.tenant = c.tenant AND r.conversation_id = c.id"
+    "        AND r.metric = m.v->>'name' AND r.evaluator = 'agent'"
+    "        AND r.content_hash = c.content_hash)))";
 
 struct cs_claim {
     PGconn *conn;               /* holds the row locks in a transaction */
@@ -183,9 +208,9 @@ static int seal(struct cs_score_cursor *c, struct cs_err *err)
 static int fetch_page(struct cs_score_cursor *c, struct cs_err *err)
 {
     struct cs_buf sql = CS_BUF_INIT, keys = CS_BUF_INIT;
-    const char *params[7] = {c->f.tenant, c->f.from, c->f.to, c->f.want,
+    const char *params[8] = {c->f.tenant, c->f.from, c->f.to, c->f.want,
                              c->f.evaluator ? c->f.evaluator : "rules",
-                             c->last_tenant, c->last_id};
+                             c->f.scope, c->last_tenant, c->last_id};
     struct cs_claim *cl = NULL;
     char *first_tenant = NULL, *first_id = NULL;
     PGresult *r = NULL;
@@ -208,11 +233,11 @@ static int fetch_page(struct cs_score_cursor *c, struct cs_err *err)
     r = PQexec(cl->conn, "BEGIN");
     PQclear(r);
     cs_buf_addf(&sql, "SELECT c.tenant, c.id FROM conversations c%s%s"
-                " AND ($6::text IS NULL OR (c.tenant, c.id) > ($6, $7))"
+                " AND ($7::text IS NULL OR (c.tenant, c.id) > ($7, $8))"
                 " ORDER BY c.tenant, c.id LIMIT %zu"
-                " FOR UPDATE OF c SKIP LOCKED", cs_store_filter_where, WANT_WHERE,
-                c->page_size);
-    r = PQexecParams(cl->conn, sql.ptr, 7, NULL, params, NULL, NULL, 0);
+                " FOR UPDATE OF c SKIP LOCKED", cs_store_filter_where,
+                WANT_WHERE, c->page_size);
+    r = PQexecParams(cl->conn, sql.ptr, 8, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         ret = cs_store_pg_err(err, cl->conn, r, "cannot claim "
                               "conversations");
@@ -254,18 +279,18 @@ static int fetch_page(struct cs_score_cursor *c, struct cs_err *err)
     /* The key range keeps the plan on the primary key index whatever the
      * planner guesses of the key list (a scan of the whole table was seen
      * for some pages); the list keeps only what this process claimed. */
-    cs_buf_addf(&sql, "%s%s%s AND (c.tenant, c.id) >= ($7, $8)"
-                " AND (c.tenant, c.id) <= ($9, $10)"
+    cs_buf_addf(&sql, "%s%s%s AND (c.tenant, c.id) >= ($8, $9)"
+                " AND (c.tenant, c.id) <= ($10, $11)"
                 " AND (c.tenant, c.id) IN (SELECT k->>0, k->>1"
-                " FROM jsonb_array_elements($6::jsonb) AS k)"
+                " FROM jsonb_array_elements($7::jsonb) AS k)"
                 " ORDER BY c.tenant, c.id", ITEM_SELECT, cs_store_filter_where,
                 WANT_WHERE);
     {
-        const char *p2[10] = {params[0], params[1], params[2], params[3],
-                              params[4], keys.ptr, first_tenant, first_id,
-                              c->last_tenant, c->last_id};
+        const char *p2[11] = {params[0], params[1], params[2], params[3],
+                              params[4], params[5], keys.ptr, first_tenant,
+                              first_id, c->last_tenant, c->last_id};
 
-        c->page = PQexecParams(c->st->conn, sql.ptr, 10, NULL, p2, NULL,
+        c->page = PQexecParams(c->st->conn, sql.ptr, 11, NULL, p2, NULL,
                                NULL, 0);
     }
     if (PQresultStatus(c->page) != PGRES_TUPLES_OK) {
@@ -363,14 +388,15 @@ int cs_store_score_count(long *out, struct cs_store *st,
                          const struct cs_score_filter *f, struct cs_err *err)
 {
     struct cs_buf sql = CS_BUF_INIT;
-    const char *params[5] = {f->tenant, f->from, f->to, f->want,
-                             f->evaluator ? f->evaluator : "rules"};
+    const char *params[6] = {f->tenant, f->from, f->to, f->want,
+                             f->evaluator ? f->evaluator : "rules",
+                             f->scope};
     PGresult *r;
     int ret = 0;
 
     cs_buf_addf(&sql, "SELECT count(*) FROM conversations c%s%s",
                 cs_store_filter_where, WANT_WHERE);
-    r = PQexecParams(st->conn, sql.ptr, 5, NULL, params, NULL, NULL, 0);
+    r = PQexecParams(st->conn, sql.ptr, 6, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
         ret = cs_store_pg_err(err, st->conn, r, "cannot count "
                               "conversations");

@@ -15,11 +15,18 @@ struct cs_score_filter {
     const char *from;       /* UTC date "YYYY-MM-DD" of started_at, or NULL */
     const char *to;         /* exclusive, or NULL */
     const char *tenant;     /* or NULL */
-    /* For scoring: {"metric": "rubric version", ...} as JSON text; when
-     * set, only conversations lacking a current result of that version
-     * (by `evaluator` or the agent, for the stored content) are walked. */
+    /*
+     * For scoring: {"metric": "rubric version", ...} as JSON text; when
+     * set, only the conversations with something to do are walked: a
+     * wanted metric lacks a current result of that version (by
+     * `evaluator` or the agent) for the stored content, or a value the
+     * agent logged (in the content, or current in the results) does not
+     * match the stored content. `scope` (a JSON array of names, or NULL
+     * for all) limits which agent values count.
+     */
     const char *want;
     const char *evaluator;
+    const char *scope;
 };
 
 struct cs_claim;
@@ -29,7 +36,8 @@ struct cs_score_item {
     struct cs_conv *conv;   /* new; cs_score_item_release */
     char content_hash[17];
     json_t *current;        /* {metric: [rubric_version, evaluator, hash,
-                               is_error]} */
+                               retry]}, retry: a judge's "error" (the
+                               agent's are not retried) */
     struct cs_claim *claim; /* borrowed: pass to cs_store_claim_put */
 };
 

@@ -1,6 +1,7 @@
 /* results.c - evaluation results: writing, exporting, reading back */
 #include "store/results.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,11 +13,13 @@
 
 struct cs_result_writer {
     struct cs_store *st;
+    struct cs_redact *rd;
     size_t batch_rows;
     size_t n;
     struct cs_buf rows;     /* COPY text */
     struct cs_buf keys;     /* JSON [[tenant, id, metric], ...] */
     size_t n_keys;
+    struct cs_buf clean;    /* one redacted text */
     uint64_t since_analyze;
 };
 
@@ -26,14 +29,17 @@ struct cs_result_writer {
     "content_hash"
 
 void cs_store_results_new(struct cs_result_writer **out, struct cs_store *st,
-                          size_t batch_rows)
+                          size_t batch_rows, struct cs_redact *rd)
 {
     struct cs_result_writer *w = cs_xcalloc(1, sizeof(*w));
 
+    assert(rd);
     w->st = st;
+    w->rd = rd;
     w->batch_rows = batch_rows ? batch_rows : 2000;
     cs_buf_init(&w->rows);
     cs_buf_init(&w->keys);
+    cs_buf_init(&w->clean);
     *out = w;
 }
 
@@ -43,6 +49,36 @@ static void copy_str(struct cs_buf *b, const char *s)
         cs_store_copy_text(b, s, strlen(s));
     else
         cs_buf_adds(b, "\\N");
+}
+
+/* Copies `s` (may be NULL) as the redactor leaves it. */
+static void copy_redacted(struct cs_result_writer *w, const char *s)
+{
+    if (!s) {
+        copy_str(&w->rows, NULL);
+        return;
+    }
+    cs_buf_reset(&w->clean);
+    if (cs_redact_apply(&w->clean, NULL, w->rd, s, strlen(s), NULL) < 0) {
+        cs_buf_reset(&w->clean);
+        cs_buf_adds(&w->clean, CS_STORE_REDACTION_FAILED);
+    }
+    cs_store_copy_text(&w->rows, w->clean.ptr, w->clean.len);
+}
+
+/* Adds [tenant, id, metric] to the keys whose current row becomes history
+ * at the next flush. */
+static void add_key(struct cs_result_writer *w, const char *tenant,
+                    const char *conversation_id, const char *metric)
+{
+    cs_buf_adds(&w->keys, w->n_keys ? ",[" : "[[");
+    cs_store_json_str(&w->keys, tenant);
+    cs_buf_addch(&w->keys, ',');
+    cs_store_json_str(&w->keys, conversation_id);
+    cs_buf_addch(&w->keys, ',');
+    cs_store_json_str(&w->keys, metric);
+    cs_buf_addch(&w->keys, ']');
+    w->n_keys++;
 }
 
 int cs_store_results_add(struct cs_result_writer *w,
@@ -68,9 +104,9 @@ int cs_store_results_add(struct cs_result_writer *w,
     else
         cs_buf_addf(b, "%.6g", r->confidence);
     cs_buf_addch(b, '\t');
-    copy_str(b, r->evidence);
+    copy_redacted(w, r->evidence);
     cs_buf_addch(b, '\t');
-    copy_str(b, r->rationale);
+    copy_redacted(w, r->rationale);
     cs_buf_addf(b, "\t%ld\t%ld\t%.10g\t", r->tokens_in, r->tokens_out,
                 r->cost);
     copy_str(b, r->content_hash);
@@ -79,18 +115,20 @@ int cs_store_results_add(struct cs_result_writer *w,
 
     /* Only rows that replace a current one need the update (none on a
      * first run): the update's join was the slow part of big runs. */
-    if (r->replaces) {
-        cs_buf_adds(&w->keys, w->n_keys ? ",[" : "[[");
-        cs_store_json_str(&w->keys, r->tenant);
-        cs_buf_addch(&w->keys, ',');
-        cs_store_json_str(&w->keys, r->conversation_id);
-        cs_buf_addch(&w->keys, ',');
-        cs_store_json_str(&w->keys, r->metric);
-        cs_buf_addch(&w->keys, ']');
-        w->n_keys++;
-    }
+    if (r->replaces)
+        add_key(w, r->tenant, r->conversation_id, r->metric);
     w->n++;
     if (w->n >= w->batch_rows)
+        return cs_store_results_flush(w, err);
+    return 0;
+}
+
+int cs_store_results_retire(struct cs_result_writer *w, const char *tenant,
+                            const char *conversation_id, const char *metric,
+                            struct cs_err *err)
+{
+    add_key(w, tenant, conversation_id, metric);
+    if (w->n_keys >= w->batch_rows)
         return cs_store_results_flush(w, err);
     return 0;
 }
@@ -102,7 +140,7 @@ int cs_store_results_flush(struct cs_result_writer *w, struct cs_err *err)
     const char *params[1];
     int ret;
 
-    if (!w || w->n == 0)
+    if (!w || (w->n == 0 && w->n_keys == 0))
         return 0;
     cs_buf_addch(&w->keys, ']');
     params[0] = w->keys.ptr;
@@ -122,7 +160,10 @@ int cs_store_results_flush(struct cs_result_writer *w, struct cs_err *err)
         goto rollback;
     }
     PQclear(res);
+    res = NULL;
 copy:
+    if (!w->n)
+        goto commit;
     res = PQexec(conn, "COPY results (" RESULT_COLUMNS ") FROM STDIN");
     if (PQresultStatus(res) != PGRES_COPY_IN) {
         ret = cs_store_pg_err(err, conn, res, "cannot write results");
@@ -142,6 +183,7 @@ copy:
     }
     PQclear(res);
     res = NULL;
+commit:
     ret = cs_store_exec(w->st, "COMMIT", err);
     /* Fresh statistics while the table grows: planned against a nearly
      * empty `results`, the per-conversation lookups turn into scans and a
@@ -171,6 +213,7 @@ void cs_store_results_free(struct cs_result_writer *w)
         return;
     cs_buf_release(&w->rows);
     cs_buf_release(&w->keys);
+    cs_buf_release(&w->clean);
     free(w);
 }
 
@@ -248,8 +291,6 @@ static void export_row(FILE *out, struct cs_buf *line, const PGresult *r,
  * a read-only transaction of its own.
  */
 #define EXPORT_PAGE 2000
-#define CS_XSTR(x) #x
-#define CS_STR(x) CS_XSTR(x)
 
 int cs_store_results_export(struct cs_store *st,
                             const struct cs_score_filter *f,
@@ -304,7 +345,8 @@ int cs_store_results_export(struct cs_store *st,
     }
     do {
         PQclear(r);
-        r = PQexec(st->conn, "FETCH " CS_STR(EXPORT_PAGE) " FROM cs_export");
+        r = PQexec(st->conn, "FETCH " CS_STORE_STR(EXPORT_PAGE)
+                   " FROM cs_export");
         if (PQresultStatus(r) != PGRES_TUPLES_OK) {
             ret = cs_store_pg_err(err, st->conn, r, "cannot export "
                                   "results");

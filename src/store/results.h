@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "base/err.h"
+#include "redact/redact.h"
 #include "store/claim.h"
 #include "store/store.h"
 
@@ -31,16 +32,26 @@ struct cs_result_row {
 };
 
 /*
- * Buffers results and writes them in transactions: each new row becomes the
- * current one of its (tenant, conversation, metric), the previous current
- * row stays as history. add copies what it needs.
+ * Buffers results and writes them in transactions of `batch_rows`: each
+ * new row becomes the current one of its (tenant, conversation, metric),
+ * the previous current row stays as history. Evidence and rationale are
+ * stored as `rd` (borrowed; the configured redactor, see
+ * cs_redact_new_configured) redacts them, so no stored text carries the
+ * personal data the redactor knows (text it cannot redact is stored as
+ * "[redaction failed]"). add copies what it needs. retire makes the
+ * current result of a key history without a new one (a value that is
+ * gone from the conversation). flush writes what is buffered; free does
+ * not flush.
  */
 struct cs_result_writer;
 
 void cs_store_results_new(struct cs_result_writer **out, struct cs_store *st,
-                          size_t batch_rows);
+                          size_t batch_rows, struct cs_redact *rd);
 int cs_store_results_add(struct cs_result_writer *w,
                          const struct cs_result_row *r, struct cs_err *err);
+int cs_store_results_retire(struct cs_result_writer *w, const char *tenant,
+                            const char *conversation_id, const char *metric,
+                            struct cs_err *err);
 int cs_store_results_flush(struct cs_result_writer *w, struct cs_err *err);
 void cs_store_results_free(struct cs_result_writer *w);
 

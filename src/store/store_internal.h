@@ -17,6 +17,13 @@ int cs_store_pg_err(struct cs_err *err, PGconn *conn, PGresult *res,
 /* Runs a command without parameters that returns no rows. */
 int cs_store_exec(struct cs_store *st, const char *sql, struct cs_err *err);
 
+/* A number macro as a string literal, for SQL text. */
+#define CS_STORE_XSTR(x) #x
+#define CS_STORE_STR(x) CS_STORE_XSTR(x)
+
+/* What is stored in place of a text the redactor failed on. */
+#define CS_STORE_REDACTION_FAILED "[redaction failed]"
+
 /* Appends `s` escaped for COPY's text format (backslash, tab, newline,
  * carriage return). */
 struct cs_buf;
