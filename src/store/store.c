@@ -7,15 +7,20 @@
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "redact/redact.h"
+
+static int redact_evidence(struct cs_store *st, struct cs_err *err);
 
 /*
  * Migrations, in order; never edit one that has shipped, add a new one.
- * Each runs in the transaction that records it.
+ * Each runs in the transaction that records it, under the migration lock:
+ * its SQL, or, for a data migration that needs C (the redactor), `run`.
  */
 static const struct migration {
     int version;
     const char *name;
     const char *sql;
+    int (*run)(struct cs_store *st, struct cs_err *err);
 } migrations[] = {
     {1, "conversations",
      "CREATE TABLE conversations ("
@@ -58,7 +63,7 @@ static const struct migration {
       * of its conversations are deleted (see copy.c). */
      " PRIMARY KEY (tenant, id) DEFERRABLE INITIALLY DEFERRED);"
      "CREATE INDEX conversations_tenant_started"
-     " ON conversations (tenant, started_at);"},
+     " ON conversations (tenant, started_at);", NULL},
     {2, "results",
      /* One row per evaluation; `current` marks the one in force for a
       * (tenant, conversation, metric), the others are history. */
@@ -80,7 +85,9 @@ static const struct migration {
      " evaluated_at timestamptz NOT NULL DEFAULT now(),"
      " current boolean NOT NULL DEFAULT true);"
      "CREATE UNIQUE INDEX results_current"
-     " ON results (tenant, conversation_id, metric) WHERE current;"},
+     " ON results (tenant, conversation_id, metric) WHERE current;", NULL},
+    /* Results stored before evidence was redacted on the way in. */
+    {3, "redact stored evidence", NULL, redact_evidence},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -170,7 +177,7 @@ int cs_store_migrate(struct cs_store *st, int *applied_out,
         } else if (strcmp(PQcmdTuples(res), "1") == 0) {
             cs_log(CS_LOG_DEBUG, "applying migration %d (%s)", m->version,
                    m->name);
-            ret = cs_store_exec(st, m->sql, err);
+            ret = m->run ? m->run(st, err) : cs_store_exec(st, m->sql, err);
             applied++;
         }
         PQclear(res);
@@ -182,6 +189,116 @@ int cs_store_migrate(struct cs_store *st, int *applied_out,
     ret = cs_store_exec(st, "COMMIT", err);
     if (!ret && applied_out)
         *applied_out = applied;
+    return ret;
+}
+
+/* Rows of results a data migration reads and updates at a time. */
+#define REDACT_PAGE 1000
+
+/* Appends the JSON of `text` as the configured redactor leaves it, and
+ * says whether that changed it. */
+static int add_redacted(struct cs_buf *json, struct cs_buf *tmp,
+                        struct cs_redact *rd, const char *text)
+{
+    size_t n = 0;
+
+    cs_buf_reset(tmp);
+    if (cs_redact_apply(tmp, &n, rd, text, strlen(text), NULL) < 0) {
+        cs_buf_reset(tmp);
+        cs_buf_adds(tmp, CS_STORE_REDACTION_FAILED);
+        n = 1;
+    }
+    cs_store_json_str(json, tmp->ptr);
+    return n > 0;
+}
+
+/*
+ * Migration 3: the evidence and rationale of every stored result, through
+ * the configured redactor (what cs_store_results_add now does to new
+ * rows). A cursor reads the rows in id order, a page at a time, and only
+ * the rows that change are updated, so memory stays flat and a run over
+ * already clean rows writes nothing. It runs in the migration's
+ * transaction, under its lock: concurrent processes wait, then find it
+ * recorded; a crash rolls it back and the next start runs it again.
+ */
+static int redact_evidence(struct cs_store *st, struct cs_err *err)
+{
+    struct cs_redact *rd = NULL;
+    struct cs_buf upd = CS_BUF_INIT, row = CS_BUF_INIT, tmp = CS_BUF_INIT;
+    PGresult *r = NULL;
+    long changed = 0;
+    int ret, n;
+
+    ret = cs_redact_new_configured(&rd, st->cfg, err);
+    if (!ret)
+        ret = cs_store_exec(st, "DECLARE cs_redact_results NO SCROLL CURSOR "
+                            "FOR SELECT id, evidence, rationale FROM results"
+                            " WHERE evidence IS NOT NULL OR rationale IS NOT"
+                            " NULL ORDER BY id", err);
+    if (ret)
+        goto done;
+    do {
+        size_t rows = 0;
+
+        PQclear(r);
+        r = PQexec(st->conn, "FETCH " CS_STORE_STR(REDACT_PAGE)
+                   " FROM cs_redact_results");
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+            ret = cs_store_pg_err(err, st->conn, r, "cannot read results "
+                                  "to redact");
+            goto done;
+        }
+        n = PQntuples(r);
+        cs_buf_reset(&upd);
+        cs_buf_addch(&upd, '[');
+        for (int i = 0; i < n; i++) {
+            int ch = 0;
+
+            /* [id, evidence, rationale], kept when either changed. */
+            cs_buf_reset(&row);
+            cs_buf_addf(&row, "[%s,", PQgetvalue(r, i, 0));
+            for (int c = 1; c <= 2; c++) {
+                if (PQgetisnull(r, i, c))
+                    cs_buf_adds(&row, "null");
+                else
+                    ch |= add_redacted(&row, &tmp, rd, PQgetvalue(r, i, c));
+                cs_buf_addch(&row, c == 1 ? ',' : ']');
+            }
+            if (!ch)
+                continue;
+            if (rows++)
+                cs_buf_addch(&upd, ',');
+            cs_buf_add(&upd, row.ptr, row.len);
+        }
+        cs_buf_addch(&upd, ']');
+        if (rows) {
+            const char *params[1] = {upd.ptr};
+            PGresult *u = PQexecParams(st->conn, "UPDATE results r SET "
+                                       "evidence = k.v->>1, rationale = "
+                                       "k.v->>2 FROM jsonb_array_elements("
+                                       "$1::jsonb) AS k(v) WHERE r.id = "
+                                       "(k.v->>0)::bigint", 1, NULL, params,
+                                       NULL, NULL, 0);
+
+            if (PQresultStatus(u) != PGRES_COMMAND_OK)
+                ret = cs_store_pg_err(err, st->conn, u, "cannot redact "
+                                      "results");
+            PQclear(u);
+            if (ret)
+                goto done;
+            changed += (long)rows;
+        }
+    } while (n == REDACT_PAGE);
+    ret = cs_store_exec(st, "CLOSE cs_redact_results", err);
+    if (!ret && changed)
+        cs_log(CS_LOG_INFO, "redacted the evidence of %ld stored results",
+               changed);
+done:
+    PQclear(r);
+    cs_redact_free(rd);
+    cs_buf_release(&upd);
+    cs_buf_release(&row);
+    cs_buf_release(&tmp);
     return ret;
 }
 
@@ -209,6 +326,7 @@ int cs_store_open(struct cs_store **out, const struct cs_config *cfg,
         if (ret)
             goto done;
     }
+    st->cfg = cfg;
     st->conn = PQconnectdb(info);
     if (PQstatus(st->conn) != CONNECTION_OK) {
         /* The message names host and port, never the password. */

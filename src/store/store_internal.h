@@ -8,6 +8,7 @@
 
 struct cs_store {
     PGconn *conn;
+    const struct cs_config *cfg;    /* borrowed (cs_store_open) */
 };
 
 /* Sets `err` from a failed result or connection; returns CS_EDB. */
