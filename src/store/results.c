@@ -284,11 +284,28 @@ static void export_row(FILE *out, struct cs_buf *line, const PGresult *r,
     json_decref(o);
 }
 
+struct export {
+    FILE *out;
+    int csv;
+    struct cs_buf line;
+};
+
+/* Writes one page of the export (a cs_store_page_fn). */
+static int export_page(void *ctx, const PGresult *rows, struct cs_err *err)
+{
+    struct export *x = ctx;
+
+    for (int i = 0; i < PQntuples(rows); i++)
+        export_row(x->out, &x->line, rows, i, x->csv);
+    if (ferror(x->out))
+        return cs_err_set(err, CS_EIO, "cannot write the export");
+    return 0;
+}
+
 /*
- * The rows are read through a cursor, a page of EXPORT_PAGE at a time, and
- * each page is written before the next is fetched, so memory does not grow
- * with the number of results (the server sorts them). The cursor lives in
- * a read-only transaction of its own.
+ * The rows are read a page at a time (cs_store_each_page), each page
+ * written before the next is fetched, so memory does not grow with the
+ * number of results (the server sorts them), in a read-only transaction.
  */
 #define EXPORT_PAGE 2000
 
@@ -297,11 +314,14 @@ int cs_store_results_export(struct cs_store *st,
                             char *const *metrics, int history, int csv,
                             FILE *out, struct cs_err *err)
 {
-    struct cs_buf sql = CS_BUF_INIT, mlist = CS_BUF_INIT, line = CS_BUF_INIT;
+    struct cs_buf sql = CS_BUF_INIT, mlist = CS_BUF_INIT;
+    struct export x;
     const char *params[5];
-    PGresult *r = NULL;
-    int ret = 0, n;
+    int ret;
 
+    x.out = out;
+    x.csv = csv;
+    cs_buf_init(&x.line);
     /* The metric filter as a JSON array parameter. */
     cs_buf_addch(&mlist, '[');
     for (char *const *m = metrics; m && *m; m++) {
@@ -316,8 +336,7 @@ int cs_store_results_export(struct cs_store *st,
     params[3] = mlist.ptr;
     params[4] = history ? "1" : "0";
     cs_buf_addf(&sql,
-                "DECLARE cs_export NO SCROLL CURSOR FOR"
-                " SELECT r.conversation_id, r.tenant, r.metric,"
+                "SELECT r.conversation_id, r.tenant, r.metric,"
                 " r.rubric_version, r.value::text, r.confidence, r.evidence,"
                 " r.rationale, r.evaluator, r.tokens_in, r.tokens_out,"
                 " r.cost, to_char(r.evaluated_at AT TIME ZONE 'UTC',"
@@ -329,48 +348,22 @@ int cs_store_results_export(struct cs_store *st,
                 " AND ($5 = '1' OR r.current)"
                 " ORDER BY r.tenant, r.conversation_id, r.metric, r.id",
                 cs_store_filter_where);
-    /* All rows will be read: plan for the whole result, not the first. */
-    ret = cs_store_exec(st, "BEGIN READ ONLY; SET LOCAL cursor_tuple_fraction "
-                        "= 1", err);
-    if (ret)
-        goto done;
-    r = PQexecParams(st->conn, sql.ptr, 5, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        ret = cs_store_pg_err(err, st->conn, r, "cannot export results");
-        goto rollback;
-    }
     if (csv) {
         for (int c = 0; c < EXPORT_COLUMNS; c++)
             csv_cell(out, export_names[c], c == EXPORT_COLUMNS - 1);
     }
-    do {
-        PQclear(r);
-        r = PQexec(st->conn, "FETCH " CS_STORE_STR(EXPORT_PAGE)
-                   " FROM cs_export");
-        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-            ret = cs_store_pg_err(err, st->conn, r, "cannot export "
-                                  "results");
-            goto rollback;
-        }
-        n = PQntuples(r);
-        for (int i = 0; i < n; i++)
-            export_row(out, &line, r, i, csv);
-        if (ferror(out)) {
-            ret = cs_err_set(err, CS_EIO, "cannot write the export");
-            goto rollback;
-        }
-    } while (n == EXPORT_PAGE);
-    PQclear(r);
-    r = NULL;
-    ret = cs_store_exec(st, "COMMIT", err);
-    goto done;
-rollback:
-    PQclear(PQexec(st->conn, "ROLLBACK"));
-done:
-    PQclear(r);
+    ret = cs_store_exec(st, "BEGIN READ ONLY", err);
+    if (!ret)
+        ret = cs_store_each_page(st, sql.ptr, 5, params, EXPORT_PAGE,
+                                 export_page, &x, "cannot export results",
+                                 err);
+    if (!ret)
+        ret = cs_store_exec(st, "COMMIT", err);
+    else
+        PQclear(PQexec(st->conn, "ROLLBACK"));
     cs_buf_release(&sql);
     cs_buf_release(&mlist);
-    cs_buf_release(&line);
+    cs_buf_release(&x.line);
     return ret;
 }
 

@@ -192,6 +192,44 @@ int cs_store_migrate(struct cs_store *st, int *applied_out,
     return ret;
 }
 
+int cs_store_each_page(struct cs_store *st, const char *query, int n,
+                       const char *const *params, int page,
+                       cs_store_page_fn fn, void *ctx, const char *what,
+                       struct cs_err *err)
+{
+    struct cs_buf sql = CS_BUF_INIT, fetch = CS_BUF_INIT;
+    PGresult *r = NULL;
+    int ret, rows = 0;
+
+    cs_buf_addf(&sql, "DECLARE cs_pages NO SCROLL CURSOR FOR %s", query);
+    cs_buf_addf(&fetch, "FETCH %d FROM cs_pages", page);
+    ret = cs_store_exec(st, "SET LOCAL cursor_tuple_fraction = 1", err);
+    if (ret)
+        goto done;
+    r = PQexecParams(st->conn, sql.ptr, n, NULL, params, NULL, NULL, 0);
+    do {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK &&
+            PQresultStatus(r) != PGRES_TUPLES_OK) {
+            ret = cs_store_pg_err(err, st->conn, r, what);
+            goto done;
+        }
+        PQclear(r);
+        r = PQexec(st->conn, fetch.ptr);
+        rows = PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r) : 0;
+        if (rows)
+            ret = fn(ctx, r, err);
+    } while (!ret && rows == page);
+    if (!ret && PQresultStatus(r) != PGRES_TUPLES_OK)
+        ret = cs_store_pg_err(err, st->conn, r, what);
+    if (!ret)
+        ret = cs_store_exec(st, "CLOSE cs_pages", err);
+done:
+    PQclear(r);
+    cs_buf_release(&sql);
+    cs_buf_release(&fetch);
+    return ret;
+}
+
 /* Rows of results a data migration reads and updates at a time. */
 #define REDACT_PAGE 1000
 
@@ -212,93 +250,93 @@ static int add_redacted(struct cs_buf *json, struct cs_buf *tmp,
     return n > 0;
 }
 
+struct redaction {
+    struct cs_store *st;
+    struct cs_redact *rd;
+    struct cs_buf upd, row, tmp;
+    long changed;
+};
+
+/* One page of (id, evidence, rationale): the rows the redactor changes
+ * are updated at once (a cs_store_page_fn). */
+static int redact_page(void *ctx, const PGresult *r, struct cs_err *err)
+{
+    struct redaction *x = ctx;
+    const char *params[1];
+    PGresult *u;
+    size_t rows = 0;
+    int ret = 0;
+
+    cs_buf_reset(&x->upd);
+    cs_buf_addch(&x->upd, '[');
+    for (int i = 0; i < PQntuples(r); i++) {
+        int ch = 0;
+
+        /* [id, evidence, rationale], kept when either changed. */
+        cs_buf_reset(&x->row);
+        cs_buf_addf(&x->row, "[%s,", PQgetvalue(r, i, 0));
+        for (int c = 1; c <= 2; c++) {
+            if (PQgetisnull(r, i, c))
+                cs_buf_adds(&x->row, "null");
+            else
+                ch |= add_redacted(&x->row, &x->tmp, x->rd,
+                                   PQgetvalue(r, i, c));
+            cs_buf_addch(&x->row, c == 1 ? ',' : ']');
+        }
+        if (!ch)
+            continue;
+        if (rows++)
+            cs_buf_addch(&x->upd, ',');
+        cs_buf_add(&x->upd, x->row.ptr, x->row.len);
+    }
+    cs_buf_addch(&x->upd, ']');
+    if (!rows)
+        return 0;
+    params[0] = x->upd.ptr;
+    u = PQexecParams(x->st->conn, "UPDATE results r SET evidence = "
+                     "k.v->>1, rationale = k.v->>2 FROM "
+                     "jsonb_array_elements($1::jsonb) AS k(v) WHERE r.id = "
+                     "(k.v->>0)::bigint", 1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(u) != PGRES_COMMAND_OK)
+        ret = cs_store_pg_err(err, x->st->conn, u, "cannot redact results");
+    PQclear(u);
+    x->changed += (long)rows;
+    return ret;
+}
+
 /*
  * Migration 3: the evidence and rationale of every stored result, through
  * the configured redactor (what cs_store_results_add now does to new
- * rows). A cursor reads the rows in id order, a page at a time, and only
- * the rows that change are updated, so memory stays flat and a run over
- * already clean rows writes nothing. It runs in the migration's
- * transaction, under its lock: concurrent processes wait, then find it
- * recorded; a crash rolls it back and the next start runs it again.
+ * rows). The rows are read in id order, a page at a time, and only those
+ * that change are updated, so memory stays flat and a run over clean rows
+ * writes nothing. It runs in the migration's transaction, under its lock:
+ * concurrent processes wait, then find it recorded; a crash rolls it back
+ * and the next start runs it again.
  */
 static int redact_evidence(struct cs_store *st, struct cs_err *err)
 {
-    struct cs_redact *rd = NULL;
-    struct cs_buf upd = CS_BUF_INIT, row = CS_BUF_INIT, tmp = CS_BUF_INIT;
-    PGresult *r = NULL;
-    long changed = 0;
-    int ret, n;
+    struct redaction x;
+    int ret;
 
-    ret = cs_redact_new_configured(&rd, st->cfg, err);
+    memset(&x, 0, sizeof(x));
+    x.st = st;
+    cs_buf_init(&x.upd);
+    cs_buf_init(&x.row);
+    cs_buf_init(&x.tmp);
+    ret = cs_redact_new_configured(&x.rd, st->cfg, err);
     if (!ret)
-        ret = cs_store_exec(st, "DECLARE cs_redact_results NO SCROLL CURSOR "
-                            "FOR SELECT id, evidence, rationale FROM results"
-                            " WHERE evidence IS NOT NULL OR rationale IS NOT"
-                            " NULL ORDER BY id", err);
-    if (ret)
-        goto done;
-    do {
-        size_t rows = 0;
-
-        PQclear(r);
-        r = PQexec(st->conn, "FETCH " CS_STORE_STR(REDACT_PAGE)
-                   " FROM cs_redact_results");
-        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-            ret = cs_store_pg_err(err, st->conn, r, "cannot read results "
-                                  "to redact");
-            goto done;
-        }
-        n = PQntuples(r);
-        cs_buf_reset(&upd);
-        cs_buf_addch(&upd, '[');
-        for (int i = 0; i < n; i++) {
-            int ch = 0;
-
-            /* [id, evidence, rationale], kept when either changed. */
-            cs_buf_reset(&row);
-            cs_buf_addf(&row, "[%s,", PQgetvalue(r, i, 0));
-            for (int c = 1; c <= 2; c++) {
-                if (PQgetisnull(r, i, c))
-                    cs_buf_adds(&row, "null");
-                else
-                    ch |= add_redacted(&row, &tmp, rd, PQgetvalue(r, i, c));
-                cs_buf_addch(&row, c == 1 ? ',' : ']');
-            }
-            if (!ch)
-                continue;
-            if (rows++)
-                cs_buf_addch(&upd, ',');
-            cs_buf_add(&upd, row.ptr, row.len);
-        }
-        cs_buf_addch(&upd, ']');
-        if (rows) {
-            const char *params[1] = {upd.ptr};
-            PGresult *u = PQexecParams(st->conn, "UPDATE results r SET "
-                                       "evidence = k.v->>1, rationale = "
-                                       "k.v->>2 FROM jsonb_array_elements("
-                                       "$1::jsonb) AS k(v) WHERE r.id = "
-                                       "(k.v->>0)::bigint", 1, NULL, params,
-                                       NULL, NULL, 0);
-
-            if (PQresultStatus(u) != PGRES_COMMAND_OK)
-                ret = cs_store_pg_err(err, st->conn, u, "cannot redact "
-                                      "results");
-            PQclear(u);
-            if (ret)
-                goto done;
-            changed += (long)rows;
-        }
-    } while (n == REDACT_PAGE);
-    ret = cs_store_exec(st, "CLOSE cs_redact_results", err);
-    if (!ret && changed)
+        ret = cs_store_each_page(st, "SELECT id, evidence, rationale FROM "
+                                 "results WHERE evidence IS NOT NULL OR "
+                                 "rationale IS NOT NULL ORDER BY id", 0,
+                                 NULL, REDACT_PAGE, redact_page, &x,
+                                 "cannot read results to redact", err);
+    if (!ret && x.changed)
         cs_log(CS_LOG_INFO, "redacted the evidence of %ld stored results",
-               changed);
-done:
-    PQclear(r);
-    cs_redact_free(rd);
-    cs_buf_release(&upd);
-    cs_buf_release(&row);
-    cs_buf_release(&tmp);
+               x.changed);
+    cs_redact_free(x.rd);
+    cs_buf_release(&x.upd);
+    cs_buf_release(&x.row);
+    cs_buf_release(&x.tmp);
     return ret;
 }
 

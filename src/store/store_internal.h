@@ -18,9 +18,20 @@ int cs_store_pg_err(struct cs_err *err, PGconn *conn, PGresult *res,
 /* Runs a command without parameters that returns no rows. */
 int cs_store_exec(struct cs_store *st, const char *sql, struct cs_err *err);
 
-/* A number macro as a string literal, for SQL text. */
-#define CS_STORE_XSTR(x) #x
-#define CS_STORE_STR(x) CS_STORE_XSTR(x)
+/*
+ * Reads the rows of `query` (with `n` text parameters) through a cursor,
+ * `page` rows at a time, calling fn(ctx, rows, err) for each page that has
+ * rows, so memory stays flat whatever the count; fn returns 0 to go on or
+ * an error to stop with. Must run inside the caller's transaction. The
+ * planner is told every row will be read. A failed query returns CS_EDB
+ * with `what` and the server's message.
+ */
+typedef int (*cs_store_page_fn)(void *ctx, const PGresult *rows,
+                                struct cs_err *err);
+int cs_store_each_page(struct cs_store *st, const char *query, int n,
+                       const char *const *params, int page,
+                       cs_store_page_fn fn, void *ctx, const char *what,
+                       struct cs_err *err);
 
 /* What is stored in place of a text the redactor failed on. */
 #define CS_STORE_REDACTION_FAILED "[redaction failed]"
