@@ -101,6 +101,25 @@ void cs_lint_warning(struct cs_rubric_loader *L, size_t i,
 
 /* ---- small helpers ---- */
 
+int cs_rubric_in_list(const char *s, const char *const *list)
+{
+    for (size_t i = 0; list[i]; i++) {
+        if (!strcmp(s, list[i]))
+            return 1;
+    }
+    return 0;
+}
+
+int cs_rubric_is_lower(char c)
+{
+    return c >= 'a' && c <= 'z';
+}
+
+int cs_rubric_is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
 /* Formats a JSON path into `b` (reset first) and returns it. */
 static const char *path(struct cs_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -560,7 +579,8 @@ static void check_applies(struct cs_rubric_loader *L, size_t i)
     x = metric ? (json_t *)metric : (json_t *)field;
     if (!json_is_string(x) || !*json_string_value(x)) {
         cs_lint_error(L, i, k, "must be a non-empty string");
-    } else if (field && !in_list(json_string_value(x), conv_fields)) {
+    } else if (field &&
+               !cs_rubric_in_list(json_string_value(x), conv_fields)) {
         cs_lint_error(L, i, k, "unknown conversation field '%s'",
                       json_string_value(x));
     } else {
@@ -675,7 +695,7 @@ void cs_rubric_check_file(struct cs_rubric_loader *L, size_t i)
     json_t *v;
 
     json_object_foreach(r->doc, k, v) {
-        if (!in_list(k, top_fields))
+        if (!cs_rubric_in_list(k, top_fields))
             cs_lint_error(L, i, k, "unknown field");
     }
     get_text(L, i, "name", 1, &r->name);

@@ -18,7 +18,7 @@ static int valid_key(const char *k)
     if (!*k)
         return 0;
     for (; *k; k++) {
-        if (!is_lower(*k) && !is_digit(*k) && *k != '_')
+        if (!cs_rubric_is_lower(*k) && !cs_rubric_is_digit(*k) && *k != '_')
             return 0;
     }
     return 1;

@@ -17,6 +17,13 @@ static int is_upper(char c)
     return c >= 'A' && c <= 'Z';
 }
 
+/* A letter, a digit, or a byte of a non-ASCII character. */
+static int word_char(char c)
+{
+    return is_upper(c) || cs_rubric_is_lower(c) || cs_rubric_is_digit(c) ||
+           ((unsigned char)c & 0x80);
+}
+
 /* ASCII case-insensitive equality (names are compared as users read them;
  * bytes beyond ASCII must match exactly). */
 static int same_ci(const char *a, const char *b)
@@ -59,13 +66,13 @@ static unsigned token_styles(const char *s)
             up++;
             if (p != s)
                 up_after0++;
-        } else if (is_lower(*p)) {
+        } else if (cs_rubric_is_lower(*p)) {
             low++;
         } else if (*p == '_') {
             us++;
         } else if (*p == '-') {
             dash++;
-        } else if (!is_digit(*p) && !((unsigned char)*p & 0x80)) {
+        } else if (!cs_rubric_is_digit(*p) && !((unsigned char)*p & 0x80)) {
             other++;
         }
     }
@@ -114,11 +121,9 @@ static unsigned spaced_styles(const char *name)
             p++;
         e = p;
         /* Strip punctuation around the word ("Auth:", "(beta)"). */
-        while (w < e && !is_upper(*w) && !is_lower(*w) && !is_digit(*w) &&
-               !((unsigned char)*w & 0x80))
+        while (w < e && !word_char(*w))
             w++;
-        while (e > w && !is_upper(e[-1]) && !is_lower(e[-1]) &&
-               !is_digit(e[-1]) && !((unsigned char)e[-1] & 0x80))
+        while (e > w && !word_char(e[-1]))
             e--;
         if (w == e)
             continue;
@@ -131,11 +136,11 @@ static unsigned spaced_styles(const char *name)
                     dash_up = 1;
                 else if (c > w)
                     inner_up = 1;
-            } else if (is_lower(*c)) {
+            } else if (cs_rubric_is_lower(*c)) {
                 low++;
             }
         }
-        if (!is_upper(*w) && !is_lower(*w))
+        if (!is_upper(*w) && !cs_rubric_is_lower(*w))
             continue;               /* "24h", "élan": neutral */
         if (!low && up >= 2 && up <= 5) { /* an acronym: neutral */
             first = 0;
@@ -156,7 +161,7 @@ static unsigned spaced_styles(const char *name)
             first = 0;
         } else if (is_upper(*w)) {
             m &= ~(unsigned)(ST_SENTENCE | ST_LOWER);
-        } else if (!in_list(word, small_words)) {
+        } else if (!cs_rubric_in_list(word, small_words)) {
             m &= ~(unsigned)ST_TITLE;
         }
     }
@@ -240,7 +245,7 @@ static const char *hand_phrase(const char *p)
             q = r + 4;
         else if (!strncmp(r, "off", 3))
             q = r + 3;
-        if (q && !is_lower(*q))
+        if (q && !cs_rubric_is_lower(*q))
             return q;
         q = NULL;
     }
@@ -263,13 +268,13 @@ static int find_synonym(struct cs_buf *word, const char *s)
             continue;
         b = hit;
         e = hit + strlen(handoff_synonyms[k]);
-        while (b > lc && is_lower(b[-1]))
+        while (b > lc && cs_rubric_is_lower(b[-1]))
             b--;
-        while (is_lower(*e))
+        while (cs_rubric_is_lower(*e))
             e++;
     }
     for (const char *p = lc; *p && !b; p++) {
-        if (p == lc || !is_lower(p[-1])) {
+        if (p == lc || !cs_rubric_is_lower(p[-1])) {
             e = hand_phrase(p);
             if (e)
                 b = p;
@@ -316,8 +321,7 @@ static void first_word(char *out, size_t n, const char *name)
     size_t k = 0;
 
     for (const char *p = name; *p && *p != ' ' && k + 1 < n; p++) {
-        if (is_upper(*p) || is_lower(*p) || is_digit(*p) ||
-            ((unsigned char)*p & 0x80))
+        if (word_char(*p))
             out[k++] = lower(*p);
         else if (*p == ':')
             break;

@@ -4,7 +4,6 @@
 #define CS_RUBRIC_INTERNAL_H
 
 #include <stddef.h>
-#include <string.h>
 
 #include "rubric/rubric.h"
 
@@ -64,28 +63,12 @@ unsigned char *cs_rubric_order_deps(struct cs_rubric_loader *L,
  * one casing style, one term for handoff, shared prefixes. */
 void cs_rubric_check_names(struct cs_rubric_loader *L);
 
-/*
- * Character and list helpers the files share: static inline, so each file
- * has its own file-local copy (a few lines each). ASCII only on purpose:
- * keys and names are compared as users type them.
- */
-static inline int in_list(const char *s, const char *const *list)
-{
-    for (size_t i = 0; list[i]; i++) {
-        if (!strcmp(s, list[i]))
-            return 1;
-    }
-    return 0;
-}
+/* lint.c: 1 when `s` is in the NULL-terminated `list`. */
+int cs_rubric_in_list(const char *s, const char *const *list);
 
-static inline int is_lower(char c)
-{
-    return c >= 'a' && c <= 'z';
-}
-
-static inline int is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
+/* lint.c: ASCII only on purpose (keys and names are compared as users
+ * type them). */
+int cs_rubric_is_lower(char c);
+int cs_rubric_is_digit(char c);
 
 #endif

@@ -99,7 +99,7 @@ static void job_finish(struct job *j, int complete)
             use.tokens_in = j->tokens_in / (long)judged;
             use.tokens_out = j->tokens_out / (long)judged;
             use.cost = price(r, j->tokens_in, j->tokens_out) /
-                       (double)judged;
+                (double)judged;
         }
         ret = cs_score_walk_put(r->wk, &j->item, set->rubrics[i].key,
                                 set->rubrics[i].version, j->evaluator[i],

@@ -13,8 +13,9 @@
 #include "score/score.h"
 
 /*
- * A run (rules_score.c, llm_score.c) walks the conversations a store
- * cursor claims for it. For each item it decides which metrics are stale,
+ * cs_score_run (score.c) calls one of two runs (rules_score.c,
+ * llm_score.c); each walks the conversations a store cursor claims for it
+ * (walk.c). For each item it decides which metrics are stale,
  * evaluates them its own way, and writes every result through
  * cs_score_walk_put; the values the agent logged are handled by the same
  * two functions in both runs (agent.c): cs_score_agent_take before

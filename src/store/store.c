@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/mem.h"
@@ -233,10 +235,10 @@ done:
 /* Rows of results a data migration reads and updates at a time. */
 #define REDACT_PAGE 1000
 
-/* Appends the JSON of `text` as the configured redactor leaves it, and
- * says whether that changed it. */
-static int add_redacted(struct cs_buf *json, struct cs_buf *tmp,
-                        struct cs_redact *rd, const char *text)
+/* `text` as the configured redactor leaves it (new JSON string), or NULL
+ * when that changes nothing. */
+static json_t *redacted(struct cs_buf *tmp, struct cs_redact *rd,
+                        const char *text)
 {
     size_t n = 0;
 
@@ -246,14 +248,13 @@ static int add_redacted(struct cs_buf *json, struct cs_buf *tmp,
         cs_buf_adds(tmp, CS_STORE_REDACTION_FAILED);
         n = 1;
     }
-    cs_store_json_str(json, tmp->ptr);
-    return n > 0;
+    return n ? json_string(tmp->ptr) : NULL;
 }
 
 struct redaction {
     struct cs_store *st;
     struct cs_redact *rd;
-    struct cs_buf upd, row, tmp;
+    struct cs_buf tmp;
     long changed;
 };
 
@@ -262,45 +263,45 @@ struct redaction {
 static int redact_page(void *ctx, const PGresult *r, struct cs_err *err)
 {
     struct redaction *x = ctx;
+    json_t *upd = json_array();
     const char *params[1];
-    PGresult *u;
-    size_t rows = 0;
+    char *text = NULL;
+    PGresult *u = NULL;
     int ret = 0;
 
-    cs_buf_reset(&x->upd);
-    cs_buf_addch(&x->upd, '[');
     for (int i = 0; i < PQntuples(r); i++) {
-        int ch = 0;
-
         /* [id, evidence, rationale], kept when either changed. */
-        cs_buf_reset(&x->row);
-        cs_buf_addf(&x->row, "[%s,", PQgetvalue(r, i, 0));
+        json_t *row = json_pack("[s]", PQgetvalue(r, i, 0));
+        int changed = 0;
+
         for (int c = 1; c <= 2; c++) {
-            if (PQgetisnull(r, i, c))
-                cs_buf_adds(&x->row, "null");
-            else
-                ch |= add_redacted(&x->row, &x->tmp, x->rd,
-                                   PQgetvalue(r, i, c));
-            cs_buf_addch(&x->row, c == 1 ? ',' : ']');
+            const char *v = PQgetisnull(r, i, c) ? NULL : PQgetvalue(r, i, c);
+            json_t *clean = v ? redacted(&x->tmp, x->rd, v) : NULL;
+
+            changed |= clean != NULL;
+            json_array_append_new(row, clean ? clean
+                                             : v ? json_string(v)
+                                                 : json_null());
         }
-        if (!ch)
-            continue;
-        if (rows++)
-            cs_buf_addch(&x->upd, ',');
-        cs_buf_add(&x->upd, x->row.ptr, x->row.len);
+        if (changed)
+            json_array_append(upd, row);
+        json_decref(row);
     }
-    cs_buf_addch(&x->upd, ']');
-    if (!rows)
-        return 0;
-    params[0] = x->upd.ptr;
+    if (json_array_size(upd) == 0)
+        goto done;
+    text = json_dumps(upd, JSON_COMPACT);
+    params[0] = text;
     u = PQexecParams(x->st->conn, "UPDATE results r SET evidence = "
                      "k.v->>1, rationale = k.v->>2 FROM "
                      "jsonb_array_elements($1::jsonb) AS k(v) WHERE r.id = "
                      "(k.v->>0)::bigint", 1, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(u) != PGRES_COMMAND_OK)
         ret = cs_store_pg_err(err, x->st->conn, u, "cannot redact results");
+    x->changed += (long)json_array_size(upd);
+done:
     PQclear(u);
-    x->changed += (long)rows;
+    free(text);
+    json_decref(upd);
     return ret;
 }
 
@@ -320,8 +321,6 @@ static int redact_evidence(struct cs_store *st, struct cs_err *err)
 
     memset(&x, 0, sizeof(x));
     x.st = st;
-    cs_buf_init(&x.upd);
-    cs_buf_init(&x.row);
     cs_buf_init(&x.tmp);
     ret = cs_redact_new_configured(&x.rd, st->cfg, err);
     if (!ret)
@@ -334,8 +333,6 @@ static int redact_evidence(struct cs_store *st, struct cs_err *err)
         cs_log(CS_LOG_INFO, "redacted the evidence of %ld stored results",
                x.changed);
     cs_redact_free(x.rd);
-    cs_buf_release(&x.upd);
-    cs_buf_release(&x.row);
     cs_buf_release(&x.tmp);
     return ret;
 }
