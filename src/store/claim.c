@@ -48,12 +48,17 @@ const char cs_store_filter_where[] =
  * index. Up to date means: every wanted metric has a current result of
  * its version, by the evaluator or the agent, computed from the stored
  * content (a judge's error does not count, an agent's does: it would come
- * out the same); no current agent value in scope was computed from other
- * content (one the agent no longer logs must be retired); and every value
- * in scope that the content's `metrics` hold has its current agent
- * result for this content. One pass over the conversation's current
- * results (the results_current index) and one over its `metrics`.
+ * out the same); and the agent's other values in scope are current for
+ * this content exactly: none computed from other content (one the agent
+ * no longer logs must be retired), and as many computed from this content
+ * as the content's `metrics` name (those could only have been stored for
+ * names the content holds, so the counts match only when none is
+ * missing). One pass over the conversation's current results (the
+ * results_current index); `metrics` is only read when it is an array.
  */
+#define AGENT_OTHER                                                        \
+    " r.evaluator = 'agent' AND NOT $4::jsonb ? r.metric"                  \
+    " AND ($6::jsonb IS NULL OR $6::jsonb ? r.metric)"
 static const char WANT_WHERE[] =
     " AND ($4::jsonb IS NULL"
     "  OR (SELECT count(*) FILTER (WHERE r.content_hash = c.content_hash"
@@ -61,21 +66,17 @@ static const char WANT_WHERE[] =
     "        AND (r.value <> '\"error\"' OR r.evaluator = 'agent')"
     "        AND r.rubric_version = $4::jsonb ->> r.metric)"
     "      < (SELECT count(*) FROM jsonb_object_keys($4::jsonb))"
-    "      OR count(*) FILTER (WHERE r.evaluator = 'agent'"
-    "        AND r.content_hash <> c.content_hash"
-    "        AND NOT $4::jsonb ? r.metric"
-    "        AND ($6::jsonb IS NULL OR $6::jsonb ? r.metric)) > 0"
+    "      OR count(*) FILTER (WHERE" AGENT_OTHER
+    "        AND r.content_hash <> c.content_hash) > 0"
+    "      OR count(*) FILTER (WHERE" AGENT_OTHER ")"
+    "        <> CASE jsonb_typeof(c.metrics) WHEN 'array' THEN"
+    "          (SELECT count(DISTINCT m.v->>'name')"
+    "           FROM jsonb_array_elements(c.metrics) AS m(v)"
+    "           WHERE NOT $4::jsonb ? (m.v->>'name')"
+    "           AND ($6::jsonb IS NULL OR $6::jsonb ? (m.v->>'name')))"
+    "          ELSE 0 END"
     "      FROM results r WHERE r.current AND r.tenant = c.tenant"
-    "      AND r.conversation_id = c.id)"
-    "  OR EXISTS (SELECT 1 FROM jsonb_array_elements(CASE"
-    "      jsonb_typeof(c.metrics) WHEN 'array' THEN c.metrics"
-    "      ELSE '[]' END) AS m(v)"
-    "      WHERE NOT $4::jsonb ? (m.v->>'name')"
-    "      AND ($6::jsonb IS NULL OR $6::jsonb ? (m.v->>'name'))"
-    "      AND NOT EXISTS (SELECT 1 FROM results r WHERE r.current"
-    "        AND r.tenant = c.tenant AND r.conversation_id = c.id"
-    "        AND r.metric = m.v->>'name' AND r.evaluator = 'agent'"
-    "        AND r.content_hash = c.content_hash)))";
+    "      AND r.conversation_id = c.id))";
 
 struct cs_claim {
     PGconn *conn;               /* holds the row locks in a transaction */
