@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -483,6 +484,40 @@ static void test_scoring__changed_content_leaves_no_stale_result(
     cs_buf_release(&cmd);
 }
 
+/* A rubric removed from the set: its results stay current for the
+ * content they were computed from, and stop being current when that
+ * content changes (nothing computes them any more). */
+static void test_scoring__removed_rubric_results_end_with_their_content(
+    void **state)
+{
+    struct th_env *f = *state;
+    const char *line = "{\"id\":\"sgd-dev-19_00030\",\"tenant\":"
+        "\"lumen-entertainment\",\"started_at\":\"2026-09-01T13:10:24Z\","
+        "\"turns\":[{\"role\":\"customer\",\"text\":\"I would like to "
+        "reserve event tickets.\"}]}\n";
+    struct cs_buf p = CS_BUF_INIT;
+    char *out;
+
+    free(run_ok(f, "score", 0));
+    cs_buf_addf(&p, "%s/rubrics/task_offered.json", f->dir);
+    assert_int_equal(unlink(p.ptr), 0);
+    out = run_ok(f, "score", 0);
+    assert_non_null(strstr(out, "1040 up to date"));
+    free(out);
+    ingest_line(f, "one.jsonl", line);
+    out = run_ok(f, "score", 0);
+    assert_non_null(strstr(out, " 3 evaluations written"));
+    free(out);
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM results WHERE "
+                                 "current AND metric = 'task_offered'"),
+                     1039);
+    assert_int_equal(not_of_the_content(f), 0);
+    out = run_ok(f, "score", 0);
+    assert_non_null(strstr(out, "1040 up to date"));
+    free(out);
+    cs_buf_release(&p);
+}
+
 /* An agent value its rubric cannot have is stored as an error with the
  * reason, never as a label; it is not retried while the content stays. */
 static void test_scoring__agent_value_outside_the_rubric_is_an_error(
@@ -649,6 +684,7 @@ int main(void)
         ENV_TEST(test_scoring__agent_value_gone_is_no_longer_current),
         ENV_TEST(test_scoring__changed_content_leaves_no_stale_result),
         ENV_TEST(test_scoring__agent_value_outside_the_rubric_is_an_error),
+        ENV_TEST(test_scoring__removed_rubric_results_end_with_their_content),
         ENV_TEST(test_scoring__kpis_carry_metric_results),
         ENV_TEST(test_scoring__three_processes_share_the_work),
     };

@@ -25,13 +25,13 @@ static const char *last_name(const json_t *metrics, size_t k)
     return name;
 }
 
-/* 1 when an item's summary entry [version, evaluator, hash, retry] is a
- * value the agent logged. */
-static int by_agent(const json_t *summary)
+/* 1 when an item's summary entry [version, evaluator, hash, retry] was
+ * computed from content other than `hash`. */
+static int other_content(const json_t *summary, const char *hash)
 {
-    const char *ev = json_string_value(json_array_get(summary, 1));
+    const char *h = json_string_value(json_array_get(summary, 2));
 
-    return ev && strcmp(ev, CS_SCORE_AGENT) == 0;
+    return !h || strcmp(h, hash) != 0;
 }
 
 static int logs(const json_t *metrics, const char *name)
@@ -113,12 +113,15 @@ int cs_score_agent_store(struct cs_score_walk *wk,
         ret = cs_score_walk_put(wk, it, name, CS_SCORE_AGENT, CS_SCORE_AGENT,
                                 &ar, NULL, err);
     }
-    /* What the agent logged before and no longer does. */
+    /* What no evaluator computes for this content: a value the agent
+     * logged before and no longer does, or a result of a rubric that is
+     * gone, computed from other content. */
     json_object_foreach((json_t *)it->current, metric, cur) {
         if (ret)
             break;
-        if (!by_agent(cur) || cs_rubric_set_find(wk->set, metric) ||
-            !cs_score_in_scope(o, metric) || logs(metrics, metric))
+        if (cs_rubric_set_find(wk->set, metric) ||
+            !cs_score_in_scope(o, metric) || logs(metrics, metric) ||
+            !other_content(cur, it->content_hash))
             continue;
         n++;
         if (!write)

@@ -28,7 +28,8 @@ struct cs_score_stats {
     uint64_t not_applicable;
     uint64_t errors;
     uint64_t agent;             /* values the agent logged itself */
-    uint64_t retired;           /* agent values gone from the content */
+    uint64_t retired;           /* made history: nothing computes them for
+                                   the changed content any more */
     double seconds;
     int dry_run;                /* 1: a dry run, nothing was written */
     /* LLM runs */
@@ -52,7 +53,9 @@ struct cs_score_stats {
  *
  * Values the agent logged (its `metrics`) are stored with evaluator
  * "agent" and not judged, checked against their rubric's type when they
- * name one; a value the agent no longer logs stops being current. Evidence
+ * name one. A result is current only for the content it was computed
+ * from: a value the agent no longer logs, or a result of a rubric no
+ * longer in the set, becomes history when the content changes. Evidence
  * and rationale are stored redacted (cs_redact_new_configured). Shows
  * progress on a terminal. Returns 0 or the store's (or the config's
  * redact rules') error; what was flushed is kept.

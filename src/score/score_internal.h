@@ -118,10 +118,12 @@ void cs_score_agent_take(struct cs_eval_result *res, const char **evaluator,
 /*
  * The agent's values that name no rubric, for item `it`: those in scope
  * and stale (or forced by re-scoring them) are written under their own
- * name with version and evaluator CS_SCORE_AGENT, and the agent's current
- * results that the conversation no longer holds become history (retired,
- * no new row). *n_out counts both. With `write` 0 nothing is written: only
- * counted (a dry run).
+ * name with version and evaluator CS_SCORE_AGENT. The current results in
+ * scope that no evaluator computes for this content any more become
+ * history (retired, no new row): a value the agent no longer logs, or a
+ * result of a rubric no longer in the set, computed from other content.
+ * *n_out counts both. With `write` 0 nothing is written: only counted (a
+ * dry run).
  */
 int cs_score_agent_store(struct cs_score_walk *wk,
                          const struct cs_score_item *it, int write,

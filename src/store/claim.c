@@ -48,16 +48,16 @@ const char cs_store_filter_where[] =
  * index. Up to date means: every wanted metric has a current result of
  * its version, by the evaluator or the agent, computed from the stored
  * content (a judge's error does not count, an agent's does: it would come
- * out the same); and the agent's other values in scope are current for
- * this content exactly: none computed from other content (one the agent
- * no longer logs must be retired), and as many computed from this content
- * as the content's `metrics` name (those could only have been stored for
- * names the content holds, so the counts match only when none is
- * missing). One pass over the conversation's current results (the
+ * out the same); no other current result in scope (an agent's value,
+ * or a result of a rubric no longer wanted) was computed from other
+ * content: it must be stored anew or retired; and the agent's other
+ * values are as many as the content's `metrics` name (those computed
+ * from this content could only have been stored for names it holds, so
+ * the counts match only when none is missing). One pass over the conversation's current results (the
  * results_current index); `metrics` is only read when it is an array.
  */
-#define AGENT_OTHER                                                        \
-    " r.evaluator = 'agent' AND NOT $4::jsonb ? r.metric"                  \
+#define OTHER                                                              \
+    " NOT $4::jsonb ? r.metric"                                            \
     " AND ($6::jsonb IS NULL OR $6::jsonb ? r.metric)"
 static const char WANT_WHERE[] =
     " AND ($4::jsonb IS NULL"
@@ -66,9 +66,9 @@ static const char WANT_WHERE[] =
     "        AND (r.value <> '\"error\"' OR r.evaluator = 'agent')"
     "        AND r.rubric_version = $4::jsonb ->> r.metric)"
     "      < (SELECT count(*) FROM jsonb_object_keys($4::jsonb))"
-    "      OR count(*) FILTER (WHERE" AGENT_OTHER
+    "      OR count(*) FILTER (WHERE" OTHER
     "        AND r.content_hash <> c.content_hash) > 0"
-    "      OR count(*) FILTER (WHERE" AGENT_OTHER ")"
+    "      OR count(*) FILTER (WHERE r.evaluator = 'agent' AND" OTHER ")"
     "        <> CASE jsonb_typeof(c.metrics) WHEN 'array' THEN"
     "          (SELECT count(DISTINCT m.v->>'name')"
     "           FROM jsonb_array_elements(c.metrics) AS m(v)"
