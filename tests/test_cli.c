@@ -382,8 +382,9 @@ static int data_setup(void **state)
                                   "\"configured-only\": {}}}");
     struct cs_buf a = CS_BUF_INIT;
 
-    cs_buf_addf(&e->env, "CALLSCOPE_RUBRICS_DIR=%s/tests/data/real-dev/"
-                "rubrics ", CS_SOURCE_DIR);
+    /* The starter rubrics: the sample's agents log call reasons of their
+     * categories (real-dev's would make those agent values errors). */
+    cs_buf_addf(&e->env, "CALLSCOPE_RUBRICS_DIR=%s/rubrics ", CS_SOURCE_DIR);
     cs_buf_addf(&a, "sample --days 1 --per-day 30 -o %s/s.jsonl", e->dir);
     assert_int_equal(th_run(e->env.ptr, a.ptr, NULL, NULL), 0);
     cs_buf_reset(&a);

@@ -33,7 +33,7 @@
 #include "llm/prompt.h"
 #include "model/conv.h"
 #include "rubric/rubric.h"
-#include "score/redact.h"
+#include "redact/redact.h"
 
 #define BIG_CONTEXT 128000L
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <regex.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -391,6 +392,231 @@ static void test_llm_scoring__scale_out_survives_kill(void **state)
     free(data);
 }
 
+/*
+ * Conversations with personal data in their turns, and agent values of
+ * every kind: naming no rubric, naming a rubric, and a label outside that
+ * rubric's set.
+ */
+static const char pii_lines[] =
+    "{\"id\":\"p-1\",\"tenant\":\"t\",\"started_at\":\"2026-10-01T10:00:00Z\","
+    "\"turns\":[{\"role\":\"customer\",\"text\":\"Please call me back on "
+    "+1 415 555 0142 or write to jane.doe@example.com, I want to book a "
+    "table.\"},{\"role\":\"agent\",\"text\":\"Sure, I will call you at "
+    "0612345678 tomorrow. Would you like me to book it?\"}],"
+    "\"metrics\":[{\"name\":\"refund_cents\",\"value\":5000},"
+    "{\"name\":\"task_offered\",\"value\":true},"
+    "{\"name\":\"call_reason\",\"value\":\"@SUM(A1)\"}]}\n"
+    "{\"id\":\"p-2\",\"tenant\":\"t\",\"started_at\":\"2026-10-01T11:00:00Z\","
+    "\"turns\":[{\"role\":\"customer\",\"text\":\"My number is (415) "
+    "555-2671 and my mail bob@example.org, I need a hotel.\"}],"
+    "\"metrics\":[{\"name\":\"call_reason\",\"value\":\"hotel\"},"
+    "{\"name\":\"felt\",\"value\":\"great\"}]}\n"
+    "{\"id\":\"p-3\",\"tenant\":\"t\",\"started_at\":\"2026-10-01T12:00:00Z\","
+    "\"turns\":[{\"role\":\"customer\",\"text\":\"Call me: 0612345678.\"}]}\n";
+
+/* The same conversations without the value that names no rubric. */
+static const char pii_lines_later[] =
+    "{\"id\":\"p-1\",\"tenant\":\"t\",\"started_at\":\"2026-10-01T10:00:00Z\","
+    "\"turns\":[{\"role\":\"customer\",\"text\":\"Please call me back on "
+    "+1 415 555 0142 or write to jane.doe@example.com, I want to book a "
+    "table.\"},{\"role\":\"agent\",\"text\":\"Sure, I will call you at "
+    "0612345678 tomorrow. Would you like me to book it?\"}],"
+    "\"metrics\":[{\"name\":\"task_offered\",\"value\":true},"
+    "{\"name\":\"call_reason\",\"value\":\"@SUM(A1)\"}]}\n";
+
+/* What the personal data above (and the double's --leak) look like. */
+static const char pii_regex[] =
+    "555|0612345678|@example\\.(com|org|net)";
+
+/*
+ * The real-dev rubrics plus one whose rule matches the turns holding
+ * personal data, so that the rules evaluator quotes them as evidence, in
+ * DIR/rubrics; and the conversations in DIR/pii.jsonl.
+ */
+static void pii_fixture(const char *dir)
+{
+    const char *callback =
+        "{\"name\": \"Callback requested\", \"type\": \"boolean\", "
+        "\"definition\": \"The customer asked to be called back.\", "
+        "\"success\": \"A callback was asked for.\", \"failure\": \"None "
+        "was.\", \"rules\": [{\"turn_matches\": \"(?i)call me|my number\", "
+        "\"role\": \"customer\", \"value\": true}, {\"default\": false}]}";
+    char *src = th_src("tests/data/real-dev/rubrics");
+    struct cs_buf cmd = CS_BUF_INIT, p = CS_BUF_INIT;
+
+    cs_buf_addf(&cmd, "cp -r %s %s/rubrics", src, dir);
+    assert_int_equal(system(cmd.ptr), 0);
+    cs_buf_addf(&p, "%s/rubrics/callback_requested.json", dir);
+    th_write(p.ptr, callback, strlen(callback));
+    cs_buf_reset(&p);
+    cs_buf_addf(&p, "%s/pii.jsonl", dir);
+    th_write(p.ptr, pii_lines, strlen(pii_lines));
+    cs_buf_release(&cmd);
+    cs_buf_release(&p);
+    free(src);
+}
+
+/* Runs `args` with the sandbox's environment plus `extra`; returns the
+ * exit code, stdout in *out (new, may be NULL). */
+static int run_with(struct th_env *f, const char *extra, const char *args,
+                    char **out)
+{
+    struct cs_buf e = CS_BUF_INIT;
+    int rc;
+
+    cs_buf_addf(&e, "%s %s", f->env.ptr, extra ? extra : "");
+    rc = th_run(e.ptr, args, out, NULL);
+    cs_buf_release(&e);
+    return rc;
+}
+
+/* Scores DIR/pii.jsonl in `f` with DIR/rubrics (LLM or rules, as f's
+ * environment says). */
+static void score_pii(struct th_env *f)
+{
+    struct cs_buf rub = CS_BUF_INIT, a = CS_BUF_INIT;
+    int rc;
+
+    cs_buf_addf(&rub, "CALLSCOPE_RUBRICS_DIR=%s/rubrics", f->dir);
+    cs_buf_addf(&a, "ingest %s/pii.jsonl", f->dir);
+    assert_int_equal(run_with(f, rub.ptr, a.ptr, NULL), 0);
+    rc = run_with(f, rub.ptr, "score", NULL);
+    assert_int_equal(rc, 4); /* 4: the agent's "@SUM(A1)" is an error */
+    cs_buf_release(&rub);
+    cs_buf_release(&a);
+}
+
+/* No stored evidence or rationale, and no export, holds personal data. */
+static void expect_no_pii(struct th_env *f)
+{
+    struct cs_buf q = CS_BUF_INIT;
+    const char *formats[] = {"jsonl", "csv"};
+    regex_t re;
+
+    cs_buf_addf(&q, "SELECT count(*) FROM results WHERE concat(evidence, "
+                "' ', rationale) ~ '%s'", pii_regex);
+    assert_int_equal(sql_long(f, q.ptr), 0);
+    assert_true(sql_long(f, "SELECT count(*) FROM results WHERE evidence "
+                            "LIKE '%[PHONE]%'") > 0);
+    assert_true(sql_long(f, "SELECT count(*) FROM results WHERE evidence "
+                            "LIKE '%[EMAIL]%'") > 0);
+    assert_int_equal(regcomp(&re, pii_regex, REG_EXTENDED | REG_NOSUB), 0);
+    for (size_t i = 0; i < 2; i++) {
+        struct cs_buf a = CS_BUF_INIT;
+        char *out = NULL;
+
+        cs_buf_addf(&a, "results export --history --format %s",
+                    formats[i]);
+        assert_int_equal(run_with(f, NULL, a.ptr, &out), 0);
+        assert_true(strlen(out) > 100);
+        if (regexec(&re, out, 0, NULL, 0) == 0)
+            fail_msg("personal data in the %s export:\n%s", formats[i], out);
+        free(out);
+        cs_buf_release(&a);
+    }
+    regfree(&re);
+    cs_buf_release(&q);
+}
+
+/* Personal data in transcripts never reaches stored evidence, nor the
+ * export, whichever evaluator quotes it: the rules (the whole matched
+ * turn) or an LLM (here one that even adds some of its own). */
+static void test_llm_scoring__stored_evidence_is_redacted(void **state)
+{
+    struct th_env *f = *state, *g = th_env_new(NULL);
+    const char *args[] = {"--latency-ms", "1", "--leak", "Reach me at "
+                          "+1 415 555 0199 or mary@example.net.", NULL};
+
+    pii_fixture(g->dir);
+    score_pii(g);
+    expect_no_pii(g);
+    assert_true(sql_long(g, "SELECT count(*) FROM results WHERE evaluator "
+                            "= 'rules' AND evidence IS NOT NULL") > 0);
+
+    pii_fixture(f->dir);
+    start(f, args, NULL);
+    score_pii(f);
+    expect_no_pii(f);
+    assert_true(sql_long(f, "SELECT count(*) FROM results WHERE evaluator "
+                            "= 'llm:judge-1' AND evidence LIKE "
+                            "'%Reach me at [PHONE]%'") > 0);
+    th_env_free(g);
+}
+
+/* The agent's values of one (conversation, metric): "id metric value
+ * rationale" lines of the current ones, sorted (new). */
+static char *agent_values(struct th_env *f)
+{
+    return th_sql(f->db, "SELECT string_agg(conversation_id || ' ' || "
+                         "metric || ' ' || value::text || ' ' || "
+                         "coalesce(rationale, ''), E'\\n' ORDER BY "
+                         "conversation_id, metric) FROM results WHERE "
+                         "current AND evaluator = 'agent'");
+}
+
+/* Both evaluators store the very same agent values, through the same
+ * path: those naming no rubric under their own name, those naming one in
+ * its place (checked against it), and both retire a value the agent no
+ * longer logs. */
+static void test_llm_scoring__both_evaluators_store_the_same_agent_values(
+    void **state)
+{
+    struct th_env *f = *state, *g = th_env_new(NULL);
+    const char *args[] = {"--latency-ms", "1", NULL};
+    struct th_env *both[2];
+    char *rules, *llm;
+
+    pii_fixture(g->dir);
+    score_pii(g);
+    pii_fixture(f->dir);
+    start(f, args, NULL);
+    score_pii(f);
+    rules = agent_values(g);
+    llm = agent_values(f);
+    assert_string_equal(rules, llm);
+    assert_non_null(strstr(rules, "p-1 refund_cents 5000 logged by the "
+                                  "agent"));
+    assert_non_null(strstr(rules, "p-2 felt \"great\" logged"));
+    assert_non_null(strstr(rules, "p-2 call_reason \"hotel\" logged"));
+    assert_non_null(strstr(rules, "p-1 task_offered true logged"));
+    assert_non_null(strstr(rules, "p-1 call_reason \"error\" logged by the "
+                                  "agent at run time, but value "
+                                  "\"@SUM(A1)\" is not a category of "
+                                  "'call_reason'"));
+    free(rules);
+    free(llm);
+
+    /* p-1 again, without refund_cents: retired by both. */
+    both[0] = g;
+    both[1] = f;
+    for (int k = 0; k < 2; k++) {
+        struct cs_buf p = CS_BUF_INIT, a = CS_BUF_INIT, rub = CS_BUF_INIT;
+        char *out = NULL;
+
+        cs_buf_addf(&p, "%s/later.jsonl", both[k]->dir);
+        th_write(p.ptr, pii_lines_later, strlen(pii_lines_later));
+        cs_buf_addf(&rub, "CALLSCOPE_RUBRICS_DIR=%s/rubrics", both[k]->dir);
+        cs_buf_addf(&a, "ingest %s", p.ptr);
+        assert_int_equal(run_with(both[k], rub.ptr, a.ptr, NULL), 0);
+        assert_int_equal(run_with(both[k], rub.ptr, "score", &out), 4);
+        assert_non_null(strstr(out, " 2 up to date")); /* p-2, p-3 */
+        free(out);
+        assert_int_equal(sql_long(both[k], "SELECT count(*) FROM results "
+                                           "WHERE current AND metric = "
+                                           "'refund_cents'"), 0);
+        cs_buf_release(&p);
+        cs_buf_release(&a);
+        cs_buf_release(&rub);
+    }
+    rules = agent_values(g);
+    llm = agent_values(f);
+    assert_string_equal(rules, llm);
+    assert_null(strstr(rules, "refund_cents"));
+    free(rules);
+    free(llm);
+    th_env_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -401,6 +627,9 @@ int main(void)
         TH_ENV_TEST(test_llm_scoring__faults_end_scored_or_explicit),
         TH_ENV_TEST(test_llm_scoring__dry_run_and_max_cost),
         TH_ENV_TEST(test_llm_scoring__scale_out_survives_kill),
+        TH_ENV_TEST(test_llm_scoring__stored_evidence_is_redacted),
+        TH_ENV_TEST(
+            test_llm_scoring__both_evaluators_store_the_same_agent_values),
     };
 
     return cmocka_run_group_tests_name("llm_scoring", tests, NULL, NULL);

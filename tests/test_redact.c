@@ -14,7 +14,9 @@
 #include "base/err.h"
 #include "base/fs.h"
 #include "base/log.h"
-#include "score/redact.h"
+#include "config/config.h"
+#include "helpers.h"
+#include "redact/redact.h"
 
 struct fixture {
     struct cs_redact *rd;
@@ -389,6 +391,63 @@ static void test_redact__fixture_files(void **state)
     assert_true(cases >= 1);
 }
 
+/* Loads a config file holding `json` (NULL on a load error, in err). */
+static struct cs_config *config_of(const char *dir, const char *json,
+                                   struct cs_err *err)
+{
+    struct cs_buf p = CS_BUF_INIT;
+    struct cs_config *cfg = NULL;
+
+    cs_buf_addf(&p, "%s/callscope.json", dir);
+    th_write(p.ptr, json, strlen(json));
+    unsetenv("CALLSCOPE_CONFIG");
+    if (cs_config_load(&cfg, p.ptr, err) < 0)
+        cfg = NULL;
+    cs_buf_release(&p);
+    return cfg;
+}
+
+/* The configured redactor: defaults plus the config's rules, in order; a
+ * malformed entry names the file and the entry. */
+static void test_redact__rules_from_the_config(void **state)
+{
+    struct fixture *f = *state;
+    char *dir = th_tmpdir();
+    struct cs_config *cfg;
+    struct cs_redact *rd = NULL;
+    struct cs_err err = {0};
+
+    cfg = config_of(dir, "{\"redact\": [{\"name\": \"order\", \"pattern\": "
+                    "\"\\\\bORD-\\\\d{6}\\\\b\"}, {\"name\": \"email\", "
+                    "\"pattern\": \"[a-z]+@[a-z.]+\", \"replacement\": "
+                    "\"<mail>\"}]}", &err);
+    assert_non_null(cfg);
+    assert_int_equal(cs_redact_new_configured(&rd, cfg, &err), 0);
+    assert_string_equal(redact(f, rd, "ORD-123456, a@b.io, +1 415 555 "
+                               "2671", NULL),
+                        "[ORDER], <mail>, [PHONE]");
+    cs_redact_free(rd);
+    cs_config_free(cfg);
+
+    cfg = config_of(dir, "{\"redact\": [{\"name\": \"order\"}]}", &err);
+    assert_non_null(cfg);
+    assert_int_equal(cs_redact_new_configured(&rd, cfg, &err), CS_EINVALID);
+    assert_null(rd);
+    assert_non_null(strstr(err.msg, "callscope.json: 'redact[0]': name and "
+                           "pattern are required"));
+    cs_config_free(cfg);
+
+    cfg = config_of(dir, "{\"redact\": [{\"name\": \"order\", \"pattern\": "
+                    "\"(ORD\"}]}", &err);
+    assert_non_null(cfg);
+    assert_int_equal(cs_redact_new_configured(&rd, cfg, &err), CS_EINVALID);
+    assert_non_null(strstr(err.msg, "redact rule 'order': pattern does not "
+                           "compile at offset 4"));
+    cs_config_free(cfg);
+    th_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -416,6 +475,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_redact__fixture_files, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_redact__rules_from_the_config,
+                                        setup, teardown),
     };
 
     return cmocka_run_group_tests_name("redact", tests, NULL, NULL);

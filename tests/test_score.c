@@ -299,18 +299,6 @@ static void test_score__utf8_and_ucp(void **state)
     fx_close(&f);
 }
 
-static void test_score__check_pattern(void **state)
-{
-    struct cs_err err;
-
-    (void)state;
-    cs_err_clear(&err);
-    assert_int_equal(cs_rules_check_pattern("(?i)\\bok\\b", &err), 0);
-    assert_int_equal(cs_rules_check_pattern("(ab", &err), CS_EINVALID);
-    assert_string_equal(err.msg, "pattern does not compile at offset 3: "
-                        "missing closing parenthesis");
-}
-
 static const char sample_booking[] = CONV(
     AGENT("Thanks for calling Acme Dental, how can I help?") ","
     CUST("Hi, I'd like to book a cleaning next Tuesday.") ","
@@ -892,7 +880,6 @@ int main(void)
         cmocka_unit_test(test_score__rules_in_file_order_first_match_wins),
         cmocka_unit_test(test_score__default_and_no_default),
         cmocka_unit_test(test_score__utf8_and_ucp),
-        cmocka_unit_test(test_score__check_pattern),
         cmocka_unit_test(test_score__starter_rubrics_on_sample_phrases),
         cmocka_unit_test(test_score__sentiment_negation_and_intensifiers),
         cmocka_unit_test(test_score__sentiment_of_conversation),

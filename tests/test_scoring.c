@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -77,6 +78,24 @@ static void test_scoring__second_run_evaluates_nothing(void **state)
     assert_non_null(strstr(out, "1040 up to date"));
     free(out);
     assert_int_equal(sql_long(f, "SELECT count(*) FROM results"), 4160);
+    /* The export reads them in pages (of 2,000): every row, once. */
+    out = run_ok(f, "results export --format jsonl", 0);
+    {
+        long lines = 0;
+        char *prev = NULL;
+
+        for (char *l = out, *nl; *l; l = nl + 1) {
+            nl = strchr(l, '\n');
+            assert_non_null(nl);
+            *nl = '\0';
+            if (prev)
+                assert_true(strcmp(prev, l) != 0);
+            prev = l;
+            lines++;
+        }
+        assert_int_equal(lines, 4160);
+    }
+    free(out);
 }
 
 static void test_scoring__changed_rubric_rescores_only_it(void **state)
@@ -313,6 +332,231 @@ static void test_scoring__agent_logged_values_are_not_judged(void **state)
     cs_buf_release(&a);
 }
 
+/* Ingests `line` (one JSONL line) as DIR/<name>. */
+static void ingest_line(struct th_env *f, const char *name, const char *line)
+{
+    struct cs_buf p = CS_BUF_INIT, a = CS_BUF_INIT;
+
+    cs_buf_addf(&p, "%s/%s", f->dir, name);
+    th_write(p.ptr, line, strlen(line));
+    cs_buf_addf(&a, "ingest %s", p.ptr);
+    free(run_ok(f, a.ptr, 0));
+    cs_buf_release(&p);
+    cs_buf_release(&a);
+}
+
+/* Current results that were not computed from their conversation's
+ * stored content: there must never be any after a run. */
+static long not_of_the_content(struct th_env *f)
+{
+    return sql_long(f, "SELECT count(*) FROM results r JOIN conversations "
+                       "c ON c.tenant = r.tenant AND c.id = "
+                       "r.conversation_id WHERE r.current AND "
+                       "r.content_hash <> c.content_hash");
+}
+
+/* A value the agent logged, then no longer logs, stops being current (it
+ * becomes history) and stops counting in the KPIs; a changed value is
+ * stored anew for the new content; and `score` says what it did. */
+static void test_scoring__agent_value_gone_is_no_longer_current(
+    void **state)
+{
+    struct th_env *f = *state;
+    const char *with =
+        "{\"id\":\"rf-1\",\"tenant\":\"t\",\"started_at\":"
+        "\"2026-10-01T10:00:00Z\",\"turns\":[{\"role\":\"customer\","
+        "\"text\":\"I want my money back.\"}],\"metrics\":[{\"name\":"
+        "\"refund_cents\",\"value\":5000},{\"name\":\"task_offered\","
+        "\"value\":true}]}\n";
+    const char *changed =
+        "{\"id\":\"rf-1\",\"tenant\":\"t\",\"started_at\":"
+        "\"2026-10-01T10:00:00Z\",\"turns\":[{\"role\":\"customer\","
+        "\"text\":\"I want my money back, please.\"}],\"metrics\":[{\"name\":"
+        "\"refund_cents\",\"value\":4000},{\"name\":\"task_offered\","
+        "\"value\":true}]}\n";
+    const char *without =
+        "{\"id\":\"rf-1\",\"tenant\":\"t\",\"started_at\":"
+        "\"2026-10-01T10:00:00Z\",\"turns\":[{\"role\":\"customer\","
+        "\"text\":\"I want my money back, please.\"}],\"metrics\":[{\"name\":"
+        "\"task_offered\",\"value\":true}]}\n";
+    const char *kpis = "kpis --format json --from 2026-10-01 --to "
+                       "2026-10-02 --tz UTC --tenant t --no-compare";
+    char *out, *v;
+    json_t *r;
+
+    ingest_line(f, "rf.jsonl", with);
+    out = run_ok(f, "score --tenant t", 0);
+    assert_non_null(strstr(out, "5 evaluations written"));
+    free(out);
+    v = th_sql(f->db, "SELECT value::text FROM results WHERE current AND "
+                      "conversation_id = 'rf-1' AND metric = "
+                      "'refund_cents'");
+    assert_string_equal(v, "5000");
+    free(v);
+    out = run_ok(f, kpis, 0);
+    assert_non_null(strstr(out, "refund_cents"));
+    free(out);
+
+    /* The content changes, the agent's value with it. */
+    ingest_line(f, "rf.jsonl", changed);
+    out = run_ok(f, "score --tenant t", 0);
+    assert_null(strstr(out, " 1 up to date"));
+    assert_non_null(strstr(out, "5 evaluations written"));
+    free(out);
+    v = th_sql(f->db, "SELECT value::text FROM results WHERE current AND "
+                      "conversation_id = 'rf-1' AND metric = "
+                      "'refund_cents'");
+    assert_string_equal(v, "4000");
+    free(v);
+    assert_int_equal(not_of_the_content(f), 0);
+
+    /* The agent no longer logs it: history, and gone from the KPIs. */
+    ingest_line(f, "rf.jsonl", without);
+    out = run_ok(f, "score --tenant t", 0);
+    assert_null(strstr(out, " 1 up to date"));
+    free(out);
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM results WHERE "
+                                 "current AND metric = 'refund_cents'"), 0);
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM results WHERE "
+                                 "metric = 'refund_cents'"), 2);
+    assert_int_equal(not_of_the_content(f), 0);
+    out = run_ok(f, kpis, 0);
+    r = json_loads(out, 0, NULL);
+    assert_non_null(r);
+    assert_null(json_at(json_object_get(json_object_get(r, "tenants"), "t"),
+                        "metrics", "refund_cents", NULL));
+    json_decref(r);
+    free(out);
+    out = run_ok(f, "results export --format jsonl --tenant t", 0);
+    assert_null(strstr(out, "refund_cents"));
+    free(out);
+
+    /* And then it is up to date. */
+    out = run_ok(f, "score --tenant t", 0);
+    assert_non_null(strstr(out, " 0 evaluations written"));
+    assert_non_null(strstr(out, " 1 up to date"));
+    free(out);
+}
+
+/* At scale: after re-ingesting changed content, no result stays current
+ * for the old content, and the run that follows has nothing to do. */
+static void test_scoring__changed_content_leaves_no_stale_result(
+    void **state)
+{
+    struct th_env *f = *state;
+    struct cs_buf cmd = CS_BUF_INIT;
+    char *out;
+
+    /* Every conversation logs a value naming no rubric. */
+    free(run_ok(f, "score", 0));
+    cs_buf_addf(&cmd, "/usr/bin/python3 -c 'import json,sys\n"
+                "for l in open(sys.argv[1]):\n"
+                "  o = json.loads(l)\n"
+                "  o[\"metrics\"] = [{\"name\": \"nps_said\", \"value\":"
+                " len(o[\"turns\"])}]\n"
+                "  print(json.dumps(o))' %s/tests/data/real-dev/"
+                "conversations.jsonl >%s/more.jsonl", CS_SOURCE_DIR, f->dir);
+    assert_int_equal(system(cmd.ptr), 0);
+    cs_buf_reset(&cmd);
+    cs_buf_addf(&cmd, "ingest %s/more.jsonl", f->dir);
+    free(run_ok(f, cmd.ptr, 0));
+    out = run_ok(f, "score", 0);
+    assert_non_null(strstr(out, " 0 up to date"));
+    free(out);
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM results WHERE "
+                                 "current AND metric = 'nps_said'"), 1040);
+    assert_int_equal(not_of_the_content(f), 0);
+    /* Back to the original lines: the agent values go, nothing stale. */
+    cs_buf_reset(&cmd);
+    cs_buf_addf(&cmd, "ingest %s/tests/data/real-dev/conversations.jsonl",
+                CS_SOURCE_DIR);
+    free(run_ok(f, cmd.ptr, 0));
+    out = run_ok(f, "score", 0);
+    assert_non_null(strstr(out, " 0 up to date"));
+    free(out);
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM results WHERE "
+                                 "current AND metric = 'nps_said'"), 0);
+    assert_int_equal(not_of_the_content(f), 0);
+    out = run_ok(f, "score", 0);
+    assert_non_null(strstr(out, " 0 evaluations written"));
+    assert_non_null(strstr(out, "1040 up to date"));
+    free(out);
+    cs_buf_release(&cmd);
+}
+
+/* A rubric removed from the set: its results stay current for the
+ * content they were computed from, and stop being current when that
+ * content changes (nothing computes them any more). */
+static void test_scoring__removed_rubric_results_end_with_their_content(
+    void **state)
+{
+    struct th_env *f = *state;
+    const char *line = "{\"id\":\"sgd-dev-19_00030\",\"tenant\":"
+        "\"lumen-entertainment\",\"started_at\":\"2026-09-01T13:10:24Z\","
+        "\"turns\":[{\"role\":\"customer\",\"text\":\"I would like to "
+        "reserve event tickets.\"}]}\n";
+    struct cs_buf p = CS_BUF_INIT;
+    char *out;
+
+    free(run_ok(f, "score", 0));
+    cs_buf_addf(&p, "%s/rubrics/task_offered.json", f->dir);
+    assert_int_equal(unlink(p.ptr), 0);
+    out = run_ok(f, "score", 0);
+    assert_non_null(strstr(out, "1040 up to date"));
+    free(out);
+    ingest_line(f, "one.jsonl", line);
+    out = run_ok(f, "score", 0);
+    assert_non_null(strstr(out, " 3 evaluations written"));
+    free(out);
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM results WHERE "
+                                 "current AND metric = 'task_offered'"),
+                     1039);
+    assert_int_equal(not_of_the_content(f), 0);
+    out = run_ok(f, "score", 0);
+    assert_non_null(strstr(out, "1040 up to date"));
+    free(out);
+    cs_buf_release(&p);
+}
+
+/* An agent value its rubric cannot have is stored as an error with the
+ * reason, never as a label; it is not retried while the content stays. */
+static void test_scoring__agent_value_outside_the_rubric_is_an_error(
+    void **state)
+{
+    struct th_env *f = *state;
+    const char *line =
+        "{\"id\":\"bad-1\",\"tenant\":\"t\",\"started_at\":"
+        "\"2026-10-01T10:00:00Z\",\"turns\":[{\"role\":\"customer\","
+        "\"text\":\"I need a hotel room.\"}],\"metrics\":[{\"name\":"
+        "\"call_reason\",\"value\":\"@SUM(A1)\"},{\"name\":\"task_offered\","
+        "\"value\":\"yes\"}]}\n";
+    char *v, *out;
+
+    ingest_line(f, "bad.jsonl", line);
+    out = run_ok(f, "score --tenant t", 4); /* 4: some errors */
+    assert_non_null(strstr(out, "2 errors"));
+    free(out);
+    v = th_sql(f->db, "SELECT evaluator || ' ' || value::text || ' ' || "
+                      "rationale FROM results WHERE current AND "
+                      "conversation_id = 'bad-1' AND metric = "
+                      "'call_reason'");
+    assert_non_null(strstr(v, "agent \"error\" "));
+    assert_non_null(strstr(v, "\"@SUM(A1)\" is not a category of "
+                              "'call_reason' (restaurant, hotel"));
+    free(v);
+    v = th_sql(f->db, "SELECT value::text || ' ' || rationale FROM results "
+                      "WHERE current AND conversation_id = 'bad-1' AND "
+                      "metric = 'task_offered'");
+    assert_non_null(strstr(v, "\"error\" "));
+    assert_non_null(strstr(v, "must be true, false"));
+    free(v);
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM results WHERE "
+                                 "value::text = '\"@SUM(A1)\"'"), 0);
+    out = run_ok(f, "score --tenant t", 0);
+    assert_non_null(strstr(out, " 0 evaluations written"));
+    free(out);
+}
+
 static void test_scoring__kpis_carry_metric_results(void **state)
 {
     struct th_env *f = *state;
@@ -437,6 +681,10 @@ int main(void)
         ENV_TEST(test_scoring__calibration_meets_the_baseline),
         ENV_TEST(test_scoring__invalid_rubric_set_is_refused),
         ENV_TEST(test_scoring__agent_logged_values_are_not_judged),
+        ENV_TEST(test_scoring__agent_value_gone_is_no_longer_current),
+        ENV_TEST(test_scoring__changed_content_leaves_no_stale_result),
+        ENV_TEST(test_scoring__agent_value_outside_the_rubric_is_an_error),
+        ENV_TEST(test_scoring__removed_rubric_results_end_with_their_content),
         ENV_TEST(test_scoring__kpis_carry_metric_results),
         ENV_TEST(test_scoring__three_processes_share_the_work),
     };

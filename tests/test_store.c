@@ -360,6 +360,85 @@ static void test_store__row_from_bad_lines(void **state)
     cs_buf_release(&key);
 }
 
+/* Results stored before evidence was redacted (the schema before version
+ * 3): migrating redacts them with the configured redactor, once; running
+ * it again, even the data step itself, changes nothing. */
+static void test_store__migration_redacts_stored_evidence(void **state)
+{
+    char *db = th_new_database();
+    char *dir = th_tmpdir();
+    struct cs_buf path = CS_BUF_INIT;
+    const char *json = "{\"redact\": [{\"name\": \"order\", \"pattern\": "
+                       "\"\\\\bORD-\\\\d{6}\\\\b\", \"replacement\": "
+                       "\"[ORDER]\"}]}";
+    struct cs_config *cfg = NULL;
+    struct cs_store *st = NULL;
+    struct cs_err err = {0, ""};
+    int applied = -1;
+    char *v, *before, *after;
+
+    (void)state;
+    cs_buf_addf(&path, "%s/callscope.json", dir);
+    th_write(path.ptr, json, strlen(json));
+    setenv("CALLSCOPE_DATABASE_URL", db, 1);
+    unsetenv("CALLSCOPE_CONFIG");
+    assert_int_equal(cs_config_load(&cfg, path.ptr, &err), 0);
+    unsetenv("CALLSCOPE_DATABASE_URL");
+    assert_int_equal(cs_store_open(&st, cfg, &err), 0);
+    free(th_sql(db, "INSERT INTO results (tenant, conversation_id, metric, "
+                    "rubric_version, evaluator, value, evidence, rationale, "
+                    "content_hash) VALUES "
+                    "('t', 'c1', 'm', 'v', 'rules', 'true', 'Call me on "
+                    "+1 415 555 0142 or jane.doe@example.com, order "
+                    "ORD-123456.', 'rule 1 matched customer turn 1: \"+1 "
+                    "415 555 0142\"', 'h'), "
+                    "('t', 'c2', 'm', 'v', 'rules', 'false', NULL, 'no rule "
+                    "matched', 'h'), "
+                    "('t', 'c3', 'm', 'v', 'llm:x', 'true', 'Fine, "
+                    "[PHONE] noted.', NULL, 'h') RETURNING 1"));
+    /* As if the database were still at version 2. */
+    free(th_sql(db, "DELETE FROM schema_migrations WHERE version = 3 "
+                    "RETURNING 1"));
+    assert_int_equal(cs_store_migrate(st, &applied, &err), 0);
+    assert_int_equal(applied, 1);
+    v = th_sql(db, "SELECT evidence || ' | ' || rationale FROM results "
+                   "WHERE conversation_id = 'c1'");
+    assert_string_equal(v, "Call me on [PHONE] or [EMAIL], order [ORDER]. | "
+                           "rule 1 matched customer turn 1: \"[PHONE]\"");
+    free(v);
+    assert_int_equal(th_sql_long(db, "SELECT count(*) FROM results WHERE "
+                                     "concat(evidence, rationale) ~ "
+                                     "'555|@example|ORD-'"), 0);
+    v = th_sql(db, "SELECT rationale FROM results WHERE conversation_id = "
+                   "'c2'");
+    assert_string_equal(v, "no rule matched");
+    free(v);
+
+    /* Again: nothing to apply, nothing changes. Even the data step run
+     * once more rewrites no row (the row versions stay the same). */
+    before = th_sql(db, "SELECT string_agg(id || ':' || xmin || ':' || "
+                        "coalesce(evidence, '') || coalesce(rationale, ''), "
+                        "'/' ORDER BY id) FROM results");
+    assert_int_equal(cs_store_migrate(st, &applied, &err), 0);
+    assert_int_equal(applied, 0);
+    free(th_sql(db, "DELETE FROM schema_migrations WHERE version = 3 "
+                    "RETURNING 1"));
+    assert_int_equal(cs_store_migrate(st, &applied, &err), 0);
+    assert_int_equal(applied, 1);
+    after = th_sql(db, "SELECT string_agg(id || ':' || xmin || ':' || "
+                       "coalesce(evidence, '') || coalesce(rationale, ''), "
+                       "'/' ORDER BY id) FROM results");
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    cs_store_close(st);
+    cs_config_free(cfg);
+    th_rmtree(dir);
+    free(dir);
+    free(db);
+    cs_buf_release(&path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -372,6 +451,7 @@ int main(void)
         cmocka_unit_test(test_store__row_escapes_and_defaults),
         cmocka_unit_test(test_store__row_content_hash_is_stable),
         cmocka_unit_test(test_store__row_from_bad_lines),
+        cmocka_unit_test(test_store__migration_redacts_stored_evidence),
     };
 
     return cmocka_run_group_tests_name("store", tests, NULL, NULL);

@@ -8,7 +8,6 @@
 #include "base/parse.h"
 #include "cli/cli.h"
 #include "rubric/rubric.h"
-#include "score/llm_score.h"
 #include "score/score.h"
 
 static const struct cs_opt_cmd score_doc = {
@@ -115,18 +114,8 @@ static int run(int argc, char **argv, struct cs_ctx *ctx, int rescore)
     so.sentiment_metric = "customer_sentiment";
     so.lexicon_path = ctx->cfg->sentiment_lexicon;
     so.page_size = ctx->cfg->score_page;
-    if (ctx->cfg->llm_base_url && *ctx->cfg->llm_base_url) {
-        ret = cs_score_llm_run(&stats, ctx->st, set, ctx->cfg, &so, &err);
-    } else {
-        if (so.dry_run || so.max_cost > 0)
-            cs_log(CS_LOG_WARN, "--dry-run and --max-cost apply to the LLM "
-                   "evaluator only");
-        cs_log(CS_LOG_INFO, "no LLM configured: scoring with the offline "
-               "rules evaluator");
-        so.dry_run = 0;
-        ret = cs_score_run(&stats, ctx->st, set, &so, &err);
-    }
-    if (so.dry_run) {
+    ret = cs_score_run(&stats, ctx->st, set, ctx->cfg, &so, &err);
+    if (stats.dry_run) {
         printf("dry run: %llu conversations to score: %llu requests, about "
                "%llu prompt and %llu completion tokens, about %.4f in cost "
                "(%s)\n", (unsigned long long)(stats.conversations -

@@ -280,19 +280,12 @@ static json_t *check_value(struct cs_buf *why, const struct cs_rubric *r,
 
 /* ---- results ---- */
 
-static void set_error(struct cs_eval_result *res, const char *why)
-{
-    cs_eval_result_release(res);
-    res->value = json_string("error");
-    res->rationale = cs_xstrdup(why);
-}
-
 /* Makes every result not yet set an "error" with `why` as rationale. */
 static void fail_rest(struct cs_llm_answer *out, const char *why)
 {
     for (size_t i = 0; i < out->n; i++) {
         if (!out->results[i].value)
-            set_error(&out->results[i], why);
+            cs_eval_result_set_error(&out->results[i], "%s", why);
     }
 }
 
@@ -533,13 +526,11 @@ int cs_llm_answer_parse(struct cs_llm_answer *out,
         if (k) {
             /* The rationale of an "error" result: its first problem. */
             const char *nl = strchr(problems.ptr + start, '\n');
-            struct cs_buf why = CS_BUF_INIT;
 
-            cs_buf_addf(&why, "llm answer invalid: %.*s",
-                        (int)(nl - (problems.ptr + start)),
-                        problems.ptr + start);
-            set_error(&out->results[i], why.ptr);
-            cs_buf_release(&why);
+            cs_eval_result_set_error(&out->results[i],
+                                     "llm answer invalid: %.*s",
+                                     (int)(nl - (problems.ptr + start)),
+                                     problems.ptr + start);
             n_problems += k;
         }
     }

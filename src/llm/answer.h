@@ -6,7 +6,7 @@
 
 #include "base/err.h"
 #include "llm/prompt.h"
-#include "score/rules.h"
+#include "model/result.h"
 
 /*
  * Usage:

@@ -7,7 +7,7 @@
 #include "base/err.h"
 #include "model/conv.h"
 #include "rubric/rubric.h"
-#include "score/redact.h"
+#include "redact/redact.h"
 
 /*
  * Usage:

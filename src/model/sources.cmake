@@ -1,1 +1,1 @@
-list(APPEND CS_CORE_SOURCES src/model/conv.c)
+list(APPEND CS_CORE_SOURCES src/model/conv.c src/model/result.c)

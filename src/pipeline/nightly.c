@@ -15,7 +15,6 @@
 #include "kpi/kpi.h"
 #include "pipeline/reports.h"
 #include "report/render.h"
-#include "score/llm_score.h"
 
 static int inbox_file(void *ctx, const char *dir, const char *name)
 {
@@ -160,11 +159,7 @@ int cs_nightly_run(struct cs_nightly_result *res, struct cs_store *st,
         so.sentiment_metric = "customer_sentiment";
         so.lexicon_path = cfg->sentiment_lexicon;
         so.page_size = cfg->score_page;
-        if (cfg->llm_base_url && *cfg->llm_base_url)
-            ret = cs_score_llm_run(&res->score, st, o->rubrics, cfg, &so,
-                                   err);
-        else
-            ret = cs_score_run(&res->score, st, o->rubrics, &so, err);
+        ret = cs_score_run(&res->score, st, o->rubrics, cfg, &so, err);
         if (ret)
             goto done;
     }

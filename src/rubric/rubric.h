@@ -186,6 +186,15 @@ const struct cs_rubric *cs_rubric_set_find(const struct cs_rubric_set *set,
  */
 int cs_rubric_value_valid(const struct cs_rubric *r, const json_t *value);
 
+/*
+ * Appends to `out` why `value` is not a result rubric `r` can have (call
+ * it when cs_rubric_value_valid says 0), naming the rubric as `who`:
+ * "value \"x\" is not a category of 'call_reason' (billing, booking) nor
+ * \"not_applicable\"".
+ */
+void cs_rubric_value_explain(struct cs_buf *out, const struct cs_rubric *r,
+                             const char *who, const json_t *value);
+
 /* "boolean", "categorical", "score" (or "unknown"). */
 const char *cs_rubric_type_name(enum cs_rubric_type t);
 

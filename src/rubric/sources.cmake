@@ -1,1 +1,4 @@
-list(APPEND CS_CORE_SOURCES src/rubric/rubric.c)
+# rubric/: loading and versions (load.c), the per-file lint (lint.c),
+# dependencies (deps.c), names (naming.c).
+list(APPEND CS_CORE_SOURCES src/rubric/load.c src/rubric/lint.c
+     src/rubric/deps.c src/rubric/naming.c)

@@ -1,7 +1,7 @@
 /* llm_score.c - scoring runs with an LLM judge (OpenAI-compatible API) */
-#include "score/llm_score.h"
+#include "score/score_internal.h"
 
-#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,7 +11,6 @@
 #include "llm/answer.h"
 #include "llm/prompt.h"
 #include "net/http.h"
-#include "score/redact.h"
 #include "score/rules.h"
 
 /* Completion tokens a dry run assumes per metric (value, quote, reason). */
@@ -42,10 +41,9 @@ struct run {
     const struct cs_rubric_set *set;
     const struct cs_score_opts *opts;
     const struct cs_config *cfg;
+    struct cs_score_walk *wk;
     struct cs_rules *rules;
-    struct cs_redact *rd;
     struct cs_http *http;
-    struct cs_result_writer *w;
     struct cs_score_stats *stats;
     struct cs_buf url;
     char evaluator[160];
@@ -55,18 +53,6 @@ struct run {
     int failed;                     /* a store error: stop everything */
     struct cs_err ferr;
 };
-
-static void set_error(struct cs_eval_result *res, const char *why,
-                      const char *detail)
-{
-    struct cs_buf b = CS_BUF_INIT;
-
-    cs_eval_result_release(res);
-    memset(res, 0, sizeof(*res));
-    res->value = json_string("error");
-    cs_buf_addf(&b, "%s%s", why, detail);
-    res->rationale = cs_buf_detach(&b, NULL);
-}
 
 static double price(const struct run *r, long in, long out)
 {
@@ -103,41 +89,21 @@ static void job_finish(struct job *j, int complete)
     if (!complete)
         r->stats->left_for_later++;
     for (size_t i = 0; i < set->n && !ret && !r->failed; i++) {
-        struct cs_result_row row;
-        const struct cs_eval_result *res = &j->res[i];
-        const char *v;
+        struct cs_score_usage use = {0, 0, 0};
 
         /* Unfinished (max cost): what has no value stays stale. */
-        if (!j->store[i] || !res->value)
+        if (!j->store[i] || !j->res[i].value)
             continue;
-        v = json_string_value(res->value);
-        memset(&row, 0, sizeof(row));
-        row.tenant = j->item.conv->tenant;
-        row.conversation_id = j->item.conv->id;
-        row.metric = set->rubrics[i].key;
-        row.rubric_version = set->rubrics[i].version;
-        row.evaluator = j->evaluator[i];
-        row.value = res->value;
-        row.confidence = res->has_confidence ? res->confidence : NAN;
-        row.evidence = res->evidence;
-        row.rationale = res->rationale;
-        row.content_hash = j->item.content_hash;
-        row.replaces = json_object_get(j->item.current, row.metric) != NULL;
         /* A request's usage is shared equally by the metrics it judged. */
         if (j->evaluator[i] == r->evaluator && judged) {
-            row.tokens_in = j->tokens_in / (long)judged;
-            row.tokens_out = j->tokens_out / (long)judged;
-            row.cost = price(r, j->tokens_in, j->tokens_out) /
-                       (double)judged;
+            use.tokens_in = j->tokens_in / (long)judged;
+            use.tokens_out = j->tokens_out / (long)judged;
+            use.cost = price(r, j->tokens_in, j->tokens_out) /
+                (double)judged;
         }
-        r->stats->evaluations++;
-        if (v && strcmp(v, "not_applicable") == 0)
-            r->stats->not_applicable++;
-        if (v && strcmp(v, "error") == 0)
-            r->stats->errors++;
-        if (strcmp(j->evaluator[i], "agent") == 0)
-            r->stats->agent++;
-        ret = cs_store_results_add(r->w, &row, &r->ferr);
+        ret = cs_score_walk_put(r->wk, &j->item, set->rubrics[i].key,
+                                set->rubrics[i].version, j->evaluator[i],
+                                &j->res[i], &use, &r->ferr);
     }
     if (!ret && !r->failed)
         ret = cs_store_claim_put(j->item.claim, &r->ferr);
@@ -161,11 +127,11 @@ static int plan_round(struct job *j)
     if (j->n_judge == 0)
         return 0;
     ret = cs_llm_plan(&j->plan, r->set, j->judge, j->n_judge, j->item.conv,
-                      r->rd, r->cfg->llm_context_tokens, &err);
+                      r->wk->rd, r->cfg->llm_context_tokens, &err);
     if (ret) {
         for (size_t k = 0; k < j->n_judge; k++)
-            set_error(&j->res[j->judge[k]], "not sent to the LLM: ",
-                      err.msg);
+            cs_eval_result_set_error(&j->res[j->judge[k]],
+                                     "not sent to the LLM: %s", err.msg);
         return 0;
     }
     return j->plan.n_groups > 0;
@@ -234,8 +200,8 @@ static void send_current(struct job *j)
         const struct cs_llm_group *g = &j->plan.groups[j->group];
 
         for (size_t k = 0; k < g->n; k++)
-            set_error(&j->res[g->metrics[k]], "not sent to the LLM: ",
-                      err.msg);
+            cs_eval_result_set_error(&j->res[g->metrics[k]],
+                                     "not sent to the LLM: %s", err.msg);
         next_group(j);
         return;
     }
@@ -257,8 +223,8 @@ static void on_done(const struct cs_http_result *hres, void *user)
     }
     if (hres->code) {
         for (size_t k = 0; k < g->n; k++)
-            set_error(&j->res[g->metrics[k]], "LLM request failed: ",
-                      hres->error);
+            cs_eval_result_set_error(&j->res[g->metrics[k]],
+                                     "LLM request failed: %s", hres->error);
         next_group(j);
         return;
     }
@@ -305,7 +271,8 @@ static void on_done(const struct cs_http_result *hres, void *user)
         j->res[i] = a.results[k];
         memset(&a.results[k], 0, sizeof(a.results[k]));
         if (!j->res[i].value)
-            set_error(&j->res[i], "no answer for this metric", "");
+            cs_eval_result_set_error(&j->res[i], "no answer for this "
+                                     "metric");
     }
     cs_llm_answer_release(&a);
     next_group(j);
@@ -317,8 +284,7 @@ static void job_start(struct run *r, struct cs_score_item *item)
     const struct cs_rubric_set *set = r->set;
     const struct cs_score_opts *o = r->opts;
     struct job *j = cs_xcalloc(1, sizeof(*j));
-    json_t *metrics, *m;
-    size_t k, any = 0;
+    size_t any = 0;
 
     j->run = r;
     j->item = *item;
@@ -331,34 +297,24 @@ static void job_start(struct run *r, struct cs_score_item *item)
     r->jobs++;
     for (size_t i = 0; i < set->n; i++)
         j->evaluator[i] = r->evaluator;
-    /* What the agent logged is stored as is. */
-    metrics = json_object_get(item->conv->doc, "metrics");
-    json_array_foreach(metrics, k, m) {
-        const struct cs_rubric *rb = cs_rubric_set_find(
-            set, json_string_value(json_object_get(m, "name")));
-
-        if (rb) {
-            size_t i = (size_t)(rb - set->rubrics);
-
-            j->res[i].value = json_incref(json_object_get(m, "value"));
-            j->res[i].rationale = cs_xstrdup("logged by the agent at run "
-                                             "time");
-            j->evaluator[i] = "agent";
-        }
-    }
+    /* What the agent logged is stored, not judged. */
+    cs_score_agent_take(j->res, j->evaluator, set, item->conv);
+    if (cs_score_agent_store(r->wk, &j->item, !o->dry_run, &any,
+                             &r->ferr) < 0)
+        r->failed = 1;
     cs_rules_prepare(r->rules, item->conv);
     for (size_t k2 = 0; k2 < set->n; k2++) {
         size_t i = set->order[k2];
         const struct cs_rubric *rb = &set->rubrics[i];
 
-        if (o->metrics && !cs_score_in_list(o->metrics, rb->key))
+        if (!cs_score_in_scope(o, rb->key))
             continue;
         if (!o->force &&
             !cs_score_is_stale(item->current, rb->key, rb->version,
                                j->evaluator[i], item->content_hash))
             continue;
         j->store[i] = 1;
-        any = 1;
+        any++;
         if (j->evaluator[i] != r->evaluator)
             continue; /* the agent's value */
         if (rb->applies.kind == CS_APPLIES_METRIC) {
@@ -404,42 +360,6 @@ static void job_start(struct run *r, struct cs_score_item *item)
         next_round_or_finish(j);
 }
 
-/*
- * The config's "redact" rules, [{"name", "pattern", "replacement"}], come
- * after the built-in ones (a rule named like a built-in one replaces it).
- */
-static int add_redact_rules(struct cs_redact *rd, const struct cs_config *cfg,
-                            struct cs_err *err)
-{
-    json_t *rules = json_object_get(cfg->root, "redact");
-    size_t i;
-    json_t *o;
-
-    if (!rules)
-        return 0;
-    if (!json_is_array(rules))
-        return cs_err_set(err, CS_EINVALID, "%s: 'redact': expected an "
-                          "array of {name, pattern, replacement}",
-                          cfg->path ? cfg->path : "config");
-    json_array_foreach(rules, i, o) {
-        struct cs_redact_rule rule;
-        int ret;
-
-        rule.name = json_string_value(json_object_get(o, "name"));
-        rule.pattern = json_string_value(json_object_get(o, "pattern"));
-        rule.replacement = json_string_value(json_object_get(o,
-                                                             "replacement"));
-        if (!rule.name || !rule.pattern)
-            return cs_err_set(err, CS_EINVALID, "%s: 'redact[%zu]': name "
-                              "and pattern are required",
-                              cfg->path ? cfg->path : "config", i);
-        ret = cs_redact_add(rd, &rule, err);
-        if (ret)
-            return ret;
-    }
-    return 0;
-}
-
 int cs_score_llm_run(struct cs_score_stats *out, struct cs_store *st,
                      const struct cs_rubric_set *set,
                      const struct cs_config *cfg,
@@ -461,6 +381,8 @@ int cs_score_llm_run(struct cs_score_stats *out, struct cs_store *st,
     r.opts = opts;
     r.cfg = cfg;
     r.stats = out;
+    r.wk = &wk;
+    out->dry_run = opts->dry_run;
     cs_buf_init(&r.url);
     snprintf(r.evaluator, sizeof(r.evaluator), "llm:%s", cfg->llm_model);
     cs_buf_adds(&r.url, cfg->llm_base_url);
@@ -468,10 +390,6 @@ int cs_score_llm_run(struct cs_score_stats *out, struct cs_store *st,
         r.url.ptr[--r.url.len] = '\0';
     cs_buf_adds(&r.url, "/chat/completions");
     ret = cs_rules_new(&r.rules, set, err);
-    if (!ret)
-        ret = cs_redact_new(&r.rd, NULL, 0, err);
-    if (!ret)
-        ret = add_redact_rules(r.rd, cfg, err);
     if (ret)
         goto done;
     cs_http_opts_init(&ho);
@@ -483,10 +401,10 @@ int cs_score_llm_run(struct cs_score_stats *out, struct cs_store *st,
     ho.on_done = on_done;
     ret = cs_http_new(&r.http, &ho, err);
     if (!ret)
-        ret = cs_score_walk_begin(&wk, st, set, opts, r.evaluator, out, err);
+        ret = cs_score_walk_begin(&wk, st, set, cfg, opts, r.evaluator, out,
+                                  err);
     if (ret)
         goto done;
-    r.w = wk.w;
     /* Keep twice the concurrency of conversations open, so the next
      * request is ready when a slot frees. */
     window = (size_t)cfg->llm_concurrency * 2;
@@ -526,7 +444,7 @@ drain:
         cs_err_set(err, ret, "%s", r.ferr.msg);
     }
     if (!ret)
-        ret = cs_store_results_flush(r.w, err);
+        ret = cs_store_results_flush(wk.w, err);
     if (r.stop)
         out->left_for_later += (uint64_t)wk.todo - walked;
 done:
@@ -534,7 +452,6 @@ done:
     cs_score_walk_end(&wk);
     cs_http_free(r.http);
     cs_rules_free(r.rules);
-    cs_redact_free(r.rd);
     cs_buf_release(&r.url);
     return ret;
 }

@@ -1,86 +1,55 @@
-/* rules.c - the offline rules evaluator: score conversations with PCRE2 */
-#define PCRE2_CODE_UNIT_WIDTH 8
+/* rules.c - the offline rules evaluator: rubric rules over the turns */
 #include "score/rules.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <pcre2.h>
-
 #include "base/buf.h"
 #include "base/mem.h"
+#include "regex/regex.h"
 
 /* Longest quote of the matched substring kept in a rationale. */
 #define MAX_QUOTE 120
-/* Zero bytes after each turn in the subject copy (see copy_turns). */
-#define SUBJECT_PAD 32
 
 struct compiled {
-    pcre2_code *applies;    /* applies_when.turn_matches, or NULL */
-    pcre2_code **rules;     /* one per rule; NULL for the default */
+    struct cs_regex *applies;   /* applies_when.turn_matches, or NULL */
+    struct cs_regex **rules;    /* one per rule; NULL for the default */
 };
 
 struct cs_rules {
     const struct cs_rubric_set *set;
     struct compiled *c;
-    pcre2_match_data *md;
+    struct cs_regex_matcher *m;
     struct cs_buf subjects;     /* the turns of the current conversation */
     size_t *offs;               /* where each turn starts in `subjects` */
+    struct cs_regex_subject *subj;  /* each turn, or an empty one when
+                                       `bad` says it is not UTF-8 */
+    unsigned char *bad;
     size_t offs_alloc;
+    struct cs_err merr;         /* why the last match failed */
 };
 
 /* The outcome of looking for a turn that a pattern matches. */
 struct hit {
     long turn;          /* index, or -1 for no match */
     size_t so, eo;      /* the matched substring within the turn */
-    int error;          /* a PCRE2 match error code, or 0 */
+    int error;          /* 1: matching failed, R->merr says why */
 };
 
-static int compile(pcre2_code **out, const char *pattern, struct cs_err *err)
-{
-    PCRE2_UCHAR msg[256];
-    PCRE2_SIZE offset = 0;
-    int code = 0;
-    pcre2_code *re;
-
-    *out = NULL;
-    re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
-                       PCRE2_UTF | PCRE2_UCP, &code, &offset, NULL);
-    if (!re) {
-        pcre2_get_error_message(code, msg, sizeof(msg));
-        return cs_err_set(err, CS_EINVALID, "pattern does not compile at "
-                          "offset %zu: %s", (size_t)offset, (char *)msg);
-    }
-    *out = re;
-    return 0;
-}
-
-int cs_rules_check_pattern(const char *pattern, struct cs_err *err)
-{
-    pcre2_code *re = NULL;
-    int ret = compile(&re, pattern, err);
-
-    pcre2_code_free(re);
-    return ret;
-}
-
-/* Compiles and JIT-compiles one pattern of rubric `r`; `field` names it
- * in the error. Without JIT support the interpreter is used. */
-static int compile_jit(pcre2_code **out, const struct cs_rubric *r,
-                       const char *field, const char *pattern,
-                       struct cs_err *err)
+/* Compiles one pattern of rubric `r`; `field` names it in the error. */
+static int compile(struct cs_regex **out, const struct cs_rubric *r,
+                   const char *field, const char *pattern,
+                   struct cs_err *err)
 {
     struct cs_err e;
     int ret;
 
     cs_err_clear(&e);
-    ret = compile(out, pattern, &e);
+    ret = cs_regex_new(out, pattern, NULL, &e);
     if (ret < 0)
         return cs_err_set(err, ret, "rubric '%s': %s: %s", r->key, field,
                           e.msg);
-    (void)pcre2_jit_compile(*out, PCRE2_JIT_COMPLETE);
     return 0;
 }
 
@@ -100,8 +69,8 @@ int cs_rules_new(struct cs_rules **out, const struct cs_rubric_set *set,
         struct compiled *c = &R->c[i];
 
         if (r->applies.kind == CS_APPLIES_TURN_MATCHES) {
-            ret = compile_jit(&c->applies, r, "applies_when.turn_matches",
-                              r->applies.pattern, err);
+            ret = compile(&c->applies, r, "applies_when.turn_matches",
+                          r->applies.pattern, err);
             if (ret < 0)
                 goto done;
         }
@@ -111,20 +80,13 @@ int cs_rules_new(struct cs_rules **out, const struct cs_rubric_set *set,
                 continue;
             cs_buf_reset(&field);
             cs_buf_addf(&field, "rules[%zu].turn_matches", j);
-            ret = compile_jit(&c->rules[j], r, field.ptr,
-                              r->rules[j].pattern, err);
+            ret = compile(&c->rules[j], r, field.ptr, r->rules[j].pattern,
+                          err);
             if (ret < 0)
                 goto done;
         }
     }
-    /* One ovector pair is enough: only the whole match is used (a match
-     * with more groups returns 0, "ovector too small", and still sets
-     * the pair). */
-    R->md = pcre2_match_data_create(1, NULL);
-    if (!R->md) {
-        ret = cs_err_set(err, CS_ERROR, "cannot allocate PCRE2 match data");
-        goto done;
-    }
+    cs_regex_matcher_new(&R->m);
     *out = R;
     R = NULL;
 done:
@@ -140,47 +102,35 @@ void cs_rules_free(struct cs_rules *rules)
     for (size_t i = 0; rules->c && i < rules->set->n; i++) {
         const struct cs_rubric *r = &rules->set->rubrics[i];
 
-        pcre2_code_free(rules->c[i].applies);
+        cs_regex_free(rules->c[i].applies);
         for (size_t j = 0; rules->c[i].rules && j < r->n_rules; j++)
-            pcre2_code_free(rules->c[i].rules[j]);
+            cs_regex_free(rules->c[i].rules[j]);
         free(rules->c[i].rules);
     }
     free(rules->c);
-    pcre2_match_data_free(rules->md);
+    cs_regex_matcher_free(rules->m);
     cs_buf_release(&rules->subjects);
     free(rules->offs);
+    free(rules->subj);
+    free(rules->bad);
     free(rules);
-}
-
-void cs_eval_result_release(struct cs_eval_result *res)
-{
-    json_decref(res->value);
-    free(res->evidence);
-    free(res->rationale);
-    memset(res, 0, sizeof(*res));
-}
-
-void cs_eval_results_release(struct cs_eval_result *res, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        cs_eval_result_release(&res[i]);
 }
 
 /*
  * Copies the turn texts of `conv` into one buffer, each followed by
- * SUBJECT_PAD zero bytes. PCRE2's JIT scans with 16-byte SIMD loads that
- * may run past the end of the subject (never across a page); on jansson's
- * tightly allocated strings valgrind reports those reads, on the padded
- * copy they stay inside initialised memory. One copy per conversation
- * costs far less than the matching.
+ * CS_REGEX_SUBJECT_PAD zero bytes (the JIT's wide loads then stay inside
+ * initialised memory, see regex.h; one copy per conversation costs far
+ * less than the matching), and checks each turn's UTF-8 once.
  */
 static void copy_turns(struct cs_rules *R, const struct cs_conv *conv)
 {
-    static const char zeros[SUBJECT_PAD];
+    static const char zeros[CS_REGEX_SUBJECT_PAD];
 
     if (conv->n_turns > R->offs_alloc) {
         R->offs_alloc = conv->n_turns * 2;
         R->offs = cs_xrealloc(R->offs, R->offs_alloc * sizeof(*R->offs));
+        R->subj = cs_xrealloc(R->subj, R->offs_alloc * sizeof(*R->subj));
+        R->bad = cs_xrealloc(R->bad, R->offs_alloc);
     }
     cs_buf_reset(&R->subjects);
     for (size_t t = 0; t < conv->n_turns; t++) {
@@ -188,55 +138,45 @@ static void copy_turns(struct cs_rules *R, const struct cs_conv *conv)
         cs_buf_add(&R->subjects, conv->turns[t].text, conv->turns[t].len);
         cs_buf_add(&R->subjects, zeros, sizeof(zeros));
     }
+    /* Only now: the buffer no longer moves. */
+    for (size_t t = 0; t < conv->n_turns; t++)
+        R->bad[t] = cs_regex_subject_init(&R->subj[t],
+                                          R->subjects.ptr + R->offs[t],
+                                          conv->turns[t].len, NULL) < 0;
 }
 
-/*
- * Finds the first turn of `role` (CS_ROLE_ANY: every turn) that `re`
- * matches. Turn texts come from jansson, which only accepts valid UTF-8,
- * so the per-call UTF check is skipped (PCRE2_NO_UTF_CHECK).
- */
-static struct hit find_turn(struct cs_rules *R, const pcre2_code *re,
+/* Finds the first turn of `role` (CS_ROLE_ANY: every turn) that `re`
+ * matches. */
+static struct hit find_turn(struct cs_rules *R, const struct cs_regex *re,
                             enum cs_role role, const struct cs_conv *conv)
 {
     struct hit h = {-1, 0, 0, 0};
+    struct cs_regex_span at;
 
     for (size_t t = 0; t < conv->n_turns; t++) {
-        const struct cs_turn *turn = &conv->turns[t];
-        PCRE2_SIZE *ov;
         int rc;
 
-        if (role != CS_ROLE_ANY && turn->role != role)
+        if (role != CS_ROLE_ANY && conv->turns[t].role != role)
             continue;
-        rc = pcre2_match(re, (PCRE2_SPTR)(R->subjects.ptr + R->offs[t]),
-                         turn->len, 0, PCRE2_NO_UTF_CHECK, R->md, NULL);
-        if (rc == PCRE2_ERROR_NOMATCH)
-            continue;
-        if (rc < 0) {
-            h.error = rc;
+        if (R->bad[t]) {
+            cs_err_set(&R->merr, CS_EINVALID, "turn %zu is not valid "
+                       "utf-8", t + 1);
+            h.error = 1;
             return h;
         }
-        ov = pcre2_get_ovector_pointer(R->md);
+        rc = cs_regex_match(&at, R->m, re, &R->subj[t], 0, &R->merr);
+        if (rc == 0)
+            continue;
+        if (rc < 0) {
+            h.error = 1;
+            return h;
+        }
         h.turn = (long)t;
-        h.so = ov[0];
-        h.eo = ov[1] >= ov[0] ? ov[1] : ov[0];
+        h.so = at.start;
+        h.eo = at.end;
         return h;
     }
     return h;
-}
-
-static void set_rationale(struct cs_eval_result *res, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void set_rationale(struct cs_eval_result *res, const char *fmt, ...)
-{
-    struct cs_buf b = CS_BUF_INIT;
-    va_list ap;
-
-    va_start(ap, fmt);
-    cs_buf_vaddf(&b, fmt, ap);
-    va_end(ap);
-    free(res->rationale);
-    res->rationale = cs_buf_detach(&b, NULL);
 }
 
 static void not_applicable(struct cs_eval_result *res)
@@ -244,19 +184,10 @@ static void not_applicable(struct cs_eval_result *res)
     res->value = json_string("not_applicable");
 }
 
-static void match_error(struct cs_eval_result *res, const char *what,
-                        int code)
+static void match_error(struct cs_rules *R, struct cs_eval_result *res,
+                        const char *what)
 {
-    PCRE2_UCHAR msg[256];
-
-    pcre2_get_error_message(code, msg, sizeof(msg));
-    res->value = json_string("error");
-    set_rationale(res, "%s: pattern match failed: %s", what, (char *)msg);
-}
-
-static int is_error(const json_t *v)
-{
-    return json_is_string(v) && !strcmp(json_string_value(v), "error");
+    cs_eval_result_set_error(res, "%s: %s", what, R->merr.msg);
 }
 
 static const char *role_word(enum cs_role role)
@@ -302,21 +233,20 @@ static int applies(struct cs_rules *R, size_t i, const struct cs_conv *conv,
     case CS_APPLIES_TURN_MATCHES:
         h = find_turn(R, R->c[i].applies, a->role, conv);
         if (h.error) {
-            match_error(res, "applies_when", h.error);
+            match_error(R, res, "applies_when");
             return 0;
         }
         if (h.turn >= 0)
             return 1;
         not_applicable(res);
-        set_rationale(res, "applies_when: no %sturn matches",
-                      role_word(a->role));
+        cs_eval_result_set_rationale(res, "applies_when: no %sturn "
+                                     "matches", role_word(a->role));
         return 0;
     case CS_APPLIES_METRIC:
         have = all[a->dep].value;
-        if (!have || is_error(have)) {
-            res->value = json_string("error");
-            set_rationale(res, "applies_when: metric '%s' has no result",
-                          a->name);
+        if (!have || cs_eval_value_is(have, "error")) {
+            cs_eval_result_set_error(res, "applies_when: metric '%s' has "
+                                     "no result", a->name);
             return 0;
         }
         break;
@@ -333,9 +263,10 @@ static int applies(struct cs_rules *R, size_t i, const struct cs_conv *conv,
     not_applicable(res);
     d1 = dump(have);
     d2 = dump(a->equals);
-    set_rationale(res, "applies_when: %s '%s' is %s, not %s",
-                  a->kind == CS_APPLIES_METRIC ? "metric" : "field", a->name,
-                  d1, d2);
+    cs_eval_result_set_rationale(res, "applies_when: %s '%s' is %s, not %s",
+                                 a->kind == CS_APPLIES_METRIC ? "metric"
+                                                              : "field",
+                                 a->name, d1, d2);
     free(d1);
     free(d2);
     return 0;
@@ -358,14 +289,14 @@ static void eval_one(struct cs_rules *R, size_t i, const struct cs_conv *conv,
 
         if (rule->is_default) {
             res->value = json_incref((json_t *)rule->value);
-            set_rationale(res, "no rule matched; rule %zu is the default",
-                          j + 1);
+            cs_eval_result_set_rationale(res, "no rule matched; rule %zu "
+                                         "is the default", j + 1);
             goto done;
         }
         h = find_turn(R, R->c[i].rules[j], rule->role, conv);
         if (h.error) {
             cs_buf_addf(&what, "rule %zu", j + 1);
-            match_error(res, what.ptr, h.error);
+            match_error(R, res, what.ptr);
             goto done;
         }
         if (h.turn < 0)
@@ -374,14 +305,16 @@ static void eval_one(struct cs_rules *R, size_t i, const struct cs_conv *conv,
         qlen = utf8_cut(turn->text + h.so, h.eo - h.so, MAX_QUOTE);
         res->value = json_incref((json_t *)rule->value);
         res->evidence = cs_xstrndup(turn->text, turn->len);
-        set_rationale(res, "rule %zu matched %s turn %ld: \"%.*s%s\"", j + 1,
-                      cs_role_name(turn->role), h.turn + 1, (int)qlen,
-                      turn->text + h.so,
-                      qlen < h.eo - h.so ? "..." : "");
+        cs_eval_result_set_rationale(res, "rule %zu matched %s turn %ld: "
+                                     "\"%.*s%s\"", j + 1,
+                                     cs_role_name(turn->role), h.turn + 1,
+                                     (int)qlen, turn->text + h.so,
+                                     qlen < h.eo - h.so ? "..." : "");
         goto done;
     }
     not_applicable(res);
-    set_rationale(res, "no rule matched and there is no default");
+    cs_eval_result_set_rationale(res, "no rule matched and there is no "
+                                 "default");
 done:
     cs_buf_release(&what);
 }
@@ -396,7 +329,8 @@ int cs_rules_applies(struct cs_rules *rules, size_t i,
 {
     if (conv->n_turns == 0) {
         not_applicable(&all[i]);
-        set_rationale(&all[i], "the conversation has no turns");
+        cs_eval_result_set_rationale(&all[i], "the conversation has no "
+                                     "turns");
         return 0;
     }
     return applies(rules, i, conv, all);
@@ -411,7 +345,8 @@ void cs_rules_eval(struct cs_eval_result *out, struct cs_rules *rules,
     if (conv->n_turns == 0) {
         for (size_t i = 0; i < set->n; i++) {
             not_applicable(&out[i]);
-            set_rationale(&out[i], "the conversation has no turns");
+            cs_eval_result_set_rationale(&out[i], "the conversation has "
+                                         "no turns");
         }
         return;
     }

@@ -1,4 +1,4 @@
-/* rules.h - the offline rules evaluator: score conversations with PCRE2 */
+/* rules.h - the offline rules evaluator: rubric rules over the turns */
 #ifndef CS_SCORE_RULES_H
 #define CS_SCORE_RULES_H
 
@@ -8,6 +8,7 @@
 
 #include "base/err.h"
 #include "model/conv.h"
+#include "model/result.h"
 #include "rubric/rubric.h"
 
 /*
@@ -31,29 +32,13 @@
  * first matching rule (a turn of its role matches) or the default gives
  * the value; no match and no default gives "not_applicable".
  *
- * Patterns are compiled once per set with PCRE2_UTF|PCRE2_UCP and JIT.
- * A struct cs_rules holds one match data block that every match reuses, so
- * it serves one thread at a time: make one per worker thread. It borrows
- * the rubric set, which must outlive it.
+ * Patterns are compiled once per set by the regex module (PCRE2 with UTF,
+ * UCP and JIT; regex/regex.h). A struct cs_rules holds one matcher that
+ * every match reuses, so it serves one thread at a time: make one per
+ * worker thread. It borrows the rubric set, which must outlive it.
  */
 
 struct cs_rules;
-
-/*
- * One rubric's result. `value` is true/false/"partial", a label, a number,
- * "not_applicable", or "error" when a match failed at run time (PCRE2 match
- * or JIT stack limit; `rationale` says which). `evidence` is the text of
- * the turn the deciding rule matched, or NULL. `confidence` is only set by
- * evaluators that have one (the rules evaluator leaves has_confidence 0,
- * i.e. null). All pointers are owned by the result.
- */
-struct cs_eval_result {
-    json_t *value;
-    char *evidence;
-    char *rationale;
-    int has_confidence;
-    double confidence;
-};
 
 /*
  * Compiles every pattern of `set` (borrowed; it must outlive *out).
@@ -76,17 +61,6 @@ void cs_rules_free(struct cs_rules *rules);
 void cs_rules_eval(struct cs_eval_result *out, struct cs_rules *rules,
                    const struct cs_conv *conv);
 
-/* Frees the contents of one result and zeroes it. */
-void cs_eval_result_release(struct cs_eval_result *res);
-
-/* cs_eval_result_release on res[0..n-1]. */
-void cs_eval_results_release(struct cs_eval_result *res, size_t n);
-
-/*
- * Checks that `pattern` compiles as PCRE2 with UTF and UCP. Returns 0, or
- * CS_EINVALID with "pattern does not compile at offset N: <PCRE2 message>"
- * in `err`. Used by the rubric linter, so PCRE2 stays in this file.
- */
 /*
  * Applicability alone, for evaluators that judge by other means (the LLM).
  * cs_rules_prepare readies `conv` (call it once per conversation, before
@@ -98,7 +72,5 @@ void cs_eval_results_release(struct cs_eval_result *res, size_t n);
 void cs_rules_prepare(struct cs_rules *rules, const struct cs_conv *conv);
 int cs_rules_applies(struct cs_rules *rules, size_t i,
                      const struct cs_conv *conv, struct cs_eval_result *all);
-
-int cs_rules_check_pattern(const char *pattern, struct cs_err *err);
 
 #endif

@@ -5,7 +5,6 @@
 #include <stdint.h>
 
 #include "base/err.h"
-#include "base/log.h"
 #include "config/config.h"
 #include "rubric/rubric.h"
 #include "store/results.h"
@@ -29,7 +28,10 @@ struct cs_score_stats {
     uint64_t not_applicable;
     uint64_t errors;
     uint64_t agent;             /* values the agent logged itself */
+    uint64_t retired;           /* made history: nothing computes them for
+                                   the changed content any more */
     double seconds;
+    int dry_run;                /* 1: a dry run, nothing was written */
     /* LLM runs */
     uint64_t requests;          /* sent (re-asks included, retries not) */
     uint64_t http_tries;        /* on the wire, retries included */
@@ -43,47 +45,23 @@ struct cs_score_stats {
  * Scores the conversations of the filter: for each one, the metrics whose
  * current result is missing or stale (another rubric version, evaluator or
  * conversation content) are evaluated and stored; the rest is left alone,
- * so a second run writes nothing. Values the agent logged (its `metrics`)
- * are stored with evaluator "agent" and not judged. Shows progress on a
- * terminal. Returns 0 or the store's error (what was flushed is kept).
+ * so a second run writes nothing. This is the one place that chooses the
+ * evaluator: the LLM judge of `cfg` when llm.base_url is set (see
+ * README, "The LLM judge"; opts->dry_run and opts->max_cost apply to it
+ * only), else the offline rules evaluator with the lexicon for
+ * opts->sentiment_metric (saying so in the log).
+ *
+ * Values the agent logged (its `metrics`) are stored with evaluator
+ * "agent" and not judged, checked against their rubric's type when they
+ * name one. A result is current only for the content it was computed
+ * from: a value the agent no longer logs, or a result of a rubric no
+ * longer in the set, becomes history when the content changes. Evidence
+ * and rationale are stored redacted (cs_redact_new_configured). Shows
+ * progress on a terminal. Returns 0 or the store's (or the config's
+ * redact rules') error; what was flushed is kept.
  */
-/* Shared by the evaluators. */
-
-/* 1 when `key` is in the NULL-terminated `list`. */
-int cs_score_in_list(char *const *list, const char *key);
-
-/* 1 when the current result of `key` in an item's summary is not the one
- * an evaluator would write now: none, an error, or another rubric version,
- * evaluator or conversation content. */
-int cs_score_is_stale(const json_t *current, const char *key,
-                      const char *version, const char *evaluator,
-                      const char *hash);
-
-/*
- * What every run walks with: the store filter (which, unless re-scoring on
- * demand, skips what is up to date for `evaluator`), the results writer,
- * the claiming cursor and the progress line. begin sets out->conversations
- * and out->up_to_date; on error, end is still safe. end frees everything
- * (releasing claims still held, see cs_store_score_cursor_free).
- */
-struct cs_score_walk {
-    struct cs_score_filter filter;
-    char *want_text;
-    struct cs_result_writer *w;
-    struct cs_score_cursor *cur;
-    struct cs_progress progress;
-    long todo;                  /* conversations to walk */
-};
-
-int cs_score_walk_begin(struct cs_score_walk *wk, struct cs_store *st,
-                        const struct cs_rubric_set *set,
-                        const struct cs_score_opts *opts,
-                        const char *evaluator, struct cs_score_stats *out,
-                        struct cs_err *err);
-void cs_score_walk_end(struct cs_score_walk *wk);
-
 int cs_score_run(struct cs_score_stats *out, struct cs_store *st,
-                 const struct cs_rubric_set *set,
+                 const struct cs_rubric_set *set, const struct cs_config *cfg,
                  const struct cs_score_opts *opts, struct cs_err *err);
 
 #endif

@@ -1,4 +1,4 @@
-/* results.h - evaluation results: what to score, writing, reading back */
+/* results.h - evaluation results: writing, exporting, reading back */
 #ifndef CS_STORE_RESULTS_H
 #define CS_STORE_RESULTS_H
 
@@ -8,68 +8,9 @@
 #include <jansson.h>
 
 #include "base/err.h"
-#include "model/conv.h"
+#include "redact/redact.h"
+#include "store/claim.h"
 #include "store/store.h"
-
-/* Which conversations a scoring run or an export covers. */
-struct cs_score_filter {
-    const char *from;       /* UTC date "YYYY-MM-DD" of started_at, or NULL */
-    const char *to;         /* exclusive, or NULL */
-    const char *tenant;     /* or NULL */
-    /* For scoring: {"metric": "rubric version", ...} as JSON text; when
-     * set, only conversations lacking a current result of that version
-     * (by `evaluator` or the agent, for the stored content) are walked. */
-    const char *want;
-    const char *evaluator;
-};
-
-struct cs_claim;
-
-/* One conversation to score and what is stored for it. */
-struct cs_score_item {
-    struct cs_conv *conv;   /* new; cs_score_item_release */
-    char content_hash[17];
-    json_t *current;        /* {metric: [rubric_version, evaluator, hash,
-                               is_error]} */
-    struct cs_claim *claim; /* borrowed: pass to cs_store_claim_put */
-};
-
-/* Frees the conversation and summary (not the claim). */
-void cs_score_item_release(struct cs_score_item *it);
-
-/*
- * Walks the conversations of a filter in (tenant, id) order, a page at a
- * time. Each page is CLAIMED first: its conversation rows are locked with
- * FOR UPDATE SKIP LOCKED in a transaction on a connection of its own, so
- * several processes (on one machine or many) share the work without
- * overlap; a process that dies releases its claims with its connections.
- * After claiming, staleness is checked again with a fresh snapshot, so a
- * conversation another process has just finished is not scored twice.
- *
- * When every item of a page has been put back (cs_store_claim_put) and the
- * cursor has moved on, `flush(ctx)` is called (write the results) and the
- * claim is committed. next returns 1 with an item, 0 at the end, or CS_EDB.
- */
-struct cs_score_cursor;
-typedef int (*cs_flush_fn)(void *ctx, struct cs_err *err);
-
-int cs_store_score_cursor_new(struct cs_score_cursor **out,
-                              struct cs_store *st,
-                              const struct cs_score_filter *f,
-                              size_t page_size, cs_flush_fn flush,
-                              void *flush_ctx);
-
-/* Done with one item of the claim (its results are in the writer). */
-int cs_store_claim_put(struct cs_claim *claim, struct cs_err *err);
-int cs_store_score_cursor_next(struct cs_score_cursor *c,
-                               struct cs_score_item *out, struct cs_err *err);
-/* Releases what is left: flushes and commits finished claims, rolls back
- * claims with items still out (their conversations stay unscored). */
-void cs_store_score_cursor_free(struct cs_score_cursor *c);
-
-/* Number of conversations the filter covers. */
-int cs_store_score_count(long *out, struct cs_store *st,
-                         const struct cs_score_filter *f, struct cs_err *err);
 
 /* One evaluation to store (all strings borrowed for the call). */
 struct cs_result_row {
@@ -91,16 +32,26 @@ struct cs_result_row {
 };
 
 /*
- * Buffers results and writes them in transactions: each new row becomes the
- * current one of its (tenant, conversation, metric), the previous current
- * row stays as history. add copies what it needs.
+ * Buffers results and writes them in transactions of `batch_rows`: each
+ * new row becomes the current one of its (tenant, conversation, metric),
+ * the previous current row stays as history. Evidence and rationale are
+ * stored as `rd` (borrowed; the configured redactor, see
+ * cs_redact_new_configured) redacts them, so no stored text carries the
+ * personal data the redactor knows (text it cannot redact is stored as
+ * "[redaction failed]"). add copies what it needs. retire makes the
+ * current result of a key history without a new one (a value that is
+ * gone from the conversation). flush writes what is buffered; free does
+ * not flush.
  */
 struct cs_result_writer;
 
 void cs_store_results_new(struct cs_result_writer **out, struct cs_store *st,
-                          size_t batch_rows);
+                          size_t batch_rows, struct cs_redact *rd);
 int cs_store_results_add(struct cs_result_writer *w,
                          const struct cs_result_row *r, struct cs_err *err);
+int cs_store_results_retire(struct cs_result_writer *w, const char *tenant,
+                            const char *conversation_id, const char *metric,
+                            struct cs_err *err);
 int cs_store_results_flush(struct cs_result_writer *w, struct cs_err *err);
 void cs_store_results_free(struct cs_result_writer *w);
 

@@ -4,18 +4,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "redact/redact.h"
+
+static int redact_evidence(struct cs_store *st, struct cs_err *err);
 
 /*
  * Migrations, in order; never edit one that has shipped, add a new one.
- * Each runs in the transaction that records it.
+ * Each runs in the transaction that records it, under the migration lock:
+ * its SQL, or, for a data migration that needs C (the redactor), `run`.
  */
 static const struct migration {
     int version;
     const char *name;
     const char *sql;
+    int (*run)(struct cs_store *st, struct cs_err *err);
 } migrations[] = {
     {1, "conversations",
      "CREATE TABLE conversations ("
@@ -58,7 +65,7 @@ static const struct migration {
       * of its conversations are deleted (see copy.c). */
      " PRIMARY KEY (tenant, id) DEFERRABLE INITIALLY DEFERRED);"
      "CREATE INDEX conversations_tenant_started"
-     " ON conversations (tenant, started_at);"},
+     " ON conversations (tenant, started_at);", NULL},
     {2, "results",
      /* One row per evaluation; `current` marks the one in force for a
       * (tenant, conversation, metric), the others are history. */
@@ -80,7 +87,9 @@ static const struct migration {
      " evaluated_at timestamptz NOT NULL DEFAULT now(),"
      " current boolean NOT NULL DEFAULT true);"
      "CREATE UNIQUE INDEX results_current"
-     " ON results (tenant, conversation_id, metric) WHERE current;"},
+     " ON results (tenant, conversation_id, metric) WHERE current;", NULL},
+    /* Results stored before evidence was redacted on the way in. */
+    {3, "redact stored evidence", NULL, redact_evidence},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -170,7 +179,7 @@ int cs_store_migrate(struct cs_store *st, int *applied_out,
         } else if (strcmp(PQcmdTuples(res), "1") == 0) {
             cs_log(CS_LOG_DEBUG, "applying migration %d (%s)", m->version,
                    m->name);
-            ret = cs_store_exec(st, m->sql, err);
+            ret = m->run ? m->run(st, err) : cs_store_exec(st, m->sql, err);
             applied++;
         }
         PQclear(res);
@@ -182,6 +191,149 @@ int cs_store_migrate(struct cs_store *st, int *applied_out,
     ret = cs_store_exec(st, "COMMIT", err);
     if (!ret && applied_out)
         *applied_out = applied;
+    return ret;
+}
+
+int cs_store_each_page(struct cs_store *st, const char *query, int n,
+                       const char *const *params, int page,
+                       cs_store_page_fn fn, void *ctx, const char *what,
+                       struct cs_err *err)
+{
+    struct cs_buf sql = CS_BUF_INIT, fetch = CS_BUF_INIT;
+    PGresult *r = NULL;
+    int ret, rows = 0;
+
+    cs_buf_addf(&sql, "DECLARE cs_pages NO SCROLL CURSOR FOR %s", query);
+    cs_buf_addf(&fetch, "FETCH %d FROM cs_pages", page);
+    ret = cs_store_exec(st, "SET LOCAL cursor_tuple_fraction = 1", err);
+    if (ret)
+        goto done;
+    r = PQexecParams(st->conn, sql.ptr, n, NULL, params, NULL, NULL, 0);
+    do {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK &&
+            PQresultStatus(r) != PGRES_TUPLES_OK) {
+            ret = cs_store_pg_err(err, st->conn, r, what);
+            goto done;
+        }
+        PQclear(r);
+        r = PQexec(st->conn, fetch.ptr);
+        rows = PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r) : 0;
+        if (rows)
+            ret = fn(ctx, r, err);
+    } while (!ret && rows == page);
+    if (!ret && PQresultStatus(r) != PGRES_TUPLES_OK)
+        ret = cs_store_pg_err(err, st->conn, r, what);
+    if (!ret)
+        ret = cs_store_exec(st, "CLOSE cs_pages", err);
+done:
+    PQclear(r);
+    cs_buf_release(&sql);
+    cs_buf_release(&fetch);
+    return ret;
+}
+
+/* Rows of results a data migration reads and updates at a time. */
+#define REDACT_PAGE 1000
+
+/* `text` as the configured redactor leaves it (new JSON string), or NULL
+ * when that changes nothing. */
+static json_t *redacted(struct cs_buf *tmp, struct cs_redact *rd,
+                        const char *text)
+{
+    size_t n = 0;
+
+    cs_buf_reset(tmp);
+    if (cs_redact_apply(tmp, &n, rd, text, strlen(text), NULL) < 0) {
+        cs_buf_reset(tmp);
+        cs_buf_adds(tmp, CS_STORE_REDACTION_FAILED);
+        n = 1;
+    }
+    return n ? json_string(tmp->ptr) : NULL;
+}
+
+struct redaction {
+    struct cs_store *st;
+    struct cs_redact *rd;
+    struct cs_buf tmp;
+    long changed;
+};
+
+/* One page of (id, evidence, rationale): the rows the redactor changes
+ * are updated at once (a cs_store_page_fn). */
+static int redact_page(void *ctx, const PGresult *r, struct cs_err *err)
+{
+    struct redaction *x = ctx;
+    json_t *upd = json_array();
+    const char *params[1];
+    char *text = NULL;
+    PGresult *u = NULL;
+    int ret = 0;
+
+    for (int i = 0; i < PQntuples(r); i++) {
+        /* [id, evidence, rationale], kept when either changed. */
+        json_t *row = json_pack("[s]", PQgetvalue(r, i, 0));
+        int changed = 0;
+
+        for (int c = 1; c <= 2; c++) {
+            const char *v = PQgetisnull(r, i, c) ? NULL : PQgetvalue(r, i, c);
+            json_t *clean = v ? redacted(&x->tmp, x->rd, v) : NULL;
+
+            changed |= clean != NULL;
+            json_array_append_new(row, clean ? clean
+                                             : v ? json_string(v)
+                                                 : json_null());
+        }
+        if (changed)
+            json_array_append(upd, row);
+        json_decref(row);
+    }
+    if (json_array_size(upd) == 0)
+        goto done;
+    text = json_dumps(upd, JSON_COMPACT);
+    params[0] = text;
+    u = PQexecParams(x->st->conn, "UPDATE results r SET evidence = "
+                     "k.v->>1, rationale = k.v->>2 FROM "
+                     "jsonb_array_elements($1::jsonb) AS k(v) WHERE r.id = "
+                     "(k.v->>0)::bigint", 1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(u) != PGRES_COMMAND_OK)
+        ret = cs_store_pg_err(err, x->st->conn, u, "cannot redact results");
+    x->changed += (long)json_array_size(upd);
+done:
+    PQclear(u);
+    free(text);
+    json_decref(upd);
+    return ret;
+}
+
+/*
+ * Migration 3: the evidence and rationale of every stored result, through
+ * the configured redactor (what cs_store_results_add now does to new
+ * rows). The rows are read in id order, a page at a time, and only those
+ * that change are updated, so memory stays flat and a run over clean rows
+ * writes nothing. It runs in the migration's transaction, under its lock:
+ * concurrent processes wait, then find it recorded; a crash rolls it back
+ * and the next start runs it again.
+ */
+static int redact_evidence(struct cs_store *st, struct cs_err *err)
+{
+    struct redaction x;
+    int ret;
+
+    memset(&x, 0, sizeof(x));
+    x.st = st;
+    cs_buf_init(&x.tmp);
+    ret = cs_redact_new_configured(&x.rd, st->cfg, err);
+    if (!ret)
+        ret = cs_store_each_page(st, "SELECT id, evidence, rationale FROM "
+                                 "results WHERE evidence IS NOT NULL OR "
+                                 "rationale IS NOT NULL ORDER BY id", 0,
+                                 NULL, REDACT_PAGE, redact_page, &x,
+                                 "cannot read results to redact", err);
+    if (!ret && x.changed)
+        cs_log(CS_LOG_INFO, "redacted the evidence of %ld stored results",
+               x.changed);
+    cs_redact_free(x.rd);
+    cs_buf_release(&x.tmp);
     return ret;
 }
 
@@ -209,6 +361,7 @@ int cs_store_open(struct cs_store **out, const struct cs_config *cfg,
         if (ret)
             goto done;
     }
+    st->cfg = cfg;
     st->conn = PQconnectdb(info);
     if (PQstatus(st->conn) != CONNECTION_OK) {
         /* The message names host and port, never the password. */

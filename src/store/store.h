@@ -16,14 +16,18 @@
 struct cs_store;
 
 /* Connects (starting the embedded cluster when needed) and applies
- * pending migrations. *out is new; close with cs_store_close. */
+ * pending migrations. `cfg` is borrowed and must outlive the store (a data
+ * migration redacts with its redact rules). *out is new; close with
+ * cs_store_close. */
 int cs_store_open(struct cs_store **out, const struct cs_config *cfg,
                   struct cs_err *err);
 /* Closes the connection and frees `st` (NULL: no-op). */
 void cs_store_close(struct cs_store *st);
 
 /* Applies pending migrations under an advisory lock, so concurrent
- * callers are safe; *applied_out (may be NULL) counts those applied. */
+ * callers are safe; *applied_out (may be NULL) counts those applied.
+ * Migration 3 redacts the evidence and rationale of stored results (the
+ * configured redactor; CS_EINVALID when its config rules are bad). */
 int cs_store_migrate(struct cs_store *st, int *applied_out,
                      struct cs_err *err);
 

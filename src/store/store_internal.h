@@ -9,6 +9,7 @@
 
 struct cs_store {
     PGconn *conn;
+    const struct cs_config *cfg;    /* borrowed (cs_store_open) */
 };
 
 /* Sets `err` from a failed result or connection; returns CS_EDB. */
@@ -30,6 +31,28 @@ void cs_store_json_str(struct cs_buf *b, const char *s);
     " WHERE tenant = $1"                                                 \
     " AND started_at >= ($2::date::timestamp AT TIME ZONE $4)"          \
     " AND started_at < ($3::date::timestamp AT TIME ZONE $4)"
+
+/*
+ * Reads the rows of `query` (with `n` text parameters) through a cursor,
+ * `page` rows at a time, calling fn(ctx, rows, err) for each page that has
+ * rows, so memory stays flat whatever the count; fn returns 0 to go on or
+ * an error to stop with. Must run inside the caller's transaction. The
+ * planner is told every row will be read. A failed query returns CS_EDB
+ * with `what` and the server's message.
+ */
+typedef int (*cs_store_page_fn)(void *ctx, const PGresult *rows,
+                                struct cs_err *err);
+int cs_store_each_page(struct cs_store *st, const char *query, int n,
+                       const char *const *params, int page,
+                       cs_store_page_fn fn, void *ctx, const char *what,
+                       struct cs_err *err);
+
+/* What is stored in place of a text the redactor failed on. */
+#define CS_STORE_REDACTION_FAILED "[redaction failed]"
+
+/* " WHERE ..." over `conversations c`: $1 tenant, $2 from, $3 to (each may
+ * be NULL), the filter of struct cs_score_filter (claim.c). */
+extern const char cs_store_filter_where[];
 
 /* The SQL expression of a KPI group over `conversations` ($4: the zone). */
 const char *cs_store_group_expr(enum cs_kpi_by by);

@@ -39,6 +39,10 @@ missing_property, score_out_of_range.
 With --api-key, a request without "Authorization: Bearer KEY" gets a 401
 whose message echoes the key it did get.
 
+With --leak TEXT, every evidence and rationale the double writes ends with
+TEXT: a model that quotes personal data it was never sent (from its own
+knowledge, or a redaction miss), for tests that check what is stored.
+
 Counters are written as JSON to --stats-file on SIGTERM/SIGINT and on each
 GET /stats. Each received request is appended to --log-file as one JSON
 line: {"n", "method", "path", "headers", "body"}.
@@ -255,8 +259,9 @@ def check_schema(s, where):
 class Answerer:
     """Builds a schema-valid object for one request."""
 
-    def __init__(self, user_text, all_text):
+    def __init__(self, user_text, all_text, leak=""):
         self.user = user_text
+        self.leak = leak
         self.expect = {}
         for key, raw in EXPECT_RE.findall(all_text):
             try:
@@ -327,9 +332,10 @@ class Answerer:
             return None
         base = name.rsplit(".", 1)[-1]
         if base == "evidence" or base.endswith("_evidence"):
-            return self.quote()
+            return (self.quote() + " " + self.leak).strip()
         if base == "rationale" or base.endswith("_rationale"):
-            return ("The transcript supports this answer for '%s'." % base)
+            return ("The transcript supports this answer for '%s'. %s"
+                    % (base, self.leak)).strip()
         return "%s-%d" % (base, h64(self.user, name) % 1000)
 
     def obj(self, s, prefix=""):
@@ -532,7 +538,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         schema = None
         if rf_kind == "json_schema":
             schema = req["response_format"]["json_schema"]["schema"]
-        ans = Answerer(user_text, all_text)
+        ans = Answerer(user_text, all_text, args.leak or "")
         if schema is not None:
             obj = ans.obj(schema) if ("properties" in schema
                                       or schema.get("type") == "object") \
@@ -604,6 +610,8 @@ def main():
     ap.add_argument("--latency-ms", type=int, default=0)
     ap.add_argument("--bad-kinds", default=",".join(BAD_KINDS))
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--leak", help="text every evidence and rationale ends "
+                    "with")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
     args.bad_kinds = [k for k in args.bad_kinds.split(",") if k]

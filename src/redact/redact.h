@@ -1,11 +1,13 @@
 /* redact.h - replace personal data (phones, e-mails, cards...) in text */
-#ifndef CS_SCORE_REDACT_H
-#define CS_SCORE_REDACT_H
+#ifndef CS_REDACT_REDACT_H
+#define CS_REDACT_REDACT_H
 
 #include <stddef.h>
 
 #include "base/buf.h"
 #include "base/err.h"
+
+struct cs_config;
 
 /*
  * Usage:
@@ -38,6 +40,10 @@
  * it starts with "+" or "0".
  *
  * A redactor keeps match state, so use one per thread.
+ *
+ * The configured redactor (cs_redact_new_configured) is the one every
+ * part of the program applies to text that leaves it or is stored: the
+ * defaults, then the config's "redact" rules.
  */
 
 struct cs_redact;
@@ -68,6 +74,17 @@ int cs_redact_new(struct cs_redact **out, const struct cs_redact_rule *rules,
  */
 int cs_redact_add(struct cs_redact *rd, const struct cs_redact_rule *rule,
                   struct cs_err *err);
+
+/*
+ * Makes the configured redactor in *out (new): the defaults, then the
+ * config's "redact" array of {"name", "pattern", "replacement"} in order
+ * (a rule named like a built-in one replaces it, see cs_redact_add).
+ * Returns CS_EINVALID naming the config file and the entry when the array
+ * is malformed, or cs_redact_add's error for a rule.
+ */
+int cs_redact_new_configured(struct cs_redact **out,
+                             const struct cs_config *cfg,
+                             struct cs_err *err);
 
 /* Frees the redactor; NULL is a no-op. */
 void cs_redact_free(struct cs_redact *rd);

@@ -1,16 +1,13 @@
 /* redact.c - replace personal data (phones, e-mails, cards...) in text */
-#include "score/redact.h"
+#include "redact/redact.h"
 
 #include <assert.h>
-#include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
-
 #include "base/mem.h"
+#include "config/config.h"
+#include "regex/regex.h"
 
 /*
  * The patterns use [0-9] rather than \d, which under UCP also matches other
@@ -47,26 +44,18 @@ const struct cs_redact_rule cs_redact_defaults[] = {
 const size_t cs_redact_ndefaults =
     sizeof(cs_redact_defaults) / sizeof(cs_redact_defaults[0]);
 
-/* A check on a candidate match subj[start..end) of a subject of `len`
- * bytes: 1 to accept it, 0 to reject it. */
-typedef int (*check_fn)(const char *subj, size_t len, size_t start,
-                        size_t end);
-
 struct rule {
     char *name;
     char *pattern;          /* as given */
     char *replacement;
     size_t repl_len;
-    check_fn check;
-    pcre2_code *code;
-    pcre2_match_data *md;
+    struct cs_regex *re;
 };
 
 struct cs_redact {
     struct rule *rules;
     size_t n, cap;
-    pcre2_match_context *mctx;
-    pcre2_jit_stack *jit;
+    struct cs_regex_matcher *m;
     struct cs_buf pass[2];  /* the output of alternate passes */
 };
 
@@ -231,7 +220,7 @@ count:
     return digits >= 7 && digits <= 15;
 }
 
-static check_fn check_for(const char *name)
+static cs_regex_check_fn check_for(const char *name)
 {
     if (strcmp(name, "card") == 0)
         return luhn_ok;
@@ -244,60 +233,6 @@ static check_fn check_for(const char *name)
     return NULL;
 }
 
-/* Runs at the end of a checked rule's match: a nonzero return makes PCRE2
- * backtrack and look for another (e.g. shorter) match. */
-static int on_callout(pcre2_callout_block *cb, void *data)
-{
-    const struct rule *r = data;
-
-    return r->check((const char *)cb->subject, cb->subject_length,
-                    cb->start_match, cb->current_position) ? 0 : 1;
-}
-
-/* ---- UTF-8 ------------------------------------------------------------ */
-
-/* Returns the offset of the first invalid sequence, or `n` if none. */
-static size_t utf8_invalid_at(const char *text, size_t n)
-{
-    const unsigned char *s = (const unsigned char *)text;
-    size_t i = 0;
-
-    while (i < n) {
-        unsigned c = s[i];
-        size_t k;
-        uint32_t cp;
-
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf) {
-            k = 1;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            k = 2;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            k = 3;
-            cp = c & 0x07;
-        } else {
-            return i;
-        }
-        if (n - i <= k)
-            return i;
-        for (size_t j = 1; j <= k; j++) {
-            if ((s[i + j] & 0xc0) != 0x80)
-                return i;
-            cp = cp << 6 | (s[i + j] & 0x3f);
-        }
-        if ((k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) ||
-            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return i;
-        i += k + 1;
-    }
-    return n;
-}
-
 /* ---- rules ------------------------------------------------------------ */
 
 static void rule_release(struct rule *r)
@@ -305,8 +240,7 @@ static void rule_release(struct rule *r)
     free(r->name);
     free(r->pattern);
     free(r->replacement);
-    pcre2_match_data_free(r->md);
-    pcre2_code_free(r->code);
+    cs_regex_free(r->re);
     memset(r, 0, sizeof(*r));
 }
 
@@ -325,59 +259,31 @@ static int name_ok(const char *name)
     return 1;
 }
 
-/* Compiles `in` into *out. A checked rule's pattern is wrapped as
- * "(?:PATTERN)(?C1)", after any leading (*VERB) items, which must stay
- * first; error offsets are given in the caller's pattern. */
+/* Compiles `in` into *out. The rules named "card", "iban", "phone" and
+ * "ssn" keep only the matches their check accepts. */
 static int rule_compile(struct rule *out, const struct cs_redact_rule *in,
                         struct cs_err *err)
 {
-    struct cs_buf pat = CS_BUF_INIT, repl = CS_BUF_INIT;
-    check_fn check;
-    pcre2_code *code = NULL;
-    size_t verbs = 0, eoff = 0, i;
-    int ec = 0, ret = 0;
+    struct cs_buf repl = CS_BUF_INIT;
+    struct cs_regex *re = NULL;
+    struct cs_err e;
+    size_t i;
+    int ret = 0;
 
     assert(in && in->name && in->pattern);
     memset(out, 0, sizeof(*out));
+    cs_err_clear(&e);
     if (!name_ok(in->name)) {
         ret = cs_err_set(err, CS_EINVALID,
                          "redact rule name '%.40s' must be 1 to 32 of "
                          "a-z, 0-9, '_' and '-'", in->name);
         goto done;
     }
-    check = check_for(in->name);
-    if (check) {
-        while (strncmp(in->pattern + verbs, "(*", 2) == 0) {
-            const char *end = strchr(in->pattern + verbs, ')');
-
-            if (!end)
-                break;
-            verbs = (size_t)(end - in->pattern) + 1;
-        }
-        cs_buf_add(&pat, in->pattern, verbs);
-        cs_buf_addf(&pat, "(?:%s)(?C1)", in->pattern + verbs);
-    } else {
-        cs_buf_adds(&pat, in->pattern);
-    }
-    code = pcre2_compile((PCRE2_SPTR)pat.ptr, pat.len, PCRE2_UTF | PCRE2_UCP,
-                         &ec, &eoff, NULL);
-    if (!code) {
-        PCRE2_UCHAR msg[256];
-
-        pcre2_get_error_message(ec, msg, sizeof(msg));
-        if (check && eoff > verbs)
-            eoff = eoff >= verbs + 3 ? eoff - 3 : verbs;
-        if (eoff > strlen(in->pattern))
-            eoff = strlen(in->pattern);
-        ret = cs_err_set(err, CS_EINVALID,
-                         "redact rule '%s': %s at offset %zu", in->name,
-                         (const char *)msg, eoff);
+    ret = cs_regex_new(&re, in->pattern, check_for(in->name), &e);
+    if (ret < 0) {
+        ret = cs_err_set(err, ret, "redact rule '%s': %s", in->name, e.msg);
         goto done;
     }
-    /* Without JIT (e.g. no executable memory) the interpreter still works,
-     * just slower, so a failure here is not an error. */
-    pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
-
     if (in->replacement) {
         cs_buf_adds(&repl, in->replacement);
     } else {
@@ -389,27 +295,20 @@ static int rule_compile(struct rule *out, const struct cs_redact_rule *in,
         }
         cs_buf_addch(&repl, ']');
     }
-    if (utf8_invalid_at(repl.ptr, repl.len) != repl.len) {
+    if (cs_regex_utf8_check(repl.ptr, repl.len, NULL) < 0) {
         ret = cs_err_set(err, CS_EINVALID,
                          "redact rule '%s': replacement is not valid utf-8",
                          in->name);
         goto done;
     }
-    out->md = pcre2_match_data_create_from_pattern(code, NULL);
-    if (!out->md) {
-        fputs("callscope: out of memory\n", stderr);
-        abort();
-    }
-    out->code = code;
-    code = NULL;
-    out->check = check;
+    out->re = re;
+    re = NULL;
     out->name = cs_xstrdup(in->name);
     out->pattern = cs_xstrdup(in->pattern);
     out->repl_len = repl.len;
     out->replacement = cs_buf_detach(&repl, NULL);
 done:
-    pcre2_code_free(code);
-    cs_buf_release(&pat);
+    cs_regex_free(re);
     cs_buf_release(&repl);
     return ret;
 }
@@ -456,13 +355,7 @@ int cs_redact_new(struct cs_redact **out, const struct cs_redact_rule *rules,
     rd = cs_xcalloc(1, sizeof(*rd));
     cs_buf_init(&rd->pass[0]);
     cs_buf_init(&rd->pass[1]);
-    rd->mctx = pcre2_match_context_create(NULL);
-    rd->jit = pcre2_jit_stack_create(32 * 1024, 1024 * 1024, NULL);
-    if (!rd->mctx || !rd->jit) {
-        fputs("callscope: out of memory\n", stderr);
-        abort();
-    }
-    pcre2_jit_stack_assign(rd->mctx, NULL, rd->jit);
+    cs_regex_matcher_new(&rd->m);
     for (i = 0; i < n; i++) {
         ret = cs_redact_add(rd, &rules[i], err);
         if (ret < 0)
@@ -471,6 +364,51 @@ int cs_redact_new(struct cs_redact **out, const struct cs_redact_rule *rules,
     *out = rd;
     rd = NULL;
 done:
+    cs_redact_free(rd);
+    return ret;
+}
+
+int cs_redact_new_configured(struct cs_redact **out,
+                             const struct cs_config *cfg,
+                             struct cs_err *err)
+{
+    const json_t *rules = json_object_get(cfg->root, "redact");
+    const char *where = cfg->path ? cfg->path : "config";
+    struct cs_redact *rd = NULL;
+    size_t i;
+    json_t *o;
+    int ret;
+
+    *out = NULL;
+    ret = cs_redact_new(&rd, NULL, 0, err);
+    if (ret || !rules)
+        goto done;
+    if (!json_is_array(rules)) {
+        ret = cs_err_set(err, CS_EINVALID, "%s: 'redact': expected an "
+                         "array of {name, pattern, replacement}", where);
+        goto done;
+    }
+    json_array_foreach(rules, i, o) {
+        struct cs_redact_rule rule;
+
+        rule.name = json_string_value(json_object_get(o, "name"));
+        rule.pattern = json_string_value(json_object_get(o, "pattern"));
+        rule.replacement = json_string_value(json_object_get(o,
+                                                             "replacement"));
+        if (!rule.name || !rule.pattern) {
+            ret = cs_err_set(err, CS_EINVALID, "%s: 'redact[%zu]': name "
+                             "and pattern are required", where, i);
+            goto done;
+        }
+        ret = cs_redact_add(rd, &rule, err);
+        if (ret)
+            goto done;
+    }
+done:
+    if (ret == 0) {
+        *out = rd;
+        rd = NULL;
+    }
     cs_redact_free(rd);
     return ret;
 }
@@ -484,88 +422,83 @@ void cs_redact_free(struct cs_redact *rd)
     for (i = 0; i < rd->n; i++)
         rule_release(&rd->rules[i]);
     free(rd->rules);
-    pcre2_match_context_free(rd->mctx);
-    pcre2_jit_stack_free(rd->jit);
+    cs_regex_matcher_free(rd->m);
     cs_buf_release(&rd->pass[0]);
     cs_buf_release(&rd->pass[1]);
     free(rd);
 }
 
-/* One rule over `src` into `dst`. The subject was validated once by the
- * caller, so every call passes PCRE2_NO_UTF_CHECK: without it PCRE2 would
- * re-validate the whole subject on each call, which is quadratic. */
+/* One rule over `src` (valid UTF-8) into `dst`. */
 static int apply_rule(struct cs_buf *dst, size_t *count, struct cs_redact *rd,
-                      struct rule *r, const char *src, size_t len,
+                      struct rule *r, const struct cs_regex_subject *src,
                       struct cs_err *err)
 {
-    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(r->md);
-    size_t off = 0, last = 0;
+    struct cs_regex_span at;
+    struct cs_err e;
+    size_t off = 0, last = 0, len = src->len;
     int rc;
 
-    pcre2_set_callout(rd->mctx, r->check ? on_callout : NULL, r);
     for (;;) {
-        size_t s, e;
+        size_t s, end;
 
-        rc = pcre2_match(r->code, (PCRE2_SPTR)src, len, off,
-                         PCRE2_NO_UTF_CHECK, r->md, rd->mctx);
-        if (rc == PCRE2_ERROR_NOMATCH)
+        rc = cs_regex_match(&at, rd->m, r->re, src, off, &e);
+        if (rc == 0)
             break;
-        if (rc < 0) {
-            PCRE2_UCHAR msg[256];
-
-            pcre2_get_error_message(rc, msg, sizeof(msg));
-            return cs_err_set(err, CS_ERROR, "redact rule '%s': %s",
-                              r->name, (const char *)msg);
-        }
-        s = ov[0] < last ? last : ov[0];
-        e = ov[1];
-        if (e <= s) {
+        if (rc < 0)
+            return cs_err_set(err, rc, "redact rule '%s': %s", r->name,
+                              e.msg);
+        s = at.start < last ? last : at.start;
+        end = at.end;
+        if (end <= s) {
             /* An empty match replaces nothing: step over one character. */
             if (s >= len)
                 break;
             off = s + 1;
-            while (off < len && ((unsigned char)src[off] & 0xc0) == 0x80)
+            while (off < len && ((unsigned char)src->ptr[off] & 0xc0) == 0x80)
                 off++;
             continue;
         }
-        cs_buf_add(dst, src + last, s - last);
+        cs_buf_add(dst, src->ptr + last, s - last);
         cs_buf_add(dst, r->replacement, r->repl_len);
         (*count)++;
-        last = off = e;
+        last = off = end;
     }
-    cs_buf_add(dst, src + last, len - last);
+    cs_buf_add(dst, src->ptr + last, len - last);
     return 0;
 }
 
+/*
+ * Each pass reads the previous pass's output, which is valid UTF-8 again
+ * (the input was, replacements are, and cuts fall on match boundaries);
+ * it is checked once per pass, in linear time, so that every match can
+ * skip PCRE2's own check.
+ */
 int cs_redact_apply(struct cs_buf *out, size_t *count_out,
                     struct cs_redact *rd, const char *text, size_t len,
                     struct cs_err *err)
 {
-    const char *src = text;
-    size_t slen = len, count = 0, bad, i;
+    struct cs_regex_subject src;
+    size_t count = 0, i;
     int ret = 0, cur = 0;
 
     assert(out && rd && (text || len == 0));
     if (count_out)
         *count_out = 0;
-    if (!text)
-        src = "";
-    bad = utf8_invalid_at(src, slen);
-    if (bad != slen)
-        return cs_err_set(err, CS_EINVALID,
-                          "text is not valid utf-8 at byte %zu", bad);
+    ret = cs_regex_subject_init(&src, text ? text : "", text ? len : 0, err);
+    if (ret < 0)
+        return ret;
     for (i = 0; i < rd->n; i++) {
         struct cs_buf *dst = &rd->pass[cur];
 
         cs_buf_reset(dst);
-        ret = apply_rule(dst, &count, rd, &rd->rules[i], src, slen, err);
+        ret = apply_rule(dst, &count, rd, &rd->rules[i], &src, err);
+        if (ret == 0)
+            ret = cs_regex_subject_init(&src, dst->ptr, dst->len, err);
         if (ret < 0)
             return ret;
-        src = dst->ptr;
-        slen = dst->len;
         cur ^= 1;
     }
-    if (cs_buf_add(out, src, slen) < 0)
+    if (cs_buf_add(out, src.ptr, src.len) < 0)
         return cs_err_set(err, CS_ETOOBIG,
                           "redacted text exceeds the buffer's cap");
     if (count_out)

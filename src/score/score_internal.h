@@ -1,0 +1,132 @@
+/* score_internal.h - what the two evaluators' runs share (never included
+ * outside score/) */
+#ifndef CS_SCORE_INTERNAL_H
+#define CS_SCORE_INTERNAL_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "base/log.h"
+#include "model/result.h"
+#include "redact/redact.h"
+#include "score/score.h"
+
+/*
+ * cs_score_run (score.c) calls one of two runs (rules_score.c,
+ * llm_score.c); each walks the conversations a store cursor claims for it
+ * (walk.c). For each item it decides which metrics are stale,
+ * evaluates them its own way, and writes every result through
+ * cs_score_walk_put; the values the agent logged are handled by the same
+ * two functions in both runs (agent.c): cs_score_agent_take before
+ * evaluating, cs_score_agent_store for the values that name no rubric.
+ * Then it puts the item back (cs_store_claim_put).
+ */
+
+/* The evaluator of the values the agent logged itself. */
+#define CS_SCORE_AGENT "agent"
+
+/* The two runs cs_score_run chooses between; arguments as there. */
+int cs_score_rules_run(struct cs_score_stats *out, struct cs_store *st,
+                       const struct cs_rubric_set *set,
+                       const struct cs_config *cfg,
+                       const struct cs_score_opts *opts, struct cs_err *err);
+int cs_score_llm_run(struct cs_score_stats *out, struct cs_store *st,
+                     const struct cs_rubric_set *set,
+                     const struct cs_config *cfg,
+                     const struct cs_score_opts *opts, struct cs_err *err);
+
+/* 1 when `key` is in the NULL-terminated `list`. */
+int cs_score_in_list(char *const *list, const char *key);
+
+/* 1 when metric `key` is in the run's scope (opts->metrics, or all). */
+int cs_score_in_scope(const struct cs_score_opts *opts, const char *key);
+
+/*
+ * 1 when the current result of `key` in an item's summary is not the one
+ * an evaluator would write now: none, a judge's error (retried; the
+ * agent's are not, they would come out the same), or another rubric
+ * version, evaluator or conversation content.
+ */
+int cs_score_is_stale(const json_t *current, const char *key,
+                      const char *version, const char *evaluator,
+                      const char *hash);
+
+/*
+ * What every run walks with: the store filter (which, unless re-scoring on
+ * demand, skips what is up to date for `evaluator`, agent values
+ * included), the configured redactor (the writer redacts evidence and
+ * rationale with it; the LLM run redacts its prompts too), the results
+ * writer, the claiming cursor and the progress line. begin sets
+ * out->conversations and out->up_to_date; on error, end is still safe.
+ * end frees everything (releasing claims still held, see
+ * cs_store_score_cursor_free) but does not flush: a run flushes the
+ * writer itself when it ends well.
+ */
+struct cs_score_walk {
+    const struct cs_rubric_set *set;
+    const struct cs_score_opts *opts;
+    struct cs_score_stats *stats;
+    struct cs_score_filter filter;
+    char *want_text;
+    char *scope_text;
+    struct cs_redact *rd;
+    struct cs_result_writer *w;
+    struct cs_score_cursor *cur;
+    struct cs_progress progress;
+    long todo;                  /* conversations to walk */
+};
+
+int cs_score_walk_begin(struct cs_score_walk *wk, struct cs_store *st,
+                        const struct cs_rubric_set *set,
+                        const struct cs_config *cfg,
+                        const struct cs_score_opts *opts,
+                        const char *evaluator, struct cs_score_stats *out,
+                        struct cs_err *err);
+void cs_score_walk_end(struct cs_score_walk *wk);
+
+/* What one request cost, shared among the metrics it judged. */
+struct cs_score_usage {
+    long tokens_in;
+    long tokens_out;
+    double cost;
+};
+
+/*
+ * Writes `res` as the result of `metric` for item `it` (the one result
+ * path of both runs) and counts it in the run's stats; `usage` may be
+ * NULL. Returns the writer's error.
+ */
+int cs_score_walk_put(struct cs_score_walk *wk, const struct cs_score_item *it,
+                      const char *metric, const char *version,
+                      const char *evaluator, const struct cs_eval_result *res,
+                      const struct cs_score_usage *usage, struct cs_err *err);
+
+/*
+ * The values the agent logged (the conversation's `metrics`) that name a
+ * rubric of the set take its place: res[i] (released first) becomes that
+ * value, or "error" with the reason when rubric i cannot have it (a label
+ * outside a categorical metric's set, a non-boolean for a boolean, a
+ * non-number or a number outside the scale for a score), and
+ * evaluator[i] becomes CS_SCORE_AGENT. When a name is logged twice the
+ * last value counts.
+ */
+void cs_score_agent_take(struct cs_eval_result *res, const char **evaluator,
+                         const struct cs_rubric_set *set,
+                         const struct cs_conv *conv);
+
+/*
+ * The agent's values that name no rubric, for item `it`: those in scope
+ * and stale (or forced by re-scoring them) are written under their own
+ * name with version and evaluator CS_SCORE_AGENT. The current results in
+ * scope that no evaluator computes for this content any more become
+ * history (retired, no new row): a value the agent no longer logs, or a
+ * result of a rubric no longer in the set, computed from other content.
+ * *n_out counts both. With `write` 0 nothing is written: only counted (a
+ * dry run).
+ */
+int cs_score_agent_store(struct cs_score_walk *wk,
+                         const struct cs_score_item *it, int write,
+                         size_t *n_out, struct cs_err *err);
+
+#endif

@@ -1,0 +1,154 @@
+/* walk.c - what both scoring runs share: the walk, staleness, writing */
+#include "score/score_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/mem.h"
+
+int cs_score_in_list(char *const *list, const char *key)
+{
+    for (; list && *list; list++) {
+        if (strcmp(*list, key) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+int cs_score_in_scope(const struct cs_score_opts *opts, const char *key)
+{
+    return !opts->metrics || cs_score_in_list(opts->metrics, key);
+}
+
+int cs_score_is_stale(const json_t *current, const char *key,
+                      const char *version, const char *evaluator,
+                      const char *hash)
+{
+    const json_t *c = json_object_get(current, key);
+
+    if (!json_is_array(c) || json_array_size(c) < 3)
+        return 1;
+    if (json_is_true(json_array_get(c, 3)))
+        return 1; /* a judge's error is tried again */
+    return strcmp(json_string_value(json_array_get(c, 0)), version) != 0 ||
+           strcmp(json_string_value(json_array_get(c, 1)), evaluator) != 0 ||
+           strcmp(json_string_value(json_array_get(c, 2)), hash) != 0;
+}
+
+/* Before a claim is released, its results are written (a cs_flush_fn). */
+static int flush_writer(void *writer, struct cs_err *err)
+{
+    return cs_store_results_flush(writer, err);
+}
+
+/* A NULL-terminated list as JSON text (new). */
+static char *json_list(char *const *list)
+{
+    json_t *a = json_array();
+    char *text;
+
+    for (; list && *list; list++)
+        json_array_append_new(a, json_string(*list));
+    text = json_dumps(a, JSON_COMPACT);
+    json_decref(a);
+    return text;
+}
+
+int cs_score_walk_begin(struct cs_score_walk *wk, struct cs_store *st,
+                        const struct cs_rubric_set *set,
+                        const struct cs_config *cfg,
+                        const struct cs_score_opts *opts,
+                        const char *evaluator, struct cs_score_stats *out,
+                        struct cs_err *err)
+{
+    long all = 0;
+    int ret;
+
+    memset(wk, 0, sizeof(*wk));
+    wk->set = set;
+    wk->opts = opts;
+    wk->stats = out;
+    wk->filter = opts->filter;
+    if (!opts->force) {
+        json_t *want = json_object();
+
+        for (size_t i = 0; i < set->n; i++) {
+            if (cs_score_in_scope(opts, set->rubrics[i].key))
+                json_object_set_new(want, set->rubrics[i].key,
+                                    json_string(set->rubrics[i].version));
+        }
+        wk->want_text = json_dumps(want, JSON_COMPACT);
+        json_decref(want);
+        wk->filter.want = wk->want_text;
+        wk->filter.evaluator = evaluator;
+        if (opts->metrics) {
+            wk->scope_text = json_list(opts->metrics);
+            wk->filter.scope = wk->scope_text;
+        }
+    }
+    ret = cs_redact_new_configured(&wk->rd, cfg, err);
+    if (!ret)
+        ret = cs_store_score_count(&all, st, &opts->filter, err);
+    if (!ret)
+        ret = cs_store_score_count(&wk->todo, st, &wk->filter, err);
+    if (ret)
+        return ret;
+    /* Those the store skips are up to date. */
+    out->conversations = (uint64_t)all;
+    out->up_to_date = (uint64_t)(all - wk->todo);
+    cs_store_results_new(&wk->w, st, 2000, wk->rd);
+    cs_store_score_cursor_new(&wk->cur, st, &wk->filter,
+                              opts->page_size > 0 ? (size_t)opts->page_size
+                                                  : 500,
+                              flush_writer, wk->w);
+    cs_progress_start(&wk->progress, "scored", (uint64_t)wk->todo);
+    return 0;
+}
+
+void cs_score_walk_end(struct cs_score_walk *wk)
+{
+    cs_progress_end(&wk->progress);
+    /* The cursor first: releasing a claim flushes the writer. */
+    cs_store_score_cursor_free(wk->cur);
+    cs_store_results_free(wk->w);
+    cs_redact_free(wk->rd);
+    free(wk->want_text);
+    free(wk->scope_text);
+    memset(wk, 0, sizeof(*wk));
+}
+
+int cs_score_walk_put(struct cs_score_walk *wk, const struct cs_score_item *it,
+                      const char *metric, const char *version,
+                      const char *evaluator, const struct cs_eval_result *res,
+                      const struct cs_score_usage *usage, struct cs_err *err)
+{
+    const struct cs_conv *conv = it->conv;
+    struct cs_result_row row;
+
+    memset(&row, 0, sizeof(row));
+    row.tenant = conv->tenant;
+    row.conversation_id = conv->id;
+    row.metric = metric;
+    row.rubric_version = version;
+    row.evaluator = evaluator;
+    row.value = res->value;
+    row.confidence = res->has_confidence ? res->confidence : NAN;
+    row.evidence = res->evidence;
+    row.rationale = res->rationale;
+    row.content_hash = it->content_hash;
+    row.replaces = json_object_get(it->current, metric) != NULL;
+    if (usage) {
+        row.tokens_in = usage->tokens_in;
+        row.tokens_out = usage->tokens_out;
+        row.cost = usage->cost;
+    }
+    wk->stats->evaluations++;
+    if (cs_eval_value_is(res->value, "not_applicable"))
+        wk->stats->not_applicable++;
+    if (cs_eval_value_is(res->value, "error"))
+        wk->stats->errors++;
+    if (strcmp(evaluator, CS_SCORE_AGENT) == 0)
+        wk->stats->agent++;
+    return cs_store_results_add(wk->w, &row, err);
+}

@@ -1,0 +1,409 @@
+/* claim.c - claim conversations to score, a page at a time */
+#include "store/claim.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "base/mem.h"
+#include "store/store_internal.h"
+
+#define PAGE 500
+
+/* The conversation as the input format has it (what rubrics can look at),
+ * its content hash, and what is stored for it. */
+static const char ITEM_SELECT[] =
+    "SELECT c.tenant, c.id, jsonb_strip_nulls(jsonb_build_object("
+    " 'id', c.id, 'tenant', c.tenant, 'agent', c.agent,"
+    " 'channel', c.channel, 'direction', c.direction,"
+    " 'started_at', to_char(c.started_at AT TIME ZONE 'UTC',"
+    "   'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
+    " 'outcome', c.outcome, 'ring_s', c.ring_s,"
+    " 'queue_wait_s', c.queue_wait_s, 'sip_error_code', c.sip_error_code,"
+    " 'handoff', c.handoff, 'turns', c.turns, 'tool_calls', c.tool_calls,"
+    " 'costs', c.costs, 'csat', c.csat, 'nps', c.nps,"
+    " 'topics', to_jsonb(c.topics), 'metrics', c.metrics,"
+    " 'metadata', c.metadata))::text,"
+    " c.content_hash,"
+    " coalesce((SELECT jsonb_object_agg(r.metric, jsonb_build_array("
+    "   r.rubric_version, r.evaluator, r.content_hash,"
+    "   r.value = '\"error\"' AND r.evaluator <> 'agent'))"
+    "   FROM results r WHERE r.current AND r.tenant = c.tenant"
+    "   AND r.conversation_id = c.id), '{}')::text"
+    " FROM conversations c";
+
+/* $1 tenant or NULL, $2 from or NULL, $3 to or NULL. */
+const char cs_store_filter_where[] =
+    " WHERE ($1::text IS NULL OR c.tenant = $1)"
+    " AND ($2::date IS NULL OR c.started_at >= $2::date::timestamp"
+    "      AT TIME ZONE 'UTC')"
+    " AND ($3::date IS NULL OR c.started_at < $3::date::timestamp"
+    "      AT TIME ZONE 'UTC')";
+
+/*
+ * $4 wanted {metric: version} or NULL, $5 evaluator, $6 the names in scope
+ * (a JSON array) or NULL for all: skips the conversations that are up to
+ * date, in SQL, so that a run with nothing to do reads nothing but the
+ * index. Up to date means: every wanted metric has a current result of
+ * its version, by the evaluator or the agent, computed from the stored
+ * content (a judge's error does not count, an agent's does: it would come
+ * out the same); no other current result in scope (an agent's value,
+ * or a result of a rubric no longer wanted) was computed from other
+ * content: it must be stored anew or retired; and the agent's other
+ * values are as many as the content's `metrics` name (those computed
+ * from this content could only have been stored for names it holds, so
+ * the counts match only when none is missing). One pass over the conversation's current results (the
+ * results_current index); `metrics` is only read when it is an array.
+ */
+#define OTHER                                                              \
+    " NOT $4::jsonb ? r.metric"                                            \
+    " AND ($6::jsonb IS NULL OR $6::jsonb ? r.metric)"
+static const char WANT_WHERE[] =
+    " AND ($4::jsonb IS NULL"
+    "  OR (SELECT count(*) FILTER (WHERE r.content_hash = c.content_hash"
+    "        AND r.evaluator IN ($5, 'agent')"
+    "        AND (r.value <> '\"error\"' OR r.evaluator = 'agent')"
+    "        AND r.rubric_version = $4::jsonb ->> r.metric)"
+    "      < (SELECT count(*) FROM jsonb_object_keys($4::jsonb))"
+    "      OR count(*) FILTER (WHERE" OTHER
+    "        AND r.content_hash <> c.content_hash) > 0"
+    "      OR count(*) FILTER (WHERE r.evaluator = 'agent' AND" OTHER ")"
+    "        <> CASE jsonb_typeof(c.metrics) WHEN 'array' THEN"
+    "          (SELECT count(DISTINCT m.v->>'name')"
+    "           FROM jsonb_array_elements(c.metrics) AS m(v)"
+    "           WHERE NOT $4::jsonb ? (m.v->>'name')"
+    "           AND ($6::jsonb IS NULL OR $6::jsonb ? (m.v->>'name')))"
+    "          ELSE 0 END"
+    "      FROM results r WHERE r.current AND r.tenant = c.tenant"
+    "      AND r.conversation_id = c.id))";
+
+struct cs_claim {
+    PGconn *conn;               /* holds the row locks in a transaction */
+    struct cs_score_cursor *cur;
+    size_t out;                 /* items handed out, not yet put back */
+    int sealed;                 /* the cursor has moved past it */
+    struct cs_claim *next;
+};
+
+struct cs_score_cursor {
+    struct cs_store *st;
+    struct cs_score_filter f;
+    size_t page_size;
+    cs_flush_fn flush;
+    void *flush_ctx;
+    PGresult *page;             /* items of the current claim */
+    int row;
+    struct cs_claim *claim;     /* the current one */
+    struct cs_claim *claims;    /* all open ones */
+    PGconn *idle[4];            /* claim connections to reuse */
+    int n_idle;
+    char *last_tenant;
+    char *last_id;
+    int done;
+};
+
+void cs_score_item_release(struct cs_score_item *it)
+{
+    cs_conv_free(it->conv);
+    json_decref(it->current);
+    it->conv = NULL;
+    it->current = NULL;
+}
+
+int cs_store_score_cursor_new(struct cs_score_cursor **out,
+                              struct cs_store *st,
+                              const struct cs_score_filter *f,
+                              size_t page_size, cs_flush_fn flush,
+                              void *flush_ctx)
+{
+    struct cs_score_cursor *c = cs_xcalloc(1, sizeof(*c));
+
+    c->st = st;
+    c->f = *f;
+    c->page_size = page_size ? page_size : PAGE;
+    c->flush = flush;
+    c->flush_ctx = flush_ctx;
+    *out = c;
+    return 0;
+}
+
+/* A second connection with the same parameters as the store's. */
+static PGconn *connect_like(PGconn *conn)
+{
+    PQconninfoOption *opts = PQconninfo(conn), *o;
+    const char *keys[64], *vals[64];
+    int n = 0;
+    PGconn *c;
+
+    for (o = opts; o && o->keyword && n < 63; o++) {
+        if (o->val && *o->val) {
+            keys[n] = o->keyword;
+            vals[n] = o->val;
+            n++;
+        }
+    }
+    keys[n] = vals[n] = NULL;
+    c = PQconnectdbParams(keys, vals, 0);
+    PQconninfoFree(opts);
+    return c;
+}
+
+static void claim_unlink(struct cs_claim *cl)
+{
+    struct cs_claim **p = &cl->cur->claims;
+
+    while (*p && *p != cl)
+        p = &(*p)->next;
+    if (*p)
+        *p = cl->next;
+}
+
+/* Flushes the results, then commits the claim (releasing its locks). */
+static int claim_release(struct cs_claim *cl, struct cs_err *err)
+{
+    struct cs_score_cursor *c = cl->cur;
+    int ret = c->flush ? c->flush(c->flush_ctx, err) : 0;
+    PGresult *r;
+
+    r = PQexec(cl->conn, ret ? "ROLLBACK" : "COMMIT");
+    if (!ret && PQresultStatus(r) != PGRES_COMMAND_OK)
+        ret = cs_store_pg_err(err, cl->conn, r, "cannot release a claim");
+    PQclear(r);
+    /* Kept for the next claim: a new connection costs a backend fork. */
+    if (!ret && c->n_idle < 4)
+        c->idle[c->n_idle++] = cl->conn;
+    else
+        PQfinish(cl->conn);
+    claim_unlink(cl);
+    free(cl);
+    return ret;
+}
+
+int cs_store_claim_put(struct cs_claim *cl, struct cs_err *err)
+{
+    if (!cl)
+        return 0;
+    if (cl->out)
+        cl->out--;
+    if (cl->out == 0 && cl->sealed)
+        return claim_release(cl, err);
+    return 0;
+}
+
+/* The cursor moves past its current claim. */
+static int seal(struct cs_score_cursor *c, struct cs_err *err)
+{
+    struct cs_claim *cl = c->claim;
+
+    c->claim = NULL;
+    if (!cl)
+        return 0;
+    cl->sealed = 1;
+    if (cl->out == 0)
+        return claim_release(cl, err);
+    return 0;
+}
+
+/* Claims the next page and reads its items (still stale, fresh look). */
+static int fetch_page(struct cs_score_cursor *c, struct cs_err *err)
+{
+    struct cs_buf sql = CS_BUF_INIT, keys = CS_BUF_INIT;
+    const char *params[8] = {c->f.tenant, c->f.from, c->f.to, c->f.want,
+                             c->f.evaluator ? c->f.evaluator : "rules",
+                             c->f.scope, c->last_tenant, c->last_id};
+    struct cs_claim *cl = NULL;
+    char *first_tenant = NULL, *first_id = NULL;
+    PGresult *r = NULL;
+    int ret, n;
+
+    ret = seal(c, err);
+    if (ret)
+        return ret;
+    PQclear(c->page);
+    c->page = NULL;
+    c->row = 0;
+    cl = cs_xcalloc(1, sizeof(*cl));
+    cl->cur = c;
+    cl->conn = c->n_idle ? c->idle[--c->n_idle] : connect_like(c->st->conn);
+    if (PQstatus(cl->conn) != CONNECTION_OK) {
+        ret = cs_store_pg_err(err, cl->conn, NULL, "cannot connect to "
+                              "claim work");
+        goto fail;
+    }
+    r = PQexec(cl->conn, "BEGIN");
+    PQclear(r);
+    cs_buf_addf(&sql, "SELECT c.tenant, c.id FROM conversations c%s%s"
+                " AND ($7::text IS NULL OR (c.tenant, c.id) > ($7, $8))"
+                " ORDER BY c.tenant, c.id LIMIT %zu"
+                " FOR UPDATE OF c SKIP LOCKED", cs_store_filter_where,
+                WANT_WHERE, c->page_size);
+    r = PQexecParams(cl->conn, sql.ptr, 8, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        ret = cs_store_pg_err(err, cl->conn, r, "cannot claim "
+                              "conversations");
+        goto fail;
+    }
+    n = PQntuples(r);
+    if ((size_t)n < c->page_size)
+        c->done = 1;
+    if (n == 0) {
+        PQclear(r);
+        PQclear(PQexec(cl->conn, "COMMIT"));
+        PQfinish(cl->conn);
+        free(cl);
+        cs_buf_release(&sql);
+        return 0;
+    }
+    free(first_tenant);
+    free(first_id);
+    first_tenant = cs_xstrdup(PQgetvalue(r, 0, 0));
+    first_id = cs_xstrdup(PQgetvalue(r, 0, 1));
+    free(c->last_tenant);
+    free(c->last_id);
+    c->last_tenant = cs_xstrdup(PQgetvalue(r, n - 1, 0));
+    c->last_id = cs_xstrdup(PQgetvalue(r, n - 1, 1));
+    cs_buf_addch(&keys, '[');
+    for (int i = 0; i < n; i++) {
+        cs_buf_adds(&keys, i ? ",[" : "[");
+        cs_store_json_str(&keys, PQgetvalue(r, i, 0));
+        cs_buf_addch(&keys, ',');
+        cs_store_json_str(&keys, PQgetvalue(r, i, 1));
+        cs_buf_addch(&keys, ']');
+    }
+    cs_buf_addch(&keys, ']');
+    PQclear(r);
+    r = NULL;
+    /* Read the claimed ones on the main connection: a new snapshot, so
+     * what another process finished meanwhile is seen as done. */
+    cs_buf_reset(&sql);
+    /* The key range keeps the plan on the primary key index whatever the
+     * planner guesses of the key list (a scan of the whole table was seen
+     * for some pages); the list keeps only what this process claimed. */
+    cs_buf_addf(&sql, "%s%s%s AND (c.tenant, c.id) >= ($8, $9)"
+                " AND (c.tenant, c.id) <= ($10, $11)"
+                " AND (c.tenant, c.id) IN (SELECT k->>0, k->>1"
+                " FROM jsonb_array_elements($7::jsonb) AS k)"
+                " ORDER BY c.tenant, c.id", ITEM_SELECT, cs_store_filter_where,
+                WANT_WHERE);
+    {
+        const char *p2[11] = {params[0], params[1], params[2], params[3],
+                              params[4], params[5], keys.ptr, first_tenant,
+                              first_id, c->last_tenant, c->last_id};
+
+        c->page = PQexecParams(c->st->conn, sql.ptr, 11, NULL, p2, NULL,
+                               NULL, 0);
+    }
+    if (PQresultStatus(c->page) != PGRES_TUPLES_OK) {
+        ret = cs_store_pg_err(err, c->st->conn, c->page, "cannot read "
+                              "conversations to score");
+        goto fail;
+    }
+    cl->next = c->claims;
+    c->claims = cl;
+    c->claim = cl;
+    free(first_tenant);
+    free(first_id);
+    cs_buf_release(&sql);
+    cs_buf_release(&keys);
+    return 0;
+fail:
+    free(first_tenant);
+    free(first_id);
+    PQclear(r);
+    if (cl) {
+        PQfinish(cl->conn);
+        free(cl);
+    }
+    cs_buf_release(&sql);
+    cs_buf_release(&keys);
+    return ret;
+}
+
+int cs_store_score_cursor_next(struct cs_score_cursor *c,
+                               struct cs_score_item *out, struct cs_err *err)
+{
+    struct cs_err verr = {0, ""};
+    json_error_t jerr;
+    json_t *doc;
+    const char *id;
+    int ret;
+
+    memset(out, 0, sizeof(*out));
+    while (!c->page || c->row >= PQntuples(c->page)) {
+        if (c->done) {
+            PQclear(c->page);
+            c->page = NULL;
+            return seal(c, err);
+        }
+        ret = fetch_page(c, err);
+        if (ret)
+            return ret;
+        if (!c->page)
+            return seal(c, err); /* nothing left to claim */
+    }
+    id = PQgetvalue(c->page, c->row, 1);
+    doc = json_loads(PQgetvalue(c->page, c->row, 2), 0, &jerr);
+    ret = doc ? cs_conv_from_json(&out->conv, doc, &verr) : CS_EINVALID;
+    json_decref(doc);
+    if (ret) {
+        c->row++;
+        return cs_err_set(err, CS_EDB, "stored conversation '%s' is "
+                          "unreadable: %s", id, doc ? verr.msg : jerr.text);
+    }
+    snprintf(out->content_hash, sizeof(out->content_hash), "%s",
+             PQgetvalue(c->page, c->row, 3));
+    out->current = json_loads(PQgetvalue(c->page, c->row, 4), 0, NULL);
+    if (!out->current)
+        out->current = json_object();
+    out->claim = c->claim;
+    c->claim->out++;
+    c->row++;
+    return 1;
+}
+
+void cs_store_score_cursor_free(struct cs_score_cursor *c)
+{
+    if (!c)
+        return;
+    PQclear(c->page);
+    c->page = NULL;
+    seal(c, NULL);
+    while (c->n_idle)
+        PQfinish(c->idle[--c->n_idle]);
+    while (c->claims) {
+        struct cs_claim *cl = c->claims;
+
+        /* Items still out: their work is abandoned, so roll back. */
+        PQclear(PQexec(cl->conn, "ROLLBACK"));
+        PQfinish(cl->conn);
+        c->claims = cl->next;
+        free(cl);
+    }
+    free(c->last_tenant);
+    free(c->last_id);
+    free(c);
+}
+
+int cs_store_score_count(long *out, struct cs_store *st,
+                         const struct cs_score_filter *f, struct cs_err *err)
+{
+    struct cs_buf sql = CS_BUF_INIT;
+    const char *params[6] = {f->tenant, f->from, f->to, f->want,
+                             f->evaluator ? f->evaluator : "rules",
+                             f->scope};
+    PGresult *r;
+    int ret = 0;
+
+    cs_buf_addf(&sql, "SELECT count(*) FROM conversations c%s%s",
+                cs_store_filter_where, WANT_WHERE);
+    r = PQexecParams(st->conn, sql.ptr, 6, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        ret = cs_store_pg_err(err, st->conn, r, "cannot count "
+                              "conversations");
+    else
+        *out = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    cs_buf_release(&sql);
+    return ret;
+}
