@@ -379,7 +379,9 @@ static void test_cli__invalid_config_exits_3(void **state)
 static int data_setup(void **state)
 {
     struct th_env *e = th_env_new("{\"tenants\": {\"default\": {}, "
-                                  "\"configured-only\": {}}}");
+                                  "\"configured-only\": {}},"
+                                  " \"sentiment_lexicon\": \"" CS_SOURCE_DIR
+                                  "/config/sentiment-lexicon.txt\"}");
     struct cs_buf a = CS_BUF_INIT;
 
     /* The starter rubrics: the sample's agents log call reasons of their
