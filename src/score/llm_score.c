@@ -404,42 +404,6 @@ static void job_start(struct run *r, struct cs_score_item *item)
         next_round_or_finish(j);
 }
 
-/*
- * The config's "redact" rules, [{"name", "pattern", "replacement"}], come
- * after the built-in ones (a rule named like a built-in one replaces it).
- */
-static int add_redact_rules(struct cs_redact *rd, const struct cs_config *cfg,
-                            struct cs_err *err)
-{
-    json_t *rules = json_object_get(cfg->root, "redact");
-    size_t i;
-    json_t *o;
-
-    if (!rules)
-        return 0;
-    if (!json_is_array(rules))
-        return cs_err_set(err, CS_EINVALID, "%s: 'redact': expected an "
-                          "array of {name, pattern, replacement}",
-                          cfg->path ? cfg->path : "config");
-    json_array_foreach(rules, i, o) {
-        struct cs_redact_rule rule;
-        int ret;
-
-        rule.name = json_string_value(json_object_get(o, "name"));
-        rule.pattern = json_string_value(json_object_get(o, "pattern"));
-        rule.replacement = json_string_value(json_object_get(o,
-                                                             "replacement"));
-        if (!rule.name || !rule.pattern)
-            return cs_err_set(err, CS_EINVALID, "%s: 'redact[%zu]': name "
-                              "and pattern are required",
-                              cfg->path ? cfg->path : "config", i);
-        ret = cs_redact_add(rd, &rule, err);
-        if (ret)
-            return ret;
-    }
-    return 0;
-}
-
 int cs_score_llm_run(struct cs_score_stats *out, struct cs_store *st,
                      const struct cs_rubric_set *set,
                      const struct cs_config *cfg,
@@ -471,7 +435,8 @@ int cs_score_llm_run(struct cs_score_stats *out, struct cs_store *st,
     if (!ret)
         ret = cs_redact_new(&r.rd, NULL, 0, err);
     if (!ret)
-        ret = add_redact_rules(r.rd, cfg, err);
+        ret = cs_redact_add_json(r.rd, json_object_get(cfg->root, "redact"),
+                                 cfg->path ? cfg->path : "config", err);
     if (ret)
         goto done;
     cs_http_opts_init(&ho);

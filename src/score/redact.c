@@ -572,3 +572,32 @@ int cs_redact_apply(struct cs_buf *out, size_t *count_out,
         *count_out = count;
     return 0;
 }
+
+int cs_redact_add_json(struct cs_redact *rd, const json_t *rules,
+                       const char *where, struct cs_err *err)
+{
+    size_t i;
+    json_t *o;
+
+    if (!rules)
+        return 0;
+    if (!json_is_array(rules))
+        return cs_err_set(err, CS_EINVALID, "%s: 'redact': expected an "
+                          "array of {name, pattern, replacement}", where);
+    json_array_foreach(rules, i, o) {
+        struct cs_redact_rule rule;
+        int ret;
+
+        rule.name = json_string_value(json_object_get(o, "name"));
+        rule.pattern = json_string_value(json_object_get(o, "pattern"));
+        rule.replacement = json_string_value(json_object_get(o,
+                                                             "replacement"));
+        if (!rule.name || !rule.pattern)
+            return cs_err_set(err, CS_EINVALID, "%s: 'redact[%zu]': name "
+                              "and pattern are required", where, i);
+        ret = cs_redact_add(rd, &rule, err);
+        if (ret)
+            return ret;
+    }
+    return 0;
+}

@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "base/buf.h"
 #include "base/err.h"
 
@@ -68,6 +70,15 @@ int cs_redact_new(struct cs_redact **out, const struct cs_redact_rule *rules,
  */
 int cs_redact_add(struct cs_redact *rd, const struct cs_redact_rule *rule,
                   struct cs_err *err);
+
+/*
+ * Adds the rules of a JSON array [{"name", "pattern", "replacement"}] (the
+ * config's "redact"; NULL adds none) as cs_redact_add does, in order.
+ * CS_EINVALID, naming `where` (the config file), for a value of the wrong
+ * shape or a rule without name or pattern.
+ */
+int cs_redact_add_json(struct cs_redact *rd, const json_t *rules,
+                       const char *where, struct cs_err *err);
 
 /* Frees the redactor; NULL is a no-op. */
 void cs_redact_free(struct cs_redact *rd);
