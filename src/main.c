@@ -21,6 +21,8 @@ static const struct cs_cmd cs_cmds[] = {
     {"rescore", cs_cmd_rescore, CS_CMD_DB,
      "re-score metrics on demand (after a rubric changed)"},
     {"kpis", cs_cmd_kpis, CS_CMD_DB, "compute KPIs and ROI for a period"},
+    {"report", cs_cmd_report, CS_CMD_DB,
+     "reports for people: client (the XLSX workbook of one tenant)"},
     {"results", cs_cmd_results, CS_CMD_CONFIG,
      "export evaluation results (jsonl, csv)"},
     {"calibrate", cs_cmd_calibrate, CS_CMD_CONFIG,

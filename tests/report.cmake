@@ -1,1 +1,2 @@
 cs_add_test(test_report)
+cs_add_test(test_xlsx)

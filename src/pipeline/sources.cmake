@@ -1,1 +1,1 @@
-list(APPEND CS_CORE_SOURCES src/pipeline/nightly.c)
+list(APPEND CS_CORE_SOURCES src/pipeline/nightly.c src/pipeline/client.c)

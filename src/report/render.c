@@ -11,6 +11,7 @@ static const struct cs_renderer renderers[] = {
     {"json", "json", cs_render_json, NULL},
     {"csv", "csv", cs_render_csv, NULL},
     {"txt", "txt", cs_render_txt, NULL},
+    {"xlsx", "xlsx", NULL, cs_render_xlsx},
 };
 
 const struct cs_renderer *cs_render_find(const char *name)
