@@ -37,6 +37,7 @@
 #define TIMES "\xc3\x97"                /* × */
 #define EXCEL_EPOCH_DAYS 25569.0    /* 1970-01-01 as an Excel serial */
 #define TEXT_MAX 32000              /* bytes; a cell holds 32,767 chars */
+#define TITLE_CHARS 72              /* 14 pt across the Summary's columns */
 
 #define COLOUR_GOOD 0x1A7F37
 #define COLOUR_BAD 0xC62828
@@ -195,8 +196,10 @@ static void value_format(struct cs_buf *b, const struct cs_numfmt *nf,
         cs_buf_adds(b, "#,##0\" ms\"");
         break;
     case CS_UNIT_RATIO:
-        cs_buf_adds(b, "0.0\"" TIMES "\";[Red]\"" CS_FMT_MINUS "\"0.0\"" TIMES
-                       "\"");
+        /* 26.1x, but 0.04x rather than a bare 0.0x */
+        cs_buf_addf(b, "%s\"" TIMES "\";[Red]\"" CS_FMT_MINUS "\"%s\"" TIMES
+                    "\"", fabs(v) < 1 ? "0.00" : "0.0",
+                    fabs(v) < 1 ? "0.00" : "0.0");
         break;
     }
 }
@@ -317,12 +320,23 @@ static void footer(struct xw *x, lxw_worksheet *ws)
     cs_buf_release(&b);
 }
 
-/* A header row of `n` cells. */
+/* A header cell; over numbers it is right-aligned like them (1), over
+ * centred cells centred (2). */
+static void head_cell(struct xw *x, lxw_worksheet *ws, lxw_row_t row,
+                      lxw_col_t col, const char *text, int numeric)
+{
+    put_text(x, ws, row, col, text,
+             fmt(x, NULL, F_HEAD | (numeric == 1   ? F_RIGHT
+                                    : numeric == 2 ? F_CENTER
+                                                   : 0), 0));
+}
+
+/* A header row of `n` cells; bit i of `numeric` marks column i. */
 static void head_row(struct xw *x, lxw_worksheet *ws, lxw_row_t row,
-                     const char *const *cells, size_t n)
+                     const char *const *cells, size_t n, unsigned numeric)
 {
     for (size_t i = 0; i < n; i++)
-        put_text(x, ws, row, (lxw_col_t)i, cells[i], fmt(x, NULL, F_HEAD, 0));
+        head_cell(x, ws, row, (lxw_col_t)i, cells[i], (numeric >> i) & 1);
 }
 
 /* ---- Summary ---------------------------------------------------------- */
@@ -372,6 +386,28 @@ static void summary_band(struct xw *x, lxw_worksheet *ws, lxw_row_t row,
         note(x, worksheet_write_blank(ws, row, c, f));
 }
 
+/* The title: the display name, shortened with "…" past what the printed
+ * width of the table holds (the workbook's properties keep it whole). */
+static void title(struct xw *x, lxw_worksheet *ws, lxw_row_t row,
+                  const char *name)
+{
+    size_t chars = 0, i;
+
+    for (i = 0; name[i]; i++) {
+        if (((unsigned char)name[i] & 0xC0) != 0x80 &&
+            chars++ == TITLE_CHARS)
+            break;
+    }
+    if (!name[i]) {
+        put_text(x, ws, row, 0, name, fmt(x, NULL, F_TITLE, 0));
+        return;
+    }
+    cs_buf_reset(&x->scratch);
+    cs_buf_add(&x->scratch, name, i);
+    cs_buf_adds(&x->scratch, "\xe2\x80\xa6");
+    put_text(x, ws, row, 0, x->scratch.ptr, fmt(x, NULL, F_TITLE, 0));
+}
+
 static void write_summary(struct xw *x)
 {
     static const char *const head[] = {"KPI", "Value", "Previous", "Change",
@@ -390,7 +426,7 @@ static void write_summary(struct xw *x)
     worksheet_set_column(ws, 4, 4, 44, NULL);
     worksheet_fit_to_pages(ws, 1, 0);
     footer(x, ws);
-    put_text(x, ws, row++, 0, t->display_name, fmt(x, NULL, F_TITLE, 0));
+    title(x, ws, row++, t->display_name);
     cs_buf_addf(&b, "Client report, %s to %s (local dates in %s)",
                 x->r->period.from, x->last_day, t->tz);
     put_text(x, ws, row++, 0, b.ptr, NULL);
@@ -408,7 +444,7 @@ static void write_summary(struct xw *x)
                 CS_VERSION);
     put_text(x, ws, row++, 0, b.ptr, fmt(x, NULL, 0, COLOUR_MUTED));
     row++;
-    head_row(x, ws, row, head, 5);
+    head_row(x, ws, row, head, 5, 0xE);
     worksheet_freeze_panes(ws, ++row, 0);
     for (size_t i = 0; i < t->n_rows; i++) {
         const struct cs_kpi_row *k = &t->rows[i];
@@ -519,11 +555,10 @@ static void write_daily(struct xw *x)
     worksheet_repeat_rows(ws, 0, 0);
     worksheet_repeat_columns(ws, 0, 0);
     footer(x, ws);
-    put_text(x, ws, 0, 0, "Date", fmt(x, NULL, F_HEAD, 0));
+    head_cell(x, ws, 0, 0, "Date", 1);
     for (int k = 0; k < CS_KPI__COUNT; k++)
-        put_text(x, ws, 0, (lxw_col_t)(1 + k),
-                 cs_kpi_def_get((enum cs_kpi_id)k)->label,
-                 fmt(x, NULL, F_HEAD, 0));
+        head_cell(x, ws, 0, (lxw_col_t)(1 + k),
+                  cs_kpi_def_get((enum cs_kpi_id)k)->label, 1);
     for (lxw_row_t i = 0; i < n; i++) {
         const struct cs_kpi_set *s = &t->groups[i];
 
@@ -564,21 +599,22 @@ enum {
 static const struct {
     const char *head;
     double width;
+    int numeric;            /* 1: right-aligned, 2: centred */
 } conv_cols[CC__COUNT] = {
-    [CC_ID] = {"ID", 24},
-    [CC_STARTED] = {"Started", 21},
-    [CC_AGENT] = {"Agent", 18},
-    [CC_CHANNEL] = {"Channel", 9},
-    [CC_DIRECTION] = {"Direction", 10},
-    [CC_OUTCOME] = {"Outcome", 11},
-    [CC_HANDED_OFF] = {"Handed off", 10},
-    [CC_REASON] = {"Handoff reason", 36},
-    [CC_DURATION] = {"Duration (s)", 10},
-    [CC_TURNS] = {"Turns", 7},
-    [CC_COST] = {"Cost", 10},
-    [CC_CSAT] = {"CSAT", 6},
-    [CC_NPS] = {"NPS", 6},
-    [CC_SENTIMENT] = {"Sentiment", 10},
+    [CC_ID] = {"ID", 24, 0},
+    [CC_STARTED] = {"Started", 21, 2},
+    [CC_AGENT] = {"Agent", 18, 0},
+    [CC_CHANNEL] = {"Channel", 9, 0},
+    [CC_DIRECTION] = {"Direction", 10, 0},
+    [CC_OUTCOME] = {"Outcome", 11, 0},
+    [CC_HANDED_OFF] = {"Handed off", 10, 0},
+    [CC_REASON] = {"Handoff reason", 36, 0},
+    [CC_DURATION] = {"Duration (s)", 10, 1},
+    [CC_TURNS] = {"Turns", 7, 1},
+    [CC_COST] = {"Cost", 10, 1},
+    [CC_CSAT] = {"CSAT", 6, 1},
+    [CC_NPS] = {"NPS", 6, 1},
+    [CC_SENTIMENT] = {"Sentiment", 10, 0},
 };
 
 /* What writing one conversation row needs, made once. */
@@ -656,7 +692,7 @@ static int write_conversations(struct xw *x, struct cs_err *err)
     w.x = x;
     w.ws = ws;
     w.n_metrics = src ? src->n_metrics : 0;
-    w.datetime = fmt(x, "yyyy-mm-dd hh:mm:ss", 0, 0);
+    w.datetime = fmt(x, "yyyy-mm-dd hh:mm:ss", F_CENTER, 0);
     w.duration = fmt(x, "#,##0.0", 0, 0);
     w.count = fmt(x, "#,##0", 0, 0);
     w.whole = fmt(x, "0", 0, 0);
@@ -679,14 +715,14 @@ static int write_conversations(struct xw *x, struct cs_err *err)
         cs_buf_adds(&b, conv_cols[c].head);
         if (c == CC_STARTED)
             cs_buf_addf(&b, " (%s)", t->tz);
-        put_text(x, ws, 0, (lxw_col_t)c, b.ptr, fmt(x, NULL, F_HEAD, 0));
+        head_cell(x, ws, 0, (lxw_col_t)c, b.ptr, conv_cols[c].numeric);
     }
     for (size_t m = 0; m < w.n_metrics; m++) {
         const struct cs_metric_kpi *mk =
             cs_kpi_set_find_metric(&t->cur, src->metrics[m]);
 
-        put_text(x, ws, 0, (lxw_col_t)(CC__COUNT + m),
-                 mk ? mk->name : src->metrics[m], fmt(x, NULL, F_HEAD, 0));
+        head_cell(x, ws, 0, (lxw_col_t)(CC__COUNT + m),
+                  mk ? mk->name : src->metrics[m], 0);
     }
     if (src)
         ret = src->each(src->ctx, conv_row, &w, err);
@@ -696,6 +732,21 @@ static int write_conversations(struct xw *x, struct cs_err *err)
 }
 
 /* ---- Metrics and Alerts ----------------------------------------------- */
+
+#define NAME_W 24
+#define DEFINITION_W 56
+
+/* About how many lines `s` takes wrapped in a column `width` wide (a
+ * width is that many digits; text runs a little narrower, measured in
+ * LibreOffice and leaving room for Excel's Calibri). */
+static size_t wrapped_lines(const char *s, double width)
+{
+    size_t chars = 0;
+
+    for (; s && *s; s++)
+        chars += ((unsigned char)*s & 0xC0) != 0x80;
+    return (size_t)ceil((double)chars / (width * 1.1));
+}
 
 static void write_metrics(struct xw *x)
 {
@@ -711,26 +762,33 @@ static void write_metrics(struct xw *x)
         return;
     wrap = fmt(x, NULL, F_WRAP | F_TOP, 0);
     count = fmt(x, "#,##0", F_TOP, 0);
-    worksheet_set_column(ws, 0, 0, 24, fmt(x, NULL, F_TOP, 0));
-    worksheet_set_column(ws, 1, 1, 28, wrap);
-    worksheet_set_column(ws, 2, 2, 12, fmt(x, NULL, F_TOP, 0));
-    worksheet_set_column(ws, 3, 3, 60, wrap);
-    worksheet_set_column(ws, 4, 4, 18, fmt(x, NULL, F_TOP, 0));
-    worksheet_set_column(ws, 5, 5, 22, fmt(x, NULL, F_TOP, 0));
-    worksheet_set_column(ws, 6, 7, 11, count);
+    worksheet_set_column(ws, 0, 0, 22, fmt(x, NULL, F_TOP, 0));
+    worksheet_set_column(ws, 1, 1, NAME_W, wrap);
+    worksheet_set_column(ws, 2, 2, 11, fmt(x, NULL, F_TOP, 0));
+    worksheet_set_column(ws, 3, 3, DEFINITION_W, wrap);
+    worksheet_set_column(ws, 4, 4, 19, fmt(x, NULL, F_TOP, 0));
+    worksheet_set_column(ws, 5, 5, 16, fmt(x, NULL, F_TOP, 0));
+    worksheet_set_column(ws, 6, 7, 10, count);
     worksheet_freeze_panes(ws, 1, 0);
     worksheet_repeat_rows(ws, 0, 0);
     worksheet_set_landscape(ws);
     worksheet_fit_to_pages(ws, 1, 0);
     footer(x, ws);
-    head_row(x, ws, 0, head, 8);
+    head_row(x, ws, 0, head, 8, 0xC0);
     if (t->has_details && t->scored == 0)
         put_text(x, ws, row++, 0, "Not scored yet: no conversation of the "
                  "period has an evaluator's result.",
                  fmt(x, NULL, 0, COLOUR_MUTED));
     for (size_t i = 0; i < t->cur.n_metrics; i++) {
         const struct cs_metric_kpi *m = &t->cur.metrics[i];
+        size_t lines = wrapped_lines(m->definition, DEFINITION_W);
 
+        if (wrapped_lines(m->name, NAME_W) > lines)
+            lines = wrapped_lines(m->name, NAME_W);
+        /* Spreadsheet programs do not grow a row for wrapped text that
+         * was written without a height. */
+        if (lines > 1)
+            note(x, worksheet_set_row(ws, row, 15.0 * (double)lines, NULL));
         put_text(x, ws, row, 0, m->key, fmt(x, NULL, F_TOP, 0));
         put_text(x, ws, row, 1, m->name, wrap);
         put_text(x, ws, row, 2, cs_metric_type_name(m->type),
@@ -768,16 +826,16 @@ static void write_alerts(struct xw *x)
 
     if (!ws)
         return;
-    worksheet_set_column(ws, 0, 0, 11, NULL);
+    worksheet_set_column(ws, 0, 0, 12, NULL);
     worksheet_set_column(ws, 1, 1, 30, NULL);
-    worksheet_set_column(ws, 2, 3, 13, NULL);
-    worksheet_set_column(ws, 4, 5, 10, NULL);
+    worksheet_set_column(ws, 2, 3, 12, NULL);
+    worksheet_set_column(ws, 4, 5, 11, NULL);
     worksheet_set_column(ws, 6, 6, 28, fmt(x, NULL, 0, COLOUR_MUTED));
     worksheet_freeze_panes(ws, 1, 0);
     worksheet_fit_to_pages(ws, 1, 0);
     worksheet_repeat_rows(ws, 0, 0);
     footer(x, ws);
-    head_row(x, ws, 0, head, 7);
+    head_row(x, ws, 0, head, 7, 0xD);
     for (size_t g = 0; t->by == CS_REPORT_BY_DAY && g < t->n_groups; g++) {
         const struct cs_kpi_set *s = &t->groups[g];
 
@@ -785,7 +843,8 @@ static void write_alerts(struct xw *x)
             const struct cs_alert *a = &s->alerts[i];
 
             put_day(x, ws, row, 0, s->group);
-            put_text(x, ws, row, 1, alert_label(t, a), NULL);
+            put_text(x, ws, row, 1, alert_label(t, a),
+                     fmt(x, NULL, F_INDENT, 0));
             /* Enough digits to see the breach: 97.96 % below 98.0 %. */
             cs_buf_reset(&b);
             cs_buf_adds(&b, a->unit == CS_UNIT_RATE ? "0.00%" : "");
@@ -793,9 +852,10 @@ static void write_alerts(struct xw *x)
                 value_format(&b, &t->fmt, a->unit, 0, a->value, 2);
             put_num(x, ws, row, 2, a->value, fmt(x, b.ptr, 0, 0));
             put_num(x, ws, row, 3, a->threshold, fmt(x, b.ptr, 0, 0));
-            put_text(x, ws, row, 4, a->below ? "below" : "above", NULL);
+            put_text(x, ws, row, 4, a->below ? "below" : "above",
+                     fmt(x, NULL, F_INDENT, 0));
             put_text(x, ws, row, 5, a->critical ? "critical" : "warning",
-                     fmt(x, NULL, F_BOLD,
+                     fmt(x, NULL, F_BOLD | F_INDENT,
                          a->critical ? COLOUR_BAD : COLOUR_WARNING));
             put_text(x, ws, row, 6, a->kpi, fmt(x, NULL, 0, COLOUR_MUTED));
             row++;
