@@ -21,6 +21,9 @@ if ! ls var/done/*/"sample-$start.jsonl" >/dev/null 2>&1 && [ ! -f "$sample" ]; 
 fi
 rc=0
 "$CS" nightly --date "$yesterday" || rc=$?
+# The client workbook of one tenant over the whole sample.
+"$CS" report client --tenant acme-dental --from "$start" \
+    --to "$(date -u +%F)" >/dev/null || rc=$?
 echo
 echo "Reports are in reports/ :"
 find reports -type f | sort | sed 's/^/  /'

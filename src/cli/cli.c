@@ -7,6 +7,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/parse.h"
+#include "rubric/rubric.h"
 
 int cs_cli_exit_for(int code)
 {
@@ -47,6 +48,18 @@ int cs_cli_open_store(struct cs_ctx *ctx)
             return cs_cli_fail(ret, err.msg);
     }
     return 0;
+}
+
+struct cs_rubric_set *cs_cli_metric_rubrics(const struct cs_config *cfg)
+{
+    struct cs_rubric_set *set = NULL;
+    struct cs_err err = {0, ""};
+
+    if (cs_rubric_set_load(&set, cfg->rubrics_dir, NULL, &err) < 0) {
+        cs_log(CS_LOG_DEBUG, "metric types inferred: %s", err.msg);
+        return NULL;
+    }
+    return set;
 }
 
 int cs_cli_filter_opt(struct cs_cli_filter *cf, int c, char *arg,

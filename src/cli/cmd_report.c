@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/log.h"
 #include "base/parse.h"
 #include "cli/cli.h"
 #include "pipeline/client.h"
@@ -104,11 +103,7 @@ static int report_client(int argc, char **argv, struct cs_ctx *ctx)
     ret = cs_cli_open_store(ctx);
     if (ret)
         return ret;
-    /* Rubrics give the metric types; without them they are inferred. */
-    if (cs_rubric_set_load(&set, ctx->cfg->rubrics_dir, NULL, &err) < 0) {
-        cs_log(CS_LOG_DEBUG, "metric types inferred: %s", err.msg);
-        set = NULL;
-    }
+    set = cs_cli_metric_rubrics(ctx->cfg);
     o.rubrics = set;
     ret = cs_client_report(&path, ctx->st, ctx->cfg, &o, &err);
     cs_rubric_set_free(set);

@@ -207,9 +207,8 @@ int cs_client_report(char **path_out, struct cs_store *st,
     t = &report->tenants[0];
     ret = cs_kpi_tz_sql(&tz_sql, st, t->tz, err);
     if (!ret)
-        ret = cs_redact_new(&src.rd, NULL, 0, err);
-    if (!ret)
-        ret = cs_redact_add_json(src.rd, json_object_get(cfg->root, "redact"),
+        ret = cs_redact_new_json(&src.rd,
+                                 json_object_get(cfg->root, "redact"),
                                  cfg->path ? cfg->path : "config", err);
     if (ret)
         goto done;

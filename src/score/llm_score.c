@@ -433,9 +433,7 @@ int cs_score_llm_run(struct cs_score_stats *out, struct cs_store *st,
     cs_buf_adds(&r.url, "/chat/completions");
     ret = cs_rules_new(&r.rules, set, err);
     if (!ret)
-        ret = cs_redact_new(&r.rd, NULL, 0, err);
-    if (!ret)
-        ret = cs_redact_add_json(r.rd, json_object_get(cfg->root, "redact"),
+        ret = cs_redact_new_json(&r.rd, json_object_get(cfg->root, "redact"),
                                  cfg->path ? cfg->path : "config", err);
     if (ret)
         goto done;

@@ -573,8 +573,9 @@ int cs_redact_apply(struct cs_buf *out, size_t *count_out,
     return 0;
 }
 
-int cs_redact_add_json(struct cs_redact *rd, const json_t *rules,
-                       const char *where, struct cs_err *err)
+/* Adds the rules of `rules` (a JSON array, or NULL) in order. */
+static int add_json(struct cs_redact *rd, const json_t *rules,
+                    const char *where, struct cs_err *err)
 {
     size_t i;
     json_t *o;
@@ -600,4 +601,19 @@ int cs_redact_add_json(struct cs_redact *rd, const json_t *rules,
             return ret;
     }
     return 0;
+}
+
+int cs_redact_new_json(struct cs_redact **out, const json_t *rules,
+                       const char *where, struct cs_err *err)
+{
+    int ret;
+
+    ret = cs_redact_new(out, NULL, 0, err);
+    if (!ret)
+        ret = add_json(*out, rules, where, err);
+    if (ret) {
+        cs_redact_free(*out);
+        *out = NULL;
+    }
+    return ret;
 }

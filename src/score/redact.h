@@ -72,12 +72,13 @@ int cs_redact_add(struct cs_redact *rd, const struct cs_redact_rule *rule,
                   struct cs_err *err);
 
 /*
- * Adds the rules of a JSON array [{"name", "pattern", "replacement"}] (the
- * config's "redact"; NULL adds none) as cs_redact_add does, in order.
- * CS_EINVALID, naming `where` (the config file), for a value of the wrong
- * shape or a rule without name or pattern.
+ * Makes a redactor in *out (new) from the default rules followed by the
+ * rules of a JSON array [{"name", "pattern", "replacement"}] (the config's
+ * "redact"; NULL adds none), each added as cs_redact_add does. Errors as
+ * cs_redact_new, and CS_EINVALID naming `where` (the config file) for a
+ * value of the wrong shape or a rule without name or pattern.
  */
-int cs_redact_add_json(struct cs_redact *rd, const json_t *rules,
+int cs_redact_new_json(struct cs_redact **out, const json_t *rules,
                        const char *where, struct cs_err *err);
 
 /* Frees the redactor; NULL is a no-op. */
