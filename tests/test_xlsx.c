@@ -809,7 +809,8 @@ static int leftovers(const char *xlsx)
 static void test_xlsx__failure_leaves_previous_file(void **state)
 {
     struct fx *f = *state;
-    char *before = th_read(f->xlsx), *after;
+    char *before = th_read(f->xlsx), *after, *cfg;
+    struct cs_buf p = CS_BUF_INIT, text = CS_BUF_INIT, env = CS_BUF_INIT;
     struct stat st0, st1;
 
     assert_int_equal(stat(f->xlsx, &st0), 0);
@@ -826,16 +827,34 @@ static void test_xlsx__failure_leaves_previous_file(void **state)
                 " --to " TO, 1, "conversation query failed");
     free(th_sql(f->e->db, "ALTER TABLE conversations ALTER COLUMN handoff "
                 "TYPE jsonb USING handoff::jsonb"));
+    /* A row fails halfway through the stream: a redaction rule gives up
+     * on one handoff reason (PCRE2's match limit). The query is cancelled
+     * and nothing is written. */
+    ingest_text(f, "slow.jsonl",
+                "{\"id\":\"slow-reason\",\"tenant\":\"acme-dental\","
+                "\"started_at\":\"2026-10-20T12:00:00Z\",\"handoff\":"
+                "{\"type\":\"cold\",\"target\":\"x\",\"at_s\":1,\"reason\":"
+                "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab\"},\"turns\":"
+                "[{\"role\":\"customer\",\"text\":\"hi\"}]}\n");
+    cfg = th_read(f->e->config);
+    cs_buf_addf(&p, "%s/slow-redact.json", f->e->dir);
+    cs_buf_addf(&text, "{\"redact\": [{\"name\": \"slow\", \"pattern\": "
+                "\"(a+)+$\"}], %s", cfg + 1);
+    write_text(p.ptr, text.ptr);
+    cs_buf_addf(&env, "CALLSCOPE_CONFIG=%s ", p.ptr);
+    expect_exit(f, NULL, env.ptr, "report client --tenant acme-dental "
+                "--from " FROM " --to " TO, 1, "redact rule 'slow'");
+    cs_buf_release(&env);
     /* The disk (here: the file size limit) cannot take the workbook:
      * libxlsxwriter would close a truncated one without an error; the
      * renderer does not let it. */
     for (int kb = 16; kb <= 1024; kb *= 4) {
-        struct cs_buf env = CS_BUF_INIT;
+        struct cs_buf limit = CS_BUF_INIT;
 
-        cs_buf_addf(&env, "trap '' XFSZ; ulimit -f %d; ", kb);
-        expect_exit(f, env.ptr, NULL, "report client --tenant acme-dental "
+        cs_buf_addf(&limit, "trap '' XFSZ; ulimit -f %d; ", kb);
+        expect_exit(f, limit.ptr, NULL, "report client --tenant acme-dental "
                     "--from " FROM " --to " TO, 1, "cannot write");
-        cs_buf_release(&env);
+        cs_buf_release(&limit);
     }
     assert_int_equal(stat(f->xlsx, &st1), 0);
     assert_int_equal(st0.st_size, st1.st_size);
@@ -845,6 +864,9 @@ static void test_xlsx__failure_leaves_previous_file(void **state)
     assert_int_equal(leftovers(f->xlsx), 0);
     free(before);
     free(after);
+    free(cfg);
+    cs_buf_release(&p);
+    cs_buf_release(&text);
 }
 
 int main(void)

@@ -8,6 +8,7 @@
 
 #include "base/buf.h"
 #include "base/fs.h"
+#include "base/log.h"
 #include "base/mem.h"
 #include "kpi/kpi.h"
 #include "report/conv_rows.h"
@@ -181,6 +182,7 @@ int cs_client_report(char **path_out, struct cs_store *st,
     struct cs_kpi_query q;
     struct source src;
     char *tz_sql = NULL;
+    double t0;
     int ret;
 
     *path_out = NULL;
@@ -199,11 +201,15 @@ int cs_client_report(char **path_out, struct cs_store *st,
     q.by = CS_KPI_BY_DAY;
     q.compare = 1;
     q.details = 1;
+    q.skip_look = 1; /* the Conversations sheet lists every one */
     q.rubrics = o->rubrics;
     q.sentiment_metric = sentiment_metric;
+    t0 = cs_now();
     ret = cs_kpi_compute(&report, st, cfg, &q, err);
     if (ret)
         goto done;
+    cs_log(CS_LOG_DEBUG, "KPIs of '%s' computed in %.2f s", o->tenant,
+           cs_now() - t0);
     t = &report->tenants[0];
     ret = cs_kpi_tz_sql(&tz_sql, st, t->tz, err);
     if (!ret)
@@ -226,9 +232,11 @@ int cs_client_report(char **path_out, struct cs_store *st,
     cs_buf_addf(&path, "%s/client-", dir.ptr);
     file_part(&path, o->tenant);
     cs_buf_adds(&path, ".xlsx");
+    t0 = cs_now();
     ret = cs_render_file(cs_render_find("xlsx"), report, path.ptr, err);
     if (ret)
         goto done;
+    cs_log(CS_LOG_DEBUG, "'%s' written in %.2f s", path.ptr, cs_now() - t0);
     *path_out = cs_buf_detach(&path, NULL);
 done:
     cs_store_snapshot_end(st);

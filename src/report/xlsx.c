@@ -34,7 +34,7 @@
  * says what was measured).
  */
 
-#define TIMES "\xc3\x97"                /* × */
+#define TIMES "\xc3\x97"             /* × */
 #define EXCEL_EPOCH_DAYS 25569.0    /* 1970-01-01 as an Excel serial */
 #define TEXT_MAX 32000              /* bytes; a cell holds 32,767 chars */
 #define TITLE_CHARS 72              /* 14 pt across the Summary's columns */

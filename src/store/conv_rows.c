@@ -9,15 +9,10 @@
 #include "base/mem.h"
 #include "store/store_internal.h"
 
-/* 1,000 rows per FETCH: enough that round trips do not show, few enough
- * that a page is a few hundred kilobytes. */
-#define FETCH_SQL "FETCH 1000 FROM cs_conv_rows"
-
 /* $5 is a JSON array of metric keys; the sub-select gives their current
  * values as a JSON array in the same order (null where none). */
 static const char CONV_SQL[] =
-    "DECLARE cs_conv_rows NO SCROLL CURSOR FOR"
-    " SELECT c.id,"
+    "SELECT c.id,"
     "  extract(epoch FROM c.started_at AT TIME ZONE $4)::float8,"
     "  c.agent, c.channel, c.direction, c.outcome,"
     "  (c.outcome = 'answered' AND c.handoff IS NOT NULL),"
@@ -45,7 +40,7 @@ static const char *str_or_null(PGresult *r, int row, int col)
     return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
 }
 
-/* Hands the rows of one page to fn; `values` has room for n_metrics. */
+/* Hands the rows of a result to fn; `values` has room for n_metrics. */
 static int page_rows(PGresult *r, json_t **values, size_t n_metrics,
                      cs_store_conv_fn fn, void *ctx, struct cs_err *err)
 {
@@ -82,6 +77,27 @@ static int page_rows(PGresult *r, json_t **values, size_t n_metrics,
     return ret;
 }
 
+/* Ends the query: asks the server to stop when it still sends rows (the
+ * caller stopped early), then reads what is left. */
+static void finish_query(PGconn *conn, int cancel)
+{
+    if (cancel) {
+        PGcancel *c = PQgetCancel(conn);
+        char why[256];
+
+        if (c)
+            PQcancel(c, why, sizeof(why));
+        PQfreeCancel(c);
+    }
+    for (;;) {
+        PGresult *r = PQgetResult(conn);
+
+        if (!r)
+            break;
+        PQclear(r);
+    }
+}
+
 int cs_store_conv_rows(struct cs_store *st, const char *tenant,
                        const char *from_day, const char *to_day,
                        const char *tz, const char *const *metrics,
@@ -91,8 +107,7 @@ int cs_store_conv_rows(struct cs_store *st, const char *tenant,
     const char *params[5];
     json_t **values = NULL;
     size_t n_metrics = 0;
-    PGresult *r = NULL;
-    int own_tx = 0, declared = 0, ret;
+    int sent = 0, ret = 0;
 
     cs_buf_addch(&keys, '[');
     for (; metrics && metrics[n_metrics]; n_metrics++) {
@@ -102,48 +117,43 @@ int cs_store_conv_rows(struct cs_store *st, const char *tenant,
     }
     cs_buf_addch(&keys, ']');
     values = cs_xcalloc(n_metrics + 1, sizeof(*values));
-    if (PQtransactionStatus(st->conn) == PQTRANS_IDLE) {
-        ret = cs_store_exec(st, "BEGIN READ ONLY", err);
-        if (ret)
-            goto done;
-        own_tx = 1;
-    }
     params[0] = tenant;
     params[1] = from_day;
     params[2] = to_day;
     params[3] = tz;
     params[4] = keys.ptr;
-    r = PQexecParams(st->conn, CONV_SQL, 5, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        ret = cs_store_pg_err(err, st->conn, r, "conversation query failed");
+    /* Single-row mode: the server streams rows while fn writes them, so
+     * on two cores the query and the writer overlap; memory holds one
+     * row (pages of a cursor would make them take turns). */
+    if (!PQsendQueryParams(st->conn, CONV_SQL, 5, NULL, params, NULL, NULL,
+                           0) ||
+        !PQsetSingleRowMode(st->conn)) {
+        ret = cs_store_pg_err(err, st->conn, NULL,
+                              "conversation query failed");
         goto done;
     }
-    declared = 1;
+    sent = 1;
     for (;;) {
-        PQclear(r);
-        r = PQexec(st->conn, FETCH_SQL);
-        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        PGresult *r = PQgetResult(st->conn);
+        ExecStatusType status;
+
+        if (!r) {
+            sent = 0; /* every result read */
+            break;
+        }
+        status = PQresultStatus(r);
+        if (status == PGRES_SINGLE_TUPLE)
+            ret = page_rows(r, values, n_metrics, fn, ctx, err);
+        else if (status != PGRES_TUPLES_OK)
             ret = cs_store_pg_err(err, st->conn, r,
                                   "conversation query failed");
-            goto done;
-        }
-        if (PQntuples(r) == 0)
+        PQclear(r);
+        if (ret)
             break;
-        ret = page_rows(r, values, n_metrics, fn, ctx, err);
-        if (ret)
-            goto done;
     }
-    ret = 0;
 done:
-    PQclear(r);
-    if (declared && PQtransactionStatus(st->conn) == PQTRANS_INTRANS)
-        PQclear(PQexec(st->conn, "CLOSE cs_conv_rows"));
-    if (own_tx) {
-        if (ret)
-            PQclear(PQexec(st->conn, "ROLLBACK"));
-        else
-            ret = cs_store_exec(st, "COMMIT", err);
-    }
+    if (sent)
+        finish_query(st->conn, ret != 0);
     free(values);
     cs_buf_release(&keys);
     return ret;

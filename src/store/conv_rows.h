@@ -18,11 +18,12 @@
  *                              "America/New_York", metrics, on_row, ctx,
  *                              err);
  *
- * The rows come through a cursor read in pages, so memory stays flat
- * whatever the number of conversations. Outside a transaction the read
- * runs in a read-only one of its own; inside one (cs_store_snapshot_begin)
- * it shares that snapshot. The fields of a row are borrowed for the call.
- * Personal fields (caller, callee, turns, metadata) are never read.
+ * The rows come in libpq's single-row mode, one at a time as the server
+ * sends them, so memory stays flat whatever the number of conversations
+ * and the server works while fn does. Inside a transaction
+ * (cs_store_snapshot_begin) the query reads that snapshot. The fields of
+ * a row are borrowed for the call. Personal fields (caller, callee,
+ * turns, metadata) are never read.
  */
 
 struct cs_store_conv {
@@ -52,8 +53,9 @@ typedef int (*cs_store_conv_fn)(void *ctx, const struct cs_store_conv *c,
  * Calls fn for every conversation of `tenant` whose started_at falls in
  * the local dates [from_day, to_day) of zone `tz` (as PostgreSQL reads
  * it), in started_at order, with the current values of `metrics`
- * (NULL-terminated keys; may be NULL). Stops at the first error of fn and
- * returns it; CS_EDB when a query fails.
+ * (NULL-terminated keys; may be NULL). Stops at the first error of fn
+ * (the query is cancelled) and returns it; CS_EDB when the query fails,
+ * also after some rows (the caller must then discard what it wrote).
  */
 int cs_store_conv_rows(struct cs_store *st, const char *tenant,
                        const char *from_day, const char *to_day,
