@@ -4,10 +4,14 @@
 # sudo, which it uses when present).
 set -euo pipefail
 
+# libreoffice-calc-nogui: the test suite reads the client XLSX back through
+# LibreOffice (headless, every sheet to CSV); about 260 MB, installed
+# without recommends.
 PKGS=(build-essential cmake pkgconf
       libcurl4-openssl-dev libjansson-dev libpq-dev libhpdf-dev libpcre2-dev
       libxlsxwriter-dev libcmocka-dev zlib1g-dev
-      postgresql python3 fonts-dejavu-core poppler-utils qpdf)
+      postgresql python3 fonts-dejavu-core poppler-utils qpdf
+      libreoffice-calc-nogui)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -21,9 +21,11 @@ if ! ls var/done/*/"sample-$start.jsonl" >/dev/null 2>&1 && [ ! -f "$sample" ]; 
 fi
 rc=0
 "$CS" nightly --date "$yesterday" || rc=$?
-# The executive PDFs of the last complete month.
+# The executive PDFs and the client workbook of the last complete month.
 month=$(date -u -d "$(date -u +%Y-%m-01) -1 day" +%Y-%m)
 "$CS" report executive --month "$month" >/dev/null || rc=$?
+"$CS" report client --tenant acme-dental --from "$month-01" \
+    --to "$(date -u +%Y-%m-01)" >/dev/null || rc=$?
 echo
 echo "Reports are in reports/ :"
 find reports -type f | sort | sed 's/^/  /'

@@ -21,7 +21,7 @@ static const struct cs_cmd cs_cmds[] = {
      "re-score metrics on demand (after a rubric changed)"},
     {"kpis", cs_cmd_kpis, CS_CMD_DB, "compute KPIs and ROI for a period"},
     {"report", cs_cmd_report, CS_CMD_CONFIG,
-     "render the PDF reports: executive (monthly), daily"},
+     "reports for people: executive and daily PDFs, the client XLSX"},
     {"results", cs_cmd_results, CS_CMD_CONFIG,
      "export evaluation results (jsonl, csv)"},
     {"calibrate", cs_cmd_calibrate, CS_CMD_CONFIG,

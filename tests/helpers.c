@@ -312,3 +312,35 @@ long th_sql_long(const char *conninfo, const char *sql)
     free(v);
     return n;
 }
+
+/* Looks up "a.b.c" paths; keys may hold dots ("calendar.book"), so the
+ * longest prefix ending at a dot is tried first. Borrowed or NULL. */
+json_t *th_json_path(const json_t *o, const char *path)
+{
+    const json_t *cur = o;
+
+    while (cur && *path) {
+        size_t n = strlen(path);
+        json_t *next = NULL;
+
+        for (;;) {
+            char *part = cs_xstrndup(path, n);
+
+            next = json_object_get(cur, part);
+            free(part);
+            if (next)
+                break;
+            while (n > 0 && path[--n] != '.')
+                ;
+            if (n == 0)
+                break;
+        }
+        if (!next)
+            return NULL;
+        cur = next;
+        path += n;
+        if (*path == '.')
+            path++;
+    }
+    return (json_t *)cur;
+}

@@ -80,6 +80,11 @@ long th_sql_long(const char *conninfo, const char *sql);
  * are at least `min` cases. */
 void th_cases_complete(const char *rel, size_t min);
 
+/* The value at a dotted path ("tenants.acme.latency_ms.calendar.book.p95")
+ * of a JSON object; keys may hold dots, so the longest key that matches
+ * wins. Borrowed, or NULL. */
+struct json_t *th_json_path(const struct json_t *o, const char *path);
+
 /* Path under the source tree (new). */
 char *th_src(const char *rel);
 

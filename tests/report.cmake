@@ -1,2 +1,3 @@
 cs_add_test(test_report)
 cs_add_test(test_pdf)
+cs_add_test(test_xlsx)

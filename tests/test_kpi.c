@@ -19,38 +19,6 @@
 #include "helpers.h"
 #include "kpi/kpi.h"
 
-/* Looks up "a.b.c" paths; keys may hold dots ("calendar.book"), so the
- * longest prefix ending at a dot is tried first. Borrowed or NULL. */
-static json_t *kpi_get(const json_t *o, const char *path)
-{
-    const json_t *cur = o;
-
-    while (cur && *path) {
-        size_t n = strlen(path);
-        json_t *next = NULL;
-
-        for (;;) {
-            char *part = cs_xstrndup(path, n);
-
-            next = json_object_get(cur, part);
-            free(part);
-            if (next)
-                break;
-            while (n > 0 && path[--n] != '.')
-                ;
-            if (n == 0)
-                break;
-        }
-        if (!next)
-            return NULL;
-        cur = next;
-        path += n;
-        if (*path == '.')
-            path++;
-    }
-    return (json_t *)cur;
-}
-
 static const char *config_text =
     "{\"tenants\": {"
     "  \"default\": {\"timezone\": \"UTC\", \"human_cost_per_conversation\":"
@@ -250,7 +218,7 @@ static void test_kpi__csv_carries_each_kpi_once_with_comparisons(void **state)
          line = strchr(line, '\n') + 1) {
         char *fl[12];
         size_t n = csv_split(line, fl, 12);
-        json_t *t = kpi_get(json_object_get(got, "tenants"), fl[0]);
+        json_t *t = th_json_path(json_object_get(got, "tenants"), fl[0]);
         double v, p;
 
         assert_int_equal(n, 11);
@@ -260,9 +228,9 @@ static void test_kpi__csv_carries_each_kpi_once_with_comparisons(void **state)
         assert_null(strstr(fl[2], "same_weekday"));
         assert_string_equal(fl[1], "");
         if (strcmp(fl[2], "handoff_people_cost") != 0) {
-            v = json_num(kpi_get(t, fl[2]));
-            p = json_num(kpi_get(json_object_get(t, "previous"), fl[2]));
-            if (!kpi_get(t, fl[2]))
+            v = json_num(th_json_path(t, fl[2]));
+            p = json_num(th_json_path(json_object_get(t, "previous"), fl[2]));
+            if (!th_json_path(t, fl[2]))
                 fail_msg("csv row '%s' is no KPI of the JSON", fl[2]);
             expect_field(fl[5], v, fl[2]);
             /* A metric count absent from the day before was 0 then. */
@@ -388,9 +356,9 @@ static void test_kpi__breakdowns_share_the_fee_and_add_up(void **state)
                         ",\"agent\":\"bot-2\""));
     j = kpis_json(f, "--from 2026-10-01 --to 2026-10-04 --by day "
                      "--no-compare");
-    t = kpi_get(j, "tenants.acme");
+    t = th_json_path(j, "tenants.acme");
     assert_int_equal(json_object_size(json_object_get(t, "by_day")), 3);
-    assert_int_equal(json_integer_value(kpi_get(
+    assert_int_equal(json_integer_value(th_json_path(
                          t, "by_day.2026-10-02.conversations")), 0);
     json_object_foreach(json_object_get(t, "by_day"), k, g)
         sum += json_number_value(json_object_get(g, "platform_fee"));
@@ -401,7 +369,7 @@ static void test_kpi__breakdowns_share_the_fee_and_add_up(void **state)
     /* Per agent: the fee is shared by conversations, and says so. */
     j = kpis_json(f, "--from 2026-10-01 --to 2026-10-04 --by agent "
                      "--no-compare");
-    t = kpi_get(j, "tenants.acme");
+    t = th_json_path(j, "tenants.acme");
     sum = 0;
     json_object_foreach(json_object_get(t, "by_agent"), k, g) {
         sum += json_number_value(json_object_get(g, "platform_fee"));
@@ -435,17 +403,17 @@ static void test_kpi__iso_offsets_mean_east_of_utc(void **state)
     ingest_text(f, CALL("o1", "acme", "2026-10-01T21:30:00Z", "")
                    CALL("o2", "acme", "2026-10-01T23:30:00Z", ""));
     j = kpis_json(f, "--from 2026-10-01 --to 2026-10-02 --tz +02:00");
-    assert_int_equal(json_integer_value(kpi_get(
+    assert_int_equal(json_integer_value(th_json_path(
                          j, "tenants.acme.conversations")), 1);
-    assert_string_equal(json_string_value(kpi_get(j, "tenants.acme.tz")),
+    assert_string_equal(json_string_value(th_json_path(j, "tenants.acme.tz")),
                         "+02:00");
     json_decref(j);
     j = kpis_json(f, "--from 2026-10-02 --to 2026-10-03 --tz +02:00");
-    assert_int_equal(json_integer_value(kpi_get(
+    assert_int_equal(json_integer_value(th_json_path(
                          j, "tenants.acme.conversations")), 1);
     json_decref(j);
     j = kpis_json(f, "--from 2026-10-01 --to 2026-10-02 --tz -05:00");
-    assert_int_equal(json_integer_value(kpi_get(
+    assert_int_equal(json_integer_value(th_json_path(
                          j, "tenants.acme.conversations")), 2);
     json_decref(j);
     /* The ambiguous POSIX form is refused with a way out. */
@@ -467,33 +435,33 @@ static void test_kpi__time_zone_buckets_by_local_day(void **state)
                    CALL("z2", "ny", "2026-10-01T12:00:00Z", "")
                    CALL("z3", "ny", "2026-10-02T04:30:00Z", ""));
     j = kpis_json(f, "--from 2026-10-01 --to 2026-10-02 --tenant ny");
-    assert_string_equal(json_string_value(kpi_get(j, "tenants.ny.tz")),
+    assert_string_equal(json_string_value(th_json_path(j, "tenants.ny.tz")),
                         "America/New_York");
-    assert_int_equal(json_integer_value(kpi_get(
+    assert_int_equal(json_integer_value(th_json_path(
                          j, "tenants.ny.conversations")), 2);
     json_decref(j);
     j = kpis_json(f, "--from 2026-10-01 --to 2026-10-02 --tenant ny "
                      "--tz UTC");
-    assert_int_equal(json_integer_value(kpi_get(
+    assert_int_equal(json_integer_value(th_json_path(
                          j, "tenants.ny.conversations")), 1);
     json_decref(j);
     j = kpis_json(f, "--from 2026-10-01 --to 2026-10-03 --tenant ny "
                      "--by day");
-    assert_int_equal(json_integer_value(kpi_get(
+    assert_int_equal(json_integer_value(th_json_path(
                          j, "tenants.ny.by_day.2026-10-01.conversations")),
                      2);
-    assert_int_equal(json_integer_value(kpi_get(
+    assert_int_equal(json_integer_value(th_json_path(
                          j, "tenants.ny.by_day.2026-10-02.conversations")),
                      1);
     json_decref(j);
     /* Per agent: the groups add up to the total, a missing agent shows. */
     j = kpis_json(f, "--from 2026-10-01 --to 2026-10-03 --tenant ny "
                      "--by agent --no-compare");
-    assert_int_equal(json_integer_value(kpi_get(
+    assert_int_equal(json_integer_value(th_json_path(
                          j, "tenants.ny.by_agent.(none).conversations")), 3);
-    assert_true(json_is_object(kpi_get(
+    assert_true(json_is_object(th_json_path(
         j, "tenants.ny.by_agent.(none).metrics")));
-    assert_null(kpi_get(j, "tenants.ny.previous"));
+    assert_null(th_json_path(j, "tenants.ny.previous"));
     json_decref(j);
 }
 
@@ -514,7 +482,7 @@ static void test_kpi__roi_from_hourly_rate_can_be_a_loss(void **state)
              "\"2026-10-02T10:03:00Z\",\"costs\":{\"llm\":0.25},"
              "\"handoff\":{\"type\":\"warm\",\"target\":\"desk\"}"));
     j = kpis_json(f, "--from 2026-10-01 --to 2026-10-03");
-    t = kpi_get(j, "tenants.hourly");
+    t = th_json_path(j, "tenants.hourly");
     assert_non_null(t);
     assert_true(fabs(json_real_value(json_object_get(t, "aht_s")) - 150)
                 < 1e-9);
@@ -546,7 +514,7 @@ static void test_kpi__alerts_previous_period_and_nulls(void **state)
         "\"started_at\":\"2026-10-10T10:00:00Z\",\"outcome\":\"no_answer\","
         "\"turns\":[]}\n");
     j = kpis_json(f, "--from 2026-10-08 --to 2026-10-15");
-    t = kpi_get(j, "tenants.acme");
+    t = th_json_path(j, "tenants.acme");
     assert_true(fabs(json_number_value(json_object_get(t, "answer_rate")) -
                      0.5) < 1e-12);
     /* answer_rate 0.5: the configured critical level is 0.5 (not below),
@@ -568,10 +536,10 @@ static void test_kpi__alerts_previous_period_and_nulls(void **state)
         }
     }
     assert_int_equal(found, 3);
-    assert_int_equal(json_integer_value(kpi_get(
+    assert_int_equal(json_integer_value(th_json_path(
                          t, "previous.conversations")), 1);
     /* Empty denominators are null, never 0. */
-    t = kpi_get(j, "tenants.out");
+    t = th_json_path(j, "tenants.out");
     assert_true(json_is_null(json_object_get(t, "answer_rate")));
     assert_true(json_is_null(json_object_get(t, "containment_rate")));
     assert_true(json_is_null(json_object_get(t, "aht_s")));

@@ -68,6 +68,18 @@ int cs_cli_open_store(struct cs_ctx *ctx)
     return 0;
 }
 
+struct cs_rubric_set *cs_cli_metric_rubrics(const struct cs_config *cfg)
+{
+    struct cs_rubric_set *set = NULL;
+    struct cs_err err = {0, ""};
+
+    if (cs_rubric_set_load(&set, cfg->rubrics_dir, NULL, &err) < 0) {
+        cs_log(CS_LOG_DEBUG, "metric types inferred: %s", err.msg);
+        return NULL;
+    }
+    return set;
+}
+
 int cs_cli_check_tenant(struct cs_ctx *ctx, const char *cmd,
                         const char *tenant)
 {

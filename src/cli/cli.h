@@ -97,6 +97,11 @@ int cs_cli_check_metrics(struct cs_ctx *ctx, const char *cmd,
  */
 int cs_cli_stdout_gone(void);
 
+/* The rubric set of the config's rubrics dir for metric types and names
+ * (new; cs_rubric_set_free), or NULL when it cannot be loaded: then the
+ * types are inferred from the values (said at debug level). */
+struct cs_rubric_set *cs_cli_metric_rubrics(const struct cs_config *cfg);
+
 /* The default rejects file: DATA_DIR/rejects/<what>-<UTC time>-<pid>.jsonl,
  * new. */
 char *cs_cli_rejects_path(const struct cs_config *cfg, const char *what);

@@ -2,7 +2,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "base/log.h"
 #include "cli/cli.h"
 #include "kpi/kpi.h"
 #include "report/render.h"
@@ -71,11 +70,7 @@ int cs_cmd_kpis(int argc, char **argv, struct cs_ctx *ctx)
         return ret;
     snprintf(q.from, sizeof(q.from), "%s", from);
     snprintf(q.to, sizeof(q.to), "%s", to);
-    /* Rubrics give the metric types; without them they are inferred. */
-    if (cs_rubric_set_load(&set, ctx->cfg->rubrics_dir, NULL, &err) < 0) {
-        cs_log(CS_LOG_DEBUG, "metric types inferred: %s", err.msg);
-        set = NULL;
-    }
+    set = cs_cli_metric_rubrics(ctx->cfg);
     q.rubrics = set;
     ret = cs_kpi_compute(&report, ctx->st, ctx->cfg, &q, &err);
     cs_rubric_set_free(set);

@@ -542,6 +542,8 @@ static int add_details(struct cs_report_tenant *rt, struct cs_store *st,
         else
             bad_true[nt++] = m->key;
     }
+    if (q->skip_look)
+        goto done;
     ret = cs_store_review(st, rt->name, f, e, tz,
                           q->sentiment_metric ? q->sentiment_metric
                                               : "customer_sentiment",

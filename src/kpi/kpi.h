@@ -32,6 +32,8 @@ struct cs_kpi_query {
     int details;            /* tools, metric sources, coverage, the
                                conversations worth a look (reports) */
     long look_limit;        /* how many of those to list (default 10) */
+    int skip_look;          /* details without the conversations worth a
+                               look (the client workbook lists them all) */
     const struct cs_rubric_set *rubrics; /* metric types; NULL: inferred */
     const char *sentiment_metric;        /* NULL: "customer_sentiment" */
 };

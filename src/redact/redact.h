@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "base/buf.h"
 #include "base/err.h"
 

@@ -147,6 +147,23 @@ const char *cs_unit_name(enum cs_unit u)
     return names[u];
 }
 
+const char *cs_kpi_section_title(enum cs_kpi_section s)
+{
+    static const char *const titles[] = {
+        [CS_SECTION_VOLUME] = "Volume",
+        [CS_SECTION_OUTCOMES] = "Outcomes",
+        [CS_SECTION_HANDLING] = "Handling",
+        [CS_SECTION_CONNECTORS] = "Connectors and work items",
+        [CS_SECTION_SATISFACTION] = "Satisfaction",
+        [CS_SECTION_SENTIMENT] = "Caller sentiment",
+        [CS_SECTION_COST] = "Cost and return",
+        [CS_SECTION_LATENCY] = "Latency",
+        [CS_SECTION_METRICS] = "Custom metrics",
+    };
+
+    return titles[s];
+}
+
 static const char *const dir_names[] = {"neutral", "higher_is_good",
                                         "lower_is_good"};
 

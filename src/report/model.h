@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+struct cs_conv_source;
+
 /*
  * One model, many renderers. `kpi/` fills a `struct cs_report`; the json,
  * csv, txt (and pdf, xlsx) renderers read it and decide nothing about what
@@ -133,6 +135,8 @@ const struct cs_kpi_def *cs_kpi_def_get(enum cs_kpi_id id);
 /* The definition whose key is `key`, or NULL. */
 const struct cs_kpi_def *cs_kpi_def_find(const char *key);
 const char *cs_unit_name(enum cs_unit u);
+/* The heading of a section: "Cost and return". */
+const char *cs_kpi_section_title(enum cs_kpi_section s);
 const char *cs_direction_name(enum cs_direction d);
 /* Parses "higher_is_good" | "lower_is_good" | "neutral"; 0 or -1. */
 int cs_direction_parse(const char *s, enum cs_direction *out);
@@ -330,6 +334,9 @@ struct cs_report_tenant {
     size_t n_look;
     long look_total;             /* all conversations worth a look */
     long scored;                 /* conversations an evaluator scored */
+    /* The conversations themselves, for renderers that list them
+     * (report/conv_rows.h); borrowed, NULL when not wired. */
+    const struct cs_conv_source *conv;
 };
 
 struct cs_period {

@@ -14,6 +14,7 @@ static const struct cs_renderer renderers[] = {
     {"txt", "txt", cs_render_txt, NULL},
     {"pdf-executive", "pdf", NULL, cs_render_pdf_executive},
     {"pdf-daily", "pdf", NULL, cs_render_pdf_daily},
+    {"xlsx", "xlsx", NULL, cs_render_xlsx},
 };
 
 const struct cs_renderer *cs_render_find(const char *name)

@@ -9,7 +9,7 @@
 
 /*
  * A renderer writes a report in one format. Stream renderers (json, csv,
- * txt) write to a FILE; file renderers (pdf, xlsx, later) write a path.
+ * txt) write to a FILE; file renderers (xlsx; pdf later) write a path.
  * Every write is checked: a full disk is an error (CS_EIO naming the
  * file), never a silent truncation.
  *
@@ -51,5 +51,9 @@ struct json_t *cs_render_alert_json(const struct cs_alert *a);
 int cs_render_json(const struct cs_report *r, FILE *out, struct cs_err *err);
 int cs_render_csv(const struct cs_report *r, FILE *out, struct cs_err *err);
 int cs_render_txt(const struct cs_report *r, FILE *out, struct cs_err *err);
+/* The client workbook of a report's only tenant (docs/xlsx.md); its
+ * Conversations sheet streams the tenant's row source (t->conv). */
+int cs_render_xlsx(const struct cs_report *r, const char *path,
+                   struct cs_err *err);
 
 #endif

@@ -21,18 +21,6 @@
 #define LABEL_MIN 26
 #define LABEL_MAX 46
 
-static const char *const section_titles[] = {
-    [CS_SECTION_VOLUME] = "Volume",
-    [CS_SECTION_OUTCOMES] = "Outcomes",
-    [CS_SECTION_HANDLING] = "Handling",
-    [CS_SECTION_CONNECTORS] = "Connectors and work items",
-    [CS_SECTION_SATISFACTION] = "Satisfaction",
-    [CS_SECTION_SENTIMENT] = "Caller sentiment",
-    [CS_SECTION_COST] = "Cost and return",
-    [CS_SECTION_LATENCY] = "Latency",
-    [CS_SECTION_METRICS] = "Custom metrics",
-};
-
 struct txt {
     FILE *out;
     const struct cs_report *r;
@@ -208,7 +196,7 @@ static void latency_table(struct txt *x)
     const struct cs_kpi_set *cur = &x->t->cur;
 
     flush_line(x);
-    cell(x, section_titles[CS_SECTION_LATENCY], x->label_w + 2, 0);
+    cell(x, cs_kpi_section_title(CS_SECTION_LATENCY), x->label_w + 2, 0);
     for (int i = 0; i < 4; i++) {
         cs_buf_addch(&x->line, ' ');
         cell(x, heads[i], VALUE_W, 1);
@@ -251,7 +239,7 @@ static void metrics_table(struct txt *x)
     const struct cs_report_tenant *t = x->t;
 
     flush_line(x);
-    table_head(x, section_titles[CS_SECTION_METRICS]);
+    table_head(x, cs_kpi_section_title(CS_SECTION_METRICS));
     if (t->cur.n_metrics == 0) {
         cs_buf_adds(&x->line, "  not scored yet");
         flush_line(x);
@@ -384,7 +372,7 @@ static void tenant(struct txt *x)
             continue;
         if ((int)row->section != section) {
             section = (int)row->section;
-            cs_buf_adds(&x->line, section_titles[section]);
+            cs_buf_adds(&x->line, cs_kpi_section_title(section));
             flush_line(x);
             if (section == CS_SECTION_SENTIMENT &&
                 t->cur.v[CS_KPI_SENTIMENT_SCORED] == 0) {

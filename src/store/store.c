@@ -390,3 +390,16 @@ void cs_store_close(struct cs_store *st)
     PQfinish(st->conn);
     free(st);
 }
+
+int cs_store_snapshot_begin(struct cs_store *st, struct cs_err *err)
+{
+    return cs_store_exec(st, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+                         err);
+}
+
+void cs_store_snapshot_end(struct cs_store *st)
+{
+    /* Nothing was written: ending a failed transaction is the same. */
+    if (PQtransactionStatus(st->conn) != PQTRANS_IDLE)
+        PQclear(PQexec(st->conn, "ROLLBACK"));
+}

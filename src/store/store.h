@@ -24,6 +24,15 @@ int cs_store_open(struct cs_store **out, const struct cs_config *cfg,
 /* Closes the connection and frees `st` (NULL: no-op). */
 void cs_store_close(struct cs_store *st);
 
+/*
+ * A read-only transaction with one snapshot, so that every query of a
+ * report sees the same data (a conversation ingested meanwhile is in all
+ * of its parts or in none). snapshot_end ends it, and does nothing
+ * outside a transaction.
+ */
+int cs_store_snapshot_begin(struct cs_store *st, struct cs_err *err);
+void cs_store_snapshot_end(struct cs_store *st);
+
 /* Applies pending migrations under an advisory lock, so concurrent
  * callers are safe; *applied_out (may be NULL) counts those applied.
  * Migration 3 redacts the evidence and rationale of stored results (the
