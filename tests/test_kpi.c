@@ -175,7 +175,7 @@ static double expected_change(const char *unit, double v, double p)
     if (strcmp(unit, "rate") == 0)
         return 100 * (v - p);
     if (strcmp(unit, "count") == 0 || strcmp(unit, "money") == 0)
-        return p == 0 ? NAN : (v - p) / fabs(p);
+        return p > 0 ? (v - p) / p : NAN;
     return v - p;
 }
 

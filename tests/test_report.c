@@ -79,8 +79,11 @@ static void test_report__changes_in_each_kpis_own_terms(void **state)
     /* Counts and money: relative. */
     assert_true(fabs(cs_report_change(CS_UNIT_COUNT, 112, 100) - 0.12) <
                 1e-12);
-    assert_true(fabs(cs_report_change(CS_UNIT_MONEY, -50, -100) - 0.5) <
-                1e-12); /* a smaller loss is a rise */
+    /* From a loss or from zero a percentage says nothing. */
+    assert_true(isnan(cs_report_change(CS_UNIT_MONEY, -50, -100)));
+    assert_true(isnan(cs_report_change(CS_UNIT_MONEY, 1782, -100)));
+    assert_true(fabs(cs_report_change(CS_UNIT_MONEY, -50, 100) + 1.5) <
+                1e-12);
     /* Durations: absolute. */
     assert_true(cs_report_change(CS_UNIT_SECONDS, 175, 183) == -8);
     /* No comparison possible: null, never inf or NaN-as-number. */

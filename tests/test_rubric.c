@@ -118,6 +118,15 @@ static const char rubric_a_renamed[] =
     " \"value\": true}, {\"default\": false}],\n"
     " \"tags\": [\"Bookings\", \"Sales\"]}\n";
 
+/* The same rubric, read the other way round by reports. */
+static const char rubric_a_lower_is_good[] =
+    "{\"name\": \"Booking completed\", \"type\": \"boolean\",\n"
+    " \"definition\": \"A booking was made.\",\n"
+    " \"success\": \"Booked.\", \"failure\": \"Not booked.\",\n"
+    " \"rules\": [{\"turn_matches\": \"booked\", \"role\": \"agent\","
+    " \"value\": true}, {\"default\": false}],\n"
+    " \"tags\": [\"Booking\"], \"direction\": \"lower_is_good\"}\n";
+
 static const char rubric_a_redefined[] =
     "{\"name\": \"Booking completed\", \"type\": \"boolean\",\n"
     " \"definition\": \"A booking was made and confirmed.\",\n"
@@ -132,7 +141,8 @@ static const char rubric_dep[] =
     " \"success\": \"Offered.\", \"failure\": \"Not offered.\",\n"
     " \"applies_when\": {\"metric\": \"a\", \"equals\": true}}\n";
 
-static void test_rubric__version_ignores_format_name_and_tags(void **state)
+static void test_rubric__version_ignores_format_name_tags_direction(
+    void **state)
 {
     char *dir = th_tmpdir();
     char *v1, *v2, *v3;
@@ -148,6 +158,25 @@ static void test_rubric__version_ignores_format_name_and_tags(void **state)
     put(dir, "a.json", rubric_a_renamed);
     v3 = version_of(dir, "a");
     assert_string_equal(v1, v3);
+    free(v3);
+    /* A direction is how reports colour the metric: no re-scoring. */
+    put(dir, "a.json", rubric_a_lower_is_good);
+    v3 = version_of(dir, "a");
+    assert_string_equal(v1, v3);
+    {
+        struct cs_rubric_set *set = NULL;
+        struct cs_err err = {0, ""};
+
+        assert_int_equal(cs_rubric_set_load(&set, dir, NULL, &err), 0);
+        assert_int_equal(cs_rubric_set_find(set, "a")->direction,
+                         CS_RUBRIC_LOWER_IS_GOOD);
+        cs_rubric_set_free(set);
+        put(dir, "a.json", rubric_a);
+        assert_int_equal(cs_rubric_set_load(&set, dir, NULL, &err), 0);
+        assert_int_equal(cs_rubric_set_find(set, "a")->direction,
+                         CS_RUBRIC_HIGHER_IS_GOOD);
+        cs_rubric_set_free(set);
+    }
     free(v1);
     free(v2);
     free(v3);
@@ -408,7 +437,8 @@ static void test_rubric__lint_cases_are_complete(void **state)
 int main(int argc, char **argv)
 {
     const struct CMUnitTest units[] = {
-        cmocka_unit_test(test_rubric__version_ignores_format_name_and_tags),
+        cmocka_unit_test(
+            test_rubric__version_ignores_format_name_tags_direction),
         cmocka_unit_test(test_rubric__version_changes_with_definition),
         cmocka_unit_test(
             test_rubric__version_of_independent_rubric_is_untouched),

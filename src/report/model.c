@@ -17,7 +17,9 @@ double cs_report_change(enum cs_unit u, double v, double p)
     case CS_CHANGE_POINTS:
         return (v - p) * 100.0;
     case CS_CHANGE_RELATIVE:
-        return p != 0 ? (v - p) / fabs(p) : NAN;
+        /* From a base of zero or a loss, a percentage says nothing
+         * ("+1,882 %" from −$100 to $1,782): no change, "—". */
+        return p > 0 ? (v - p) / p : NAN;
     default:
         return v - p;
     }

@@ -47,7 +47,7 @@ enum cs_direction {
  * percentage points, counts and money relative, the rest absolute. */
 enum cs_change_kind {
     CS_CHANGE_POINTS,   /* (v - p) * 100 */
-    CS_CHANGE_RELATIVE, /* (v - p) / |p|; null when p is 0 */
+    CS_CHANGE_RELATIVE, /* (v - p) / p; null unless p > 0 */
     CS_CHANGE_ABSOLUTE  /* v - p, in the KPI's unit */
 };
 

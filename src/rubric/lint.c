@@ -12,7 +12,8 @@
 
 static const char *const top_fields[] = {
     "name", "type", "definition", "success", "failure", "partial",
-    "categories", "scale", "applies_when", "rules", "tags", NULL};
+    "categories", "scale", "applies_when", "rules", "tags", "direction",
+    NULL};
 
 
 /* ---- lint report ---- */
@@ -681,6 +682,34 @@ static void check_tags(struct cs_rubric_loader *L, size_t i)
     cs_buf_release(&p);
 }
 
+/* How reports colour a change (docs/rubric-format.md): for a boolean its
+ * true rate, for a score its mean; categorical metrics have none. */
+static void check_direction(struct cs_rubric_loader *L, size_t i)
+{
+    static const char *const names[] = {"higher_is_good", "lower_is_good",
+                                        "neutral", NULL};
+    struct cs_rubric *r = &L->set->rubrics[i];
+    const json_t *v = json_object_get(r->doc, "direction");
+    const char *s = json_string_value(v);
+
+    r->direction = CS_RUBRIC_HIGHER_IS_GOOD;
+    if (!v)
+        return;
+    if (!s || !cs_rubric_in_list(s, names)) {
+        cs_lint_error(L, i, "direction", "must be \"higher_is_good\", "
+                      "\"lower_is_good\" or \"neutral\"");
+        return;
+    }
+    if (r->type == CS_RUBRIC_CATEGORICAL) {
+        cs_lint_error(L, i, "direction", "a categorical metric has no "
+                      "direction (its labels are not better or worse)");
+        return;
+    }
+    r->direction = strcmp(s, "lower_is_good") == 0 ? CS_RUBRIC_LOWER_IS_GOOD
+                   : strcmp(s, "neutral") == 0     ? CS_RUBRIC_NEUTRAL
+                                                   : CS_RUBRIC_HIGHER_IS_GOOD;
+}
+
 void cs_rubric_check_file(struct cs_rubric_loader *L, size_t i)
 {
     struct cs_rubric *r = &L->set->rubrics[i];
@@ -706,4 +735,5 @@ void cs_rubric_check_file(struct cs_rubric_loader *L, size_t i)
     check_applies(L, i);
     check_rules(L, i);
     check_tags(L, i);
+    check_direction(L, i);
 }

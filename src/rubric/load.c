@@ -73,6 +73,7 @@ static void compute_version(struct cs_rubric_set *set, size_t i, long dep)
 
     json_object_del(canon, "name");
     json_object_del(canon, "tags");
+    json_object_del(canon, "direction"); /* how reports colour it */
     text = json_dumps(canon, JSON_COMPACT | JSON_SORT_KEYS);
     cs_buf_adds(&b, text ? text : "");
     if (dep >= 0)

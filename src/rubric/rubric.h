@@ -33,8 +33,9 @@
  *
  * Version: `version` is the first 16 hex digits of the SHA-256 of the
  * rubric's canonical form, which is the file's JSON object without `name`
- * and `tags` (display-only: renaming a metric or regrouping it on a
- * dashboard does not re-score it), dumped compactly with sorted keys
+ * and `tags` and `direction` (display-only: renaming a metric, regrouping
+ * it on a dashboard or changing how reports colour it does not re-score
+ * it), dumped compactly with sorted keys
  * (jansson JSON_COMPACT|JSON_SORT_KEYS), so whitespace, key order and
  * string escapes do not matter while any change of type, definition,
  * success/failure/partial, categories, scale, applies_when or rules does.
@@ -49,6 +50,13 @@ enum cs_rubric_type {
     CS_RUBRIC_BOOLEAN = 1,
     CS_RUBRIC_CATEGORICAL = 2,
     CS_RUBRIC_SCORE = 3
+};
+
+/* Which way of a boolean's true rate or a score's mean is good news. */
+enum cs_rubric_direction {
+    CS_RUBRIC_HIGHER_IS_GOOD = 0,   /* the default */
+    CS_RUBRIC_LOWER_IS_GOOD,
+    CS_RUBRIC_NEUTRAL
 };
 
 enum cs_applies_kind {
@@ -107,6 +115,7 @@ struct cs_rubric {
     struct cs_rubric_rule *rules;
     size_t n_tags;
     const char **tags;
+    enum cs_rubric_direction direction;
     char version[17];
     json_t *doc;            /* the whole file, owned by the set */
 };
