@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -344,3 +345,107 @@ json_t *th_json_path(const json_t *o, const char *path)
     }
     return (json_t *)cur;
 }
+
+/* Runs a shell command, returns its exit code and stdout (new). */
+int th_sh(const char *cmd, char **out)
+{
+    struct cs_buf b = CS_BUF_INIT;
+    char chunk[4096];
+    size_t n;
+    FILE *p = popen(cmd, "r");
+    int rc;
+
+    assert_non_null(p);
+    while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0)
+        cs_buf_add(&b, chunk, n);
+    rc = pclose(p);
+    if (out)
+        *out = cs_buf_detach(&b, NULL);
+    cs_buf_release(&b);
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+/* The text of a PDF in reading order, whitespace folded to one space. */
+char *th_pdf_text(const char *path)
+{
+    struct cs_buf cmd = CS_BUF_INIT, folded = CS_BUF_INIT;
+    char *raw = NULL;
+    int space = 0;
+
+    cs_buf_addf(&cmd, "pdftotext -q -raw -enc UTF-8 '%s' -", path);
+    assert_int_equal(th_sh(cmd.ptr, &raw), 0);
+    for (const char *p = raw; *p; p++) {
+        if (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\f') {
+            space = 1;
+            continue;
+        }
+        if (space && folded.len)
+            cs_buf_addch(&folded, ' ');
+        space = 0;
+        cs_buf_addch(&folded, *p);
+    }
+    free(raw);
+    cs_buf_release(&cmd);
+    return cs_buf_detach(&folded, NULL);
+}
+
+/* The KPI value formatted as docs/report-design.md says, written here
+ * independently of src/report/format.c. */
+void th_people(struct cs_buf *b, const char *symbol, enum cs_unit unit,
+               double v)
+{
+    char t[64];
+    const char *dot;
+    size_t n;
+    double a = fabs(v);
+
+    if (isnan(v)) {
+        cs_buf_adds(b, "\xe2\x80\x94");
+        return;
+    }
+    switch (unit) {
+    case CS_UNIT_RATE:
+        snprintf(t, sizeof(t), "%.1f", v * 100);
+        cs_buf_addf(b, "%s %%", t);
+        return;
+    case CS_UNIT_SECONDS:
+        if (a < 60)
+            cs_buf_addf(b, "%.1f s", v);
+        else
+            cs_buf_addf(b, "%ldm %02lds", lround(a) / 60, lround(a) % 60);
+        return;
+    case CS_UNIT_RATIO:
+        if (v < 0 && round(a * 10) > 0)
+            cs_buf_adds(b, "\xe2\x88\x92");
+        cs_buf_addf(b, "%.1f\xc3\x97", a);
+        return;
+    case CS_UNIT_SCORE:
+        if (v < 0)
+            cs_buf_adds(b, "\xe2\x88\x92");
+        cs_buf_addf(b, "%.2f", a);
+        return;
+    default:
+        break;
+    }
+    /* count, ms, money: thousands separators */
+    if (unit == CS_UNIT_MONEY)
+        snprintf(t, sizeof(t), a >= 1000 ? "%.0f" : "%.2f", a);
+    else
+        snprintf(t, sizeof(t), v == floor(v) ? "%.0f" : "%.1f", a);
+    if (v < 0 && strspn(t, "0.") != strlen(t))
+        cs_buf_adds(b, "\xe2\x88\x92");
+    if (unit == CS_UNIT_MONEY)
+        cs_buf_adds(b, symbol);
+    dot = strchr(t, '.');
+    n = dot ? (size_t)(dot - t) : strlen(t);
+    for (size_t i = 0; i < n; i++) {
+        if (i && (n - i) % 3 == 0)
+            cs_buf_addch(b, ',');
+        cs_buf_addch(b, t[i]);
+    }
+    if (dot)
+        cs_buf_adds(b, dot);
+    if (unit == CS_UNIT_MS)
+        cs_buf_adds(b, " ms");
+}
+

@@ -88,4 +88,21 @@ struct json_t *th_json_path(const struct json_t *o, const char *path);
 /* Path under the source tree (new). */
 char *th_src(const char *rel);
 
+/* Runs a shell command; returns its exit code, stdout in *out (new, may
+ * be NULL). */
+int th_sh(const char *cmd, char **out);
+
+/* The text of a PDF (pdftotext -raw) with whitespace folded to one space
+ * (new). Fails the test when pdftotext fails. */
+char *th_pdf_text(const char *path);
+
+/* Appends `v` as docs/report-design.md says people read a value of
+ * `unit` (rates "71.3 %", money "<symbol>17,272" / "<symbol>0.06",
+ * durations "47.2 s" / "3m 03s", counts "1,234", "—" for NAN), written
+ * here apart from src/report/format.c so tests can hold one against the
+ * other. */
+#include "report/model.h"
+void th_people(struct cs_buf *b, const char *symbol, enum cs_unit unit,
+               double v);
+
 #endif

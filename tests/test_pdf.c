@@ -21,56 +21,13 @@
 #define ENV_EXTRA                                                          \
     "CALLSCOPE_TEMPLATES_DIR=" CS_SOURCE_DIR "/templates "
 
-/* Runs a shell command, returns its exit code and stdout (new). */
-static int sh(const char *cmd, char **out)
-{
-    struct cs_buf b = CS_BUF_INIT;
-    char chunk[4096];
-    size_t n;
-    FILE *p = popen(cmd, "r");
-    int rc;
-
-    assert_non_null(p);
-    while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0)
-        cs_buf_add(&b, chunk, n);
-    rc = pclose(p);
-    if (out)
-        *out = cs_buf_detach(&b, NULL);
-    cs_buf_release(&b);
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
-/* The text of a PDF in reading order, whitespace folded to one space. */
-static char *pdf_text(const char *path)
-{
-    struct cs_buf cmd = CS_BUF_INIT, folded = CS_BUF_INIT;
-    char *raw = NULL;
-    int space = 0;
-
-    cs_buf_addf(&cmd, "pdftotext -q -raw -enc UTF-8 '%s' -", path);
-    assert_int_equal(sh(cmd.ptr, &raw), 0);
-    for (const char *p = raw; *p; p++) {
-        if (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\f') {
-            space = 1;
-            continue;
-        }
-        if (space && folded.len)
-            cs_buf_addch(&folded, ' ');
-        space = 0;
-        cs_buf_addch(&folded, *p);
-    }
-    free(raw);
-    cs_buf_release(&cmd);
-    return cs_buf_detach(&folded, NULL);
-}
-
 static void expect_valid_pdf(const char *path)
 {
     struct cs_buf cmd = CS_BUF_INIT;
     char *out = NULL;
 
     cs_buf_addf(&cmd, "qpdf --check '%s' 2>&1", path);
-    if (sh(cmd.ptr, &out) != 0)
+    if (th_sh(cmd.ptr, &out) != 0)
         fail_msg("qpdf --check %s: %s", path, out);
     assert_non_null(strstr(out, "No syntax or stream encoding errors"));
     free(out);
@@ -85,7 +42,7 @@ static long pdf_pages(const char *path)
     long n = -1;
 
     cs_buf_addf(&cmd, "pdfinfo '%s' 2>/dev/null", path);
-    assert_int_equal(sh(cmd.ptr, &out), 0);
+    assert_int_equal(th_sh(cmd.ptr, &out), 0);
     p = strstr(out, "Pages:");
     if (p)
         n = strtol(p + 6, NULL, 10);
@@ -106,7 +63,7 @@ static void expect_inside_margins(const char *path)
     long words = 0;
 
     cs_buf_addf(&cmd, "pdftotext -q -bbox '%s' -", path);
-    assert_int_equal(sh(cmd.ptr, &out), 0);
+    assert_int_equal(th_sh(cmd.ptr, &out), 0);
     for (p = strstr(out, "<page width=\""); p;
          p = strstr(p + 1, "<page width=\"")) {
         page_w = strtod(p + 13, NULL);
@@ -130,65 +87,6 @@ static void expect_inside_margins(const char *path)
     assert_true(words > 50);
     free(out);
     cs_buf_release(&cmd);
-}
-
-/* The KPI value formatted as docs/report-design.md says, written here
- * independently of src/report/format.c. */
-static void people(struct cs_buf *b, enum cs_unit unit, double v)
-{
-    char t[64];
-    const char *dot;
-    size_t n;
-    double a = fabs(v);
-
-    if (isnan(v)) {
-        cs_buf_adds(b, "\xe2\x80\x94");
-        return;
-    }
-    switch (unit) {
-    case CS_UNIT_RATE:
-        snprintf(t, sizeof(t), "%.1f", v * 100);
-        cs_buf_addf(b, "%s %%", t);
-        return;
-    case CS_UNIT_SECONDS:
-        if (a < 60)
-            cs_buf_addf(b, "%.1f s", v);
-        else
-            cs_buf_addf(b, "%ldm %02lds", lround(a) / 60, lround(a) % 60);
-        return;
-    case CS_UNIT_RATIO:
-        if (v < 0 && round(a * 10) > 0)
-            cs_buf_adds(b, "\xe2\x88\x92");
-        cs_buf_addf(b, "%.1f\xc3\x97", a);
-        return;
-    case CS_UNIT_SCORE:
-        if (v < 0)
-            cs_buf_adds(b, "\xe2\x88\x92");
-        cs_buf_addf(b, "%.2f", a);
-        return;
-    default:
-        break;
-    }
-    /* count, ms, money: thousands separators */
-    if (unit == CS_UNIT_MONEY)
-        snprintf(t, sizeof(t), a >= 1000 ? "%.0f" : "%.2f", a);
-    else
-        snprintf(t, sizeof(t), v == floor(v) ? "%.0f" : "%.1f", a);
-    if (v < 0 && strspn(t, "0.") != strlen(t))
-        cs_buf_adds(b, "\xe2\x88\x92");
-    if (unit == CS_UNIT_MONEY)
-        cs_buf_adds(b, "$");
-    dot = strchr(t, '.');
-    n = dot ? (size_t)(dot - t) : strlen(t);
-    for (size_t i = 0; i < n; i++) {
-        if (i && (n - i) % 3 == 0)
-            cs_buf_addch(b, ',');
-        cs_buf_addch(b, t[i]);
-    }
-    if (dot)
-        cs_buf_adds(b, dot);
-    if (unit == CS_UNIT_MS)
-        cs_buf_adds(b, " ms");
 }
 
 static json_t *kpis(struct th_env *f, const char *env, const char *args)
@@ -236,7 +134,7 @@ static void test_pdf__executive_holds_what_kpis_says(void **state)
     assert_non_null(strstr(out, path.ptr));
     expect_valid_pdf(path.ptr);
     expect_inside_margins(path.ptr);
-    text = pdf_text(path.ptr);
+    text = th_pdf_text(path.ptr);
     j = kpis(f, env, "--from 2026-10-01 --to 2026-11-01 --tenant "
                      "civic-assist --no-compare");
     t = json_object_get(json_object_get(j, "tenants"), "civic-assist");
@@ -260,7 +158,7 @@ static void test_pdf__executive_holds_what_kpis_says(void **state)
         assert_non_null(v);
         cs_buf_reset(&want);
         cs_buf_addf(&want, "%s ", d->label);
-        people(&want, d->unit, json_is_number(v) ? json_number_value(v)
+        th_people(&want, "$", d->unit, json_is_number(v) ? json_number_value(v)
                                                  : NAN);
         if (!strstr(text, want.ptr))
             fail_msg("the PDF lacks '%s'", want.ptr);
@@ -269,7 +167,7 @@ static void test_pdf__executive_holds_what_kpis_says(void **state)
     /* The tiles and the ROI panel say the same (the ROI line). */
     cs_buf_reset(&want);
     cs_buf_adds(&want, "Net savings ");
-    people(&want, CS_UNIT_MONEY,
+    th_people(&want, "$", CS_UNIT_MONEY,
            json_is_number(json_object_get(t, "net_savings"))
                ? json_number_value(json_object_get(t, "net_savings"))
                : NAN);
@@ -296,7 +194,7 @@ static void test_pdf__executive_holds_what_kpis_says(void **state)
     prev = kpis(f, env, "--from 2026-09-01 --to 2026-10-01 --tenant "
                         "civic-assist --no-compare");
     cs_buf_reset(&want);
-    people(&want, CS_UNIT_COUNT,
+    th_people(&want, "$", CS_UNIT_COUNT,
            json_number_value(json_object_get(
                json_object_get(json_object_get(prev, "tenants"),
                                "civic-assist"),
@@ -401,7 +299,7 @@ static void test_pdf__hard_cases_stay_inside_the_page(void **state)
     cs_buf_addf(&p, "%s/reports/2026-10/executive-long.pdf", f->dir);
     expect_valid_pdf(p.ptr);
     expect_inside_margins(p.ptr);
-    text = pdf_text(p.ptr);
+    text = th_pdf_text(p.ptr);
     assert_non_null(strstr(text, "cost more than it saved"));
     assert_non_null(strstr(text, "\xe2\x88\x92$")); /* the loss, signed */
     assert_non_null(strstr(text, "\xe2\x80\xa6")); /* long names cut */
@@ -412,7 +310,7 @@ static void test_pdf__hard_cases_stay_inside_the_page(void **state)
     cs_buf_addf(&p, "%s/reports/2026-10/executive-unscored.pdf", f->dir);
     expect_valid_pdf(p.ptr);
     expect_inside_margins(p.ptr);
-    text = pdf_text(p.ptr);
+    text = th_pdf_text(p.ptr);
     assert_non_null(strstr(text, "Not scored yet"));
     assert_non_null(strstr(text, "\xe2\x80\x94")); /* null KPIs */
     free(text);
@@ -427,7 +325,7 @@ static void test_pdf__hard_cases_stay_inside_the_page(void **state)
     cs_buf_addf(&p, "%s/reports/2026-06/executive-long.pdf", f->dir);
     expect_valid_pdf(p.ptr);
     expect_inside_margins(p.ptr);
-    text = pdf_text(p.ptr);
+    text = th_pdf_text(p.ptr);
     assert_non_null(strstr(text, "No conversations in June 2026"));
     free(text);
     /* The daily page holds on one page, the list cut with "and N more". */
@@ -438,7 +336,7 @@ static void test_pdf__hard_cases_stay_inside_the_page(void **state)
     expect_valid_pdf(p.ptr);
     expect_inside_margins(p.ptr);
     assert_int_equal(pdf_pages(p.ptr), 1);
-    text = pdf_text(p.ptr);
+    text = th_pdf_text(p.ptr);
     assert_non_null(strstr(text, " more"));
     free(text);
     th_rmtree(rdir);
@@ -544,7 +442,7 @@ static void test_pdf__a_failure_writes_nothing(void **state)
     assert_non_null(after);
     assert_string_equal(before, after);
     cs_buf_addf(&cmd, "ls %s/reports/2026-10/", f->dir);
-    assert_int_equal(sh(cmd.ptr, &listing), 0);
+    assert_int_equal(th_sh(cmd.ptr, &listing), 0);
     assert_string_equal(listing, "executive-acme.pdf\n");
     free(listing);
     free(before);

@@ -420,6 +420,63 @@ static void expect_cell(const char *what, const char *key, const char *cell,
                  json_number_value(want));
 }
 
+/*
+ * One tenant-month, three renderings of one model: every KPI of the
+ * definitions table is the same number in `kpis --format json`, in the
+ * XLSX Summary (as a typed cell) and in the executive PDF (as the report
+ * formats it, read back with pdftotext).
+ */
+static void test_xlsx__pdf_and_xlsx_carry_the_same_numbers(void **state)
+{
+    struct fx *f = *state;
+    struct csv *c = sheet(f, "client-acme-dental", "Summary");
+    json_t *t = th_json_path(f->kpis, "tenants.acme-dental");
+    struct cs_buf env = CS_BUF_INIT, pdf = CS_BUF_INIT, want = CS_BUF_INIT;
+    char *out = NULL, *err = NULL, *text;
+    size_t checked = 0;
+
+    cs_buf_addf(&env, "%sCALLSCOPE_TEMPLATES_DIR=%s/templates ",
+                f->e->env.ptr, CS_SOURCE_DIR);
+    if (th_run(env.ptr, "report executive --month 2026-10 --tenant "
+               "acme-dental", &out, &err) != 0)
+        fail_msg("report executive: %s", err);
+    cs_buf_addf(&pdf, "%s/reports/2026-10/executive-acme-dental.pdf",
+                f->e->dir);
+    text = th_pdf_text(pdf.ptr);
+    for (int i = 0; i < CS_KPI__COUNT; i++) {
+        const struct cs_kpi_def *d = cs_kpi_def_get((enum cs_kpi_id)i);
+        const json_t *v;
+        size_t r = 0;
+
+        if (d->flags & CS_KPI_F_NOT_IN_JSON)
+            continue;
+        v = th_json_path(t, d->key);
+        assert_non_null(v);
+        /* The XLSX. */
+        while (r < c->n && strcmp(csv_at(c, r, 4), d->key) != 0)
+            r++;
+        if (r == c->n)
+            fail_msg("no Summary row for '%s'", d->key);
+        expect_cell("XLSX value", d->key, csv_at(c, r, 1), v);
+        /* The PDF: "<label> <value>" in the methods table. */
+        cs_buf_reset(&want);
+        cs_buf_addf(&want, "%s ", d->label);
+        th_people(&want, "\xe2\x82\xac", d->unit,
+                  json_is_number(v) ? json_number_value(v) : NAN);
+        if (!strstr(text, want.ptr))
+            fail_msg("the PDF lacks '%s'", want.ptr);
+        checked++;
+    }
+    assert_true(checked > 30);
+    free(text);
+    free(out);
+    free(err);
+    csv_free(c);
+    cs_buf_release(&env);
+    cs_buf_release(&pdf);
+    cs_buf_release(&want);
+}
+
 static void test_xlsx__summary_matches_kpis_json(void **state)
 {
     struct fx *f = *state;
@@ -873,6 +930,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_xlsx__summary_matches_kpis_json),
+        cmocka_unit_test(test_xlsx__pdf_and_xlsx_carry_the_same_numbers),
         cmocka_unit_test(
             test_xlsx__one_row_per_conversation_in_the_tenants_zone),
         cmocka_unit_test(test_xlsx__one_daily_row_per_local_day),
