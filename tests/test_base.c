@@ -386,6 +386,36 @@ static void test_base__config_env_overrides_file(void **state)
     free(dir);
 }
 
+/* Messages are kept whole to 2 KiB; a longer one is cut at a character
+ * boundary and ends in an ellipsis; a message may quote itself. */
+static void test_base__err_keeps_long_messages(void **state)
+{
+    struct cs_err err = {0, ""};
+    struct cs_buf b = CS_BUF_INIT;
+    size_t n;
+
+    (void)state;
+    for (int i = 0; i < 150; i++)
+        cs_buf_addf(&b, "word%03d ", i); /* 1,200 bytes */
+    assert_int_equal(cs_err_set(&err, CS_EDB, "%s", b.ptr), CS_EDB);
+    assert_string_equal(err.msg, b.ptr);
+    cs_err_set(&err, CS_EDB, "context: %s", err.msg);
+    assert_int_equal(strncmp(err.msg, "context: word000 ", 17), 0);
+    assert_int_equal(strlen(err.msg), 9 + b.len);
+    /* Past the bound: 1,000 two-byte characters. */
+    cs_buf_reset(&b);
+    for (int i = 0; i < 1500; i++)
+        cs_buf_adds(&b, "\xc3\xa9");
+    cs_err_set(&err, CS_EINVALID, "x%s", b.ptr);
+    n = strlen(err.msg);
+    assert_true(n < sizeof(err.msg) && n > sizeof(err.msg) - 8);
+    assert_string_equal(err.msg + n - 3, "\xe2\x80\xa6");
+    /* Before the ellipsis: "x", then whole characters only. */
+    assert_int_equal((n - 3 - 1) % 2, 0);
+    assert_int_equal(err.code, CS_EINVALID);
+    cs_buf_release(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -401,6 +431,7 @@ int main(void)
         cmocka_unit_test(test_base__fs_list_sorted_and_filtered),
         cmocka_unit_test(test_base__fs_list_missing_and_unreadable),
         cmocka_unit_test(test_base__config_env_overrides_file),
+        cmocka_unit_test(test_base__err_keeps_long_messages),
     };
 
     return cmocka_run_group_tests_name("base", tests, NULL, NULL);

@@ -20,9 +20,17 @@ enum {
     CS_ETOOBIG = -8     /* a capped buffer or a limit was exceeded */
 };
 
+/*
+ * Messages are kept whole up to CS_ERR_MSG_MAX - 1 bytes (a server's
+ * error with its detail, a path and a line range fit); a longer one is
+ * cut at a UTF-8 character boundary and ends in "\u2026" so a reader
+ * sees it was cut. The struct stays fixed-size and caller-owned.
+ */
+#define CS_ERR_MSG_MAX 2048
+
 struct cs_err {
     int code;
-    char msg[256];
+    char msg[CS_ERR_MSG_MAX];
 };
 
 /* Resets `err` (may be NULL) to "no error". */
