@@ -8,9 +8,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <libpq-fe.h>
 
 #include "base/buf.h"
 #include "config/config.h"
@@ -91,16 +94,209 @@ static void test_store__concurrent_migrations_apply_once(void **state)
 
 static void test_store__bad_server_is_a_clear_error(void **state)
 {
-    struct cs_config *cfg = config_for("host=/nonexistent port=1 "
-                                       "user=x password=hunter2 dbname=y");
+    struct cs_config *cfg;
     struct cs_store *st = NULL;
     struct cs_err err = {0, ""};
 
     (void)state;
+    setenv("CALLSCOPE_DB_CONNECT_RETRY_S", "0", 1);
+    cfg = config_for("host=/nonexistent port=1 user=x password=hunter2 "
+                     "dbname=y");
+    unsetenv("CALLSCOPE_DB_CONNECT_RETRY_S");
     assert_int_equal(cs_store_open(&st, cfg, &err), CS_EDB);
     assert_non_null(strstr(err.msg, "cannot connect to PostgreSQL"));
+    assert_non_null(strstr(err.msg, "/nonexistent/.s.PGSQL.1"));
     assert_null(strstr(err.msg, "hunter2"));
+    assert_null(strchr(err.msg, '\n'));
     cs_config_free(cfg);
+}
+
+static double mono_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * A TCP listener on loopback that accepts every connection and never
+ * says a word (Python, as the test doubles are). Returns its pid and
+ * sets *port.
+ */
+static pid_t silent_listener(long *port, int *fd)
+{
+    static const char script[] =
+        "import os, socket, sys\n"
+        "s = socket.socket()\n"
+        "s.bind(('127.0.0.1', 0))\n"
+        "s.listen(64)\n"
+        "sys.stdout.write('%d\\n' % s.getsockname()[1])\n"
+        "sys.stdout.flush()\n"
+        "held = []\n"
+        "while True:\n"
+        "    held.append(s.accept()[0])\n";
+    int fds[2];
+    char buf[32] = "";
+    size_t got = 0;
+    pid_t pid;
+    ssize_t n;
+
+    assert_int_equal(pipe(fds), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        execl("/usr/bin/python3", "python3", "-c", script, (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    /* The whole line; the pipe stays open until the listener is gone. */
+    while (got < sizeof(buf) - 1 && !strchr(buf, '\n')) {
+        n = read(fds[0], buf + got, sizeof(buf) - 1 - got);
+        assert_true(n > 0);
+        got += (size_t)n;
+    }
+    *fd = fds[0];
+    *port = strtol(buf, NULL, 10);
+    assert_true(*port > 0);
+    return pid;
+}
+
+/* A server that accepts the connection and never answers: the command
+ * ends after the connect timeout, naming the server and the setting,
+ * instead of hanging; with a retry budget it says that it waited. */
+static void test_store__silent_server_times_out(void **state)
+{
+    struct cs_buf env = CS_BUF_INIT;
+    char *err = NULL;
+    long port = 0;
+    int fd = -1;
+    pid_t pid = silent_listener(&port, &fd);
+    double t0, took;
+    int status;
+
+    (void)state;
+    cs_buf_addf(&env, "CALLSCOPE_CONFIG= CALLSCOPE_DATABASE_URL='host="
+                "127.0.0.1 port=%ld user=x dbname=y' "
+                "CALLSCOPE_DB_CONNECT_TIMEOUT_S=2 "
+                "CALLSCOPE_DB_CONNECT_RETRY_S=0", port);
+    t0 = mono_now();
+    assert_int_equal(th_run(env.ptr, "kpis --from 2026-10-01 --to "
+                            "2026-10-02", NULL, &err), 1);
+    took = mono_now() - t0;
+    assert_true(took >= 1.5 && took < 10);
+    assert_non_null(strstr(err, "cannot connect to PostgreSQL"));
+    assert_non_null(strstr(err, "127.0.0.1"));
+    assert_non_null(strstr(err, "timeout expired"));
+    assert_non_null(strstr(err, "database.connect_timeout_s"));
+    assert_null(strstr(err, "waited"));
+    free(err);
+    /* With 3 s to wait: tried again, said so, still bounded. */
+    cs_buf_reset(&env);
+    cs_buf_addf(&env, "CALLSCOPE_CONFIG= CALLSCOPE_DATABASE_URL='host="
+                "127.0.0.1 port=%ld user=x dbname=y' "
+                "CALLSCOPE_DB_CONNECT_TIMEOUT_S=2 "
+                "CALLSCOPE_DB_CONNECT_RETRY_S=3", port);
+    t0 = mono_now();
+    assert_int_equal(th_run(env.ptr, "ingest /nonexistent.jsonl", NULL,
+                            &err), 1);
+    took = mono_now() - t0;
+    assert_true(took >= 3 && took < 15);
+    assert_non_null(strstr(err, "not accepting connections"));
+    assert_non_null(strstr(err, "waited"));
+    assert_non_null(strstr(err, "database.connect_retry_s"));
+    free(err);
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    close(fd);
+    cs_buf_release(&env);
+}
+
+/* Runs `cmd` through the shell, failing the test unless it exits 0. */
+static void sh_ok(const char *cmd)
+{
+    int st = system(cmd);
+
+    if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        fail_msg("command failed: %s", cmd);
+}
+
+/*
+ * A server shutting down, then down, then started again while a command
+ * waits: the command connects once it is up and says that it waited,
+ * instead of failing at once with "the database system is shutting
+ * down" or "no such file". pg_ctl on an embedded cluster of its own.
+ */
+static void test_store__waits_for_a_restarting_server(void **state)
+{
+    char *dir = th_tmpdir();
+    struct cs_buf env = CS_BUF_INIT, url = CS_BUF_INIT, cmd = CS_BUF_INIT;
+    char *out = NULL, *where, *end, *err;
+    PGconn *held;
+    FILE *bg;
+    int st;
+
+    (void)state;
+    chmod(dir, 0755);
+    cs_buf_addf(&env, "CALLSCOPE_DATABASE_URL= CALLSCOPE_CONFIG= "
+                "CALLSCOPE_DATA_DIR=%s/var", dir);
+    assert_int_equal(th_run(env.ptr, "db migrate", NULL, NULL), 0);
+    assert_int_equal(th_run(env.ptr, "db status", &out, NULL), 0);
+    where = strstr(out, "embedded cluster in ");
+    assert_non_null(where);
+    where += strlen("embedded cluster in ");
+    end = strstr(where, ": ");
+    assert_non_null(end);
+    *end = '\0';
+    cs_buf_addf(&url, "host=%s port=5432 user=callscope dbname=callscope",
+                where);
+    /* A session that keeps a smart shutdown going: meanwhile the server
+     * refuses new connections ("the database system is shutting down"). */
+    held = PQconnectdb(url.ptr);
+    assert_int_equal(PQstatus(held), CONNECTION_OK);
+    cs_buf_addf(&cmd, "PGB=${CALLSCOPE_PG_BIN:-$(ls -d /usr/lib/postgresql/"
+                "*/bin | sort -V | tail -n1)}; R=; [ \"$(id -u)\" = 0 ] && "
+                "R='runuser -u postgres --'; $R \"$PGB/pg_ctl\" -D '%s/data' "
+                "-m smart -W stop >/dev/null", where);
+    sh_ok(cmd.ptr);
+    cs_buf_reset(&cmd);
+    cs_buf_addf(&cmd, "CALLSCOPE_CONFIG= CALLSCOPE_DATABASE_URL='%s' "
+                "CALLSCOPE_DB_CONNECT_RETRY_S=60 %s kpis --from 2026-10-01 "
+                "--to 2026-10-02 --format json 2>%s/bg.err >%s/bg.out",
+                url.ptr, CS_BINARY, dir, dir);
+    bg = popen(cmd.ptr, "r");
+    assert_non_null(bg);
+    sleep(2);
+    /* The last session goes: the server stops. Then it starts again. */
+    PQfinish(held);
+    sleep(2);
+    assert_int_equal(th_run(env.ptr, "db start", NULL, NULL), 0);
+    st = pclose(bg);
+    assert_true(WIFEXITED(st));
+    cs_buf_reset(&cmd);
+    cs_buf_addf(&cmd, "%s/bg.err", dir);
+    err = th_read(cmd.ptr);
+    assert_non_null(err);
+    if (WEXITSTATUS(st) != 0)
+        fail_msg("the waiting command failed: %s", err);
+    assert_non_null(strstr(err, "not accepting connections"));
+    assert_non_null(strstr(err, "answered after"));
+    free(err);
+    cs_buf_reset(&cmd);
+    cs_buf_addf(&cmd, "%s/bg.out", dir);
+    err = th_read(cmd.ptr);
+    assert_non_null(strstr(err, "\"tenants\""));
+    free(err);
+    assert_int_equal(th_run(env.ptr, "db stop", NULL, NULL), 0);
+    free(out);
+    th_rmtree(dir);
+    free(dir);
+    cs_buf_release(&env);
+    cs_buf_release(&url);
+    cs_buf_release(&cmd);
 }
 
 /* With no database configured, callscope runs its own cluster under the
@@ -445,6 +641,8 @@ int main(void)
         cmocka_unit_test(test_store__migrations_are_idempotent),
         cmocka_unit_test(test_store__concurrent_migrations_apply_once),
         cmocka_unit_test(test_store__bad_server_is_a_clear_error),
+        cmocka_unit_test(test_store__silent_server_times_out),
+        cmocka_unit_test(test_store__waits_for_a_restarting_server),
         cmocka_unit_test(test_store__embedded_cluster_lifecycle),
         cmocka_unit_test(test_store__row_statement_follows_the_column_table),
         cmocka_unit_test(test_store__row_values_land_in_their_columns),

@@ -70,6 +70,16 @@ static const struct opt_spec specs[] = {
      0},
     {"ingest.max_line_bytes", NULL, OPT_LONG, F(ingest_max_line_bytes),
      "16777216", 1024, 0},
+    /* Designated, so that a column added to the table leaves these be. */
+    {.key = "database.connect_timeout_s",
+     .env = "CALLSCOPE_DB_CONNECT_TIMEOUT_S", .type = OPT_LONG,
+     .offset = F(db_connect_timeout_s), .def = "10", .min = 2},
+    {.key = "database.connect_retry_s", .env = "CALLSCOPE_DB_CONNECT_RETRY_S",
+     .type = OPT_LONG, .offset = F(db_connect_retry_s), .def = "30",
+     .min = 0},
+    {.key = "database.statement_timeout_s",
+     .env = "CALLSCOPE_DB_STATEMENT_TIMEOUT_S", .type = OPT_LONG,
+     .offset = F(db_statement_timeout_s), .def = "1800", .min = 0},
 };
 
 /* Finds "a.b" in the file; NULL when absent. */

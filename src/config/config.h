@@ -39,6 +39,11 @@ struct cs_config {
     long score_page;        /* conversations claimed at a time */
     long ingest_batch_rows;
     long ingest_max_line_bytes;
+    /* The database connection (store.c; README "Timeouts and retries"). */
+    long db_connect_timeout_s;  /* per try of a connection (libpq) */
+    long db_connect_retry_s;    /* how long to wait for a server that is
+                                   not up yet (0: fail at once) */
+    long db_statement_timeout_s; /* per statement, server side (0: none) */
     json_t *root;           /* the whole file (an empty object if none) */
 };
 

@@ -128,27 +128,6 @@ int cs_store_score_cursor_new(struct cs_score_cursor **out,
     return 0;
 }
 
-/* A second connection with the same parameters as the store's. */
-static PGconn *connect_like(PGconn *conn)
-{
-    PQconninfoOption *opts = PQconninfo(conn), *o;
-    const char *keys[64], *vals[64];
-    int n = 0;
-    PGconn *c;
-
-    for (o = opts; o && o->keyword && n < 63; o++) {
-        if (o->val && *o->val) {
-            keys[n] = o->keyword;
-            vals[n] = o->val;
-            n++;
-        }
-    }
-    keys[n] = vals[n] = NULL;
-    c = PQconnectdbParams(keys, vals, 0);
-    PQconninfoFree(opts);
-    return c;
-}
-
 static void claim_unlink(struct cs_claim *cl)
 {
     struct cs_claim **p = &cl->cur->claims;
@@ -225,11 +204,12 @@ static int fetch_page(struct cs_score_cursor *c, struct cs_err *err)
     c->row = 0;
     cl = cs_xcalloc(1, sizeof(*cl));
     cl->cur = c;
-    cl->conn = c->n_idle ? c->idle[--c->n_idle] : connect_like(c->st->conn);
-    if (PQstatus(cl->conn) != CONNECTION_OK) {
-        ret = cs_store_pg_err(err, cl->conn, NULL, "cannot connect to "
-                              "claim work");
-        goto fail;
+    if (c->n_idle) {
+        cl->conn = c->idle[--c->n_idle];
+    } else {
+        ret = cs_store_connect_again(&cl->conn, c->st, err);
+        if (ret)
+            goto fail;
     }
     r = PQexec(cl->conn, "BEGIN");
     PQclear(r);

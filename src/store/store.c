@@ -1,8 +1,10 @@
 /* store.c - connection and schema migrations */
 #include "store/store_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -95,10 +97,23 @@ static const struct migration {
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 #define MIGRATION_LOCK 0x63730001 /* "cs", 1 */
 
+/* "'HOST' port PORT" of a connection, for messages. */
+static void server_name(struct cs_buf *b, PGconn *conn)
+{
+    const char *host = conn ? PQhost(conn) : NULL;
+    const char *port = conn ? PQport(conn) : NULL;
+
+    cs_buf_addf(b, "'%s' port %s", host && *host ? host : "localhost",
+                port && *port ? port : "5432");
+}
+
 int cs_store_pg_err(struct cs_err *err, PGconn *conn, PGresult *res,
                     const char *what)
 {
+    struct cs_buf where = CS_BUF_INIT, text = CS_BUF_INIT;
     const char *msg = res ? PQresultErrorMessage(res) : NULL;
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
+                            : NULL;
     size_t n;
 
     if (!msg || !*msg)
@@ -106,7 +121,26 @@ int cs_store_pg_err(struct cs_err *err, PGconn *conn, PGresult *res,
     n = strlen(msg);
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
         n--;
-    return cs_err_set(err, CS_EDB, "%s: %.*s", what, (int)n, msg);
+    /* Which server went away, or which limit stopped a statement. */
+    if (conn && PQstatus(conn) == CONNECTION_BAD) {
+        cs_buf_adds(&where, " (server ");
+        server_name(&where, conn);
+        cs_buf_addch(&where, ')');
+    } else if (state && strcmp(state, "57014") == 0 &&
+               strstr(msg, "statement timeout")) {
+        cs_buf_adds(&where, " (database.statement_timeout_s)");
+    }
+    /* The server's DETAIL, HINT and CONTEXT lines, on one line. */
+    for (size_t i = 0; i < n; i++) {
+        if (msg[i] != '\n')
+            cs_buf_addch(&text, msg[i]);
+        else if (i + 1 < n)
+            cs_buf_adds(&text, "; ");
+    }
+    cs_err_set(err, CS_EDB, "%s: %s%s", what, text.ptr, where.ptr);
+    cs_buf_release(&where);
+    cs_buf_release(&text);
+    return CS_EDB;
 }
 
 int cs_store_exec(struct cs_store *st, const char *sql, struct cs_err *err)
@@ -346,31 +380,202 @@ static void on_notice(void *arg, const char *message)
            message);
 }
 
+/*
+ * Connecting. Every connection carries connect_timeout (a server that
+ * accepts and never answers cannot hang a command: libpq gives up after
+ * database.connect_timeout_s), TCP keepalives (a server or network that
+ * dies while a statement runs is noticed in about two minutes instead of
+ * the kernel's two hours; unix sockets ignore them) and, once up,
+ * statement_timeout (database.statement_timeout_s, 0 for none). Our
+ * values come first, so a parameter the connection string sets itself
+ * wins (libpq keeps the last value of a repeated keyword).
+ *
+ * A server that is not up yet -- starting, in recovery, shutting down,
+ * restarting (no answer, refused, "the database system is starting up")
+ * -- is waited for: the connection is tried again with a growing pause
+ * until database.connect_retry_s have passed. PQping tells such a server
+ * (PQPING_REJECT, PQPING_NO_RESPONSE) from one that is up and refused us
+ * (a wrong password or database: no use waiting).
+ */
+struct conn_params {
+    char timeout[32];
+    const char *keys[7];
+    const char *vals[7];
+};
+
+static void conn_params_init(struct conn_params *p, const char *info,
+                             const struct cs_config *cfg)
+{
+    static const char *const keys[] = {"connect_timeout", "keepalives",
+                                       "keepalives_idle",
+                                       "keepalives_interval",
+                                       "keepalives_count", "dbname", NULL};
+
+    snprintf(p->timeout, sizeof(p->timeout), "%ld",
+             cfg->db_connect_timeout_s);
+    memcpy(p->keys, keys, sizeof(keys));
+    p->vals[0] = p->timeout;
+    p->vals[1] = "1";
+    p->vals[2] = "60";
+    p->vals[3] = "10";
+    p->vals[4] = "6";
+    p->vals[5] = info;
+    p->vals[6] = NULL;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void pause_s(double s)
+{
+    struct timespec ts;
+
+    if (s <= 0)
+        return;
+    ts.tv_sec = (time_t)s;
+    ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+    nanosleep(&ts, NULL);
+}
+
+/* libpq's message about a failed connection, on one line. */
+static void conn_message(struct cs_buf *b, PGconn *c)
+{
+    const char *msg = c ? PQerrorMessage(c) : "out of memory";
+    size_t n = strlen(msg), start = b->len;
+
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+        n--;
+    for (size_t i = 0; i < n; i++) {
+        if (msg[i] != '\n' && msg[i] != '\t')
+            cs_buf_addch(b, msg[i]);
+        else if (b->len > start && b->ptr[b->len - 1] != ' ')
+            cs_buf_addch(b, ' ');
+    }
+}
+
+static int pg_connect(PGconn **out, const char *info,
+                      const struct cs_config *cfg, struct cs_err *err)
+{
+    struct cs_buf msg = CS_BUF_INIT, where = CS_BUF_INIT;
+    struct conn_params p;
+    double t0 = now_s(), wait = 0.25, waited;
+    char set[96];
+    PGconn *c = NULL;
+    PGresult *r;
+    PGPing ping;
+    int transient, tries = 0, ret = 0;
+
+    *out = NULL;
+    conn_params_init(&p, info, cfg);
+    for (;;) {
+        double t1 = now_s();
+
+        tries++;
+        c = PQconnectdbParams(p.keys, p.vals, 1);
+        if (PQstatus(c) == CONNECTION_OK)
+            break;
+        waited = now_s() - t0;
+        if (waited + wait > (double)cfg->db_connect_retry_s)
+            goto fail;
+        /* A try that ran into connect_timeout had no answer: no need to
+         * ask again with a ping, which would wait as long. */
+        if (now_s() - t1 >= (double)cfg->db_connect_timeout_s - 0.5) {
+            transient = 1;
+        } else {
+            ping = PQpingParams(p.keys, p.vals, 1);
+            transient = ping == PQPING_REJECT || ping == PQPING_NO_RESPONSE;
+        }
+        if (!transient)
+            goto fail;
+        if (tries == 1 || (tries % 8) == 0) {
+            cs_buf_reset(&msg);
+            conn_message(&msg, c);
+            cs_log(CS_LOG_WARN, "PostgreSQL is not accepting connections "
+                   "(%s): waiting up to %ld s for it "
+                   "(database.connect_retry_s)", msg.ptr,
+                   cfg->db_connect_retry_s);
+        }
+        PQfinish(c);
+        c = NULL;
+        pause_s(wait);
+        wait = wait * 2 > 5 ? 5 : wait * 2;
+    }
+    if (tries > 1) {
+        cs_buf_reset(&where);
+        server_name(&where, c);
+        cs_log(CS_LOG_WARN, "PostgreSQL at %s answered after %.1f s",
+               where.ptr, now_s() - t0);
+    }
+    snprintf(set, sizeof(set), "SET statement_timeout = '%lds'; "
+             "SET client_min_messages = warning", cfg->db_statement_timeout_s);
+    r = PQexec(c, set);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        ret = cs_store_pg_err(err, c, r, "cannot set up the session");
+    PQclear(r);
+    if (ret)
+        goto done;
+    *out = c;
+    c = NULL;
+    goto done;
+fail:
+    /* The message names host and port (libpq's does too, mostly), never
+     * the password. */
+    cs_buf_reset(&msg);
+    conn_message(&msg, c);
+    cs_buf_reset(&where);
+    if (!strstr(msg.ptr, "server")) {
+        cs_buf_adds(&where, "server ");
+        server_name(&where, c);
+        cs_buf_adds(&where, ": ");
+    }
+    cs_buf_add(&where, msg.ptr, msg.len);
+    if (strstr(msg.ptr, "timeout expired"))
+        cs_buf_addf(&where, " (no answer within %ld s: "
+                    "database.connect_timeout_s)",
+                    cfg->db_connect_timeout_s);
+    if (tries > 1)
+        cs_buf_addf(&where, "; waited %.0f s for it to come up "
+                    "(database.connect_retry_s)", now_s() - t0);
+    ret = cs_err_set(err, CS_EDB, "cannot connect to PostgreSQL: %s",
+                     where.ptr);
+done:
+    PQfinish(c);
+    cs_buf_release(&msg);
+    cs_buf_release(&where);
+    return ret;
+}
+
+int cs_store_connect_again(PGconn **out, struct cs_store *st,
+                           struct cs_err *err)
+{
+    int ret = pg_connect(out, st->info, st->cfg, err);
+
+    if (!ret)
+        PQsetNoticeProcessor(*out, on_notice, NULL);
+    return ret;
+}
+
 int cs_store_open(struct cs_store **out, const struct cs_config *cfg,
                   struct cs_err *err)
 {
     struct cs_store *st = cs_xcalloc(1, sizeof(*st));
-    char *info = NULL;
     int ret;
 
     *out = NULL;
+    st->cfg = cfg;
     if (cfg->database_url && *cfg->database_url) {
-        info = cs_xstrdup(cfg->database_url);
+        st->info = cs_xstrdup(cfg->database_url);
     } else {
-        ret = cs_cluster_ensure(&info, cfg, err);
+        ret = cs_cluster_ensure(&st->info, cfg, err);
         if (ret)
             goto done;
     }
-    st->cfg = cfg;
-    st->conn = PQconnectdb(info);
-    if (PQstatus(st->conn) != CONNECTION_OK) {
-        /* The message names host and port, never the password. */
-        ret = cs_store_pg_err(err, st->conn, NULL, "cannot connect to "
-                              "PostgreSQL");
-        goto done;
-    }
-    PQsetNoticeProcessor(st->conn, on_notice, NULL);
-    ret = cs_store_exec(st, "SET client_min_messages = warning", err);
+    ret = cs_store_connect_again(&st->conn, st, err);
     if (!ret)
         ret = cs_store_migrate(st, NULL, err);
     if (ret)
@@ -378,7 +583,6 @@ int cs_store_open(struct cs_store **out, const struct cs_config *cfg,
     *out = st;
     st = NULL;
 done:
-    free(info);
     cs_store_close(st);
     return ret;
 }
@@ -388,6 +592,7 @@ void cs_store_close(struct cs_store *st)
     if (!st)
         return;
     PQfinish(st->conn);
+    free(st->info);
     free(st);
 }
 

@@ -10,7 +10,17 @@
 struct cs_store {
     PGconn *conn;
     const struct cs_config *cfg;    /* borrowed (cs_store_open) */
+    char *info;                     /* the conninfo connected to */
 };
+
+/*
+ * Opens one more connection to the store's server (claims use them) with
+ * the same parameters, timeouts and session settings as the first, and
+ * the same waiting for a server that is not up yet (cs_store_open).
+ * *out is new (PQfinish); CS_EDB naming the server on failure.
+ */
+int cs_store_connect_again(PGconn **out, struct cs_store *st,
+                           struct cs_err *err);
 
 /* Sets `err` from a failed result or connection; returns CS_EDB. */
 int cs_store_pg_err(struct cs_err *err, PGconn *conn, PGresult *res,
