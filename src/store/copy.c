@@ -5,9 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/buf.h"
 #include "base/hash.h"
+#include "base/log.h"
 #include "base/mem.h"
 #include "store/row.h"
 
@@ -41,7 +43,24 @@ struct cs_store_batch {
     long long next_batch;
     int copying;            /* a COPY is open and rows are streaming */
     size_t sent;            /* bytes of `rows` already sent */
+    char state[6];          /* SQLSTATE of the last failed step, or "" */
+    uint64_t rng;           /* jitter of the retry waits */
 };
+
+/*
+ * A batch that fails with a deadlock (40P01) or a serialization failure
+ * (40001) is rolled back as a whole and written again, at most
+ * RETRY_TRIES tries in all, after a wait drawn uniformly from
+ * [0, min(RETRY_MAX_MS, RETRY_BASE_MS * 2^(try-1))] ("full jitter", so
+ * two processes that collided do not collide again in step). Concurrent
+ * ingests of overlapping files meet there: each waits for the other's
+ * uncommitted rows of the same conversations (the deferred key, the
+ * delete of older versions), and PostgreSQL breaks the cycle by failing
+ * one of them.
+ */
+#define RETRY_TRIES 8
+#define RETRY_BASE_MS 50
+#define RETRY_MAX_MS 2000
 
 static void set_suffix(struct cs_store_batch *b)
 {
@@ -76,6 +95,8 @@ int cs_store_batch_new(struct cs_store_batch **out, struct cs_store *st,
         clock_gettime(CLOCK_REALTIME, &ts);
         b->batch_id = (long long)ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
         b->next_batch = b->batch_id + 1;
+        b->rng = (uint64_t)b->batch_id ^ ((uint64_t)getpid() << 32) ^
+                 0x9e3779b97f4a7c15ULL;
     }
     set_suffix(b);
     *out = b;
@@ -140,6 +161,90 @@ static void rebuild_ids(struct cs_store_batch *b)
     cs_buf_addch(&b->ids, ']');
 }
 
+/* Keeps the SQLSTATE of a failed result for the retry decision. */
+static void note_state(struct cs_store_batch *b, PGresult *res)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
+                            : NULL;
+
+    snprintf(b->state, sizeof(b->state), "%s", state ? state : "");
+}
+
+static int retryable(const struct cs_store_batch *b)
+{
+    return strcmp(b->state, "40P01") == 0 || strcmp(b->state, "40001") == 0;
+}
+
+/* Waits before retry number `retry` (1 for the first), with full jitter. */
+static void retry_wait(struct cs_store_batch *b, int retry)
+{
+    long cap = RETRY_BASE_MS, ms;
+    struct timespec ts;
+
+    for (int i = 1; i < retry && cap < RETRY_MAX_MS; i++)
+        cap *= 2;
+    if (cap > RETRY_MAX_MS)
+        cap = RETRY_MAX_MS;
+    /* xorshift64 */
+    b->rng ^= b->rng << 13;
+    b->rng ^= b->rng >> 7;
+    b->rng ^= b->rng << 17;
+    ms = (long)(b->rng % (uint64_t)(cap + 1));
+    ts.tv_sec = ms / 1000;
+    ts.tv_nsec = (ms % 1000) * 1000000L;
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+/*
+ * Where the rows of the batch came from, for an error: "FILE lines A-B",
+ * one range per run of rows from the same file (at most four, then how
+ * many more).
+ */
+static void batch_where(const struct cs_store_batch *b, struct cs_buf *out)
+{
+    size_t i = 0, runs = 0;
+
+    while (i < b->n) {
+        size_t j = i;
+        long lo = b->src[i].line, hi = b->src[i].line;
+
+        while (j + 1 < b->n && b->src[j + 1].file == b->src[i].file) {
+            j++;
+            if (b->src[j].line < lo)
+                lo = b->src[j].line;
+            if (b->src[j].line > hi)
+                hi = b->src[j].line;
+        }
+        if (runs == 4) {
+            cs_buf_addf(out, ", and rows from more files");
+            return;
+        }
+        cs_buf_addf(out, "%s'%s' line%s %ld", runs ? ", " : "",
+                    b->src[i].file ? b->src[i].file : "?",
+                    lo == hi ? "" : "s", lo);
+        if (hi != lo)
+            cs_buf_addf(out, "-%ld", hi);
+        runs++;
+        i = j + 1;
+    }
+}
+
+/* Adds to a store error which conversations it concerns. */
+static int with_context(const struct cs_store_batch *b, int ret,
+                        struct cs_err *err)
+{
+    struct cs_buf where = CS_BUF_INIT;
+
+    if (!err || b->n == 0)
+        return ret;
+    batch_where(b, &where);
+    cs_err_set(err, ret, "%s (batch of %zu conversations: %s)", err->msg,
+               b->n, where.ptr);
+    cs_buf_release(&where);
+    return ret;
+}
+
 /*
  * How a batch is written. The primary key is DEFERRABLE INITIALLY
  * DEFERRED, so rows can stream into an open COPY while the next lines are
@@ -152,11 +257,13 @@ static int begin_copy(struct cs_store_batch *b, struct cs_err *err)
     PGresult *res;
     int ret;
 
+    b->state[0] = '\0';
     ret = cs_store_exec(b->st, "BEGIN", err);
     if (ret)
         return ret;
     res = PQexec(b->st->conn, b->copy_sql.ptr);
     if (PQresultStatus(res) != PGRES_COPY_IN) {
+        note_state(b, res);
         ret = cs_store_pg_err(err, b->st->conn, res, "cannot start COPY");
         PQclear(res);
         PQclear(PQexec(b->st->conn, "ROLLBACK"));
@@ -193,7 +300,8 @@ static long copy_error_line(PGresult *res)
 }
 
 /* Ends the COPY, replaces older versions and commits. On a refused row
- * sets *bad_row (1-based). Always leaves no transaction open. */
+ * sets *bad_row (1-based); b->state holds the SQLSTATE of a failed step.
+ * Always leaves no transaction open. */
 static int finish_copy(struct cs_store_batch *b, int replace, long *bad_row,
                        int *conflict, struct cs_err *err)
 {
@@ -210,6 +318,7 @@ static int finish_copy(struct cs_store_batch *b, int replace, long *bad_row,
         ret = cs_store_pg_err(err, conn, NULL, "COPY failed");
     res = PQgetResult(conn);
     if (!ret && PQresultStatus(res) != PGRES_COMMAND_OK) {
+        note_state(b, res);
         *bad_row = copy_error_line(res);
         ret = cs_store_pg_err(err, conn, res, "COPY failed");
     }
@@ -228,9 +337,11 @@ static int finish_copy(struct cs_store_batch *b, int replace, long *bad_row,
                        "WHERE c.tenant = d.k->>0 AND c.id = d.k->>1 "
                        "AND c.ingest_batch <> $2::bigint",
                        2, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        note_state(b, res);
         ret = cs_store_pg_err(err, conn, res, "cannot replace "
                               "conversations");
+    }
     PQclear(res);
     if (ret)
         goto done;
@@ -239,9 +350,8 @@ commit:
      * conversations were stored before, and the caller replaces them. */
     res = PQexec(conn, "COMMIT");
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-
-        *conflict = state && strcmp(state, "23505") == 0;
+        note_state(b, res);
+        *conflict = strcmp(b->state, "23505") == 0;
         ret = cs_store_pg_err(err, conn, res, "COMMIT failed");
     }
     PQclear(res);
@@ -275,7 +385,7 @@ static void drop_row(struct cs_store_batch *b, size_t i)
  */
 int cs_store_batch_flush(struct cs_store_batch *b, struct cs_err *err)
 {
-    int ret = 0, replace = 0, conflict;
+    int ret = 0, replace = 0, conflict, tries = 1;
     long bad;
 
     if (!b || (b->n == 0 && !b->copying))
@@ -294,6 +404,19 @@ int cs_store_batch_flush(struct cs_store_batch *b, struct cs_err *err)
             ret = begin_copy(b, err);
             continue;
         }
+        if (retryable(b) && tries < RETRY_TRIES) {
+            cs_log(CS_LOG_INFO, "%s: writing the batch again (try %d of "
+                   "%d)", strcmp(b->state, "40P01") == 0
+                              ? "deadlock detected"
+                              : "serialization failure",
+                   tries + 1, RETRY_TRIES);
+            retry_wait(b, tries++);
+            cs_err_clear(err);
+            ret = begin_copy(b, err);
+            continue;
+        }
+        if (retryable(b) && err)
+            cs_err_set(err, ret, "%s (after %d tries)", err->msg, tries);
         if (bad < 1 || (size_t)bad > b->n)
             break;
         /* The server refused one row: report it, retry without it. */
@@ -306,6 +429,8 @@ int cs_store_batch_flush(struct cs_store_batch *b, struct cs_err *err)
             break;
         ret = begin_copy(b, err);
     }
+    if (ret)
+        with_context(b, ret, err);
     cs_buf_reset(&b->rows);
     b->n = 0;
     b->sent = 0;
@@ -347,13 +472,13 @@ int cs_store_batch_add_row(struct cs_store_batch *b, const char *key,
     if (!b->copying) {
         ret = begin_copy(b, err);
         if (ret)
-            return ret;
+            return with_context(b, ret, err);
     }
     /* Stream in small chunks so the server parses while we do. */
     if (b->rows.len - b->sent >= (64u << 10)) {
         ret = send_rows(b, err);
         if (ret)
-            return ret;
+            return with_context(b, ret, err);
     }
     if (b->n >= b->max_rows || b->rows.len >= b->max_bytes)
         return cs_store_batch_flush(b, err);
