@@ -141,6 +141,46 @@ static void test_regex__limits_are_errors(void **state)
     cs_buf_release(&text);
 }
 
+/* The lint's look for nested unbounded repeats: the shapes that take
+ * exponential time, and the look-alikes that do not. */
+static void test_regex__nested_quantifiers_found(void **state)
+{
+    static const struct {
+        const char *pattern;
+        long at;            /* -1: none */
+    } cases[] = {
+        {"^(\\w+\\s?)*$", 1},
+        {"(a+)+", 0},
+        {"x(?:\\s*\\w+)*y", 1},
+        {"(.*?,)*", 0},
+        {"((a*)?)*", 0},
+        {"(a{2,})+", 0},
+        {"(?i)\\b(book|schedule)\\w*\\b", -1},
+        {"(a|b)*", -1},
+        {"(a+)?", -1},
+        {"(a{2,5})+", -1},
+        {"(?>a+)+", -1},
+        {"(a++)+", -1},
+        {"(a+)++", -1},
+        {"[(a+)]*", -1},
+        {"\\(a+\\)*", -1},
+        {"\\Q(a+)+\\E", -1},
+        {"(?#(a+)+)x", -1},
+        {"[[:alpha:]]+(\\d)*", -1},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t at = 999;
+        int found = cs_regex_nested_quantifier(cases[i].pattern, &at);
+
+        if (found != (cases[i].at >= 0) ||
+            (found && (long)at != cases[i].at))
+            fail_msg("'%s': found %d at %zu, want %ld", cases[i].pattern,
+                     found, at, cases[i].at);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -149,6 +189,7 @@ int main(void)
         cmocka_unit_test(test_regex__unicode_classes_and_case),
         cmocka_unit_test(test_regex__subjects_are_checked_once),
         cmocka_unit_test(test_regex__limits_are_errors),
+        cmocka_unit_test(test_regex__nested_quantifiers_found),
     };
 
     return cmocka_run_group_tests_name("regex", tests, NULL, NULL);

@@ -669,6 +669,83 @@ static void test_scoring__three_processes_share_the_work(void **state)
 }
 
 /* The sandbox with this file's own setup. */
+/*
+ * A rubric pattern with nested repeats (`^(\w+\s?)*$`) backtracks
+ * exponentially on a turn of words ending in '!': each match stops at
+ * score.match_limit, and a conversation's matching at
+ * score.time_budget_ms. Either is a result "error" naming the setting,
+ * never a hang, and the run goes on.
+ */
+static void test_scoring__rule_limits_are_errors(void **state)
+{
+    struct cs_buf cfg = CS_BUF_INIT, line = CS_BUF_INIT, path = CS_BUF_INIT,
+                  words = CS_BUF_INIT;
+    static const char rubric[] =
+        "{\"name\": \"Words only\", \"type\": \"boolean\", "
+        "\"definition\": \"Every customer turn is words.\", \"success\": "
+        "\"s\", \"failure\": \"f\", \"rules\": [{\"turn_matches\": "
+        "\"^(\\\\w+\\\\s?)*$\", \"role\": \"customer\", \"value\": true}, "
+        "{\"default\": false}]}";
+    struct th_env *f;
+    char *v, *err = NULL;
+
+    (void)state;
+    /* 400 turns of 12 two-letter words: each match well under the step
+     * limit, all of them together well over a budget of 5 ms. */
+    for (int w = 0; w < 12; w++)
+        cs_buf_adds(&words, "ab ");
+    words.ptr[words.len - 1] = '!';
+    for (int c = 0; c < 2; c++) {
+        cs_buf_addf(&line, "{\"id\":\"%s\",\"tenant\":\"t\","
+                    "\"started_at\":\"2026-10-01T10:00:00Z\",\"turns\":[",
+                    c ? "long" : "short");
+        for (int t = 0; t < (c ? 400 : 1); t++)
+            cs_buf_addf(&line, "%s{\"role\":\"customer\",\"text\":"
+                        "\"%s%s\"}", t ? "," : "", c ? "" : "x ",
+                        c ? words.ptr : "word word word word word word word "
+                                        "word word word word word word word "
+                                        "word word word word word word word "
+                                        "word word word word word word!");
+        cs_buf_adds(&line, "]}\n");
+    }
+    cs_buf_adds(&cfg, "{\"score\": {\"match_limit\": 200000, "
+                "\"time_budget_ms\": 5}}");
+    f = th_env_new(cfg.ptr);
+    cs_buf_addf(&path, "%s/rubrics/words_only.json", f->dir);
+    th_write(path.ptr, rubric, strlen(rubric));
+    cs_buf_addf(&f->env, "CALLSCOPE_RUBRICS_DIR=%s/rubrics ", f->dir);
+    ingest_line(f, "in.jsonl", line.ptr);
+    assert_int_equal(th_run(f->env.ptr, "score", NULL, &err), 4);
+    free(err);
+    v = th_sql(f->db, "SELECT value::text || ' ' || rationale FROM results WHERE "
+                      "conversation_id = 'short'");
+    assert_non_null(strstr(v, "\"error\" rule 1: pattern match failed: "
+                              "match limit of 200000 steps exceeded "
+                              "(score.match_limit)"));
+    free(v);
+    v = th_sql(f->db, "SELECT value::text || ' ' || rationale FROM results WHERE "
+                      "conversation_id = 'long'");
+    assert_non_null(strstr(v, "\"error\" rule 1: the time budget of 5 ms "
+                              "per conversation is spent "
+                              "(score.time_budget_ms)"));
+    free(v);
+    /* The lint says why before any run. */
+    cs_buf_reset(&path);
+    cs_buf_addf(&path, "rubrics lint %s/rubrics", f->dir);
+    assert_int_equal(th_run(f->env.ptr, path.ptr, NULL, &err), 0);
+    free(err);
+    v = run_ok(f, path.ptr, 0);
+    assert_non_null(strstr(v, "warning: words_only.json: "
+                              "rules[0].turn_matches: the group at offset 1 "
+                              "repeats without bound"));
+    free(v);
+    th_env_free(f);
+    cs_buf_release(&cfg);
+    cs_buf_release(&line);
+    cs_buf_release(&path);
+    cs_buf_release(&words);
+}
+
 #define ENV_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, th_env_teardown)
 
 int main(void)
@@ -687,6 +764,7 @@ int main(void)
         ENV_TEST(test_scoring__removed_rubric_results_end_with_their_content),
         ENV_TEST(test_scoring__kpis_carry_metric_results),
         ENV_TEST(test_scoring__three_processes_share_the_work),
+        cmocka_unit_test(test_scoring__rule_limits_are_errors),
     };
 
     return cmocka_run_group_tests_name("scoring", tests, NULL, NULL);

@@ -80,6 +80,10 @@ static const struct opt_spec specs[] = {
     {.key = "database.statement_timeout_s",
      .env = "CALLSCOPE_DB_STATEMENT_TIMEOUT_S", .type = OPT_LONG,
      .offset = F(db_statement_timeout_s), .def = "1800", .min = 0},
+    {.key = "score.match_limit", .type = OPT_LONG,
+     .offset = F(score_match_limit), .def = "10000000", .min = 1000},
+    {.key = "score.time_budget_ms", .type = OPT_LONG,
+     .offset = F(score_time_budget_ms), .def = "1000", .min = 0},
 };
 
 /* Finds "a.b" in the file; NULL when absent. */

@@ -44,6 +44,9 @@ struct cs_config {
     long db_connect_retry_s;    /* how long to wait for a server that is
                                    not up yet (0: fail at once) */
     long db_statement_timeout_s; /* per statement, server side (0: none) */
+    /* Limits of the offline rules evaluator (score/rules.c). */
+    long score_match_limit;     /* PCRE2 backtracking steps per match */
+    long score_time_budget_ms;  /* matching time per conversation (0: none) */
     json_t *root;           /* the whole file (an empty object if none) */
 };
 

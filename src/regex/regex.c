@@ -22,6 +22,8 @@ struct cs_regex_matcher {
     pcre2_match_data *md;
     pcre2_match_context *mctx;
     pcre2_jit_stack *jit;
+    unsigned long limit;
+    char setting[64];       /* where the limit is configured, or "" */
 };
 
 static void *must(void *p)
@@ -117,6 +119,155 @@ int cs_regex_check(const char *pattern, struct cs_err *err)
     return ret;
 }
 
+/* Length of an unbounded quantifier at p (`*`, `+`, `{n,}`, with a lazy
+ * `?` or possessive `+` after it), or 0; *possessive says which. */
+static size_t unbounded_at(const char *p, int *possessive)
+{
+    size_t n = 0;
+
+    *possessive = 0;
+    if (*p == '*' || *p == '+') {
+        n = 1;
+    } else if (*p == '{') {
+        size_t i = 1;
+
+        while (p[i] >= '0' && p[i] <= '9')
+            i++;
+        if (i == 1 || p[i] != ',' || p[i + 1] != '}')
+            return 0;
+        n = i + 2;
+    } else {
+        return 0;
+    }
+    if (p[n] == '+')
+        *possessive = 1;
+    else if (p[n] == '?')
+        n++; /* lazy: still backtracks */
+    return n;
+}
+
+/* Skips a bounded quantifier (`?`, `{n}`, `{n,m}`) at p; returns its
+ * length or 0. */
+static size_t bounded_at(const char *p)
+{
+    size_t i = 1;
+
+    if (*p == '?')
+        return (p[1] == '?' || p[1] == '+') ? 2 : 1;
+    if (*p != '{')
+        return 0;
+    while ((p[i] >= '0' && p[i] <= '9') || p[i] == ',')
+        i++;
+    if (i == 1 || p[i] != '}')
+        return 0;
+    i++;
+    return (p[i] == '?' || p[i] == '+') ? i + 1 : i;
+}
+
+#define NEST_MAX 64
+
+int cs_regex_nested_quantifier(const char *pattern, size_t *at)
+{
+    /* Per open group: where it starts, whether it is atomic, and whether
+     * its content holds an unbounded repeat that can backtrack. */
+    size_t start[NEST_MAX + 1];
+    unsigned char atomic[NEST_MAX + 1], inner[NEST_MAX + 1];
+    size_t depth = 0, i = 0, n, deep = 0;
+    int poss;
+
+    start[0] = 0;
+    atomic[0] = inner[0] = 0;
+    while (pattern[i]) {
+        const char *p = pattern + i;
+        int group_end = 0, group_inner = 0, group_atomic = 0;
+        size_t group_start = 0;
+
+        if (p[0] == '\\' && p[1] == 'Q') {
+            const char *e = strstr(p + 2, "\\E");
+
+            i = e ? (size_t)(e - pattern) + 2 : strlen(pattern);
+        } else if (p[0] == '\\' && p[1]) {
+            i += 2;
+            /* \x{..}, \p{..}, \g{..}, \k{..}, \N{..}, \o{..} */
+            if (pattern[i] == '{' && strchr("xpPgkNo", p[1])) {
+                while (pattern[i] && pattern[i] != '}')
+                    i++;
+                if (pattern[i])
+                    i++;
+            }
+        } else if (p[0] == '[') {
+            i++;
+            if (pattern[i] == '^')
+                i++;
+            if (pattern[i] == ']')
+                i++;
+            while (pattern[i] && pattern[i] != ']') {
+                if (pattern[i] == '\\' && pattern[i + 1])
+                    i += 2;
+                else if (pattern[i] == '[' && pattern[i + 1] == ':' &&
+                         strstr(pattern + i + 2, ":]"))
+                    i = (size_t)(strstr(pattern + i + 2, ":]") - pattern) +
+                        2;
+                else
+                    i++;
+            }
+            if (pattern[i])
+                i++;
+        } else if (p[0] == '(' && (p[1] == '*' || (p[1] == '?' &&
+                                                    p[2] == '#'))) {
+            /* (*VERB) and (?#comment) repeat nothing. */
+            while (pattern[i] && pattern[i] != ')')
+                i++;
+            if (pattern[i])
+                i++;
+            continue;
+        } else if (p[0] == '(') {
+            if (depth < NEST_MAX) {
+                depth++;
+                start[depth] = i;
+                atomic[depth] = p[1] == '?' && p[2] == '>';
+                inner[depth] = 0;
+            } else {
+                deep++;
+            }
+            i++;
+            continue;
+        } else if (p[0] == ')') {
+            i++;
+            if (deep) {
+                deep--;
+                continue;
+            }
+            if (depth == 0)
+                continue;
+            group_end = 1;
+            group_start = start[depth];
+            group_inner = inner[depth];
+            group_atomic = atomic[depth];
+            depth--;
+        } else {
+            i++;
+        }
+        n = unbounded_at(pattern + i, &poss);
+        if (n) {
+            if (group_end && group_inner && !group_atomic && !poss) {
+                if (at)
+                    *at = group_start;
+                return 1;
+            }
+            i += n + (size_t)poss;
+            if (!poss)
+                inner[depth] = 1;
+        } else {
+            i += bounded_at(pattern + i);
+        }
+        /* What a group held stays inside what holds the group. */
+        if (group_end && group_inner && !group_atomic)
+            inner[depth] = 1;
+    }
+    return 0;
+}
+
 void cs_regex_matcher_new(struct cs_regex_matcher **out)
 {
     struct cs_regex_matcher *m = cs_xcalloc(1, sizeof(*m));
@@ -131,7 +282,20 @@ void cs_regex_matcher_new(struct cs_regex_matcher **out)
     pcre2_jit_stack_assign(m->mctx, NULL, m->jit);
     pcre2_set_match_limit(m->mctx, CS_REGEX_MATCH_LIMIT);
     pcre2_set_heap_limit(m->mctx, CS_REGEX_HEAP_LIMIT_KB);
+    m->limit = CS_REGEX_MATCH_LIMIT;
     *out = m;
+}
+
+void cs_regex_matcher_set_limit(struct cs_regex_matcher *m,
+                                unsigned long match_limit,
+                                const char *setting)
+{
+    assert(m && match_limit > 0);
+    m->limit = match_limit;
+    pcre2_set_match_limit(m->mctx, (uint32_t)(match_limit > UINT32_MAX
+                                                  ? UINT32_MAX
+                                                  : match_limit));
+    snprintf(m->setting, sizeof(m->setting), "%s", setting ? setting : "");
 }
 
 void cs_regex_matcher_free(struct cs_regex_matcher *m)
@@ -226,6 +390,11 @@ int cs_regex_match(struct cs_regex_span *out, struct cs_regex_matcher *m,
                      PCRE2_NO_UTF_CHECK, m->md, m->mctx);
     if (rc == PCRE2_ERROR_NOMATCH)
         return 0;
+    if (rc == PCRE2_ERROR_MATCHLIMIT)
+        return cs_err_set(err, CS_ERROR, "pattern match failed: match limit "
+                          "of %lu steps exceeded%s%s%s", m->limit,
+                          *m->setting ? " (" : "", m->setting,
+                          *m->setting ? ")" : "");
     if (rc < 0) {
         PCRE2_UCHAR msg[256];
 

@@ -93,12 +93,34 @@ void cs_regex_free(struct cs_regex *re);
  */
 int cs_regex_check(const char *pattern, struct cs_err *err);
 
+/*
+ * A static look for the shape that makes backtracking exponential: a
+ * group repeated without bound (`*`, `+`, `{n,}`) that itself holds an
+ * unbounded repeat, as in `^(\w+\s?)*$` or `(a+)+`. Possessive repeats
+ * (`*+`) and atomic groups (`(?>...)`) do not backtrack and do not count;
+ * escapes, character classes, \Q...\E and comments are skipped. Returns
+ * 1 and sets *at (may be NULL) to the offset of the outer group, else 0.
+ * A heuristic: it finds the common case, not every slow pattern.
+ */
+int cs_regex_nested_quantifier(const char *pattern, size_t *at);
+
 /* Makes a matcher in *out (new; free with cs_regex_matcher_free). Cannot
  * fail (out of memory aborts). */
 void cs_regex_matcher_new(struct cs_regex_matcher **out);
 
 /* Frees a matcher; NULL is a no-op. */
 void cs_regex_matcher_free(struct cs_regex_matcher *m);
+
+/*
+ * Sets the backtracking limit of every match `m` runs (default
+ * CS_REGEX_MATCH_LIMIT; a pattern's own (*LIMIT_MATCH=n) may only lower
+ * it). `setting` (may be NULL; copied) names where the limit is
+ * configured, for the error: "pattern match failed: match limit of N
+ * steps exceeded (score.match_limit)".
+ */
+void cs_regex_matcher_set_limit(struct cs_regex_matcher *m,
+                                unsigned long match_limit,
+                                const char *setting);
 
 /*
  * Returns 0 when `len` bytes of `text` are valid UTF-8 (shortest forms,

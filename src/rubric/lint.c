@@ -230,6 +230,7 @@ static void check_pattern(struct cs_rubric_loader *L, size_t i,
                           const char **out)
 {
     struct cs_err e;
+    size_t at = 0;
 
     *out = NULL;
     if (!v) {
@@ -249,6 +250,14 @@ static void check_pattern(struct cs_rubric_loader *L, size_t i,
         cs_lint_error(L, i, field, "%s", e.msg);
         return;
     }
+    if (cs_regex_nested_quantifier(json_string_value(v), &at))
+        cs_lint_warning(L, i, field, "the group at offset %zu repeats "
+                        "without bound and holds an unbounded repeat "
+                        "itself: matching can take exponential time (each "
+                        "match stops at score.match_limit steps, a "
+                        "conversation at score.time_budget_ms); make the "
+                        "inner repeat possessive (*+, ++) or the group "
+                        "atomic (?>...)", at);
     *out = json_string_value(v);
 }
 

@@ -390,6 +390,9 @@ int cs_score_llm_run(struct cs_score_stats *out, struct cs_store *st,
         r.url.ptr[--r.url.len] = '\0';
     cs_buf_adds(&r.url, "/chat/completions");
     ret = cs_rules_new(&r.rules, set, err);
+    if (!ret)
+        cs_rules_set_limits(r.rules, (unsigned long)cfg->score_match_limit,
+                            cfg->score_time_budget_ms);
     if (ret)
         goto done;
     cs_http_opts_init(&ho);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/log.h"
 #include "base/mem.h"
 #include "regex/regex.h"
 
@@ -28,6 +29,8 @@ struct cs_rules {
     unsigned char *bad;
     size_t offs_alloc;
     struct cs_err merr;         /* why the last match failed */
+    double budget;              /* seconds of matching per conversation */
+    double spent;               /* ... spent on the current one */
 };
 
 /* The outcome of looking for a turn that a pattern matches. */
@@ -95,6 +98,13 @@ done:
     return ret;
 }
 
+void cs_rules_set_limits(struct cs_rules *rules, unsigned long match_limit,
+                         long time_budget_ms)
+{
+    cs_regex_matcher_set_limit(rules->m, match_limit, "score.match_limit");
+    rules->budget = (double)time_budget_ms / 1000.0;
+}
+
 void cs_rules_free(struct cs_rules *rules)
 {
     if (!rules)
@@ -132,6 +142,7 @@ static void copy_turns(struct cs_rules *R, const struct cs_conv *conv)
         R->subj = cs_xrealloc(R->subj, R->offs_alloc * sizeof(*R->subj));
         R->bad = cs_xrealloc(R->bad, R->offs_alloc);
     }
+    R->spent = 0;
     cs_buf_reset(&R->subjects);
     for (size_t t = 0; t < conv->n_turns; t++) {
         R->offs[t] = R->subjects.len;
@@ -152,6 +163,7 @@ static struct hit find_turn(struct cs_rules *R, const struct cs_regex *re,
 {
     struct hit h = {-1, 0, 0, 0};
     struct cs_regex_span at;
+    double t0;
 
     for (size_t t = 0; t < conv->n_turns; t++) {
         int rc;
@@ -164,7 +176,17 @@ static struct hit find_turn(struct cs_rules *R, const struct cs_regex *re,
             h.error = 1;
             return h;
         }
+        if (R->budget > 0 && R->spent >= R->budget) {
+            cs_err_set(&R->merr, CS_ETOOBIG, "the time budget of %.0f ms "
+                       "per conversation is spent (score.time_budget_ms)",
+                       R->budget * 1000);
+            h.error = 1;
+            return h;
+        }
+        t0 = R->budget > 0 ? cs_now() : 0;
         rc = cs_regex_match(&at, R->m, re, &R->subj[t], 0, &R->merr);
+        if (R->budget > 0)
+            R->spent += cs_now() - t0;
         if (rc == 0)
             continue;
         if (rc < 0) {

@@ -53,6 +53,20 @@ int cs_rules_new(struct cs_rules **out, const struct cs_rubric_set *set,
 void cs_rules_free(struct cs_rules *rules);
 
 /*
+ * Limits of the matching (the config's score.match_limit and
+ * score.time_budget_ms): every match runs under `match_limit` backtracking
+ * steps, and once the matches for one conversation have taken
+ * `time_budget_ms` in all (0: no budget; counted per conversation from
+ * cs_rules_eval or cs_rules_prepare), no further match is started. Either
+ * makes the rubric being evaluated "error" with a rationale naming the
+ * limit (and the rubrics depending on it, as for any match error), never
+ * a hang. A single match is bounded by the step limit alone, so the
+ * budget may be overrun by one match.
+ */
+void cs_rules_set_limits(struct cs_rules *rules, unsigned long match_limit,
+                         long time_budget_ms);
+
+/*
  * Evaluates every rubric of the set on `conv` and fills out[0..set->n-1]
  * (indexed like set->rubrics; the previous contents are overwritten, so
  * release them first). Cannot fail: a match error becomes an "error"

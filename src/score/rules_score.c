@@ -113,6 +113,9 @@ int cs_score_rules_run(struct cs_score_stats *out, struct cs_store *st,
                    "logged under that name are stored", *m);
     }
     ret = cs_rules_new(&r.rules, set, err);
+    if (!ret)
+        cs_rules_set_limits(r.rules, (unsigned long)cfg->score_match_limit,
+                            cfg->score_time_budget_ms);
     if (ret)
         return ret;
     if (opts->sentiment_metric && cs_rubric_set_find(set,
