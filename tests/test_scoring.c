@@ -746,6 +746,72 @@ static void test_scoring__rule_limits_are_errors(void **state)
     cs_buf_release(&words);
 }
 
+/*
+ * Text from data that a spreadsheet would run (an id "-2+3", a tenant
+ * "+t", a metric "@m" the agent logged with the value "=2+2", evidence
+ * "=1+1 ...") reaches `results export --format csv` prefixed with "'"
+ * (OWASP's advice): LibreOffice opens every such cell as text, no cell
+ * as a formula, and the numbers stay numbers.
+ */
+static void test_scoring__csv_export_runs_no_formula(void **state)
+{
+    struct cs_buf path = CS_BUF_INIT, cmd = CS_BUF_INIT;
+    static const char rubric[] =
+        "{\"name\": \"Booking\", \"type\": \"boolean\", "
+        "\"definition\": \"Booked.\", \"success\": \"s\", \"failure\": "
+        "\"f\", \"rules\": [{\"turn_matches\": \"booking\", \"role\": "
+        "\"customer\", \"value\": true}, {\"default\": false}]}";
+    static const char line[] =
+        "{\"id\":\"-2+3\",\"tenant\":\"+t\",\"started_at\":"
+        "\"2026-10-01T10:00:00Z\",\"turns\":[{\"role\":\"customer\","
+        "\"text\":\"=1+1 booking\"}],\"metrics\":[{\"name\":\"@m\","
+        "\"value\":\"=2+2\"}]}\n";
+    struct th_env *f;
+    char *out, *cells;
+
+    (void)state;
+    f = th_env_new(NULL);
+    cs_buf_addf(&path, "%s/rubrics/booking.json", f->dir);
+    th_write(path.ptr, rubric, strlen(rubric));
+    cs_buf_addf(&f->env, "CALLSCOPE_RUBRICS_DIR=%s/rubrics ", f->dir);
+    ingest_line(f, "in.jsonl", line);
+    free(run_ok(f, "score", 0));
+    out = run_ok(f, "results export --format csv", 0);
+    assert_non_null(strstr(out, "'-2+3,'+t,'@m,agent,'=2+2,"));
+    assert_non_null(strstr(out, "'-2+3,'+t,booking,"));
+    assert_non_null(strstr(out, ",'=1+1 booking,"));
+    cs_buf_reset(&path);
+    cs_buf_addf(&path, "%s/export.csv", f->dir);
+    th_write(path.ptr, out, strlen(out));
+    free(out);
+    /* LibreOffice's own reading of it, as a workbook: its cells. */
+    cs_buf_addf(&cmd, "soffice --headless -env:UserInstallation=file://%s/lo"
+                " --convert-to xlsx --outdir %s %s >%s/lo.log 2>&1 && "
+                "/usr/bin/python3 -c 'import re, sys, zipfile\n"
+                "z = zipfile.ZipFile(sys.argv[1])\n"
+                "sh = z.read(\"xl/worksheets/sheet1.xml\").decode()\n"
+                "ss = re.findall(r\"<t[^>]*>([^<]*)</t>\", "
+                "z.read(\"xl/sharedStrings.xml\").decode())\n"
+                "print(\"formulas\", sh.count(\"<f\"))\n"
+                "for r, t, v in re.findall(r\"<c r=.([A-Z]+)2. [^>]*t=.(.). "
+                "*>(?:<v>([^<]*)</v>)?\", sh):\n"
+                "    print(r, t, ss[int(v)] if t == \"s\" else v)\n"
+                "' %s/export.xlsx", f->dir, f->dir, path.ptr, f->dir,
+                f->dir);
+    assert_int_equal(th_sh(cmd.ptr, &cells), 0);
+    assert_non_null(strstr(cells, "formulas 0\n"));
+    /* Row 2 is the first result (sorted by metric: "@m" first). */
+    assert_non_null(strstr(cells, "A s &apos;-2+3\n"));
+    assert_non_null(strstr(cells, "B s &apos;+t\n"));
+    assert_non_null(strstr(cells, "C s &apos;@m\n"));
+    assert_non_null(strstr(cells, "E s &apos;=2+2\n"));
+    assert_non_null(strstr(cells, "J n 0\n")); /* tokens_in, a number */
+    free(cells);
+    th_env_free(f);
+    cs_buf_release(&path);
+    cs_buf_release(&cmd);
+}
+
 #define ENV_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, th_env_teardown)
 
 int main(void)
@@ -765,6 +831,7 @@ int main(void)
         ENV_TEST(test_scoring__kpis_carry_metric_results),
         ENV_TEST(test_scoring__three_processes_share_the_work),
         cmocka_unit_test(test_scoring__rule_limits_are_errors),
+        cmocka_unit_test(test_scoring__csv_export_runs_no_formula),
     };
 
     return cmocka_run_group_tests_name("scoring", tests, NULL, NULL);

@@ -218,9 +218,17 @@ void cs_store_results_free(struct cs_result_writer *w)
     free(w);
 }
 
-static void csv_cell(FILE *out, const char *s, int last)
+/* A CSV cell; `text` for a value from data (ids, tenants, metric names,
+ * labels, evidence, rationale), which cs_csv_text keeps from being read
+ * as a formula ("=...", "+...", "-...", "@..." get a leading "'"). The
+ * numbers and our own words are written as they are, so a negative cost
+ * stays a number. */
+static void csv_cell(FILE *out, const char *s, int text, int last)
 {
-    cs_csv_field(out, s);
+    if (text)
+        cs_csv_text(out, s);
+    else
+        cs_csv_field(out, s);
     fputc(last ? '\n' : ',', out);
 }
 
@@ -263,7 +271,8 @@ static void export_row(FILE *out, struct cs_buf *line, const PGresult *r,
                                  ? cs_xstrdup(json_string_value(jv))
                                  : json_dumps(jv, JSON_ENCODE_ANY);
 
-            csv_cell(out, t ? t : "", c == EXPORT_COLUMNS - 1);
+            csv_cell(out, t ? t : "", json_is_string(jv),
+                     c == EXPORT_COLUMNS - 1);
             free(t);
             json_decref(jv);
         } else {
@@ -351,7 +360,7 @@ int cs_store_results_export(struct cs_store *st,
                 cs_store_filter_where);
     if (csv) {
         for (int c = 0; c < EXPORT_COLUMNS; c++)
-            csv_cell(out, export_names[c], c == EXPORT_COLUMNS - 1);
+            csv_cell(out, export_names[c], 0, c == EXPORT_COLUMNS - 1);
     }
     ret = cs_store_exec(st, "BEGIN READ ONLY", err);
     if (!ret)
