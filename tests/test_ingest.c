@@ -9,11 +9,14 @@
 #include <sys/wait.h>
 
 #include <cmocka.h>
+#include <jansson.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "base/buf.h"
 #include "base/mem.h"
 #include "helpers.h"
+#include "ingest/arena.h"
 
 #define GOOD(id, extra)                                                    \
     "{\"id\":\"" id "\",\"tenant\":\"t1\",\"started_at\":"                 \
@@ -407,6 +410,90 @@ static void test_ingest__failed_batch_names_file_and_lines(void **state)
     cs_buf_release(&args);
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+#define ASAN 1
+#include <sanitizer/asan_interface.h>
+#else
+#define ASAN 0
+#endif
+
+/*
+ * The parsing arena (ingest/arena.h) is what production runs, so the
+ * sanitizer build runs it too: memory is handed out unpoisoned with a
+ * poisoned redzone after it, poisoned again on free and at the end of a
+ * line, and recycled for the next line. Under ASan a read after the end
+ * of the line is reported (in a child, which ASan ends).
+ */
+static void test_ingest__arena_poisons_what_it_recycles(void **state)
+{
+    json_malloc_t jmalloc;
+    json_free_t jfree;
+    char *a, *b, *c;
+
+    (void)state;
+    cs_arena_install();
+    json_get_alloc_funcs(&jmalloc, &jfree);
+    cs_arena_begin();
+    a = jmalloc(24);
+    b = jmalloc(40);
+    memset(a, 1, 24);
+    memset(b, 2, 40);
+    assert_true(b >= a + 24);
+#if ASAN
+    assert_false(__asan_address_is_poisoned(a + 23));
+    assert_true(__asan_address_is_poisoned(a + 24));
+    jfree(a);
+    assert_true(__asan_address_is_poisoned(a));
+    assert_false(__asan_address_is_poisoned(b));
+#else
+    jfree(a); /* a no-op in the arena */
+#endif
+    cs_arena_end();
+#if ASAN
+    assert_true(__asan_address_is_poisoned(b));
+    assert_true(__asan_address_is_poisoned(b + 39));
+#endif
+    /* The next line gets the same memory, usable again. */
+    cs_arena_begin();
+    c = jmalloc(24);
+    assert_ptr_equal(c, a);
+    memset(c, 3, 24);
+    cs_arena_end();
+#if ASAN
+    {
+        char log[] = "/tmp/cs-test.arena-XXXXXX";
+        int fd = mkstemp(log), st = 0;
+        pid_t pid;
+        char *text;
+
+        assert_true(fd >= 0);
+        fflush(NULL);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            volatile char x;
+
+            dup2(fd, 2);
+            cs_arena_begin();
+            c = jmalloc(16);
+            cs_arena_end();
+            x = c[0]; /* use after the line ended */
+            (void)x;
+            _exit(0);
+        }
+        close(fd);
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        text = th_read(log);
+        unlink(log);
+        assert_false(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        assert_non_null(strstr(text, "use-after-poison"));
+        free(text);
+    }
+#endif
+    cs_arena_release();
+    json_set_alloc_funcs(malloc, free);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -418,6 +505,7 @@ int main(void)
         TH_ENV_TEST(test_ingest__sample_data_loads_completely),
         TH_ENV_TEST(test_ingest__concurrent_ingests_of_one_file),
         TH_ENV_TEST(test_ingest__failed_batch_names_file_and_lines),
+        cmocka_unit_test(test_ingest__arena_poisons_what_it_recycles),
     };
 
     return cmocka_run_group_tests_name("ingest", tests, NULL, NULL);

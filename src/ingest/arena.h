@@ -11,7 +11,9 @@
  * and free() of such memory is a no-op, until cs_arena_end(), which
  * recycles everything at once; every other allocation is plain malloc.
  * Nothing allocated between begin and end may be used after end.
- * Sanitizer builds keep plain malloc so ASan sees every allocation.
+ * AddressSanitizer builds run the arena too, with its memory poisoned
+ * whenever it is not handed out (see arena.c), so ASan checks the
+ * allocator production uses.
  */
 void cs_arena_install(void);
 void cs_arena_begin(void);
