@@ -268,30 +268,34 @@ static void html_close(struct cs_buf *h, const char *footer)
            "color:" MUTED ";font-weight:600;"
 #define TD "padding:7px 8px;border-bottom:1px solid " RULE ";"
 
-static void table_open(struct cs_buf *h, const char *const *cols, size_t n)
+/* A table whose first `nleft` columns are text (left, may wrap) and the
+ * others numbers (right, unbroken). */
+static void table_open(struct cs_buf *h, const char *const *cols, size_t n,
+                       size_t nleft)
 {
     cs_buf_adds(h, "<table role=\"presentation\" cellpadding=\"0\" "
                 "cellspacing=\"0\" style=\"width:100%;border-collapse:"
                 "collapse;background:#ffffff;margin:0 0 8px;\">\n<tr>");
     for (size_t i = 0; i < n; i++) {
         cs_buf_addf(h, "<th style=\"" TH "text-align:%s;\">",
-                    i ? "right" : "left");
+                    i >= nleft ? "right" : "left");
         html_escape(h, cols[i]);
         cs_buf_adds(h, "</th>");
     }
     cs_buf_adds(h, "</tr>\n");
 }
 
-/* One row: the first cell left, the others right and unbroken; `colors`
- * and `bgs` (may be NULL or hold NULLs) per cell. */
+/* One row, aligned as table_open says; `colors` and `bgs` (may be NULL
+ * or hold NULLs) per cell. */
 static void table_row(struct cs_buf *h, const char *const *cells, size_t n,
-                      const char *const *colors, const char *const *bgs)
+                      size_t nleft, const char *const *colors,
+                      const char *const *bgs)
 {
     cs_buf_adds(h, "<tr>");
     for (size_t i = 0; i < n; i++) {
-        cs_buf_addf(h, "<td style=\"" TD "text-align:%s;%s", i ? "right"
-                                                               : "left",
-                    i ? "white-space:nowrap;" : "");
+        cs_buf_addf(h, "<td style=\"" TD "text-align:%s;%s",
+                    i >= nleft ? "right" : "left",
+                    i >= nleft ? "white-space:nowrap;" : "");
         if (colors && colors[i])
             cs_buf_addf(h, "color:%s;", colors[i]);
         if (bgs && bgs[i])
@@ -303,13 +307,15 @@ static void table_row(struct cs_buf *h, const char *const *cells, size_t n,
     cs_buf_adds(h, "</tr>\n");
 }
 
-/* A line of the text table: label padded, then right-aligned columns. */
-static void text_row(struct cs_buf *b, const char *const *cells, size_t n)
+/* A line of the text table: each cell padded to its width, right-aligned
+ * when the width is negative. */
+static void text_row(struct cs_buf *b, const char *const *cells, size_t n,
+                     const int *widths)
 {
-    cs_fmt_pad(b, cells[0], 30, 0);
-    for (size_t i = 1; i < n; i++) {
-        cs_buf_adds(b, "  ");
-        cs_fmt_pad(b, cells[i], 13, 1);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            cs_buf_adds(b, "  ");
+        cs_fmt_pad(b, cells[i], (size_t)abs(widths[i]), widths[i] < 0);
     }
     while (b->len && b->ptr[b->len - 1] == ' ')
         b->ptr[--b->len] = '\0';
@@ -324,8 +330,10 @@ static void kpi_table(struct cs_buf *text, struct cs_buf *html,
                       const enum cs_kpi_id *ids, size_t n_ids,
                       const char *const head[3], int mark_alerts)
 {
-    table_open(html, head, 3);
-    text_row(text, head, 3);
+    static const int widths[3] = {26, -15, -13};
+
+    table_open(html, head, 3, 1);
+    text_row(text, head, 3, widths);
     for (size_t i = 0; i < n_ids; i++) {
         const struct cs_kpi_def *def = cs_kpi_def_get(ids[i]);
         const struct cs_kpi_row *row = cs_report_row(tn, def->key);
@@ -354,8 +362,8 @@ static void kpi_table(struct cs_buf *text, struct cs_buf *html,
         {
             const char *cells[3] = {def->label, v.ptr, c.ptr};
 
-            table_row(html, cells, 3, colors, bgs);
-            text_row(text, cells, 3);
+            table_row(html, cells, 3, 1, colors, bgs);
+            text_row(text, cells, 3, widths);
         }
         cs_buf_release(&v);
         cs_buf_release(&c);
@@ -373,8 +381,10 @@ static void tenants_table(struct cs_buf *text, struct cs_buf *html,
                      words_new(t, "col_containment", NULL, ret, err),
                      words_new(t, "col_net_savings", NULL, ret, err)};
 
-    table_open(html, (const char *const *)head, 4);
-    text_row(text, (const char *const *)head, 4);
+    static const int widths[4] = {24, -13, -10, -13};
+
+    table_open(html, (const char *const *)head, 4, 1);
+    text_row(text, (const char *const *)head, 4, widths);
     for (size_t i = 0; i < r->n_tenants; i++) {
         const struct cs_report_tenant *tn = &r->tenants[i];
         char *c = value_of(tn, CS_UNIT_COUNT, tn->cur.v[CS_KPI_CONVERSATIONS]);
@@ -383,8 +393,8 @@ static void tenants_table(struct cs_buf *text, struct cs_buf *html,
         char *s = value_of(tn, CS_UNIT_MONEY, tn->cur.v[CS_KPI_NET_SAVINGS]);
         const char *cells[4] = {tn->display_name, c, k, s};
 
-        table_row(html, cells, 4, NULL, NULL);
-        text_row(text, cells, 4);
+        table_row(html, cells, 4, 1, NULL, NULL);
+        text_row(text, cells, 4, widths);
         free(c);
         free(k);
         free(s);
@@ -410,6 +420,7 @@ int cs_mail_compose_report(struct cs_mail_content *out,
                      : cs_xstrdup(CS_FMT_DASH);
     char *conv = NULL, *cont = NULL, *net = NULL, *intro = NULL;
     char *footer = NULL, *caption = NULL, ntenants[24];
+    const char *intro_head = "All tenants";
     const char *name = tn ? tn->display_name : NULL;
     double total = 0;
 
@@ -461,8 +472,10 @@ int cs_mail_compose_report(struct cs_mail_content *out,
         cs_buf_adds(&sub, period);
         if (tn)
             cs_buf_addf(&sub, " \xc2\xb7 %s", tn->tz);
-        html_open(&html, subj.ptr, name ? name : subj.ptr, sub.ptr);
-        cs_buf_addf(&text, "%s\n%s\n\n", name ? name : subj.ptr, sub.ptr);
+        /* The edition of all tenants is headed by its subject's words. */
+        html_open(&html, subj.ptr, name ? name : intro_head, sub.ptr);
+        cs_buf_addf(&text, "%s\n%s\n\n", name ? name : intro_head,
+                    sub.ptr);
         cs_buf_release(&sub);
     }
     html_para(&html, intro);
@@ -532,9 +545,11 @@ static enum cs_unit unit_of(const char *name)
  * them (as many decimals as tell them apart). */
 static void alert_words(const struct cs_report_tenant *tn,
                         const struct cs_alert_rec *a, const char **label,
-                        struct cs_buf *value, struct cs_buf *threshold)
+                        struct cs_buf *value, struct cs_buf *threshold,
+                        int bound)
 {
     const struct cs_kpi_row *row = tn ? cs_report_row(tn, a->kpi) : NULL;
+    struct cs_buf th = CS_BUF_INIT;
     struct cs_alert al;
 
     memset(&al, 0, sizeof(al));
@@ -544,7 +559,12 @@ static void alert_words(const struct cs_report_tenant *tn,
     al.threshold = a->threshold;
     al.critical = a->level == 2;
     al.below = a->below;
-    cs_fmt_alert(value, threshold, tn ? &tn->fmt : NULL, &al);
+    cs_fmt_alert(value, &th, tn ? &tn->fmt : NULL, &al);
+    /* "min 90.0 %" for a floor, "max 10.0 %" for a ceiling. */
+    if (bound)
+        cs_buf_adds(threshold, a->below ? "min " : "max ");
+    cs_buf_adds(threshold, th.ptr);
+    cs_buf_release(&th);
     *label = row ? row->label : a->kpi;
 }
 
@@ -600,28 +620,26 @@ int cs_mail_compose_alerts(struct cs_mail_content *out,
     html_open(&html, subject, tn->display_name, sub.ptr);
     cs_buf_addf(&text, "%s\n%s\n\n%s\n\n", tn->display_name, sub.ptr, intro);
     html_para(&html, intro);
-    table_open(&html, (const char *const *)head, 4);
-    text_row(&text, (const char *const *)head, 4);
+    static const int widths[4] = {8, 26, -10, -16};
+
+    table_open(&html, (const char *const *)head, 4, 2);
+    text_row(&text, (const char *const *)head, 4, widths);
     for (size_t i = 0; i < n; i++) {
         struct cs_buf val = CS_BUF_INIT, th = CS_BUF_INIT, lv = CS_BUF_INIT;
         const char *label;
 
-        alert_words(tn, &a[i], &label, &val, &th);
+        alert_words(tn, &a[i], &label, &val, &th, 1);
         words(&lv, t, a[i].level == 2 ? "level_critical" : "level_warning",
               NULL, &ret, err);
-        cs_buf_addf(&th, " (%s)", a[i].below ? "min" : "max");
         {
-            /* The text table reads level first; the HTML one too, with
-             * the level in colour. */
+            /* Level first, in colour in the HTML. */
             const char *cells[4] = {lv.ptr, label, val.ptr, th.ptr};
             const char *colors[4] = {a[i].level == 2 ? BAD : "#8a5a00", NULL,
                                      NULL, MUTED};
             const char *bgs[4] = {a[i].level == 2 ? CRIT_BG : WARN_BG, NULL,
                                   NULL, NULL};
-            const char *tcells[4] = {lv.ptr, label, val.ptr, th.ptr};
-
-            table_row(&html, cells, 4, colors, bgs);
-            text_row(&text, tcells, 4);
+            table_row(&html, cells, 4, 2, colors, bgs);
+            text_row(&text, cells, 4, widths);
         }
         cs_buf_release(&val);
         cs_buf_release(&th);
@@ -719,8 +737,7 @@ char *cs_mail_webhook_body(const struct cs_tmpl *t,
         struct cs_buf val = CS_BUF_INIT, th = CS_BUF_INIT;
         const char *label;
 
-        alert_words(tn, &a[i], &label, &val, &th);
-        cs_buf_addf(&th, " (%s)", a[i].below ? "min" : "max");
+        alert_words(tn, &a[i], &label, &val, &th, 1);
         json_array_append_new(blocks, json_pack(
             "{s:s,s:[o,o,o,o]}", "type", "section", "fields",
             slack_field("KPI", label),

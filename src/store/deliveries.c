@@ -235,7 +235,7 @@ int cs_store_delivery_list(struct cs_delivery_row **out, size_t *n_out,
               " FROM deliveries"
               " WHERE ($1::date IS NULL OR updated_at >= $1::date)"
               " AND ($2::text IS NULL OR job = $2)"
-              " AND (NOT $3::boolean OR state IN ('failed', 'sending'))"
+              " AND (NOT $3::boolean OR state <> 'sent')"
               " ORDER BY queued_at, id", 3, p, "cannot read the delivery log",
               err);
     if (ret)

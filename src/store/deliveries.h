@@ -88,7 +88,8 @@ int cs_store_delivery_done(struct cs_store *st, long long id, int sent,
 
 /* What to list: rows updated since `since` (a date, may be NULL), of
  * `job` (may be NULL), and only those a resend may pick up (`failed`, or
- * `sending` with a dead owner: the caller holds the job's lock). */
+ * `queued` or `sending` left by a dead run: the caller holds the job's
+ * lock). */
 struct cs_delivery_filter {
     const char *since;
     const char *job;
