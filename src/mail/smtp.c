@@ -28,6 +28,8 @@ struct xfer {
     int aborted;
     struct cs_buf line;     /* the server's reply being read */
     char last[256];         /* its last complete line */
+    char last_err[256];     /* its last 4xx or 5xx line (libcurl may QUIT
+                               after it, and "221" is no reason) */
 };
 
 /* The host of an smtp(s):// URL into `out`. */
@@ -138,6 +140,17 @@ static size_t on_read(char *buf, size_t size, size_t n, void *ud)
     }
     if (room > left)
         room = left;
+    /* The last bytes: once libcurl has them the server may soon hold the
+     * whole message, so the hand-over is recorded first (a crash right
+     * here leaves a message marked "may have arrived" that did not: it
+     * is reported, never sent twice). */
+    if (room == left && x->handed_over) {
+        if (x->handed_over(x->ctx) != 0) {
+            x->aborted = 1;
+            return CURL_READFUNC_ABORT;
+        }
+        x->handed_over = NULL;
+    }
     memcpy(buf, x->data + x->off, room);
     x->off += room;
     return room;
@@ -157,10 +170,14 @@ static int on_debug(CURL *e, curl_infotype type, char *data, size_t size,
         if (data[i] == '\n') {
             size_t n = x->line.len;
 
-            while (n && (x->line.ptr[n - 1] == '\r'))
+            while (n && (x->line.ptr[n - 1] == '\r' ||
+                         x->line.ptr[n - 1] == ' '))
                 n--;
             if (n)
                 snprintf(x->last, sizeof(x->last), "%.*s", (int)n,
+                         x->line.ptr);
+            if (n && (x->line.ptr[0] == '4' || x->line.ptr[0] == '5'))
+                snprintf(x->last_err, sizeof(x->last_err), "%.*s", (int)n,
                          x->line.ptr);
             cs_buf_reset(&x->line);
         } else if (x->line.len < 512) {
@@ -253,7 +270,6 @@ int cs_smtp_send(struct cs_smtp_result *res, struct cs_smtp *s,
     curl_easy_setopt(e, CURLOPT_MAIL_RCPT_ALLLOWFAILS, 1L);
 #endif
     curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
     curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
     curl_easy_setopt(e, CURLOPT_READDATA, &x);
     curl_easy_setopt(e, CURLOPT_VERBOSE, 1L);
@@ -266,14 +282,16 @@ int cs_smtp_send(struct cs_smtp_result *res, struct cs_smtp *s,
     cc = curl_easy_perform(e);
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
+    if (x.last_err[0] && code < 400)
+        code = strtol(x.last_err, NULL, 10);
     res->code = code;
     if (cc == CURLE_OK) {
         res->sent = 1;
         snprintf(res->reply, sizeof(res->reply), "%s", x.last);
     } else {
         res->retryable = !x.aborted && temporary(cc, code);
-        if (x.last[0] && code >= 400)
-            snprintf(res->reply, sizeof(res->reply), "%s", x.last);
+        if (x.last_err[0])
+            snprintf(res->reply, sizeof(res->reply), "%s", x.last_err);
         else if (cc == CURLE_USE_SSL_FAILED)
             snprintf(res->reply, sizeof(res->reply), "the server does not "
                      "offer STARTTLS and mail.tls is 'required'");

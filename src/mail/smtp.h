@@ -54,9 +54,9 @@ int cs_smtp_new(struct cs_smtp **out, const struct cs_smtp_opts *opts,
                 struct cs_err *err);
 void cs_smtp_free(struct cs_smtp *s);
 
-/* Called once the last byte of the message went to libcurl, before the
- * end of data is sent: from then on the server may hold the message.
- * Returns 0, or anything else to abort the transfer. */
+/* Called once, just before the last bytes of the message go to libcurl
+ * (so before the end of data is sent): from then on the server may hold
+ * the message. Returns 0, or anything else to abort the transfer. */
 typedef int (*cs_smtp_handover_fn)(void *ctx);
 
 struct cs_smtp_result {
