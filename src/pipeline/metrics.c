@@ -8,6 +8,8 @@
 
 #include "base/buf.h"
 #include "base/fs.h"
+#include "base/log.h"
+#include "store/deliveries.h"
 
 #define LAST_SUCCESS "callscope_job_last_success_timestamp_seconds"
 
@@ -106,3 +108,29 @@ int cs_metrics_write(const struct cs_config *cfg,
     cs_buf_release(&path);
     return ret;
 }
+
+int cs_job_lock(struct cs_store *st, const char *job, struct cs_err *err)
+{
+    char *holder = NULL;
+    int got = 0, ret;
+
+    ret = cs_store_job_lock(&got, &holder, st, job, err);
+    if (!ret && !got)
+        ret = cs_err_set(err, CS_ELOCKED, "the %s job is already running "
+                         "(%s): this run does nothing", job,
+                         holder ? holder : "another session holds its lock");
+    free(holder);
+    return ret;
+}
+
+void cs_job_finish(struct cs_store *st, const struct cs_config *cfg,
+                   struct cs_job_metrics *m)
+{
+    struct cs_err err = {0, ""};
+
+    m->success = m->errors == 0;
+    if (cs_metrics_write(cfg, m, &err))
+        cs_log(CS_LOG_WARN, "%s", err.msg);
+    cs_store_job_unlock(st, m->job, NULL);
+}
+

@@ -34,4 +34,13 @@ struct cs_job_metrics {
 int cs_metrics_write(const struct cs_config *cfg,
                      const struct cs_job_metrics *m, struct cs_err *err);
 
+/* Takes `job`'s advisory lock: 0, or CS_ELOCKED saying who holds it. */
+struct cs_store;
+int cs_job_lock(struct cs_store *st, const char *job, struct cs_err *err);
+
+/* Ends a run: success is errors == 0; writes the metrics (a failure to
+ * write them is a warning) and releases the lock. */
+void cs_job_finish(struct cs_store *st, const struct cs_config *cfg,
+                   struct cs_job_metrics *m);
+
 #endif

@@ -306,20 +306,12 @@ int cs_monthly_run(struct cs_monthly_result *res, struct cs_store *st,
 {
     struct cs_job_metrics jm;
     double t0 = cs_now();
-    char *holder = NULL;
-    int got = 0, ret;
+    int ret;
 
     memset(res, 0, sizeof(*res));
-    ret = cs_store_job_lock(&got, &holder, st, "monthly", err);
+    ret = cs_job_lock(st, "monthly", err);
     if (ret)
         return ret;
-    if (!got) {
-        ret = cs_err_set(err, CS_ELOCKED, "the monthly job is already "
-                         "running (%s): this run does nothing",
-                         holder ? holder : "another session holds its lock");
-        free(holder);
-        return ret;
-    }
     ret = monthly_stages(res, st, cfg, o, err);
     memset(&jm, 0, sizeof(jm));
     jm.job = "monthly";
@@ -329,13 +321,6 @@ int cs_monthly_run(struct cs_monthly_result *res, struct cs_store *st,
     jm.mails_sent = res->mail.sent;
     jm.mails_failed = res->mail.failed + res->not_mailed;
     jm.errors = (ret ? 1 : 0) + res->tenants_failed + jm.mails_failed;
-    jm.success = jm.errors == 0;
-    {
-        struct cs_err e2 = {0, ""};
-
-        if (cs_metrics_write(cfg, &jm, &e2))
-            cs_log(CS_LOG_WARN, "%s", e2.msg);
-    }
-    cs_store_job_unlock(st, "monthly", NULL);
+    cs_job_finish(st, cfg, &jm);
     return ret;
 }

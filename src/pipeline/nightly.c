@@ -327,20 +327,12 @@ int cs_nightly_run(struct cs_nightly_result *res, struct cs_store *st,
 {
     struct cs_job_metrics jm;
     double t0 = cs_now();
-    char *holder = NULL;
-    int got = 0, ret;
+    int ret;
 
     memset(res, 0, sizeof(*res));
-    ret = cs_store_job_lock(&got, &holder, st, "nightly", err);
+    ret = cs_job_lock(st, "nightly", err);
     if (ret)
         return ret;
-    if (!got) {
-        ret = cs_err_set(err, CS_ELOCKED, "the nightly job is already "
-                         "running (%s): this run does nothing",
-                         holder ? holder : "another session holds its lock");
-        free(holder);
-        return ret;
-    }
     ret = nightly_stages(res, st, cfg, o, err);
     memset(&jm, 0, sizeof(jm));
     jm.job = "nightly";
@@ -361,14 +353,7 @@ int cs_nightly_run(struct cs_nightly_result *res, struct cs_store *st,
     jm.errors = (ret ? 1 : 0) + res->pdfs.tenants_failed + jm.mails_failed +
                 jm.webhooks_failed + (long)res->ingest.files_failed +
                 (long)res->score.errors;
-    jm.success = jm.errors == 0;
-    {
-        struct cs_err e2 = {0, ""};
-
-        if (cs_metrics_write(cfg, &jm, &e2))
-            cs_log(CS_LOG_WARN, "%s", e2.msg);
-    }
-    cs_store_job_unlock(st, "nightly", NULL);
+    cs_job_finish(st, cfg, &jm);
     return ret;
 }
 
