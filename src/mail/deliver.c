@@ -430,7 +430,7 @@ static int try_mail(struct cs_mailer *m, const struct pending *p, int last,
     if (ret)
         goto done;
     if (res.sent) {
-        cs_log(CS_LOG_INFO, "sent %s to '%s' (%s)", p->what, p->rcpt,
+        cs_log(CS_LOG_DEBUG, "sent %s to '%s' (%s)", p->what, p->rcpt,
                strcmp(p->channel, "outbox") == 0 ? p->target : res.reply);
         m->stats.sent++;
     } else if (out == 2) {
@@ -502,7 +502,7 @@ static int try_webhook(struct cs_mailer *m, const struct pending *p,
         ret = cs_store_delivery_done(m->st, p->id, m->wres.code == 0,
                                      m->wreply, err);
         if (m->wres.code == 0) {
-            cs_log(CS_LOG_INFO, "posted %s to '%s' (%s)", p->what, p->rcpt,
+            cs_log(CS_LOG_DEBUG, "posted %s to '%s' (%s)", p->what, p->rcpt,
                    m->wreply);
             m->stats.webhooks_sent++;
         } else {
