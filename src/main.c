@@ -12,7 +12,11 @@ static int cmd_version(int argc, char **argv, struct cs_ctx *ctx);
 
 static const struct cs_cmd cs_cmds[] = {
     {"nightly", cs_cmd_nightly, CS_CMD_DB,
-     "the nightly job: ingest the inbox, daily KPIs and alerts"},
+     "the nightly job: ingest, score, daily KPIs and PDFs, mail, alerts"},
+    {"monthly", cs_cmd_monthly, CS_CMD_DB,
+     "the monthly job: executive PDFs mailed to each tenant"},
+    {"mail", cs_cmd_mail, CS_CMD_DB,
+     "the delivery log: --status, --resend-failed"},
     {"ingest", cs_cmd_ingest, CS_CMD_DB,
      "load JSONL conversation files into the store"},
     {"score", cs_cmd_score, CS_CMD_DB,
@@ -46,7 +50,9 @@ static const struct cs_opt_cmd doc = {
              "follows are in docs/ (docs/README.md).",
     .exits = "Every command takes --help ('callscope help COMMAND' too).\n"
              "Exit codes: 0 ok, 1 runtime error, 2 usage, 3 invalid config "
-             "or\nrubrics, 4 partial (some input rejected or failed).",
+             "or\nrubrics, 4 partial (some input, reports or deliveries "
+             "failed), 5 locked\n(another run of the same job is going "
+             "on).",
     .cmds = cs_cmds,
 };
 

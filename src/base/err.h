@@ -17,7 +17,8 @@ enum {
     CS_EDB = -5,
     CS_ENET = -6,
     CS_ELLM = -7,
-    CS_ETOOBIG = -8     /* a capped buffer or a limit was exceeded */
+    CS_ETOOBIG = -8,    /* a capped buffer or a limit was exceeded */
+    CS_ELOCKED = -9     /* another run of the same job holds its lock */
 };
 
 /*

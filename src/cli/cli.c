@@ -10,12 +10,15 @@
 
 #include "base/log.h"
 #include "base/mem.h"
+#include "mail/deliver.h"
 #include "rubric/rubric.h"
+#include "mail/deliver.h"
 #include "store/known.h"
 
 int cs_cli_exit_for(int code)
 {
-    return code == CS_EINVALID ? CS_EXIT_INVALID : CS_EXIT_ERROR;
+    return code == CS_EINVALID ? CS_EXIT_INVALID
+           : code == CS_ELOCKED ? CS_EXIT_LOCKED : CS_EXIT_ERROR;
 }
 
 int cs_cli_fail(int code, const char *msg)
@@ -139,4 +142,15 @@ void cs_cli_filter_release(struct cs_cli_filter *cf)
 {
     free(cf->metrics);
     cf->metrics = NULL;
+}
+
+void cs_cli_print_mail(const struct cs_mail_stats *s, long not_mailed)
+{
+    printf("mail: %ld sent, %ld failed, %ld already sent, %ld interrupted "
+           "(not resent)", s->sent, s->failed + not_mailed, s->skipped,
+           s->unknown);
+    if (s->webhooks_sent || s->webhooks_failed)
+        printf("; webhook: %ld sent, %ld failed", s->webhooks_sent,
+               s->webhooks_failed);
+    printf("\n");
 }

@@ -58,7 +58,8 @@ void cs_cli_filter_release(struct cs_cli_filter *cf);
 /* Prints "callscope: error: <msg>" and returns the exit code for `code`. */
 int cs_cli_fail(int code, const char *msg);
 
-/* Exit code for an error code: CS_EINVALID -> 3, others -> 1. */
+/* Exit code for an error code: CS_EINVALID -> 3, CS_ELOCKED -> 5,
+ * others -> 1. */
 int cs_cli_exit_for(int code);
 
 /* Prints "callscope CMD: <message>" and "Try 'callscope CMD --help'."
@@ -111,6 +112,12 @@ struct cs_ingest_stats;
 void cs_cli_print_ingest(const struct cs_ingest_stats *s, const char *rejects,
                          double seconds, int as_json);
 
+struct cs_mail_stats;
+/* Prints the delivery summary line of a job on stdout. */
+void cs_cli_print_mail(const struct cs_mail_stats *s, long not_mailed);
+
+int cs_cmd_monthly(int argc, char **argv, struct cs_ctx *ctx);
+int cs_cmd_mail(int argc, char **argv, struct cs_ctx *ctx);
 int cs_cmd_ingest(int argc, char **argv, struct cs_ctx *ctx);
 int cs_cmd_kpis(int argc, char **argv, struct cs_ctx *ctx);
 int cs_cmd_db(int argc, char **argv, struct cs_ctx *ctx);

@@ -20,10 +20,15 @@ static const struct cs_opt_cmd doc = {
              "the rubrics (refusing to start on an invalid rubric set), then\n"
              "writes the day's KPIs (with the previous day and the same "
              "weekday a\n"
-             "week earlier), the alerts, and a rolling period summary under\n"
-             "REPORTS_DIR.",
-    .exits = "Exit: 0 ok, 1 error, 2 usage, 3 invalid rubric set, 4 some "
-             "input\nrejected or some evaluations failed.",
+             "week earlier), the alerts, a rolling period summary and each\n"
+             "tenant's daily PDF under REPORTS_DIR, mails each PDF to its\n"
+             "tenant's recipients, sends the alerts due (mail and webhook) "
+             "and\nwrites REPORTS_DIR/metrics/callscope_nightly.prom. What "
+             "was mailed for\nthe day is not mailed again unless --force. "
+             "One run at a time (a\nPostgreSQL advisory lock).",
+    .exits = "Exit: 0 ok, 1 error, 2 usage, 3 invalid config or rubric set, "
+             "4 some\ninput rejected, evaluations, reports or deliveries "
+             "failed, 5 another\nnightly run holds the lock.",
 };
 
 int cs_cmd_nightly(int argc, char **argv, struct cs_ctx *ctx)
@@ -33,13 +38,17 @@ int cs_cmd_nightly(int argc, char **argv, struct cs_ctx *ctx)
     struct cs_buf inbox = CS_BUF_INIT, done = CS_BUF_INIT;
     struct cs_err err = {0, ""};
     char yesterday[11], today[11], *rejects = NULL;
+    int dated;
     struct cs_rubric_set *rubrics = NULL;
     int64_t day;
     long period_days = 30;
     int ret;
     const struct cs_option opts[] = {
         CS_OPT_DATE(0, "date", &o.date,
-                    "the day reported (default: yesterday, UTC)"),
+                    "the day reported (default: the latest day that has "
+                    "ended in every tenant's time zone)"),
+        CS_OPT_BOOL(0, "force", &o.force,
+                    "mail again what was already sent for this day"),
         CS_OPT_STRING(0, "inbox", &o.inbox, "DIR",
                       "default DATA_DIR/inbox"),
         CS_OPT_STRING(0, "done", &o.done_dir, "DIR",
@@ -50,12 +59,11 @@ int cs_cmd_nightly(int argc, char **argv, struct cs_ctx *ctx)
 
     memset(&o, 0, sizeof(o));
     day = (int64_t)(time(NULL) / 86400);
-    cs_format_date(day - 1, yesterday);
     cs_format_date(day, today);
-    o.date = yesterday;
     ret = cs_opt_parse(&argc, argv, ctx, &doc, opts);
     if (ret != CS_OPT_RUN)
         return ret;
+    dated = o.date != NULL;
     o.period_days = (int)period_days;
     if (!o.inbox) {
         cs_buf_addf(&inbox, "%s/inbox", ctx->cfg->data_dir);
@@ -80,6 +88,17 @@ int cs_cmd_nightly(int argc, char **argv, struct cs_ctx *ctx)
         return CS_EXIT_INVALID;
     }
     o.rubrics = rubrics;
+    if (!dated) {
+        ret = cs_nightly_default_date(yesterday, ctx->st, ctx->cfg, &err);
+        if (ret) {
+            ret = cs_cli_fail(ret, err.msg);
+            cs_rubric_set_free(rubrics);
+            cs_buf_release(&inbox);
+            cs_buf_release(&done);
+            return ret;
+        }
+        o.date = yesterday;
+    }
     rejects = cs_cli_rejects_path(ctx->cfg, "nightly");
     o.rejects_path = rejects;
     ret = cs_nightly_run(&res, ctx->st, ctx->cfg, &o, &err);
@@ -96,8 +115,11 @@ int cs_cmd_nightly(int argc, char **argv, struct cs_ctx *ctx)
         printf("report for %s in %s: %ld critical, %ld warning alert(s), "
                "%zu daily PDF(s)\n", o.date, res.report_dir,
                res.alerts_critical, res.alerts_warning, res.pdfs.n);
+        cs_cli_print_mail(&res.mail, res.not_mailed);
         ret = res.ingest.rejected || res.ingest.files_failed ||
-                      res.score.errors
+                      res.score.errors || res.pdfs.tenants_failed ||
+                      res.mail.failed || res.mail.webhooks_failed ||
+                      res.mail.unknown || res.not_mailed
                   ? CS_EXIT_PARTIAL : CS_EXIT_OK;
     }
     cs_nightly_result_release(&res);

@@ -18,7 +18,7 @@
 static int run(struct cs_ctx *ctx, const char *cmd, char **tenants,
                const char *month, const char *date)
 {
-    struct cs_report_files files = {NULL, 0, 0};
+    struct cs_report_files files = {NULL, NULL, 0, 0};
     struct cs_err err = {0, ""};
     struct cs_rubric_set *rubrics = NULL;
     int ret;

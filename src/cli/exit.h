@@ -7,8 +7,11 @@ enum cs_exit {
     CS_EXIT_ERROR = 1,      /* runtime error: database, I/O, network */
     CS_EXIT_USAGE = 2,      /* bad command line */
     CS_EXIT_INVALID = 3,    /* invalid config or rubric set */
-    CS_EXIT_PARTIAL = 4     /* finished, but some input was rejected or
-                               some items failed (see the summary) */
+    CS_EXIT_PARTIAL = 4,    /* finished, but some input was rejected or
+                               some items failed: a tenant's report, a
+                               delivery (see the summary) */
+    CS_EXIT_LOCKED = 5      /* not started: another run of the same job
+                               holds its lock (nightly, monthly) */
 };
 
 /*

@@ -6,13 +6,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/addr.h"
+#include "base/buf.h"
 #include "base/fmt.h"
 #include "base/fs.h"
 #include "base/mem.h"
 #include "base/parse.h"
 #include "config/alerts.h"
 
-enum opt_type { OPT_STR, OPT_LONG, OPT_DOUBLE };
+/* OPT_BOOL: a JSON boolean, or "1"/"0"/"true"/"false" in the environment
+ * (an int field); OPT_DURATION: seconds, from an integer or a string with
+ * a unit ("90s", "30m", "24h", "2d"; a long field). */
+enum opt_type { OPT_STR, OPT_LONG, OPT_DOUBLE, OPT_BOOL, OPT_DURATION };
 
 /*
  * The settings table: the key path in the file ("" when the setting comes
@@ -27,49 +32,66 @@ struct opt_spec {
     const char *def;
     double min;
     int secret;
+    const char *choices;    /* OPT_STR: the '|'-separated values allowed */
 };
 
 #define F(field) offsetof(struct cs_config, field)
 
 static const struct opt_spec specs[] = {
     {"database_url", "CALLSCOPE_DATABASE_URL", OPT_STR, F(database_url), NULL,
-     0, 1},
-    {"data_dir", "CALLSCOPE_DATA_DIR", OPT_STR, F(data_dir), "var", 0, 0},
+     0, 1, NULL},
+    {"data_dir", "CALLSCOPE_DATA_DIR", OPT_STR, F(data_dir), "var", 0, 0,
+     NULL},
     {"reports_dir", "CALLSCOPE_REPORTS_DIR", OPT_STR, F(reports_dir),
-     "reports", 0, 0},
+     "reports", 0, 0, NULL},
     {"rubrics_dir", "CALLSCOPE_RUBRICS_DIR", OPT_STR, F(rubrics_dir),
-     "rubrics", 0, 0},
+     "rubrics", 0, 0, NULL},
     {"sentiment_lexicon", NULL, OPT_STR, F(sentiment_lexicon),
-     "config/sentiment-lexicon.txt", 0, 0},
+     "config/sentiment-lexicon.txt", 0, 0, NULL},
     {"llm.base_url", "CALLSCOPE_LLM_BASE_URL", OPT_STR, F(llm_base_url),
-     NULL, 0, 0},
+     NULL, 0, 0, NULL},
     {"llm.model", "CALLSCOPE_LLM_MODEL", OPT_STR, F(llm_model),
-     "gpt-4o-mini", 0, 0},
-    {"", "CALLSCOPE_LLM_API_KEY", OPT_STR, F(llm_api_key), NULL, 0, 1},
+     "gpt-4o-mini", 0, 0, NULL},
+    {"", "CALLSCOPE_LLM_API_KEY", OPT_STR, F(llm_api_key), NULL, 0, 1, NULL},
     {"llm.concurrency", "CALLSCOPE_LLM_CONCURRENCY", OPT_LONG,
-     F(llm_concurrency), "16", 1, 0},
-    {"llm.timeout_s", NULL, OPT_LONG, F(llm_timeout_s), "60", 1, 0},
+     F(llm_concurrency), "16", 1, 0, NULL},
+    {"llm.timeout_s", NULL, OPT_LONG, F(llm_timeout_s), "60", 1, 0,
+     NULL},
     {"llm.connect_timeout_s", NULL, OPT_LONG, F(llm_connect_timeout_s), "10",
-     1, 0},
-    {"llm.max_tries", NULL, OPT_LONG, F(llm_max_tries), "4", 1, 0},
+     1, 0, NULL},
+    {"llm.max_tries", NULL, OPT_LONG, F(llm_max_tries), "4", 1, 0, NULL},
     {"llm.context_tokens", NULL, OPT_LONG, F(llm_context_tokens), "128000",
-     1000, 0},
+     1000, 0, NULL},
     {"llm.price_in_per_1k", NULL, OPT_DOUBLE, F(llm_price_in_per_1k),
-     "0.00015", 0, 0},
+     "0.00015", 0, 0, NULL},
     {"llm.price_out_per_1k", NULL, OPT_DOUBLE, F(llm_price_out_per_1k),
-     "0.0006", 0, 0},
-    {"smtp.url", "CALLSCOPE_SMTP_URL", OPT_STR, F(smtp_url), NULL, 0, 0},
-    {"", "CALLSCOPE_SMTP_USER", OPT_STR, F(smtp_user), NULL, 0, 1},
-    {"", "CALLSCOPE_SMTP_PASSWORD", OPT_STR, F(smtp_password), NULL, 0, 1},
+     "0.0006", 0, 0, NULL},
+    {"smtp.url", "CALLSCOPE_SMTP_URL", OPT_STR, F(smtp_url), NULL, 0, 0, NULL},
+    {"", "CALLSCOPE_SMTP_USER", OPT_STR, F(smtp_user), NULL, 0, 1, NULL},
+    {"", "CALLSCOPE_SMTP_PASSWORD", OPT_STR, F(smtp_password), NULL, 0, 1,
+     NULL},
     {"mail.from", "CALLSCOPE_MAIL_FROM", OPT_STR, F(mail_from),
-     "callscope@localhost", 0, 0},
+     "callscope@localhost", 0, 0, NULL},
+    {"mail.tls", "CALLSCOPE_SMTP_TLS", OPT_STR, F(mail_tls), NULL, 0, 0,
+     "required|opportunistic|off"},
+    {"mail.verify_tls", NULL, OPT_BOOL, F(mail_verify_tls), "true", 0, 0, NULL},
+    {"mail.ca_file", NULL, OPT_STR, F(mail_ca_file), NULL, 0, 0, NULL},
+    {"mail.max_attachment_bytes", NULL, OPT_LONG,
+     F(mail_max_attachment_bytes), "7340032", 0, 0, NULL},
+    {"mail.max_tries", NULL, OPT_LONG, F(mail_max_tries), "3", 1, 0, NULL},
+    {"mail.backoff_ms", NULL, OPT_LONG, F(mail_backoff_ms), "2000", 0, 0, NULL},
+    {"mail.timeout_s", NULL, OPT_LONG, F(mail_timeout_s), "60", 1, 0, NULL},
     {"alerts_webhook_url", "CALLSCOPE_ALERT_WEBHOOK_URL", OPT_STR,
-     F(alert_webhook_url), NULL, 0, 1},
-    {"score.page_size", NULL, OPT_LONG, F(score_page), "500", 1, 0},
+     F(alert_webhook_url), NULL, 0, 1, NULL},
+    {"alerts.resend_after", NULL, OPT_DURATION, F(alerts_resend_after_s),
+     "24h", 0, 0, NULL},
+    {"alerts.webhook_max_tries", NULL, OPT_LONG, F(alerts_webhook_max_tries),
+     "6", 1, 0, NULL},
+    {"score.page_size", NULL, OPT_LONG, F(score_page), "500", 1, 0, NULL},
     {"ingest.batch_rows", NULL, OPT_LONG, F(ingest_batch_rows), "5000", 1,
-     0},
+     0, NULL},
     {"ingest.max_line_bytes", NULL, OPT_LONG, F(ingest_max_line_bytes),
-     "16777216", 1024, 0},
+     "16777216", 1024, 0, NULL},
     /* Designated, so that a column added to the table leaves these be. */
     {.key = "database.connect_timeout_s",
      .env = "CALLSCOPE_DB_CONNECT_TIMEOUT_S", .type = OPT_LONG,
@@ -100,6 +122,49 @@ static json_t *lookup(json_t *root, const char *key)
     return json_is_object(v) ? json_object_get(v, dot + 1) : NULL;
 }
 
+static int choice_ok(const char *choices, const char *v)
+{
+    size_t n = strlen(v);
+
+    for (const char *p = choices; *p;) {
+        size_t w = strcspn(p, "|");
+
+        if (w == n && strncmp(p, v, n) == 0)
+            return 1;
+        p += w;
+        if (*p == '|')
+            p++;
+    }
+    return 0;
+}
+
+/* "3600", "90s", "30m", "24h", "2d" to seconds; 0 or -1. */
+static int parse_duration(const char *s, long *out)
+{
+    static const struct {
+        char unit;
+        long mul;
+    } units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}};
+    char num[32];
+    size_t n = strlen(s);
+    long v, mul = 1;
+
+    if (n == 0 || n >= sizeof(num))
+        return -1;
+    memcpy(num, s, n + 1);
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        if (num[n - 1] == units[i].unit) {
+            mul = units[i].mul;
+            num[--n] = '\0';
+            break;
+        }
+    }
+    if (n == 0 || cs_parse_long(num, &v) < 0 || v < 0 || v > 366L * 86400)
+        return -1;
+    *out = v * mul;
+    return 0;
+}
+
 static int set_value(struct cs_config *cfg, const struct opt_spec *s,
                      const char *text, json_t *jv, const char *origin,
                      struct cs_err *err)
@@ -113,6 +178,12 @@ static int set_value(struct cs_config *cfg, const struct opt_spec *s,
         if (jv && !json_is_string(jv))
             return cs_err_set(err, CS_EINVALID, "%s: '%s': expected a string",
                               origin, s->key);
+        if (s->choices && !choice_ok(s->choices,
+                                     jv ? json_string_value(jv) : text))
+            return cs_err_set(err, CS_EINVALID, "%s: '%s': expected one of "
+                              "%s, not '%s'", origin,
+                              s->env && !jv ? s->env : s->key, s->choices,
+                              jv ? json_string_value(jv) : text);
         free(*(char **)field);
         *(char **)field = cs_xstrdup(jv ? json_string_value(jv) : text);
         return 0;
@@ -151,8 +222,77 @@ static int set_value(struct cs_config *cfg, const struct opt_spec *s,
                               origin, s->key, s->min);
         *(double *)field = d;
         return 0;
+    case OPT_BOOL:
+        if (jv) {
+            if (!json_is_boolean(jv))
+                return cs_err_set(err, CS_EINVALID, "%s: '%s': expected true "
+                                  "or false", origin, s->key);
+            *(int *)field = json_is_true(jv);
+        } else if (strcmp(text, "true") == 0 || strcmp(text, "1") == 0) {
+            *(int *)field = 1;
+        } else if (strcmp(text, "false") == 0 || strcmp(text, "0") == 0) {
+            *(int *)field = 0;
+        } else {
+            return cs_err_set(err, CS_EINVALID, "%s: '%s': '%s' is not true "
+                              "or false", origin, s->env ? s->env : s->key,
+                              text);
+        }
+        return 0;
+    case OPT_DURATION:
+        if (jv && json_is_integer(jv)) {
+            l = (long)json_integer_value(jv);
+        } else if (jv && !json_is_string(jv)) {
+            return cs_err_set(err, CS_EINVALID, "%s: '%s': expected seconds "
+                              "or a string like \"24h\"", origin, s->key);
+        } else if (parse_duration(jv ? json_string_value(jv) : text, &l)) {
+            return cs_err_set(err, CS_EINVALID, "%s: '%s': '%s' is not a "
+                              "duration (like 90s, 30m, 24h, 2d)", origin,
+                              s->key, jv ? json_string_value(jv) : text);
+        }
+        if (l < 0)
+            return cs_err_set(err, CS_EINVALID, "%s: '%s': must be >= 0",
+                              origin, s->key);
+        *(long *)field = l;
+        return 0;
     }
     return CS_ERROR;
+}
+
+/* An array of addresses (absent or null is fine), each parsed. */
+static int check_addresses(json_t *v, const char *origin, const char *key,
+                           struct cs_err *err)
+{
+    struct cs_err why = {0, ""};
+    struct cs_addr a;
+    size_t i;
+    json_t *e;
+
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_array(v))
+        return cs_err_set(err, CS_EINVALID, "%s: '%s': expected an array of "
+                          "addresses", origin, key);
+    json_array_foreach(v, i, e) {
+        if (!json_is_string(e))
+            return cs_err_set(err, CS_EINVALID, "%s: '%s[%zu]': expected a "
+                              "string", origin, key, i);
+        if (cs_addr_parse(&a, json_string_value(e), &why))
+            return cs_err_set(err, CS_EINVALID, "%s: '%s[%zu]': %s", origin,
+                              key, i, why.msg);
+    }
+    return 0;
+}
+
+static int check_http_url(const char *u, const char *origin, const char *key,
+                          struct cs_err *err)
+{
+    if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0)
+        return cs_err_set(err, CS_EINVALID, "%s: '%s': expected an http:// "
+                          "or https:// URL", origin, key);
+    if (strpbrk(u, " \r\n\t"))
+        return cs_err_set(err, CS_EINVALID, "%s: '%s': the URL contains "
+                          "white space", origin, key);
+    return 0;
 }
 
 /* Checks the per-tenant entries once, so reports never meet a bad one. */
@@ -197,12 +337,89 @@ static int check_tenants(json_t *root, const char *origin,
                                   "expected a string of at most %zu bytes",
                                   origin, name, strs[i].key, strs[i].max);
         }
-        v = json_object_get(t, "recipients");
-        if (v && !json_is_array(v))
-            return cs_err_set(err, CS_EINVALID, "%s: 'tenants.%s.recipients'"
-                              ": expected an array of addresses", origin,
-                              name);
+        for (size_t i = 0; i < 2; i++) {
+            static const char *const lists[] = {"recipients",
+                                                "alert_recipients"};
+            struct cs_buf key = CS_BUF_INIT;
+            int ret;
+
+            cs_buf_addf(&key, "tenants.%s.%s", name, lists[i]);
+            ret = check_addresses(json_object_get(t, lists[i]), origin,
+                                  key.ptr, err);
+            cs_buf_release(&key);
+            if (ret)
+                return ret;
+        }
+        v = json_object_get(t, "alert_webhook_url");
+        if (v && !json_is_null(v)) {
+            struct cs_buf key = CS_BUF_INIT;
+            int ret;
+
+            cs_buf_addf(&key, "tenants.%s.alert_webhook_url", name);
+            ret = json_is_string(v)
+                      ? check_http_url(json_string_value(v), origin, key.ptr,
+                                       err)
+                      : cs_err_set(err, CS_EINVALID, "%s: '%s': expected a "
+                                   "string", origin, key.ptr);
+            cs_buf_release(&key);
+            if (ret)
+                return ret;
+        }
     }
+    return 0;
+}
+
+/* The settings of mail delivery that must hold together. */
+static int check_mail(const struct cs_config *cfg, const char *origin,
+                      struct cs_err *err)
+{
+    struct cs_addr a;
+    struct cs_err why = {0, ""};
+    const char *u = cfg->smtp_url;
+    int ret;
+
+    if (cs_addr_parse(&a, cfg->mail_from, &why))
+        return cs_err_set(err, CS_EINVALID, "%s: 'mail.from' "
+                          "(CALLSCOPE_MAIL_FROM): %s", origin, why.msg);
+    ret = check_addresses(json_object_get(cfg->root, "internal_recipients"),
+                          origin, "internal_recipients", err);
+    if (ret)
+        return ret;
+    if (cfg->alert_webhook_url && *cfg->alert_webhook_url) {
+        ret = check_http_url(cfg->alert_webhook_url, origin,
+                             "alerts_webhook_url (CALLSCOPE_ALERT_WEBHOOK_URL)",
+                             err);
+        if (ret)
+            return ret;
+    }
+    if (!u || !*u)
+        return 0;
+    if (strncmp(u, "smtp://", 7) != 0 && strncmp(u, "smtps://", 8) != 0)
+        return cs_err_set(err, CS_EINVALID, "%s: 'smtp.url' "
+                          "(CALLSCOPE_SMTP_URL): expected smtp://host[:port] "
+                          "or smtps://host[:port], not '%s'", origin, u);
+    {
+        const char *host = strstr(u, "://") + 3;
+        size_t n = strcspn(host, "/?#");
+
+        if (memchr(host, '@', n))
+            return cs_err_set(err, CS_EINVALID, "%s: 'smtp.url' "
+                              "(CALLSCOPE_SMTP_URL): no user or password in "
+                              "the URL; they come from CALLSCOPE_SMTP_USER "
+                              "and CALLSCOPE_SMTP_PASSWORD", origin);
+        if (n == 0)
+            return cs_err_set(err, CS_EINVALID, "%s: 'smtp.url' "
+                              "(CALLSCOPE_SMTP_URL): no host in '%s'",
+                              origin, u);
+    }
+    if (strncmp(u, "smtps://", 8) == 0 && cfg->mail_tls &&
+        strcmp(cfg->mail_tls, "off") == 0)
+        return cs_err_set(err, CS_EINVALID, "%s: 'mail.tls' "
+                          "(CALLSCOPE_SMTP_TLS) is 'off' but smtps:// always "
+                          "uses TLS", origin);
+    if (cfg->mail_ca_file && !cs_fs_exists(cfg->mail_ca_file))
+        return cs_err_set(err, CS_EINVALID, "%s: 'mail.ca_file': '%s' does "
+                          "not exist", origin, cfg->mail_ca_file);
     return 0;
 }
 
@@ -270,6 +487,8 @@ int cs_config_load(struct cs_config **out, const char *path,
         *getenv("OPENAI_API_KEY"))
         cfg->llm_api_key = cs_xstrdup(getenv("OPENAI_API_KEY"));
     ret = check_tenants(cfg->root, origin, err);
+    if (!ret)
+        ret = check_mail(cfg, origin, err);
     if (ret)
         goto done;
     *out = cfg;
@@ -378,6 +597,11 @@ int cs_config_tenant(struct cs_tenant_cfg *out, const struct cs_config *cfg,
     out->platform_fee = num_or(tenant_get(cfg, tenant, "platform_fee"), 0);
     v = tenant_get(cfg, tenant, "recipients");
     out->recipients = json_is_array(v) ? v : NULL;
+    v = tenant_get(cfg, tenant, "alert_recipients");
+    out->alert_recipients = json_is_array(v) ? v : NULL;
+    v = tenant_get(cfg, tenant, "alert_webhook_url");
+    out->alert_webhook_url = json_is_string(v) && *json_string_value(v)
+                                 ? json_string_value(v) : NULL;
     out->alerts = json_object();
     merge_alerts(out->alerts, json_object_get(cfg->root, "alerts"));
     merge_alerts(out->alerts,
@@ -445,15 +669,27 @@ int cs_config_show(const struct cs_config *cfg, FILE *out)
                 t = json_string("********");
             else
                 t = json_string(sv);
-        } else if (s->type == OPT_LONG) {
+        } else if (s->type == OPT_LONG || s->type == OPT_DURATION) {
             t = json_integer(*(long *)field);
+        } else if (s->type == OPT_BOOL) {
+            t = json_boolean(*(int *)field);
         } else {
             t = json_real(*(double *)field);
         }
         json_object_set_new(o, key, t);
     }
     t = json_object_get(cfg->root, "tenants");
-    json_object_set_new(o, "tenants", t ? json_deep_copy(t) : json_object());
+    {
+        /* A webhook URL carries its token: masked like the global one. */
+        json_t *shown = t ? json_deep_copy(t) : json_object(), *e;
+
+        json_object_foreach(shown, name, e) {
+            if (json_is_string(json_object_get(e, "alert_webhook_url")))
+                json_object_set_new(e, "alert_webhook_url",
+                                    json_string("********"));
+        }
+        json_object_set_new(o, "tenants", shown);
+    }
     /* Thresholds in force: the built-in defaults merged with the config,
      * for the tenants not listed, then for each listed tenant whose
      * thresholds differ from those. */

@@ -34,8 +34,18 @@ struct cs_config {
     char *smtp_url;         /* unset: .eml files in the outbox */
     char *smtp_user;        /* secret */
     char *smtp_password;    /* secret */
-    char *mail_from;
+    char *mail_from;        /* "addr" or "Name <addr>", checked */
+    char *mail_tls;         /* "required" | "opportunistic" | "off", or
+                               unset: required, opportunistic on loopback */
+    char *mail_ca_file;     /* CA bundle for the SMTP server, or unset */
+    int mail_verify_tls;    /* verify the server's certificate (1) */
+    long mail_max_attachment_bytes; /* base64 size; larger: not attached */
+    long mail_max_tries;    /* SMTP tries per message within a run */
+    long mail_backoff_ms;   /* first wait between tries (doubles, capped) */
+    long mail_timeout_s;    /* per SMTP transfer */
     char *alert_webhook_url;
+    long alerts_resend_after_s; /* the same alert is not sent again before */
+    long alerts_webhook_max_tries;
     long score_page;        /* conversations claimed at a time */
     long ingest_batch_rows;
     long ingest_max_line_bytes;
@@ -63,6 +73,8 @@ struct cs_tenant_cfg {
     double human_hourly_rate;           /* NAN when not configured */
     double platform_fee;                /* per calendar month */
     json_t *recipients;                 /* borrowed array of strings */
+    json_t *alert_recipients;           /* borrowed; NULL: recipients */
+    const char *alert_webhook_url;      /* borrowed; NULL: the global one */
     json_t *alerts;                     /* new object: merged thresholds */
 };
 

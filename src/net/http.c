@@ -51,6 +51,7 @@ struct cs_http {
     uint64_t seq;
     int in_run;
     int closing;
+    double next_start;          /* min_interval_ms: no try starts before */
     struct cs_http_stats st;
 };
 
@@ -394,6 +395,8 @@ static int start(struct cs_http *h, struct req *r, struct cs_err *err)
     h->n_active++;
     r->tries++;
     h->st.tries++;
+    if (h->o.min_interval_ms > 0)
+        h->next_start = now(h) + (double)h->o.min_interval_ms / 1000.0;
     if (r->tries > 1)
         h->st.retries++;
     if (h->n_active > h->st.max_in_flight)
@@ -407,8 +410,12 @@ static int start_due(struct cs_http *h, struct cs_err *err)
     double t = now(h);
     int ret;
 
+    if (h->o.min_interval_ms > 0 && t < h->next_start)
+        return 0;
     while (h->n_active < h->o.concurrency && h->n_heap &&
            h->heap[0]->due <= t) {
+        if (h->o.min_interval_ms > 0 && now(h) < h->next_start)
+            return 0;
         ret = start(h, heap_pop(h), err);
         if (ret < 0)
             return ret;
@@ -416,6 +423,8 @@ static int start_due(struct cs_http *h, struct cs_err *err)
     while (h->n_active < h->o.concurrency && h->qhead) {
         struct req *r = h->qhead;
 
+        if (h->o.min_interval_ms > 0 && now(h) < h->next_start)
+            return 0;
         h->qhead = r->next;
         if (!h->qhead)
             h->qtail = NULL;
@@ -589,10 +598,17 @@ int cs_http_run(struct cs_http *h, int timeout_ms, struct cs_err *err)
         goto done;
     if (unfinished(h) == 0)
         goto done;
-    if (h->n_heap && h->n_active < h->o.concurrency) {
-        double d = (h->heap[0]->due - now(h)) * 1000.0;
-        int due_ms = d <= 0 ? 0 : (int)d + 1;
+    if ((h->n_heap || h->qhead) && h->n_active < h->o.concurrency) {
+        double due = h->n_heap ? h->heap[0]->due : now(h);
+        double d;
+        int due_ms;
 
+        if (h->qhead && due > now(h))
+            due = now(h);
+        if (h->o.min_interval_ms > 0 && due < h->next_start)
+            due = h->next_start;
+        d = (due - now(h)) * 1000.0;
+        due_ms = d <= 0 ? 0 : (int)d + 1;
         if (due_ms < wait)
             wait = due_ms;
     }
@@ -647,7 +663,8 @@ int cs_http_new(struct cs_http **out, const struct cs_http_opts *opts,
     if (opts->max_tries < 1)
         return cs_err_set(err, CS_EINVALID, "http: max_tries must be >= 1");
     if (opts->timeout_ms < 0 || opts->connect_timeout_ms < 0 ||
-        opts->backoff_base_ms < 0 || opts->backoff_max_ms < 0)
+        opts->backoff_base_ms < 0 || opts->backoff_max_ms < 0 ||
+        opts->min_interval_ms < 0)
         return cs_err_set(err, CS_EINVALID,
                           "http: timeouts and backoffs must be >= 0");
     if (opts->bearer && strpbrk(opts->bearer, "\r\n"))

@@ -73,6 +73,8 @@ struct cs_http_opts {
     unsigned max_tries;         /* tries per request, first included (4) */
     long backoff_base_ms;       /* first retry waits up to this (500) */
     long backoff_max_ms;        /* cap on any wait, Retry-After too (30000) */
+    long min_interval_ms;       /* tries start at least this far apart, for
+                                   a rate-limited endpoint (0: no limit) */
     const char *bearer;         /* API token or NULL; copied */
     size_t max_body;            /* cap on an answer's size (8 MiB) */
     cs_http_done_fn on_done;    /* required */

@@ -2,6 +2,7 @@
 #include "pipeline/nightly.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,8 +14,11 @@
 #include "base/mem.h"
 #include "base/parse.h"
 #include "kpi/kpi.h"
+#include "pipeline/mailing.h"
+#include "pipeline/metrics.h"
 #include "pipeline/reports.h"
 #include "report/render.h"
+#include "store/deliveries.h"
 
 static int inbox_file(void *ctx, const char *dir, const char *name)
 {
@@ -131,9 +135,96 @@ static char *alerts_text(const struct cs_report *report,
     return text;
 }
 
-int cs_nightly_run(struct cs_nightly_result *res, struct cs_store *st,
-                   const struct cs_config *cfg,
-                   const struct cs_nightly_opts *o, struct cs_err *err)
+const char **cs_jobs_zones(const struct cs_config *cfg)
+{
+    json_t *tenants = json_object_get(cfg->root, "tenants"), *t;
+    const char **v = cs_xcalloc(json_object_size(tenants) + 2, sizeof(*v));
+    const char *name;
+    size_t n = 0;
+
+    struct cs_tenant_cfg tc;
+
+    /* The zone of the tenants not listed (those of "default", else UTC),
+     * then each listed tenant's. */
+    cs_config_tenant(&tc, cfg, "default", NULL);
+    v[n++] = tc.timezone;
+    cs_tenant_cfg_release(&tc);
+    json_object_foreach(tenants, name, t) {
+        cs_config_tenant(&tc, cfg, name, NULL);
+        v[n++] = tc.timezone;
+        cs_tenant_cfg_release(&tc);
+    }
+    v[n] = NULL;
+    return v;
+}
+
+int cs_nightly_default_date(char out[11], struct cs_store *st,
+                            const struct cs_config *cfg, struct cs_err *err)
+{
+    const char **zones = cs_jobs_zones(cfg);
+    int64_t min = INT64_MAX, d;
+    char today[11];
+    int ret = 0;
+
+    for (const char **z = zones; *z && !ret; z++) {
+        ret = cs_store_today(today, st, *z, err);
+        if (!ret && cs_parse_date(today, &d) == 0 && d < min)
+            min = d;
+    }
+    free(zones);
+    if (!ret)
+        cs_format_date(min - 1, out);
+    return ret;
+}
+
+/* Mails each tenant's daily PDF and its alerts; counts what failed. */
+static int deliver(struct cs_nightly_result *res, struct cs_store *st,
+                   const struct cs_config *cfg, const struct cs_report *daily,
+                   const char *date, int force, struct cs_err *err)
+{
+    struct cs_mailing ml;
+    int ret;
+
+    ret = cs_mailing_open(&ml, st, cfg, "nightly", force, err);
+    if (ret)
+        return ret;
+    for (size_t i = 0; i < daily->n_tenants && !ret; i++) {
+        const struct cs_report_tenant *t = &daily->tenants[i];
+        const char *pdf = cs_report_files_find(&res->pdfs, t->name);
+        struct cs_mail_files files;
+        struct cs_tenant_cfg tc;
+        struct cs_err e2 = {0, ""};
+
+        ret = cs_config_tenant(&tc, cfg, t->name, err);
+        if (ret)
+            break;
+        cs_mail_files_init(&files, cfg->mail_max_attachment_bytes);
+        /* Fail closed: no PDF, no mail. */
+        if (!pdf || cs_mail_files_add(&files, pdf, &e2)) {
+            cs_log(CS_LOG_ERROR, "the daily report of '%s' for %s was not "
+                   "rendered: not mailed", t->name, date);
+            res->not_mailed += (long)json_array_size(tc.recipients);
+        } else {
+            ret = cs_mailing_report(&ml, CS_MAIL_DAILY, t->name, date, daily,
+                                    t, tc.recipients, &files, NULL, err);
+        }
+        if (!ret)
+            ret = cs_mailing_alerts(&ml, t, date, err);
+        cs_mail_files_release(&files);
+        cs_tenant_cfg_release(&tc);
+    }
+    if (!ret)
+        ret = cs_mailing_send(&ml, &res->mail, err);
+    res->alerts_sent = ml.alerts_sent;
+    res->not_mailed += ml.not_mailed;
+    cs_mailing_close(&ml);
+    return ret;
+}
+
+static int nightly_stages(struct cs_nightly_result *res, struct cs_store *st,
+                          const struct cs_config *cfg,
+                          const struct cs_nightly_opts *o,
+                          struct cs_err *err)
 {
     struct cs_kpi_query q;
     struct cs_buf dir = CS_BUF_INIT, pdir = CS_BUF_INIT, path = CS_BUF_INIT;
@@ -142,7 +233,6 @@ int cs_nightly_run(struct cs_nightly_result *res, struct cs_store *st,
     int64_t day;
     int ret;
 
-    memset(res, 0, sizeof(*res));
     if (cs_parse_date(o->date, &day)) {
         ret = cs_err_set(err, CS_EINVALID, "'%s' is not a date", o->date);
         goto done;
@@ -199,12 +289,23 @@ int cs_nightly_run(struct cs_nightly_result *res, struct cs_store *st,
         ret = write_report(period, pdir.ptr, "kpis", err);
     if (ret)
         goto done;
-    /* The daily operations PDF of each tenant (fail closed). */
-    ret = cs_reports_daily(&res->pdfs, st, cfg, o->rubrics, o->date, NULL,
-                           err);
-    if (ret)
-        goto done;
     res->report_dir = cs_buf_detach(&dir, NULL);
+    /* The daily operations PDF of each tenant (fail closed: a tenant
+     * whose PDF fails is not mailed; the others are). */
+    {
+        struct cs_err e2 = {0, ""};
+
+        ret = cs_reports_daily(&res->pdfs, st, cfg, o->rubrics, o->date,
+                               NULL, &e2);
+        if (ret && !res->pdfs.tenants_failed) {
+            cs_err_set(err, ret, "%s", e2.msg);
+            goto done;
+        }
+        if (ret)
+            cs_log(CS_LOG_ERROR, "%s", e2.msg);
+        ret = 0;
+    }
+    ret = deliver(res, st, cfg, daily, o->date, o->force, err);
 done:
     cs_report_free(daily);
     cs_report_free(period);
@@ -212,6 +313,42 @@ done:
     cs_buf_release(&dir);
     cs_buf_release(&pdir);
     cs_buf_release(&path);
+    return ret;
+}
+
+int cs_nightly_run(struct cs_nightly_result *res, struct cs_store *st,
+                   const struct cs_config *cfg,
+                   const struct cs_nightly_opts *o, struct cs_err *err)
+{
+    struct cs_job_metrics jm;
+    double t0 = cs_now();
+    int ret;
+
+    memset(res, 0, sizeof(*res));
+    ret = cs_job_lock(st, "nightly", err);
+    if (ret)
+        return ret;
+    ret = nightly_stages(res, st, cfg, o, err);
+    memset(&jm, 0, sizeof(jm));
+    jm.job = "nightly";
+    jm.duration_s = cs_now() - t0;
+    jm.ingested = res->ingest.loaded;
+    jm.scored = res->score.conversations;
+    jm.llm_requests = res->score.requests;
+    jm.llm_tokens_in = res->score.tokens_in;
+    jm.llm_tokens_out = res->score.tokens_out;
+    jm.llm_cost = res->score.cost;
+    jm.reports_rendered = (long)res->pdfs.n;
+    jm.reports_failed = res->pdfs.tenants_failed;
+    jm.mails_sent = res->mail.sent;
+    jm.mails_failed = res->mail.failed + res->not_mailed;
+    jm.webhooks_sent = res->mail.webhooks_sent;
+    jm.webhooks_failed = res->mail.webhooks_failed;
+    jm.alerts_sent = res->alerts_sent;
+    jm.errors = (ret ? 1 : 0) + res->pdfs.tenants_failed + jm.mails_failed +
+                jm.webhooks_failed + (long)res->ingest.files_failed +
+                (long)res->score.errors;
+    cs_job_finish(st, cfg, &jm);
     return ret;
 }
 

@@ -7,6 +7,7 @@
 #include "base/err.h"
 #include "config/config.h"
 #include "ingest/ingest.h"
+#include "mail/deliver.h"
 #include "pipeline/reports.h"
 #include "rubric/rubric.h"
 #include "score/score.h"
@@ -19,6 +20,7 @@ struct cs_nightly_opts {
     const char *rejects_path;
     int period_days;        /* the rolling summary ending at `date` */
     const struct cs_rubric_set *rubrics; /* scored after the ingest */
+    int force;              /* mail again what was sent for this day */
 };
 
 struct cs_nightly_result {
@@ -30,22 +32,42 @@ struct cs_nightly_result {
     long alerts_critical;
     char *report_dir;       /* new: reports/daily/<date> */
     struct cs_report_files pdfs; /* the daily PDFs written */
+    struct cs_mail_stats mail;   /* what the delivery stage did */
+    long alerts_sent;       /* alerts in the digests sent */
+    long not_mailed;        /* mails that could not be built */
 };
 
 /*
- * Stages, each safe to run again: (1) ingest every file of the inbox and
- * move each one read to the done folder (a file that could not be read
- * stays); (2) score what is new or stale (every date); (3) write the
- * day's KPIs with the previous day and the same weekday a week earlier,
- * and the rolling period's KPIs, as JSON, CSV and a text table under
- * REPORTS_DIR; (4) write the alerts raised; (5) render each tenant's
- * daily operations PDF. Returns 0
- * or the first stage's error; *res is filled as far as it got and must be
- * released with cs_nightly_result_release.
+ * Takes the job's advisory lock (CS_ELOCKED, saying who holds it, when
+ * another nightly runs), then runs its stages, each safe to run again:
+ * (1) ingest every file of the inbox and move each one read to the done
+ * folder (a file that could not be read stays); (2) score what is new or
+ * stale (every date); (3) write the day's KPIs with the previous day and
+ * the same weekday a week earlier, and the rolling period's KPIs, as
+ * JSON, CSV and a text table under REPORTS_DIR; (4) write the alerts
+ * raised; (5) render each tenant's daily operations PDF (a tenant whose
+ * PDF fails is counted in pdfs.tenants_failed, the others go on); (6) mail
+ * each PDF rendered to its tenant's recipients, record the day's alerts
+ * and send the digests of those due (pipeline/mailing.h); (7) write
+ * REPORTS_DIR/metrics/callscope_nightly.prom, whatever happened. Returns
+ * 0 or the first failing stage's error; *res is filled as far as it got
+ * and must be released with cs_nightly_result_release.
  */
 int cs_nightly_run(struct cs_nightly_result *res, struct cs_store *st,
                    const struct cs_config *cfg,
                    const struct cs_nightly_opts *opts, struct cs_err *err);
 void cs_nightly_result_release(struct cs_nightly_result *res);
+
+/*
+ * The default day of the nightly job: the latest day that has ended in
+ * every tenant's time zone (the config's tenants and "default"), i.e.
+ * "yesterday" of the zone furthest west. Into out[11].
+ */
+int cs_nightly_default_date(char out[11], struct cs_store *st,
+                            const struct cs_config *cfg, struct cs_err *err);
+
+/* The time zones of the configured tenants ("default" included), new
+ * NULL-terminated vector of borrowed strings (free the vector only). */
+const char **cs_jobs_zones(const struct cs_config *cfg);
 
 #endif

@@ -18,16 +18,33 @@
 
 void cs_report_files_release(struct cs_report_files *f)
 {
-    for (size_t i = 0; i < f->n; i++)
+    for (size_t i = 0; i < f->n; i++) {
         free(f->paths[i]);
+        free(f->tenants[i]);
+    }
     free(f->paths);
+    free(f->tenants);
     memset(f, 0, sizeof(*f));
 }
 
-static void add_file(struct cs_report_files *f, const char *path)
+const char *cs_report_files_find(const struct cs_report_files *f,
+                                 const char *tenant)
+{
+    for (size_t i = 0; i < f->n; i++) {
+        if (tenant ? f->tenants[i] && strcmp(f->tenants[i], tenant) == 0
+                   : !f->tenants[i])
+            return f->paths[i];
+    }
+    return NULL;
+}
+
+static void add_file(struct cs_report_files *f, const char *path,
+                     const char *tenant)
 {
     f->paths = cs_xrealloc(f->paths, (f->n + 1) * sizeof(*f->paths));
-    f->paths[f->n++] = cs_xstrdup(path);
+    f->tenants = cs_xrealloc(f->tenants, (f->n + 1) * sizeof(*f->tenants));
+    f->paths[f->n] = cs_xstrdup(path);
+    f->tenants[f->n++] = tenant ? cs_xstrdup(tenant) : NULL;
 }
 
 /* A string under the config's "report" object, checked. */
@@ -154,26 +171,47 @@ static struct cs_report view_of(const struct cs_report *r, size_t i)
     return v;
 }
 
+/* Renders one file; `tenant` NULL for the all-tenants edition. */
 static int render_to(struct cs_report_files *out, const char *renderer,
                      const struct cs_report *r, const char *dir,
-                     const char *stem, const char *name, struct cs_err *err)
+                     const char *stem, const char *tenant,
+                     struct cs_err *err)
 {
+    const char *name = tenant ? tenant : "all";
     struct cs_buf path = CS_BUF_INIT;
+    double t0;
     int ret;
 
     cs_buf_addf(&path, "%s/%s-", dir, stem);
     cs_fs_safe_name(&path, name);
     cs_buf_adds(&path, ".pdf");
-    double t0 = cs_now();
-
+    t0 = cs_now();
     ret = cs_render_file(cs_render_find(renderer), r, path.ptr, err);
     if (!ret) {
-        add_file(out, path.ptr);
+        add_file(out, path.ptr, tenant);
         cs_log(CS_LOG_DEBUG, "rendered '%s' in %.3f s", path.ptr,
                cs_now() - t0);
     }
     cs_buf_release(&path);
     return ret;
+}
+
+/* Counts a failed report, keeping the first error in *ret. */
+static void note_failure(struct cs_report_files *out, int *ret, int one_ret,
+                         const char *what, const struct cs_err *one,
+                         struct cs_err *err)
+{
+    if (!one_ret)
+        return;
+    out->tenants_failed++;
+    if (*ret) {
+        cs_log(CS_LOG_ERROR, "the report of '%s' failed too: %s", what,
+               one->msg);
+    } else {
+        *ret = one_ret;
+        if (err)
+            *err = *one;
+    }
 }
 
 /* Computes `q` and renders each tenant (and the edition of all). */
@@ -185,7 +223,8 @@ static int run(struct cs_report_files *out, struct cs_store *st,
     struct cs_report *r = NULL, *one = NULL;
     struct cs_tmpl *tmpl = NULL;
     struct cs_report_style style;
-    int ret;
+    struct cs_err e1 = {0, ""};
+    int ret, one_ret;
 
     memset(out, 0, sizeof(*out));
     ret = cs_reports_style(&style, &tmpl, cfg, err);
@@ -203,17 +242,19 @@ static int run(struct cs_report_files *out, struct cs_store *st,
         cs_log(CS_LOG_DEBUG, "computed the report of %zu tenant(s) in %.3f s",
                r->n_tenants, cs_now() - t0);
         r->style = style;
+        /* One tenant's failure leaves the others' reports (each is
+         * whole or absent): the first error is returned. */
         for (size_t i = 0; i < r->n_tenants; i++) {
             struct cs_report v = view_of(r, i);
 
-            ret = render_to(out, renderer, &v, dir, stem, r->tenants[i].name,
-                            err);
-            if (ret)
-                goto done;
+            one_ret = render_to(out, renderer, &v, dir, stem,
+                                r->tenants[i].name, &e1);
+            note_failure(out, &ret, one_ret, r->tenants[i].name, &e1, err);
         }
         if (all_edition) {
             r->style.all_tenants = 1;
-            ret = render_to(out, renderer, r, dir, stem, "all", err);
+            one_ret = render_to(out, renderer, r, dir, stem, NULL, &e1);
+            note_failure(out, &ret, one_ret, "all tenants", &e1, err);
         }
         goto done;
     }
@@ -221,17 +262,18 @@ static int run(struct cs_report_files *out, struct cs_store *st,
         double t0 = cs_now();
 
         q->tenant = *t;
-        ret = cs_kpi_compute(&one, st, cfg, q, err);
-        if (ret)
-            goto done;
+        one_ret = cs_kpi_compute(&one, st, cfg, q, &e1);
+        if (one_ret) {
+            note_failure(out, &ret, one_ret, *t, &e1, err);
+            continue;
+        }
         cs_log(CS_LOG_DEBUG, "computed the report of '%s' in %.3f s", *t,
                cs_now() - t0);
         one->style = style;
-        ret = render_to(out, renderer, one, dir, stem, *t, err);
+        one_ret = render_to(out, renderer, one, dir, stem, *t, &e1);
+        note_failure(out, &ret, one_ret, *t, &e1, err);
         cs_report_free(one);
         one = NULL;
-        if (ret)
-            goto done;
     }
 done:
     cs_report_free(r);

@@ -20,9 +20,16 @@
 
 struct cs_report_files {
     char **paths;           /* the files written, new */
+    char **tenants;         /* paths[i]'s tenant, or NULL for the
+                               all-tenants edition, new */
     size_t n;
-    long tenants_failed;
+    long tenants_failed;    /* reports that failed (the others are written;
+                               the first error is returned) */
 };
+/* The file of `tenant` (NULL: the all-tenants edition), or NULL when it was
+ * not written (borrowed). */
+const char *cs_report_files_find(const struct cs_report_files *f,
+                                 const char *tenant);
 void cs_report_files_release(struct cs_report_files *f);
 
 /* Presentation options from the config (report.page_size, report.logo,

@@ -92,6 +92,51 @@ static const struct migration {
      " ON results (tenant, conversation_id, metric) WHERE current;", NULL},
     /* Results stored before evidence was redacted on the way in. */
     {3, "redact stored evidence", NULL, redact_evidence},
+    {4, "deliveries",
+     /* The delivery log (store/deliveries.h): one row per message and
+      * recipient, written before the send and updated after it. `message`
+      * holds the bytes to send until they are sent. */
+     "CREATE TABLE deliveries ("
+     " id bigserial PRIMARY KEY,"
+     " job text NOT NULL,"
+     " kind text NOT NULL,"
+     " tenant text NOT NULL,"
+     " period text NOT NULL,"
+     " ref text NOT NULL DEFAULT '',"
+     " recipient text NOT NULL,"
+     " channel text NOT NULL,"
+     " state text NOT NULL"
+     "  CHECK (state IN ('queued', 'sending', 'sent', 'failed')),"
+     " tries integer NOT NULL DEFAULT 0,"
+     " last_reply text,"
+     " message_id text,"
+     " subject text,"
+     " message bytea,"
+     " queued_at timestamptz NOT NULL DEFAULT now(),"
+     " updated_at timestamptz NOT NULL DEFAULT now(),"
+     " sending_at timestamptz,"
+     " handed_over_at timestamptz,"
+     " sent_at timestamptz,"
+     " UNIQUE (job, kind, tenant, period, ref, recipient, channel));"
+     "CREATE INDEX deliveries_state ON deliveries (state, updated_at);",
+     NULL},
+    {5, "alerts",
+     /* The alerts raised for a tenant's day (one row per KPI, at its
+      * current level) and what was sent of them. */
+     "CREATE TABLE alerts ("
+     " tenant text NOT NULL,"
+     " day date NOT NULL,"
+     " kpi text NOT NULL,"
+     " level smallint NOT NULL CHECK (level IN (1, 2)),"
+     " unit text NOT NULL,"
+     " below boolean NOT NULL,"
+     " value double precision,"
+     " threshold double precision,"
+     " raised_at timestamptz NOT NULL DEFAULT now(),"
+     " evaluated_at timestamptz NOT NULL DEFAULT now(),"
+     " sent_level smallint,"
+     " sent_at timestamptz,"
+     " PRIMARY KEY (tenant, day, kpi));", NULL},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -157,7 +202,13 @@ int cs_store_exec(struct cs_store *st, const char *sql, struct cs_err *err)
 
 int cs_store_latest_version(void)
 {
-    return migrations[N_MIGRATIONS - 1].version;
+    int v = 0;
+
+    for (size_t i = 0; i < N_MIGRATIONS; i++) {
+        if (migrations[i].version > v)
+            v = migrations[i].version;
+    }
+    return v;
 }
 
 int cs_store_schema_version(struct cs_store *st, int *out, struct cs_err *err)
