@@ -52,7 +52,8 @@ static const struct cs_opt_cmd doc = {
              "Exit codes: 0 ok, 1 runtime error, 2 usage, 3 invalid config "
              "or\nrubrics, 4 partial (some input, reports or deliveries "
              "failed), 5 locked\n(another run of the same job is going "
-             "on).",
+             "on), 6 interrupted (SIGTERM or SIGINT;\nwhat was done is "
+             "stored).",
     .cmds = cs_cmds,
 };
 

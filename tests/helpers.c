@@ -124,6 +124,33 @@ int th_run(const char *env, const char *args, char **out, char **err)
     return WEXITSTATUS(st);
 }
 
+int th_spawn(const char *env, const char *args, const char *out,
+             const char *err)
+{
+    struct cs_buf cmd = CS_BUF_INIT;
+    pid_t pid;
+
+    cs_buf_addf(&cmd, "exec env %s %s %s >%s 2>%s </dev/null",
+                env ? env : "", CS_BINARY, args, out, err);
+    fflush(NULL);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", cmd.ptr, (char *)NULL);
+        _exit(127);
+    }
+    cs_buf_release(&cmd);
+    return (int)pid;
+}
+
+int th_wait(int pid)
+{
+    int st = 0;
+
+    assert_int_equal(waitpid((pid_t)pid, &st, 0), (pid_t)pid);
+    return st;
+}
+
 void th_write(const char *path, const char *data, size_t len)
 {
     char *dir = cs_xstrdup(path);

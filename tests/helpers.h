@@ -30,6 +30,17 @@ char *th_sql(const char *conninfo, const char *sql);
  */
 int th_run(const char *env, const char *args, char **out, char **err);
 
+/*
+ * Starts the callscope binary in the background like th_run (`env`,
+ * `args` shell-quoted by the caller), stdout and stderr into the files
+ * `out` and `err`. The shell execs the binary, so the pid returned is
+ * callscope's own (to signal it); th_wait reaps it and returns its raw
+ * wait status.
+ */
+int th_spawn(const char *env, const char *args, const char *out,
+             const char *err);
+int th_wait(int pid);
+
 /* Writes a file (creating folders as needed). */
 void th_write(const char *path, const char *data, size_t len);
 /* Reads a whole file (new, NUL-terminated) or NULL. */

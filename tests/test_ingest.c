@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -373,7 +375,7 @@ static void test_ingest__failed_batch_names_file_and_lines(void **state)
 {
     struct th_env *f = *state;
     struct cs_buf data = CS_BUF_INIT, path = CS_BUF_INIT, args = CS_BUF_INIT;
-    char *err = NULL;
+    char *err = NULL, *out = NULL;
 
     for (int i = 1; i <= 120; i++)
         cs_buf_addf(&data, "{\"id\":\"c-%d\",\"tenant\":\"t1\","
@@ -392,7 +394,11 @@ static void test_ingest__failed_batch_names_file_and_lines(void **state)
                        "conversations DEFERRABLE INITIALLY DEFERRED FOR EACH "
                        "ROW EXECUTE FUNCTION refuse()"));
     cs_buf_addf(&args, "ingest --batch 50 %s", path.ptr);
-    assert_int_equal(th_run(f->env.ptr, args.ptr, NULL, &err), 1);
+    assert_int_equal(th_run(f->env.ptr, args.ptr, &out, &err), 1);
+    /* How far it got, not "ingested 120". */
+    assert_non_null(strstr(out, "ingest stopped after "));
+    assert_non_null(strstr(out, ": 50 conversations stored"));
+    free(out);
     assert_non_null(strstr(err, "refused at commit"));
     /* All 300 of them, and the message is one line. */
     assert_non_null(strstr(err, ": x"));
@@ -494,6 +500,63 @@ static void test_ingest__arena_poisons_what_it_recycles(void **state)
     json_set_alloc_funcs(malloc, free);
 }
 
+/*
+ * SIGTERM in the middle of a long ingest: the reading stops before the
+ * next line, what was read is committed (whole conversations), the
+ * summary says it stopped and how many are stored, and the exit is 6.
+ * Ingesting the file again loads the rest.
+ */
+static void test_ingest__sigterm_commits_what_was_read(void **state)
+{
+    struct th_env *f = *state;
+    struct cs_buf data = CS_BUF_INIT, path = CS_BUF_INIT, o = CS_BUF_INIT,
+                  e = CS_BUF_INIT, args = CS_BUF_INIT;
+    struct timespec ts = {1, 0};
+    const long total = 300000;
+    char *out, *err, *p;
+    long said;
+    int pid, st;
+
+    for (long i = 0; i < total; i++)
+        cs_buf_addf(&data, "{\"id\":\"s-%ld\",\"tenant\":\"t1\","
+                    "\"started_at\":\"2026-10-01T10:00:00Z\",\"turns\":"
+                    "[{\"role\":\"customer\",\"text\":\"hello %ld\"}]}\n",
+                    i, i);
+    cs_buf_addf(&path, "%s/big.jsonl", f->dir);
+    th_write(path.ptr, data.ptr, data.len);
+    cs_buf_addf(&o, "%s/ingest.out", f->dir);
+    cs_buf_addf(&e, "%s/ingest.err", f->dir);
+    cs_buf_addf(&args, "ingest --batch 500 %s", path.ptr);
+    pid = th_spawn(f->env.ptr, args.ptr, o.ptr, e.ptr);
+    nanosleep(&ts, NULL);
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    st = th_wait(pid);
+    out = th_read(o.ptr);
+    err = th_read(e.ptr);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 6)
+        fail_msg("ingest did not exit 6 (status %d): %s%s", st, out, err);
+    assert_non_null(strstr(err, "SIGTERM received"));
+    assert_non_null(strstr(err, "stopped reading"));
+    assert_non_null(strstr(out, "stopped by SIGTERM before the end of the "
+                                "input"));
+    p = strstr(out, "ingested ");
+    assert_non_null(p);
+    said = strtol(p + 9, NULL, 10);
+    assert_true(said > 0 && said < total);
+    assert_int_equal(count_rows(f, ""), said);
+    free(out);
+    free(err);
+    cs_buf_reset(&args);
+    cs_buf_addf(&args, "ingest %s", path.ptr);
+    assert_int_equal(th_run(f->env.ptr, args.ptr, NULL, NULL), 0);
+    assert_int_equal(count_rows(f, ""), total);
+    cs_buf_release(&data);
+    cs_buf_release(&path);
+    cs_buf_release(&o);
+    cs_buf_release(&e);
+    cs_buf_release(&args);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -506,6 +569,7 @@ int main(void)
         TH_ENV_TEST(test_ingest__concurrent_ingests_of_one_file),
         TH_ENV_TEST(test_ingest__failed_batch_names_file_and_lines),
         cmocka_unit_test(test_ingest__arena_poisons_what_it_recycles),
+        TH_ENV_TEST(test_ingest__sigterm_commits_what_was_read),
     };
 
     return cmocka_run_group_tests_name("ingest", tests, NULL, NULL);

@@ -617,6 +617,184 @@ static void test_llm_scoring__both_evaluators_store_the_same_agent_values(
     th_env_free(g);
 }
 
+static double mono_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void sleep_s(double s)
+{
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+
+    nanosleep(&ts, NULL);
+}
+
+/* A file of the sandbox (new), or NULL. */
+static char *sandbox_file(struct th_env *f, const char *name)
+{
+    struct cs_buf p = CS_BUF_INIT;
+    char *text;
+
+    cs_buf_addf(&p, "%s/%s", f->dir, name);
+    text = th_read(p.ptr);
+    cs_buf_release(&p);
+    return text;
+}
+
+/* `score` in the background, its output in DIR/score.out and .err. */
+static int spawn_score(struct th_env *f)
+{
+    struct cs_buf out = CS_BUF_INIT, err = CS_BUF_INIT;
+    int pid;
+
+    cs_buf_addf(&out, "%s/score.out", f->dir);
+    cs_buf_addf(&err, "%s/score.err", f->dir);
+    pid = th_spawn(f->env.ptr, "score", out.ptr, err.ptr);
+    cs_buf_release(&out);
+    cs_buf_release(&err);
+    return pid;
+}
+
+/*
+ * SIGTERM while the judge answers slowly: no new conversation is claimed
+ * and no new request sent, the requests on the wire are answered and
+ * stored (every completion served is a stored result: nothing paid for
+ * is thrown away), the claims are released, the summary says how far it
+ * got, and the exit code is 6. A re-run does only the rest.
+ */
+static void test_llm_scoring__sigterm_keeps_what_is_answered(void **state)
+{
+    struct th_env *f = *state;
+    const char *args[] = {"--latency-ms", "400", NULL};
+    char *data = th_src("tests/data/real-dev/conversations.jsonl");
+    char *out, *err, *expect;
+    struct cs_buf want = CS_BUF_INIT;
+    json_t *stats;
+    long served, judged, done;
+    double t0;
+    int pid, st;
+
+    start(f, args, "\"concurrency\": 4}, \"score\": {\"page_size\": 24");
+    ingest(f, data);
+    pid = spawn_score(f);
+    sleep_s(3);
+    t0 = mono_now();
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    st = th_wait(pid);
+    /* The requests in flight answer within their latency, well inside
+     * the grace period. */
+    assert_true(mono_now() - t0 < 5);
+    out = sandbox_file(f, "score.out");
+    err = sandbox_file(f, "score.err");
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 6)
+        fail_msg("score did not exit 6 (status %d): %s", st, err);
+    assert_non_null(strstr(err, "SIGTERM received"));
+    stats = th_double_stop(&f->dbl);
+    served = stat_of(stats, "ok");
+    json_decref(stats);
+    judged = sql_long(f, "SELECT count(DISTINCT conversation_id) FROM "
+                         "results WHERE tokens_in > 0");
+    done = sql_long(f, "SELECT count(DISTINCT conversation_id) FROM "
+                       "results");
+    assert_true(served > 0 && served < 1040);
+    assert_int_equal(judged, served);
+    cs_buf_addf(&want, "score stopped after %ld of ", done);
+    expect = strstr(out, want.ptr);
+    if (!expect)
+        fail_msg("no '%s' in: %s", want.ptr, out);
+    assert_non_null(strstr(expect, "conversations to score: interrupted "
+                                   "by SIGTERM"));
+    /* No claim is left: nobody holds a row lock. */
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM pg_locks l JOIN "
+                                 "pg_database d ON d.oid = l.database "
+                                 "WHERE d.datname = current_database() AND "
+                                 "l.locktype = 'tuple' AND l.pid <> "
+                                 "pg_backend_pid()"), 0);
+    free(out);
+    free(err);
+    /* The rest, once: nothing stored is judged again. */
+    start(f, args, "\"concurrency\": 8");
+    assert_int_equal(th_run(f->env.ptr, "score", NULL, NULL), 0);
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM results"), 4160);
+    stats = th_double_stop(&f->dbl);
+    assert_int_equal(stat_of(stats, "ok") + served,
+                     sql_long(f, "SELECT count(DISTINCT conversation_id) "
+                                 "FROM results WHERE tokens_in > 0"));
+    json_decref(stats);
+    cs_buf_release(&want);
+    free(data);
+}
+
+/* A second signal ends the run at once, killed by it, however long the
+ * judge takes. */
+static void test_llm_scoring__second_signal_stops_at_once(void **state)
+{
+    struct th_env *f = *state;
+    const char *args[] = {"--latency-ms", "30000", NULL};
+    char *data = th_src("tests/data/real-dev/conversations.jsonl");
+    double t0;
+    int pid, st;
+
+    start(f, args, "\"concurrency\": 4");
+    ingest(f, data);
+    pid = spawn_score(f);
+    sleep_s(1.5);
+    t0 = mono_now();
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    sleep_s(0.5);
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    st = th_wait(pid);
+    assert_true(mono_now() - t0 < 3);
+    assert_true(WIFSIGNALED(st));
+    assert_int_equal(WTERMSIG(st), SIGTERM);
+    free(data);
+}
+
+/*
+ * The database goes away in the middle of a run (its sessions are
+ * terminated): the summary says how far the run got -- the conversations
+ * whose results are committed -- not "scored 1040", and the exit is 1.
+ */
+static void test_llm_scoring__failure_summary_tells_how_far(void **state)
+{
+    struct th_env *f = *state;
+    const char *args[] = {"--latency-ms", "100", NULL};
+    char *data = th_src("tests/data/real-dev/conversations.jsonl");
+    struct cs_buf want = CS_BUF_INIT;
+    char *out, *err;
+    long done;
+    int pid, st;
+
+    start(f, args, "\"concurrency\": 4}, \"score\": {\"page_size\": 24");
+    ingest(f, data);
+    pid = spawn_score(f);
+    sleep_s(3);
+    free(th_sql(f->db, "SELECT count(pg_terminate_backend(pid)) FROM "
+                       "pg_stat_activity WHERE datname = current_database() "
+                       "AND pid <> pg_backend_pid()"));
+    st = th_wait(pid);
+    out = sandbox_file(f, "score.out");
+    err = sandbox_file(f, "score.err");
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 1)
+        fail_msg("score did not exit 1 (status %d): %s", st, err);
+    assert_null(strstr(out, "scored 1040"));
+    done = sql_long(f, "SELECT count(DISTINCT conversation_id) FROM "
+                       "results");
+    assert_true(done > 0 && done < 1040);
+    cs_buf_addf(&want, "score stopped after %ld of 1040 conversations to "
+                "score: the store failed", done);
+    if (!strstr(out, want.ptr))
+        fail_msg("no '%s' in: %s", want.ptr, out);
+    assert_non_null(strstr(err, "callscope: error: "));
+    free(out);
+    free(err);
+    cs_buf_release(&want);
+    free(data);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -630,6 +808,9 @@ int main(void)
         TH_ENV_TEST(test_llm_scoring__stored_evidence_is_redacted),
         TH_ENV_TEST(
             test_llm_scoring__both_evaluators_store_the_same_agent_values),
+        TH_ENV_TEST(test_llm_scoring__sigterm_keeps_what_is_answered),
+        TH_ENV_TEST(test_llm_scoring__second_signal_stops_at_once),
+        TH_ENV_TEST(test_llm_scoring__failure_summary_tells_how_far),
     };
 
     return cmocka_run_group_tests_name("llm_scoring", tests, NULL, NULL);

@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -185,11 +188,97 @@ static void test_pipeline__nightly_ingests_inbox_and_writes_reports(
     cs_buf_release(&bad);
 }
 
+/* Results stored so far (0 before the schema exists). */
+static long results_so_far(const char *db)
+{
+    if (th_sql_long(db, "SELECT count(*) FROM pg_class WHERE relname = "
+                        "'results'") < 1)
+        return 0;
+    return th_sql_long(db, "SELECT count(*) FROM results");
+}
+
+/*
+ * SIGTERM while the nightly job scores (a slow LLM judge): the job stops
+ * in that stage, says so and what it did not do, writes no report of the
+ * day, and exits 6; the inbox file it had ingested is in the done folder.
+ */
+static void test_pipeline__nightly_stops_on_sigterm(void **state)
+{
+    char *dir = th_tmpdir();
+    char *db = th_new_database();
+    char *src = th_src("tests/data/real-dev/conversations.jsonl");
+    const char *args[] = {"--latency-ms", "300", NULL};
+    struct cs_buf env = CS_BUF_INIT, p = CS_BUF_INIT, o = CS_BUF_INIT,
+                  e = CS_BUF_INIT;
+    struct th_double dbl;
+    struct timespec ts = {0, 200 * 1000 * 1000};
+    char *data, *out, *err;
+    int pid, st, i;
+
+    (void)state;
+    data = th_read(src);
+    assert_non_null(data);
+    cs_buf_addf(&p, "%s/var/inbox/real-dev.jsonl", dir);
+    th_write(p.ptr, data, strlen(data));
+    th_double_start(&dbl, dir, args);
+    cs_buf_reset(&p);
+    cs_buf_addf(&p, "%s/callscope.json", dir);
+    th_write(p.ptr, "{\"llm\": {\"model\": \"judge-1\", \"concurrency\": 4}}",
+             strlen("{\"llm\": {\"model\": \"judge-1\", \"concurrency\": 4}}"));
+    cs_buf_addf(&env, "CALLSCOPE_DATABASE_URL='%s' CALLSCOPE_DATA_DIR=%s/var"
+                " CALLSCOPE_REPORTS_DIR=%s/reports CALLSCOPE_CONFIG=%s "
+                "CALLSCOPE_RUBRICS_DIR=%s/rubrics CALLSCOPE_TEMPLATES_DIR=%s"
+                "/templates CALLSCOPE_LLM_BASE_URL=http://127.0.0.1:%ld/v1 ",
+                db, dir, dir, p.ptr, CS_SOURCE_DIR, CS_SOURCE_DIR, dbl.port);
+    cs_buf_addf(&o, "%s/nightly.out", dir);
+    cs_buf_addf(&e, "%s/nightly.err", dir);
+    pid = th_spawn(env.ptr, "nightly --date 2026-10-15", o.ptr, e.ptr);
+    /* Once ingested, it is scoring. */
+    for (i = 0; i < 300; i++) {
+        nanosleep(&ts, NULL);
+        if (results_so_far(db) > 0)
+            break;
+    }
+    assert_true(i < 300);
+    nanosleep(&ts, NULL);
+    nanosleep(&ts, NULL);
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    st = th_wait(pid);
+    out = th_read(o.ptr);
+    err = th_read(e.ptr);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 6)
+        fail_msg("nightly did not exit 6 (status %d): %s%s", st, out, err);
+    assert_non_null(strstr(out, "ingested 1040 conversations"));
+    assert_non_null(strstr(out, "score stopped after "));
+    assert_non_null(strstr(out, "nightly stopped in stage 'score' "
+                                "(interrupted by SIGTERM): the rest of the "
+                                "scoring, the day's KPIs"));
+    cs_buf_reset(&p);
+    cs_buf_addf(&p, "%s/reports/daily/2026-10-15", dir);
+    assert_false(cs_fs_exists(p.ptr));
+    cs_buf_reset(&p);
+    cs_buf_addf(&p, "%s/var/inbox/real-dev.jsonl", dir);
+    assert_false(cs_fs_exists(p.ptr));
+    json_decref(th_double_stop(&dbl));
+    free(out);
+    free(err);
+    free(data);
+    free(src);
+    free(db);
+    th_rmtree(dir);
+    free(dir);
+    cs_buf_release(&env);
+    cs_buf_release(&p);
+    cs_buf_release(&o);
+    cs_buf_release(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(
             test_pipeline__nightly_ingests_inbox_and_writes_reports),
+        cmocka_unit_test(test_pipeline__nightly_stops_on_sigterm),
     };
 
     return cmocka_run_group_tests_name("pipeline", tests, NULL, NULL);

@@ -107,6 +107,17 @@ struct cs_rubric_set *cs_cli_metric_rubrics(const struct cs_config *cfg);
  * new. */
 char *cs_cli_rejects_path(const struct cs_config *cfg, const char *what);
 
+struct cs_score_stats;
+/*
+ * Prints the summary of a scoring run on stdout (`verb`: "scored",
+ * "re-scored"). A run that did not end well says how far it got and why
+ * instead: "score stopped after N of M conversations to score: interrupted
+ * by SIGTERM; ..." (`failed`: the store failed, its error follows), N
+ * counting the conversations whose results are all committed.
+ */
+void cs_cli_print_score(const struct cs_score_stats *s, const char *verb,
+                        int failed);
+
 struct cs_ingest_stats;
 /* Prints an ingest summary line (or JSON object) on stdout. */
 void cs_cli_print_ingest(const struct cs_ingest_stats *s, const char *rejects,

@@ -9,6 +9,7 @@
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/sig.h"
 #include "cli/cli.h"
 #include "ingest/ingest.h"
 
@@ -25,7 +26,8 @@ static const struct cs_opt_cmd doc = {
              "rejects\n"
              "file; the rest still loads.",
     .exits = "Exit: 0 all loaded, 4 some lines rejected or files "
-             "unreadable,\n1 store error, 2 usage.",
+             "unreadable,\n1 store error, 2 usage, 6 stopped by SIGTERM or "
+             "SIGINT (what was\nread before is stored).",
     .max_args = CS_OPT_ANY,
 };
 
@@ -62,6 +64,8 @@ void cs_cli_print_ingest(const struct cs_ingest_stats *s, const char *rejects,
         } else {
             fputs("null", stdout);
         }
+        if (s->interrupted)
+            printf(", \"interrupted\": \"%s\"", cs_sig_name(s->interrupted));
         fputs("}\n", stdout);
         return;
     }
@@ -74,7 +78,11 @@ void cs_cli_print_ingest(const struct cs_ingest_stats *s, const char *rejects,
                (unsigned long long)s->files_failed);
     if (s->rejected)
         printf(" (rejects: %s)", rejects);
-    printf(" in %.2f s\n", seconds);
+    printf(" in %.2f s", seconds);
+    if (s->interrupted)
+        printf("; stopped by %s before the end of the input (run it again "
+               "for the rest)", cs_sig_name(s->interrupted));
+    fputc('\n', stdout);
 }
 
 int cs_cmd_ingest(int argc, char **argv, struct cs_ctx *ctx)
@@ -122,11 +130,23 @@ int cs_cmd_ingest(int argc, char **argv, struct cs_ctx *ctx)
     if (!io.batch_rows)
         io.batch_rows = (size_t)ctx->cfg->ingest_batch_rows;
     t0 = cs_now();
+    cs_sig_catch();
     ret = cs_ingest_paths(&stats, ctx->st, argv, (size_t)argc, &io, &err);
-    cs_cli_print_ingest(&stats, rejects, cs_now() - t0, as_json);
+    if (ret && !as_json)
+        /* Not "ingested N": how far it got, and that it stopped. */
+        printf("ingest stopped after %llu lines of %llu file(s): %llu "
+               "conversations stored, %llu rejected; the store failed (see "
+               "the error)\n", (unsigned long long)stats.lines,
+               (unsigned long long)stats.files,
+               (unsigned long long)stats.loaded,
+               (unsigned long long)stats.rejected);
+    else
+        cs_cli_print_ingest(&stats, rejects, cs_now() - t0, as_json);
     free(rejects);
     if (ret)
         return cs_cli_fail(ret, err.msg);
+    if (stats.interrupted)
+        return CS_EXIT_INTERRUPTED;
     if (stats.rejected || stats.files_failed)
         return CS_EXIT_PARTIAL;
     return CS_EXIT_OK;

@@ -7,6 +7,7 @@
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/parse.h"
+#include "base/sig.h"
 #include "cli/cli.h"
 #include "pipeline/nightly.h"
 
@@ -28,8 +29,35 @@ static const struct cs_opt_cmd doc = {
              "One run at a time (a\nPostgreSQL advisory lock).",
     .exits = "Exit: 0 ok, 1 error, 2 usage, 3 invalid config or rubric set, "
              "4 some\ninput rejected, evaluations, reports or deliveries "
-             "failed, 5 another\nnightly run holds the lock.",
+             "failed, 5 another\nnightly run holds the lock, 6 stopped by "
+             "SIGTERM or SIGINT (the summary\nsays in which stage; a re-run "
+             "goes on from there).",
 };
+
+/* What a run stopped in `stage` did not do (the stages in order). */
+static const char *not_run(const char *stage)
+{
+    static const struct {
+        const char *stage;
+        const char *rest;
+    } left[] = {
+        {"ingest", "the rest of the inbox, scoring, the day's KPIs, the "
+                   "alerts, the PDFs and the mail were not done"},
+        {"score", "the rest of the scoring, the day's KPIs, the alerts, the "
+                  "PDFs and the mail were not done"},
+        {"kpis", "the day's KPI files, the alerts, the PDFs and the mail "
+                 "were not done (or not all)"},
+        {"pdf", "the daily PDFs (or some) and the mail were not done"},
+        {"mail", "the mail was not sent (or not all): a re-run or 'mail "
+                 "--resend-failed' sends it"},
+    };
+
+    for (size_t i = 0; stage && i < sizeof(left) / sizeof(left[0]); i++) {
+        if (strcmp(stage, left[i].stage) == 0)
+            return left[i].rest;
+    }
+    return "nothing was done";
+}
 
 int cs_cmd_nightly(int argc, char **argv, struct cs_ctx *ctx)
 {
@@ -42,6 +70,7 @@ int cs_cmd_nightly(int argc, char **argv, struct cs_ctx *ctx)
     struct cs_rubric_set *rubrics = NULL;
     int64_t day;
     long period_days = 30;
+    int stopped_in_score;
     int ret;
     const struct cs_option opts[] = {
         CS_OPT_DATE(0, "date", &o.date,
@@ -101,16 +130,30 @@ int cs_cmd_nightly(int argc, char **argv, struct cs_ctx *ctx)
     }
     rejects = cs_cli_rejects_path(ctx->cfg, "nightly");
     o.rejects_path = rejects;
+    cs_sig_catch();
     ret = cs_nightly_run(&res, ctx->st, ctx->cfg, &o, &err);
     if (res.ingest.files || res.ingest.files_failed)
         cs_cli_print_ingest(&res.ingest, rejects, res.ingest_seconds, 0);
-    if (res.score.conversations)
+    stopped_in_score = res.stage && strcmp(res.stage, "score") == 0 &&
+                       (ret || res.interrupted);
+    if (stopped_in_score)
+        cs_cli_print_score(&res.score, "scored", ret != 0);
+    else if (res.score.conversations)
         printf("scored %llu conversations: %llu evaluations written, %llu "
                "errors\n", (unsigned long long)res.score.conversations,
                (unsigned long long)res.score.evaluations,
                (unsigned long long)res.score.errors);
+    if (ret || res.interrupted)
+        /* Not a report line: where it stopped, and what did not run. */
+        printf("nightly stopped in stage '%s' (%s%s): %s\n",
+               res.stage ? res.stage : "start",
+               ret ? "error" : "interrupted by ",
+               ret ? "" : cs_sig_name(res.interrupted),
+               not_run(res.stage));
     if (ret) {
         ret = cs_cli_fail(ret, err.msg);
+    } else if (res.interrupted) {
+        ret = CS_EXIT_INTERRUPTED;
     } else {
         printf("report for %s in %s: %ld critical, %ld warning alert(s), "
                "%zu daily PDF(s)\n", o.date, res.report_dir,

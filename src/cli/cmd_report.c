@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/sig.h"
 #include "cli/cli.h"
 #include "pipeline/client.h"
 #include "pipeline/reports.h"
@@ -12,13 +13,14 @@
 #define REPORT_EXITS                                                      \
     "Nothing is written when a step fails (an earlier file stays). Prints\n" \
     "the files written. Exit: 0 ok, 1 error, 2 usage, 3 invalid config,\n" \
-    "rubric set or template."
+    "rubric set or template, 6 stopped by SIGTERM or SIGINT between two\n" \
+    "files (those printed are whole)."
 
 /* The rubric set, the tenants known, then the report; prints the files. */
 static int run(struct cs_ctx *ctx, const char *cmd, char **tenants,
                const char *month, const char *date)
 {
-    struct cs_report_files files = {NULL, NULL, 0, 0};
+    struct cs_report_files files = {NULL, NULL, 0, 0, 0};
     struct cs_err err = {0, ""};
     struct cs_rubric_set *rubrics = NULL;
     int ret;
@@ -33,6 +35,7 @@ static int run(struct cs_ctx *ctx, const char *cmd, char **tenants,
         ret = CS_EXIT_INVALID;
         goto done;
     }
+    cs_sig_catch();
     if (month)
         ret = cs_reports_executive(&files, ctx->st, ctx->cfg, rubrics, month,
                                    tenants, &err);
@@ -42,6 +45,11 @@ static int run(struct cs_ctx *ctx, const char *cmd, char **tenants,
     for (size_t i = 0; i < files.n; i++)
         printf("%s\n", files.paths[i]);
     ret = ret ? cs_cli_fail(ret, err.msg) : CS_EXIT_OK;
+    if (ret == CS_EXIT_OK && files.interrupted) {
+        cs_log(CS_LOG_WARN, "stopped by %s after %zu report(s): the others "
+               "were not written", cs_sig_name(files.interrupted), files.n);
+        ret = CS_EXIT_INTERRUPTED;
+    }
 done:
     cs_report_files_release(&files);
     cs_rubric_set_free(rubrics);

@@ -6,6 +6,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/parse.h"
+#include "base/sig.h"
 #include "cli/cli.h"
 #include "rubric/rubric.h"
 #include "score/score.h"
@@ -32,7 +33,8 @@ static const struct cs_opt_cmd score_doc = {
              "once.",
     .exits = "Exit: 0 ok, 1 store error, 2 usage (an unknown tenant or "
              "metric too),\n"
-             "3 invalid rubric set, 4 some evaluations ended in 'error'.",
+             "3 invalid rubric set, 4 some evaluations ended in 'error', 6 "
+             "stopped by\nSIGTERM or SIGINT (what was answered is stored).",
 };
 
 static const struct cs_opt_cmd rescore_doc = {
@@ -46,7 +48,8 @@ static const struct cs_opt_cmd rescore_doc = {
              "say). The earlier results are kept as history.",
     .exits = "Exit: 0 ok, 1 store error, 2 usage (an unknown tenant or "
              "metric too),\n"
-             "3 invalid rubric set, 4 some evaluations ended in 'error'.",
+             "3 invalid rubric set, 4 some evaluations ended in 'error', 6 "
+             "stopped by\nSIGTERM or SIGINT (what was answered is stored).",
 };
 
 static int opt_max_cost(const struct cs_option *opt, const char *arg,
@@ -57,6 +60,42 @@ static int opt_max_cost(const struct cs_option *opt, const char *arg,
     if (cs_parse_double(arg, cost) || *cost <= 0)
         return cs_err_set(err, CS_EINVALID, "--max-cost takes an amount > 0");
     return 0;
+}
+
+void cs_cli_print_score(const struct cs_score_stats *s, const char *verb,
+                        int failed)
+{
+    if (failed || s->interrupted) {
+        printf("%s stopped after %llu of %llu conversations to score: %s%s; "
+               "%llu evaluations stored, %llu conversations up to date\n",
+               strcmp(verb, "re-scored") == 0 ? "rescore" : "score",
+               (unsigned long long)s->stored, (unsigned long long)s->todo,
+               failed ? "the store failed (see the error)"
+                      : "interrupted by ",
+               failed ? "" : cs_sig_name(s->interrupted),
+               (unsigned long long)s->stored_evaluations,
+               (unsigned long long)s->up_to_date);
+    } else {
+        printf("%s %llu conversations in %.2f s: %llu evaluations written "
+               "(%llu not applicable, %llu errors, %llu logged by the agent), "
+               "%llu up to date\n", verb,
+               (unsigned long long)s->conversations, s->seconds,
+               (unsigned long long)s->evaluations,
+               (unsigned long long)s->not_applicable,
+               (unsigned long long)s->errors,
+               (unsigned long long)s->agent,
+               (unsigned long long)s->up_to_date);
+    }
+    if (s->requests)
+        printf("LLM: %llu requests (%llu tries on the wire), %llu prompt "
+               "+ %llu completion tokens, cost %.4f%s\n",
+               (unsigned long long)s->requests,
+               (unsigned long long)s->http_tries,
+               (unsigned long long)s->tokens_in,
+               (unsigned long long)s->tokens_out, s->cost,
+               s->left_for_later && !s->interrupted && !failed
+                   ? "; max cost reached, the rest is left for a later run"
+                   : "");
 }
 
 static int run(int argc, char **argv, struct cs_ctx *ctx, int rescore)
@@ -114,8 +153,9 @@ static int run(int argc, char **argv, struct cs_ctx *ctx, int rescore)
     so.sentiment_metric = "customer_sentiment";
     so.lexicon_path = ctx->cfg->sentiment_lexicon;
     so.page_size = ctx->cfg->score_page;
+    cs_sig_catch();
     ret = cs_score_run(&stats, ctx->st, set, ctx->cfg, &so, &err);
-    if (stats.dry_run) {
+    if (stats.dry_run && !ret && !stats.interrupted) {
         printf("dry run: %llu conversations to score: %llu requests, about "
                "%llu prompt and %llu completion tokens, about %.4f in cost "
                "(%s)\n", (unsigned long long)(stats.conversations -
@@ -125,29 +165,15 @@ static int run(int argc, char **argv, struct cs_ctx *ctx, int rescore)
                (unsigned long long)stats.tokens_out, stats.cost,
                ctx->cfg->llm_model);
     } else {
-        printf("%s %llu conversations in %.2f s: %llu evaluations written "
-               "(%llu not applicable, %llu errors, %llu logged by the agent), "
-               "%llu up to date\n", rescore ? "re-scored" : "scored",
-               (unsigned long long)stats.conversations, stats.seconds,
-               (unsigned long long)stats.evaluations,
-               (unsigned long long)stats.not_applicable,
-               (unsigned long long)stats.errors,
-               (unsigned long long)stats.agent,
-               (unsigned long long)stats.up_to_date);
-        if (stats.requests)
-            printf("LLM: %llu requests (%llu tries on the wire), %llu prompt "
-                   "+ %llu completion tokens, cost %.4f%s\n",
-                   (unsigned long long)stats.requests,
-                   (unsigned long long)stats.http_tries,
-                   (unsigned long long)stats.tokens_in,
-                   (unsigned long long)stats.tokens_out, stats.cost,
-                   stats.left_for_later ? "; max cost reached, the rest is "
-                                          "left for a later run" : "");
+        cs_cli_print_score(&stats, rescore ? "re-scored" : "scored",
+                           ret != 0);
     }
     cs_rubric_set_free(set);
     cs_cli_filter_release(&cf);
     if (ret)
         return cs_cli_fail(ret, err.msg);
+    if (stats.interrupted)
+        return CS_EXIT_INTERRUPTED;
     return stats.errors ? CS_EXIT_PARTIAL : CS_EXIT_OK;
 }
 

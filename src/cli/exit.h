@@ -10,8 +10,12 @@ enum cs_exit {
     CS_EXIT_PARTIAL = 4,    /* finished, but some input was rejected or
                                some items failed: a tenant's report, a
                                delivery (see the summary) */
-    CS_EXIT_LOCKED = 5      /* not started: another run of the same job
+    CS_EXIT_LOCKED = 5,     /* not started: another run of the same job
                                holds its lock (nightly, monthly) */
+    CS_EXIT_INTERRUPTED = 6 /* stopped by SIGTERM or SIGINT: what was done
+                               is stored, the summary says how far it got
+                               (base/sig.h); a second signal ends the
+                               process at once, killed by that signal */
 };
 
 /*

@@ -14,6 +14,7 @@
 #include "base/fs.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/sig.h"
 #include "ingest/arena.h"
 #include "ingest/reader.h"
 #include "model/conv.h"
@@ -320,6 +321,14 @@ static int one_file(struct run *r, const char *file)
         }
         if (strspn(line, " \t\r") >= len)
             continue; /* blank */
+        if (cs_sig_received()) {
+            /* Stop reading; what was read is committed by the writer. */
+            r->stats->interrupted = cs_sig_received();
+            cs_log(CS_LOG_WARN, "stopped reading '%s' at line %ld: the "
+                   "lines before it are stored", file, lineno);
+            ret = -1;
+            break;
+        }
         r->stats->lines++;
         ret = one_line(r, file, lineno, line, len);
         if (ret < 0)

@@ -22,6 +22,8 @@ struct cs_ingest_stats {
     uint64_t loaded;            /* conversations stored */
     uint64_t rejected;          /* lines rejected (see the rejects file) */
     uint64_t bytes;             /* bytes of the lines seen */
+    int interrupted;            /* the signal that stopped the reading (the
+                                   lines read before it are stored), or 0 */
 };
 
 /* 1 when a file name is an input file: *.jsonl or *.jsonl.gz. */
@@ -32,7 +34,10 @@ int cs_ingest_wanted(const char *name);
  * order). Each bad line is rejected with file, line and reason into the
  * rejects file and the rest goes on; an unreadable file or folder is
  * counted and skipped. Returns 0 unless the store failed (CS_EDB: what was
- * flushed before stays stored). Fills *stats in every case.
+ * flushed before stays stored). Fills *stats in every case. A SIGTERM or
+ * SIGINT caught (base/sig.h) stops the reading before the next line; the
+ * conversations read until then are committed, and stats->interrupted
+ * says so (re-ingesting the file is safe: it is idempotent).
  */
 int cs_ingest_paths(struct cs_ingest_stats *stats, struct cs_store *st,
                     char *const *paths, size_t n_paths,

@@ -51,9 +51,12 @@ struct cs_http {
     uint64_t seq;
     int in_run;
     int closing;
+    int stopping;               /* cs_http_stop: no new tries */
     double next_start;          /* min_interval_ms: no try starts before */
     struct cs_http_stats st;
 };
+
+static void cancel_waiting(struct cs_http *h);
 
 void cs_http_opts_init(struct cs_http_opts *o)
 {
@@ -497,7 +500,7 @@ static void finish_try(struct cs_http *h, CURL *e, CURLcode cc)
         fail = CS_HTTP_TRANSPORT;
     }
 
-    if (retry && r->tries < h->o.max_tries) {
+    if (retry && r->tries < h->o.max_tries && !h->stopping) {
         long wait = cs_http_backoff_ms(&h->rng, h->o.backoff_base_ms,
                                        h->o.backoff_max_ms, r->tries,
                                        r->retry_after_ms);
@@ -593,6 +596,8 @@ int cs_http_run(struct cs_http *h, int timeout_ms, struct cs_err *err)
 
     assert(h && !h->in_run);
     h->in_run = 1;
+    if (h->stopping)
+        cancel_waiting(h);
     ret = pump(h, err);
     if (ret < 0)
         goto done;
@@ -721,8 +726,33 @@ static void cancel(struct cs_http *h, struct req *r)
 {
     cs_buf_reset(&r->msg);
     cs_buf_reset(&r->resp);
-    cs_buf_adds(&r->msg, "cancelled: the http client was freed");
+    cs_buf_adds(&r->msg, h->stopping && !h->closing
+                             ? "cancelled: the run is stopping"
+                             : "cancelled: the http client was freed");
     complete(h, r, CS_HTTP_CANCELLED, 0);
+}
+
+/* Cancels what is not on the wire. */
+static void cancel_waiting(struct cs_http *h)
+{
+    while (h->n_heap)
+        cancel(h, heap_pop(h));
+    while (h->qhead) {
+        struct req *r = h->qhead;
+
+        h->qhead = r->next;
+        if (!h->qhead)
+            h->qtail = NULL;
+        h->n_queued--;
+        cancel(h, r);
+    }
+}
+
+void cs_http_stop(struct cs_http *h)
+{
+    assert(h && !h->in_run);
+    h->stopping = 1;
+    cancel_waiting(h);
 }
 
 void cs_http_free(struct cs_http *h)

@@ -134,6 +134,16 @@ int cs_http_post(struct cs_http *h, const char *url, const char *body,
  */
 int cs_http_run(struct cs_http *h, int timeout_ms, struct cs_err *err);
 
+/*
+ * Stops new work, for a run that is ending: every request not on the
+ * wire (queued, or waiting for a retry) completes now with
+ * CS_HTTP_CANCELLED, a request posted later is cancelled the same way at
+ * the next cs_http_run, and a try on the wire that fails is not retried
+ * (it completes with its error). The tries on the wire run to their end.
+ * Not from inside on_done.
+ */
+void cs_http_stop(struct cs_http *h);
+
 /* Runs until every posted request has completed; 0 or CS_ENET. */
 int cs_http_wait_all(struct cs_http *h, struct cs_err *err);
 

@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/parse.h"
+#include "base/sig.h"
 #include "kpi/kpi.h"
 #include "pipeline/mailing.h"
 #include "pipeline/metrics.h"
@@ -60,12 +61,20 @@ static int ingest_inbox(struct cs_nightly_result *res, struct cs_store *st,
         cs_buf_addf(&dst, "%s/%s", o->done_dir, names[i]);
         path = src.ptr;
         ret = cs_ingest_paths(&s, st, &path, 1, &io, err);
+        res->ingest.interrupted = s.interrupted;
         res->ingest.files += s.files;
         res->ingest.files_failed += s.files_failed;
         res->ingest.lines += s.lines;
         res->ingest.loaded += s.loaded;
         res->ingest.rejected += s.rejected;
         res->ingest.bytes += s.bytes;
+        /* A file stopped halfway stays in the inbox for the next run
+         * (re-ingesting its first part is idempotent). */
+        if (s.interrupted) {
+            cs_buf_release(&src);
+            cs_buf_release(&dst);
+            break;
+        }
         if (!ret && !s.files_failed) {
             if (rename(src.ptr, dst.ptr) == 0)
                 res->files_moved++;
@@ -221,6 +230,20 @@ static int deliver(struct cs_nightly_result *res, struct cs_store *st,
     return ret;
 }
 
+/* Whether to stop before stage `next` (or in the one that just ran). */
+static int stop_at(struct cs_nightly_result *res, const char *next,
+                   int interrupted)
+{
+    if (!interrupted)
+        interrupted = cs_sig_received();
+    if (interrupted) {
+        res->interrupted = interrupted;
+        return 1;
+    }
+    res->stage = next;
+    return 0;
+}
+
 static int nightly_stages(struct cs_nightly_result *res, struct cs_store *st,
                           const struct cs_config *cfg,
                           const struct cs_nightly_opts *o,
@@ -237,10 +260,11 @@ static int nightly_stages(struct cs_nightly_result *res, struct cs_store *st,
         ret = cs_err_set(err, CS_EINVALID, "'%s' is not a date", o->date);
         goto done;
     }
+    res->stage = "ingest";
     res->ingest_seconds = cs_now();
     ret = ingest_inbox(res, st, cfg, o, err);
     res->ingest_seconds = cs_now() - res->ingest_seconds;
-    if (ret)
+    if (ret || stop_at(res, "score", res->ingest.interrupted))
         goto done;
     {
         struct cs_score_opts so;
@@ -250,7 +274,7 @@ static int nightly_stages(struct cs_nightly_result *res, struct cs_store *st,
         so.lexicon_path = cfg->sentiment_lexicon;
         so.page_size = cfg->score_page;
         ret = cs_score_run(&res->score, st, o->rubrics, cfg, &so, err);
-        if (ret)
+        if (ret || stop_at(res, "kpis", res->score.interrupted))
             goto done;
     }
 
@@ -290,6 +314,8 @@ static int nightly_stages(struct cs_nightly_result *res, struct cs_store *st,
     if (ret)
         goto done;
     res->report_dir = cs_buf_detach(&dir, NULL);
+    if (stop_at(res, "pdf", 0))
+        goto done;
     /* The daily operations PDF of each tenant (fail closed: a tenant
      * whose PDF fails is not mailed; the others are). */
     {
@@ -305,7 +331,11 @@ static int nightly_stages(struct cs_nightly_result *res, struct cs_store *st,
             cs_log(CS_LOG_ERROR, "%s", e2.msg);
         ret = 0;
     }
+    if (stop_at(res, "mail", res->pdfs.interrupted))
+        goto done;
     ret = deliver(res, st, cfg, daily, o->date, o->force, err);
+    if (!ret)
+        res->stage = "done";
 done:
     cs_report_free(daily);
     cs_report_free(period);
@@ -345,7 +375,8 @@ int cs_nightly_run(struct cs_nightly_result *res, struct cs_store *st,
     jm.webhooks_sent = res->mail.webhooks_sent;
     jm.webhooks_failed = res->mail.webhooks_failed;
     jm.alerts_sent = res->alerts_sent;
-    jm.errors = (ret ? 1 : 0) + res->pdfs.tenants_failed + jm.mails_failed +
+    jm.errors = (ret || res->interrupted ? 1 : 0) +
+                res->pdfs.tenants_failed + jm.mails_failed +
                 jm.webhooks_failed + (long)res->ingest.files_failed +
                 (long)res->score.errors;
     cs_job_finish(st, cfg, &jm);

@@ -35,6 +35,11 @@ struct cs_nightly_result {
     struct cs_mail_stats mail;   /* what the delivery stage did */
     long alerts_sent;       /* alerts in the digests sent */
     long not_mailed;        /* mails that could not be built */
+    const char *stage;      /* the stage running when it ended (static):
+                               "ingest", "score", "kpis", "pdf", "mail",
+                               or "done" */
+    int interrupted;        /* a SIGTERM or SIGINT caught (base/sig.h)
+                               stopped it in `stage`: the signal */
 };
 
 /*

@@ -9,6 +9,7 @@
 #include "base/buf.h"
 #include "base/fs.h"
 #include "base/log.h"
+#include "base/sig.h"
 #include "base/mem.h"
 #include "base/parse.h"
 #include "base/tmpl.h"
@@ -214,6 +215,14 @@ static void note_failure(struct cs_report_files *out, int *ret, int one_ret,
     }
 }
 
+/* A signal ends the run between two files (each is written whole, to a
+ * temporary name renamed at the end, so none is ever half written). */
+static int stopped(struct cs_report_files *out)
+{
+    out->interrupted = cs_sig_received();
+    return out->interrupted != 0;
+}
+
 /* Computes `q` and renders each tenant (and the edition of all). */
 static int run(struct cs_report_files *out, struct cs_store *st,
                const struct cs_config *cfg, struct cs_kpi_query *q,
@@ -244,21 +253,21 @@ static int run(struct cs_report_files *out, struct cs_store *st,
         r->style = style;
         /* One tenant's failure leaves the others' reports (each is
          * whole or absent): the first error is returned. */
-        for (size_t i = 0; i < r->n_tenants; i++) {
+        for (size_t i = 0; i < r->n_tenants && !stopped(out); i++) {
             struct cs_report v = view_of(r, i);
 
             one_ret = render_to(out, renderer, &v, dir, stem,
                                 r->tenants[i].name, &e1);
             note_failure(out, &ret, one_ret, r->tenants[i].name, &e1, err);
         }
-        if (all_edition) {
+        if (all_edition && !stopped(out)) {
             r->style.all_tenants = 1;
             one_ret = render_to(out, renderer, r, dir, stem, NULL, &e1);
             note_failure(out, &ret, one_ret, "all tenants", &e1, err);
         }
         goto done;
     }
-    for (char *const *t = tenants; *t; t++) {
+    for (char *const *t = tenants; *t && !stopped(out); t++) {
         double t0 = cs_now();
 
         q->tenant = *t;

@@ -25,6 +25,8 @@ struct cs_report_files {
     size_t n;
     long tenants_failed;    /* reports that failed (the others are written;
                                the first error is returned) */
+    int interrupted;        /* a SIGTERM or SIGINT caught (base/sig.h)
+                               stopped it between two files: the signal */
 };
 /* The file of `tenant` (NULL: the all-tenants edition), or NULL when it was
  * not written (borrowed). */

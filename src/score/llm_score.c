@@ -8,6 +8,7 @@
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/sig.h"
 #include "llm/answer.h"
 #include "llm/prompt.h"
 #include "net/http.h"
@@ -49,6 +50,7 @@ struct run {
     char evaluator[160];
     size_t jobs;                    /* in progress */
     int stop;                       /* max cost reached */
+    int interrupted;                /* a signal: no new requests */
     int cancelling;                 /* freeing the client: no new work */
     int failed;                     /* a store error: stop everything */
     struct cs_err ferr;
@@ -105,8 +107,10 @@ static void job_finish(struct job *j, int complete)
                                 set->rubrics[i].version, j->evaluator[i],
                                 &j->res[i], &use, &r->ferr);
     }
-    if (!ret && !r->failed)
+    if (!ret && !r->failed) {
+        cs_score_walk_finished(r->wk, complete);
         ret = cs_store_claim_put(j->item.claim, &r->ferr);
+    }
     if (ret)
         r->failed = 1;
     r->jobs--;
@@ -177,7 +181,7 @@ static void send_current(struct job *j)
     struct cs_err err = {0, ""};
     int ret;
 
-    if (r->stop || r->failed) {
+    if (r->stop || r->failed || r->interrupted) {
         job_finish(j, 0);
         return;
     }
@@ -217,7 +221,10 @@ static void on_done(const struct cs_http_result *hres, void *user)
     struct cs_err err = {0, ""};
     int ret;
 
-    if (r->cancelling || hres->fail == CS_HTTP_CANCELLED) {
+    /* Stopping on a signal, a failed try is not an answer to store: the
+     * metrics stay stale for the next run, as if cancelled. */
+    if (r->cancelling || hres->fail == CS_HTTP_CANCELLED ||
+        (r->interrupted && hres->code)) {
         job_finish(j, 0);
         return;
     }
@@ -241,7 +248,8 @@ static void on_done(const struct cs_http_result *hres, void *user)
     r->stats->cost += price(r, a.prompt_tokens > 0 ? a.prompt_tokens : 0,
                             a.completion_tokens > 0 ? a.completion_tokens
                                                     : 0);
-    if (ret && !j->reasked && !r->stop && (a.problems || !a.content)) {
+    if (ret && !j->reasked && !r->stop && !r->interrupted &&
+        (a.problems || !a.content)) {
         /* Once: send the answer back with what is wrong with it, or, when
          * the reply was no readable chat completion, ask again. */
         char *retry = NULL;
@@ -371,7 +379,7 @@ int cs_score_llm_run(struct cs_score_stats *out, struct cs_store *st,
     struct cs_http_stats hs;
     uint64_t walked = 0;
     size_t window;
-    double t0 = cs_now();
+    double t0 = cs_now(), stop_at = 0;
     int ret, more = 1;
 
     memset(out, 0, sizeof(*out));
@@ -412,7 +420,21 @@ int cs_score_llm_run(struct cs_score_stats *out, struct cs_store *st,
      * request is ready when a slot frees. */
     window = (size_t)cfg->llm_concurrency * 2;
     for (;;) {
-        while (more && !r.stop && !r.failed && r.jobs < window) {
+        if (!r.interrupted && cs_sig_received()) {
+            struct cs_http_stats now;
+
+            /* Claim nothing more, send nothing more; what is on the wire
+             * may still answer (it is paid for), for a while. */
+            r.interrupted = cs_sig_received();
+            stop_at = cs_now() + CS_SCORE_STOP_GRACE_S;
+            cs_http_stop(r.http);
+            cs_http_get_stats(&now, r.http);
+            cs_log(CS_LOG_WARN, "stopping: waiting up to %d s for the %u "
+                   "LLM requests in flight", CS_SCORE_STOP_GRACE_S,
+                   now.in_flight);
+        }
+        while (more && !r.stop && !r.failed && !r.interrupted &&
+               r.jobs < window) {
             struct cs_score_item it;
 
             ret = cs_store_score_cursor_next(wk.cur, &it, err);
@@ -427,6 +449,11 @@ int cs_score_llm_run(struct cs_score_stats *out, struct cs_store *st,
         }
         if (r.jobs == 0)
             break;
+        if (r.interrupted && cs_now() >= stop_at) {
+            cs_log(CS_LOG_WARN, "%zu conversations were still being judged: "
+                   "left for the next run", r.jobs);
+            break;
+        }
         ret = cs_http_run(r.http, 200, err);
         if (ret < 0)
             goto drain;
@@ -447,9 +474,10 @@ drain:
         cs_err_set(err, ret, "%s", r.ferr.msg);
     }
     if (!ret)
-        ret = cs_store_results_flush(wk.w, err);
+        ret = cs_score_walk_flush(&wk, err);
     if (r.stop)
         out->left_for_later += (uint64_t)wk.todo - walked;
+    out->interrupted = r.interrupted;
 done:
     out->seconds = cs_now() - t0;
     cs_score_walk_end(&wk);

@@ -8,6 +8,7 @@
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/sig.h"
 #include "score/rules.h"
 #include "score/sentiment.h"
 
@@ -131,20 +132,27 @@ int cs_score_rules_run(struct cs_score_stats *out, struct cs_store *st,
     if (ret)
         goto done;
     for (;;) {
+        /* A signal: the conversation in hand is done; claim no more. */
+        if (cs_sig_received()) {
+            out->interrupted = cs_sig_received();
+            break;
+        }
         ret = cs_store_score_cursor_next(wk.cur, &it, err);
         if (ret <= 0)
             break;
         walked++;
         ret = score_one(&r, &it, err);
         cs_score_item_release(&it);
-        if (!ret)
+        if (!ret) {
+            cs_score_walk_finished(&wk, 1);
             ret = cs_store_claim_put(it.claim, err);
+        }
         if (ret)
             break;
         cs_progress_update(&wk.progress, walked);
     }
     if (!ret)
-        ret = cs_store_results_flush(wk.w, err);
+        ret = cs_score_walk_flush(&wk, err);
 done:
     out->seconds = cs_now() - t0;
     cs_score_walk_end(&wk);

@@ -39,6 +39,12 @@ struct cs_score_stats {
     uint64_t tokens_out;
     double cost;
     uint64_t left_for_later;    /* conversations not finished (max cost) */
+    /* How far the run got: all the way when it ended well. */
+    uint64_t todo;              /* conversations with something to do */
+    uint64_t stored;            /* ... finished, every result committed */
+    uint64_t stored_evaluations; /* results committed */
+    int interrupted;            /* the signal that stopped it (base/sig.h),
+                                   or 0 */
 };
 
 /*
@@ -58,8 +64,14 @@ struct cs_score_stats {
  * longer in the set, becomes history when the content changes. Evidence
  * and rationale are stored redacted (cs_redact_new_configured). Shows
  * progress on a terminal. Returns 0 or the store's (or the config's
- * redact rules') error; what was flushed is kept.
+ * redact rules') error; what was flushed is kept, and out->stored says
+ * for how many conversations. A SIGTERM or SIGINT caught (cs_sig_catch)
+ * stops the run cleanly: no new conversation is claimed and no new
+ * request sent, LLM requests on the wire get CS_SCORE_STOP_GRACE_S to
+ * answer (then they are cancelled), what is answered is stored, the
+ * claims are released, and it returns 0 with out->interrupted set.
  */
+#define CS_SCORE_STOP_GRACE_S 10
 int cs_score_run(struct cs_score_stats *out, struct cs_store *st,
                  const struct cs_rubric_set *set, const struct cs_config *cfg,
                  const struct cs_score_opts *opts, struct cs_err *err);

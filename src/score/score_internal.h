@@ -75,6 +75,8 @@ struct cs_score_walk {
     struct cs_score_cursor *cur;
     struct cs_progress progress;
     long todo;                  /* conversations to walk */
+    uint64_t finished;          /* put back with all their results */
+    uint64_t seen_commits;      /* the writer's committed rows, last look */
 };
 
 int cs_score_walk_begin(struct cs_score_walk *wk, struct cs_store *st,
@@ -84,6 +86,17 @@ int cs_score_walk_begin(struct cs_score_walk *wk, struct cs_store *st,
                         const char *evaluator, struct cs_score_stats *out,
                         struct cs_err *err);
 void cs_score_walk_end(struct cs_score_walk *wk);
+
+/*
+ * Bookkeeping of how far the run got: a run calls walk_finished once per
+ * conversation whose results are all in the writer (complete: 1; 0 for
+ * one left unfinished), before putting its claim back, and ends with
+ * walk_flush instead of flushing the writer itself. stats->stored then
+ * counts the conversations whose results are committed, whatever fails
+ * later.
+ */
+void cs_score_walk_finished(struct cs_score_walk *wk, int complete);
+int cs_score_walk_flush(struct cs_score_walk *wk, struct cs_err *err);
 
 /* What one request cost, shared among the metrics it judged. */
 struct cs_score_usage {

@@ -36,10 +36,41 @@ int cs_score_is_stale(const json_t *current, const char *key,
            strcmp(json_string_value(json_array_get(c, 2)), hash) != 0;
 }
 
-/* Before a claim is released, its results are written (a cs_flush_fn). */
-static int flush_writer(void *writer, struct cs_err *err)
+/* What is committed now covers every conversation finished so far. */
+static void note_commits(struct cs_score_walk *wk)
 {
-    return cs_store_results_flush(writer, err);
+    uint64_t c = cs_store_results_committed(wk->w);
+
+    if (c != wk->seen_commits) {
+        wk->seen_commits = c;
+        wk->stats->stored = wk->finished;
+    }
+}
+
+void cs_score_walk_finished(struct cs_score_walk *wk, int complete)
+{
+    /* A flush inside the writer (its buffer full) while this item was
+     * added covered the items finished before it, not this one. */
+    note_commits(wk);
+    if (complete)
+        wk->finished++;
+}
+
+int cs_score_walk_flush(struct cs_score_walk *wk, struct cs_err *err)
+{
+    int ret = cs_store_results_flush(wk->w, err);
+
+    if (!ret) {
+        wk->seen_commits = cs_store_results_committed(wk->w);
+        wk->stats->stored = wk->finished;
+    }
+    return ret;
+}
+
+/* Before a claim is released, its results are written (a cs_flush_fn). */
+static int flush_writer(void *walk, struct cs_err *err)
+{
+    return cs_score_walk_flush(walk, err);
 }
 
 /* A NULL-terminated list as JSON text (new). */
@@ -97,11 +128,12 @@ int cs_score_walk_begin(struct cs_score_walk *wk, struct cs_store *st,
     /* Those the store skips are up to date. */
     out->conversations = (uint64_t)all;
     out->up_to_date = (uint64_t)(all - wk->todo);
+    out->todo = (uint64_t)wk->todo;
     cs_store_results_new(&wk->w, st, 2000, wk->rd);
     cs_store_score_cursor_new(&wk->cur, st, &wk->filter,
                               opts->page_size > 0 ? (size_t)opts->page_size
                                                   : 500,
-                              flush_writer, wk->w);
+                              flush_writer, wk);
     cs_progress_start(&wk->progress, "scored", (uint64_t)wk->todo);
     return 0;
 }
@@ -111,6 +143,8 @@ void cs_score_walk_end(struct cs_score_walk *wk)
     cs_progress_end(&wk->progress);
     /* The cursor first: releasing a claim flushes the writer. */
     cs_store_score_cursor_free(wk->cur);
+    if (wk->stats)
+        wk->stats->stored_evaluations = cs_store_results_committed(wk->w);
     cs_store_results_free(wk->w);
     cs_redact_free(wk->rd);
     free(wk->want_text);

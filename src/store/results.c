@@ -22,6 +22,7 @@ struct cs_result_writer {
     size_t n_keys;
     struct cs_buf clean;    /* one redacted text */
     uint64_t since_analyze;
+    uint64_t committed;
 };
 
 #define RESULT_COLUMNS                                                     \
@@ -186,6 +187,8 @@ copy:
     res = NULL;
 commit:
     ret = cs_store_exec(w->st, "COMMIT", err);
+    if (!ret)
+        w->committed += w->n;
     /* Fresh statistics while the table grows: planned against a nearly
      * empty `results`, the per-conversation lookups turn into scans and a
      * big run slows down quadratically until autovacuum catches up. */
@@ -206,6 +209,11 @@ out:
     w->n = 0;
     w->n_keys = 0;
     return ret;
+}
+
+uint64_t cs_store_results_committed(const struct cs_result_writer *w)
+{
+    return w ? w->committed : 0;
 }
 
 void cs_store_results_free(struct cs_result_writer *w)

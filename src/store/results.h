@@ -54,6 +54,9 @@ int cs_store_results_retire(struct cs_result_writer *w, const char *tenant,
                             struct cs_err *err);
 int cs_store_results_flush(struct cs_result_writer *w, struct cs_err *err);
 void cs_store_results_free(struct cs_result_writer *w);
+/* Rows committed so far (grows with every flush that succeeds, the ones
+ * add makes when its buffer is full included). */
+uint64_t cs_store_results_committed(const struct cs_result_writer *w);
 
 /* Writes results as JSONL or CSV (docs/config.md), current ones
  * or with `history` all of them; `metrics` (NULL-terminated) filters. */

@@ -11,6 +11,7 @@
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/sig.h"
 #include "redact/redact.h"
 
 static int redact_evidence(struct cs_store *st, struct cs_err *err);
@@ -541,7 +542,8 @@ static int pg_connect(PGconn **out, const char *info,
             ping = PQpingParams(p.keys, p.vals, 1);
             transient = ping == PQPING_REJECT || ping == PQPING_NO_RESPONSE;
         }
-        if (!transient)
+        /* Nor is there when the run is being stopped (base/sig.h). */
+        if (!transient || cs_sig_received())
             goto fail;
         if (tries == 1 || (tries % 8) == 0) {
             cs_buf_reset(&msg);
