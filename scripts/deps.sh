@@ -6,12 +6,13 @@ set -euo pipefail
 
 # libreoffice-calc-nogui: the test suite reads the client XLSX back through
 # LibreOffice (headless, every sheet to CSV); about 260 MB, installed
-# without recommends.
+# without recommends. clang and libclang-rt-14-dev: the libFuzzer targets
+# (tests/fuzz/; without the runtime -fsanitize=fuzzer does not link).
 PKGS=(build-essential cmake pkgconf
       libcurl4-openssl-dev libjansson-dev libpq-dev libhpdf-dev libpcre2-dev
       libxlsxwriter-dev libcmocka-dev zlib1g-dev
       postgresql python3 fonts-dejavu-core poppler-utils qpdf
-      libreoffice-calc-nogui)
+      libreoffice-calc-nogui clang libclang-rt-14-dev)
 
 missing=()
 for p in "${PKGS[@]}"; do

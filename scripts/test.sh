@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # test.sh - the whole test suite: installs what is missing, builds with
 # -Werror, starts a throwaway PostgreSQL, runs every test (ctest), then does
-# the same in an AddressSanitizer + UndefinedBehaviorSanitizer build.
-# CS_TEST_SANITIZE=0 skips the sanitizer pass.
+# the same in an AddressSanitizer + UndefinedBehaviorSanitizer build, then
+# runs every libFuzzer target (tests/fuzz/run.sh) for CS_TEST_FUZZ_SECONDS
+# each (60). CS_TEST_SANITIZE=0 skips the sanitizer pass,
+# CS_TEST_FUZZ_SECONDS=0 the fuzzing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -20,5 +22,10 @@ if [ "${CS_TEST_SANITIZE:-1}" != 0 ]; then
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
         ctest --test-dir build-asan --output-on-failure -j2 || status=1
+fi
+
+if [ "${CS_TEST_FUZZ_SECONDS:-60}" != 0 ]; then
+    echo "== fuzzing: every target of tests/fuzz/targets for ${CS_TEST_FUZZ_SECONDS:-60} s"
+    tests/fuzz/run.sh "${CS_TEST_FUZZ_SECONDS:-60}" || status=1
 fi
 exit $status

@@ -416,6 +416,28 @@ static void test_base__err_keeps_long_messages(void **state)
     cs_buf_release(&b);
 }
 
+/* Text from data quoted in a message stays one line of UTF-8. */
+static void test_base__excerpt_is_one_line_of_utf8(void **state)
+{
+    struct cs_buf b = CS_BUF_INIT;
+
+    (void)state;
+    cs_buf_add_excerpt(&b, "ag\nt\r\x01\t", 7, 40);
+    assert_string_equal(b.ptr, "ag\\nt\\r\\x01\\t");
+    cs_buf_reset(&b);
+    /* Not UTF-8: a lone continuation byte, a cut sequence, overlong. */
+    cs_buf_add_excerpt(&b, "a\x80" "b\xe2\x82 \xc0\xafz", 9, 40);
+    assert_string_equal(b.ptr, "a\\x80b\\xe2\\x82 \\xc0\\xafz");
+    cs_buf_reset(&b);
+    /* Cut at a character boundary, then an ellipsis. */
+    cs_buf_add_excerpt(&b, "\xc3\xa9\xc3\xa9\xc3\xa9", 6, 5);
+    assert_string_equal(b.ptr, "\xc3\xa9\xc3\xa9\xe2\x80\xa6");
+    cs_buf_reset(&b);
+    cs_buf_add_excerpt(&b, "abc", 3, 3);
+    assert_string_equal(b.ptr, "abc");
+    cs_buf_release(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -432,6 +454,7 @@ int main(void)
         cmocka_unit_test(test_base__fs_list_missing_and_unreadable),
         cmocka_unit_test(test_base__config_env_overrides_file),
         cmocka_unit_test(test_base__err_keeps_long_messages),
+        cmocka_unit_test(test_base__excerpt_is_one_line_of_utf8),
     };
 
     return cmocka_run_group_tests_name("base", tests, NULL, NULL);

@@ -557,6 +557,29 @@ static void test_ingest__sigterm_commits_what_was_read(void **state)
     cs_buf_release(&args);
 }
 
+/* A file whose name is not UTF-8: its rejected lines are still recorded
+ * (the name with that byte as \xNN), not dropped from the rejects file. */
+static void test_ingest__rejects_of_a_file_named_in_latin1(void **state)
+{
+    struct th_env *f = *state;
+    struct cs_buf path = CS_BUF_INIT, args = CS_BUF_INIT, rj = CS_BUF_INIT;
+    char *rejects;
+
+    cs_buf_addf(&path, "%s/caf\xe9.jsonl", f->dir);
+    th_write(path.ptr, "{\"id\": 1}\n", 10);
+    cs_buf_addf(&rj, "%s/rejects.jsonl", f->dir);
+    cs_buf_addf(&args, "ingest --rejects %s '%s'", rj.ptr, path.ptr);
+    assert_int_equal(th_run(f->env.ptr, args.ptr, NULL, NULL), 4);
+    rejects = th_read(rj.ptr);
+    assert_non_null(rejects);
+    assert_non_null(strstr(rejects, "caf\\\\xe9.jsonl\",\"line\":1,"));
+    assert_non_null(strstr(rejects, "\"reason\":\"field 'id'"));
+    free(rejects);
+    cs_buf_release(&path);
+    cs_buf_release(&args);
+    cs_buf_release(&rj);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -570,6 +593,7 @@ int main(void)
         TH_ENV_TEST(test_ingest__failed_batch_names_file_and_lines),
         cmocka_unit_test(test_ingest__arena_poisons_what_it_recycles),
         TH_ENV_TEST(test_ingest__sigterm_commits_what_was_read),
+        TH_ENV_TEST(test_ingest__rejects_of_a_file_named_in_latin1),
     };
 
     return cmocka_run_group_tests_name("ingest", tests, NULL, NULL);

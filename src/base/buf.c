@@ -136,3 +136,71 @@ char *cs_buf_detach(struct cs_buf *b, size_t *len_out)
     b->cap = 0;
     return s;
 }
+
+/* Length of the UTF-8 sequence at s (of n bytes), or 0 when it is not a
+ * valid one (overlong forms, surrogates and values past U+10FFFF too). */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    size_t k;
+    unsigned cp;
+
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+        k = 2;
+        cp = s[0] & 0x1f;
+    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        k = 3;
+        cp = s[0] & 0x0f;
+    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        k = 4;
+        cp = s[0] & 0x07;
+    } else {
+        return 0;
+    }
+    if (n < k)
+        return 0;
+    for (size_t i = 1; i < k; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    if ((k == 3 && cp < 0x800) || (k == 4 && cp < 0x10000) ||
+        cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return k;
+}
+
+void cs_buf_add_excerpt(struct cs_buf *b, const char *s, size_t len,
+                        size_t max)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0, used = 0;
+
+    while (i < len) {
+        size_t k = utf8_len(p + i, len - i), n = k;
+        const char *out = s + i;
+        char esc[8];
+
+        if (k == 0 || p[i] < 0x20 || p[i] == 0x7f) {
+            if (p[i] == '\n')
+                snprintf(esc, sizeof(esc), "\\n");
+            else if (p[i] == '\r')
+                snprintf(esc, sizeof(esc), "\\r");
+            else if (p[i] == '\t')
+                snprintf(esc, sizeof(esc), "\\t");
+            else
+                snprintf(esc, sizeof(esc), "\\x%02x", p[i]);
+            out = esc;
+            n = strlen(esc);
+            k = 1;
+        }
+        if (used + n > max) {
+            cs_buf_adds(b, "\xe2\x80\xa6");
+            return;
+        }
+        cs_buf_add(b, out, n);
+        used += n;
+        i += k;
+    }
+}

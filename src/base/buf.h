@@ -44,6 +44,17 @@ int cs_buf_addf(struct cs_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int cs_buf_vaddf(struct cs_buf *b, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
+/*
+ * Appends `len` bytes of `s` (text from data, any bytes) as an excerpt
+ * for a one-line message: at most `max` bytes of it, cut at a character
+ * boundary and then "…"; line breaks and tabs as \n \r \t, other control
+ * characters and bytes that are not UTF-8 as \xNN. So a value quoted in
+ * an error can neither break the line (nor forge a log line) nor make the
+ * message invalid UTF-8.
+ */
+void cs_buf_add_excerpt(struct cs_buf *b, const char *s, size_t len,
+                        size_t max);
+
 /* Returns the string, new (the caller frees it); `b` is reset to empty. */
 char *cs_buf_detach(struct cs_buf *b, size_t *len_out);
 

@@ -41,12 +41,18 @@ static int check_entry(const struct cs_tmpl *t, const struct entry *e,
             continue;
         for (j = i + 2; e->text[j] && name_char(e->text[j]); j++)
             ;
-        if (strncmp(e->text + j, "}}", 2) != 0)
-            return cs_err_set(err, CS_EINVALID,
-                              "%s:%ld: '@%s': unclosed or bad placeholder "
-                              "'%.*s'", t->origin, e->line_of[i], e->name,
-                              (int)(j - i + (e->text[j] ? 1 : 0)),
-                              e->text + i);
+        if (strncmp(e->text + j, "}}", 2) != 0) {
+            struct cs_buf q = CS_BUF_INIT;
+            int ret;
+
+            cs_buf_add_excerpt(&q, e->text + i,
+                               j - i + (e->text[j] ? 1 : 0), 80);
+            ret = cs_err_set(err, CS_EINVALID, "%s:%ld: '@%s': unclosed or "
+                             "bad placeholder '%s'", t->origin,
+                             e->line_of[i], e->name, q.ptr);
+            cs_buf_release(&q);
+            return ret;
+        }
         if (j == i + 2)
             return cs_err_set(err, CS_EINVALID, "%s:%ld: '@%s': empty "
                               "placeholder", t->origin, e->line_of[i],
@@ -120,8 +126,12 @@ int cs_tmpl_parse(struct cs_tmpl **out, const char *text, const char *origin,
             while (k < n && name_char(p[k]))
                 k++;
             if (k == 1 || (k < n && p[k] != ' ' && p[k] != '\r')) {
+                struct cs_buf q = CS_BUF_INIT;
+
+                cs_buf_add_excerpt(&q, p, n, 80);
                 ret = cs_err_set(err, CS_EINVALID, "%s:%ld: bad entry name "
-                                 "'%.*s'", origin, line, (int)n, p);
+                                 "'%s'", origin, line, q.ptr);
+                cs_buf_release(&q);
                 goto done;
             }
             t->v = cs_xrealloc(t->v, (t->n + 1) * sizeof(*t->v));

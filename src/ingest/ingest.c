@@ -164,6 +164,19 @@ static void reject_locked(struct run *r, const char *file, long line,
     o = json_pack("{s:s,s:I,s:s,s:o}", "file", file, "line",
                   (json_int_t)line, "reason", reason, "raw",
                   raw ? excerpt(raw, raw_len, 4096) : json_null());
+    if (!o) {
+        /* A file name that is not UTF-8 cannot be a JSON string: it is
+         * written with those bytes as \xNN rather than not at all. */
+        struct cs_buf f = CS_BUF_INIT, why = CS_BUF_INIT;
+
+        cs_buf_add_excerpt(&f, file, strlen(file), 4096);
+        cs_buf_add_excerpt(&why, reason, strlen(reason), 4096);
+        o = json_pack("{s:s,s:I,s:s,s:o}", "file", f.ptr, "line",
+                      (json_int_t)line, "reason", why.ptr, "raw",
+                      raw ? excerpt(raw, raw_len, 4096) : json_null());
+        cs_buf_release(&f);
+        cs_buf_release(&why);
+    }
     json_dumpf(o, r->rejects, JSON_COMPACT);
     fputc('\n', r->rejects);
     json_decref(o);

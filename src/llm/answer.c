@@ -296,14 +296,19 @@ static int fail(struct cs_llm_answer *out, struct cs_err *err,
 static int fail(struct cs_llm_answer *out, struct cs_err *err,
                 const char *fmt, ...)
 {
-    struct cs_buf why = CS_BUF_INIT;
+    struct cs_buf raw = CS_BUF_INIT, why = CS_BUF_INIT;
     va_list ap;
 
     va_start(ap, fmt);
-    cs_buf_vaddf(&why, fmt, ap);
+    cs_buf_vaddf(&raw, fmt, ap);
     va_end(ap);
+    /* What it quotes comes from the answer (jansson's "near '...'" holds
+     * raw bytes, an error message line breaks): one line of UTF-8, as a
+     * stored rationale must be. */
+    cs_buf_add_excerpt(&why, raw.ptr, raw.len, 1024);
     fail_rest(out, why.ptr);
     cs_err_set(err, CS_ELLM, "%s", why.ptr);
+    cs_buf_release(&raw);
     cs_buf_release(&why);
     return CS_ELLM;
 }

@@ -100,6 +100,15 @@ static const char *type_name(const json_t *v)
     }
 }
 
+/* A value from data as quoted in a message (new string in `b`): at most
+ * `max` bytes, one line, valid UTF-8 (cs_buf_add_excerpt). */
+static const char *quoted(struct cs_buf *b, const char *s, size_t max)
+{
+    cs_buf_reset(b);
+    cs_buf_add_excerpt(b, s, strlen(s), max);
+    return b->ptr;
+}
+
 static int bad(struct cs_err *err, const char *field, const char *why,
                const json_t *v)
 {
@@ -131,8 +140,14 @@ static int opt_enum(const json_t *v, const char *field,
         return 0;
     for (const char *const *p = list; *p; p++)
         cs_buf_addf(&b, "%s%s", p == list ? "" : ", ", *p);
-    ret = cs_err_set(err, CS_EINVALID, "field '%s': '%.60s' is not one of %s",
-                     field, json_string_value(v), b.ptr);
+    {
+        struct cs_buf q = CS_BUF_INIT;
+
+        ret = cs_err_set(err, CS_EINVALID, "field '%s': '%s' is not one of "
+                         "%s", field, quoted(&q, json_string_value(v), 60),
+                         b.ptr);
+        cs_buf_release(&q);
+    }
     cs_buf_release(&b);
     return ret;
 }
@@ -172,10 +187,15 @@ static int opt_time(const json_t *v, const char *field, int64_t *out,
         return 0;
     if (!json_is_string(v))
         return bad(err, field, "expected an RFC 3339 timestamp string", v);
-    if (cs_parse_rfc3339(json_string_value(v), out) < 0)
-        return cs_err_set(err, CS_EINVALID,
-                          "field '%s': '%.40s' is not an RFC 3339 timestamp",
-                          field, json_string_value(v));
+    if (cs_parse_rfc3339(json_string_value(v), out) < 0) {
+        struct cs_buf q = CS_BUF_INIT;
+        int ret = cs_err_set(err, CS_EINVALID, "field '%s': '%s' is not an "
+                             "RFC 3339 timestamp", field,
+                             quoted(&q, json_string_value(v), 40));
+
+        cs_buf_release(&q);
+        return ret;
+    }
     *present = 1;
     return 0;
 }
@@ -256,10 +276,15 @@ static int check_turn(struct elem *e, void *ctx, struct cs_err *err)
         return bad(err, e->field, "expected agent, customer or system",
                    role);
     r = cs_role_parse(json_string_value(role));
-    if (r < 0 || r == CS_ROLE_ANY)
-        return cs_err_set(err, CS_EINVALID, "field '%s': '%.40s' is not "
-                          "one of agent, customer, system", e->field,
-                          json_string_value(role));
+    if (r < 0 || r == CS_ROLE_ANY) {
+        struct cs_buf q = CS_BUF_INIT;
+
+        ret = cs_err_set(err, CS_EINVALID, "field '%s': '%s' is not one of "
+                         "agent, customer, system", e->field,
+                         quoted(&q, json_string_value(role), 40));
+        cs_buf_release(&q);
+        return ret;
+    }
     text = member(e, "text");
     if (!json_is_string(text))
         return bad(err, e->field, "expected a string", text);
@@ -360,11 +385,16 @@ static int check_costs(const json_t *o, struct cs_err *err)
     json_object_foreach((json_t *)o, k, v) {
         int ret;
 
-        snprintf(field, sizeof(field), "costs.%.40s", k);
-        if (!in_list(k, cost_keys))
-            return cs_err_set(err, CS_EINVALID, "field '%s': unknown cost "
-                              "component (telephony, stt, llm, tts, other)",
-                              field);
+        if (!in_list(k, cost_keys)) {
+            struct cs_buf q = CS_BUF_INIT;
+
+            ret = cs_err_set(err, CS_EINVALID, "field 'costs.%s': unknown "
+                             "cost component (telephony, stt, llm, tts, "
+                             "other)", quoted(&q, k, 40));
+            cs_buf_release(&q);
+            return ret;
+        }
+        snprintf(field, sizeof(field), "costs.%s", k);
         ret = opt_nonneg(v, field, err);
         if (ret)
             return ret;

@@ -111,8 +111,14 @@ static int cmp_item(const void *a, const void *b)
  * order the problems were found in, errors before warnings. */
 static void sort_report(struct cs_lint_report *rep, size_t from)
 {
-    size_t n = rep->n - from;
-    struct cs_lint_item *v = rep->items + from;
+    size_t n;
+    struct cs_lint_item *v;
+
+    /* Nothing reported: items may still be NULL (no offset from it). */
+    if (rep->n <= from)
+        return;
+    n = rep->n - from;
+    v = rep->items + from;
 
     /* Insertion sort: stable, and reports are short. */
     for (size_t i = 1; i < n; i++) {
