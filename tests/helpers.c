@@ -124,14 +124,18 @@ int th_run(const char *env, const char *args, char **out, char **err)
     return WEXITSTATUS(st);
 }
 
-int th_spawn(const char *env, const char *args, const char *out,
-             const char *err)
+void th_bg_start(struct th_bg *bg, const char *env, const char *args,
+                 const char *dir, const char *name)
 {
     struct cs_buf cmd = CS_BUF_INIT;
     pid_t pid;
 
+    cs_buf_init(&bg->out);
+    cs_buf_init(&bg->err);
+    cs_buf_addf(&bg->out, "%s/%s.out", dir, name);
+    cs_buf_addf(&bg->err, "%s/%s.err", dir, name);
     cs_buf_addf(&cmd, "exec env %s %s %s >%s 2>%s </dev/null",
-                env ? env : "", CS_BINARY, args, out, err);
+                env ? env : "", CS_BINARY, args, bg->out.ptr, bg->err.ptr);
     fflush(NULL);
     pid = fork();
     assert_true(pid >= 0);
@@ -139,16 +143,31 @@ int th_spawn(const char *env, const char *args, const char *out,
         execl("/bin/sh", "sh", "-c", cmd.ptr, (char *)NULL);
         _exit(127);
     }
+    bg->pid = (int)pid;
     cs_buf_release(&cmd);
-    return (int)pid;
 }
 
-int th_wait(int pid)
+int th_bg_end(struct th_bg *bg, int sig, char **out, char **err)
 {
     int st = 0;
 
-    assert_int_equal(waitpid((pid_t)pid, &st, 0), (pid_t)pid);
+    if (sig)
+        assert_int_equal(kill((pid_t)bg->pid, sig), 0);
+    assert_int_equal(waitpid((pid_t)bg->pid, &st, 0), (pid_t)bg->pid);
+    if (out)
+        *out = th_read(bg->out.ptr);
+    if (err)
+        *err = th_read(bg->err.ptr);
+    cs_buf_release(&bg->out);
+    cs_buf_release(&bg->err);
     return st;
+}
+
+void th_expect_exit(int st, int code, const char *out, const char *err)
+{
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != code)
+        fail_msg("exited with status %d, not %d:\n%s%s", st, code,
+                 out ? out : "", err ? err : "");
 }
 
 void th_write(const char *path, const char *data, size_t len)

@@ -31,15 +31,25 @@ char *th_sql(const char *conninfo, const char *sql);
 int th_run(const char *env, const char *args, char **out, char **err);
 
 /*
- * Starts the callscope binary in the background like th_run (`env`,
- * `args` shell-quoted by the caller), stdout and stderr into the files
- * `out` and `err`. The shell execs the binary, so the pid returned is
- * callscope's own (to signal it); th_wait reaps it and returns its raw
- * wait status.
+ * The callscope binary in the background, like th_run (`env`, `args`
+ * shell-quoted by the caller), stdout and stderr in DIR/NAME.out and
+ * DIR/NAME.err. The shell execs the binary, so `pid` is callscope's own,
+ * for signals. th_bg_end sends `sig` (0: none), reaps the process, reads
+ * what it printed into *out / *err (new; either may be NULL) and returns
+ * its raw wait status.
  */
-int th_spawn(const char *env, const char *args, const char *out,
-             const char *err);
-int th_wait(int pid);
+struct th_bg {
+    int pid;
+    struct cs_buf out;      /* the files */
+    struct cs_buf err;
+};
+void th_bg_start(struct th_bg *bg, const char *env, const char *args,
+                 const char *dir, const char *name);
+int th_bg_end(struct th_bg *bg, int sig, char **out, char **err);
+
+/* Fails the test unless wait status `st` is exit `code`, quoting what
+ * the process printed. */
+void th_expect_exit(int st, int code, const char *out, const char *err);
 
 /* Writes a file (creating folders as needed). */
 void th_write(const char *path, const char *data, size_t len);

@@ -509,13 +509,12 @@ static void test_ingest__arena_poisons_what_it_recycles(void **state)
 static void test_ingest__sigterm_commits_what_was_read(void **state)
 {
     struct th_env *f = *state;
-    struct cs_buf data = CS_BUF_INIT, path = CS_BUF_INIT, o = CS_BUF_INIT,
-                  e = CS_BUF_INIT, args = CS_BUF_INIT;
+    struct cs_buf data = CS_BUF_INIT, path = CS_BUF_INIT, args = CS_BUF_INIT;
     struct timespec ts = {1, 0};
     const long total = 300000;
+    struct th_bg bg;
     char *out, *err, *p;
     long said;
-    int pid, st;
 
     for (long i = 0; i < total; i++)
         cs_buf_addf(&data, "{\"id\":\"s-%ld\",\"tenant\":\"t1\","
@@ -524,17 +523,10 @@ static void test_ingest__sigterm_commits_what_was_read(void **state)
                     i, i);
     cs_buf_addf(&path, "%s/big.jsonl", f->dir);
     th_write(path.ptr, data.ptr, data.len);
-    cs_buf_addf(&o, "%s/ingest.out", f->dir);
-    cs_buf_addf(&e, "%s/ingest.err", f->dir);
     cs_buf_addf(&args, "ingest --batch 500 %s", path.ptr);
-    pid = th_spawn(f->env.ptr, args.ptr, o.ptr, e.ptr);
+    th_bg_start(&bg, f->env.ptr, args.ptr, f->dir, "ingest");
     nanosleep(&ts, NULL);
-    assert_int_equal(kill(pid, SIGTERM), 0);
-    st = th_wait(pid);
-    out = th_read(o.ptr);
-    err = th_read(e.ptr);
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 6)
-        fail_msg("ingest did not exit 6 (status %d): %s%s", st, out, err);
+    th_expect_exit(th_bg_end(&bg, SIGTERM, &out, &err), 6, out, err);
     assert_non_null(strstr(err, "SIGTERM received"));
     assert_non_null(strstr(err, "stopped reading"));
     assert_non_null(strstr(out, "stopped by SIGTERM before the end of the "
@@ -552,8 +544,6 @@ static void test_ingest__sigterm_commits_what_was_read(void **state)
     assert_int_equal(count_rows(f, ""), total);
     cs_buf_release(&data);
     cs_buf_release(&path);
-    cs_buf_release(&o);
-    cs_buf_release(&e);
     cs_buf_release(&args);
 }
 

@@ -632,32 +632,6 @@ static void sleep_s(double s)
     nanosleep(&ts, NULL);
 }
 
-/* A file of the sandbox (new), or NULL. */
-static char *sandbox_file(struct th_env *f, const char *name)
-{
-    struct cs_buf p = CS_BUF_INIT;
-    char *text;
-
-    cs_buf_addf(&p, "%s/%s", f->dir, name);
-    text = th_read(p.ptr);
-    cs_buf_release(&p);
-    return text;
-}
-
-/* `score` in the background, its output in DIR/score.out and .err. */
-static int spawn_score(struct th_env *f)
-{
-    struct cs_buf out = CS_BUF_INIT, err = CS_BUF_INIT;
-    int pid;
-
-    cs_buf_addf(&out, "%s/score.out", f->dir);
-    cs_buf_addf(&err, "%s/score.err", f->dir);
-    pid = th_spawn(f->env.ptr, "score", out.ptr, err.ptr);
-    cs_buf_release(&out);
-    cs_buf_release(&err);
-    return pid;
-}
-
 /*
  * SIGTERM while the judge answers slowly: no new conversation is claimed
  * and no new request sent, the requests on the wire are answered and
@@ -672,25 +646,20 @@ static void test_llm_scoring__sigterm_keeps_what_is_answered(void **state)
     char *data = th_src("tests/data/real-dev/conversations.jsonl");
     char *out, *err, *expect;
     struct cs_buf want = CS_BUF_INIT;
+    struct th_bg bg;
     json_t *stats;
     long served, judged, done;
     double t0;
-    int pid, st;
 
     start(f, args, "\"concurrency\": 4}, \"score\": {\"page_size\": 24");
     ingest(f, data);
-    pid = spawn_score(f);
+    th_bg_start(&bg, f->env.ptr, "score", f->dir, "score");
     sleep_s(3);
     t0 = mono_now();
-    assert_int_equal(kill(pid, SIGTERM), 0);
-    st = th_wait(pid);
+    th_expect_exit(th_bg_end(&bg, SIGTERM, &out, &err), 6, out, err);
     /* The requests in flight answer within their latency, well inside
      * the grace period. */
     assert_true(mono_now() - t0 < 5);
-    out = sandbox_file(f, "score.out");
-    err = sandbox_file(f, "score.err");
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 6)
-        fail_msg("score did not exit 6 (status %d): %s", st, err);
     assert_non_null(strstr(err, "SIGTERM received"));
     stats = th_double_stop(&f->dbl);
     served = stat_of(stats, "ok");
@@ -735,18 +704,18 @@ static void test_llm_scoring__second_signal_stops_at_once(void **state)
     struct th_env *f = *state;
     const char *args[] = {"--latency-ms", "30000", NULL};
     char *data = th_src("tests/data/real-dev/conversations.jsonl");
+    struct th_bg bg;
     double t0;
-    int pid, st;
+    int st;
 
     start(f, args, "\"concurrency\": 4");
     ingest(f, data);
-    pid = spawn_score(f);
+    th_bg_start(&bg, f->env.ptr, "score", f->dir, "score");
     sleep_s(1.5);
     t0 = mono_now();
-    assert_int_equal(kill(pid, SIGTERM), 0);
+    assert_int_equal(kill(bg.pid, SIGTERM), 0);
     sleep_s(0.5);
-    assert_int_equal(kill(pid, SIGTERM), 0);
-    st = th_wait(pid);
+    st = th_bg_end(&bg, SIGTERM, NULL, NULL);
     assert_true(mono_now() - t0 < 3);
     assert_true(WIFSIGNALED(st));
     assert_int_equal(WTERMSIG(st), SIGTERM);
@@ -764,22 +733,18 @@ static void test_llm_scoring__failure_summary_tells_how_far(void **state)
     const char *args[] = {"--latency-ms", "100", NULL};
     char *data = th_src("tests/data/real-dev/conversations.jsonl");
     struct cs_buf want = CS_BUF_INIT;
+    struct th_bg bg;
     char *out, *err;
     long done;
-    int pid, st;
 
     start(f, args, "\"concurrency\": 4}, \"score\": {\"page_size\": 24");
     ingest(f, data);
-    pid = spawn_score(f);
+    th_bg_start(&bg, f->env.ptr, "score", f->dir, "score");
     sleep_s(3);
     free(th_sql(f->db, "SELECT count(pg_terminate_backend(pid)) FROM "
                        "pg_stat_activity WHERE datname = current_database() "
                        "AND pid <> pg_backend_pid()"));
-    st = th_wait(pid);
-    out = sandbox_file(f, "score.out");
-    err = sandbox_file(f, "score.err");
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 1)
-        fail_msg("score did not exit 1 (status %d): %s", st, err);
+    th_expect_exit(th_bg_end(&bg, 0, &out, &err), 1, out, err);
     assert_null(strstr(out, "scored 1040"));
     done = sql_long(f, "SELECT count(DISTINCT conversation_id) FROM "
                        "results");

@@ -16,39 +16,52 @@
 #include "base/fs.h"
 #include "helpers.h"
 
+/*
+ * A nightly sandbox in `dir`: the real-dev conversations in the inbox,
+ * `config` as DIR/callscope.json, and in `env` the environment for the
+ * binary (database `db`, the source tree's rubrics and templates), then
+ * `extra`.
+ */
+static void nightly_sandbox(struct cs_buf *env, const char *dir,
+                            const char *db, const char *config,
+                            const char *extra)
+{
+    char *src = th_src("tests/data/real-dev/conversations.jsonl");
+    char *data = th_read(src);
+    struct cs_buf p = CS_BUF_INIT;
+
+    assert_non_null(data);
+    cs_buf_addf(&p, "%s/var/inbox/real-dev.jsonl", dir);
+    th_write(p.ptr, data, strlen(data));
+    cs_buf_reset(&p);
+    cs_buf_addf(&p, "%s/callscope.json", dir);
+    th_write(p.ptr, config, strlen(config));
+    cs_buf_addf(env, "CALLSCOPE_DATABASE_URL='%s' CALLSCOPE_DATA_DIR=%s/var"
+                " CALLSCOPE_REPORTS_DIR=%s/reports CALLSCOPE_CONFIG=%s "
+                "CALLSCOPE_RUBRICS_DIR=%s/rubrics CALLSCOPE_TEMPLATES_DIR=%s"
+                "/templates %s ", db, dir, dir, p.ptr, CS_SOURCE_DIR,
+                CS_SOURCE_DIR, extra ? extra : "");
+    cs_buf_release(&p);
+    free(data);
+    free(src);
+}
+
 static void test_pipeline__nightly_ingests_inbox_and_writes_reports(
     void **state)
 {
     char *dir = th_tmpdir();
     char *db = th_new_database();
-    char *src = th_src("tests/data/real-dev/conversations.jsonl");
-    char *data, *out = NULL, *daily_out = NULL;
+    char *out = NULL, *daily_out = NULL;
     struct cs_buf env = CS_BUF_INIT, p = CS_BUF_INIT, bad = CS_BUF_INIT;
     json_t *report, *direct;
     json_error_t jerr;
 
     (void)state;
-    data = th_read(src);
-    assert_non_null(data);
-    cs_buf_addf(&p, "%s/var/inbox/real-dev.jsonl", dir);
-    th_write(p.ptr, data, strlen(data));
     cs_buf_addf(&bad, "%s/var/inbox/broken.jsonl", dir);
     th_write(bad.ptr, "{\"id\": 1}\n", 10);
-    cs_buf_reset(&p);
-    cs_buf_addf(&p, "%s/callscope.json", dir);
-    {
-        struct cs_buf cfg = CS_BUF_INIT;
-
-        cs_buf_addf(&cfg, "{\"sentiment_lexicon\": \"%s/config/"
-                    "sentiment-lexicon.txt\"}", CS_SOURCE_DIR);
-        th_write(p.ptr, cfg.ptr, cfg.len);
-        cs_buf_release(&cfg);
-    }
-    cs_buf_addf(&env, "CALLSCOPE_DATABASE_URL='%s' CALLSCOPE_DATA_DIR=%s/var"
-                " CALLSCOPE_REPORTS_DIR=%s/reports CALLSCOPE_CONFIG=%s "
-                "CALLSCOPE_RUBRICS_DIR=%s/rubrics CALLSCOPE_TEMPLATES_DIR=%s"
-                "/templates ", db, dir, dir, p.ptr, CS_SOURCE_DIR,
-                CS_SOURCE_DIR);
+    cs_buf_addf(&p, "{\"sentiment_lexicon\": \"%s/config/"
+                "sentiment-lexicon.txt\"}", CS_SOURCE_DIR);
+    nightly_sandbox(&env, dir, db, p.ptr, NULL);
     cs_buf_reset(&p);
     cs_buf_addf(&p, "%s/var/inbox/real-dev.jsonl", dir);
     /* One line was bad: the job finishes, and says so with exit 4. */
@@ -178,8 +191,6 @@ static void test_pipeline__nightly_ingests_inbox_and_writes_reports(
     json_decref(report);
     json_decref(direct);
     free(daily_out);
-    free(data);
-    free(src);
     free(db);
     th_rmtree(dir);
     free(dir);
@@ -206,33 +217,21 @@ static void test_pipeline__nightly_stops_on_sigterm(void **state)
 {
     char *dir = th_tmpdir();
     char *db = th_new_database();
-    char *src = th_src("tests/data/real-dev/conversations.jsonl");
     const char *args[] = {"--latency-ms", "300", NULL};
-    struct cs_buf env = CS_BUF_INIT, p = CS_BUF_INIT, o = CS_BUF_INIT,
-                  e = CS_BUF_INIT;
+    struct cs_buf env = CS_BUF_INIT, p = CS_BUF_INIT;
     struct th_double dbl;
+    struct th_bg bg;
     struct timespec ts = {0, 200 * 1000 * 1000};
-    char *data, *out, *err;
-    int pid, st, i;
+    char *out, *err;
+    int i;
 
     (void)state;
-    data = th_read(src);
-    assert_non_null(data);
-    cs_buf_addf(&p, "%s/var/inbox/real-dev.jsonl", dir);
-    th_write(p.ptr, data, strlen(data));
     th_double_start(&dbl, dir, args);
-    cs_buf_reset(&p);
-    cs_buf_addf(&p, "%s/callscope.json", dir);
-    th_write(p.ptr, "{\"llm\": {\"model\": \"judge-1\", \"concurrency\": 4}}",
-             strlen("{\"llm\": {\"model\": \"judge-1\", \"concurrency\": 4}}"));
-    cs_buf_addf(&env, "CALLSCOPE_DATABASE_URL='%s' CALLSCOPE_DATA_DIR=%s/var"
-                " CALLSCOPE_REPORTS_DIR=%s/reports CALLSCOPE_CONFIG=%s "
-                "CALLSCOPE_RUBRICS_DIR=%s/rubrics CALLSCOPE_TEMPLATES_DIR=%s"
-                "/templates CALLSCOPE_LLM_BASE_URL=http://127.0.0.1:%ld/v1 ",
-                db, dir, dir, p.ptr, CS_SOURCE_DIR, CS_SOURCE_DIR, dbl.port);
-    cs_buf_addf(&o, "%s/nightly.out", dir);
-    cs_buf_addf(&e, "%s/nightly.err", dir);
-    pid = th_spawn(env.ptr, "nightly --date 2026-10-15", o.ptr, e.ptr);
+    cs_buf_addf(&p, "CALLSCOPE_LLM_BASE_URL=http://127.0.0.1:%ld/v1",
+                dbl.port);
+    nightly_sandbox(&env, dir, db, "{\"llm\": {\"model\": \"judge-1\", "
+                    "\"concurrency\": 4}}", p.ptr);
+    th_bg_start(&bg, env.ptr, "nightly --date 2026-10-15", dir, "nightly");
     /* Once ingested, it is scoring. */
     for (i = 0; i < 300; i++) {
         nanosleep(&ts, NULL);
@@ -242,12 +241,7 @@ static void test_pipeline__nightly_stops_on_sigterm(void **state)
     assert_true(i < 300);
     nanosleep(&ts, NULL);
     nanosleep(&ts, NULL);
-    assert_int_equal(kill(pid, SIGTERM), 0);
-    st = th_wait(pid);
-    out = th_read(o.ptr);
-    err = th_read(e.ptr);
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 6)
-        fail_msg("nightly did not exit 6 (status %d): %s%s", st, out, err);
+    th_expect_exit(th_bg_end(&bg, SIGTERM, &out, &err), 6, out, err);
     assert_non_null(strstr(out, "ingested 1040 conversations"));
     assert_non_null(strstr(out, "score stopped after "));
     assert_non_null(strstr(out, "nightly stopped in stage 'score' "
@@ -262,15 +256,11 @@ static void test_pipeline__nightly_stops_on_sigterm(void **state)
     json_decref(th_double_stop(&dbl));
     free(out);
     free(err);
-    free(data);
-    free(src);
     free(db);
     th_rmtree(dir);
     free(dir);
     cs_buf_release(&env);
     cs_buf_release(&p);
-    cs_buf_release(&o);
-    cs_buf_release(&e);
 }
 
 int main(void)
