@@ -598,9 +598,17 @@ int cs_conv_from_line(struct cs_conv **out, const char *line, size_t len,
         return cs_err_set(err, CS_EINVALID, "NUL byte at column %zu",
                           (size_t)(nul - line) + 1);
     obj = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!obj)
-        return cs_err_set(err, CS_EINVALID, "invalid JSON at column %d: %s",
-                          jerr.column, jerr.text);
+    if (!obj) {
+        /* jansson's text quotes the bytes it stopped at ("near '...'"):
+         * any bytes, so through an excerpt. */
+        struct cs_buf q = CS_BUF_INIT;
+
+        ret = cs_err_set(err, CS_EINVALID, "invalid JSON at column %d: %s",
+                         jerr.column, quoted(&q, jerr.text,
+                                             sizeof(jerr.text)));
+        cs_buf_release(&q);
+        return ret;
+    }
     ret = cs_conv_from_json(out, obj, err);
     json_decref(obj);
     return ret;

@@ -52,7 +52,8 @@ static void report_v(struct cs_lint_report *rep, enum cs_lint_severity sev,
                      const char *file, const char *field, const char *fmt,
                      va_list ap)
 {
-    struct cs_buf reason = CS_BUF_INIT;
+    struct cs_buf raw = CS_BUF_INIT, reason = CS_BUF_INIT,
+                  where = CS_BUF_INIT;
     struct cs_lint_item *it;
 
     if (rep->n == rep->alloc) {
@@ -60,12 +61,19 @@ static void report_v(struct cs_lint_report *rep, enum cs_lint_severity sev,
         rep->items = cs_xrealloc(rep->items,
                                  rep->alloc * sizeof(*rep->items));
     }
-    cs_buf_vaddf(&reason, fmt, ap);
+    /* Reasons and fields quote the files (names, keys, labels): one line
+     * of UTF-8 each, whatever they hold (cs_buf_add_excerpt). */
+    cs_buf_vaddf(&raw, fmt, ap);
+    cs_buf_add_excerpt(&reason, raw.ptr, raw.len, 4096);
+    if (field)
+        cs_buf_add_excerpt(&where, field, strlen(field), 1024);
     it = &rep->items[rep->n++];
     it->severity = sev;
     it->file = cs_xstrdup(file);
-    it->field = field ? cs_xstrdup(field) : NULL;
+    it->field = field ? cs_buf_detach(&where, NULL) : NULL;
     it->reason = cs_buf_detach(&reason, NULL);
+    cs_buf_release(&raw);
+    cs_buf_release(&where);
     if (sev == CS_LINT_ERROR)
         rep->n_errors++;
     else

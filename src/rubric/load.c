@@ -38,13 +38,24 @@ static int read_rubric(struct cs_rubric_loader *L, size_t i,
     ret = cs_fs_read(&text, &len, file.ptr, MAX_RUBRIC_FILE, err);
     if (ret < 0)
         goto done;
-    if (!valid_key(r->key))
+    if (!valid_key(r->key)) {
+        struct cs_buf q = CS_BUF_INIT;
+
+        cs_buf_add_excerpt(&q, r->key, strlen(r->key), 256);
         cs_lint_error(L, i, NULL, "invalid key '%s': a rubric file name must "
-                      "be [a-z0-9_]+.json", r->key);
+                      "be [a-z0-9_]+.json", q.ptr);
+        cs_buf_release(&q);
+    }
     r->doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!r->doc) {
+        struct cs_buf q = CS_BUF_INIT;
+
+        /* jansson quotes the bytes it stopped at: any bytes. */
+        cs_buf_add_excerpt(&q, jerr.text, strlen(jerr.text),
+                           sizeof(jerr.text));
         cs_lint_error(L, i, NULL, "invalid JSON at line %d, column %d: %s",
-                      jerr.line, jerr.column, jerr.text);
+                      jerr.line, jerr.column, q.ptr);
+        cs_buf_release(&q);
         goto done;
     }
     if (!json_is_object(r->doc)) {

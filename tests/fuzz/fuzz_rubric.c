@@ -35,6 +35,18 @@ static const char line[] =
     "to book a cleaning for Tuesday, my number is 0612345678\"},{\"role\":"
     "\"agent\",\"text\":\"You're booked for Tuesday at 10:30am.\"}]}";
 
+/* The folder goes with the process. */
+static void remove_dir(void)
+{
+    for (int i = 0; i < MAX_FILES; i++) {
+        char path[96];
+
+        snprintf(path, sizeof(path), "%s/r%d.json", dir, i);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     struct cs_err err;
@@ -45,6 +57,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     snprintf(dir, sizeof(dir), "%s/cs-fuzz-rubric.XXXXXX",
              tmp && *tmp && strlen(tmp) < 30 ? tmp : "/tmp");
     FUZZ_CHECK(mkdtemp(dir) != NULL);
+    atexit(remove_dir);
     cs_err_clear(&err);
     FUZZ_CHECK(cs_conv_from_line(&conv, line, strlen(line), &err) == 0);
     return 0;
@@ -121,7 +134,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i < rep.n; i++) {
         cs_buf_reset(&item);
         cs_lint_item_format(&item, &rep.items[i]);
-        FUZZ_CHECK(!strchr(item.ptr, '\n'));
+        FUZZ_CHECK_MSG(item.ptr);
     }
     cs_err_clear(&err);
     ret = cs_rubric_set_load(&set, dir, NULL, &err);
