@@ -31,16 +31,18 @@ while read -r name kind paths; do
     nseeds=$(/usr/bin/python3 tests/fuzz/seeds.py "$kind" "$seeds" $paths)
     log=$out/fuzz-$name.log
     rc=0
+    t0=$(date +%s)
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:symbolize=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
         "$out/fuzz_$name" -max_total_time="$secs" -timeout=10 \
         -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
         -artifact_prefix="$arts/" "$corpus" "$seeds" >"$log" 2>&1 || rc=$?
+    took=$(( $(date +%s) - t0 ))
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
     cov=$( (grep -o 'cov: [0-9]*' "$log" || true) | tail -1 | cut -d' ' -f2)
     ncorp=$(find "$corpus" -type f | wc -l)
-    echo "fuzz $name: ${execs:-?} runs in ${secs} s (${rate:-?}/s), coverage ${cov:-?} edges, corpus $ncorp (+$nseeds seeds)"
+    echo "fuzz $name: ${execs:-?} runs in $took s (${rate:-?}/s), coverage ${cov:-?} edges, corpus $ncorp (+$nseeds seeds)"
     if [ "$rc" != 0 ]; then
         status=1
         mkdir -p "tests/fuzz/$name/regressions"
