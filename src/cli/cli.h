@@ -106,7 +106,32 @@ struct cs_ingest_stats;
 void cs_cli_print_ingest(const struct cs_ingest_stats *s, const char *rejects,
                          double seconds, int as_json);
 
+/* The load options ingest and import share (0: from the config). */
+struct cs_cli_load {
+    long max_line;
+    long batch;
+    int as_json;
+};
+
+/*
+ * Loads `argv[0..argc)` through an importer (import/run.h) of `format`
+ * (CS_IMPORT_AUTO: detect each file; canonical JSON Lines are ingested
+ * as ever) and prints the summary of `cmd` ("ingest" or "import").
+ * Returns the exit code.
+ */
+int cs_cli_import_run(struct cs_ctx *ctx, const char *cmd, int format,
+                      const char *tenant, const char *transcripts,
+                      const char *rejects_opt, const struct cs_cli_load *l,
+                      int argc, char **argv);
+
+/* An agreement as JSON: n, accuracy and kappa (null for n = 0), labels,
+ * confusion (rows the reference), disagreements. New. */
+struct cs_agreement;
+json_t *cs_cli_agreement_json(const struct cs_agreement *a);
+
 int cs_cmd_ingest(int argc, char **argv, struct cs_ctx *ctx);
+int cs_cmd_import(int argc, char **argv, struct cs_ctx *ctx);
+int cs_cmd_compare(int argc, char **argv, struct cs_ctx *ctx);
 int cs_cmd_kpis(int argc, char **argv, struct cs_ctx *ctx);
 int cs_cmd_db(int argc, char **argv, struct cs_ctx *ctx);
 int cs_cmd_config(int argc, char **argv, struct cs_ctx *ctx);

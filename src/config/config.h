@@ -36,6 +36,7 @@ struct cs_config {
     char *smtp_password;    /* secret */
     char *mail_from;
     char *alert_webhook_url;
+    char *retell_api_key;   /* secret: checks Retell webhook signatures */
     long score_page;        /* conversations claimed at a time */
     long ingest_batch_rows;
     long ingest_max_line_bytes;

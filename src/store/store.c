@@ -81,6 +81,19 @@ static const struct migration {
      " current boolean NOT NULL DEFAULT true);"
      "CREATE UNIQUE INDEX results_current"
      " ON results (tenant, conversation_id, metric) WHERE current;"},
+    /* 3 to 7 are other branches' (numbers are applied one by one). */
+    {8, "import_pending",
+     /* Vendor events held until the conversation they belong to is
+      * complete (a LiveKit room before its room_finished), by format,
+      * group (the room's sid) and event id; see store/pending.c. */
+     "CREATE TABLE import_pending ("
+     " format text NOT NULL,"
+     " grp text NOT NULL,"
+     " event_id text NOT NULL,"
+     " event jsonb NOT NULL,"
+     " source text,"
+     " added_at timestamptz NOT NULL DEFAULT now(),"
+     " PRIMARY KEY (format, grp, event_id));"},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
