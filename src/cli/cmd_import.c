@@ -118,6 +118,10 @@ static void import_clause(struct cs_buf *b, const struct cs_import_stats *is)
                     "(%llu events kept)", (unsigned long long)is->rooms_done,
                     (unsigned long long)is->rooms_pending,
                     (unsigned long long)is->events_pending);
+    if (is->unchecked)
+        cs_buf_addf(b, ", %llu signature(s) not checked (no "
+                    "CALLSCOPE_RETELL_API_KEY)",
+                    (unsigned long long)is->unchecked);
     if (is->events_late)
         cs_buf_addf(b, ", %llu late event(s) of stored rooms",
                     (unsigned long long)is->events_late);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "base/parse.h"
 #include "model/conv.h"
 
@@ -416,6 +417,32 @@ static int signed_url(const char *s)
             return 1;
     }
     return 0;
+}
+
+json_t *cs_import_mask_phones(const char *s)
+{
+    struct cs_buf b = CS_BUF_INIT;
+    json_t *j;
+    size_t i = 0, n = strlen(s);
+
+    while (i < n) {
+        size_t k = i + (s[i] == '+'), digits = 0;
+
+        while (k < n && isdigit((unsigned char)s[k])) {
+            k++;
+            digits++;
+        }
+        if (digits >= 7) {
+            cs_buf_adds(&b, "[phone]");
+            i = k;
+        } else {
+            cs_buf_addch(&b, s[i]);
+            i++;
+        }
+    }
+    j = json_string(b.ptr);
+    cs_buf_release(&b);
+    return j ? j : json_string("");
 }
 
 json_t *cs_import_scrub(const json_t *v)

@@ -103,6 +103,11 @@ json_t *cs_import_record_done(json_t *rec);
  * caller/callee only) or signed URLs. New reference (NULL for NULL).
  */
 json_t *cs_import_scrub(const json_t *v);
+/* `s` with every run of 7 or more digits (a leading + included) that
+ * looks like a phone number replaced by "[phone]": for names that embed
+ * the caller's number (LiveKit's SIP rooms are "call-_+1415..._Xk2p").
+ * New string, as a JSON string. */
+json_t *cs_import_mask_phones(const char *s);
 /* rec.metadata.<vendor>.<key> = scrubbed copy of `v` (skips NULL). */
 void cs_import_put_meta(json_t *meta, const char *key, const json_t *v);
 /* Copies the members of `o` not listed in `known` (NULL-terminated) into

@@ -627,7 +627,9 @@ int cs_import_livekit_room(json_t **record, const json_t *events,
     lm = json_object();
     json_object_set_new(meta, "livekit", lm);
     json_object_set_new(rec, "metadata", meta);
-    cs_import_put_str(lm, "room", r.name);
+    /* The name of a SIP room holds the caller's number: masked. */
+    if (r.name)
+        json_object_set_new(lm, "room", cs_import_mask_phones(r.name));
     if (sip) {
         cs_import_put_meta(lm, "sipCallID", json_object_get(sip->attrs,
                                                             "sip.callID"));
