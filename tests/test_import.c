@@ -452,6 +452,28 @@ static void test_import__retell_signatures(void **state)
     cs_buf_release(&env);
 }
 
+/* Line 3 of livekit/wrong_type with its bad joinedAt corrected, written
+ * to DIR/redelivered.jsonl (its path in *path). */
+static void redeliver(struct th_env *e, const char *data, struct cs_buf *path)
+{
+    static const char bad[] = "\"joinedAt\": \"soon\"";
+    const char *line3 = strchr(strchr(data, '\n') + 1, '\n') + 1;
+    const char *end = strchr(line3, '\n');
+    const char *at = strstr(line3, bad);
+    struct cs_buf fixed = CS_BUF_INIT;
+
+    assert_true(at && end && at < end);
+    cs_buf_add(&fixed, line3, (size_t)(at - line3));
+    cs_buf_adds(&fixed, "\"joinedAt\": \"1791277201\"");
+    cs_buf_add(&fixed, at + sizeof(bad) - 1,
+               (size_t)(end - (at + sizeof(bad) - 1)));
+    cs_buf_addch(&fixed, '\n');
+    cs_buf_reset(path);
+    cs_buf_addf(path, "%s/redelivered.jsonl", e->dir);
+    th_write(path->ptr, fixed.ptr, fixed.len);
+    cs_buf_release(&fixed);
+}
+
 static void test_import__livekit_room_completes_across_imports(void **state)
 {
     struct th_env *e = *state;
@@ -496,6 +518,33 @@ static void test_import__livekit_room_completes_across_imports(void **state)
     assert_string_equal(out, "answered 2026-10-06 09:00:03.3+00 2.26 "
                              "+14155550123");
     free(out);
+    assert_int_equal(th_sql_long(e->db, "SELECT count(*) FROM "
+                                        "import_pending"), 0);
+    free(data);
+    /* A room with a refused event is not recorded from the rest, and
+     * nothing is lost: the corrected delivery alone completes it. */
+    cs_buf_reset(&src);
+    cs_buf_addf(&src, "%s/tests/data/import/livekit/wrong_type/input",
+                CS_SOURCE_DIR);
+    data = th_read(src.ptr);
+    assert_non_null(data);
+    cs_buf_reset(&a);
+    cs_buf_addf(&a, "import --from livekit %s", src.ptr);
+    out = run(e, NULL, a.ptr, 4);
+    expect_in(out, "imported 0 conversations");
+    expect_in(out, "2 rejected");
+    free(out);
+    assert_int_equal(count(e, "WHERE id = 'RM_Wrong000014'"), 0);
+    assert_int_equal(th_sql_long(e->db, "SELECT count(*) FROM "
+                                        "import_pending"), 7);
+    redeliver(e, data, &p);
+    cs_buf_reset(&a);
+    cs_buf_addf(&a, "import --from livekit %s", p.ptr);
+    out = run(e, NULL, a.ptr, 0);
+    expect_in(out, "imported 1 conversations");
+    free(out);
+    assert_int_equal(count(e, "WHERE id = 'RM_Wrong000014' AND outcome = "
+                              "'answered'"), 1);
     assert_int_equal(th_sql_long(e->db, "SELECT count(*) FROM "
                                         "import_pending"), 0);
     free(data);

@@ -85,7 +85,7 @@ static int check_participant(const struct cs_import_src *v, const json_t *p)
         const char *camel, *snake;
     } strs[] = {{"sid", NULL}, {"identity", NULL}, {"name", NULL},
                 {"kind", NULL}, {"disconnectReason", "disconnect_reason"}};
-    const json_t *attrs;
+    const json_t *attrs = NULL;
     const char *k;
     json_t *x;
     int ret = 0;
@@ -102,6 +102,8 @@ static int check_participant(const struct cs_import_src *v, const json_t *p)
     if (!ret)
         ret = cs_import_get_obj(v, p, "attributes", "participant.attributes",
                                 &attrs);
+    if (ret || !attrs)
+        return ret;
     json_object_foreach((json_t *)attrs, k, x) {
         if (!ret && !json_is_string(x)) {
             char path[160];
@@ -520,7 +522,8 @@ int cs_import_livekit_room(json_t **record, const json_t *events,
                          r.sid ? r.sid : "?");
         goto done;
     }
-    qsort(r.p, r.n, sizeof(*r.p), by_join);
+    if (r.n)
+        qsort(r.p, r.n, sizeof(*r.p), by_join);
     for (i = 0; i < r.n; i++) {
         struct who *w = &r.p[i];
 

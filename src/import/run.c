@@ -27,6 +27,7 @@ struct room {
     size_t n_files;
     const char *bad_file;       /* where an event of it was refused */
     long bad_line;
+    int late;                   /* the room is stored already */
 };
 
 struct cs_importer {
@@ -43,7 +44,6 @@ struct cs_importer {
     json_t *room_index;             /* {sid: index into rooms} */
     struct room *rooms;
     size_t n_rooms;
-    json_t *done_rooms;             /* sids completed in this run */
     char **files;                   /* names handed to ingest for later */
     size_t n_files;
     int warned_unchecked;
@@ -405,13 +405,21 @@ static int convert(void *ctx, const char *file, long line, const char *doc,
     return cs_import_split(doc, len, line, piece, &d);
 }
 
+/* An event held by an earlier import joins its room (its room_finished
+ * too: a room refused then is completed by the delivery it lacked). */
 static void on_held(void *ctx, const char *group, json_t *event)
 {
     struct cs_importer *imp = ctx;
     json_t *at = json_object_get(imp->room_index, group);
+    const char *kind = json_string_value(json_object_get(event, "event"));
 
-    if (at)
-        json_array_append(imp->rooms[json_integer_value(at)].events, event);
+    if (at) {
+        struct room *r = &imp->rooms[json_integer_value(at)];
+
+        json_array_append(r->events, event);
+        if (kind && strcmp(kind, "room_finished") == 0)
+            r->finished = 1;
+    }
     json_decref(event);
 }
 
@@ -483,6 +491,12 @@ static int hold(struct cs_importer *imp, struct room *r, struct cs_err *err)
                                 err);
 }
 
+/*
+ * Every event of this run is held (import_pending) before any room is
+ * emitted, and forgotten by cs_importer_done only once its room's record
+ * is stored: a room refused here, or whose record ingest rejects, or a
+ * run that dies half-way, loses nothing.
+ */
 static int finish(void *ctx, cs_ingest_emit_fn emit, void *run,
                   struct cs_err *err)
 {
@@ -498,26 +512,33 @@ static int finish(void *ctx, cs_ingest_emit_fn emit, void *run,
                                    imp, err);
     for (size_t i = 0; !ret && i < imp->n_rooms; i++) {
         struct room *r = &imp->rooms[i];
-        struct cs_err rerr = {0, ""};
-        json_t *history = NULL, *record = NULL;
         int stored = 0;
 
+        if (!r->finished && imp->lookup)
+            ret = cs_store_conv_meta(imp->lookup, NULL, r->sid, "{livekit}",
+                                     &stored, err);
+        if (ret)
+            break;
+        if (stored) {
+            /* Late deliveries for a room already recorded. */
+            r->late = 1;
+            imp->stats.events_late += json_array_size(r->items);
+            tell(imp, r->file, r->line, "late", r->sid);
+            cs_log(CS_LOG_WARN, "%s:%ld: %zu event(s) of room '%s', which "
+                   "is already stored: not used", r->file, r->line,
+                   json_array_size(r->items), r->sid);
+            continue;
+        }
+        ret = hold(imp, r, err);
+    }
+    for (size_t i = 0; !ret && i < imp->n_rooms; i++) {
+        struct room *r = &imp->rooms[i];
+        struct cs_err rerr = {0, ""};
+        json_t *history = NULL, *record = NULL;
+
+        if (r->late)
+            continue;
         if (!r->finished) {
-            if (imp->lookup)
-                ret = cs_store_conv_meta(imp->lookup, NULL, r->sid,
-                                         "{livekit}", &stored, err);
-            if (ret)
-                break;
-            if (stored) {
-                /* Late deliveries for a room already recorded. */
-                imp->stats.events_late += json_array_size(r->items);
-                tell(imp, r->file, r->line, "late", r->sid);
-                cs_log(CS_LOG_WARN, "%s:%ld: %zu event(s) of room '%s', "
-                       "which is already stored: not used", r->file,
-                       r->line, json_array_size(r->items), r->sid);
-                continue;
-            }
-            ret = hold(imp, r, err);
             tell(imp, r->file, r->line, "pending", r->sid);
             imp->stats.rooms_pending++;
             imp->stats.events_pending += json_array_size(r->events);
@@ -527,12 +548,10 @@ static int finish(void *ctx, cs_ingest_emit_fn emit, void *run,
             history_of(&history, imp, r, &rerr) ||
             cs_import_livekit_room(&record, r->events, history, imp->o,
                                    &rerr)) {
-            /* Refused: the events stay held, so nothing is lost. */
+            /* Refused: its events stay held. */
             reject(&d, r->file, r->line, rerr.msg, NULL, 0);
-            ret = hold(imp, r, err);
         } else {
             emit_record(&d, r->file, r->line, record, NULL, 0);
-            json_array_append_new(imp->done_rooms, json_string(r->sid));
             imp->stats.rooms_done++;
         }
         json_decref(history);
@@ -558,7 +577,6 @@ int cs_importer_new(struct cs_importer **out, enum cs_import_format f,
     imp->skipped_kinds = json_object();
     imp->analyzed = json_object();
     imp->room_index = json_object();
-    imp->done_rooms = json_array();
     imp->stats.skipped_kinds = imp->skipped_kinds;
     imp->conv.claim = claim;
     imp->conv.convert = convert;
@@ -575,10 +593,9 @@ const struct cs_ingest_conv *cs_importer_conv(struct cs_importer *imp)
 
 int cs_importer_done(struct cs_importer *imp, struct cs_err *err)
 {
-    if (!imp->lookup)
+    if (!imp->lookup || imp->n_rooms == 0)
         return 0;
-    return cs_store_pending_drop(imp->lookup, "livekit", imp->done_rooms,
-                                 NULL, err);
+    return cs_store_pending_drop(imp->lookup, "livekit", NULL, NULL, err);
 }
 
 void cs_importer_trace(struct cs_importer *imp, cs_import_trace_fn fn,
@@ -613,6 +630,5 @@ void cs_importer_free(struct cs_importer *imp)
     json_decref(imp->skipped_kinds);
     json_decref(imp->analyzed);
     json_decref(imp->room_index);
-    json_decref(imp->done_rooms);
     free(imp);
 }

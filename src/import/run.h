@@ -32,8 +32,9 @@
  * ingest's reader thread while ingest COPYs on the other): through it a
  * Retell payload without analysis is skipped when the stored record of
  * the call holds one, and LiveKit events of rooms not finished are kept
- * in import_pending until a later import brings room_finished (done()
- * then forgets them once the room's record is stored). NULL: no store
+ * in import_pending until the room's record is stored (every event read
+ * is held first; done() forgets those of stored rooms, so a room refused
+ * or rejected, or a run that dies, loses nothing). NULL: no store
  * (nothing kept across runs; for tests).
  */
 struct cs_importer;
@@ -65,7 +66,7 @@ int cs_importer_new(struct cs_importer **out, enum cs_import_format f,
 /* The converter to set as cs_ingest_opts.conv (borrowed). */
 const struct cs_ingest_conv *cs_importer_conv(struct cs_importer *imp);
 
-/* After cs_ingest_paths: forgets the pending events of the rooms whose
+/* After cs_ingest_paths: forgets the held events of the rooms whose
  * records are now stored. 0 or CS_EDB. */
 int cs_importer_done(struct cs_importer *imp, struct cs_err *err);
 

@@ -82,15 +82,17 @@ int cs_store_pending_drop(struct cs_store *st, const char *format,
 
     if (dropped)
         *dropped = 0;
-    if (json_array_size(groups) == 0)
+    if (groups && json_array_size(groups) == 0)
         return 0;
-    cs_fmt_json(&text, groups, JSON_COMPACT);
+    if (groups)
+        cs_fmt_json(&text, groups, JSON_COMPACT);
     params[0] = format;
-    params[1] = text.ptr;
+    params[1] = groups ? text.ptr : NULL;
     r = PQexecParams(st->conn, "DELETE FROM import_pending p WHERE "
-                     "p.format = $1 AND p.grp IN (SELECT jsonb_array_"
-                     "elements_text($2::jsonb)) AND EXISTS (SELECT 1 FROM "
-                     "conversations c WHERE c.id = p.grp)",
+                     "p.format = $1 AND ($2::jsonb IS NULL OR p.grp IN "
+                     "(SELECT jsonb_array_elements_text($2::jsonb))) AND "
+                     "EXISTS (SELECT 1 FROM conversations c WHERE c.id = "
+                     "p.grp AND c.metadata ? p.format)",
                      2, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
         ret = cs_store_pg_err(err, st->conn, r, "cannot drop pending "

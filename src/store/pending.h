@@ -35,8 +35,9 @@ int cs_store_pending_get(struct cs_store *st, const char *format,
                          const json_t *groups, cs_pending_fn fn, void *ctx,
                          struct cs_err *err);
 
-/* Forgets the events of those of `groups` whose conversation (the
- * group is its id) is now stored; *dropped (may be NULL) counts them. */
+/* Forgets the events of those of `groups` (NULL: every group) whose
+ * conversation is now stored (the group is its id, its metadata has a
+ * member named `format`); *dropped (may be NULL) counts them. */
 int cs_store_pending_drop(struct cs_store *st, const char *format,
                           const json_t *groups, uint64_t *dropped,
                           struct cs_err *err);
