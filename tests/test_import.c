@@ -34,6 +34,7 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <zlib.h>
 
 #include "base/buf.h"
 #include "base/fmt.h"
@@ -229,6 +230,28 @@ static void put_fixture(const char *dir, const char *rel, const char *name)
     if (!data)
         fail_msg("no fixture %s", src.ptr);
     th_write(dst.ptr, data, strlen(data));
+    free(data);
+    cs_buf_release(&src);
+    cs_buf_release(&dst);
+}
+
+/* The same, gzip-compressed. */
+static void put_fixture_gz(const char *dir, const char *rel, const char *name)
+{
+    struct cs_buf src = CS_BUF_INIT, dst = CS_BUF_INIT;
+    char *data;
+    gzFile gz;
+
+    cs_buf_addf(&src, "%s/tests/data/import/%s", CS_SOURCE_DIR, rel);
+    cs_buf_addf(&dst, "%s/%s", dir, name);
+    data = th_read(src.ptr);
+    assert_non_null(data);
+    assert_int_equal(cs_fs_mkdirs(dir, NULL), 0);
+    gz = gzopen(dst.ptr, "wb");
+    assert_non_null(gz);
+    assert_int_equal(gzwrite(gz, data, (unsigned)strlen(data)),
+                     (int)strlen(data));
+    assert_int_equal(gzclose(gz), Z_OK);
     free(data);
     cs_buf_release(&src);
     cs_buf_release(&dst);
@@ -622,11 +645,23 @@ static void test_import__ingest_detects_vendor_files(void **state)
         th_write(p.ptr, canon, strlen(canon));
         cs_buf_release(&p);
     }
+    /* Compressed: a .json.gz read whole, a .jsonl.gz line by line. */
+    put_fixture_gz(in.ptr, "retell/outbound/input", "retell.json.gz");
+    put_fixture_gz(in.ptr, "livekit/outbound/input", "more-rooms.jsonl.gz");
     cs_buf_addf(&a, "ingest %s", in.ptr);
     out = run(e, NULL, a.ptr, 0);
-    expect_in(out, "ingested 4 conversations from 4 file(s)");
-    expect_in(out, "read as vapi (1 file), polyai (1 file), livekit (1 "
-                   "file)");
+    expect_in(out, "ingested 6 conversations from 6 file(s)");
+    expect_in(out, "read as vapi (1 file), retell (1 file), polyai (1 "
+                   "file), livekit (2 files)");
+    free(out);
+    assert_int_equal(count(e, "WHERE id IN ('RM_Outbound0007', "
+                              "'call_a1b2c3d4e5f60718293a4b5c6d7e8f07')"), 2);
+    /* The same files given to import: the records file is a canonical
+     * one, read as it is. */
+    cs_buf_reset(&a);
+    cs_buf_addf(&a, "import %s", in.ptr);
+    out = run(e, NULL, a.ptr, 0);
+    expect_in(out, "imported 6 conversations from 6 file(s)");
     free(out);
     assert_int_equal(count(e, "WHERE id = 'hand-1'"), 1);
     /* --from forces a format: a Vapi file read as Retell is refused. */
@@ -727,6 +762,34 @@ static void test_import__tenant_map_from_the_config(void **state)
     th_env_free(bad);
     cs_buf_release(&in);
     cs_buf_release(&a);
+}
+
+/* A refused payload is shown scrubbed in the rejects file: its
+ * credentials and phone numbers are not written anywhere. */
+static void test_import__rejects_keep_no_secrets(void **state)
+{
+    struct th_env *e = *state;
+    struct cs_buf in = CS_BUF_INIT, a = CS_BUF_INIT, p = CS_BUF_INIT;
+    char *out, *rejects;
+
+    cs_buf_addf(&in, "%s/in", e->dir);
+    put_fixture(in.ptr, "vapi/wrong_type/input", "bad.json");
+    put_fixture(in.ptr, "vapi/truncated/input", "cut.json");
+    cs_buf_addf(&p, "%s/rejects.jsonl", e->dir);
+    cs_buf_addf(&a, "import --from vapi --rejects %s %s", p.ptr, in.ptr);
+    out = run(e, NULL, a.ptr, 4);
+    expect_in(out, "2 rejected");
+    free(out);
+    rejects = th_read(p.ptr);
+    assert_non_null(rejects);
+    expect_in(rejects, "vapi field 'message.call.id': expected a string");
+    expect_in(rejects, "end-of-call-report"); /* the payload is there */
+    assert_null(strstr(rejects, "must-not-be-kept"));
+    assert_null(strstr(rejects, "+1415555"));
+    free(rejects);
+    cs_buf_release(&in);
+    cs_buf_release(&a);
+    cs_buf_release(&p);
 }
 
 static void test_import__usage_errors(void **state)
@@ -832,6 +895,7 @@ int main(int argc, char **argv)
         TH_ENV_TEST(test_import__ingest_detects_vendor_files),
         TH_ENV_TEST(test_import__compare_platform_verdict_with_the_judge),
         cmocka_unit_test(test_import__tenant_map_from_the_config),
+        TH_ENV_TEST(test_import__rejects_keep_no_secrets),
         TH_ENV_TEST(test_import__usage_errors),
     };
     const struct CMUnitTest one_case[] = {

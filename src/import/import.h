@@ -1,4 +1,4 @@
-/* import.h - vendor payloads (Vapi, Retell, PolyAI, LiveKit) into conversations */
+/* import.h - vendor payloads (Vapi, Retell, PolyAI, LiveKit) to records */
 #ifndef CS_IMPORT_IMPORT_H
 #define CS_IMPORT_IMPORT_H
 

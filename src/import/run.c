@@ -11,6 +11,7 @@
 #include "base/hash.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "import/field.h"
 #include "store/pending.h"
 
 /* The events of one LiveKit room read in this run. */
@@ -105,6 +106,24 @@ static void reject(const struct doc *d, const char *file, long line,
     rec.raw = raw;
     rec.raw_len = raw_len;
     d->emit(d->run, &rec);
+}
+
+/*
+ * A payload refused, shown in the rejects file as its JSON scrubbed like
+ * metadata (vendor payloads carry credentials: a Vapi phone number's
+ * twilioAuthToken, an assistant's serverUrlSecret), never as it came.
+ */
+static void reject_json(const struct doc *d, long line, const char *reason,
+                        const json_t *payload)
+{
+    json_t *safe = cs_import_scrub(payload);
+    struct cs_buf raw = CS_BUF_INIT;
+
+    if (safe)
+        cs_fmt_json(&raw, safe, JSON_COMPACT);
+    reject(d, NULL, line, reason, safe ? raw.ptr : NULL, raw.len);
+    json_decref(safe);
+    cs_buf_release(&raw);
 }
 
 static void emit_record(const struct doc *d, const char *file, long line,
@@ -286,13 +305,14 @@ static int piece(void *arg, const struct cs_import_piece *p)
     int sig = 0, ret = 0, stop = 0;
 
     if (!p->json) {
-        reject(d, NULL, p->line, p->error, p->raw, p->raw_len);
+        /* Not JSON: nothing can be told from secrets, nothing is shown. */
+        reject(d, NULL, p->line, p->error, NULL, 0);
         if (imp->cur == CS_IMPORT_LIVEKIT)
             taint(d, p->line, NULL);
         return 0;
     }
     if (cs_import_unwrap(&payload, &sig, p->json, imp->o, &verr)) {
-        reject(d, NULL, p->line, verr.msg, p->raw, p->raw_len);
+        reject_json(d, p->line, verr.msg, p->json);
         return 0;
     }
     imp->stats.payloads++;
@@ -312,16 +332,16 @@ static int piece(void *arg, const struct cs_import_piece *p)
         snprintf(msg, sizeof(msg), "a %s payload, not %s (leave out "
                  "--from to detect the format)", cs_import_format_name(seen),
                  cs_import_format_name(f));
-        reject(d, NULL, p->line, msg, p->raw, p->raw_len);
+        reject_json(d, p->line, msg, payload);
         goto done;
     }
     if (f == CS_IMPORT_CANONICAL) {
-        emit_record(d, NULL, p->line, payload, p->raw, p->raw_len);
+        emit_record(d, NULL, p->line, payload, NULL, 0);
         goto done;
     }
     if (f == CS_IMPORT_LIVEKIT) {
         if (cs_import_livekit_event(&room, &skipped, payload, &verr)) {
-            reject(d, NULL, p->line, verr.msg, p->raw, p->raw_len);
+            reject_json(d, p->line, verr.msg, payload);
             taint(d, p->line, payload);
         }
         else if (skipped)
@@ -331,7 +351,7 @@ static int piece(void *arg, const struct cs_import_piece *p)
         goto done;
     }
     if (cs_import_payload(&record, &skipped, f, payload, imp->o, &verr)) {
-        reject(d, NULL, p->line, verr.msg, p->raw, p->raw_len);
+        reject_json(d, p->line, verr.msg, payload);
         goto done;
     }
     if (skipped) {
@@ -347,7 +367,7 @@ static int piece(void *arg, const struct cs_import_piece *p)
         stop = 1;
         goto done;
     }
-    emit_record(d, NULL, p->line, record, p->raw, p->raw_len);
+    emit_record(d, NULL, p->line, record, NULL, 0);
 done:
     json_decref(record);
     json_decref(payload);
@@ -391,7 +411,7 @@ static int claim(void *ctx, const char *file, const char *doc, size_t len)
     imp->cur = fp.f;
     imp->stats.files[fp.f]++;
     if (fp.f != CS_IMPORT_CANONICAL)
-        cs_log(CS_LOG_INFO, "%s: %s payloads", file,
+        cs_log(CS_LOG_INFO, "reading '%s' as %s payloads", file,
                cs_import_format_name(fp.f));
     return 1;
 }

@@ -1,4 +1,4 @@
-/* compare.c - the current values of two metrics, conversation by conversation */
+/* compare.c - the current values of two metrics, side by side */
 #include "store/compare.h"
 
 #include "store/store_internal.h"

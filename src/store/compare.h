@@ -1,4 +1,4 @@
-/* compare.h - the current values of two metrics, conversation by conversation */
+/* compare.h - the current values of two metrics, side by side */
 #ifndef CS_STORE_COMPARE_H
 #define CS_STORE_COMPARE_H
 
