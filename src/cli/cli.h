@@ -106,12 +106,20 @@ struct cs_ingest_stats;
 void cs_cli_print_ingest(const struct cs_ingest_stats *s, const char *rejects,
                          double seconds, int as_json);
 
-/* The load options ingest and import share (0: from the config). */
+/* The load options ingest and import share (0: from the config), and
+ * their entries in an option table (`l` a struct cs_cli_load *). */
 struct cs_cli_load {
     long max_line;
     long batch;
     int as_json;
 };
+
+#define CS_CLI_LOAD_OPTS(l)                                               \
+    CS_OPT_LONG(0, "max-line-bytes", &(l)->max_line, "N", 1, LONG_MAX,    \
+                "longer lines are rejected (default 16 MiB)"),            \
+    CS_OPT_LONG(0, "batch", &(l)->batch, "N", 1, LONG_MAX,                \
+                "conversations per COPY transaction"),                    \
+    CS_OPT_BOOL(0, "json", &(l)->as_json, "print the summary as JSON")
 
 /*
  * Loads `argv[0..argc)` through an importer (import/run.h) of `format`
@@ -128,6 +136,11 @@ int cs_cli_import_run(struct cs_ctx *ctx, const char *cmd, int format,
  * confusion (rows the reference), disagreements. New. */
 struct cs_agreement;
 json_t *cs_cli_agreement_json(const struct cs_agreement *a);
+
+/* The --from callback of ingest and import: a vendor's name into the
+ * option's int (enum cs_import_format). */
+int cs_cli_opt_format(const struct cs_option *opt, const char *arg,
+                      struct cs_err *err);
 
 int cs_cmd_ingest(int argc, char **argv, struct cs_ctx *ctx);
 int cs_cmd_import(int argc, char **argv, struct cs_ctx *ctx);

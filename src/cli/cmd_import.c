@@ -221,8 +221,8 @@ int cs_cli_import_run(struct cs_ctx *ctx, const char *cmd, int format,
     return ret;
 }
 
-static int opt_from(const struct cs_option *opt, const char *arg,
-                    struct cs_err *err)
+int cs_cli_opt_format(const struct cs_option *opt, const char *arg,
+                      struct cs_err *err)
 {
     int f = cs_import_format_parse(arg);
 
@@ -241,7 +241,7 @@ int cs_cmd_import(int argc, char **argv, struct cs_ctx *ctx)
     const struct cs_option opts[] = {
         CS_OPT_CALLBACK(0, "from", &format, "vapi|retell|polyai|livekit",
                         "the platform the payloads come from (default: "
-                        "detect each file's)", opt_from),
+                        "detect each file's)", cs_cli_opt_format),
         CS_OPT_STRING(0, "tenant", &tenant, "T",
                       "store every conversation under tenant T (default: "
                       "importers.tenant_map, else \"default\")"),
@@ -251,11 +251,7 @@ int cs_cmd_import(int argc, char **argv, struct cs_ctx *ctx)
         CS_OPT_STRING(0, "rejects", &rejects, "FILE",
                       "rejects file (default: DATA_DIR/rejects/"
                       "import-<time>-<pid>.jsonl)"),
-        CS_OPT_LONG(0, "max-line-bytes", &l.max_line, "N", 1, LONG_MAX,
-                    "longer lines are rejected (default 16 MiB)"),
-        CS_OPT_LONG(0, "batch", &l.batch, "N", 1, LONG_MAX,
-                    "conversations per COPY transaction"),
-        CS_OPT_BOOL(0, "json", &l.as_json, "print the summary as JSON"),
+        CS_CLI_LOAD_OPTS(&l),
         CS_OPT_END};
 
     ret = cs_opt_parse(&argc, argv, ctx, &doc, opts);

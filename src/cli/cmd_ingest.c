@@ -83,18 +83,6 @@ void cs_cli_print_ingest(const struct cs_ingest_stats *s, const char *rejects,
     printf(" in %.2f s\n", seconds);
 }
 
-static int opt_from(const struct cs_option *opt, const char *arg,
-                    struct cs_err *err)
-{
-    int f = cs_import_format_parse(arg);
-
-    if (f < 0)
-        return cs_err_set(err, CS_EINVALID, "--from takes vapi, retell, "
-                          "polyai or livekit, not '%s'", arg);
-    *(int *)opt->value = f;
-    return 0;
-}
-
 int cs_cmd_ingest(int argc, char **argv, struct cs_ctx *ctx)
 {
     const char *rejects = NULL, *tenant = NULL;
@@ -104,18 +92,14 @@ int cs_cmd_ingest(int argc, char **argv, struct cs_ctx *ctx)
         CS_OPT_STRING(0, "rejects", &rejects, "FILE",
                       "rejects file (default: DATA_DIR/rejects/"
                       "ingest-<time>-<pid>.jsonl)"),
-        CS_OPT_LONG(0, "max-line-bytes", &l.max_line, "N", 1, LONG_MAX,
-                    "longer lines are rejected (default 16 MiB)"),
-        CS_OPT_LONG(0, "batch", &l.batch, "N", 1, LONG_MAX,
-                    "conversations per COPY transaction"),
         CS_OPT_CALLBACK(0, "from", &format, "vapi|retell|polyai|livekit",
                         "read every file as this platform's payloads "
                         "(default: detect the files that are not records)",
-                        opt_from),
+                        cs_cli_opt_format),
         CS_OPT_STRING(0, "tenant", &tenant, "T",
                       "the tenant of converted payloads (as import "
                       "--tenant)"),
-        CS_OPT_BOOL(0, "json", &l.as_json, "print the summary as JSON"),
+        CS_CLI_LOAD_OPTS(&l),
         CS_OPT_END};
 
     ret = cs_opt_parse(&argc, argv, ctx, &doc, opts);

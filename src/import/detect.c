@@ -86,10 +86,12 @@ enum cs_import_format cs_import_detect(const json_t *p)
          has(p, "ingressInfo") || has(p, "job")))
         return CS_IMPORT_LIVEKIT;
     t = json_string_value(json_object_get(p, "type"));
-    /* A bare Vapi message, or a Vapi Call of the API. */
+    /* A bare Vapi message (of any type, about a call of an org), or a
+     * Vapi Call of the API. */
     if (t && (strcmp(t, "end-of-call-report") == 0 ||
               strcmp(t, "status-update") == 0 ||
-              has(p, "endedReason") || has(p, "orgId")))
+              has(p, "endedReason") || has(p, "orgId") ||
+              has(json_object_get(p, "call"), "orgId")))
         return CS_IMPORT_VAPI;
     return CS_IMPORT_AUTO;
 }

@@ -11,18 +11,43 @@
 #include "base/parse.h"
 #include "model/conv.h"
 
-const char *cs_import_type_name(const json_t *j)
+const char *cs_import_at(char *buf, size_t size, const char *base, size_t i,
+                         const char *member)
 {
-    switch (json_typeof(j)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    default: return "null";
+    if (member)
+        snprintf(buf, size, "%s[%zu].%s", base, i, member);
+    else
+        snprintf(buf, size, "%s[%zu]", base, i);
+    return buf;
+}
+
+int cs_import_elem(const struct cs_import_src *v, const json_t *e,
+                   const char *base, size_t i)
+{
+    char path[160];
+
+    if (json_is_object(e))
+        return 0;
+    return cs_import_bad(v, cs_import_at(path, sizeof(path), base, i, NULL),
+                         "expected an object, got %s",
+                         cs_import_type_name(e));
+}
+
+const json_t *cs_import_find(const json_t *list, const char *key,
+                             const char *value, const char *idkey,
+                             const char *id)
+{
+    size_t i;
+    json_t *e;
+
+    json_array_foreach(list, i, e) {
+        const char *k = json_string_value(json_object_get(e, key));
+        const char *x = json_string_value(json_object_get(e, idkey));
+
+        if (k && x && id && strcmp(k, value) == 0 && strcmp(x, id) == 0)
+            return e;
     }
+    return NULL;
 }
 
 int cs_import_bad(const struct cs_import_src *v, const char *path,

@@ -9,6 +9,7 @@
 
 #include "base/err.h"
 #include "import/import.h"
+#include "model/conv.h"
 
 /*
  * Shared by the converters of import/ only. A getter reads member `key`
@@ -26,6 +27,28 @@ struct cs_import_src {
     const char *vendor;         /* "vapi", ... for messages */
     struct cs_err *err;
 };
+
+/* Every vendor read may fail: TRY(e) keeps a converter's single exit
+ * readable (ret = e; on failure goto done). */
+#define TRY(e)                                                            \
+    do {                                                                  \
+        ret = (e);                                                        \
+        if (ret)                                                          \
+            goto done;                                                    \
+    } while (0)
+
+/* "<base>[<i>]" and "<base>[<i>].<member>" (member NULL: the former)
+ * into `buf`, the vendor path of an element. */
+const char *cs_import_at(char *buf, size_t size, const char *base, size_t i,
+                         const char *member);
+/* CS_EINVALID naming "<base>[<i>]" unless element `e` is an object. */
+int cs_import_elem(const struct cs_import_src *v, const json_t *e,
+                   const char *base, size_t i);
+/* The element of `list` whose `key` is `value` and whose `idkey` is `id`
+ * (a tool call's invocation by its id), or NULL. Borrowed. */
+const json_t *cs_import_find(const json_t *list, const char *key,
+                             const char *value, const char *idkey,
+                             const char *id);
 
 int cs_import_get_str(const struct cs_import_src *v, const json_t *o,
                       const char *key, const char *path, const char **out);
@@ -57,8 +80,8 @@ int cs_import_get_time(const struct cs_import_src *v, const json_t *o,
 int cs_import_bad(const struct cs_import_src *v, const char *path,
                   const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* "a string", "an integer", ... for messages. */
-const char *cs_import_type_name(const json_t *j);
+/* "a string", "an integer", ... for messages (model/conv.h's words). */
+#define cs_import_type_name cs_conv_json_type
 
 /*
  * Writing a record. Members are set in the order of the format's table

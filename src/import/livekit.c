@@ -9,14 +9,6 @@
 #include "base/buf.h"
 #include "base/mem.h"
 
-/* Every vendor read may fail: TRY keeps the single exit readable. */
-#define TRY(e)                                                            \
-    do {                                                                  \
-        ret = (e);                                                        \
-        if (ret)                                                          \
-            goto done;                                                    \
-    } while (0)
-
 /*
  * Webhook bodies are protobuf JSON (livekit_webhook.proto, with
  * livekit_models.proto): lowerCamelCase names, int64 as strings, enums by
@@ -363,16 +355,13 @@ static int history_of(const struct cs_import_src *v, json_t *rec,
         double created;
         int has_created, is_error;
 
-        snprintf(path, sizeof(path), "history.items[%zu]", i);
-        if (!json_is_object(it))
-            return cs_import_bad(v, path, "expected an object, got %s",
-                                 cs_import_type_name(it));
+        TRY(cs_import_elem(v, it, "history.items", i));
         snprintf(path, sizeof(path), "history.items[%zu].type", i);
         TRY(cs_import_get_str(v, it, "type", path, &type));
         if (!type)
             continue;
         if (strcmp(type, "function_call_output") == 0) {
-            const char *name = NULL, *oname;
+            const char *name, *oname;
 
             snprintf(path, sizeof(path), "history.items[%zu].call_id", i);
             TRY(cs_import_get_str(v, it, "call_id", path, &cid));
@@ -380,15 +369,8 @@ static int history_of(const struct cs_import_src *v, json_t *rec,
             TRY(cs_import_get_bool(v, it, "is_error", path, &is_error));
             snprintf(path, sizeof(path), "history.items[%zu].name", i);
             TRY(cs_import_get_text(v, it, "name", path, &oname));
-            json_array_foreach(items, k, c) {
-                const char *t = json_string_value(json_object_get(c, "type"));
-                const char *id = json_string_value(json_object_get(
-                    c, "call_id"));
-
-                if (t && strcmp(t, "function_call") == 0 && id && cid &&
-                    strcmp(id, cid) == 0)
-                    name = json_string_value(json_object_get(c, "name"));
-            }
+            name = json_string_value(json_object_get(cs_import_find(
+                items, "type", "function_call", "call_id", cid), "name"));
             if (!name)
                 name = oname;
             if (name)

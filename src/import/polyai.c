@@ -5,14 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Every vendor read may fail: TRY keeps the single exit readable. */
-#define TRY(e)                                                            \
-    do {                                                                  \
-        ret = (e);                                                        \
-        if (ret)                                                          \
-            goto done;                                                    \
-    } while (0)
-
 /*
  * v3 writes top-level members in camelCase; v1 exports wrote them in
  * snake_case. Each top-level read tries the v3 name, then the v1 one.
@@ -76,10 +68,7 @@ static int turns_of(const struct cs_import_src *v, json_t *rec,
         const char *user, *agent;
         double ut, at;
 
-        snprintf(path, sizeof(path), "turns[%zu]", i);
-        if (!json_is_object(t))
-            return cs_import_bad(v, path, "expected an object, got %s",
-                                 cs_import_type_name(t));
+        TRY(cs_import_elem(v, t, "turns", i));
         snprintf(path, sizeof(path), "turns[%zu].user_input", i);
         TRY(cs_import_get_text(v, t, "user_input", path, &user));
         snprintf(path, sizeof(path), "turns[%zu].agent_response", i);

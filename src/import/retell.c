@@ -5,14 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Every vendor read may fail: TRY keeps the single exit readable. */
-#define TRY(e)                                                            \
-    do {                                                                  \
-        ret = (e);                                                        \
-        if (ret)                                                          \
-            goto done;                                                    \
-    } while (0)
-
 static int in(const char *s, const char *const *list)
 {
     for (; s && *list; list++) {
@@ -90,10 +82,7 @@ static int turns_of(const struct cs_import_src *v, json_t *rec,
         const json_t *words;
         double start, end;
 
-        snprintf(path, sizeof(path), "call.transcript_object[%zu]", i);
-        if (!json_is_object(u))
-            return cs_import_bad(v, path, "expected an object, got %s",
-                                 cs_import_type_name(u));
+        TRY(cs_import_elem(v, u, "call.transcript_object", i));
         snprintf(path, sizeof(path), "call.transcript_object[%zu].role", i);
         TRY(cs_import_get_str(v, u, "role", path, &role));
         if (!role)
@@ -130,11 +119,11 @@ static int tools_of(const struct cs_import_src *v, json_t *rec,
 {
     char path[128];
     int ret = 0;
-    size_t i, k;
-    json_t *u, *w;
+    size_t i;
+    json_t *u;
 
     json_array_foreach(list, i, u) {
-        const char *role, *id, *name = NULL;
+        const char *role, *id, *name;
         int ok;
 
         snprintf(path, sizeof(path), "call.transcript_with_tool_calls[%zu]"
@@ -145,15 +134,9 @@ static int tools_of(const struct cs_import_src *v, json_t *rec,
         snprintf(path, sizeof(path), "call.transcript_with_tool_calls[%zu]"
                  ".tool_call_id", i);
         TRY(cs_import_get_str(v, u, "tool_call_id", path, &id));
-        json_array_foreach(list, k, w) {
-            const char *r = json_string_value(json_object_get(w, "role"));
-            const char *wid = json_string_value(json_object_get(
-                w, "tool_call_id"));
-
-            if (r && strcmp(r, "tool_call_invocation") == 0 && id && wid &&
-                strcmp(id, wid) == 0)
-                name = json_string_value(json_object_get(w, "name"));
-        }
+        name = json_string_value(json_object_get(cs_import_find(
+            list, "role", "tool_call_invocation", "tool_call_id", id),
+            "name"));
         if (!name)
             continue; /* a result of no call we know the name of */
         snprintf(path, sizeof(path), "call.transcript_with_tool_calls[%zu]"

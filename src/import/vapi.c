@@ -4,14 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Every vendor read may fail: TRY keeps the single exit readable. */
-#define TRY(e)                                                            \
-    do {                                                                  \
-        ret = (e);                                                        \
-        if (ret)                                                          \
-            goto done;                                                    \
-    } while (0)
-
 /*
  * What one conversion reads. `mp` is the path of the message ("message."
  * for a server message body, "" for the bare message or a Call object),
@@ -215,10 +207,7 @@ static int messages(struct vapi *c, json_t *rec, const json_t *list,
         double start, dur, t0, t1;
         int has_start, has_dur, has_t1, ok;
 
-        snprintf(path, sizeof(path), "%s[%zu]", base, i);
-        if (!json_is_object(m))
-            return cs_import_bad(&c->src, path, "expected an object, got %s",
-                                 cs_import_type_name(m));
+        TRY(cs_import_elem(&c->src, m, base, i));
         snprintf(path, sizeof(path), "%s[%zu].role", base, i);
         TRY(cs_import_get_str(&c->src, m, "role", path, &role));
         if (!role)

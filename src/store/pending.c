@@ -36,24 +36,37 @@ int cs_store_pending_put(struct cs_store *st, const char *format,
     return ret;
 }
 
+/* Runs `sql` with $1 the format and $2 the groups as a JSON array (NULL:
+ * SQL NULL). */
+static PGresult *with_groups(struct cs_store *st, const char *sql,
+                             const char *format, const json_t *groups)
+{
+    struct cs_buf text = CS_BUF_INIT;
+    const char *params[2];
+    PGresult *r;
+
+    if (groups)
+        cs_fmt_json(&text, groups, JSON_COMPACT);
+    params[0] = format;
+    params[1] = groups ? text.ptr : NULL;
+    r = PQexecParams(st->conn, sql, 2, NULL, params, NULL, NULL, 0);
+    cs_buf_release(&text);
+    return r;
+}
+
 int cs_store_pending_get(struct cs_store *st, const char *format,
                          const json_t *groups, cs_pending_fn fn, void *ctx,
                          struct cs_err *err)
 {
-    struct cs_buf text = CS_BUF_INIT;
-    const char *params[2];
     PGresult *r;
     int ret = 0;
 
     if (json_array_size(groups) == 0)
         return 0;
-    cs_fmt_json(&text, groups, JSON_COMPACT);
-    params[0] = format;
-    params[1] = text.ptr;
-    r = PQexecParams(st->conn, "SELECT grp, event::text FROM import_pending "
-                     "WHERE format = $1 AND grp IN (SELECT jsonb_array_"
-                     "elements_text($2::jsonb)) ORDER BY added_at, event_id",
-                     2, NULL, params, NULL, NULL, 0);
+    r = with_groups(st, "SELECT grp, event::text FROM import_pending WHERE "
+                    "format = $1 AND grp IN (SELECT jsonb_array_elements_"
+                    "text($2::jsonb)) ORDER BY added_at, event_id",
+                    format, groups);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         ret = cs_store_pg_err(err, st->conn, r, "cannot read pending "
                               "events");
@@ -67,7 +80,6 @@ int cs_store_pending_get(struct cs_store *st, const char *format,
     }
 done:
     PQclear(r);
-    cs_buf_release(&text);
     return ret;
 }
 
@@ -75,8 +87,6 @@ int cs_store_pending_drop(struct cs_store *st, const char *format,
                           const json_t *groups, uint64_t *dropped,
                           struct cs_err *err)
 {
-    struct cs_buf text = CS_BUF_INIT;
-    const char *params[2];
     PGresult *r;
     int ret = 0;
 
@@ -84,23 +94,17 @@ int cs_store_pending_drop(struct cs_store *st, const char *format,
         *dropped = 0;
     if (groups && json_array_size(groups) == 0)
         return 0;
-    if (groups)
-        cs_fmt_json(&text, groups, JSON_COMPACT);
-    params[0] = format;
-    params[1] = groups ? text.ptr : NULL;
-    r = PQexecParams(st->conn, "DELETE FROM import_pending p WHERE "
-                     "p.format = $1 AND ($2::jsonb IS NULL OR p.grp IN "
-                     "(SELECT jsonb_array_elements_text($2::jsonb))) AND "
-                     "EXISTS (SELECT 1 FROM conversations c WHERE c.id = "
-                     "p.grp AND c.metadata ? p.format)",
-                     2, NULL, params, NULL, NULL, 0);
+    r = with_groups(st, "DELETE FROM import_pending p WHERE p.format = $1 "
+                    "AND ($2::jsonb IS NULL OR p.grp IN (SELECT jsonb_array_"
+                    "elements_text($2::jsonb))) AND EXISTS (SELECT 1 FROM "
+                    "conversations c WHERE c.id = p.grp AND c.metadata ? "
+                    "p.format)", format, groups);
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
         ret = cs_store_pg_err(err, st->conn, r, "cannot drop pending "
                               "events");
     else if (dropped)
         *dropped = strtoull(PQcmdTuples(r), NULL, 10);
     PQclear(r);
-    cs_buf_release(&text);
     return ret;
 }
 
