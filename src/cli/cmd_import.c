@@ -66,6 +66,7 @@ static void print_json(const struct cs_ingest_stats *s,
     json_object_set_new(o, "files_failed",
                         json_integer((json_int_t)s->files_failed));
     json_object_set_new(o, "formats", formats);
+    json_object_set_new(o, "lines", json_integer((json_int_t)s->lines));
     json_object_set_new(o, "payloads", json_integer((json_int_t)is->payloads));
     json_object_set_new(o, "loaded", json_integer((json_int_t)s->loaded));
     json_object_set_new(o, "rejected", json_integer((json_int_t)s->rejected));

@@ -14,7 +14,9 @@
 /*
  * An importer is the converter (ingest.h) that `callscope import` and
  * `callscope ingest` hand to cs_ingest_paths, so converted records go
- * through ingest's validation, rejects file, COPY and replace-by-id:
+ * through ingest's validation, rejects file, COPY and replace-by-id
+ * (import/ implements ingest's converter interface; ingest knows nothing
+ * of import/, and the CLI puts the two together):
  *
  *     cs_importer_new(&imp, CS_IMPORT_VAPI, &opts, lookup, NULL, &err);
  *     io.conv = cs_importer_conv(imp);

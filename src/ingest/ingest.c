@@ -448,7 +448,6 @@ static int one_file(struct run *r, const char *file)
 static void *reader_main(void *arg)
 {
     struct run *r = arg;
-
     const struct cs_ingest_conv *cv = r->opts->conv;
     int ret;
 
