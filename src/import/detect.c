@@ -223,13 +223,13 @@ int cs_import_unwrap(json_t **payload, int *signed_out, const json_t *doc,
     }
     if (!json_is_object(headers))
         return cs_err_set(err, CS_EINVALID, "field 'headers': expected an "
-                          "object, got %s", cs_import_type_name(headers));
+                          "object, got %s", cs_conv_json_type(headers));
     sig = header(headers, "X-Retell-Signature");
     if (sig && o && o->retell_key && *o->retell_key) {
         if (!json_is_string(body))
             return cs_err_set(err, CS_EINVALID, "field 'body': the signature "
                               "covers the raw body, expected a string, got "
-                              "%s", cs_import_type_name(body));
+                              "%s", cs_conv_json_type(body));
         ret = receipt_ms(&now, doc, o, err);
         if (ret)
             return ret;

@@ -30,7 +30,7 @@ int cs_import_elem(const struct cs_import_src *v, const json_t *e,
         return 0;
     return cs_import_bad(v, cs_import_at(path, sizeof(path), base, i, NULL),
                          "expected an object, got %s",
-                         cs_import_type_name(e));
+                         cs_conv_json_type(e));
 }
 
 const json_t *cs_import_find(const json_t *list, const char *key,
@@ -75,7 +75,7 @@ static int wrong(const struct cs_import_src *v, const char *path,
                  const char *want, const json_t *got)
 {
     return cs_import_bad(v, path, "expected %s, got %s", want,
-                         cs_import_type_name(got));
+                         cs_conv_json_type(got));
 }
 
 int cs_import_get_str(const struct cs_import_src *v, const json_t *o,

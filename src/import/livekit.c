@@ -84,7 +84,7 @@ static int check_participant(const struct cs_import_src *v, const json_t *p)
 
     if (!json_is_object(p))
         return cs_import_bad(v, "participant", "expected an object, got %s",
-                             cs_import_type_name(p));
+                             cs_conv_json_type(p));
     for (size_t i = 0; !ret && i < sizeof(strs) / sizeof(*strs); i++)
         ret = check_str(v, p, strs[i].camel, strs[i].snake, "participant");
     if (!ret)
@@ -102,7 +102,7 @@ static int check_participant(const struct cs_import_src *v, const json_t *p)
 
             snprintf(path, sizeof(path), "participant.attributes.%.100s", k);
             ret = cs_import_bad(v, path, "expected a string, got %s",
-                                cs_import_type_name(x));
+                                cs_conv_json_type(x));
         }
     }
     return ret;
@@ -120,7 +120,7 @@ int cs_import_livekit_event(const char **room, const char **skipped,
     *skipped = NULL;
     if (!json_is_object(event))
         return cs_err_set(err, CS_EINVALID, "livekit event: expected an "
-                          "object, got %s", cs_import_type_name(event));
+                          "object, got %s", cs_conv_json_type(event));
     TRY(cs_import_get_str(&v, event, "event", "event", &kind));
     if (!kind)
         return cs_import_bad(&v, "event", "missing");
@@ -346,7 +346,7 @@ static int history_of(const struct cs_import_src *v, json_t *rec,
         return 0;
     if (!json_is_object(history))
         return cs_import_bad(v, "history", "expected an object, got %s",
-                             cs_import_type_name(history));
+                             cs_conv_json_type(history));
     TRY(cs_import_get_arr(v, history, "items", "history.items", &items));
     json_array_foreach(items, i, it) {
         const char *type, *role, *cid;
@@ -398,7 +398,7 @@ static int history_of(const struct cs_import_src *v, json_t *rec,
         } else if (content && !json_is_null(content)) {
             snprintf(path, sizeof(path), "history.items[%zu].content", i);
             return cs_import_bad(v, path, "expected an array, got %s",
-                                 cs_import_type_name(content));
+                                 cs_conv_json_type(content));
         }
         snprintf(path, sizeof(path), "history.items[%zu].created_at", i);
         ret = cs_import_get_num(v, it, "created_at", path, &created,

@@ -138,7 +138,7 @@ int cs_import_polyai(json_t **record, const char **skipped,
     *skipped = NULL;
     if (!json_is_object(payload)) {
         ret = cs_err_set(err, CS_EINVALID, "polyai payload: expected an "
-                         "object, got %s", cs_import_type_name(payload));
+                         "object, got %s", cs_conv_json_type(payload));
         goto done;
     }
     TRY(cs_import_get_bool(&v, payload, "inProgress", "inProgress",
@@ -202,7 +202,7 @@ int cs_import_polyai(json_t **record, const char **skipped,
     score = json_object_get(payload, "polyScore");
     if (score && !json_is_null(score) && !json_is_number(score)) {
         ret = cs_import_bad(&v, "polyScore", "expected a number, got %s",
-                            cs_import_type_name(score));
+                            cs_conv_json_type(score));
         goto done;
     }
     ids[0] = project;
@@ -254,7 +254,7 @@ int cs_import_polyai(json_t **record, const char **skipped,
 
                 snprintf(path, sizeof(path), "tags[%zu]", i);
                 ret = cs_import_bad(&v, path, "expected a string, got %s",
-                                    cs_import_type_name(t));
+                                    cs_conv_json_type(t));
                 goto done;
             }
         }

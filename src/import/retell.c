@@ -269,7 +269,7 @@ static int find_call(const struct cs_import_src *v, const json_t *payload,
     *call = NULL;
     if (!json_is_object(payload))
         return cs_err_set(v->err, CS_EINVALID, "retell payload: expected an "
-                          "object, got %s", cs_import_type_name(payload));
+                          "object, got %s", cs_conv_json_type(payload));
     ret = cs_import_get_str(v, payload, "event", "event", event);
     if (!ret && !*event)
         ret = cs_import_get_str(v, payload, "event_type", "event_type",
@@ -279,7 +279,7 @@ static int find_call(const struct cs_import_src *v, const json_t *payload,
     if (c && !json_is_null(c)) {
         if (!json_is_object(c))
             return cs_import_bad(v, "call", "expected an object, got %s",
-                                 cs_import_type_name(c));
+                                 cs_conv_json_type(c));
         *call = c;
         return 0;
     }

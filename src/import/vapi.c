@@ -134,7 +134,7 @@ static int number_of(struct vapi *c, const char *key, const char **out)
     if (o && !json_is_object(o))
         return cs_import_bad(&c->src, at(c, prefix, key),
                              "expected an object, got %s",
-                             cs_import_type_name(o));
+                             cs_conv_json_type(o));
     ret = cs_import_get_str(&c->src, o, "number", at(c, base, "number"), out);
     if (!ret && !*out)
         ret = cs_import_get_str(&c->src, o, "twilioPhoneNumber",
@@ -338,7 +338,7 @@ static int costs_of(struct vapi *c, json_t *rec)
         snprintf(base, sizeof(base), "%scostBreakdown", prefix);
         if (!json_is_object(b))
             return cs_import_bad(&c->src, base, "expected an object, got %s",
-                                 cs_import_type_name(b));
+                                 cs_conv_json_type(b));
         return breakdown(c, costs, b, base);
     }
     b = msg_or_call(c, "costs", &prefix);
@@ -346,7 +346,7 @@ static int costs_of(struct vapi *c, json_t *rec)
         snprintf(base, sizeof(base), "%scosts", prefix);
         if (!json_is_array(b))
             return cs_import_bad(&c->src, base, "expected an array, got %s",
-                                 cs_import_type_name(b));
+                                 cs_conv_json_type(b));
         if (json_array_size(b))
             return cost_items(c, costs, b, base);
     }
@@ -378,7 +378,7 @@ static int handoff_of(struct vapi *c, json_t *rec, const char *reason)
     snprintf(base, sizeof(base), "%sdestination", prefix);
     if (d && !json_is_object(d))
         return cs_import_bad(&c->src, base, "expected an object, got %s",
-                             cs_import_type_name(d));
+                             cs_conv_json_type(d));
     snprintf(path, sizeof(path), "%s.number", base);
     TRY(cs_import_get_str(&c->src, d, "number", path, &target));
     if (!target) {
@@ -455,7 +455,7 @@ static int metrics_of(struct vapi *c, json_t *rec, const json_t *analysis,
         return 0;
     }
     return cs_import_bad(&c->src, path, "expected a string, got %s",
-                         cs_import_type_name(s));
+                         cs_conv_json_type(s));
 }
 
 static const char *const msg_known[] = {
@@ -512,11 +512,11 @@ static int find_message(struct vapi *c, const json_t *payload)
 
     if (!json_is_object(payload))
         return cs_err_set(c->src.err, CS_EINVALID, "vapi payload: expected "
-                          "an object, got %s", cs_import_type_name(payload));
+                          "an object, got %s", cs_conv_json_type(payload));
     if (m && !json_is_null(m)) {
         if (!json_is_object(m))
             return cs_import_bad(&c->src, "message", "expected an object, "
-                                 "got %s", cs_import_type_name(m));
+                                 "got %s", cs_conv_json_type(m));
         c->msg = m;
         snprintf(c->mp, sizeof(c->mp), "message.");
     } else if (in(type, call_types) &&
@@ -650,7 +650,7 @@ int cs_import_vapi(json_t **record, const char **skipped,
     snprintf(abase, sizeof(abase), "%sartifact", prefix);
     if (artifact && !json_is_object(artifact)) {
         ret = cs_import_bad(&c.src, abase, "expected an object, got %s",
-                            cs_import_type_name(artifact));
+                            cs_conv_json_type(artifact));
         goto done;
     }
     snprintf(lbase, sizeof(lbase), "%s.messages", abase);
@@ -666,7 +666,7 @@ int cs_import_vapi(json_t **record, const char **skipped,
     snprintf(abase, sizeof(abase), "%sanalysis", prefix);
     if (analysis && !json_is_object(analysis)) {
         ret = cs_import_bad(&c.src, abase, "expected an object, got %s",
-                            cs_import_type_name(analysis));
+                            cs_conv_json_type(analysis));
         goto done;
     }
     TRY(metrics_of(&c, rec, analysis, abase));
