@@ -28,9 +28,9 @@ struct cs_import_src {
     struct cs_err *err;
 };
 
-/* Every vendor read may fail: TRY(e) keeps a converter's single exit
+/* Every vendor read may fail: CS_TRY(e) keeps a converter's single exit
  * readable (ret = e; on failure goto done). */
-#define TRY(e)                                                            \
+#define CS_TRY(e)                                                         \
     do {                                                                  \
         ret = (e);                                                        \
         if (ret)                                                          \
@@ -80,9 +80,6 @@ int cs_import_get_time(const struct cs_import_src *v, const json_t *o,
 int cs_import_bad(const struct cs_import_src *v, const char *path,
                   const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* "a string", "an integer", ... for messages (model/conv.h's words). */
-#define cs_import_type_name cs_conv_json_type
-
 /*
  * Writing a record. Members are set in the order of the format's table
  * so records read like docs/conversation-format.md; every setter skips a

@@ -121,11 +121,11 @@ int cs_import_livekit_event(const char **room, const char **skipped,
     if (!json_is_object(event))
         return cs_err_set(err, CS_EINVALID, "livekit event: expected an "
                           "object, got %s", cs_conv_json_type(event));
-    TRY(cs_import_get_str(&v, event, "event", "event", &kind));
+    CS_TRY(cs_import_get_str(&v, event, "event", "event", &kind));
     if (!kind)
         return cs_import_bad(&v, "event", "missing");
-    TRY(cs_import_get_str(&v, event, "id", "id", &sid));
-    TRY(check_i64(&v, event, "createdAt", "created_at", ""));
+    CS_TRY(cs_import_get_str(&v, event, "id", "id", &sid));
+    CS_TRY(check_i64(&v, event, "createdAt", "created_at", ""));
     if (cs_import_starts(kind, "track_") || cs_import_starts(kind, "egress_")
         || cs_import_starts(kind, "ingress_")) {
         *skipped = kind;
@@ -138,24 +138,24 @@ int cs_import_livekit_event(const char **room, const char **skipped,
         *skipped = kind;
         return 0;
     }
-    TRY(cs_import_get_obj(&v, event, "job", "job", &job));
+    CS_TRY(cs_import_get_obj(&v, event, "job", "job", &job));
     if (job)
-        TRY(check_str(&v, job, "agentName", "agent_name", "job"));
-    TRY(cs_import_get_obj(&v, event, "room", "room", &r));
+        CS_TRY(check_str(&v, job, "agentName", "agent_name", "job"));
+    CS_TRY(cs_import_get_obj(&v, event, "room", "room", &r));
     if (!r && job)
-        TRY(cs_import_get_obj(&v, job, "room", "job.room", &r));
+        CS_TRY(cs_import_get_obj(&v, job, "room", "job.room", &r));
     if (!r)
         return cs_import_bad(&v, "room", "missing");
-    TRY(check_room(&v, r, job && !json_object_get(event, "room") ? "job.room"
-                                                                 : "room"));
-    TRY(cs_import_get_str(&v, r, "sid", "room.sid", &sid));
+    CS_TRY(check_room(&v, r, job && !json_object_get(event, "room") ? "job.room"
+                                                                    : "room"));
+    CS_TRY(cs_import_get_str(&v, r, "sid", "room.sid", &sid));
     if (!sid || !*sid)
         return cs_import_bad(&v, "room.sid", "missing");
     if (cs_import_starts(kind, "participant_")) {
         p = json_object_get(event, "participant");
         if (!p || json_is_null(p))
             return cs_import_bad(&v, "participant", "missing");
-        TRY(check_participant(&v, p));
+        CS_TRY(check_participant(&v, p));
     }
     *room = sid;
 done:
@@ -347,7 +347,7 @@ static int history_of(const struct cs_import_src *v, json_t *rec,
     if (!json_is_object(history))
         return cs_import_bad(v, "history", "expected an object, got %s",
                              cs_conv_json_type(history));
-    TRY(cs_import_get_arr(v, history, "items", "history.items", &items));
+    CS_TRY(cs_import_get_arr(v, history, "items", "history.items", &items));
     json_array_foreach(items, i, it) {
         const char *type, *role, *cid;
         const json_t *content;
@@ -355,20 +355,20 @@ static int history_of(const struct cs_import_src *v, json_t *rec,
         double created;
         int has_created, is_error;
 
-        TRY(cs_import_elem(v, it, "history.items", i));
+        CS_TRY(cs_import_elem(v, it, "history.items", i));
         snprintf(path, sizeof(path), "history.items[%zu].type", i);
-        TRY(cs_import_get_str(v, it, "type", path, &type));
+        CS_TRY(cs_import_get_str(v, it, "type", path, &type));
         if (!type)
             continue;
         if (strcmp(type, "function_call_output") == 0) {
             const char *name, *oname;
 
             snprintf(path, sizeof(path), "history.items[%zu].call_id", i);
-            TRY(cs_import_get_str(v, it, "call_id", path, &cid));
+            CS_TRY(cs_import_get_str(v, it, "call_id", path, &cid));
             snprintf(path, sizeof(path), "history.items[%zu].is_error", i);
-            TRY(cs_import_get_bool(v, it, "is_error", path, &is_error));
+            CS_TRY(cs_import_get_bool(v, it, "is_error", path, &is_error));
             snprintf(path, sizeof(path), "history.items[%zu].name", i);
-            TRY(cs_import_get_text(v, it, "name", path, &oname));
+            CS_TRY(cs_import_get_text(v, it, "name", path, &oname));
             name = json_string_value(json_object_get(cs_import_find(
                 items, "type", "function_call", "call_id", cid), "name"));
             if (!name)
@@ -380,7 +380,7 @@ static int history_of(const struct cs_import_src *v, json_t *rec,
         if (strcmp(type, "message") != 0)
             continue;
         snprintf(path, sizeof(path), "history.items[%zu].role", i);
-        TRY(cs_import_get_str(v, it, "role", path, &role));
+        CS_TRY(cs_import_get_str(v, it, "role", path, &role));
         if (!role || (strcmp(role, "user") != 0 &&
                       strcmp(role, "assistant") != 0))
             continue;
@@ -474,7 +474,7 @@ int cs_import_livekit_room(json_t **record, const json_t *events,
         const char *room, *skipped, *id;
         int dup = 0;
 
-        TRY(cs_import_livekit_event(&room, &skipped, ev, err));
+        CS_TRY(cs_import_livekit_event(&room, &skipped, ev, err));
         if (!room)
             continue;
         if (r.sid && strcmp(r.sid, room) != 0) {
@@ -607,7 +607,7 @@ int cs_import_livekit_room(json_t **record, const json_t *events,
             "{s:s,s:s}", "type", "warm", "target", w->identity));
         break;
     }
-    TRY(history_of(&v, rec, history, answered != NONE ? answered : start));
+    CS_TRY(history_of(&v, rec, history, answered != NONE ? answered : start));
     meta = json_object();
     lm = json_object();
     json_object_set_new(meta, "livekit", lm);

@@ -68,16 +68,16 @@ static int turns_of(const struct cs_import_src *v, json_t *rec,
         const char *user, *agent;
         double ut, at;
 
-        TRY(cs_import_elem(v, t, "turns", i));
+        CS_TRY(cs_import_elem(v, t, "turns", i));
         snprintf(path, sizeof(path), "turns[%zu].user_input", i);
-        TRY(cs_import_get_text(v, t, "user_input", path, &user));
+        CS_TRY(cs_import_get_text(v, t, "user_input", path, &user));
         snprintf(path, sizeof(path), "turns[%zu].agent_response", i);
-        TRY(cs_import_get_text(v, t, "agent_response", path, &agent));
+        CS_TRY(cs_import_get_text(v, t, "agent_response", path, &agent));
         snprintf(path, sizeof(path), "turns[%zu].user_input_datetime", i);
-        TRY(turn_time(v, t, "user_input_datetime", path, start, &ut));
+        CS_TRY(turn_time(v, t, "user_input_datetime", path, start, &ut));
         snprintf(path, sizeof(path), "turns[%zu].agent_response_datetime",
                  i);
-        TRY(turn_time(v, t, "agent_response_datetime", path, start, &at));
+        CS_TRY(turn_time(v, t, "agent_response_datetime", path, start, &at));
         if (user)
             cs_import_put_turn(rec, "customer", user, ut, -1);
         if (agent)
@@ -141,31 +141,31 @@ int cs_import_polyai(json_t **record, const char **skipped,
                          "object, got %s", cs_conv_json_type(payload));
         goto done;
     }
-    TRY(cs_import_get_bool(&v, payload, "inProgress", "inProgress",
-                           &in_progress));
+    CS_TRY(cs_import_get_bool(&v, payload, "inProgress", "inProgress",
+                              &in_progress));
     if (in_progress == 1) {
         *skipped = "in progress";
         goto done;
     }
-    TRY(get_str2(&v, payload, "conversationId", "id", &id));
+    CS_TRY(get_str2(&v, payload, "conversationId", "id", &id));
     if (!id) {
         ret = cs_import_bad(&v, "conversationId", "missing");
         goto done;
     }
-    TRY(get_time2(&v, payload, "startedAt", "started_at", &start,
-                  &has_start));
+    CS_TRY(get_time2(&v, payload, "startedAt", "started_at", &start,
+                     &has_start));
     if (!has_start) {
         ret = cs_import_bad(&v, "startedAt", "missing");
         goto done;
     }
-    TRY(get_time2(&v, payload, "finishedAt", "finished_at", &end,
-                  &has_end));
+    CS_TRY(get_time2(&v, payload, "finishedAt", "finished_at", &end,
+                     &has_end));
     if (!has_end) {
-        TRY(cs_import_get_i64(&v, payload, "totalDuration", "totalDuration",
-                              &dur, &has_dur));
+        CS_TRY(cs_import_get_i64(&v, payload, "totalDuration", "totalDuration",
+                                 &dur, &has_dur));
         if (!has_dur)
-            TRY(cs_import_get_i64(&v, payload, "total_duration",
-                                  "total_duration", &dur, &has_dur));
+            CS_TRY(cs_import_get_i64(&v, payload, "total_duration",
+                                     "total_duration", &dur, &has_dur));
         if (has_dur && dur >= 0) {
             end = start + dur * 1000000;
             has_end = 1;
@@ -175,8 +175,8 @@ int cs_import_polyai(json_t **record, const char **skipped,
         ret = cs_import_bad(&v, "finishedAt", "before startedAt");
         goto done;
     }
-    TRY(get_str2(&v, payload, "channel", NULL, &channel));
-    TRY(get_str2(&v, payload, "direction", NULL, &dir));
+    CS_TRY(get_str2(&v, payload, "channel", NULL, &channel));
+    CS_TRY(get_str2(&v, payload, "direction", NULL, &dir));
     if (dir) {
         snprintf(low, sizeof(low), "%s", dir);
         for (char *p = low; *p; p++)
@@ -187,18 +187,18 @@ int cs_import_polyai(json_t **record, const char **skipped,
             goto done;
         }
     }
-    TRY(get_str2(&v, payload, "fromNumber", "from_number", &from));
-    TRY(get_str2(&v, payload, "toNumber", "to_number", &to));
-    TRY(get_str2(&v, payload, "variantId", "variant_id", &variant));
-    TRY(get_str2(&v, payload, "projectId", "project_id", &project));
-    TRY(get_str2(&v, payload, "accountId", "account_id", &account));
-    TRY(cs_import_get_bool(&v, payload, "handoff", "handoff", &handoff));
-    TRY(get_str2(&v, payload, "handoffDestination", "handoff_destination",
-                 &dest));
-    TRY(get_str2(&v, payload, "handoffReason", "handoff_reason", &why));
-    TRY(cs_import_get_arr(&v, payload, "turns", "turns", &turns));
-    TRY(cs_import_get_obj(&v, payload, "metrics", "metrics", &metrics));
-    TRY(cs_import_get_arr(&v, payload, "tags", "tags", &tags));
+    CS_TRY(get_str2(&v, payload, "fromNumber", "from_number", &from));
+    CS_TRY(get_str2(&v, payload, "toNumber", "to_number", &to));
+    CS_TRY(get_str2(&v, payload, "variantId", "variant_id", &variant));
+    CS_TRY(get_str2(&v, payload, "projectId", "project_id", &project));
+    CS_TRY(get_str2(&v, payload, "accountId", "account_id", &account));
+    CS_TRY(cs_import_get_bool(&v, payload, "handoff", "handoff", &handoff));
+    CS_TRY(get_str2(&v, payload, "handoffDestination", "handoff_destination",
+                    &dest));
+    CS_TRY(get_str2(&v, payload, "handoffReason", "handoff_reason", &why));
+    CS_TRY(cs_import_get_arr(&v, payload, "turns", "turns", &turns));
+    CS_TRY(cs_import_get_obj(&v, payload, "metrics", "metrics", &metrics));
+    CS_TRY(cs_import_get_arr(&v, payload, "tags", "tags", &tags));
     score = json_object_get(payload, "polyScore");
     if (score && !json_is_null(score) && !json_is_number(score)) {
         ret = cs_import_bad(&v, "polyScore", "expected a number, got %s",
@@ -239,7 +239,7 @@ int cs_import_polyai(json_t **record, const char **skipped,
         cs_import_put_str(h, "reason", why);
         json_object_set_new(rec, "handoff", h);
     }
-    TRY(turns_of(&v, rec, turns, start));
+    CS_TRY(turns_of(&v, rec, turns, start));
     /* The format's default outcome (answered when anyone spoke); answered
      * when the conversation started. */
     if (json_array_size(json_object_get(rec, "turns")))

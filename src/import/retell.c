@@ -53,13 +53,13 @@ static int word_times(const struct cs_import_src *v, const json_t *words,
     if (n == 0)
         return 0;
     snprintf(path, sizeof(path), "%s[0].start", base);
-    TRY(cs_import_get_num(v, json_array_get(words, 0), "start", path, &t,
-                          &has));
+    CS_TRY(cs_import_get_num(v, json_array_get(words, 0), "start", path, &t,
+                             &has));
     if (has)
         *start = t;
     snprintf(path, sizeof(path), "%s[%zu].end", base, n - 1);
-    TRY(cs_import_get_num(v, json_array_get(words, n - 1), "end", path, &t,
-                          &has));
+    CS_TRY(cs_import_get_num(v, json_array_get(words, n - 1), "end", path, &t,
+                             &has));
     if (has)
         *end = t;
 done:
@@ -82,9 +82,9 @@ static int turns_of(const struct cs_import_src *v, json_t *rec,
         const json_t *words;
         double start, end;
 
-        TRY(cs_import_elem(v, u, "call.transcript_object", i));
+        CS_TRY(cs_import_elem(v, u, "call.transcript_object", i));
         snprintf(path, sizeof(path), "call.transcript_object[%zu].role", i);
-        TRY(cs_import_get_str(v, u, "role", path, &role));
+        CS_TRY(cs_import_get_str(v, u, "role", path, &role));
         if (!role)
             return cs_import_bad(v, path, "missing");
         if (strcmp(role, "agent") == 0)
@@ -99,13 +99,13 @@ static int turns_of(const struct cs_import_src *v, json_t *rec,
         *transfer_target |= strcmp(role, "transfer_target") == 0;
         snprintf(path, sizeof(path), "call.transcript_object[%zu].content",
                  i);
-        TRY(cs_import_get_str(v, u, "content", path, &text));
+        CS_TRY(cs_import_get_str(v, u, "content", path, &text));
         if (!text)
             return cs_import_bad(v, path, "missing");
         snprintf(wbase, sizeof(wbase), "call.transcript_object[%zu].words",
                  i);
-        TRY(cs_import_get_arr(v, u, "words", wbase, &words));
-        TRY(word_times(v, words, wbase, &start, &end));
+        CS_TRY(cs_import_get_arr(v, u, "words", wbase, &words));
+        CS_TRY(word_times(v, words, wbase, &start, &end));
         cs_import_put_turn(rec, as, text, start, end);
     }
 done:
@@ -128,12 +128,12 @@ static int tools_of(const struct cs_import_src *v, json_t *rec,
 
         snprintf(path, sizeof(path), "call.transcript_with_tool_calls[%zu]"
                  ".role", i);
-        TRY(cs_import_get_str(v, u, "role", path, &role));
+        CS_TRY(cs_import_get_str(v, u, "role", path, &role));
         if (!role || strcmp(role, "tool_call_result") != 0)
             continue;
         snprintf(path, sizeof(path), "call.transcript_with_tool_calls[%zu]"
                  ".tool_call_id", i);
-        TRY(cs_import_get_str(v, u, "tool_call_id", path, &id));
+        CS_TRY(cs_import_get_str(v, u, "tool_call_id", path, &id));
         name = json_string_value(json_object_get(cs_import_find(
             list, "role", "tool_call_invocation", "tool_call_id", id),
             "name"));
@@ -141,7 +141,7 @@ static int tools_of(const struct cs_import_src *v, json_t *rec,
             continue; /* a result of no call we know the name of */
         snprintf(path, sizeof(path), "call.transcript_with_tool_calls[%zu]"
                  ".successful", i);
-        TRY(cs_import_get_bool(v, u, "successful", path, &ok));
+        CS_TRY(cs_import_get_bool(v, u, "successful", path, &ok));
         cs_import_put_tool(rec, name, ok == 1, -1,
                            ok < 0 ? "no result status" : NULL);
     }
@@ -307,34 +307,35 @@ int cs_import_retell(json_t **record, const char **skipped,
 
     *record = NULL;
     *skipped = NULL;
-    TRY(find_call(&v, payload, &call, &event));
+    CS_TRY(find_call(&v, payload, &call, &event));
     if (strcmp(event, "call_ended") != 0 &&
         strcmp(event, "call_analyzed") != 0 && strcmp(event, "call") != 0) {
         *skipped = event;
         goto done;
     }
-    TRY(cs_import_get_str(&v, call, "call_id", "call.call_id", &id));
+    CS_TRY(cs_import_get_str(&v, call, "call_id", "call.call_id", &id));
     if (!id || !*id) {
         ret = cs_import_bad(&v, "call.call_id", "missing");
         goto done;
     }
-    TRY(cs_import_get_i64(&v, call, "start_timestamp", "call.start_timestamp",
-                          &start, &has_start));
+    CS_TRY(cs_import_get_i64(&v, call, "start_timestamp",
+                             "call.start_timestamp", &start, &has_start));
     if (!has_start) {
         ret = cs_import_bad(&v, "call.start_timestamp", "missing");
         goto done;
     }
-    TRY(cs_import_get_i64(&v, call, "end_timestamp", "call.end_timestamp",
-                          &end, &has_end));
+    CS_TRY(cs_import_get_i64(&v, call, "end_timestamp", "call.end_timestamp",
+                             &end, &has_end));
     if (has_end && end < start) {
         ret = cs_import_bad(&v, "call.end_timestamp", "before "
                             "start_timestamp");
         goto done;
     }
-    TRY(cs_import_get_str(&v, call, "agent_name", "call.agent_name", &agent));
-    TRY(cs_import_get_str(&v, call, "agent_id", "call.agent_id", &agent_id));
-    TRY(cs_import_get_i64(&v, call, "agent_version", "call.agent_version",
-                          &version, &has_version));
+    CS_TRY(cs_import_get_str(&v, call, "agent_name", "call.agent_name",
+                             &agent));
+    CS_TRY(cs_import_get_str(&v, call, "agent_id", "call.agent_id", &agent_id));
+    CS_TRY(cs_import_get_i64(&v, call, "agent_version", "call.agent_version",
+                             &version, &has_version));
     if (!agent && agent_id) {
         if (has_version)
             snprintf(agentv, sizeof(agentv), "%.160s@v%lld", agent_id,
@@ -343,28 +344,28 @@ int cs_import_retell(json_t **record, const char **skipped,
             snprintf(agentv, sizeof(agentv), "%.160s", agent_id);
         agent = agentv;
     }
-    TRY(cs_import_get_str(&v, call, "direction", "call.direction", &dir));
+    CS_TRY(cs_import_get_str(&v, call, "direction", "call.direction", &dir));
     if (dir && strcmp(dir, "inbound") != 0 && strcmp(dir, "outbound") != 0) {
         ret = cs_import_bad(&v, "call.direction", "'%.40s' is not inbound or "
                             "outbound", dir);
         goto done;
     }
-    TRY(cs_import_get_str(&v, call, "from_number", "call.from_number",
-                          &from));
-    TRY(cs_import_get_str(&v, call, "to_number", "call.to_number", &to));
-    TRY(cs_import_get_str(&v, call, "disconnection_reason",
-                          "call.disconnection_reason", &reason));
-    TRY(cs_import_get_str(&v, call, "call_status", "call.call_status",
-                          &status));
-    TRY(cs_import_get_str(&v, call, "transfer_destination",
-                          "call.transfer_destination", &dest));
-    TRY(cs_import_get_arr(&v, call, "transcript_object",
-                          "call.transcript_object", &words));
-    TRY(cs_import_get_arr(&v, call, "transcript_with_tool_calls",
-                          "call.transcript_with_tool_calls", &list));
-    TRY(cs_import_get_obj(&v, call, "call_cost", "call.call_cost", &cost));
-    TRY(cs_import_get_obj(&v, call, "call_analysis", "call.call_analysis",
-                          &analysis));
+    CS_TRY(cs_import_get_str(&v, call, "from_number", "call.from_number",
+                             &from));
+    CS_TRY(cs_import_get_str(&v, call, "to_number", "call.to_number", &to));
+    CS_TRY(cs_import_get_str(&v, call, "disconnection_reason",
+                             "call.disconnection_reason", &reason));
+    CS_TRY(cs_import_get_str(&v, call, "call_status", "call.call_status",
+                             &status));
+    CS_TRY(cs_import_get_str(&v, call, "transfer_destination",
+                             "call.transfer_destination", &dest));
+    CS_TRY(cs_import_get_arr(&v, call, "transcript_object",
+                             "call.transcript_object", &words));
+    CS_TRY(cs_import_get_arr(&v, call, "transcript_with_tool_calls",
+                             "call.transcript_with_tool_calls", &list));
+    CS_TRY(cs_import_get_obj(&v, call, "call_cost", "call.call_cost", &cost));
+    CS_TRY(cs_import_get_obj(&v, call, "call_analysis", "call.call_analysis",
+                             &analysis));
     ids[0] = agent_id;
 
     rec = cs_import_record_new();
@@ -387,7 +388,7 @@ int cs_import_retell(json_t **record, const char **skipped,
     if (has_end)
         cs_import_put_time(rec, "ended_at", end * 1000);
     cs_import_put_str(rec, "outcome", outcome);
-    TRY(turns_of(&v, rec, words, &transfer_target));
+    CS_TRY(turns_of(&v, rec, words, &transfer_target));
     if ((reason && (strcmp(reason, "call_transfer") == 0 ||
                     strcmp(reason, "transfer_bridged") == 0)) ||
         (dest && *dest)) {
@@ -400,13 +401,13 @@ int cs_import_retell(json_t **record, const char **skipped,
         cs_import_put_str(h, "reason", reason);
         json_object_set_new(rec, "handoff", h);
     }
-    TRY(tools_of(&v, rec, list));
-    TRY(spans_of(&v, rec, call));
+    CS_TRY(tools_of(&v, rec, list));
+    CS_TRY(spans_of(&v, rec, call));
     costs = json_object();
     json_object_set_new(rec, "costs", costs);
-    TRY(cs_import_get_num(&v, cost, "combined_cost",
-                          "call.call_cost.combined_cost", &combined,
-                          &has_combined));
+    CS_TRY(cs_import_get_num(&v, cost, "combined_cost",
+                             "call.call_cost.combined_cost", &combined,
+                             &has_combined));
     if (has_combined && combined < 0) {
         ret = cs_import_bad(&v, "call.call_cost.combined_cost", "negative "
                             "cost %g", combined);
@@ -414,7 +415,7 @@ int cs_import_retell(json_t **record, const char **skipped,
     }
     if (has_combined)
         cs_import_put_cost(costs, "other", combined / 100);
-    TRY(metrics_of(&v, rec, analysis));
+    CS_TRY(metrics_of(&v, rec, analysis));
     metadata_of(rec, call, event, reason, cost, analysis);
     *record = cs_import_record_done(rec);
     rec = NULL;

@@ -207,18 +207,18 @@ static int messages(struct vapi *c, json_t *rec, const json_t *list,
         double start, dur, t0, t1;
         int has_start, has_dur, has_t1, ok;
 
-        TRY(cs_import_elem(&c->src, m, base, i));
+        CS_TRY(cs_import_elem(&c->src, m, base, i));
         snprintf(path, sizeof(path), "%s[%zu].role", base, i);
-        TRY(cs_import_get_str(&c->src, m, "role", path, &role));
+        CS_TRY(cs_import_get_str(&c->src, m, "role", path, &role));
         if (!role)
             return cs_import_bad(&c->src, path, "missing");
         if (strcmp(role, "tool_call_result") == 0) {
             snprintf(path, sizeof(path), "%s[%zu].name", base, i);
-            TRY(cs_import_get_str(&c->src, m, "name", path, &name));
+            CS_TRY(cs_import_get_str(&c->src, m, "name", path, &name));
             if (!name)
                 return cs_import_bad(&c->src, path, "missing");
             snprintf(path, sizeof(path), "%s[%zu].time", base, i);
-            TRY(cs_import_get_num(&c->src, m, "time", path, &t1, &has_t1));
+            CS_TRY(cs_import_get_num(&c->src, m, "time", path, &t1, &has_t1));
             t0 = call_time(list, json_string_value(json_object_get(
                                      m, "toolCallId")));
             ok = !tool_failed(json_object_get(m, "result"), error,
@@ -234,14 +234,14 @@ static int messages(struct vapi *c, json_t *rec, const json_t *list,
         if (strcmp(role, "system") == 0 && !system_seen++)
             continue; /* the prompt */
         snprintf(path, sizeof(path), "%s[%zu].message", base, i);
-        TRY(cs_import_get_str(&c->src, m, "message", path, &text));
+        CS_TRY(cs_import_get_str(&c->src, m, "message", path, &text));
         if (!text)
             continue;
         snprintf(path, sizeof(path), "%s[%zu].secondsFromStart", base, i);
-        TRY(cs_import_get_num(&c->src, m, "secondsFromStart", path, &start,
-                              &has_start));
+        CS_TRY(cs_import_get_num(&c->src, m, "secondsFromStart", path, &start,
+                                 &has_start));
         snprintf(path, sizeof(path), "%s[%zu].duration", base, i);
-        TRY(cs_import_get_num(&c->src, m, "duration", path, &dur, &has_dur));
+        CS_TRY(cs_import_get_num(&c->src, m, "duration", path, &dur, &has_dur));
         cs_import_put_turn(rec,
                            strcmp(role, "user") == 0     ? "customer"
                            : strcmp(role, "system") == 0 ? "system"
@@ -268,7 +268,7 @@ static int breakdown(struct vapi *c, json_t *costs, const json_t *b,
 
     for (size_t i = 0; i < 4; i++) {
         snprintf(path, sizeof(path), "%s.%s", base, parts[i].from);
-        TRY(cs_import_get_num(&c->src, b, parts[i].from, path, &v, &has));
+        CS_TRY(cs_import_get_num(&c->src, b, parts[i].from, path, &v, &has));
         if (has && v < 0)
             return cs_import_bad(&c->src, path, "negative cost %g", v);
         if (has)
@@ -276,7 +276,7 @@ static int breakdown(struct vapi *c, json_t *costs, const json_t *b,
         sum += has ? v : 0;
     }
     snprintf(path, sizeof(path), "%s.total", base);
-    TRY(cs_import_get_num(&c->src, b, "total", path, &total, &has_total));
+    CS_TRY(cs_import_get_num(&c->src, b, "total", path, &total, &has_total));
     if (has_total)
         cs_import_put_cost(costs, "other", total - sum);
 done:
@@ -301,9 +301,9 @@ static int cost_items(struct vapi *c, json_t *costs, const json_t *items,
         int k = 4;
 
         snprintf(path, sizeof(path), "%s[%zu].type", base, i);
-        TRY(cs_import_get_str(&c->src, it, "type", path, &type));
+        CS_TRY(cs_import_get_str(&c->src, it, "type", path, &type));
         snprintf(path, sizeof(path), "%s[%zu].cost", base, i);
-        TRY(cs_import_get_num(&c->src, it, "cost", path, &v, &has));
+        CS_TRY(cs_import_get_num(&c->src, it, "cost", path, &v, &has));
         if (!has)
             continue;
         if (v < 0)
@@ -380,18 +380,19 @@ static int handoff_of(struct vapi *c, json_t *rec, const char *reason)
         return cs_import_bad(&c->src, base, "expected an object, got %s",
                              cs_conv_json_type(d));
     snprintf(path, sizeof(path), "%s.number", base);
-    TRY(cs_import_get_str(&c->src, d, "number", path, &target));
+    CS_TRY(cs_import_get_str(&c->src, d, "number", path, &target));
     if (!target) {
         snprintf(path, sizeof(path), "%s.sipUri", base);
-        TRY(cs_import_get_str(&c->src, d, "sipUri", path, &target));
+        CS_TRY(cs_import_get_str(&c->src, d, "sipUri", path, &target));
     }
     if (!target && c->call)
-        TRY(cs_import_get_str(&c->src, c->call, "forwardedPhoneNumber",
-                              at(c, c->cp, "forwardedPhoneNumber"), &target));
+        CS_TRY(cs_import_get_str(&c->src, c->call, "forwardedPhoneNumber",
+                                 at(c, c->cp, "forwardedPhoneNumber"),
+                                 &target));
     snprintf(path, sizeof(path), "%s.transferPlan", base);
-    TRY(cs_import_get_obj(&c->src, d, "transferPlan", path, &plan));
+    CS_TRY(cs_import_get_obj(&c->src, d, "transferPlan", path, &plan));
     snprintf(path, sizeof(path), "%s.transferPlan.mode", base);
-    TRY(cs_import_get_str(&c->src, plan, "mode", path, &mode));
+    CS_TRY(cs_import_get_str(&c->src, plan, "mode", path, &mode));
     h = json_object();
     json_object_set_new(h, "type", json_string(cs_import_starts(
                                        mode, "warm-transfer") ? "warm"
@@ -560,12 +561,12 @@ int cs_import_vapi(json_t **record, const char **skipped,
     memset(&c, 0, sizeof(c));
     c.src.vendor = "vapi";
     c.src.err = err;
-    TRY(find_message(&c, payload));
+    CS_TRY(find_message(&c, payload));
     if (c.bare_call) {
         type = "end-of-call-report";
     } else {
-        TRY(cs_import_get_str(&c.src, c.msg, "type", at(&c, c.mp, "type"),
-                              &type));
+        CS_TRY(cs_import_get_str(&c.src, c.msg, "type", at(&c, c.mp, "type"),
+                                 &type));
         if (!type) {
             ret = cs_import_bad(&c.src, at(&c, c.mp, "type"), "missing");
             goto done;
@@ -577,55 +578,55 @@ int cs_import_vapi(json_t **record, const char **skipped,
     }
     /* The conversation's id: the call's, or for a chat the chat's. */
     if (c.call)
-        TRY(cs_import_get_str(&c.src, c.call, "id", at(&c, c.cp, "id"),
-                              &id));
+        CS_TRY(cs_import_get_str(&c.src, c.call, "id", at(&c, c.cp, "id"),
+                                 &id));
     else if (c.chat)
-        TRY(cs_import_get_str(&c.src, c.chat, "id",
-                              at(&c, c.mp, "chat.id"), &id));
+        CS_TRY(cs_import_get_str(&c.src, c.chat, "id",
+                                 at(&c, c.mp, "chat.id"), &id));
     if (!id || !*id) {
         ret = cs_import_bad(&c.src, at(&c, c.cp, "id"), "missing");
         goto done;
     }
-    TRY(time_of(&c, "startedAt", &start, &has_start));
+    CS_TRY(time_of(&c, "startedAt", &start, &has_start));
     if (!has_start) {
         ret = cs_import_bad(&c.src, at(&c, c.mp, "startedAt"), "missing "
                             "(and no call startedAt or createdAt)");
         goto done;
     }
-    TRY(time_of(&c, "endedAt", &end, &has_end));
+    CS_TRY(time_of(&c, "endedAt", &end, &has_end));
     if (has_end && end < start) {
         ret = cs_import_bad(&c.src, at(&c, c.mp, "endedAt"), "before "
                             "startedAt");
         goto done;
     }
-    TRY(cs_import_get_str(&c.src, c.msg, "endedReason",
-                          at(&c, c.mp, "endedReason"), &reason));
+    CS_TRY(cs_import_get_str(&c.src, c.msg, "endedReason",
+                             at(&c, c.mp, "endedReason"), &reason));
     if (!reason && c.call && !c.bare_call)
-        TRY(cs_import_get_str(&c.src, c.call, "endedReason",
-                              at(&c, c.cp, "endedReason"), &reason));
+        CS_TRY(cs_import_get_str(&c.src, c.call, "endedReason",
+                                 at(&c, c.cp, "endedReason"), &reason));
     if (c.call)
-        TRY(cs_import_get_str(&c.src, c.call, "type", at(&c, c.cp, "type"),
-                              &calltype));
-    TRY(cs_import_get_obj(&c.src, c.msg, "assistant",
-                          at(&c, c.mp, "assistant"), &assistant));
-    TRY(cs_import_get_str(&c.src, assistant, "name",
-                          at(&c, c.mp, "assistant.name"), &agent));
-    TRY(cs_import_get_str(&c.src, assistant, "id",
-                          at(&c, c.mp, "assistant.id"), &ids[0]));
+        CS_TRY(cs_import_get_str(&c.src, c.call, "type", at(&c, c.cp, "type"),
+                                 &calltype));
+    CS_TRY(cs_import_get_obj(&c.src, c.msg, "assistant",
+                             at(&c, c.mp, "assistant"), &assistant));
+    CS_TRY(cs_import_get_str(&c.src, assistant, "name",
+                             at(&c, c.mp, "assistant.name"), &agent));
+    CS_TRY(cs_import_get_str(&c.src, assistant, "id",
+                             at(&c, c.mp, "assistant.id"), &ids[0]));
     if (c.call) {
         const char *aid;
 
-        TRY(cs_import_get_str(&c.src, c.call, "assistantId",
-                              at(&c, c.cp, "assistantId"), &aid));
+        CS_TRY(cs_import_get_str(&c.src, c.call, "assistantId",
+                                 at(&c, c.cp, "assistantId"), &aid));
         if (!agent)
             agent = aid;
         if (aid)
             ids[0] = aid;
-        TRY(cs_import_get_str(&c.src, c.call, "orgId",
-                              at(&c, c.cp, "orgId"), &ids[1]));
+        CS_TRY(cs_import_get_str(&c.src, c.call, "orgId",
+                                 at(&c, c.cp, "orgId"), &ids[1]));
     }
-    TRY(number_of(&c, "customer", &customer));
-    TRY(number_of(&c, "phoneNumber", &line));
+    CS_TRY(number_of(&c, "customer", &customer));
+    CS_TRY(number_of(&c, "phoneNumber", &line));
     outbound = calltype && strcmp(calltype, "outboundPhoneCall") == 0;
 
     rec = cs_import_record_new();
@@ -643,7 +644,7 @@ int cs_import_vapi(json_t **record, const char **skipped,
     if (has_end)
         cs_import_put_time(rec, "ended_at", end);
     cs_import_put_str(rec, "outcome", outcome);
-    TRY(handoff_of(&c, rec, reason));
+    CS_TRY(handoff_of(&c, rec, reason));
 
     /* The artifact (message, else call); a Call may hold `messages`. */
     artifact = msg_or_call(&c, "artifact", &prefix);
@@ -654,14 +655,14 @@ int cs_import_vapi(json_t **record, const char **skipped,
         goto done;
     }
     snprintf(lbase, sizeof(lbase), "%s.messages", abase);
-    TRY(cs_import_get_arr(&c.src, artifact, "messages", lbase, &list));
+    CS_TRY(cs_import_get_arr(&c.src, artifact, "messages", lbase, &list));
     if (!list && c.call) {
         snprintf(lbase, sizeof(lbase), "%smessages", c.cp);
-        TRY(cs_import_get_arr(&c.src, c.call, "messages", lbase, &list));
+        CS_TRY(cs_import_get_arr(&c.src, c.call, "messages", lbase, &list));
     }
-    TRY(messages(&c, rec, list, lbase));
-    TRY(spans_of(&c, rec, artifact, abase));
-    TRY(costs_of(&c, rec));
+    CS_TRY(messages(&c, rec, list, lbase));
+    CS_TRY(spans_of(&c, rec, artifact, abase));
+    CS_TRY(costs_of(&c, rec));
     analysis = msg_or_call(&c, "analysis", &prefix);
     snprintf(abase, sizeof(abase), "%sanalysis", prefix);
     if (analysis && !json_is_object(analysis)) {
@@ -669,7 +670,7 @@ int cs_import_vapi(json_t **record, const char **skipped,
                             cs_conv_json_type(analysis));
         goto done;
     }
-    TRY(metrics_of(&c, rec, analysis, abase));
+    CS_TRY(metrics_of(&c, rec, analysis, abase));
     metadata_of(&c, rec, reason, artifact, analysis);
     *record = cs_import_record_done(rec);
     rec = NULL;
