@@ -81,7 +81,7 @@ static int read_labels(json_t **out, long *bad, const char *path)
     return 0;
 }
 
-static json_t *agreement_json(const struct cs_agreement *a)
+json_t *cs_cli_agreement_json(const struct cs_agreement *a)
 {
     json_t *o = json_object(), *labels = json_array(), *m = json_array();
     json_t *ids = json_array();
@@ -172,9 +172,9 @@ static int one_metric(struct cs_ctx *ctx, json_t *gold_all,
     cs_calibrate(&all, pairs, n, CS_CALIBRATE_ALL);
     cs_calibrate(&app, pairs, n, CS_CALIBRATE_GOLD_APPLICABLE);
     if (as_json) {
-        json_t *o = agreement_json(&all);
+        json_t *o = cs_cli_agreement_json(&all);
 
-        json_object_set_new(o, "gold_applicable", agreement_json(&app));
+        json_object_set_new(o, "gold_applicable", cs_cli_agreement_json(&app));
         json_object_set_new(o, "unscored", json_integer((json_int_t)unscored));
         json_object_set_new(report, metric, o);
     } else if (all.n == 0) {

@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "cli/cli.h"
+#include "import/import.h"
 #include "ingest/ingest.h"
 
 static const struct cs_opt_cmd doc = {
@@ -23,7 +24,12 @@ static const struct cs_opt_cmd doc = {
              "replaced.\n"
              "Bad lines are rejected with file, line and reason into a "
              "rejects\n"
-             "file; the rest still loads.",
+             "file; the rest still loads. A file of Vapi, Retell, PolyAI or "
+             "LiveKit\n"
+             "payloads (*.json too) is detected by shape and imported as "
+             "`import`\n"
+             "does (docs/importers.md); the summary says which format it "
+             "was.",
     .exits = "Exit: 0 all loaded, 4 some lines rejected or files "
              "unreadable,\n1 store error, 2 usage.",
     .max_args = CS_OPT_ANY,
@@ -79,55 +85,28 @@ void cs_cli_print_ingest(const struct cs_ingest_stats *s, const char *rejects,
 
 int cs_cmd_ingest(int argc, char **argv, struct cs_ctx *ctx)
 {
-    struct cs_ingest_opts io;
-    struct cs_ingest_stats stats;
-    struct cs_err err = {0, ""};
-    const char *rejects_opt = NULL;
-    char *rejects = NULL;
-    int as_json = 0, ret;
-    long max_line = 0, batch = 0;
-    double t0;
+    const char *rejects = NULL, *tenant = NULL;
+    struct cs_cli_load l = {0, 0, 0};
+    int format = CS_IMPORT_AUTO, ret;
     const struct cs_option opts[] = {
-        CS_OPT_STRING(0, "rejects", &rejects_opt, "FILE",
+        CS_OPT_STRING(0, "rejects", &rejects, "FILE",
                       "rejects file (default: DATA_DIR/rejects/"
                       "ingest-<time>-<pid>.jsonl)"),
-        CS_OPT_LONG(0, "max-line-bytes", &max_line, "N", 1, LONG_MAX,
-                    "longer lines are rejected (default 16 MiB)"),
-        CS_OPT_LONG(0, "batch", &batch, "N", 1, LONG_MAX,
-                    "conversations per COPY transaction"),
-        CS_OPT_BOOL(0, "json", &as_json, "print the summary as JSON"),
+        CS_OPT_CALLBACK(0, "from", &format, "vapi|retell|polyai|livekit",
+                        "read every file as this platform's payloads "
+                        "(default: detect the files that are not records)",
+                        cs_cli_opt_format),
+        CS_OPT_STRING(0, "tenant", &tenant, "T",
+                      "the tenant of converted payloads (as import "
+                      "--tenant)"),
+        CS_CLI_LOAD_OPTS(&l),
         CS_OPT_END};
 
-    memset(&io, 0, sizeof(io));
-    io.max_messages = 20;
     ret = cs_opt_parse(&argc, argv, ctx, &doc, opts);
     if (ret != CS_OPT_RUN)
         return ret;
     if (argc == 0)
         return cs_cli_usage("ingest", "no files or folders given");
-    io.max_line = (size_t)max_line;
-    io.batch_rows = (size_t)batch;
-    if (rejects_opt)
-        rejects = cs_xstrdup(rejects_opt);
-    ret = cs_cli_open_store(ctx);
-    if (ret) {
-        free(rejects);
-        return ret;
-    }
-    if (!rejects)
-        rejects = cs_cli_rejects_path(ctx->cfg, "ingest");
-    io.rejects_path = rejects;
-    if (!io.max_line)
-        io.max_line = (size_t)ctx->cfg->ingest_max_line_bytes;
-    if (!io.batch_rows)
-        io.batch_rows = (size_t)ctx->cfg->ingest_batch_rows;
-    t0 = cs_now();
-    ret = cs_ingest_paths(&stats, ctx->st, argv, (size_t)argc, &io, &err);
-    cs_cli_print_ingest(&stats, rejects, cs_now() - t0, as_json);
-    free(rejects);
-    if (ret)
-        return cs_cli_fail(ret, err.msg);
-    if (stats.rejected || stats.files_failed)
-        return CS_EXIT_PARTIAL;
-    return CS_EXIT_OK;
+    return cs_cli_import_run(ctx, "ingest", format, tenant, NULL, rejects,
+                             &l, argc, argv);
 }

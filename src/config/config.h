@@ -46,6 +46,7 @@ struct cs_config {
     char *alert_webhook_url;
     long alerts_resend_after_s; /* the same alert is not sent again before */
     long alerts_webhook_max_tries;
+    char *retell_api_key;   /* secret: checks Retell webhook signatures */
     long score_page;        /* conversations claimed at a time */
     long ingest_batch_rows;
     long ingest_max_line_bytes;

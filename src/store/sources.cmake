@@ -1,1 +1,1 @@
-list(APPEND CS_CORE_SOURCES src/store/store.c src/store/cluster.c src/store/row.c src/store/copy.c src/store/kpi_query.c src/store/results.c src/store/claim.c src/store/report_data.c src/store/known.c src/store/conv_rows.c src/store/deliveries.c)
+list(APPEND CS_CORE_SOURCES src/store/store.c src/store/cluster.c src/store/row.c src/store/copy.c src/store/kpi_query.c src/store/results.c src/store/claim.c src/store/report_data.c src/store/known.c src/store/conv_rows.c src/store/deliveries.c src/store/pending.c src/store/compare.c)

@@ -135,6 +135,18 @@ static const struct migration {
      " sent_level smallint,"
      " sent_at timestamptz,"
      " PRIMARY KEY (tenant, day, kpi));", NULL},
+    {8, "import_pending",
+     /* Vendor events held until the conversation they belong to is
+      * complete (a LiveKit room before its room_finished), by format,
+      * group (the room's sid) and event id; see store/pending.c. */
+     "CREATE TABLE import_pending ("
+     " format text NOT NULL,"
+     " grp text NOT NULL,"
+     " event_id text NOT NULL,"
+     " event jsonb NOT NULL,"
+     " source text,"
+     " added_at timestamptz NOT NULL DEFAULT now(),"
+     " PRIMARY KEY (format, grp, event_id));", NULL},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
