@@ -367,6 +367,51 @@ static void test_base__fs_list_sorted_and_filtered(void **state)
     cs_buf_release(&p);
 }
 
+/* The archive keeps every file of a name: a second one gets "-2" before
+ * its extension, a third "-3"; nothing is replaced. */
+static void test_base__fs_archive_never_overwrites(void **state)
+{
+    char *dir = th_tmpdir(), *got = NULL;
+    struct cs_buf in = CS_BUF_INIT, done = CS_BUF_INIT, p = CS_BUF_INIT;
+    struct cs_err err = {0, ""};
+    static const char *const want[] = {"day.jsonl.gz", "day-2.jsonl.gz",
+                                       "day-3.jsonl.gz"};
+
+    (void)state;
+    cs_buf_addf(&in, "%s/inbox/day.jsonl.gz", dir);
+    cs_buf_addf(&done, "%s/done", dir);
+    assert_int_equal(cs_fs_mkdirs(done.ptr, &err), 0);
+    for (int i = 0; i < 3; i++) {
+        char body[8];
+        char *back;
+
+        snprintf(body, sizeof(body), "v%d", i);
+        th_write(in.ptr, body, strlen(body));
+        assert_int_equal(cs_fs_archive(&got, in.ptr, done.ptr, &err), 0);
+        cs_buf_reset(&p);
+        cs_buf_addf(&p, "%s/%s", done.ptr, want[i]);
+        assert_string_equal(got, p.ptr);
+        assert_false(cs_fs_exists(in.ptr));
+        back = th_read(p.ptr);
+        assert_string_equal(back, body);
+        free(back);
+        free(got);
+    }
+    /* The first one is still the first one. */
+    cs_buf_reset(&p);
+    cs_buf_addf(&p, "%s/day.jsonl.gz", done.ptr);
+    got = th_read(p.ptr);
+    assert_string_equal(got, "v0");
+    free(got);
+    assert_int_not_equal(cs_fs_archive(&got, in.ptr, done.ptr, &err), 0);
+    assert_non_null(strstr(err.msg, "day.jsonl.gz"));
+    th_rmtree(dir);
+    free(dir);
+    cs_buf_release(&in);
+    cs_buf_release(&done);
+    cs_buf_release(&p);
+}
+
 static void test_base__fs_list_missing_and_unreadable(void **state)
 {
     struct cs_err err = {0, ""};
@@ -473,6 +518,7 @@ int main(void)
         cmocka_unit_test(test_base__fnv1a64_known_vectors),
         cmocka_unit_test(test_base__fs_list_sorted_and_filtered),
         cmocka_unit_test(test_base__fs_list_missing_and_unreadable),
+        cmocka_unit_test(test_base__fs_archive_never_overwrites),
         cmocka_unit_test(test_base__config_env_overrides_file),
     };
 

@@ -57,6 +57,7 @@ struct run {
     struct cs_err conv_err;     /* why the converter stopped the run */
     int conv_ret;
     FILE *rejects;
+    int rejects_errno;          /* a write to the rejects file failed */
     int messages;
     struct cs_progress progress;
 };
@@ -168,17 +169,42 @@ static void reject_locked(struct run *r, const char *file, long line,
         cs_buf_release(&dir);
         r->rejects = fopen(r->opts->rejects_path, "a");
         if (!r->rejects) {
-            cs_log(CS_LOG_ERROR, "cannot write rejects file '%s': %s",
-                   r->opts->rejects_path, strerror(errno));
+            if (!r->rejects_errno)
+                r->rejects_errno = errno ? errno : EIO;
             return;
         }
     }
+    if (r->rejects_errno)
+        return; /* the run ends in an error naming the file */
     o = json_pack("{s:s,s:I,s:s,s:o}", "file", file, "line",
                   (json_int_t)line, "reason", reason, "raw",
                   raw ? excerpt(raw, raw_len, 4096) : json_null());
-    json_dumpf(o, r->rejects, JSON_COMPACT);
-    fputc('\n', r->rejects);
+    if (json_dumpf(o, r->rejects, JSON_COMPACT) != 0 ||
+        fputc('\n', r->rejects) == EOF)
+        r->rejects_errno = errno ? errno : EIO;
     json_decref(o);
+}
+
+/*
+ * Closes the rejects file; a rejected line that could not be recorded
+ * (open, write, flush or close failed: a full disk, say) makes the run an
+ * error naming the file, so no reject is lost silently.
+ */
+static int close_rejects(struct run *r, int ret, struct cs_err *err)
+{
+    if (r->rejects) {
+        if ((fflush(r->rejects) != 0 || ferror(r->rejects)) &&
+            !r->rejects_errno)
+            r->rejects_errno = errno ? errno : EIO;
+        if (fclose(r->rejects) != 0 && !r->rejects_errno)
+            r->rejects_errno = errno ? errno : EIO;
+        r->rejects = NULL;
+    }
+    if (!r->rejects_errno || ret)
+        return ret;
+    return cs_err_set(err, CS_EIO, "rejected lines could not be recorded in "
+                      "the rejects file '%s': %s", r->opts->rejects_path,
+                      strerror(r->rejects_errno));
 }
 
 static void reject(struct run *r, const char *file, long line,
@@ -550,8 +576,7 @@ int cs_ingest_paths(struct cs_ingest_stats *stats, struct cs_store *st,
     for (size_t i = 0; i < n; i++)
         free(files[i]);
     free(files);
-    if (r->rejects)
-        fclose(r->rejects);
+    ret = close_rejects(r, ret, err);
     for (size_t i = 0; i < QUEUE_CAP; i++) {
         cs_buf_release(&r->items[i].text);
         cs_buf_release(&r->items[i].key);

@@ -52,12 +52,12 @@ static int ingest_inbox(struct cs_nightly_result *res, struct cs_store *st,
     if (n)
         ret = cs_fs_mkdirs(o->done_dir, err);
     for (size_t i = 0; i < n && !ret; i++) {
-        struct cs_buf src = CS_BUF_INIT, dst = CS_BUF_INIT;
+        struct cs_buf src = CS_BUF_INIT;
         struct cs_ingest_stats s;
-        char *path;
+        struct cs_err e2 = {0, ""};
+        char *path, *moved = NULL;
 
         cs_buf_addf(&src, "%s/%s", o->inbox, names[i]);
-        cs_buf_addf(&dst, "%s/%s", o->done_dir, names[i]);
         path = src.ptr;
         ret = cs_ingest_paths(&s, st, &path, 1, &io, err);
         res->ingest.files += s.files;
@@ -66,15 +66,15 @@ static int ingest_inbox(struct cs_nightly_result *res, struct cs_store *st,
         res->ingest.loaded += s.loaded;
         res->ingest.rejected += s.rejected;
         res->ingest.bytes += s.bytes;
+        /* Archived, never over an earlier file of the same name. */
         if (!ret && !s.files_failed) {
-            if (rename(src.ptr, dst.ptr) == 0)
+            if (cs_fs_archive(&moved, src.ptr, o->done_dir, &e2) == 0)
                 res->files_moved++;
             else
-                cs_log(CS_LOG_WARN, "cannot move '%s' to '%s': %s", src.ptr,
-                       dst.ptr, strerror(errno));
+                cs_log(CS_LOG_WARN, "%s", e2.msg);
         }
+        free(moved);
         cs_buf_release(&src);
-        cs_buf_release(&dst);
     }
     for (size_t i = 0; i < n; i++)
         free(names[i]);
