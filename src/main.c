@@ -37,6 +37,8 @@ static const struct cs_cmd cs_cmds[] = {
     {"rubrics", cs_cmd_rubrics, CS_CMD_CONFIG, "rubrics: lint, list"},
     {"sample", cs_cmd_sample, 0,
      "write deterministic sample conversations (JSONL)"},
+    {"tenant", cs_cmd_tenant, CS_CMD_CONFIG,
+     "tenants' data as a whole: delete"},
     {"db", cs_cmd_db, CS_CMD_CONFIG,
      "database: migrate, status, start, stop"},
     {"config", cs_cmd_config, CS_CMD_CONFIG,

@@ -1,1 +1,2 @@
 cs_add_test(test_pipeline)
+cs_add_test(test_lifecycle)

@@ -169,5 +169,6 @@ int cs_cmd_rescore(int argc, char **argv, struct cs_ctx *ctx);
 int cs_cmd_results(int argc, char **argv, struct cs_ctx *ctx);
 int cs_cmd_calibrate(int argc, char **argv, struct cs_ctx *ctx);
 int cs_cmd_report(int argc, char **argv, struct cs_ctx *ctx);
+int cs_cmd_tenant(int argc, char **argv, struct cs_ctx *ctx);
 
 #endif

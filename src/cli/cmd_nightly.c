@@ -116,6 +116,12 @@ int cs_cmd_nightly(int argc, char **argv, struct cs_ctx *ctx)
                "%zu daily PDF(s)\n", o.date, res.report_dir,
                res.alerts_critical, res.alerts_warning, res.pdfs.n);
         cs_cli_print_mail(&res.mail, res.not_mailed);
+        if (res.pruned.conversations || res.pruned.deliveries ||
+            res.pruned.alerts)
+            printf("retention: deleted %ld conversation(s), %ld result(s), "
+                   "%ld deliveries, %ld alert(s)\n",
+                   res.pruned.conversations, res.pruned.results,
+                   res.pruned.deliveries, res.pruned.alerts);
         ret = res.ingest.rejected || res.ingest.files_failed ||
                       res.score.errors || res.pdfs.tenants_failed ||
                       res.mail.failed || res.mail.webhooks_failed ||

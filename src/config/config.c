@@ -304,6 +304,12 @@ static int check_tenants(json_t *root, const char *origin,
         if (!json_is_object(t))
             return cs_err_set(err, CS_EINVALID, "%s: 'tenants.%s': expected "
                               "an object", origin, name);
+        v = json_object_get(t, "retention_days");
+        if (v && (!json_is_integer(v) || json_integer_value(v) < 1 ||
+                  json_integer_value(v) > 36500))
+            return cs_err_set(err, CS_EINVALID, "%s: 'tenants.%s."
+                              "retention_days': expected a whole number of "
+                              "days from 1 to 36500", origin, name);
         for (const char *const *k = nums; *k; k++) {
             v = json_object_get(t, *k);
             if (v && (!json_is_number(v) || json_number_value(v) < 0))
@@ -612,6 +618,8 @@ int cs_config_tenant(struct cs_tenant_cfg *out, const struct cs_config *cfg,
                          "human_cost_per_conversation"))
         out->human_cost_per_conversation = NAN;
     out->platform_fee = num_or(tenant_get(cfg, tenant, "platform_fee"), 0);
+    out->retention_days = (long)num_or(tenant_get(cfg, tenant,
+                                                  "retention_days"), 365);
     v = tenant_get(cfg, tenant, "recipients");
     out->recipients = json_is_array(v) ? v : NULL;
     v = tenant_get(cfg, tenant, "alert_recipients");

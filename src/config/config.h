@@ -65,6 +65,7 @@ struct cs_tenant_cfg {
     double human_cost_per_conversation; /* NAN when not configured */
     double human_hourly_rate;           /* NAN when not configured */
     double platform_fee;                /* per calendar month */
+    long retention_days;                /* data kept, in local days (365) */
     json_t *recipients;                 /* borrowed array of strings */
     json_t *alert_recipients;           /* borrowed; NULL: recipients */
     const char *alert_webhook_url;      /* borrowed; NULL: the global one */

@@ -16,6 +16,7 @@
 #include "kpi/kpi.h"
 #include "pipeline/mailing.h"
 #include "pipeline/metrics.h"
+#include "pipeline/lifecycle.h"
 #include "pipeline/reports.h"
 #include "report/render.h"
 #include "store/deliveries.h"
@@ -306,6 +307,9 @@ static int nightly_stages(struct cs_nightly_result *res, struct cs_store *st,
         ret = 0;
     }
     ret = deliver(res, st, cfg, daily, o->date, o->force, err);
+    /* Last, what is older than each tenant's retention. */
+    if (!ret)
+        ret = cs_lifecycle_prune(&res->pruned, st, cfg, 0, err);
 done:
     cs_report_free(daily);
     cs_report_free(period);

@@ -9,6 +9,7 @@
 #include "ingest/ingest.h"
 #include "mail/deliver.h"
 #include "pipeline/reports.h"
+#include "store/prune.h"
 #include "rubric/rubric.h"
 #include "score/score.h"
 #include "store/store.h"
@@ -35,6 +36,7 @@ struct cs_nightly_result {
     struct cs_mail_stats mail;   /* what the delivery stage did */
     long alerts_sent;       /* alerts in the digests sent */
     long not_mailed;        /* mails that could not be built */
+    struct cs_prune_counts pruned; /* what retention removed */
 };
 
 /*
