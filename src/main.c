@@ -144,6 +144,10 @@ int main(int argc, char **argv)
      * that hangs up must be an error return, not the end of the nightly
      * job. Writes to a closed stdout then fail with EPIPE instead. */
     signal(SIGPIPE, SIG_IGN);
+    /* A file size limit (ulimit -f) then fails the write with EFBIG,
+     * which every writer reports, instead of killing the process in the
+     * middle of a file. */
+    signal(SIGXFSZ, SIG_IGN);
     /* Global options stand before the command; the command parses the
      * rest, the global ones included. */
     ret = cs_opt_parse(&argc, argv, &ctx, &doc, opts);

@@ -431,6 +431,14 @@ static void test_pdf__a_failure_writes_nothing(void **state)
                             "--tenant acme", NULL, &err), 3);
     assert_non_null(strstr(err, "neither PNG nor JPEG"));
     free(err);
+    /* A disk that fills up while the PDF is written (a file size limit of
+     * 64 KiB; the report is about 200): an error naming the file. */
+    cs_buf_reset(&lines);
+    cs_buf_addf(&lines, "ulimit -f 64; %s", env);
+    assert_int_equal(th_run(lines.ptr, "report executive --month 2026-10 "
+                            "--tenant acme", NULL, &err), 1);
+    assert_non_null(strstr(err, "executive-acme.pdf"));
+    free(err);
     /* A database that cannot be reached. */
     assert_int_equal(th_run("CALLSCOPE_DATABASE_URL='host=/nonexistent "
                             "dbname=x' " ENV_EXTRA,
