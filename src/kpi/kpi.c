@@ -268,9 +268,12 @@ static void set_metric_meta(struct cs_metric_kpi *m,
     m->name = cs_xstrdup(r->name ? r->name : m->key);
     free(m->definition);
     m->definition = r->definition ? cs_xstrdup(r->definition) : NULL;
-    m->direction = r->direction == CS_RUBRIC_LOWER_IS_GOOD ? CS_DIR_LOWER_IS_GOOD
-                   : r->direction == CS_RUBRIC_NEUTRAL     ? CS_DIR_NEUTRAL
-                                                           : CS_DIR_HIGHER_IS_GOOD;
+    if (r->direction == CS_RUBRIC_LOWER_IS_GOOD)
+        m->direction = CS_DIR_LOWER_IS_GOOD;
+    else if (r->direction == CS_RUBRIC_NEUTRAL)
+        m->direction = CS_DIR_NEUTRAL;
+    else
+        m->direction = CS_DIR_HIGHER_IS_GOOD;
     if (r->type == CS_RUBRIC_SCORE) {
         m->scale_min = (double)r->scale_min;
         m->scale_max = (double)r->scale_max;

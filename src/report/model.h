@@ -246,7 +246,7 @@ struct cs_kpi_cmp {
 };
 
 struct cs_kpi_row {
-    char *key;              /* JSON path: "metrics.booking_completed.true_rate" */
+    char *key;              /* JSON path: "metrics.booking.true_rate" */
     char *label;            /* "Booking completed: true rate" */
     enum cs_unit unit;
     enum cs_direction direction;
