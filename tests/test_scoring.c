@@ -113,8 +113,24 @@ static void test_scoring__changed_rubric_rescores_only_it(void **state)
     memcpy(at, "PROACTIVELY", 11);
     th_write(p.ptr, text, strlen(text));
     free(text);
-    out = run_ok(f, "score", 0);
+    /* Replacing scored results is a deliberate choice: refused (exit 3,
+     * nothing written) until the run says so. */
+    {
+        char *err = NULL;
+
+        assert_int_equal(th_run(f->env.ptr, "score", NULL, &err), 3);
+        assert_non_null(strstr(err, "the rubric set changes 1 metric "
+                                    "already scored"));
+        assert_non_null(strstr(err, "task_offered (1040)"));
+        assert_non_null(strstr(err, "--rubrics-changed"));
+        free(err);
+        assert_int_equal(sql_long(f, "SELECT count(*) FROM results WHERE "
+                                     "NOT current"), 0);
+    }
+    out = run_ok(f, "score --rubrics-changed", 0);
     assert_non_null(strstr(out, "1040 evaluations written"));
+    assert_non_null(strstr(out, "rubrics changed: task_offered (1040) "
+                                "re-scored"));
     free(out);
     assert_int_equal(sql_long(f, "SELECT count(*) FROM results WHERE NOT "
                                  "current"), 1040);

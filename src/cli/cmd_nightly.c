@@ -116,8 +116,13 @@ int cs_cmd_nightly(int argc, char **argv, struct cs_ctx *ctx)
                "%zu daily PDF(s)\n", o.date, res.report_dir,
                res.alerts_critical, res.alerts_warning, res.pdfs.n);
         cs_cli_print_mail(&res.mail, res.not_mailed);
+        if (res.score.kept_changed)
+            printf("rubrics changed: %s left as scored before; run "
+                   "'callscope score --rubrics-changed'\n",
+                   res.score.changed);
         ret = res.ingest.rejected || res.ingest.files_failed ||
-                      res.score.errors || res.pdfs.tenants_failed ||
+                      res.score.errors || res.score.kept_changed ||
+                      res.pdfs.tenants_failed ||
                       res.mail.failed || res.mail.webhooks_failed ||
                       res.mail.unknown || res.not_mailed
                   ? CS_EXIT_PARTIAL : CS_EXIT_OK;
