@@ -684,6 +684,183 @@ static void test_scoring__three_processes_share_the_work(void **state)
     cs_buf_release(&p);
 }
 
+
+/* ---- rubrics per tenant, scorecards ---- */
+
+static void put(struct th_env *f, const char *rel, const char *text)
+{
+    struct cs_buf p = CS_BUF_INIT;
+
+    cs_buf_addf(&p, "%s/%s", f->dir, rel);
+    th_write(p.ptr, text, strlen(text));
+    cs_buf_release(&p);
+}
+
+#define TWO_TENANT_CONVS                                                   \
+    "{\"id\":\"a1\",\"tenant\":\"acme\",\"started_at\":"                   \
+    "\"2026-09-01T10:00:00Z\",\"turns\":[{\"role\":\"agent\",\"text\":"    \
+    "\"Hello, you're booked.\"}]}\n"                                       \
+    "{\"id\":\"a2\",\"tenant\":\"acme\",\"started_at\":"                   \
+    "\"2026-09-01T11:00:00Z\",\"turns\":[{\"role\":\"agent\",\"text\":"    \
+    "\"Hi.\"}]}\n"                                                         \
+    "{\"id\":\"a3\",\"tenant\":\"acme\",\"started_at\":"                   \
+    "\"2026-09-01T12:00:00Z\",\"turns\":[{\"role\":\"agent\",\"text\":"    \
+    "\"Hello there.\"}]}\n"                                                \
+    "{\"id\":\"b1\",\"tenant\":\"beta\",\"started_at\":"                   \
+    "\"2026-09-01T10:00:00Z\",\"turns\":[{\"role\":\"agent\",\"text\":"    \
+    "\"Hello, booked.\"}]}\n"                                              \
+    "{\"id\":\"b2\",\"tenant\":\"beta\",\"started_at\":"                   \
+    "\"2026-09-01T11:00:00Z\",\"turns\":[{\"role\":\"agent\",\"text\":"    \
+    "\"Nothing.\"}]}\n"
+
+#define RUBRIC(name, pattern, tenants)                                     \
+    "{\"name\": \"" name "\", \"type\": \"boolean\", \"definition\": \"d\","\
+    " \"success\": \"s\", \"failure\": \"f\", \"rules\": [{\"turn_matches\":"\
+    " \"(?i)" pattern "\", \"role\": \"agent\", \"value\": true},"         \
+    " {\"default\": false}]" tenants "}"
+
+static void test_scoring__tenant_rubrics_and_scorecards(void **state)
+{
+    struct th_env *f = *state;
+    char *out, *v;
+    json_t *j;
+
+    put(f, "convs.jsonl", TWO_TENANT_CONVS);
+    put(f, "rubrics/greeted.json", RUBRIC("Greeted", "hello", ""));
+    put(f, "rubrics/booked.json", RUBRIC("Booked", "booked", ""));
+    put(f, "rubrics/qa.scorecard.json",
+        "{\"key\": \"qa\", \"name\": \"Front desk QA\", \"tenants\": "
+        "[\"acme\"], \"items\": [{\"metric\": \"greeted\", \"value\": true,"
+        " \"points\": 50}, {\"metric\": \"booked\", \"value\": true, "
+        "\"points\": 50}]}");
+    cs_buf_addf(&f->env, "CALLSCOPE_RUBRICS_DIR=%s/rubrics ", f->dir);
+    {
+        struct cs_buf a = CS_BUF_INIT;
+
+        cs_buf_addf(&a, "ingest %s/convs.jsonl", f->dir);
+        free(run_ok(f, a.ptr, 0));
+        cs_buf_release(&a);
+    }
+    out = run_ok(f, "score", 0);
+    /* 5 x 2 metrics, 3 scorecards (acme only). */
+    assert_non_null(strstr(out, "13 evaluations written"));
+    free(out);
+    /* Scorecards against hand-computed scores: 100, 0, 50. */
+    v = th_sql(f->db, "SELECT string_agg(conversation_id || '=' || "
+                      "value::text, ' ' ORDER BY conversation_id) FROM "
+                      "results WHERE current AND metric = 'qa' AND "
+                      "evaluator = 'scorecard'");
+    assert_string_equal(v, "a1=100.0 a2=0.0 a3=50.0");
+    free(v);
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM results WHERE "
+                                 "tenant = 'beta' AND metric = 'qa'"), 0);
+    /* results export carries them. */
+    out = run_ok(f, "results export --format jsonl --metric qa", 0);
+    assert_non_null(strstr(out, "\"evaluator\":\"scorecard\""));
+    assert_non_null(strstr(out, "\"value\":50.0"));
+    free(out);
+
+    /* Booked becomes acme's alone: its version does not change, nothing
+     * is re-scored, and beta's booked results stay current (counted)
+     * until --retire-missing. */
+    put(f, "rubrics/booked.json", RUBRIC("Booked", "booked",
+                                         ", \"tenants\": [\"acme\"]"));
+    out = run_ok(f, "score", 0);
+    assert_non_null(strstr(out, " 0 evaluations written"));
+    free(out);
+    /* A tenant's KPIs list only its metrics. */
+    out = run_ok(f, "kpis --from 2026-09-01 --to 2026-09-02 --format json "
+                    "--no-compare", 0);
+    j = json_loads(out, 0, NULL);
+    assert_non_null(j);
+    assert_non_null(th_json_path(j, "tenants.beta.metrics.greeted"));
+    assert_null(th_json_path(j, "tenants.beta.metrics.booked"));
+    assert_null(th_json_path(j, "tenants.beta.metrics.qa"));
+    assert_non_null(th_json_path(j, "tenants.acme.metrics.booked"));
+    assert_non_null(th_json_path(j, "tenants.acme.metrics.qa"));
+    /* Per scorecard: the mean, the share below the pass mark (80) and
+     * the 10-point buckets: 100, 0 and 50. */
+    assert_string_equal(json_string_value(th_json_path(
+                            j, "tenants.acme.metrics.qa.type")),
+                        "scorecard");
+    assert_true(json_number_value(th_json_path(
+                    j, "tenants.acme.metrics.qa.mean")) == 50.0);
+    assert_true(fabs(json_number_value(th_json_path(
+                         j, "tenants.acme.metrics.qa.below_pass_rate")) -
+                     2.0 / 3.0) < 1e-12);
+    assert_int_equal(json_integer_value(th_json_path(
+                         j, "tenants.acme.metrics.qa.buckets.0-10")), 1);
+    assert_int_equal(json_integer_value(th_json_path(
+                         j, "tenants.acme.metrics.qa.buckets.50-60")), 1);
+    assert_int_equal(json_integer_value(th_json_path(
+                         j, "tenants.acme.metrics.qa.buckets.90-100")), 1);
+    assert_int_equal(json_integer_value(th_json_path(
+                         j, "tenants.acme.metrics.qa.applicable")), 3);
+    json_decref(j);
+    free(out);
+    /* The table and the CSV carry them too. */
+    out = run_ok(f, "kpis --from 2026-09-01 --to 2026-09-02 --tenant acme "
+                    "--no-compare", 0);
+    assert_non_null(strstr(out, "Front desk QA: mean score"));
+    assert_non_null(strstr(out, "Front desk QA: below pass mark (80)"));
+    assert_non_null(strstr(out, "Front desk QA: distribution"));
+    free(out);
+    out = run_ok(f, "kpis --from 2026-09-01 --to 2026-09-02 --tenant acme "
+                    "--no-compare --format csv", 0);
+    assert_non_null(strstr(out, "metrics.qa.below_pass_rate"));
+    assert_non_null(strstr(out, "metrics.qa.buckets.90-100"));
+    free(out);
+    out = run_ok(f, "score --retire-missing", 0);
+    assert_non_null(strstr(out, "2 results of metrics not in the rubric "
+                                "set made history"));
+    free(out);
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM results WHERE "
+                                 "current AND tenant = 'beta' AND metric = "
+                                 "'booked'"), 0);
+
+    /* A rubric for one tenant scores that tenant's conversations and
+     * nothing of the others. */
+    put(f, "rubrics/polite.json", RUBRIC("Polite", "hello|hi",
+                                         ", \"tenants\": [\"beta\"]"));
+    out = run_ok(f, "score", 0);
+    assert_non_null(strstr(out, " 2 evaluations written"));
+    free(out);
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM results WHERE "
+                                 "tenant = 'acme' AND NOT current"), 0);
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM results WHERE "
+                                 "metric = 'polite' AND tenant = 'acme'"),
+                     0);
+
+    /* Another rubric folder that redefines a scored metric is refused;
+     * nothing is replaced. */
+    put(f, "other/greeted.json", RUBRIC("Greeted", "hello|good morning",
+                                        ""));
+    {
+        struct cs_buf e = CS_BUF_INIT;
+        char *err = NULL;
+
+        cs_buf_addf(&e, "%sCALLSCOPE_RUBRICS_DIR=%s/other ", f->env.ptr,
+                    f->dir);
+        assert_int_equal(th_run(e.ptr, "score", NULL, &err), 3);
+        assert_non_null(strstr(err, "greeted (5)"));
+        free(err);
+        assert_int_equal(sql_long(f, "SELECT count(*) FROM results WHERE "
+                                     "NOT current AND metric = 'greeted'"),
+                         0);
+        /* For one tenant, naming the metric is deliberate: only beta's
+         * greeted results are replaced. */
+        out = NULL;
+        assert_int_equal(th_run(e.ptr, "score --tenant beta --metric "
+                                "greeted", &out, NULL), 0);
+        assert_non_null(strstr(out, " 2 evaluations written"));
+        free(out);
+        cs_buf_release(&e);
+    }
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM results WHERE "
+                                 "NOT current AND metric = 'greeted' AND "
+                                 "tenant = 'acme'"), 0);
+}
+
 /* The sandbox with this file's own setup. */
 #define ENV_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, th_env_teardown)
 
@@ -703,6 +880,7 @@ int main(void)
         ENV_TEST(test_scoring__removed_rubric_results_end_with_their_content),
         ENV_TEST(test_scoring__kpis_carry_metric_results),
         ENV_TEST(test_scoring__three_processes_share_the_work),
+        TH_ENV_TEST(test_scoring__tenant_rubrics_and_scorecards),
     };
 
     return cmocka_run_group_tests_name("scoring", tests, NULL, NULL);

@@ -256,11 +256,25 @@ static void set_metric_meta(struct cs_metric_kpi *m,
                             const struct cs_rubric_set *set)
 {
     const struct cs_rubric *r = set ? cs_rubric_set_find(set, m->key) : NULL;
+    const struct cs_scorecard *sc = set && !r ? cs_scorecard_find(set,
+                                                                  m->key)
+                                              : NULL;
 
+    if (sc) {
+        m->type = CS_METRIC_SCORECARD;
+        free(m->name);
+        m->name = cs_xstrdup(sc->name ? sc->name : m->key);
+        m->direction = CS_DIR_HIGHER_IS_GOOD;
+        m->pass_mark = sc->pass_mark;
+        m->scale_min = 0;
+        m->scale_max = 100;
+        return;
+    }
     if (!r) {
         m->type = guess_type(m);
         return;
     }
+    m->min_kappa = r->min_kappa;
     m->type = r->type == CS_RUBRIC_BOOLEAN ? CS_METRIC_BOOLEAN
               : r->type == CS_RUBRIC_SCORE ? CS_METRIC_SCORE
                                            : CS_METRIC_CATEGORICAL;
@@ -320,7 +334,23 @@ static void finish_metric(struct cs_metric_kpi *m,
         json_decref(v);
     }
     m->n_counts = keep;
-    if (m->type == CS_METRIC_BOOLEAN) {
+    if (m->type == CS_METRIC_SCORECARD) {
+        long below = 0;
+
+        for (size_t i = 0; i < m->n_counts; i++) {
+            const struct cs_metric_count *c = &m->counts[i];
+
+            if (isnan(c->num))
+                continue;
+            m->buckets[cs_scorecard_bucket_of(c->num)] += c->count;
+            below += c->num < m->pass_mark ? c->count : 0;
+        }
+        m->mean = ratio(sum, (double)m->applicable);
+        m->below_pass_rate = ratio((double)below, (double)m->applicable);
+        for (size_t i = 0; i < m->n_counts; i++)
+            free(m->counts[i].label);
+        m->n_counts = 0;
+    } else if (m->type == CS_METRIC_BOOLEAN) {
         m->true_rate = ratio((double)t, (double)(t + f + partial));
         m->partial_rate = ratio((double)partial, (double)(t + f + partial));
         for (size_t i = 0; i < m->n_counts; i++)
@@ -329,6 +359,36 @@ static void finish_metric(struct cs_metric_kpi *m,
     } else if (m->type == CS_METRIC_SCORE) {
         m->mean = ratio(sum, (double)m->applicable);
     }
+}
+
+/* A tenant's KPIs list only its metrics: those of a rubric or scorecard
+ * of the set that is for other tenants are left out (results stored
+ * before it was limited to them); metrics the set does not know (the
+ * agent's own, or of removed rubrics) stay. */
+static void drop_foreign(struct cs_kpi_set *s, const struct cs_rubric_set *set,
+                         const char *tenant)
+{
+    size_t keep = 0;
+
+    for (size_t j = 0; j < s->n_metrics; j++) {
+        const char *key = s->metrics[j].key;
+        int known = set && (cs_rubric_set_find(set, key) ||
+                            cs_scorecard_find(set, key));
+
+        if (known && !cs_rubric_set_has(set, key, tenant)) {
+            struct cs_kpi_set one;
+
+            /* Released through a set holding only it. */
+            cs_kpi_set_init(&one);
+            one.metrics = cs_xmalloc(sizeof(*one.metrics));
+            one.metrics[0] = s->metrics[j];
+            one.n_metrics = 1;
+            cs_kpi_set_release(&one);
+            continue;
+        }
+        s->metrics[keep++] = s->metrics[j];
+    }
+    s->n_metrics = keep;
 }
 
 /* Fills the metric and sentiment KPIs of `sets` (grouped like `by`). */
@@ -354,6 +414,7 @@ static int add_metrics(struct cs_kpi_set *sets, size_t n,
     for (size_t i = 0; i < n; i++) {
         double *v = sets[i].v, scored = 0;
 
+        drop_foreign(&sets[i], q->rubrics, tenant);
         for (size_t j = 0; j < sets[i].n_metrics; j++)
             finish_metric(&sets[i].metrics[j], q->rubrics);
         for (int k = CS_KPI_SENTIMENT_POSITIVE;

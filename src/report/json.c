@@ -83,6 +83,20 @@ static json_t *metric_json(const struct cs_metric_kpi *m)
     if (m->type == CS_METRIC_BOOLEAN) {
         json_object_set_new(o, "true_rate", real_or_null(m->true_rate));
         json_object_set_new(o, "partial_rate", real_or_null(m->partial_rate));
+    } else if (m->type == CS_METRIC_SCORECARD) {
+        json_t *b = json_object();
+
+        json_object_set_new(o, "mean", real_or_null(m->mean));
+        json_object_set_new(o, "pass_mark", real_or_null(m->pass_mark));
+        json_object_set_new(o, "below_pass_rate",
+                            real_or_null(m->below_pass_rate));
+        for (int k = 0; k < CS_SCORECARD_BUCKETS; k++) {
+            char name[16];
+
+            cs_scorecard_bucket_name(name, sizeof(name), k);
+            json_object_set_new(b, name, json_integer(m->buckets[k]));
+        }
+        json_object_set_new(o, "buckets", b);
     } else {
         json_t *counts = json_object(), *shares = json_object();
 

@@ -159,7 +159,27 @@ struct cs_latency_kpi {
 enum cs_metric_type {
     CS_METRIC_BOOLEAN,
     CS_METRIC_CATEGORICAL,
-    CS_METRIC_SCORE
+    CS_METRIC_SCORE,
+    CS_METRIC_SCORECARD     /* a QA scorecard's 0-100 scores */
+};
+
+/* What reports say of a metric the judge has not yet been shown to agree
+ * with people on (its min_kappa). */
+#define CS_REPORT_UNVERIFIED "not yet verified against human labels"
+
+/* Scorecard buckets: [0, 10), [10, 20), ..., [90, 100]. */
+#define CS_SCORECARD_BUCKETS 10
+
+/* The last `calibrate` of a metric against human labels. */
+struct cs_calibration_kpi {
+    char measured_at[11];   /* YYYY-MM-DD (UTC) */
+    char *labels_sha256;    /* of the labels file */
+    char *version;          /* the rubric version of the results compared,
+                               or NULL */
+    char *evaluator;        /* their evaluator, or NULL */
+    long n;
+    double accuracy;        /* NAN for n = 0 */
+    double kappa;
 };
 
 /* A value and its count: a categorical label, or a score value (its JSON
@@ -188,6 +208,19 @@ struct cs_metric_kpi {
     struct cs_metric_count *counts; /* categorical labels / score values,
                                        in key order */
     size_t n_counts;
+    /* Scorecards: the pass mark, the share of the applicable below it,
+     * and the count of scores per ten points. */
+    double pass_mark;
+    double below_pass_rate;
+    long buckets[CS_SCORECARD_BUCKETS];
+    /* Trust in the judge: the rubric's min_kappa (NAN: none), its last
+     * calibration (NULL: never measured), and whether reports must say
+     * it is "not yet verified against human labels": a min_kappa is set
+     * and the last calibration of the version in force (if any) fell
+     * below it. */
+    double min_kappa;
+    struct cs_calibration_kpi *calibration;
+    int unverified;
 };
 
 /* An alert raised by a KPI crossing a threshold. */
@@ -231,6 +264,11 @@ void cs_metric_kpi_count(struct cs_metric_kpi *m, const char *label,
 double cs_metric_kpi_share(const struct cs_metric_kpi *m,
                            const struct cs_metric_count *c);
 const char *cs_metric_type_name(enum cs_metric_type t);
+/* The name of scorecard bucket b: "0-10", ..., "90-100" (100 falls in the
+ * last). */
+void cs_scorecard_bucket_name(char *out, size_t size, int b);
+/* The bucket of a score. */
+int cs_scorecard_bucket_of(double score);
 
 /* The comparisons a report may carry for each tenant. */
 enum cs_cmp_slot {

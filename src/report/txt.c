@@ -251,7 +251,7 @@ static void metrics_table(struct txt *x)
 
         if (row->section != CS_SECTION_METRICS)
             continue;
-        if (strstr(k, ".labels.") != NULL)
+        if (strstr(k, ".labels.") != NULL || strstr(k, ".buckets.") != NULL)
             continue; /* the share row says it; counts are in the CSV */
         row_line(x, row);
         if (strcmp(k + strlen(k) - 5, ".mean") == 0) {
@@ -260,7 +260,17 @@ static void metrics_table(struct txt *x)
 
             cs_buf_add(&key, k + 8, strlen(k) - 8 - 5);
             m = cs_kpi_set_find_metric(&t->cur, key.ptr);
-            if (m && m->n_counts) {
+            if (m && m->type == CS_METRIC_SCORECARD) {
+                for (int b = 0; b < CS_SCORECARD_BUCKETS; b++) {
+                    char name[16];
+
+                    cs_scorecard_bucket_name(name, sizeof(name), b);
+                    cs_buf_addf(&d, "%s%s: %ld", b ? " \xc2\xb7 " : "",
+                                name, m->buckets[b]);
+                }
+                cs_buf_addf(&lab, "%s: distribution", m->name);
+                text_row(x, lab.ptr, d.ptr);
+            } else if (m && m->n_counts) {
                 distribution(&d, m);
                 cs_buf_addf(&lab, "%s: distribution", m->name);
                 text_row(x, lab.ptr, d.ptr);

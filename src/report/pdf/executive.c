@@ -604,6 +604,10 @@ static char *metric_value(const struct pdf_doc *d,
     if (m->type == CS_METRIC_BOOLEAN) {
         cs_fmt_value(&b, &d->t->fmt, CS_UNIT_RATE, m->true_rate, -1);
         *bar = m->true_rate;
+    } else if (m->type == CS_METRIC_SCORECARD) {
+        cs_fmt_value(&b, &d->t->fmt, CS_UNIT_SCORE, m->mean, 1);
+        cs_buf_adds(&b, " / 100");
+        *bar = m->mean / 100.0;
     } else if (m->type == CS_METRIC_SCORE) {
         cs_fmt_value(&b, &d->t->fmt, CS_UNIT_SCORE, m->mean, -1);
         if (!isnan(m->scale_max))
@@ -630,6 +634,94 @@ static char *metric_value(const struct pdf_doc *d,
     return cs_buf_detach(&b, NULL);
 }
 
+/*
+ * The QA scorecards: per scorecard its mean, the share below its pass
+ * mark with the change against the month before, and the distribution
+ * of scores in ten-point buckets as small bars (the pass mark a dashed
+ * line), so a reader sees whether a mean hides a cluster of failures.
+ */
+static void scorecards(struct pdf_doc *d)
+{
+    const struct cs_report_tenant *t = d->t;
+    double chart_x = d->left + 250, chart_w = d->right - chart_x;
+    double h = 34, bw = chart_w / CS_SCORECARD_BUCKETS;
+    size_t n = 0;
+
+    for (size_t i = 0; i < t->cur.n_metrics; i++)
+        n += t->cur.metrics[i].type == CS_METRIC_SCORECARD;
+    if (n == 0)
+        return;
+    pdf_section(d, pdf_words(d, "scorecards_title", NULL), 70);
+    for (size_t i = 0; i < t->cur.n_metrics; i++) {
+        const struct cs_metric_kpi *m = &t->cur.metrics[i];
+        struct cs_buf key = CS_BUF_INIT, line = CS_BUF_INIT;
+        const struct cs_kpi_row *row;
+        char *mean, *below, *ch, pass[16], count[32];
+        long max = 0;
+        double top;
+
+        if (m->type != CS_METRIC_SCORECARD)
+            continue;
+        if (d->y - h - 26 < d->bottom)
+            pdf_continue_page(d);
+        cs_canvas_step(d->c, "the scorecard '%s'", m->key);
+        top = d->y;
+        cs_buf_addf(&key, "metrics.%s.below_pass_rate", m->key);
+        row = cs_report_row(t, key.ptr);
+        {
+            struct cs_buf mb = CS_BUF_INIT;
+
+            cs_fmt_value(&mb, &t->fmt, CS_UNIT_SCORE, m->mean, 1);
+            mean = cs_buf_detach(&mb, NULL);
+        }
+        below = pdf_value(d, CS_UNIT_RATE, m->below_pass_rate);
+        ch = pdf_change(d, CS_UNIT_RATE,
+                        row ? row->cmp[CS_CMP_PREVIOUS].change : NAN);
+        snprintf(pass, sizeof(pass), "%g", m->pass_mark);
+        snprintf(count, sizeof(count), "%ld", m->applicable);
+        cs_canvas_text_fit(d->c, CS_FONT_BOLD, 9.5, CS_INK, d->left,
+                           top - 10, CS_ALIGN_LEFT, 240, m->name);
+        {
+            const struct cs_tmpl_var v[] = {{"mean", mean},
+                                            {"below", below},
+                                            {"pass_mark", pass},
+                                            {"count", count},
+                                            {"change", ch},
+                                            {NULL, NULL}};
+
+            cs_buf_adds(&line, pdf_words(d, "scorecard_line", v));
+        }
+        cs_canvas_wrap(d->c, CS_FONT_REGULAR, 8.5, CS_INK, d->left, top - 23,
+                       240, 11, 2, line.ptr, 1);
+        for (int b = 0; b < CS_SCORECARD_BUCKETS; b++)
+            max = m->buckets[b] > max ? m->buckets[b] : max;
+        for (int b = 0; b < CS_SCORECARD_BUCKETS; b++) {
+            double bh = max ? h * (double)m->buckets[b] / (double)max : 0;
+            int failing = (b + 1) * 10 <= m->pass_mark;
+
+            cs_canvas_rect(d->c, chart_x + b * bw + 1, top - h - 4, bw - 2,
+                           bh > 0 ? fmax(bh, 0.8) : 0.3,
+                           failing ? &CS_BAD : &CS_ACCENT, NULL, 0);
+            if (b % 5 == 0)
+                cs_canvas_text(d->c, CS_FONT_REGULAR, 6.5, CS_MUTED,
+                               chart_x + b * bw, top - h - 12,
+                               CS_ALIGN_LEFT, b == 0 ? "0" : "50");
+        }
+        cs_canvas_text(d->c, CS_FONT_REGULAR, 6.5, CS_MUTED, d->right,
+                       top - h - 12, CS_ALIGN_RIGHT, "100");
+        cs_canvas_line(d->c, chart_x + chart_w * m->pass_mark / 100.0,
+                       top - 2, chart_x + chart_w * m->pass_mark / 100.0,
+                       top - h - 5, CS_MUTED, 0.6, 1);
+        d->y = top - h - 22;
+        free(mean);
+        free(below);
+        free(ch);
+        cs_buf_release(&key);
+        cs_buf_release(&line);
+    }
+    d->y -= 6;
+}
+
 static void metrics_table(struct pdf_doc *d)
 {
     const struct cs_report_tenant *t = d->t;
@@ -640,6 +732,7 @@ static void metrics_table(struct pdf_doc *d)
         {"Errors", 41, CS_ALIGN_RIGHT, 1},
     };
     struct cs_table tb;
+    size_t unverified = 0;
 
     pdf_section(d, pdf_words(d, "metrics_title", NULL), 60);
     if (t->cur.n_metrics == 0) {
@@ -651,27 +744,32 @@ static void metrics_table(struct pdf_doc *d)
     for (size_t i = 0; i < t->cur.n_metrics; i++) {
         const struct cs_metric_kpi *m = &t->cur.metrics[i];
         struct cs_buf key = CS_BUF_INIT, n = CS_BUF_INIT, e = CS_BUF_INIT;
+        struct cs_buf name = CS_BUF_INIT;
         const struct cs_kpi_row *row;
         double bar, change = NAN;
         char *value = metric_value(d, m, &bar), *ch;
 
         cs_buf_addf(&key, "metrics.%s.%s", m->key,
                     m->type == CS_METRIC_BOOLEAN ? "true_rate"
-                    : m->type == CS_METRIC_SCORE ? "mean"
-                                                 : "applicable");
+                    : m->type == CS_METRIC_CATEGORICAL ? "applicable"
+                                                       : "mean");
         row = cs_report_row(t, key.ptr);
         if (row && m->type != CS_METRIC_CATEGORICAL)
             change = row->cmp[CS_CMP_PREVIOUS].change;
         ch = pdf_change(d, row ? row->unit : CS_UNIT_RATE, change);
         cs_fmt_number(&n, &t->fmt, (double)m->applicable, 0);
         cs_fmt_number(&e, &t->fmt, (double)m->errors, 0);
+        if (m->unverified)
+            unverified++;
+        cs_buf_addf(&name, "%s%s", m->name, m->unverified ? " \xe2\x80\xa0"
+                                                          : "");
         {
             struct cs_rgb ink = pdf_tone_ink(m->direction, change);
             const struct cs_cell cells[] = {
-                {m->name, NULL, NULL, 0, 0, 0},
+                {name.ptr, NULL, NULL, 0, 0, 0},
                 {cs_metric_type_name(m->type), &CS_MUTED, NULL, 0, 0, 0},
                 {n.ptr, NULL, NULL, 0, 0, 0},
-                {value, NULL, NULL, 0, 0, 0},
+                {value, m->unverified ? &CS_MUTED : NULL, NULL, 0, 0, 0},
                 {ch, &ink, NULL, 0, 0, 0},
                 {NULL, NULL, NULL, 0, !isnan(bar), bar},
                 {e.ptr, m->errors ? &CS_BAD : &CS_MUTED, NULL, m->errors > 0,
@@ -685,8 +783,13 @@ static void metrics_table(struct pdf_doc *d)
         cs_buf_release(&key);
         cs_buf_release(&n);
         cs_buf_release(&e);
+        cs_buf_release(&name);
     }
-    d->y = cs_table_end(&tb) - 14;
+    d->y = cs_table_end(&tb) - 6;
+    if (unverified)
+        pdf_note(d, pdf_words(d, "metrics_unverified", NULL));
+    d->y -= 8;
+    scorecards(d);
 }
 
 static void latency_table(struct pdf_doc *d)
