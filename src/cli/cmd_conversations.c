@@ -23,6 +23,8 @@ static const struct cs_opt_cmd doc = {
              "                    also != and, for numbers, < <= > >= "
              "(receptionist_qa<80)\n"
              "  outcome=X         also direction, channel, agent (= or !=)\n"
+             "  duration_s>600    also asa_s, turns, csat, nps, cost, "
+             "tool_calls\n"
              "  sentiment=negative  the customer_sentiment metric\n"
              "  handoff, no-handoff, tool-failed\n"
              "Dates are local dates of each tenant's zone, [from, to), as in "

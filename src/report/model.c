@@ -46,7 +46,7 @@ void cs_kpi_set_init(struct cs_kpi_set *s)
 {
     memset(s, 0, sizeof(*s));
     for (size_t i = 0; i < CS_KPI__COUNT; i++)
-        s->v[i] = NAN;
+        s->v[i] = s->n[i] = s->sd[i] = NAN;
 }
 
 static void metric_release(struct cs_metric_kpi *m)
@@ -126,7 +126,7 @@ struct cs_metric_kpi *cs_kpi_set_add_metric(struct cs_kpi_set *s,
     m->key = cs_xstrdup(key);
     m->name = cs_xstrdup(key);
     m->direction = CS_DIR_HIGHER_IS_GOOD;
-    m->true_rate = m->partial_rate = m->mean = NAN;
+    m->true_rate = m->partial_rate = m->mean = m->sd = NAN;
     m->scale_min = m->scale_max = NAN;
     m->pass_mark = m->below_pass_rate = m->min_kappa = NAN;
     return m;
@@ -179,8 +179,34 @@ struct cs_report *cs_report_new(const char *from, const char *to,
     return r;
 }
 
+void cs_report_movers_release(struct cs_report_tenant *t)
+{
+    for (size_t i = 0; i < t->n_movers; i++) {
+        struct cs_mover *m = &t->movers[i];
+
+        free(m->key);
+        free(m->label);
+        for (size_t k = 0; k < m->n_ids; k++)
+            free(m->ids[k]);
+        free(m->ids);
+        free(m->why);
+        free(m->metric);
+        free(m->verdict);
+        free(m->expl_evaluator);
+        free(m->expl_created);
+        for (size_t k = 0; k < m->n_themes; k++)
+            free(m->themes[k].title);
+        free(m->themes);
+    }
+    free(t->movers);
+    t->movers = NULL;
+    t->n_movers = 0;
+    t->has_movers = 0;
+}
+
 static void tenant_release(struct cs_report_tenant *t)
 {
+    cs_report_movers_release(t);
     free(t->name);
     free(t->display_name);
     free(t->tz);

@@ -96,6 +96,17 @@ int cs_review_parse_where(struct cs_conv_cond *out, const char *arg,
     if (strcmp(name.ptr, "sentiment") == 0) {
         cs_buf_reset(&name);
         cs_buf_adds(&name, CS_REVIEW_SENTIMENT_METRIC);
+    } else if (cs_store_cond_number(name.ptr)) {
+        v = json_loads(arg, JSON_DECODE_ANY, NULL);
+        if (!json_is_number(v)) {
+            ret = cs_err_set(err, CS_EINVALID, "--where %s: compares with "
+                             "a number, not '%s'", name.ptr, arg);
+            goto done;
+        }
+        out->kind = CS_COND_NUMBER;
+        out->name = cs_buf_detach(&name, NULL);
+        out->value = cs_xstrdup(arg);
+        goto done;
     } else if (is_field(name.ptr)) {
         if (op != CS_OP_EQ && op != CS_OP_NE) {
             ret = cs_err_set(err, CS_EINVALID, "--where: '%s' takes = or "

@@ -35,7 +35,9 @@ enum cs_review_format { CS_REVIEW_TABLE, CS_REVIEW_JSONL, CS_REVIEW_CSV };
 /*
  * Parses one --where condition into *out (its strings new; release with
  * cs_review_conds_release): `handoff`, `no-handoff`, `tool-failed`,
- * `outcome=X` (also direction, channel, agent; `=` or `!=`),
+ * `outcome=X` (also direction, channel, agent; `=` or `!=`), a number
+ * of the conversation compared with any OP (duration_s, asa_s, turns,
+ * csat, nps, cost, tool_calls: `duration_s>600`),
  * `sentiment=negative` (the sentiment metric), or `METRIC OP VALUE` with
  * OP one of = != < <= > >= (the last four for numbers). VALUE is read as
  * JSON when it is JSON (true, 3, "x"), else as a string label. `set` (may

@@ -44,7 +44,15 @@ static const char AGG_SQL[] =
     " coalesce(sum(created_appt), 0),"
     " coalesce(sum(csat), 0), count(csat), count(nps),"
     " count(*) FILTER (WHERE nps >= 9), count(*) FILTER (WHERE nps <= 6),"
-    " coalesce(sum(cost_total), 0)";
+    " coalesce(sum(cost_total), 0),"
+    " coalesce(sum(extract(epoch FROM ended_at - answered_at) ^ 2)"
+    "   FILTER (WHERE " ANSWERED " AND ended_at IS NOT NULL"
+    "           AND answered_at IS NOT NULL), 0),"
+    " coalesce(sum((coalesce(ring_s, 0) + coalesce(queue_wait_s, 0)) ^ 2)"
+    "   FILTER (WHERE " ANSWERED "), 0),"
+    " coalesce(sum(n_turns::float8 ^ 2) FILTER (WHERE " ANSWERED "), 0),"
+    " coalesce(sum(csat::float8 ^ 2), 0),"
+    " coalesce(sum(cost_total ^ 2), 0)";
 
 static long lval(PGresult *r, int row, int col)
 {
@@ -86,6 +94,11 @@ static void fill_raw(struct cs_kpi_raw *k, PGresult *r, int row)
     k->nps_promoters = lval(r, row, c++);
     k->nps_detractors = lval(r, row, c++);
     k->ai_cost = dval(r, row, c++);
+    k->aht_sq = dval(r, row, c++);
+    k->asa_sq = dval(r, row, c++);
+    k->turns_sq = dval(r, row, c++);
+    k->csat_sq = dval(r, row, c++);
+    k->cost_sq = dval(r, row, c++);
 }
 
 static struct cs_kpi_raw *find_group(struct cs_kpi_raw *raw, size_t n,

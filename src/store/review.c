@@ -47,6 +47,31 @@ static const char *field_column(const char *name)
     return NULL;
 }
 
+/* The numbers a condition may compare. */
+static const char *number_expr(const char *name)
+{
+    static const char *const names[][2] = {
+        {"duration_s", "extract(epoch FROM c.ended_at - c.answered_at)"},
+        {"asa_s", "(coalesce(c.ring_s, 0) + coalesce(c.queue_wait_s, 0))"},
+        {"turns", "c.n_turns"},
+        {"csat", "c.csat"},
+        {"nps", "c.nps"},
+        {"cost", "c.cost_total"},
+        {"tool_calls", "c.tools_total"},
+    };
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcmp(names[i][0], name) == 0)
+            return names[i][1];
+    }
+    return NULL;
+}
+
+int cs_store_cond_number(const char *name)
+{
+    return number_expr(name) != NULL;
+}
+
 /* Appends " WHERE ..." of `q` to `sql`, its values to `p`. */
 static int where(struct cs_buf *sql, struct params *p,
                  const struct cs_conv_query *q, struct cs_err *err)
@@ -88,6 +113,15 @@ static int where(struct cs_buf *sql, struct params *p,
             v = param(p, c->value);
             cs_buf_addf(sql, " AND c.%s IS NOT NULL AND c.%s %s $%d", col,
                         col, op_sql(c->op), v);
+            break;
+        case CS_COND_NUMBER:
+            col = number_expr(c->name);
+            if (!col)
+                return cs_err_set(err, CS_EINVALID, "no number '%s'",
+                                  c->name);
+            v = param(p, c->value);
+            cs_buf_addf(sql, " AND %s %s $%d::numeric", col, op_sql(c->op),
+                        v);
             break;
         case CS_COND_METRIC:
             k = param(p, c->name);

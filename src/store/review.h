@@ -18,7 +18,11 @@ enum cs_cond_kind {
                                direction, channel, agent) = / != `value` */
     CS_COND_HANDOFF,        /* handed to a person */
     CS_COND_NO_HANDOFF,
-    CS_COND_TOOL_FAILED     /* at least one tool call failed */
+    CS_COND_TOOL_FAILED,    /* at least one tool call failed */
+    CS_COND_NUMBER          /* a number of the conversation, `name` one
+                               of duration_s (answer to end), asa_s (ring
+                               and queue), turns, csat, nps, cost,
+                               tool_calls, compared by `op` with `value` */
 };
 
 enum cs_cond_op { CS_OP_EQ, CS_OP_NE, CS_OP_LT, CS_OP_LE, CS_OP_GT, CS_OP_GE };
@@ -52,6 +56,9 @@ struct cs_conv_query {
     char *const *show;      /* metrics whose current values each row
                                carries (NULL-terminated, may be NULL) */
 };
+
+/* 1 when `name` is a number a CS_COND_NUMBER condition may compare. */
+int cs_store_cond_number(const char *name);
 
 /* One conversation of a query; strings borrowed for the call. */
 struct cs_conv_item {
