@@ -30,6 +30,8 @@ static const struct cs_cmd cs_cmds[] = {
      "list conversations by their outcomes (filters, samples)"},
     {"show", cs_cmd_show, CS_CMD_DB,
      "one conversation whole: turns, tools, verdicts and their evidence"},
+    {"explain", cs_cmd_explain, CS_CMD_DB,
+     "why conversations end with a verdict: themes, counts, examples"},
     {"report", cs_cmd_report, CS_CMD_CONFIG,
      "reports for people: executive and daily PDFs, the client XLSX"},
     {"results", cs_cmd_results, CS_CMD_CONFIG,

@@ -631,7 +631,7 @@ static double uniform(void)
 /* Appends `n` conversations of one month: every KPI drawn from the same
  * distributions in both months except the share handed off. */
 static void constructed_month(struct cs_buf *b, const char *month, int n,
-                              double handoff)
+                              double handoff, double booked)
 {
     static const char *const reasons[] = {"booking", "billing", "other"};
 
@@ -669,7 +669,7 @@ static void constructed_month(struct cs_buf *b, const char *month, int n,
             cs_buf_addf(b, "\"metrics\":[{\"name\":\"booked\",\"value\":%s},"
                         "{\"name\":\"reason\",\"value\":\"%s\"},"
                         "{\"name\":\"empathy\",\"value\":%d}],",
-                        uniform() < 0.6 ? "true" : "false",
+                        uniform() < booked ? "true" : "false",
                         reasons[reason < 0.5 ? 0 : reason < 0.8 ? 1 : 2],
                         1 + (int)(uniform() * 5));
         }
@@ -696,8 +696,8 @@ static void test_kpi__movers_flag_only_the_shift(void **state)
 
     /* One known shift: a fifth handed off in September, a third in
      * October; everything else the same distributions (noise). */
-    constructed_month(&b, "2026-09", 700, 0.20);
-    constructed_month(&b, "2026-10", 700, 0.33);
+    constructed_month(&b, "2026-09", 700, 0.20, 0.6);
+    constructed_month(&b, "2026-10", 700, 0.33, 0.6);
     ingest_text(f, b.ptr);
     cs_buf_addf(&q, "CALLSCOPE_RUBRICS_DIR=%s/empty ", f->dir);
     {
@@ -784,6 +784,53 @@ static void test_kpi__movers_flag_only_the_shift(void **state)
     cs_buf_release(&q);
 }
 
+
+static void test_kpi__executive_drivers_quote_explanations(void **state)
+{
+    struct th_env *f = *state;
+    struct cs_buf b = CS_BUF_INIT, q = CS_BUF_INIT, p = CS_BUF_INIT;
+    char *out = NULL, *text;
+
+    /* The agent's bookings fall from 60 % to 35 %: a significant mover
+     * with a verdict to explain. */
+    constructed_month(&b, "2026-09", 600, 0.2, 0.60);
+    constructed_month(&b, "2026-10", 600, 0.2, 0.35);
+    ingest_text(f, b.ptr);
+    cs_buf_addf(&p, "mkdir -p %s/empty", f->dir);
+    assert_int_equal(system(p.ptr), 0);
+    cs_buf_addf(&q, "%sCALLSCOPE_RUBRICS_DIR=%s/empty ", f->env.ptr, f->dir);
+    assert_int_equal(th_run(q.ptr, "score -q", NULL, NULL), 0);
+    /* Before any explanation the drivers say none is stored, and how to
+     * make one. */
+    assert_int_equal(th_run(q.ptr, "report executive --month 2026-10 "
+                            "--tenant shifty", &out, NULL), 0);
+    text = th_pdf_text(strtok(out, "\n"));
+    assert_non_null(strstr(text, "Drivers: why the movers moved"));
+    assert_non_null(strstr(text, "booked: true rate fell"));
+    assert_non_null(strstr(text, "bad news"));
+    assert_non_null(strstr(text, "no explanation stored (callscope explain "
+                                 "--metric booked --value false --tenant "
+                                 "shifty"));
+    free(text);
+    free(out);
+    assert_int_equal(th_run(q.ptr, "explain --metric booked --value false "
+                            "--tenant shifty --from 2026-10-01 --to "
+                            "2026-11-01", &out, NULL), 0);
+    free(out);
+    assert_int_equal(th_run(q.ptr, "report executive --month 2026-10 "
+                            "--tenant shifty", &out, NULL), 0);
+    text = th_pdf_text(strtok(out, "\n"));
+    assert_non_null(strstr(text, "the reasons found in"));
+    assert_non_null(strstr(text, "logged by the agent at run time"));
+    assert_null(strstr(text, "no explanation stored (callscope explain "
+                             "--metric booked"));
+    free(text);
+    free(out);
+    cs_buf_release(&b);
+    cs_buf_release(&q);
+    cs_buf_release(&p);
+}
+
 /* The sandbox with this file's own setup. */
 #define ENV_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, th_env_teardown)
 
@@ -793,6 +840,7 @@ int main(void)
         cmocka_unit_test(test_kpi__fee_is_prorated_by_days_of_each_month),
         cmocka_unit_test(test_kpi__significance_tests_hand_computed),
         ENV_TEST(test_kpi__movers_flag_only_the_shift),
+        ENV_TEST(test_kpi__executive_drivers_quote_explanations),
         ENV_TEST(test_kpi__real_dev_matches_independent_figures),
         ENV_TEST(test_kpi__csv_carries_each_kpi_once_with_comparisons),
         ENV_TEST(test_kpi__table_reads_as_a_person_expects),

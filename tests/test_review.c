@@ -376,6 +376,217 @@ static void test_review__show_has_every_field(void **state)
     cs_buf_release(&a);
 }
 
+
+/* ---- explain ---- */
+
+/* The environment with the LLM test double in `mode` for explain. */
+static char *with_double(struct th_env *f, const char *mode)
+{
+    const char *args[] = {"--explain-mode", mode, "--api-key", "sk-x", NULL};
+    struct cs_buf e = CS_BUF_INIT;
+
+    json_decref(th_double_stop(&f->dbl));
+    th_double_start(&f->dbl, f->dir, args);
+    cs_buf_addf(&e, "%sCALLSCOPE_LLM_BASE_URL=http://127.0.0.1:%ld/v1 "
+                "CALLSCOPE_LLM_API_KEY=sk-x CALLSCOPE_LLM_MODEL=judge-1 ",
+                f->env.ptr, f->dbl.port);
+    return cs_buf_detach(&e, NULL);
+}
+
+#define EXPLAIN_ARGS                                                       \
+    "explain --metric resolution_without_handoff --value false "          \
+    "--tenant northwind-support --sample 12 --seed 3"
+
+static long explanations(struct th_env *f)
+{
+    return th_sql_long(f->db, "SELECT count(*) FROM explanations");
+}
+
+static void test_review__explain_with_the_llm(void **state)
+{
+    struct th_env *f = *state;
+    char *env = with_double(f, "ok"), *out = NULL, *err = NULL, *log, *v;
+    json_t *e, *themes, *th;
+    long total = 0;
+    size_t i;
+
+    assert_int_equal(th_run(env, EXPLAIN_ARGS " --format json", &out, &err),
+                     0);
+    e = json_loads(out, 0, NULL);
+    assert_non_null(e);
+    assert_string_equal(json_string_value(json_object_get(e, "evaluator")),
+                        "llm:judge-1");
+    assert_int_equal(json_integer_value(json_object_get(e, "sampled")), 12);
+    themes = json_object_get(e, "themes");
+    assert_true(json_array_size(themes) >= 1 &&
+                json_array_size(themes) <= 8);
+    /* Counts add up; every example is a real id of the sample sent. */
+    json_array_foreach(themes, i, th) {
+        size_t k;
+        json_t *x;
+
+        total += (long)json_integer_value(json_object_get(th, "count"));
+        json_array_foreach(json_object_get(th, "examples"), k, x) {
+            struct cs_buf q = CS_BUF_INIT;
+            int found = 0;
+            size_t j;
+            json_t *id;
+
+            json_array_foreach(th_json_path(e, "inputs.ids"), j, id)
+                found |= json_equal(id, x);
+            assert_true(found);
+            cs_buf_addf(&q, "SELECT count(*) FROM results WHERE current AND "
+                        "metric = 'resolution_without_handoff' AND value = "
+                        "'false' AND conversation_id = '%s'",
+                        json_string_value(x));
+            assert_int_equal(th_sql_long(f->db, q.ptr), 1);
+            cs_buf_release(&q);
+        }
+    }
+    assert_int_equal(total, 12);
+    json_decref(e);
+    free(out);
+    free(err);
+    /* The same seed, the same sample (the stored inputs say which). */
+    v = th_sql(f->db, "SELECT count(DISTINCT inputs->'ids') FROM "
+                      "explanations");
+    assert_string_equal(v, "1");
+    free(v);
+    assert_int_equal(th_run(env, EXPLAIN_ARGS, &out, NULL), 0);
+    assert_non_null(strstr(out, "12 sent (redacted), explained by "
+                                "llm:judge-1"));
+    free(out);
+    v = th_sql(f->db, "SELECT count(DISTINCT inputs->'ids') FROM "
+                      "explanations");
+    assert_string_equal(v, "1");
+    free(v);
+    /* What was sent: the data part of the user message, conversations by
+     * alias, turns redacted, no id, no caller. */
+    {
+        struct cs_buf p = CS_BUF_INIT;
+
+        cs_buf_addf(&p, "%s/double.log", f->dir);
+        log = th_read(p.ptr);
+        cs_buf_release(&p);
+    }
+    assert_non_null(log);
+    assert_non_null(strstr(log, "<transcript id="));
+    assert_non_null(strstr(log, "c01"));
+    assert_non_null(strstr(log, "c12"));
+    assert_non_null(strstr(log, "rationale: rule 1 matched"));
+    assert_non_null(strstr(log, "callscope_explain"));
+    assert_null(strstr(log, "nw-2026"));
+    assert_null(strstr(log, "+1202"));
+    free(log);
+    /* Personal data in a turn is redacted before it leaves. */
+    {
+        struct cs_buf p = CS_BUF_INIT, a = CS_BUF_INIT;
+
+        cs_buf_addf(&p, "%s/full.jsonl", f->dir);
+        th_write(p.ptr, FULL, strlen(FULL));
+        cs_buf_addf(&a, "ingest -q %s", p.ptr);
+        free(run_ok(f, a.ptr, 0));
+        free(run_ok(f, "score -q", 0));
+        assert_int_equal(th_run(env, "explain --metric booking_completed "
+                                "--value true --tenant acme-dental --from "
+                                "2026-11-02 --to 2026-11-03", &out, NULL), 0);
+        assert_non_null(strstr(out, "1 matching, 1 sent"));
+        free(out);
+        cs_buf_reset(&p);
+        cs_buf_addf(&p, "%s/double.log", f->dir);
+        log = th_read(p.ptr);
+        assert_non_null(strstr(log, "call me on [PHONE]."));
+        assert_null(strstr(log, "202-555-0143"));
+        free(log);
+        cs_buf_release(&p);
+        cs_buf_release(&a);
+    }
+    free(env);
+}
+
+static void expect_refused(struct th_env *f, const char *mode,
+                           const char *why)
+{
+    char *env = with_double(f, mode), *err = NULL;
+    long before = explanations(f);
+    json_t *stats;
+
+    assert_int_equal(th_run(env, EXPLAIN_ARGS, NULL, &err), 1);
+    if (!strstr(err, why))
+        fail_msg("%s: '%s' lacks '%s'", mode, err, why);
+    /* Refused after one re-ask; nothing stored. */
+    assert_int_equal(explanations(f), before);
+    stats = th_double_stop(&f->dbl);
+    assert_int_equal(json_integer_value(json_object_get(stats,
+                                                        "chat_requests")),
+                     2);
+    json_decref(stats);
+    free(err);
+    free(env);
+}
+
+static void test_review__explain_refuses_inventions(void **state)
+{
+    struct th_env *f = *state;
+    char *env, *out = NULL;
+
+    expect_refused(f, "invent_id", "is not the id of a conversation sent");
+    expect_refused(f, "bad_counts", "the counts add up to 14, not to the 12");
+    expect_refused(f, "dup_id", "is an example of two themes");
+    expect_refused(f, "too_many", "there must be 1 to 8 themes, not 9");
+    /* Wrong once, right when told what was wrong: stored. */
+    env = with_double(f, "bad_once");
+    assert_int_equal(th_run(env, EXPLAIN_ARGS, &out, NULL), 0);
+    assert_non_null(strstr(out, "stored as explanation"));
+    assert_int_equal(explanations(f), 1);
+    free(out);
+    free(env);
+}
+
+static void test_review__explain_offline_groups_the_rules(void **state)
+{
+    struct th_env *f = *state;
+    char *out = NULL, *v;
+    json_t *e, *th;
+    long total = 0;
+    size_t i;
+
+    assert_int_equal(th_run(f->env.ptr, "explain --metric "
+                            "resolution_without_handoff --value false "
+                            "--tenant northwind-support --format json", &out,
+                            NULL), 0);
+    e = json_loads(out, 0, NULL);
+    assert_non_null(e);
+    assert_string_equal(json_string_value(json_object_get(e, "evaluator")),
+                        "rules");
+    v = th_sql(f->db, "SELECT count(*) FROM results WHERE current AND "
+                      "tenant = 'northwind-support' AND metric = "
+                      "'resolution_without_handoff' AND value = 'false'");
+    assert_int_equal(json_integer_value(json_object_get(e, "matched")),
+                     strtol(v, NULL, 10));
+    free(v);
+    json_array_foreach(json_object_get(e, "themes"), i, th) {
+        total += (long)json_integer_value(json_object_get(th, "count"));
+        /* The rule that decided, without the turn it was in. */
+        assert_true(strncmp(json_string_value(json_object_get(th, "title")),
+                            "rule ", 5) == 0 ||
+                    strcmp(json_string_value(json_object_get(th, "title")),
+                           "Other") == 0);
+    }
+    assert_int_equal(total,
+                     json_integer_value(json_object_get(e, "matched")));
+    json_decref(e);
+    free(out);
+    /* No conversation with the verdict: nothing to explain, no row. */
+    assert_int_equal(th_run(f->env.ptr, "explain --metric call_reason "
+                            "--value billing --tenant northwind-support "
+                            "--from 2026-01-01 --to 2026-01-02", &out, NULL),
+                     0);
+    assert_non_null(strstr(out, "nothing to explain"));
+    free(out);
+    assert_int_equal(explanations(f), 1);
+}
+
 #define ENV_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, th_env_teardown)
 
 int main(void)
@@ -386,6 +597,9 @@ int main(void)
         ENV_TEST(test_review__samples_are_deterministic_subsets),
         ENV_TEST(test_review__table_and_csv),
         ENV_TEST(test_review__show_has_every_field),
+        ENV_TEST(test_review__explain_with_the_llm),
+        ENV_TEST(test_review__explain_refuses_inventions),
+        ENV_TEST(test_review__explain_offline_groups_the_rules),
     };
 
     return cmocka_run_group_tests_name("review", tests, NULL, NULL);

@@ -313,6 +313,11 @@ static void add_neutralised(struct cs_buf *b, const char *text, size_t len)
     cs_buf_add(b, text + start, len - start);
 }
 
+void cs_llm_neutralise(struct cs_buf *b, const char *text, size_t len)
+{
+    add_neutralised(b, text, len);
+}
+
 static int build_transcript(struct cs_llm_plan *plan,
                             const struct cs_conv *conv, struct cs_redact *rd,
                             struct cs_err *err)

@@ -99,4 +99,44 @@ int cs_review_show(struct cs_store *st, const struct cs_config *cfg,
                    const char *id, int redact, int color, FILE *out,
                    struct cs_err *err);
 
+/* Conversations an LLM explanation reads by default. */
+#define CS_REVIEW_EXPLAIN_SAMPLE 40
+
+struct cs_review_explain {
+    const char *metric;
+    const char *value;      /* as given: false, billing, 3 */
+    const char *tenant;     /* NULL: every tenant */
+    const char *from;       /* local dates, or NULL */
+    const char *to;
+    long sample;            /* 0: the default (LLM), every one (offline) */
+    const char *seed;       /* NULL: "explain" */
+    int offline;            /* the rules' grouping even with an LLM */
+    int json;               /* print the stored explanation as JSON */
+    long matched;           /* set: conversations with the verdict */
+    long sampled;           /* set: those read */
+    long id;                /* set: the stored explanation */
+};
+
+/*
+ * Why do conversations end with metric = value? With an LLM configured
+ * (and not o->offline): a deterministic sample of the matching
+ * conversations (o->sample, else CS_REVIEW_EXPLAIN_SAMPLE) is sent,
+ * redacted, in the data part of one request with the verdicts'
+ * rationales (llm/explain.h), cut to fit the context; the answer's
+ * themes (at most 8, each with a count and example ids) are validated —
+ * an answer naming a conversation that was not sent or counts that do
+ * not add up is sent back once with its problems, then refused
+ * (CS_ELLM, nothing stored). Offline: the themes are the rules and
+ * evidence that produced the verdicts, grouped and counted over every
+ * matching conversation (or the sample asked for). The explanation is
+ * stored with its inputs (ids read, seed, the request and its SHA-256,
+ * tokens) for the reports (store/review.h) and printed: a table, or
+ * with o->json the stored object. CS_ENOTFOUND when no conversation has
+ * the verdict; CS_EINVALID for a value the metric cannot have.
+ */
+int cs_review_explain(struct cs_store *st, const struct cs_config *cfg,
+                      const struct cs_rubric_set *set,
+                      struct cs_review_explain *o, FILE *out,
+                      struct cs_err *err);
+
 #endif

@@ -188,6 +188,12 @@ static int item_page(void *vctx, const PGresult *rows, struct cs_err *err)
                             : strtod(PQgetvalue(rows, i, 8), NULL);
         it.handoff = *PQgetvalue(rows, i, 10) == 't';
         it.metrics = m ? m : json_object();
+        it.evaluator = PQgetisnull(rows, i, 12) ? NULL
+                                                : PQgetvalue(rows, i, 12);
+        it.rationale = PQgetisnull(rows, i, 13) ? NULL
+                                                : PQgetvalue(rows, i, 13);
+        it.evidence = PQgetisnull(rows, i, 14) ? NULL
+                                               : PQgetvalue(rows, i, 14);
         ret = w->fn(w->ctx, &it, err);
         json_decref((json_t *)it.metrics);
     }
@@ -204,7 +210,7 @@ int cs_store_conversations(struct cs_store *st, const struct cs_conv_query *q,
     char limit[32];
     struct walk wk = {fn, ctx};
     PGresult *r = NULL;
-    int ret, sp, seed, lim, z, d;
+    int ret, sp, seed, lim, z, d, vm;
 
     memset(&p, 0, sizeof(p));
     ret = where(&w, &p, q, err);
@@ -231,6 +237,7 @@ int cs_store_conversations(struct cs_store *st, const struct cs_conv_query *q,
     seed = param(&p, q->seed ? q->seed : "");
     snprintf(limit, sizeof(limit), "%ld", q->sample);
     lim = param(&p, q->sample > 0 ? limit : NULL);
+    vm = param(&p, q->verdict);
     cs_buf_reset(&sql);
     /* The sample is drawn in a subquery, then listed in time order. */
     cs_buf_addf(&sql,
@@ -245,13 +252,16 @@ int cs_store_conversations(struct cs_store *st, const struct cs_conv_query *q,
                 "  FROM results r WHERE r.current AND r.tenant = c.tenant"
                 "  AND r.conversation_id = c.id"
                 "  AND $%d::jsonb ? r.metric), '{}')::text,"
-                " c.handoff IS NOT NULL, c.started_at AS at"
-                " FROM conversations c%s"
+                " c.handoff IS NOT NULL, c.started_at AS at,"
+                " v.evaluator, v.rationale, v.evidence"
+                " FROM conversations c LEFT JOIN results v ON v.current"
+                "  AND v.tenant = c.tenant AND v.conversation_id = c.id"
+                "  AND v.metric = $%d%s"
                 " ORDER BY CASE WHEN $%d::bigint IS NULL THEN NULL ELSE"
                 "  md5($%d || ':' || c.tenant || ':' || c.id) END,"
                 "  c.started_at, c.tenant, c.id"
                 " LIMIT $%d::bigint) s ORDER BY s.at, 1, 2",
-                z, d, sp, w.ptr, lim, seed, lim);
+                z, d, sp, vm, w.ptr, lim, seed, lim);
     ret = cs_store_each_page(st, sql.ptr, p.n, p.v, PAGE, item_page, &wk,
                              "cannot select conversations", err);
     if (ret)

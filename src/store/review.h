@@ -55,6 +55,9 @@ struct cs_conv_query {
     const char *seed;
     char *const *show;      /* metrics whose current values each row
                                carries (NULL-terminated, may be NULL) */
+    const char *verdict;    /* a metric whose current result's evaluator,
+                               rationale and evidence each row carries, or
+                               NULL */
 };
 
 /* 1 when `name` is a number a CS_COND_NUMBER condition may compare. */
@@ -73,6 +76,9 @@ struct cs_conv_item {
     double duration_s;      /* answer to end; NAN when unknown */
     int handoff;
     const json_t *metrics;  /* {metric: value} of q->show, borrowed */
+    const char *evaluator;  /* of q->verdict's result, or NULL */
+    const char *rationale;  /* of q->verdict's result, or NULL */
+    const char *evidence;   /* of q->verdict's result, or NULL */
 };
 
 typedef int (*cs_conv_item_fn)(void *ctx, const struct cs_conv_item *it,
