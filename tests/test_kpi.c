@@ -798,7 +798,9 @@ static void test_kpi__executive_drivers_quote_explanations(void **state)
     ingest_text(f, b.ptr);
     cs_buf_addf(&p, "mkdir -p %s/empty", f->dir);
     assert_int_equal(system(p.ptr), 0);
-    cs_buf_addf(&q, "%sCALLSCOPE_RUBRICS_DIR=%s/empty ", f->env.ptr, f->dir);
+    cs_buf_addf(&q, "%sCALLSCOPE_RUBRICS_DIR=%s/empty "
+                "CALLSCOPE_TEMPLATES_DIR=%s/templates ", f->env.ptr, f->dir,
+                CS_SOURCE_DIR);
     assert_int_equal(th_run(q.ptr, "score -q", NULL, NULL), 0);
     /* Before any explanation the drivers say none is stored, and how to
      * make one. */
