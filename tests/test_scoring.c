@@ -685,6 +685,139 @@ static void test_scoring__three_processes_share_the_work(void **state)
 }
 
 
+
+/* Adds "min_kappa": k to rubric `key` of the sandbox's folder. */
+static void set_min_kappa(struct th_env *f, const char *key, const char *k)
+{
+    struct cs_buf p = CS_BUF_INIT, t = CS_BUF_INIT;
+    char *text;
+
+    cs_buf_addf(&p, "%s/rubrics/%s.json", f->dir, key);
+    text = th_read(p.ptr);
+    assert_non_null(text);
+    assert_true(text[0] == '{');
+    cs_buf_addf(&t, "{\"min_kappa\": %s, %s", k, text + 1);
+    th_write(p.ptr, t.ptr, t.len);
+    free(text);
+    cs_buf_release(&p);
+    cs_buf_release(&t);
+}
+
+static void test_scoring__trust_in_the_judge(void **state)
+{
+    struct th_env *f = *state;
+    struct cs_buf a = CS_BUF_INIT, sh = CS_BUF_INIT;
+    char *labels = th_src("tests/data/real-dev/labels.jsonl");
+    char *out, *v, *sum = NULL;
+    json_t *j;
+
+    free(run_ok(f, "score", 0));
+    /* min_kappa is no change of meaning: nothing is re-scored. */
+    set_min_kappa(f, "call_reason", "0.5");
+    set_min_kappa(f, "task_completed", "0.7");
+    out = run_ok(f, "score", 0);
+    assert_non_null(strstr(out, " 0 evaluations written"));
+    free(out);
+    /* Never measured: not yet verified. */
+    out = run_ok(f, "kpis --from 2026-09-01 --to 2026-10-01 --tenant "
+                    "lumen-entertainment --format json", 0);
+    j = json_loads(out, 0, NULL);
+    assert_true(json_is_false(th_json_path(
+        j, "tenants.lumen-entertainment.metrics.call_reason.verified")));
+    assert_null(th_json_path(
+        j, "tenants.lumen-entertainment.metrics.task_offered.verified"));
+    json_decref(j);
+    free(out);
+    /* A calibration is stored with its date, the labels file's hash and
+     * the figures. */
+    cs_buf_addf(&a, "calibrate --labels %s --metric call_reason --metric "
+                "task_completed", labels);
+    free(run_ok(f, a.ptr, 0));
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM calibrations"), 2);
+    cs_buf_addf(&sh, "sha256sum %s | cut -c1-64", labels);
+    assert_int_equal(th_sh(sh.ptr, &sum), 0);
+    sum[strcspn(sum, "\n")] = '\0';
+    v = th_sql(f->db, "SELECT labels_sha256 || ' ' || (measured_at::date = "
+                      "current_date) || ' ' || n || ' ' || round(kappa::"
+                      "numeric, 4) || ' ' || (rubric_version IS NOT NULL) "
+                      "FROM calibrations WHERE metric = 'call_reason'");
+    {
+        struct cs_buf want = CS_BUF_INIT;
+
+        cs_buf_addf(&want, "%s true 1040 0.6192 true", sum);
+        assert_string_equal(v, want.ptr);
+        cs_buf_release(&want);
+    }
+    free(v);
+    /* call_reason reaches its 0.5, task_completed (0.53) not its 0.7. */
+    out = run_ok(f, "kpis --from 2026-09-01 --to 2026-10-01 --tenant "
+                    "lumen-entertainment --format json", 0);
+    j = json_loads(out, 0, NULL);
+    assert_true(json_is_true(th_json_path(
+        j, "tenants.lumen-entertainment.metrics.call_reason.verified")));
+    assert_true(json_is_false(th_json_path(
+        j, "tenants.lumen-entertainment.metrics.task_completed.verified")));
+    assert_true(fabs(json_number_value(th_json_path(
+                         j, "tenants.lumen-entertainment.metrics.call_reason."
+                            "calibration.kappa")) -
+                     0.6192) < 1e-4);
+    json_decref(j);
+    free(out);
+    out = run_ok(f, "kpis --from 2026-09-01 --to 2026-10-01 --tenant "
+                    "lumen-entertainment", 0);
+    assert_non_null(strstr(out, "true rate *"));
+    assert_non_null(strstr(out, "* not yet verified against human labels"));
+    free(out);
+    /* The executive report marks it and lists each metric's agreement. */
+    cs_buf_reset(&a);
+    cs_buf_addf(&a, "%sCALLSCOPE_TEMPLATES_DIR=%s/templates", f->env.ptr,
+                CS_SOURCE_DIR);
+    assert_int_equal(th_run(a.ptr, "report executive --month 2026-09 "
+                            "--tenant lumen-entertainment", &out, NULL), 0);
+    {
+        char *text = th_pdf_text(strtok(out, "\n"));
+
+        assert_non_null(strstr(text, "\xe2\x80\xa0 Not yet verified against "
+                                     "human labels"));
+        assert_non_null(strstr(text, "kappa 0.62, accuracy 66.4 %, n 1040"));
+        assert_non_null(strstr(text, "min 0.50: verified"));
+        assert_non_null(strstr(text, "min 0.70: not yet verified"));
+        assert_non_null(strstr(text, "never measured"));
+        free(text);
+    }
+    free(out);
+    /* A later version of the rubric is not verified by a measurement of
+     * an earlier one. */
+    {
+        struct cs_buf p = CS_BUF_INIT, t = CS_BUF_INIT;
+        char *text, *at;
+
+        cs_buf_addf(&p, "%s/rubrics/call_reason.json", f->dir);
+        text = th_read(p.ptr);
+        at = strstr(text, "\"definition\": \"");
+        assert_non_null(at);
+        at += strlen("\"definition\": \"");
+        cs_buf_add(&t, text, (size_t)(at - text));
+        cs_buf_addf(&t, "In short: %s", at);
+        th_write(p.ptr, t.ptr, t.len);
+        free(text);
+        cs_buf_release(&p);
+        cs_buf_release(&t);
+    }
+    free(run_ok(f, "score --rubrics-changed", 0));
+    out = run_ok(f, "kpis --from 2026-09-01 --to 2026-10-01 --tenant "
+                    "lumen-entertainment --format json", 0);
+    j = json_loads(out, 0, NULL);
+    assert_true(json_is_false(th_json_path(
+        j, "tenants.lumen-entertainment.metrics.call_reason.verified")));
+    json_decref(j);
+    free(out);
+    free(sum);
+    free(labels);
+    cs_buf_release(&a);
+    cs_buf_release(&sh);
+}
+
 /* ---- rubrics per tenant, scorecards ---- */
 
 static void put(struct th_env *f, const char *rel, const char *text)
@@ -881,6 +1014,7 @@ int main(void)
         ENV_TEST(test_scoring__kpis_carry_metric_results),
         ENV_TEST(test_scoring__three_processes_share_the_work),
         TH_ENV_TEST(test_scoring__tenant_rubrics_and_scorecards),
+        ENV_TEST(test_scoring__trust_in_the_judge),
     };
 
     return cmocka_run_group_tests_name("scoring", tests, NULL, NULL);

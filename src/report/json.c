@@ -117,6 +117,21 @@ static json_t *metric_json(const struct cs_metric_kpi *m)
         }
     }
     json_object_set_new(o, "errors", json_integer(m->errors));
+    /* Trust in the judge: present when the rubric asks for it or a
+     * calibration was stored. */
+    if (!isnan(m->min_kappa)) {
+        json_object_set_new(o, "min_kappa", json_real(m->min_kappa));
+        json_object_set_new(o, "verified", json_boolean(!m->unverified));
+    }
+    if (m->calibration) {
+        const struct cs_calibration_kpi *k = m->calibration;
+
+        json_object_set_new(o, "calibration", json_pack(
+            "{s:s,s:s,s:s?,s:s?,s:I,s:o,s:o}", "measured_at", k->measured_at,
+            "labels_sha256", k->labels_sha256, "rubric_version", k->version,
+            "evaluator", k->evaluator, "n", (json_int_t)k->n, "accuracy",
+            real_or_null(k->accuracy), "kappa", real_or_null(k->kappa)));
+    }
     return o;
 }
 

@@ -1263,7 +1263,7 @@ static void methods(struct pdf_doc *d)
     static const struct cs_col mcols[] = {
         {"Metric", 140, CS_ALIGN_LEFT, 2}, {"Version", 92, CS_ALIGN_LEFT, 1},
         {"Evaluator", 86, CS_ALIGN_LEFT, 1},
-        {"Agreement with human labels", 175, CS_ALIGN_LEFT, 2},
+        {"Agreement with human labels", 175, CS_ALIGN_LEFT, 3},
     };
     struct cs_buf evals = CS_BUF_INIT;
     char scored[32], conv[32], share[32];
