@@ -41,16 +41,7 @@ static int setup(void **state)
     return 0;
 }
 
-static char *run_ok(struct th_env *f, const char *args, int rc)
-{
-    char *out = NULL, *err = NULL;
-    int got = th_run(f->env.ptr, args, &out, &err);
-
-    if (got != rc)
-        fail_msg("'%s' exited %d, not %d: %s", args, got, rc, err);
-    free(err);
-    return out;
-}
+#define run_ok th_run_ok
 
 /* "tenant/id" of every JSON line, sorted, one per line (new). */
 static char *ids_of_jsonl(const char *jsonl)

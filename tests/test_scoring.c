@@ -53,16 +53,7 @@ static json_t *json_at(json_t *o, const char *a, const char *b,
 }
 
 /* Runs `args`, expects exit `rc`, returns stdout (new). */
-static char *run_ok(struct th_env *f, const char *args, int rc)
-{
-    char *out = NULL, *err = NULL;
-    int got = th_run(f->env.ptr, args, &out, &err);
-
-    if (got != rc)
-        fail_msg("'%s' exited %d, not %d: %s", args, got, rc, err);
-    free(err);
-    return out;
-}
+#define run_ok th_run_ok
 
 static void test_scoring__second_run_evaluates_nothing(void **state)
 {

@@ -12,7 +12,7 @@
 
 #define MAX_RUBRIC_FILE (1024 * 1024)
 
-static int valid_key(const char *k)
+int cs_rubric_valid_key(const char *k)
 {
     if (!*k)
         return 0;
@@ -38,7 +38,7 @@ static int read_rubric(struct cs_rubric_loader *L, size_t i,
     ret = cs_fs_read(&text, &len, file.ptr, MAX_RUBRIC_FILE, err);
     if (ret < 0)
         goto done;
-    if (!valid_key(r->key))
+    if (!cs_rubric_valid_key(r->key))
         cs_lint_error(L, i, NULL, "invalid key '%s': a rubric file name must "
                       "be [a-z0-9_]+.json", r->key);
     r->doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);

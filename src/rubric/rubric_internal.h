@@ -86,6 +86,9 @@ unsigned char *cs_rubric_order_deps(struct cs_rubric_loader *L,
  * one casing style, one term for handoff, shared prefixes. */
 void cs_rubric_check_names(struct cs_rubric_loader *L);
 
+/* load.c: 1 when `k` is a valid metric key, [a-z0-9_]+. */
+int cs_rubric_valid_key(const char *k);
+
 /* lint.c: 1 when `s` is in the NULL-terminated `list`. */
 int cs_rubric_in_list(const char *s, const char *const *list);
 

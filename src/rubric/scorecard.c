@@ -292,17 +292,6 @@ static void compute_version(struct cs_rubric_set *set,
     cs_buf_release(&b);
 }
 
-static int valid_key(const char *k)
-{
-    if (!*k)
-        return 0;
-    for (; *k; k++) {
-        if (!cs_rubric_is_lower(*k) && !cs_rubric_is_digit(*k) && *k != '_')
-            return 0;
-    }
-    return 1;
-}
-
 static void check_doc(struct sc_check *c)
 {
     struct cs_scorecard *sc = c->sc;
@@ -317,7 +306,7 @@ static void check_doc(struct sc_check *c)
         if (!cs_rubric_in_list(k, top_fields))
             error(c, k, "unknown field");
     }
-    if (!valid_key(sc->key))
+    if (!cs_rubric_valid_key(sc->key))
         error(c, NULL, "invalid key '%s': a scorecard file name must be "
               "[a-z0-9_]+" SUFFIX, sc->key);
     if (!key)

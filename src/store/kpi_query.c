@@ -221,32 +221,41 @@ void cs_kpi_raw_free(struct cs_kpi_raw *raw, size_t n)
     free(raw);
 }
 
-int cs_store_tenants(char ***out, struct cs_store *st, const char *from_day,
-                     const char *to_day, struct cs_err *err)
+int cs_store_query_strv(char ***out, struct cs_store *st, const char *sql,
+                        int n, const char *const *params, const char *what,
+                        struct cs_err *err)
 {
-    const char *params[2] = {from_day, to_day};
     PGresult *r;
     char **v;
-    int n;
+    int rows;
 
     *out = NULL;
-    r = PQexecParams(st->conn, "SELECT DISTINCT tenant FROM conversations"
-                     " WHERE started_at >= $1::date - interval '2 days'"
-                     " AND started_at < $2::date + interval '2 days'"
-                     " ORDER BY 1", 2, NULL, params, NULL, NULL, 0);
+    r = PQexecParams(st->conn, sql, n, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        int ret = cs_store_pg_err(err, st->conn, r, "tenant query failed");
+        int ret = cs_store_pg_err(err, st->conn, r, what);
 
         PQclear(r);
         return ret;
     }
-    n = PQntuples(r);
-    v = cs_xcalloc((size_t)n + 1, sizeof(*v));
-    for (int i = 0; i < n; i++)
+    rows = PQntuples(r);
+    v = cs_xcalloc((size_t)rows + 1, sizeof(*v));
+    for (int i = 0; i < rows; i++)
         v[i] = cs_xstrdup(PQgetvalue(r, i, 0));
     PQclear(r);
     *out = v;
     return 0;
+}
+
+int cs_store_tenants(char ***out, struct cs_store *st, const char *from_day,
+                     const char *to_day, struct cs_err *err)
+{
+    const char *params[2] = {from_day, to_day};
+
+    return cs_store_query_strv(out, st, "SELECT DISTINCT tenant FROM "
+                               "conversations WHERE started_at >= $1::date "
+                               "- interval '2 days' AND started_at < "
+                               "$2::date + interval '2 days' ORDER BY 1", 2,
+                               params, "tenant query failed", err);
 }
 
 void cs_strv_free(char **v)

@@ -284,27 +284,10 @@ int cs_store_conversation_tenants(char ***out, struct cs_store *st,
                                   const char *id, struct cs_err *err)
 {
     const char *params[1] = {id};
-    PGresult *r;
-    char **v;
-    int n;
 
-    *out = NULL;
-    r = PQexecParams(st->conn, "SELECT tenant FROM conversations WHERE id = "
-                     "$1 ORDER BY 1", 1, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        int ret = cs_store_pg_err(err, st->conn, r, "cannot find the "
-                                  "conversation");
-
-        PQclear(r);
-        return ret;
-    }
-    n = PQntuples(r);
-    v = cs_xcalloc((size_t)n + 1, sizeof(*v));
-    for (int i = 0; i < n; i++)
-        v[i] = cs_xstrdup(PQgetvalue(r, i, 0));
-    PQclear(r);
-    *out = v;
-    return 0;
+    return cs_store_query_strv(out, st, "SELECT tenant FROM conversations "
+                               "WHERE id = $1 ORDER BY 1", 1, params,
+                               "cannot find the conversation", err);
 }
 
 #define LOCAL_TIME(col)                                                   \
