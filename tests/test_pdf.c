@@ -338,6 +338,8 @@ static void test_pdf__hard_cases_stay_inside_the_page(void **state)
     assert_int_equal(pdf_pages(p.ptr), 1);
     text = th_pdf_text(p.ptr);
     assert_non_null(strstr(text, " more"));
+    /* The day's movers against the day before have their place too. */
+    assert_non_null(strstr(text, "What moved against the day before"));
     free(text);
     th_rmtree(rdir);
     free(rdir);

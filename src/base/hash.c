@@ -1,7 +1,11 @@
 /* hash.c - SHA-256 (FIPS 180-4), HMAC-SHA256 (RFC 2104), 64-bit FNV-1a */
 #include "base/hash.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
+
+#include "base/err.h"
 
 static const uint32_t K[64] = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1,
@@ -204,4 +208,28 @@ uint64_t cs_fnv1a64_update(uint64_t h, const void *data, size_t n)
 uint64_t cs_fnv1a64(const void *data, size_t n)
 {
     return cs_fnv1a64_update(CS_FNV1A64_BASIS, data, n);
+}
+
+int cs_sha256_file(char out[65], const char *path, struct cs_err *err)
+{
+    struct cs_sha256 c;
+    unsigned char d[32], chunk[65536];
+    FILE *f = fopen(path, "rb");
+    size_t n;
+    int bad;
+
+    out[0] = '\0';
+    if (!f)
+        return cs_err_set(err, CS_EIO, "cannot open '%s': %s", path,
+                          strerror(errno));
+    cs_sha256_init(&c);
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        cs_sha256_update(&c, chunk, n);
+    bad = ferror(f);
+    fclose(f);
+    if (bad)
+        return cs_err_set(err, CS_EIO, "cannot read '%s'", path);
+    cs_sha256_final(&c, d);
+    cs_hash_hex(d, 32, out);
+    return 0;
 }

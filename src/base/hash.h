@@ -47,6 +47,11 @@ void cs_hmac_sha256(const void *key, size_t key_len, const void *data,
  * on where they differ (for comparing MACs). */
 int cs_hash_equal(const void *a, const void *b, size_t n);
 
+/* The lower-case hex SHA-256 of the file at `path` into out (65 bytes),
+ * read in pieces. 0, or CS_EIO naming the file. */
+struct cs_err;
+int cs_sha256_file(char out[65], const char *path, struct cs_err *err);
+
 /* Lower-case hex of `n` bytes into out (2n + 1 bytes with the NUL). */
 void cs_hash_hex(const unsigned char *d, size_t n, char *out);
 

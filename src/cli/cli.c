@@ -116,7 +116,8 @@ int cs_cli_check_metrics(struct cs_ctx *ctx, const char *cmd,
     int found, ret;
 
     for (char *const *m = metrics; m && *m; m++) {
-        if (set && cs_rubric_set_find(set, *m))
+        if (set && (cs_rubric_set_find(set, *m) ||
+                    cs_scorecard_find(set, *m)))
             continue;
         ret = cs_store_metric_exists(&found, ctx->st, *m, &err);
         if (ret)

@@ -170,5 +170,8 @@ int cs_cmd_results(int argc, char **argv, struct cs_ctx *ctx);
 int cs_cmd_calibrate(int argc, char **argv, struct cs_ctx *ctx);
 int cs_cmd_report(int argc, char **argv, struct cs_ctx *ctx);
 int cs_cmd_tenant(int argc, char **argv, struct cs_ctx *ctx);
+int cs_cmd_conversations(int argc, char **argv, struct cs_ctx *ctx);
+int cs_cmd_show(int argc, char **argv, struct cs_ctx *ctx);
+int cs_cmd_explain(int argc, char **argv, struct cs_ctx *ctx);
 
 #endif

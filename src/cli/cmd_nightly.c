@@ -122,8 +122,13 @@ int cs_cmd_nightly(int argc, char **argv, struct cs_ctx *ctx)
                    "%ld deliveries, %ld alert(s)\n",
                    res.pruned.conversations, res.pruned.results,
                    res.pruned.deliveries, res.pruned.alerts);
+        if (res.score.kept_changed)
+            printf("rubrics changed: %s left as scored before; run "
+                   "'callscope score --rubrics-changed'\n",
+                   res.score.changed);
         ret = res.ingest.rejected || res.ingest.files_failed ||
-                      res.score.errors || res.pdfs.tenants_failed ||
+                      res.score.errors || res.score.kept_changed ||
+                      res.pdfs.tenants_failed ||
                       res.mail.failed || res.mail.webhooks_failed ||
                       res.mail.unknown || res.not_mailed
                   ? CS_EXIT_PARTIAL : CS_EXIT_OK;

@@ -250,6 +250,10 @@ static int nightly_stages(struct cs_nightly_result *res, struct cs_store *st,
         so.sentiment_metric = "customer_sentiment";
         so.lexicon_path = cfg->sentiment_lexicon;
         so.page_size = cfg->score_page;
+        /* Unattended: metrics whose rubric changed are left as they are
+         * (stale, counted, exit 4) for a deliberate `score
+         * --rubrics-changed`. */
+        so.keep_changed = 1;
         ret = cs_score_run(&res->score, st, o->rubrics, cfg, &so, err);
         if (ret)
             goto done;
