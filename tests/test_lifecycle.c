@@ -168,7 +168,7 @@ static void test_lifecycle__tenant_delete_removes_it_all(void **state)
     for (const char *const *t = (const char *const[]){"conversations",
                                                       "results",
                                                       "deliveries", "alerts",
-                                                      NULL};
+                                                      "explanations", NULL};
          *t; t++)
         assert_int_equal(rows(e, *t, "gone-co"), 0);
     assert_int_equal(rows(e, "conversations", "kept-co"), other_conv);

@@ -130,8 +130,8 @@ static int db_stop(int argc, char **argv, struct cs_ctx *ctx)
 static void print_counts(const char *verb, const struct cs_prune_counts *c)
 {
     printf("%s %ld conversation(s), %ld result(s), %ld deliveries, %ld "
-           "alert(s)\n", verb, c->conversations, c->results, c->deliveries,
-           c->alerts);
+           "alert(s), %ld explanation(s)\n", verb, c->conversations,
+           c->results, c->deliveries, c->alerts, c->explanations);
 }
 
 static int db_prune(int argc, char **argv, struct cs_ctx *ctx)
@@ -146,7 +146,7 @@ static int db_prune(int argc, char **argv, struct cs_ctx *ctx)
                  "days kept are unchanged. The nightly job runs it.",
         .exits = "Exit: 0 ok, 1 error, 2 usage, 3 invalid configuration.",
     };
-    struct cs_prune_counts c = {0, 0, 0, 0};
+    struct cs_prune_counts c = {0, 0, 0, 0, 0};
     struct cs_err err = {0, ""};
     int dry = 0, ret;
     const struct cs_option opts[] = {

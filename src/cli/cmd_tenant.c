@@ -21,7 +21,7 @@ static int tenant_delete(int argc, char **argv, struct cs_ctx *ctx)
                  "tenant).",
         .max_args = 1,
     };
-    struct cs_prune_counts c = {0, 0, 0, 0};
+    struct cs_prune_counts c = {0, 0, 0, 0, 0};
     struct cs_err err = {0, ""};
     long files = 0;
     int yes = 0, ret;
@@ -47,8 +47,9 @@ static int tenant_delete(int argc, char **argv, struct cs_ctx *ctx)
     if (ret)
         return cs_cli_fail(ret, err.msg);
     printf("removed tenant '%s': %ld conversation(s), %ld result(s), %ld "
-           "deliveries, %ld alert(s), %ld report file(s)\n", argv[0],
-           c.conversations, c.results, c.deliveries, c.alerts, files);
+           "deliveries, %ld alert(s), %ld explanation(s), %ld report "
+           "file(s)\n", argv[0], c.conversations, c.results, c.deliveries,
+           c.alerts, c.explanations, files);
     return CS_EXIT_OK;
 }
 

@@ -56,7 +56,9 @@ int cs_store_prune_tenant(struct cs_prune_counts *out, struct cs_store *st,
                   " (SELECT count(*) FROM deliveries WHERE tenant = $1 AND"
                   "  queued_at < " DAY_START "),"
                   " (SELECT count(*) FROM alerts WHERE tenant = $1 AND"
-                  "  day < $2::date)",
+                  "  day < $2::date),"
+                  " (SELECT count(*) FROM explanations WHERE tenant = $1 AND"
+                  "  to_day <= $2::date)",
                   3, params, "cannot count what retention removes", err);
         if (ret)
             return ret;
@@ -64,6 +66,7 @@ int cs_store_prune_tenant(struct cs_prune_counts *out, struct cs_store *st,
         out->results += count_of(r, 1);
         out->deliveries += count_of(r, 2);
         out->alerts += count_of(r, 3);
+        out->explanations += count_of(r, 4);
         PQclear(r);
         return 0;
     }
@@ -97,13 +100,18 @@ int cs_store_prune_tenant(struct cs_prune_counts *out, struct cs_store *st,
               "WITH d AS (DELETE FROM deliveries WHERE tenant = $1 AND"
               " queued_at < " DAY_START " RETURNING 1),"
               " a AS (DELETE FROM alerts WHERE tenant = $1 AND"
-              " day < $2::date RETURNING 1)"
-              " SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM a)",
-              3, params, "cannot prune deliveries and alerts", err);
+              " day < $2::date RETURNING 1),"
+              " x AS (DELETE FROM explanations WHERE tenant = $1 AND"
+              " to_day <= $2::date RETURNING 1)"
+              " SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM a),"
+              " (SELECT count(*) FROM x)",
+              3, params, "cannot prune deliveries, alerts and explanations",
+              err);
     if (ret)
         return ret;
     out->deliveries += count_of(r, 0);
     out->alerts += count_of(r, 1);
+    out->explanations += count_of(r, 2);
     PQclear(r);
     return 0;
 }
@@ -121,9 +129,12 @@ int cs_store_delete_tenant(struct cs_prune_counts *out, struct cs_store *st,
               " c AS (DELETE FROM conversations WHERE tenant = $1"
               " RETURNING 1),"
               " d AS (DELETE FROM deliveries WHERE tenant = $1 RETURNING 1),"
-              " a AS (DELETE FROM alerts WHERE tenant = $1 RETURNING 1)"
+              " a AS (DELETE FROM alerts WHERE tenant = $1 RETURNING 1),"
+              " x AS (DELETE FROM explanations WHERE tenant = $1"
+              " RETURNING 1)"
               " SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM res),"
-              " (SELECT count(*) FROM d), (SELECT count(*) FROM a)",
+              " (SELECT count(*) FROM d), (SELECT count(*) FROM a),"
+              " (SELECT count(*) FROM x)",
               1, params, "cannot delete the tenant", err);
     if (ret)
         return ret;
@@ -131,6 +142,7 @@ int cs_store_delete_tenant(struct cs_prune_counts *out, struct cs_store *st,
     out->results += count_of(r, 1);
     out->deliveries += count_of(r, 2);
     out->alerts += count_of(r, 3);
+    out->explanations += count_of(r, 4);
     PQclear(r);
     return 0;
 }

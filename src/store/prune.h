@@ -11,6 +11,7 @@ struct cs_prune_counts {
     long results;
     long deliveries;
     long alerts;
+    long explanations;      /* `explain` answers of the periods removed */
 };
 
 /*
@@ -19,7 +20,8 @@ struct cs_prune_counts {
  * that started before it with their results, deliveries queued before it,
  * alerts of earlier days. Deletes in transactions of at most `batch`
  * conversations, so a big backlog never holds long locks; periods from
- * `before_day` on keep every row, so their KPIs are unchanged. With
+ * `before_day` on keep every row, so their KPIs are unchanged; stored
+ * explanations of periods that ended before it go too. With
  * `dry_run` it only counts. Adds to *out.
  */
 int cs_store_prune_tenant(struct cs_prune_counts *out, struct cs_store *st,
@@ -33,7 +35,7 @@ int cs_store_data_tenants(char ***out, struct cs_store *st,
                           struct cs_err *err);
 
 /* Deletes every row of `tenant` (conversations, results, deliveries,
- * alerts) in one transaction; adds to *out. */
+ * alerts, explanations) in one transaction; adds to *out. */
 int cs_store_delete_tenant(struct cs_prune_counts *out, struct cs_store *st,
                            const char *tenant, struct cs_err *err);
 
