@@ -6,7 +6,7 @@ dir=${1:-build}; shift || true
 mkdir -p "$dir"
 log="$dir/build.log"
 # Quiet unless it fails: then the whole log.
-if ! { cmake -S . -B "$dir" -DCS_MODULES="base;config;model;regex;redact;store;ingest;kpi;sample;rubric;score;llm;net;report;mail;pipeline;cli" "$@" &&
+if ! { cmake -S . -B "$dir" -DCS_MODULES="base;config;model;regex;redact;store;ingest;import;kpi;sample;rubric;score;llm;net;review;report;mail;pipeline;cli" "$@" &&
        cmake --build "$dir" -j"$(nproc)"; } >"$log" 2>&1; then
     cat "$log" >&2
     echo "build.sh: build failed in $dir (log: $log)" >&2

@@ -19,20 +19,32 @@ static const struct cs_cmd cs_cmds[] = {
      "the delivery log: --status, --resend-failed"},
     {"ingest", cs_cmd_ingest, CS_CMD_DB,
      "load JSONL conversation files into the store"},
+    {"import", cs_cmd_import, CS_CMD_DB,
+     "load Vapi, Retell, PolyAI or LiveKit payloads as conversations"},
     {"score", cs_cmd_score, CS_CMD_DB,
      "score conversations against the rubrics (what is new or stale)"},
     {"rescore", cs_cmd_rescore, CS_CMD_DB,
      "re-score metrics on demand (after a rubric changed)"},
     {"kpis", cs_cmd_kpis, CS_CMD_DB, "compute KPIs and ROI for a period"},
+    {"conversations", cs_cmd_conversations, CS_CMD_DB,
+     "list conversations by their outcomes (filters, samples)"},
+    {"show", cs_cmd_show, CS_CMD_DB,
+     "one conversation whole: turns, tools, verdicts and their evidence"},
+    {"explain", cs_cmd_explain, CS_CMD_DB,
+     "why conversations end with a verdict: themes, counts, examples"},
     {"report", cs_cmd_report, CS_CMD_CONFIG,
      "reports for people: executive and daily PDFs, the client XLSX"},
     {"results", cs_cmd_results, CS_CMD_CONFIG,
      "export evaluation results (jsonl, csv)"},
     {"calibrate", cs_cmd_calibrate, CS_CMD_CONFIG,
      "agreement of the results with human labels"},
+    {"compare", cs_cmd_compare, CS_CMD_CONFIG,
+     "agreement of two stored metrics (a platform's verdict, the judge)"},
     {"rubrics", cs_cmd_rubrics, CS_CMD_CONFIG, "rubrics: lint, list"},
     {"sample", cs_cmd_sample, 0,
      "write deterministic sample conversations (JSONL)"},
+    {"tenant", cs_cmd_tenant, CS_CMD_CONFIG,
+     "tenants' data as a whole: delete"},
     {"db", cs_cmd_db, CS_CMD_CONFIG,
      "database: migrate, status, start, stop"},
     {"config", cs_cmd_config, CS_CMD_CONFIG,
@@ -139,6 +151,10 @@ int main(int argc, char **argv)
      * that hangs up must be an error return, not the end of the nightly
      * job. Writes to a closed stdout then fail with EPIPE instead. */
     signal(SIGPIPE, SIG_IGN);
+    /* A file size limit (ulimit -f) then fails the write with EFBIG,
+     * which every writer reports, instead of killing the process in the
+     * middle of a file. */
+    signal(SIGXFSZ, SIG_IGN);
     /* Global options stand before the command; the command parses the
      * rest, the global ones included. */
     ret = cs_opt_parse(&argc, argv, &ctx, &doc, opts);

@@ -351,6 +351,17 @@ int th_env_teardown(void **state)
     return 0;
 }
 
+char *th_run_ok(const struct th_env *e, const char *args, int rc)
+{
+    char *out = NULL, *err = NULL;
+    int got = th_run(e->env.ptr, args, &out, &err);
+
+    if (got != rc)
+        fail_msg("'%s' exited %d, not %d: %s", args, got, rc, err);
+    free(err);
+    return out;
+}
+
 long th_sql_long(const char *conninfo, const char *sql)
 {
     char *v = th_sql(conninfo, sql);

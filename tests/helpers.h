@@ -93,6 +93,10 @@ int th_env_teardown(void **state);
 #define TH_ENV_TEST(fn)                                                   \
     cmocka_unit_test_setup_teardown(fn, th_env_setup, th_env_teardown)
 
+/* th_run in the sandbox's environment, failing the test with its stderr
+ * unless it exits `rc`; its stdout (new). */
+char *th_run_ok(const struct th_env *e, const char *args, int rc);
+
 /* The first value of a query as a number (-1 for none). */
 long th_sql_long(const char *conninfo, const char *sql);
 

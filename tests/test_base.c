@@ -229,6 +229,78 @@ static void test_base__sha256_known_vectors(void **state)
     assert_string_equal(hex, "248d6a61d20638b8");
 }
 
+/* HMAC-SHA256 of `data` under `key` as hex, truncated to `hexlen`. */
+static void hmac_hex(const void *key, size_t klen, const void *data,
+                     size_t n, char *out, size_t hexlen)
+{
+    unsigned char mac[32];
+
+    cs_hmac_sha256(key, klen, data, n, mac);
+    cs_hash_hex(mac, 32, out);
+    out[hexlen] = '\0';
+}
+
+static void test_base__hmac_sha256_rfc4231(void **state)
+{
+    static const char long7[] =
+        "This is a test using a larger than block-size key and a larger "
+        "than block-size data. The key needs to be hashed before being "
+        "used by the HMAC algorithm.";
+    unsigned char key[131], data[50], mac[32];
+    struct cs_hmac_sha256 h;
+    char hex[65];
+
+    (void)state;
+    /* Test case 1 */
+    memset(key, 0x0b, 20);
+    hmac_hex(key, 20, "Hi There", 8, hex, 64);
+    assert_string_equal(hex, "b0344c61d8db38535ca8afceaf0bf12b881dc200c983"
+                             "3da726e9376c2e32cff7");
+    /* 2: a key shorter than the output */
+    hmac_hex("Jefe", 4, "what do ya want for nothing?", 28, hex, 64);
+    assert_string_equal(hex, "5bdcc146bf60754e6a042426089575c75a003f089d27"
+                             "39839dec58b964ec3843");
+    /* 3 */
+    memset(key, 0xaa, 20);
+    memset(data, 0xdd, 50);
+    hmac_hex(key, 20, data, 50, hex, 64);
+    assert_string_equal(hex, "773ea91e36800e46854db8ebd09181a72959098b3ef8"
+                             "c122d9635514ced565fe");
+    /* 4 */
+    for (int i = 0; i < 25; i++)
+        key[i] = (unsigned char)(i + 1);
+    memset(data, 0xcd, 50);
+    hmac_hex(key, 25, data, 50, hex, 64);
+    assert_string_equal(hex, "82558a389a443c0ea4cc819899f2083a85f0faa3e578"
+                             "f8077a2e3ff46729665b");
+    /* 5: truncated to 128 bits */
+    memset(key, 0x0c, 20);
+    hmac_hex(key, 20, "Test With Truncation", 20, hex, 32);
+    assert_string_equal(hex, "a3b6167473100ee06e0c796c2955552b");
+    /* 6: a key longer than the block is hashed first */
+    memset(key, 0xaa, 131);
+    hmac_hex(key, 131, "Test Using Larger Than Block-Size Key - Hash Key "
+             "First", 54, hex, 64);
+    assert_string_equal(hex, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728"
+                             "c5140546040f0ee37f54");
+    /* 7, fed in pieces */
+    cs_hmac_sha256_init(&h, key, 131);
+    cs_hmac_sha256_update(&h, long7, 10);
+    cs_hmac_sha256_update(&h, long7 + 10, sizeof(long7) - 1 - 10);
+    cs_hmac_sha256_final(&h, mac);
+    cs_hash_hex(mac, 32, hex);
+    assert_string_equal(hex, "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f07"
+                             "13938a7f51535c3a35e2");
+    /* Retell's published vector (retell-python-sdk tests): body, then the
+     * millisecond stamp, under the API key. */
+    hmac_hex("test-api-key", 12, "{\"event\":\"call_ended\"}"
+             "1700000000000", 35, hex, 64);
+    assert_string_equal(hex, "07024cabe7dd8f6d1c6e4a8324ca92c812e6ad4a7ee5"
+                             "06c04f7e462e3321823e");
+    assert_true(cs_hash_equal("abc", "abc", 3));
+    assert_false(cs_hash_equal("abc", "abd", 3));
+}
+
 static void test_base__fnv1a64_known_vectors(void **state)
 {
     (void)state;
@@ -292,6 +364,51 @@ static void test_base__fs_list_sorted_and_filtered(void **state)
     assert_null(names);
     th_rmtree(dir);
     free(dir);
+    cs_buf_release(&p);
+}
+
+/* The archive keeps every file of a name: a second one gets "-2" before
+ * its extension, a third "-3"; nothing is replaced. */
+static void test_base__fs_archive_never_overwrites(void **state)
+{
+    char *dir = th_tmpdir(), *got = NULL;
+    struct cs_buf in = CS_BUF_INIT, done = CS_BUF_INIT, p = CS_BUF_INIT;
+    struct cs_err err = {0, ""};
+    static const char *const want[] = {"day.jsonl.gz", "day-2.jsonl.gz",
+                                       "day-3.jsonl.gz"};
+
+    (void)state;
+    cs_buf_addf(&in, "%s/inbox/day.jsonl.gz", dir);
+    cs_buf_addf(&done, "%s/done", dir);
+    assert_int_equal(cs_fs_mkdirs(done.ptr, &err), 0);
+    for (int i = 0; i < 3; i++) {
+        char body[8];
+        char *back;
+
+        snprintf(body, sizeof(body), "v%d", i);
+        th_write(in.ptr, body, strlen(body));
+        assert_int_equal(cs_fs_archive(&got, in.ptr, done.ptr, &err), 0);
+        cs_buf_reset(&p);
+        cs_buf_addf(&p, "%s/%s", done.ptr, want[i]);
+        assert_string_equal(got, p.ptr);
+        assert_false(cs_fs_exists(in.ptr));
+        back = th_read(p.ptr);
+        assert_string_equal(back, body);
+        free(back);
+        free(got);
+    }
+    /* The first one is still the first one. */
+    cs_buf_reset(&p);
+    cs_buf_addf(&p, "%s/day.jsonl.gz", done.ptr);
+    got = th_read(p.ptr);
+    assert_string_equal(got, "v0");
+    free(got);
+    assert_int_not_equal(cs_fs_archive(&got, in.ptr, done.ptr, &err), 0);
+    assert_non_null(strstr(err.msg, "day.jsonl.gz"));
+    th_rmtree(dir);
+    free(dir);
+    cs_buf_release(&in);
+    cs_buf_release(&done);
     cs_buf_release(&p);
 }
 
@@ -449,9 +566,11 @@ int main(void)
         cmocka_unit_test(test_base__shortest_doubles_read_back),
         cmocka_unit_test(test_base__json_dump_as_jansson_but_shortest),
         cmocka_unit_test(test_base__sha256_known_vectors),
+        cmocka_unit_test(test_base__hmac_sha256_rfc4231),
         cmocka_unit_test(test_base__fnv1a64_known_vectors),
         cmocka_unit_test(test_base__fs_list_sorted_and_filtered),
         cmocka_unit_test(test_base__fs_list_missing_and_unreadable),
+        cmocka_unit_test(test_base__fs_archive_never_overwrites),
         cmocka_unit_test(test_base__config_env_overrides_file),
         cmocka_unit_test(test_base__err_keeps_long_messages),
         cmocka_unit_test(test_base__excerpt_is_one_line_of_utf8),

@@ -570,6 +570,33 @@ static void test_ingest__rejects_of_a_file_named_in_latin1(void **state)
     cs_buf_release(&rj);
 }
 
+/* Rejected lines that cannot be recorded (a full disk) are not lost
+ * silently: the run is an error naming the rejects file; the good lines
+ * are still stored. */
+static void test_ingest__rejects_file_on_a_full_disk_is_an_error(void **state)
+{
+    struct th_env *f = *state;
+    struct cs_buf p = CS_BUF_INIT, a = CS_BUF_INIT;
+    char *out = NULL, *err = NULL;
+    static const char text[] =
+        "{\"id\":\"ok-1\",\"started_at\":\"2026-10-01T10:00:00Z\","
+        "\"turns\":[]}\n"
+        "{\"id\": 1}\n";
+
+    cs_buf_addf(&p, "%s/in.jsonl", f->dir);
+    th_write(p.ptr, text, strlen(text));
+    cs_buf_addf(&a, "ingest --rejects /dev/full %s", p.ptr);
+    assert_int_equal(th_run(f->env.ptr, a.ptr, &out, &err), 1);
+    assert_non_null(strstr(err, "rejected lines could not be recorded in "
+                                "the rejects file '/dev/full'"));
+    assert_non_null(strstr(out, "1 rejected"));
+    assert_int_equal(count_rows(f, "WHERE id = 'ok-1'"), 1);
+    free(out);
+    free(err);
+    cs_buf_release(&p);
+    cs_buf_release(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -584,6 +611,7 @@ int main(void)
         cmocka_unit_test(test_ingest__arena_poisons_what_it_recycles),
         TH_ENV_TEST(test_ingest__sigterm_commits_what_was_read),
         TH_ENV_TEST(test_ingest__rejects_of_a_file_named_in_latin1),
+        TH_ENV_TEST(test_ingest__rejects_file_on_a_full_disk_is_an_error),
     };
 
     return cmocka_run_group_tests_name("ingest", tests, NULL, NULL);

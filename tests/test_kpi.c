@@ -18,6 +18,7 @@
 #include "config/config.h"
 #include "helpers.h"
 #include "kpi/kpi.h"
+#include "kpi/movers.h"
 
 static const char *config_text =
     "{\"tenants\": {"
@@ -581,6 +582,257 @@ static void test_kpi__fee_is_prorated_by_days_of_each_month(void **state)
     assert_true(cs_kpi_prorated_fee(100, a, a) == 0);
 }
 
+
+/* ---- movers ---- */
+
+static void test_kpi__significance_tests_hand_computed(void **state)
+{
+    double z, h, t, d, p;
+
+    (void)state;
+    /* 45/100 against 30/100: pooled 0.375, z = 0.15 / 0.068465 = 2.1909,
+     * two-sided p = 0.02846. */
+    p = cs_stat_two_proportion(45, 100, 30, 100, &z, &h);
+    assert_true(fabs(z - 2.19089) < 1e-4);
+    assert_true(fabs(p - 0.028459) < 1e-5);
+    assert_true(fabs(h - (2 * asin(sqrt(0.45)) - 2 * asin(sqrt(0.3)))) <
+                1e-12);
+    /* No variance, or nothing to compare: no test. */
+    assert_true(isnan(cs_stat_two_proportion(0, 50, 0, 50, &z, &h)));
+    assert_true(isnan(cs_stat_two_proportion(3, 0, 1, 50, &z, &h)));
+    /* Student's t: P(|T| > 2) with 10 df is 0.07339; with many df the
+     * normal's 0.05 at 1.96; 1 df is Cauchy: P(|T| > 1) = 0.5. */
+    assert_true(fabs(cs_stat_t_two_sided(2.0, 10) - 0.073388) < 1e-5);
+    assert_true(fabs(cs_stat_t_two_sided(1.959964, 1e7) - 0.05) < 1e-5);
+    assert_true(fabs(cs_stat_t_two_sided(1.0, 1) - 0.5) < 1e-9);
+    /* Welch: means 10 and 9, sd 2 and 3, n 40 and 50: se = sqrt(0.1 +
+     * 0.18), t = 1.88982, df = 0.0784 / (0.01/39 + 0.0324/49) = 85.44. */
+    p = cs_stat_welch(10, 2, 40, 9, 3, 50, &t, &d);
+    assert_true(fabs(t - 1.889822) < 1e-5);
+    assert_true(fabs(p - cs_stat_t_two_sided(1.889822, 85.4365)) < 1e-6);
+    assert_true(p > 0.06 && p < 0.063);
+    assert_true(fabs(d - 1 / sqrt(6.5)) < 1e-12);
+    assert_true(isnan(cs_stat_welch(1, 1, 1, 2, 1, 30, &t, &d)));
+}
+
+/* A small deterministic generator (xorshift64*), for the constructed
+ * periods. */
+static uint64_t rng_state = 88172645463325252ULL;
+
+static double uniform(void)
+{
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return (double)((rng_state * 2685821657736338717ULL) >> 11) /
+           9007199254740992.0;
+}
+
+/* Appends `n` conversations of one month: every KPI drawn from the same
+ * distributions in both months except the share handed off. */
+static void constructed_month(struct cs_buf *b, const char *month, int n,
+                              double handoff, double booked)
+{
+    static const char *const reasons[] = {"booking", "billing", "other"};
+
+    for (int i = 0; i < n; i++) {
+        int day = 1 + (int)(uniform() * 28), inbound = uniform() < 0.9;
+        int hour = 8 + (int)(uniform() * 10), minute = (int)(uniform() * 40);
+        double r = uniform(), ring = 1 + uniform() * 4;
+        double dur = 120 + 40 * (uniform() + uniform() + uniform());
+        const char *outcome = inbound
+            ? (r < 0.93 ? "answered" : r < 0.97 ? "abandoned"
+               : r < 0.98 ? "failed" : "no_answer")
+            : (r < 0.45 ? "answered" : "no_answer");
+        int answered = strcmp(outcome, "answered") == 0;
+        double reason = uniform();
+
+        cs_buf_addf(b, "{\"id\":\"%s-%04d\",\"tenant\":\"shifty\","
+                    "\"direction\":\"%s\",\"started_at\":\"%s-%02dT%02d:"
+                    "%02d:00Z\",\"outcome\":\"%s\",\"ring_s\":%.2f,",
+                    month, i, inbound ? "inbound" : "outbound", month, day,
+                    hour, minute, outcome, ring);
+        if (answered) {
+            int end = 5 + (int)dur;
+
+            cs_buf_addf(b, "\"answered_at\":\"%s-%02dT%02d:%02d:05Z\","
+                        "\"ended_at\":\"%s-%02dT%02d:%02d:%02dZ\",", month,
+                        day, hour, minute, month, day, hour,
+                        minute + end / 60, end % 60);
+            if (uniform() < handoff)
+                cs_buf_adds(b, "\"handoff\":{\"type\":\"warm\","
+                               "\"target\":\"desk\"},");
+            if (uniform() < 0.4)
+                cs_buf_addf(b, "\"csat\":%d,", 1 + (int)(uniform() * 5));
+            cs_buf_addf(b, "\"tool_calls\":[{\"name\":\"crm.lookup\","
+                        "\"ok\":%s}],", uniform() < 0.97 ? "true" : "false");
+            cs_buf_addf(b, "\"metrics\":[{\"name\":\"booked\",\"value\":%s},"
+                        "{\"name\":\"reason\",\"value\":\"%s\"},"
+                        "{\"name\":\"empathy\",\"value\":%d}],",
+                        uniform() < booked ? "true" : "false",
+                        reasons[reason < 0.5 ? 0 : reason < 0.8 ? 1 : 2],
+                        1 + (int)(uniform() * 5));
+        }
+        cs_buf_addf(b, "\"costs\":{\"llm\":%.4f},\"turns\":[",
+                    0.01 + uniform() * 0.01);
+        if (answered) {
+            int turns = 6 + (int)(uniform() * 9);
+
+            for (int k = 0; k < turns; k++)
+                cs_buf_addf(b, "%s{\"role\":\"%s\",\"text\":\"turn %d\"}",
+                            k ? "," : "", k % 2 ? "customer" : "agent", k);
+        }
+        cs_buf_adds(b, "]}\n");
+    }
+}
+
+static void test_kpi__movers_flag_only_the_shift(void **state)
+{
+    struct th_env *f = *state;
+    struct cs_buf b = CS_BUF_INIT, q = CS_BUF_INIT;
+    char *out = NULL, *err = NULL;
+    json_t *j, *movers, *m;
+    size_t i, significant = 0;
+
+    /* One known shift: a fifth handed off in September, a third in
+     * October; everything else the same distributions (noise). */
+    constructed_month(&b, "2026-09", 700, 0.20, 0.6);
+    constructed_month(&b, "2026-10", 700, 0.33, 0.6);
+    ingest_text(f, b.ptr);
+    cs_buf_addf(&q, "CALLSCOPE_RUBRICS_DIR=%s/empty ", f->dir);
+    {
+        struct cs_buf d = CS_BUF_INIT;
+
+        cs_buf_addf(&d, "mkdir -p %s/empty", f->dir);
+        assert_int_equal(system(d.ptr), 0);
+        cs_buf_release(&d);
+    }
+    cs_buf_adds(&q, f->env.ptr);
+    /* The agent's values become metrics (a boolean, a label, a score). */
+    assert_int_equal(th_run(q.ptr, "score -q", NULL, NULL), 0);
+    assert_int_equal(th_run(q.ptr, "kpis --from 2026-10-01 --to 2026-11-01 "
+                            "--tenant shifty --movers --format json", &out,
+                            &err), 0);
+    j = json_loads(out, 0, NULL);
+    assert_non_null(j);
+    movers = th_json_path(j, "tenants.shifty.movers");
+    if (json_array_size(movers) < 16) { /* rates, means, labels */
+        fprintf(stderr, "%s", out);
+        fail_msg("only %zu tested", json_array_size(movers));
+    }
+    json_array_foreach(movers, i, m) {
+        const char *kpi = json_string_value(json_object_get(m, "kpi"));
+
+        if (!json_is_true(json_object_get(m, "significant")))
+            continue;
+        significant++;
+        if (strcmp(kpi, "containment_rate") != 0)
+            fail_msg("'%s' is flagged, but only containment moved (p %g)",
+                     kpi, json_number_value(json_object_get(m, "p")));
+        /* Bad news, in points, with the conversations behind it: handed
+         * off in October. */
+        assert_string_equal(json_string_value(json_object_get(m,
+                                                              "direction")),
+                            "bad");
+        assert_true(json_number_value(json_object_get(m, "change")) < -8);
+        assert_string_equal(json_string_value(json_object_get(m, "test")),
+                            "two_proportion_z");
+        assert_int_equal(json_array_size(json_object_get(m,
+                                                         "conversations")),
+                         5);
+        for (size_t k = 0; k < 5; k++) {
+            struct cs_buf s = CS_BUF_INIT;
+
+            cs_buf_addf(&s, "SELECT count(*) FROM conversations WHERE "
+                        "tenant = 'shifty' AND id = '%s' AND handoff IS NOT "
+                        "NULL AND started_at >= '2026-10-01'",
+                        json_string_value(json_array_get(
+                            json_object_get(m, "conversations"), k)));
+            assert_int_equal(th_sql_long(f->db, s.ptr), 1);
+            cs_buf_release(&s);
+        }
+    }
+    assert_int_equal(significant, 1);
+    /* The noise is tested, just not flagged: the agent's score metric
+     * by Welch's t, its labels by z-tests. */
+    json_array_foreach(movers, i, m) {
+        const char *kpi = json_string_value(json_object_get(m, "kpi"));
+
+        if (strcmp(kpi, "metrics.empathy.mean") == 0)
+            assert_string_equal(json_string_value(json_object_get(m,
+                                                                  "test")),
+                                "welch_t");
+    }
+    json_decref(j);
+    free(out);
+    free(err);
+    /* Too few on a side: nothing is tested, nothing flagged. */
+    assert_int_equal(th_run(q.ptr, "kpis --from 2026-10-01 --to 2026-11-01 "
+                            "--tenant shifty --movers --min-n 100000", &out,
+                            NULL), 0);
+    assert_non_null(strstr(out, "0 tested (n >= 100000 on both sides)"));
+    assert_non_null(strstr(out, "nothing moved more than noise"));
+    free(out);
+    /* The table names it, with the news and the conversations. */
+    assert_int_equal(th_run(q.ptr, "kpis --from 2026-10-01 --to 2026-11-01 "
+                            "--tenant shifty --movers", &out, NULL), 0);
+    assert_non_null(strstr(out, "1 significant"));
+    assert_non_null(strstr(out, "Containment"));
+    assert_non_null(strstr(out, "handed off: 2026-10-"));
+    free(out);
+    cs_buf_release(&b);
+    cs_buf_release(&q);
+}
+
+
+static void test_kpi__executive_drivers_quote_explanations(void **state)
+{
+    struct th_env *f = *state;
+    struct cs_buf b = CS_BUF_INIT, q = CS_BUF_INIT, p = CS_BUF_INIT;
+    char *out = NULL, *text;
+
+    /* The agent's bookings fall from 60 % to 35 %: a significant mover
+     * with a verdict to explain. */
+    constructed_month(&b, "2026-09", 600, 0.2, 0.60);
+    constructed_month(&b, "2026-10", 600, 0.2, 0.35);
+    ingest_text(f, b.ptr);
+    cs_buf_addf(&p, "mkdir -p %s/empty", f->dir);
+    assert_int_equal(system(p.ptr), 0);
+    cs_buf_addf(&q, "%sCALLSCOPE_RUBRICS_DIR=%s/empty "
+                "CALLSCOPE_TEMPLATES_DIR=%s/templates ", f->env.ptr, f->dir,
+                CS_SOURCE_DIR);
+    assert_int_equal(th_run(q.ptr, "score -q", NULL, NULL), 0);
+    /* Before any explanation the drivers say none is stored, and how to
+     * make one. */
+    assert_int_equal(th_run(q.ptr, "report executive --month 2026-10 "
+                            "--tenant shifty", &out, NULL), 0);
+    text = th_pdf_text(strtok(out, "\n"));
+    assert_non_null(strstr(text, "Drivers: why the movers moved"));
+    assert_non_null(strstr(text, "booked: true rate fell"));
+    assert_non_null(strstr(text, "bad news"));
+    assert_non_null(strstr(text, "no explanation stored (callscope explain "
+                                 "--metric booked --value false --tenant "
+                                 "shifty"));
+    free(text);
+    free(out);
+    assert_int_equal(th_run(q.ptr, "explain --metric booked --value false "
+                            "--tenant shifty --from 2026-10-01 --to "
+                            "2026-11-01", &out, NULL), 0);
+    free(out);
+    assert_int_equal(th_run(q.ptr, "report executive --month 2026-10 "
+                            "--tenant shifty", &out, NULL), 0);
+    text = th_pdf_text(strtok(out, "\n"));
+    assert_non_null(strstr(text, "the reasons found in"));
+    assert_non_null(strstr(text, "logged by the agent at run time"));
+    assert_null(strstr(text, "no explanation stored (callscope explain "
+                             "--metric booked"));
+    free(text);
+    free(out);
+    cs_buf_release(&b);
+    cs_buf_release(&q);
+    cs_buf_release(&p);
+}
+
 /* The sandbox with this file's own setup. */
 #define ENV_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, th_env_teardown)
 
@@ -588,6 +840,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kpi__fee_is_prorated_by_days_of_each_month),
+        cmocka_unit_test(test_kpi__significance_tests_hand_computed),
+        ENV_TEST(test_kpi__movers_flag_only_the_shift),
+        ENV_TEST(test_kpi__executive_drivers_quote_explanations),
         ENV_TEST(test_kpi__real_dev_matches_independent_figures),
         ENV_TEST(test_kpi__csv_carries_each_kpi_once_with_comparisons),
         ENV_TEST(test_kpi__table_reads_as_a_person_expects),

@@ -750,7 +750,7 @@ static void test_llm_scoring__failure_summary_tells_how_far(void **state)
                        "results");
     assert_true(done > 0 && done < 1040);
     cs_buf_addf(&want, "score stopped after %ld of 1040 conversations to "
-                "score: the store failed", done);
+                "score: it failed", done);
     if (!strstr(out, want.ptr))
         fail_msg("no '%s' in: %s", want.ptr, out);
     assert_non_null(strstr(err, "callscope: error: "));
@@ -758,6 +758,91 @@ static void test_llm_scoring__failure_summary_tells_how_far(void **state)
     free(err);
     cs_buf_release(&want);
     free(data);
+}
+
+/* The LLM judge asks only about a conversation's tenant's rubrics, and
+ * the scorecards follow the judged values. */
+static void test_llm_scoring__tenant_rubrics_and_scorecards(void **state)
+{
+    struct th_env *f = *state;
+    struct cs_buf p = CS_BUF_INIT, e = CS_BUF_INIT;
+    static const char convs[] =
+        "{\"id\":\"a1\",\"tenant\":\"acme\",\"started_at\":"
+        "\"2026-09-01T10:00:00Z\",\"turns\":[{\"role\":\"customer\","
+        "\"text\":\"Hi [[expect greeted.value=true]] [[expect booked.value="
+        "true]]\"}]}\n"
+        "{\"id\":\"a2\",\"tenant\":\"acme\",\"started_at\":"
+        "\"2026-09-01T11:00:00Z\",\"turns\":[{\"role\":\"customer\","
+        "\"text\":\"Hi [[expect greeted.value=false]] [[expect booked.value="
+        "true]]\"}]}\n"
+        "{\"id\":\"b1\",\"tenant\":\"beta\",\"started_at\":"
+        "\"2026-09-01T12:00:00Z\",\"turns\":[{\"role\":\"customer\","
+        "\"text\":\"Hi [[expect greeted.value=true]]\"}]}\n";
+    static const char *const files[][2] = {
+        {"rubrics/greeted.json",
+         "{\"name\": \"Greeted\", \"type\": \"boolean\", \"definition\": "
+         "\"The agent greeted.\", \"success\": \"Yes.\", \"failure\": "
+         "\"No.\"}"},
+        {"rubrics/booked.json",
+         "{\"name\": \"Booked\", \"type\": \"boolean\", \"definition\": "
+         "\"A booking was made.\", \"success\": \"Yes.\", \"failure\": "
+         "\"No.\", \"tenants\": [\"acme\"]}"},
+        {"rubrics/qa.scorecard.json",
+         "{\"key\": \"qa\", \"name\": \"QA\", \"tenants\": [\"acme\"], "
+         "\"items\": [{\"metric\": \"greeted\", \"value\": true, \"points\": "
+         "50}, {\"metric\": \"booked\", \"value\": true, \"points\": 50}]}"},
+        {"convs.jsonl", convs},
+    };
+    char *v, *out = NULL;
+
+    start(f, NULL, NULL);
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        cs_buf_reset(&p);
+        cs_buf_addf(&p, "%s/%s", f->dir, files[i][0]);
+        th_write(p.ptr, files[i][1], strlen(files[i][1]));
+    }
+    cs_buf_addf(&e, "CALLSCOPE_RUBRICS_DIR=%s/rubrics", f->dir);
+    cs_buf_reset(&p);
+    cs_buf_addf(&p, "ingest %s/convs.jsonl", f->dir);
+    assert_int_equal(run_with(f, e.ptr, p.ptr, NULL), 0);
+    assert_int_equal(run_with(f, e.ptr, "score", &out), 0);
+    /* acme: 2 metrics and the scorecard each; beta: greeted alone. */
+    assert_non_null(strstr(out, " 7 evaluations written"));
+    free(out);
+    v = th_sql(f->db, "SELECT string_agg(tenant || '/' || conversation_id "
+                      "|| '/' || metric || '=' || value::text || '/' || "
+                      "evaluator, ' ' ORDER BY tenant, conversation_id, "
+                      "metric) FROM results WHERE current");
+    assert_string_equal(v,
+                        "acme/a1/booked=true/llm:judge-1 "
+                        "acme/a1/greeted=true/llm:judge-1 "
+                        "acme/a1/qa=100.0/scorecard "
+                        "acme/a2/booked=true/llm:judge-1 "
+                        "acme/a2/greeted=false/llm:judge-1 "
+                        "acme/a2/qa=50.0/scorecard "
+                        "beta/b1/greeted=true/llm:judge-1");
+    free(v);
+    /* beta's request never asked about acme's rubric. */
+    cs_buf_reset(&p);
+    cs_buf_addf(&p, "%s/double.log", f->dir);
+    {
+        char *log = th_read(p.ptr), *line, *save = NULL;
+        int seen_b1 = 0;
+
+        assert_non_null(log);
+        for (line = strtok_r(log, "\n", &save); line;
+             line = strtok_r(NULL, "\n", &save)) {
+            if (!strstr(line, "greeted.value=true]]") ||
+                strstr(line, "booked.value"))
+                continue;
+            seen_b1 = 1;
+            assert_null(strstr(line, "\\\"booked\\\""));
+        }
+        assert_true(seen_b1);
+        free(log);
+    }
+    cs_buf_release(&p);
+    cs_buf_release(&e);
 }
 
 int main(void)
@@ -776,6 +861,7 @@ int main(void)
         TH_ENV_TEST(test_llm_scoring__sigterm_keeps_what_is_answered),
         TH_ENV_TEST(test_llm_scoring__second_signal_stops_at_once),
         TH_ENV_TEST(test_llm_scoring__failure_summary_tells_how_far),
+        TH_ENV_TEST(test_llm_scoring__tenant_rubrics_and_scorecards),
     };
 
     return cmocka_run_group_tests_name("llm_scoring", tests, NULL, NULL);

@@ -338,6 +338,8 @@ static void test_pdf__hard_cases_stay_inside_the_page(void **state)
     assert_int_equal(pdf_pages(p.ptr), 1);
     text = th_pdf_text(p.ptr);
     assert_non_null(strstr(text, " more"));
+    /* The day's movers against the day before have their place too. */
+    assert_non_null(strstr(text, "What moved against the day before"));
     free(text);
     th_rmtree(rdir);
     free(rdir);
@@ -430,6 +432,14 @@ static void test_pdf__a_failure_writes_nothing(void **state)
     assert_int_equal(th_run(e.ptr, "report executive --month 2026-10 "
                             "--tenant acme", NULL, &err), 3);
     assert_non_null(strstr(err, "neither PNG nor JPEG"));
+    free(err);
+    /* A disk that fills up while the PDF is written (a file size limit of
+     * 64 KiB; the report is about 200): an error naming the file. */
+    cs_buf_reset(&lines);
+    cs_buf_addf(&lines, "ulimit -f 64; %s", env);
+    assert_int_equal(th_run(lines.ptr, "report executive --month 2026-10 "
+                            "--tenant acme", NULL, &err), 1);
+    assert_non_null(strstr(err, "executive-acme.pdf"));
     free(err);
     /* A database that cannot be reached. */
     assert_int_equal(th_run("CALLSCOPE_DATABASE_URL='host=/nonexistent "

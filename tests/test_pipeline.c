@@ -51,7 +51,7 @@ static void test_pipeline__nightly_ingests_inbox_and_writes_reports(
 {
     char *dir = th_tmpdir();
     char *db = th_new_database();
-    char *out = NULL, *daily_out = NULL;
+    char *data2, *out = NULL, *daily_out = NULL;
     struct cs_buf env = CS_BUF_INIT, p = CS_BUF_INIT, bad = CS_BUF_INIT;
     json_t *report, *direct;
     json_error_t jerr;
@@ -188,6 +188,25 @@ static void test_pipeline__nightly_ingests_inbox_and_writes_reports(
     assert_int_equal(th_run(env.ptr, "nightly --date 2026-10-15", &out,
                             NULL), 0);
     free(out);
+    /* A new file of an archived name keeps both: nothing is replaced. */
+    cs_buf_reset(&bad);
+    cs_buf_addf(&bad, "%s/var/inbox/broken.jsonl", dir);
+    th_write(bad.ptr, "{\"id\": 2}\n", 10);
+    cs_buf_reset(&bad);
+    cs_buf_addf(&bad, "nightly --date 2026-10-15 --force --done %s/done",
+                dir);
+    assert_int_equal(th_run(env.ptr, bad.ptr, &out, NULL), 4);
+    free(out);
+    cs_buf_reset(&bad);
+    cs_buf_addf(&bad, "%s/done/broken.jsonl", dir);
+    data2 = th_read(bad.ptr);
+    assert_string_equal(data2, "{\"id\": 1}\n");
+    free(data2);
+    cs_buf_reset(&bad);
+    cs_buf_addf(&bad, "%s/done/broken-2.jsonl", dir);
+    data2 = th_read(bad.ptr);
+    assert_string_equal(data2, "{\"id\": 2}\n");
+    free(data2);
     json_decref(report);
     json_decref(direct);
     free(daily_out);

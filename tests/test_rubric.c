@@ -434,12 +434,97 @@ static void test_rubric__lint_cases_are_complete(void **state)
     th_cases_complete("rubric", 15);
 }
 
+/* rubric_a limited to tenants, with a min_kappa. */
+static const char rubric_a_scoped[] =
+    "{\"name\": \"Booking completed\", \"type\": \"boolean\",\n"
+    " \"definition\": \"A booking was made.\",\n"
+    " \"success\": \"Booked.\", \"failure\": \"Not booked.\",\n"
+    " \"rules\": [{\"turn_matches\": \"booked\", \"role\": \"agent\","
+    " \"value\": true}, {\"default\": false}],\n"
+    " \"tags\": [\"Booking\"], \"tenants\": [\"acme\", \"beta\"],"
+    " \"min_kappa\": 0.6}\n";
+
+static const char scorecard_qa[] =
+    "{\"key\": \"qa\", \"name\": \"QA\", \"tenants\": [\"acme\"],"
+    " \"pass_mark\": 70, \"items\": [{\"metric\": \"a\", \"value\": true,"
+    " \"points\": 10}]}";
+
+/* The scorecard's version, new. */
+static char *scorecard_version(const char *dir)
+{
+    struct cs_rubric_set *set = NULL;
+    struct cs_err err = {0, ""};
+    char *v;
+
+    if (cs_rubric_set_load(&set, dir, NULL, &err) < 0)
+        fail_msg("load %s: %s", dir, err.msg);
+    assert_int_equal(set->n_scorecards, 1);
+    v = cs_xstrdup(set->scorecards[0].version);
+    cs_rubric_set_free(set);
+    return v;
+}
+
+static void test_rubric__tenants_and_min_kappa_are_no_change_of_meaning(
+    void **state)
+{
+    char *dir = th_tmpdir();
+    struct cs_rubric_set *set = NULL;
+    struct cs_err err = {0, ""};
+    const struct cs_rubric *r;
+    char *v1, *v2, *s1, *s2, *s3;
+
+    (void)state;
+    put(dir, "a.json", rubric_a);
+    put(dir, "qa.scorecard.json", scorecard_qa);
+    v1 = version_of(dir, "a");
+    s1 = scorecard_version(dir);
+    put(dir, "a.json", rubric_a_scoped);
+    v2 = version_of(dir, "a");
+    s2 = scorecard_version(dir);
+    /* Where a rubric applies and the agreement it must reach re-score
+     * nothing, nor the scorecards over it. */
+    assert_string_equal(v1, v2);
+    assert_string_equal(s1, s2);
+    assert_int_equal(cs_rubric_set_load(&set, dir, NULL, &err), 0);
+    r = cs_rubric_set_find(set, "a");
+    assert_int_equal(r->n_tenants, 2);
+    assert_true(cs_rubric_for_tenant(r, "beta"));
+    assert_false(cs_rubric_for_tenant(r, "gamma"));
+    assert_true(r->min_kappa == 0.6);
+    assert_true(cs_scorecard_find(set, "qa")->pass_mark == 70);
+    assert_true(cs_rubric_set_has(set, "qa", "acme"));
+    assert_false(cs_rubric_set_has(set, "qa", "beta"));
+    assert_false(cs_rubric_set_has(set, "a", "gamma"));
+    cs_rubric_set_free(set);
+    /* A change of meaning of a metric changes its scorecards' version. */
+    put(dir, "a.json", rubric_a_redefined);
+    s3 = scorecard_version(dir);
+    assert_string_not_equal(s1, s3);
+    /* The scorecard's display fields do not. */
+    put(dir, "a.json", rubric_a);
+    put(dir, "qa.scorecard.json",
+        "{\"key\": \"qa\", \"name\": \"Front desk\", \"pass_mark\": 90,"
+        " \"items\": [{\"metric\": \"a\", \"value\": true, \"points\": 10}]}");
+    free(s3);
+    s3 = scorecard_version(dir);
+    assert_string_equal(s1, s3);
+    free(v1);
+    free(v2);
+    free(s1);
+    free(s2);
+    free(s3);
+    th_rmtree(dir);
+    free(dir);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest units[] = {
         cmocka_unit_test(
             test_rubric__version_ignores_format_name_tags_direction),
         cmocka_unit_test(test_rubric__version_changes_with_definition),
+        cmocka_unit_test(
+            test_rubric__tenants_and_min_kappa_are_no_change_of_meaning),
         cmocka_unit_test(
             test_rubric__version_of_independent_rubric_is_untouched),
         cmocka_unit_test(test_rubric__dependency_order),

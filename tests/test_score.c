@@ -18,6 +18,7 @@
 #include "rubric/rubric.h"
 #include "score/calibrate.h"
 #include "score/rules.h"
+#include "score/scorecard.h"
 #include "score/sentiment.h"
 
 /* ---- fixtures ---- */
@@ -870,6 +871,143 @@ static void test_score__starter_rubrics_on_real_dev(void **state)
     free(data);
 }
 
+
+/* ---- QA scorecards, hand-computed ---- */
+
+/* The rubric folder of the scorecard cases: booked (boolean with
+ * partial), reason (categorical), empathy (score 1-5), leak (boolean). */
+static struct cs_rubric_set *scorecard_set(char **dir_out)
+{
+    char *dir = th_tmpdir();
+    struct cs_rubric_set *set = NULL;
+    struct cs_err err;
+    static const char *const files[][2] = {
+        {"booked.json",
+         "{\"name\": \"Booked\", \"type\": \"boolean\", \"definition\": "
+         "\"d\", \"success\": \"s\", \"failure\": \"f\", \"partial\": "
+         "\"p\"}"},
+        {"reason.json",
+         "{\"name\": \"Reason\", \"type\": \"categorical\", \"definition\": "
+         "\"d\", \"categories\": {\"booking\": \"b\", \"other\": \"o\"}}"},
+        {"empathy.json",
+         "{\"name\": \"Empathy\", \"type\": \"score\", \"definition\": \"d\","
+         " \"scale\": {\"min\": 1, \"max\": 5}}"},
+        {"leak.json",
+         "{\"name\": \"Leak\", \"type\": \"boolean\", \"definition\": \"d\","
+         " \"success\": \"s\", \"failure\": \"f\"}"},
+        {"qa.scorecard.json",
+         "{\"key\": \"qa\", \"name\": \"QA\", \"items\": ["
+         "{\"metric\": \"booked\", \"value\": true, \"points\": 40,"
+         " \"partial_points\": 20},"
+         "{\"metric\": \"reason\", \"value\": \"booking\", \"points\": 30},"
+         "{\"metric\": \"empathy\", \"min\": 4, \"points\": 30}],"
+         " \"auto_fail\": [{\"metric\": \"leak\", \"value\": true}]}"},
+    };
+    struct cs_buf p = CS_BUF_INIT;
+
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        cs_buf_reset(&p);
+        cs_buf_addf(&p, "%s/%s", dir, files[i][0]);
+        th_write(p.ptr, files[i][1], strlen(files[i][1]));
+    }
+    cs_buf_release(&p);
+    cs_err_clear(&err);
+    if (cs_rubric_set_load(&set, dir, NULL, &err) < 0)
+        fail_msg("load: %s", err.msg);
+    *dir_out = dir;
+    return set;
+}
+
+/* The score for booked, reason, empathy, leak given as JSON texts (NULL:
+ * no result); its value as JSON text (new), rationale in *why (new). */
+static char *score_of(const struct cs_rubric_set *set, const char *booked,
+                      const char *reason, const char *empathy,
+                      const char *leak, char **why)
+{
+    const char *texts[4] = {booked, reason, empathy, leak};
+    const char *keys[4] = {"booked", "reason", "empathy", "leak"};
+    const json_t *values[8] = {NULL};
+    json_t *owned[4] = {NULL};
+    struct cs_eval_result res;
+    char *v;
+
+    memset(&res, 0, sizeof(res));
+    for (int k = 0; k < 4; k++) {
+        const struct cs_rubric *r = cs_rubric_set_find(set, keys[k]);
+
+        if (!texts[k])
+            continue;
+        owned[k] = json_loads(texts[k], JSON_DECODE_ANY, NULL);
+        values[r - set->rubrics] = owned[k];
+    }
+    cs_scorecard_compute(&res, &set->scorecards[0], set, values);
+    v = json_dumps(res.value, JSON_ENCODE_ANY | JSON_REAL_PRECISION(6));
+    *why = cs_xstrdup(res.rationale ? res.rationale : "");
+    cs_eval_result_release(&res);
+    for (int k = 0; k < 4; k++)
+        json_decref(owned[k]);
+    return v;
+}
+
+static void expect_score(const struct cs_rubric_set *set, const char *b,
+                         const char *r, const char *e, const char *l,
+                         const char *want, const char *why_part)
+{
+    char *why = NULL, *got = score_of(set, b, r, e, l, &why);
+
+    if (strcmp(got, want) != 0)
+        fail_msg("booked=%s reason=%s empathy=%s leak=%s: %s, not %s (%s)",
+                 b, r, e, l, got, want, why);
+    if (why_part && !strstr(why, why_part))
+        fail_msg("rationale '%s' lacks '%s'", why, why_part);
+    free(got);
+    free(why);
+}
+
+static void test_score__scorecard_hand_computed(void **state)
+{
+    char *dir = NULL;
+    struct cs_rubric_set *set = scorecard_set(&dir);
+
+    (void)state;
+    assert_int_equal(set->n_scorecards, 1);
+    assert_true(set->scorecards[0].pass_mark == 80);
+    /* Everything met. */
+    expect_score(set, "true", "\"booking\"", "5", "false", "100.0",
+                 "= 100 of 100 points");
+    /* Partial booking: 20 of 40; reason not met; empathy 4 >= 4. */
+    expect_score(set, "\"partial\"", "\"other\"", "4", "false", "50.0",
+                 "booked partly met 20/40");
+    /* Not applicable is left out: (20 + 30) / (40 + 30) = 71.4. */
+    expect_score(set, "\"partial\"", "\"not_applicable\"", "5", NULL, "71.4",
+                 "reason left out (not applicable)");
+    /* A missing result is left out too: 20 / 40. */
+    expect_score(set, "\"partial\"", NULL, NULL, NULL, "50.0",
+                 "empathy left out (no result)");
+    /* Nothing met. */
+    expect_score(set, "false", "\"other\"", "3", "false", "0.0",
+                 "= 0 of 100 points");
+    /* One decimal: 70 / 100 and 40 / 70 = 57.142... */
+    expect_score(set, "true", "\"booking\"", "2", NULL, "70.0", NULL);
+    expect_score(set, "true", "\"not_applicable\"", "1", NULL, "57.1", NULL);
+    /* Auto-fail: 0 whatever else, the condition named. */
+    expect_score(set, "true", "\"booking\"", "5", "true", "0.0",
+                 "auto-fail: leak = true");
+    expect_score(set, NULL, NULL, NULL, "true", "0.0", "auto-fail");
+    /* An error among the items wins over an auto-fail. */
+    expect_score(set, "true", "\"error\"", "5", "true", "\"error\"",
+                 "the result of 'reason' is an error");
+    /* An auto-fail metric's error is no item's: the items decide. */
+    expect_score(set, "true", "\"booking\"", "5", "\"error\"", "100.0",
+                 NULL);
+    /* No item left. */
+    expect_score(set, "\"not_applicable\"", NULL, "\"not_applicable\"",
+                 "false", "\"not_applicable\"", "no item left");
+    cs_rubric_set_free(set);
+    th_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -888,6 +1026,7 @@ int main(void)
         cmocka_unit_test(test_score__calibrate_label_and_format),
         cmocka_unit_test(test_score__real_dev_agreement_at_least_baseline),
         cmocka_unit_test(test_score__starter_rubrics_on_real_dev),
+        cmocka_unit_test(test_score__scorecard_hand_computed),
     };
 
     return cmocka_run_group_tests_name("score", tests, NULL, NULL);

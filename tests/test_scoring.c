@@ -53,16 +53,7 @@ static json_t *json_at(json_t *o, const char *a, const char *b,
 }
 
 /* Runs `args`, expects exit `rc`, returns stdout (new). */
-static char *run_ok(struct th_env *f, const char *args, int rc)
-{
-    char *out = NULL, *err = NULL;
-    int got = th_run(f->env.ptr, args, &out, &err);
-
-    if (got != rc)
-        fail_msg("'%s' exited %d, not %d: %s", args, got, rc, err);
-    free(err);
-    return out;
-}
+#define run_ok th_run_ok
 
 static void test_scoring__second_run_evaluates_nothing(void **state)
 {
@@ -113,8 +104,24 @@ static void test_scoring__changed_rubric_rescores_only_it(void **state)
     memcpy(at, "PROACTIVELY", 11);
     th_write(p.ptr, text, strlen(text));
     free(text);
-    out = run_ok(f, "score", 0);
+    /* Replacing scored results is a deliberate choice: refused (exit 3,
+     * nothing written) until the run says so. */
+    {
+        char *err = NULL;
+
+        assert_int_equal(th_run(f->env.ptr, "score", NULL, &err), 3);
+        assert_non_null(strstr(err, "the rubric set changes 1 metric "
+                                    "already scored"));
+        assert_non_null(strstr(err, "task_offered (1040)"));
+        assert_non_null(strstr(err, "--rubrics-changed"));
+        free(err);
+        assert_int_equal(sql_long(f, "SELECT count(*) FROM results WHERE "
+                                     "NOT current"), 0);
+    }
+    out = run_ok(f, "score --rubrics-changed", 0);
     assert_non_null(strstr(out, "1040 evaluations written"));
+    assert_non_null(strstr(out, "rubrics changed: task_offered (1040) "
+                                "re-scored"));
     free(out);
     assert_int_equal(sql_long(f, "SELECT count(*) FROM results WHERE NOT "
                                  "current"), 1040);
@@ -668,6 +675,316 @@ static void test_scoring__three_processes_share_the_work(void **state)
     cs_buf_release(&p);
 }
 
+
+
+/* Adds "min_kappa": k to rubric `key` of the sandbox's folder. */
+static void set_min_kappa(struct th_env *f, const char *key, const char *k)
+{
+    struct cs_buf p = CS_BUF_INIT, t = CS_BUF_INIT;
+    char *text;
+
+    cs_buf_addf(&p, "%s/rubrics/%s.json", f->dir, key);
+    text = th_read(p.ptr);
+    assert_non_null(text);
+    assert_true(text[0] == '{');
+    cs_buf_addf(&t, "{\"min_kappa\": %s, %s", k, text + 1);
+    th_write(p.ptr, t.ptr, t.len);
+    free(text);
+    cs_buf_release(&p);
+    cs_buf_release(&t);
+}
+
+static void test_scoring__trust_in_the_judge(void **state)
+{
+    struct th_env *f = *state;
+    struct cs_buf a = CS_BUF_INIT, sh = CS_BUF_INIT;
+    char *labels = th_src("tests/data/real-dev/labels.jsonl");
+    char *out, *v, *sum = NULL;
+    json_t *j;
+
+    free(run_ok(f, "score", 0));
+    /* min_kappa is no change of meaning: nothing is re-scored. */
+    set_min_kappa(f, "call_reason", "0.5");
+    set_min_kappa(f, "task_completed", "0.7");
+    out = run_ok(f, "score", 0);
+    assert_non_null(strstr(out, " 0 evaluations written"));
+    free(out);
+    /* Never measured: not yet verified. */
+    out = run_ok(f, "kpis --from 2026-09-01 --to 2026-10-01 --tenant "
+                    "lumen-entertainment --format json", 0);
+    j = json_loads(out, 0, NULL);
+    assert_true(json_is_false(th_json_path(
+        j, "tenants.lumen-entertainment.metrics.call_reason.verified")));
+    assert_null(th_json_path(
+        j, "tenants.lumen-entertainment.metrics.task_offered.verified"));
+    json_decref(j);
+    free(out);
+    /* A calibration is stored with its date, the labels file's hash and
+     * the figures. */
+    cs_buf_addf(&a, "calibrate --labels %s --metric call_reason --metric "
+                "task_completed", labels);
+    free(run_ok(f, a.ptr, 0));
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM calibrations"), 2);
+    cs_buf_addf(&sh, "sha256sum %s | cut -c1-64", labels);
+    assert_int_equal(th_sh(sh.ptr, &sum), 0);
+    sum[strcspn(sum, "\n")] = '\0';
+    v = th_sql(f->db, "SELECT labels_sha256 || ' ' || (measured_at::date = "
+                      "current_date) || ' ' || n || ' ' || round(kappa::"
+                      "numeric, 4) || ' ' || (rubric_version IS NOT NULL) "
+                      "FROM calibrations WHERE metric = 'call_reason'");
+    {
+        struct cs_buf want = CS_BUF_INIT;
+
+        cs_buf_addf(&want, "%s true 1040 0.6192 true", sum);
+        assert_string_equal(v, want.ptr);
+        cs_buf_release(&want);
+    }
+    free(v);
+    /* call_reason reaches its 0.5, task_completed (0.53) not its 0.7. */
+    out = run_ok(f, "kpis --from 2026-09-01 --to 2026-10-01 --tenant "
+                    "lumen-entertainment --format json", 0);
+    j = json_loads(out, 0, NULL);
+    assert_true(json_is_true(th_json_path(
+        j, "tenants.lumen-entertainment.metrics.call_reason.verified")));
+    assert_true(json_is_false(th_json_path(
+        j, "tenants.lumen-entertainment.metrics.task_completed.verified")));
+    assert_true(fabs(json_number_value(th_json_path(
+                         j, "tenants.lumen-entertainment.metrics.call_reason."
+                            "calibration.kappa")) -
+                     0.6192) < 1e-4);
+    json_decref(j);
+    free(out);
+    out = run_ok(f, "kpis --from 2026-09-01 --to 2026-10-01 --tenant "
+                    "lumen-entertainment", 0);
+    assert_non_null(strstr(out, "true rate *"));
+    assert_non_null(strstr(out, "* not yet verified against human labels"));
+    free(out);
+    /* The executive report marks it and lists each metric's agreement. */
+    cs_buf_reset(&a);
+    cs_buf_addf(&a, "%sCALLSCOPE_TEMPLATES_DIR=%s/templates", f->env.ptr,
+                CS_SOURCE_DIR);
+    assert_int_equal(th_run(a.ptr, "report executive --month 2026-09 "
+                            "--tenant lumen-entertainment", &out, NULL), 0);
+    {
+        char *text = th_pdf_text(strtok(out, "\n"));
+
+        assert_non_null(strstr(text, "\xe2\x80\xa0 Not yet verified against "
+                                     "human labels"));
+        assert_non_null(strstr(text, "kappa 0.62, accuracy 66.4 %, n 1040"));
+        assert_non_null(strstr(text, "min 0.50: verified"));
+        assert_non_null(strstr(text, "min 0.70: not yet verified"));
+        assert_non_null(strstr(text, "never measured"));
+        free(text);
+    }
+    free(out);
+    /* A later version of the rubric is not verified by a measurement of
+     * an earlier one. */
+    {
+        struct cs_buf p = CS_BUF_INIT, t = CS_BUF_INIT;
+        char *text, *at;
+
+        cs_buf_addf(&p, "%s/rubrics/call_reason.json", f->dir);
+        text = th_read(p.ptr);
+        at = strstr(text, "\"definition\": \"");
+        assert_non_null(at);
+        at += strlen("\"definition\": \"");
+        cs_buf_add(&t, text, (size_t)(at - text));
+        cs_buf_addf(&t, "In short: %s", at);
+        th_write(p.ptr, t.ptr, t.len);
+        free(text);
+        cs_buf_release(&p);
+        cs_buf_release(&t);
+    }
+    free(run_ok(f, "score --rubrics-changed", 0));
+    out = run_ok(f, "kpis --from 2026-09-01 --to 2026-10-01 --tenant "
+                    "lumen-entertainment --format json", 0);
+    j = json_loads(out, 0, NULL);
+    assert_true(json_is_false(th_json_path(
+        j, "tenants.lumen-entertainment.metrics.call_reason.verified")));
+    json_decref(j);
+    free(out);
+    free(sum);
+    free(labels);
+    cs_buf_release(&a);
+    cs_buf_release(&sh);
+}
+
+/* ---- rubrics per tenant, scorecards ---- */
+
+static void put(struct th_env *f, const char *rel, const char *text)
+{
+    struct cs_buf p = CS_BUF_INIT;
+
+    cs_buf_addf(&p, "%s/%s", f->dir, rel);
+    th_write(p.ptr, text, strlen(text));
+    cs_buf_release(&p);
+}
+
+#define TWO_TENANT_CONVS                                                   \
+    "{\"id\":\"a1\",\"tenant\":\"acme\",\"started_at\":"                   \
+    "\"2026-09-01T10:00:00Z\",\"turns\":[{\"role\":\"agent\",\"text\":"    \
+    "\"Hello, you're booked.\"}]}\n"                                       \
+    "{\"id\":\"a2\",\"tenant\":\"acme\",\"started_at\":"                   \
+    "\"2026-09-01T11:00:00Z\",\"turns\":[{\"role\":\"agent\",\"text\":"    \
+    "\"Hi.\"}]}\n"                                                         \
+    "{\"id\":\"a3\",\"tenant\":\"acme\",\"started_at\":"                   \
+    "\"2026-09-01T12:00:00Z\",\"turns\":[{\"role\":\"agent\",\"text\":"    \
+    "\"Hello there.\"}]}\n"                                                \
+    "{\"id\":\"b1\",\"tenant\":\"beta\",\"started_at\":"                   \
+    "\"2026-09-01T10:00:00Z\",\"turns\":[{\"role\":\"agent\",\"text\":"    \
+    "\"Hello, booked.\"}]}\n"                                              \
+    "{\"id\":\"b2\",\"tenant\":\"beta\",\"started_at\":"                   \
+    "\"2026-09-01T11:00:00Z\",\"turns\":[{\"role\":\"agent\",\"text\":"    \
+    "\"Nothing.\"}]}\n"
+
+#define RUBRIC(name, pattern, tenants)                                     \
+    "{\"name\": \"" name "\", \"type\": \"boolean\", \"definition\": \"d\","\
+    " \"success\": \"s\", \"failure\": \"f\", \"rules\": [{\"turn_matches\":"\
+    " \"(?i)" pattern "\", \"role\": \"agent\", \"value\": true},"         \
+    " {\"default\": false}]" tenants "}"
+
+static void test_scoring__tenant_rubrics_and_scorecards(void **state)
+{
+    struct th_env *f = *state;
+    char *out, *v;
+    json_t *j;
+
+    put(f, "convs.jsonl", TWO_TENANT_CONVS);
+    put(f, "rubrics/greeted.json", RUBRIC("Greeted", "hello", ""));
+    put(f, "rubrics/booked.json", RUBRIC("Booked", "booked", ""));
+    put(f, "rubrics/qa.scorecard.json",
+        "{\"key\": \"qa\", \"name\": \"Front desk QA\", \"tenants\": "
+        "[\"acme\"], \"items\": [{\"metric\": \"greeted\", \"value\": true,"
+        " \"points\": 50}, {\"metric\": \"booked\", \"value\": true, "
+        "\"points\": 50}]}");
+    cs_buf_addf(&f->env, "CALLSCOPE_RUBRICS_DIR=%s/rubrics ", f->dir);
+    {
+        struct cs_buf a = CS_BUF_INIT;
+
+        cs_buf_addf(&a, "ingest %s/convs.jsonl", f->dir);
+        free(run_ok(f, a.ptr, 0));
+        cs_buf_release(&a);
+    }
+    out = run_ok(f, "score", 0);
+    /* 5 x 2 metrics, 3 scorecards (acme only). */
+    assert_non_null(strstr(out, "13 evaluations written"));
+    free(out);
+    /* Scorecards against hand-computed scores: 100, 0, 50. */
+    v = th_sql(f->db, "SELECT string_agg(conversation_id || '=' || "
+                      "value::text, ' ' ORDER BY conversation_id) FROM "
+                      "results WHERE current AND metric = 'qa' AND "
+                      "evaluator = 'scorecard'");
+    assert_string_equal(v, "a1=100.0 a2=0.0 a3=50.0");
+    free(v);
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM results WHERE "
+                                 "tenant = 'beta' AND metric = 'qa'"), 0);
+    /* results export carries them. */
+    out = run_ok(f, "results export --format jsonl --metric qa", 0);
+    assert_non_null(strstr(out, "\"evaluator\":\"scorecard\""));
+    assert_non_null(strstr(out, "\"value\":50.0"));
+    free(out);
+
+    /* Booked becomes acme's alone: its version does not change, nothing
+     * is re-scored, and beta's booked results stay current (counted)
+     * until --retire-missing. */
+    put(f, "rubrics/booked.json", RUBRIC("Booked", "booked",
+                                         ", \"tenants\": [\"acme\"]"));
+    out = run_ok(f, "score", 0);
+    assert_non_null(strstr(out, " 0 evaluations written"));
+    free(out);
+    /* A tenant's KPIs list only its metrics. */
+    out = run_ok(f, "kpis --from 2026-09-01 --to 2026-09-02 --format json "
+                    "--no-compare", 0);
+    j = json_loads(out, 0, NULL);
+    assert_non_null(j);
+    assert_non_null(th_json_path(j, "tenants.beta.metrics.greeted"));
+    assert_null(th_json_path(j, "tenants.beta.metrics.booked"));
+    assert_null(th_json_path(j, "tenants.beta.metrics.qa"));
+    assert_non_null(th_json_path(j, "tenants.acme.metrics.booked"));
+    assert_non_null(th_json_path(j, "tenants.acme.metrics.qa"));
+    /* Per scorecard: the mean, the share below the pass mark (80) and
+     * the 10-point buckets: 100, 0 and 50. */
+    assert_string_equal(json_string_value(th_json_path(
+                            j, "tenants.acme.metrics.qa.type")),
+                        "scorecard");
+    assert_true(json_number_value(th_json_path(
+                    j, "tenants.acme.metrics.qa.mean")) == 50.0);
+    assert_true(fabs(json_number_value(th_json_path(
+                         j, "tenants.acme.metrics.qa.below_pass_rate")) -
+                     2.0 / 3.0) < 1e-12);
+    assert_int_equal(json_integer_value(th_json_path(
+                         j, "tenants.acme.metrics.qa.buckets.0-10")), 1);
+    assert_int_equal(json_integer_value(th_json_path(
+                         j, "tenants.acme.metrics.qa.buckets.50-60")), 1);
+    assert_int_equal(json_integer_value(th_json_path(
+                         j, "tenants.acme.metrics.qa.buckets.90-100")), 1);
+    assert_int_equal(json_integer_value(th_json_path(
+                         j, "tenants.acme.metrics.qa.applicable")), 3);
+    json_decref(j);
+    free(out);
+    /* The table and the CSV carry them too. */
+    out = run_ok(f, "kpis --from 2026-09-01 --to 2026-09-02 --tenant acme "
+                    "--no-compare", 0);
+    assert_non_null(strstr(out, "Front desk QA: mean score"));
+    assert_non_null(strstr(out, "Front desk QA: below pass mark (80)"));
+    assert_non_null(strstr(out, "Front desk QA: distribution"));
+    free(out);
+    out = run_ok(f, "kpis --from 2026-09-01 --to 2026-09-02 --tenant acme "
+                    "--no-compare --format csv", 0);
+    assert_non_null(strstr(out, "metrics.qa.below_pass_rate"));
+    assert_non_null(strstr(out, "metrics.qa.buckets.90-100"));
+    free(out);
+    out = run_ok(f, "score --retire-missing", 0);
+    assert_non_null(strstr(out, "2 results of metrics not in the rubric "
+                                "set made history"));
+    free(out);
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM results WHERE "
+                                 "current AND tenant = 'beta' AND metric = "
+                                 "'booked'"), 0);
+
+    /* A rubric for one tenant scores that tenant's conversations and
+     * nothing of the others. */
+    put(f, "rubrics/polite.json", RUBRIC("Polite", "hello|hi",
+                                         ", \"tenants\": [\"beta\"]"));
+    out = run_ok(f, "score", 0);
+    assert_non_null(strstr(out, " 2 evaluations written"));
+    free(out);
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM results WHERE "
+                                 "tenant = 'acme' AND NOT current"), 0);
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM results WHERE "
+                                 "metric = 'polite' AND tenant = 'acme'"),
+                     0);
+
+    /* Another rubric folder that redefines a scored metric is refused;
+     * nothing is replaced. */
+    put(f, "other/greeted.json", RUBRIC("Greeted", "hello|good morning",
+                                        ""));
+    {
+        struct cs_buf e = CS_BUF_INIT;
+        char *err = NULL;
+
+        cs_buf_addf(&e, "%sCALLSCOPE_RUBRICS_DIR=%s/other ", f->env.ptr,
+                    f->dir);
+        assert_int_equal(th_run(e.ptr, "score", NULL, &err), 3);
+        assert_non_null(strstr(err, "greeted (5)"));
+        free(err);
+        assert_int_equal(sql_long(f, "SELECT count(*) FROM results WHERE "
+                                     "NOT current AND metric = 'greeted'"),
+                         0);
+        /* For one tenant, naming the metric is deliberate: only beta's
+         * greeted results are replaced. */
+        out = NULL;
+        assert_int_equal(th_run(e.ptr, "score --tenant beta --metric "
+                                "greeted", &out, NULL), 0);
+        assert_non_null(strstr(out, " 2 evaluations written"));
+        free(out);
+        cs_buf_release(&e);
+    }
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM results WHERE "
+                                 "NOT current AND metric = 'greeted' AND "
+                                 "tenant = 'acme'"), 0);
+}
+
 /* The sandbox with this file's own setup. */
 /*
  * A rubric pattern with nested repeats (`^(\w+\s?)*$`) backtracks
@@ -832,6 +1149,8 @@ int main(void)
         ENV_TEST(test_scoring__three_processes_share_the_work),
         cmocka_unit_test(test_scoring__rule_limits_are_errors),
         cmocka_unit_test(test_scoring__csv_export_runs_no_formula),
+        TH_ENV_TEST(test_scoring__tenant_rubrics_and_scorecards),
+        ENV_TEST(test_scoring__trust_in_the_judge),
     };
 
     return cmocka_run_group_tests_name("scoring", tests, NULL, NULL);

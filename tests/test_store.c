@@ -49,6 +49,8 @@ static void test_store__migrations_are_idempotent(void **state)
     assert_int_equal(cs_store_schema_version(st, &version, &err), 0);
     assert_int_equal(version, cs_store_latest_version());
     cs_store_close(st);
+    /* Versions may have gaps (branches number theirs apart): the highest
+     * applied is the latest, each once (the primary key). */
     n = th_sql(db, "SELECT max(version) FROM schema_migrations");
     assert_int_equal(strtol(n, NULL, 10), cs_store_latest_version());
     free(n);
@@ -85,6 +87,8 @@ static void test_store__concurrent_migrations_apply_once(void **state)
         assert_true(WIFEXITED(status));
         assert_int_equal(WEXITSTATUS(status), 0);
     }
+    /* Versions may have gaps (branches number theirs apart): the highest
+     * applied is the latest, each once (the primary key). */
     n = th_sql(db, "SELECT max(version) FROM schema_migrations");
     assert_int_equal(strtol(n, NULL, 10), cs_store_latest_version());
     free(n);

@@ -740,6 +740,11 @@ static void test_xlsx__forty_metrics_are_typed_columns(void **state)
     /* The Metrics sheet lists them with the rubrics' metrics. */
     assert_true(m->n >= 1 + N_METRICS);
     assert_string_equal(csv_at(m, 0, 0), "Key");
+    /* Then the scorecards' figures and the judge's agreement. */
+    assert_string_equal(csv_at(m, 0, 8), "Pass mark");
+    assert_string_equal(csv_at(m, 0, 9), "Below pass mark");
+    assert_string_equal(csv_at(m, 0, 19), "90-100");
+    assert_string_equal(csv_at(m, 0, 23), "Verified");
     csv_free(c);
     csv_free(m);
 }

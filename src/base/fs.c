@@ -193,3 +193,58 @@ void cs_fs_safe_name(struct cs_buf *out, const char *name)
     if (n == 0)
         cs_buf_addch(out, '_');
 }
+
+int cs_fs_archive(char **dst_out, const char *src, const char *dir,
+                  struct cs_err *err)
+{
+    static const char *const exts[] = {".jsonl.gz", ".json.gz", ".jsonl",
+                                       ".json", ".gz", NULL};
+    const char *name = strrchr(src, '/'), *ext = "";
+    struct cs_buf dst = CS_BUF_INIT;
+    size_t stem;
+    int ret = 0;
+
+    *dst_out = NULL;
+    name = name ? name + 1 : src;
+    stem = strlen(name);
+    for (const char *const *e = exts; *e; e++) {
+        size_t n = strlen(*e);
+
+        if (stem > n && strcmp(name + stem - n, *e) == 0) {
+            ext = *e;
+            stem -= n;
+            break;
+        }
+    }
+    for (int k = 1;; k++) {
+        cs_buf_reset(&dst);
+        cs_buf_addf(&dst, "%s/%.*s", dir, (int)stem, name);
+        if (k > 1)
+            cs_buf_addf(&dst, "-%d", k);
+        cs_buf_adds(&dst, ext);
+        /* link() refuses an existing name, so two runs never take the
+         * same one; across file systems, rename() after a check. */
+        if (link(src, dst.ptr) == 0) {
+            if (unlink(src) != 0)
+                ret = cs_err_set(err, CS_EIO, "cannot remove '%s' after "
+                                 "archiving it as '%s': %s", src, dst.ptr,
+                                 strerror(errno));
+            break;
+        }
+        if (errno == EEXIST)
+            continue;
+        if ((errno == EXDEV || errno == EPERM) && !cs_fs_exists(dst.ptr)) {
+            if (rename(src, dst.ptr) != 0)
+                ret = cs_err_set(err, CS_EIO, "cannot move '%s' to '%s': "
+                                 "%s", src, dst.ptr, strerror(errno));
+            break;
+        }
+        ret = cs_err_set(err, CS_EIO, "cannot move '%s' to '%s': %s", src,
+                         dst.ptr, strerror(errno));
+        break;
+    }
+    if (!ret)
+        *dst_out = cs_buf_detach(&dst, NULL);
+    cs_buf_release(&dst);
+    return ret;
+}

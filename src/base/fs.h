@@ -25,6 +25,15 @@ int cs_fs_write_atomic(const char *path, const void *data, size_t len,
 struct cs_buf;
 void cs_fs_safe_name(struct cs_buf *out, const char *name);
 
+/*
+ * Moves file `src` into folder `dir` under its own name, never replacing
+ * a file there: when the name is taken, "-2", "-3", ... goes before its
+ * extension (".jsonl.gz", ".json", ...). Sets *dst_out (new) to the path
+ * it got. CS_EIO naming both paths on failure.
+ */
+int cs_fs_archive(char **dst_out, const char *src, const char *dir,
+                  struct cs_err *err);
+
 /* 1 if `path` exists. */
 int cs_fs_exists(const char *path);
 

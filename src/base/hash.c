@@ -1,7 +1,11 @@
-/* hash.c - SHA-256 (FIPS 180-4) and 64-bit FNV-1a */
+/* hash.c - SHA-256 (FIPS 180-4), HMAC-SHA256 (RFC 2104), 64-bit FNV-1a */
 #include "base/hash.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
+
+#include "base/err.h"
 
 static const uint32_t K[64] = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1,
@@ -116,6 +120,82 @@ void cs_sha256_hex(const void *data, size_t n, char *out, size_t hexlen)
     out[hexlen] = '\0';
 }
 
+void cs_hmac_sha256_init(struct cs_hmac_sha256 *h, const void *key,
+                         size_t key_len)
+{
+    unsigned char k[64], ipad[64];
+
+    memset(k, 0, sizeof(k));
+    if (key_len > sizeof(k)) {
+        struct cs_sha256 c;
+
+        cs_sha256_init(&c);
+        cs_sha256_update(&c, key, key_len);
+        cs_sha256_final(&c, k);
+    } else if (key_len) {
+        memcpy(k, key, key_len);
+    }
+    for (size_t i = 0; i < sizeof(k); i++) {
+        ipad[i] = k[i] ^ 0x36;
+        h->okey[i] = k[i] ^ 0x5c;
+    }
+    cs_sha256_init(&h->inner);
+    cs_sha256_update(&h->inner, ipad, sizeof(ipad));
+    memset(k, 0, sizeof(k));
+    memset(ipad, 0, sizeof(ipad));
+}
+
+void cs_hmac_sha256_update(struct cs_hmac_sha256 *h, const void *data,
+                           size_t n)
+{
+    cs_sha256_update(&h->inner, data, n);
+}
+
+void cs_hmac_sha256_final(struct cs_hmac_sha256 *h, unsigned char out[32])
+{
+    unsigned char ih[32];
+    struct cs_sha256 outer;
+
+    cs_sha256_final(&h->inner, ih);
+    cs_sha256_init(&outer);
+    cs_sha256_update(&outer, h->okey, sizeof(h->okey));
+    cs_sha256_update(&outer, ih, sizeof(ih));
+    cs_sha256_final(&outer, out);
+    memset(ih, 0, sizeof(ih));
+    memset(h, 0, sizeof(*h));
+}
+
+void cs_hmac_sha256(const void *key, size_t key_len, const void *data,
+                    size_t n, unsigned char out[32])
+{
+    struct cs_hmac_sha256 h;
+
+    cs_hmac_sha256_init(&h, key, key_len);
+    cs_hmac_sha256_update(&h, data, n);
+    cs_hmac_sha256_final(&h, out);
+}
+
+int cs_hash_equal(const void *a, const void *b, size_t n)
+{
+    const volatile unsigned char *x = a, *y = b;
+    unsigned char d = 0;
+
+    for (size_t i = 0; i < n; i++)
+        d |= x[i] ^ y[i];
+    return d == 0;
+}
+
+void cs_hash_hex(const unsigned char *d, size_t n, char *out)
+{
+    static const char hx[] = "0123456789abcdef";
+
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hx[d[i] >> 4];
+        out[2 * i + 1] = hx[d[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
 uint64_t cs_fnv1a64_update(uint64_t h, const void *data, size_t n)
 {
     const unsigned char *p = data;
@@ -128,4 +208,28 @@ uint64_t cs_fnv1a64_update(uint64_t h, const void *data, size_t n)
 uint64_t cs_fnv1a64(const void *data, size_t n)
 {
     return cs_fnv1a64_update(CS_FNV1A64_BASIS, data, n);
+}
+
+int cs_sha256_file(char out[65], const char *path, struct cs_err *err)
+{
+    struct cs_sha256 c;
+    unsigned char d[32], chunk[65536];
+    FILE *f = fopen(path, "rb");
+    size_t n;
+    int bad;
+
+    out[0] = '\0';
+    if (!f)
+        return cs_err_set(err, CS_EIO, "cannot open '%s': %s", path,
+                          strerror(errno));
+    cs_sha256_init(&c);
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        cs_sha256_update(&c, chunk, n);
+    bad = ferror(f);
+    fclose(f);
+    if (bad)
+        return cs_err_set(err, CS_EIO, "cannot read '%s'", path);
+    cs_sha256_final(&c, d);
+    cs_hash_hex(d, 32, out);
+    return 0;
 }

@@ -7,12 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/sig.h"
+#include "ingest/ingest.h"
 #include "mail/deliver.h"
 #include "rubric/rubric.h"
-#include "mail/deliver.h"
 #include "store/known.h"
 
 int cs_cli_exit_for(int code)
@@ -114,7 +117,8 @@ int cs_cli_check_metrics(struct cs_ctx *ctx, const char *cmd,
     int found, ret;
 
     for (char *const *m = metrics; m && *m; m++) {
-        if (set && cs_rubric_set_find(set, *m))
+        if (set && (cs_rubric_set_find(set, *m) ||
+                    cs_scorecard_find(set, *m)))
             continue;
         ret = cs_store_metric_exists(&found, ctx->st, *m, &err);
         if (ret)
@@ -153,4 +157,66 @@ void cs_cli_print_mail(const struct cs_mail_stats *s, long not_mailed)
         printf("; webhook: %ld sent, %ld failed", s->webhooks_sent,
                s->webhooks_failed);
     printf("\n");
+}
+
+char *cs_cli_rejects_path(const struct cs_config *cfg, const char *what)
+{
+    struct cs_buf b = CS_BUF_INIT;
+    time_t now = time(NULL);
+    struct tm tm;
+    char stamp[32];
+
+    gmtime_r(&now, &tm);
+    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+    cs_buf_addf(&b, "%s/rejects/%s-%s-%ld.jsonl", cfg->data_dir, what, stamp,
+                (long)getpid());
+    return cs_buf_detach(&b, NULL);
+}
+
+void cs_cli_print_ingest(const struct cs_ingest_stats *s, const char *rejects,
+                         double seconds, int as_json)
+{
+    if (as_json) {
+        printf("{\"files\": %llu, \"files_failed\": %llu, \"lines\": %llu, "
+               "\"loaded\": %llu, \"rejected\": %llu, \"seconds\": %.3f, "
+               "\"rejects_file\": ",
+               (unsigned long long)s->files,
+               (unsigned long long)s->files_failed,
+               (unsigned long long)s->lines, (unsigned long long)s->loaded,
+               (unsigned long long)s->rejected, seconds);
+        if (s->rejected) {
+            json_t *j = json_string(rejects);
+
+            json_dumpf(j, stdout, JSON_ENCODE_ANY);
+            json_decref(j);
+        } else {
+            fputs("null", stdout);
+        }
+        if (s->interrupted)
+            printf(", \"interrupted\": \"%s\"", cs_sig_name(s->interrupted));
+        fputs("}\n", stdout);
+        return;
+    }
+    printf("ingested %llu conversations from %llu file(s): %llu lines, "
+           "%llu rejected", (unsigned long long)s->loaded,
+           (unsigned long long)s->files, (unsigned long long)s->lines,
+           (unsigned long long)s->rejected);
+    if (s->files_failed)
+        printf(", %llu file(s) unreadable",
+               (unsigned long long)s->files_failed);
+    if (s->rejected)
+        printf(" (rejects: %s)", rejects);
+    printf(" in %.2f s%s\n", seconds, cs_cli_stopped_clause(s));
+}
+
+const char *cs_cli_stopped_clause(const struct cs_ingest_stats *s)
+{
+    static char text[128];
+
+    if (!s->interrupted)
+        return "";
+    snprintf(text, sizeof(text), "; stopped by %s before the end of the "
+             "input (run it again for the rest)",
+             cs_sig_name(s->interrupted));
+    return text;
 }

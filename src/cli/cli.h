@@ -117,8 +117,15 @@ struct cs_score_stats;
  */
 void cs_cli_print_score(const struct cs_score_stats *s, const char *verb,
                         int failed);
+/* The LLM line of that summary (requests, tokens, cost), when requests
+ * were sent. */
+void cs_cli_print_llm(const struct cs_score_stats *s, int failed);
 
 struct cs_ingest_stats;
+/* "; stopped by SIGTERM before the end of the input ..." when a signal
+ * stopped the reading, else "" (static). */
+const char *cs_cli_stopped_clause(const struct cs_ingest_stats *s);
+
 /* Prints an ingest summary line (or JSON object) on stdout. */
 void cs_cli_print_ingest(const struct cs_ingest_stats *s, const char *rejects,
                          double seconds, int as_json);
@@ -129,7 +136,46 @@ void cs_cli_print_mail(const struct cs_mail_stats *s, long not_mailed);
 
 int cs_cmd_monthly(int argc, char **argv, struct cs_ctx *ctx);
 int cs_cmd_mail(int argc, char **argv, struct cs_ctx *ctx);
+
+/* The load options ingest and import share (0: from the config), and
+ * their entries in an option table (`l` a struct cs_cli_load *). */
+struct cs_cli_load {
+    long max_line;
+    long batch;
+    int as_json;
+};
+
+#define CS_CLI_LOAD_OPTS(l)                                               \
+    CS_OPT_LONG(0, "max-line-bytes", &(l)->max_line, "N", 1, LONG_MAX,    \
+                "longer lines are rejected (default 16 MiB)"),            \
+    CS_OPT_LONG(0, "batch", &(l)->batch, "N", 1, LONG_MAX,                \
+                "conversations per COPY transaction"),                    \
+    CS_OPT_BOOL(0, "json", &(l)->as_json, "print the summary as JSON")
+
+/*
+ * Loads `argv[0..argc)` through an importer (import/run.h) of `format`
+ * (CS_IMPORT_AUTO: detect each file; canonical JSON Lines are ingested
+ * as ever) and prints the summary of `cmd` ("ingest" or "import").
+ * Returns the exit code.
+ */
+int cs_cli_import_run(struct cs_ctx *ctx, const char *cmd, int format,
+                      const char *tenant, const char *transcripts,
+                      const char *rejects_opt, const struct cs_cli_load *l,
+                      int argc, char **argv);
+
+/* An agreement as JSON: n, accuracy and kappa (null for n = 0), labels,
+ * confusion (rows the reference), disagreements. New. */
+struct cs_agreement;
+json_t *cs_cli_agreement_json(const struct cs_agreement *a);
+
+/* The --from callback of ingest and import: a vendor's name into the
+ * option's int (enum cs_import_format). */
+int cs_cli_opt_format(const struct cs_option *opt, const char *arg,
+                      struct cs_err *err);
+
 int cs_cmd_ingest(int argc, char **argv, struct cs_ctx *ctx);
+int cs_cmd_import(int argc, char **argv, struct cs_ctx *ctx);
+int cs_cmd_compare(int argc, char **argv, struct cs_ctx *ctx);
 int cs_cmd_kpis(int argc, char **argv, struct cs_ctx *ctx);
 int cs_cmd_db(int argc, char **argv, struct cs_ctx *ctx);
 int cs_cmd_config(int argc, char **argv, struct cs_ctx *ctx);
@@ -141,5 +187,9 @@ int cs_cmd_rescore(int argc, char **argv, struct cs_ctx *ctx);
 int cs_cmd_results(int argc, char **argv, struct cs_ctx *ctx);
 int cs_cmd_calibrate(int argc, char **argv, struct cs_ctx *ctx);
 int cs_cmd_report(int argc, char **argv, struct cs_ctx *ctx);
+int cs_cmd_tenant(int argc, char **argv, struct cs_ctx *ctx);
+int cs_cmd_conversations(int argc, char **argv, struct cs_ctx *ctx);
+int cs_cmd_show(int argc, char **argv, struct cs_ctx *ctx);
+int cs_cmd_explain(int argc, char **argv, struct cs_ctx *ctx);
 
 #endif

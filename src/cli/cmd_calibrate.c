@@ -6,12 +6,14 @@
 
 #include "base/buf.h"
 #include "base/fmt.h"
+#include "base/hash.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "cli/cli.h"
 #include "rubric/rubric.h"
 #include "score/calibrate.h"
 #include "store/results.h"
+#include "store/review.h"
 
 static const struct cs_opt_cmd doc = {
     .name = "calibrate",
@@ -29,7 +31,12 @@ static const struct cs_opt_cmd doc = {
              "review.\n"
              "Conversations without a stored result are left out and counted; "
              "a\n"
-             "metric with nothing to compare says \"no data\" (null in JSON).",
+             "metric with nothing to compare says \"no data\" (null in JSON).\n"
+             "Each measurement is stored (date, the labels file's SHA-256, "
+             "the rubric\nversion and evaluator compared, the figures): "
+             "reports mark a metric\nwhose rubric sets min_kappa \"not yet "
+             "verified against human labels\"\nuntil its last measurement "
+             "reaches it.",
     .exits = "Exit: 0 ok, 1 store or file error, 2 usage (an unknown metric "
              "too),\n4 bad label lines.",
 };
@@ -81,7 +88,7 @@ static int read_labels(json_t **out, long *bad, const char *path)
     return 0;
 }
 
-static json_t *agreement_json(const struct cs_agreement *a)
+json_t *cs_cli_agreement_json(const struct cs_agreement *a)
 {
     json_t *o = json_object(), *labels = json_array(), *m = json_array();
     json_t *ids = json_array();
@@ -129,9 +136,11 @@ static void format_table(struct cs_buf *out, const char *metric,
     cs_buf_release(&b);
 }
 
-/* Agreement of one metric; adds to `report` or prints. */
+/* Agreement of one metric; adds to `report` or prints, and stores the
+ * measurement (a metric with nothing to compare measured nothing). */
 static int one_metric(struct cs_ctx *ctx, json_t *gold_all,
-                      const char *metric, int as_json, json_t *report)
+                      const char *metric, int as_json, json_t *report,
+                      const char *labels_file, const char *sha)
 {
     struct cs_err err = {0, ""};
     json_t *pred = json_object();
@@ -171,10 +180,23 @@ static int one_metric(struct cs_ctx *ctx, json_t *gold_all,
     }
     cs_calibrate(&all, pairs, n, CS_CALIBRATE_ALL);
     cs_calibrate(&app, pairs, n, CS_CALIBRATE_GOLD_APPLICABLE);
-    if (as_json) {
-        json_t *o = agreement_json(&all);
+    if (all.n) {
+        json_t *fig = cs_cli_agreement_json(&all);
 
-        json_object_set_new(o, "gold_applicable", agreement_json(&app));
+        json_object_set_new(fig, "gold_applicable",
+                            cs_cli_agreement_json(&app));
+        ret = cs_store_calibration_add(ctx->st, metric, labels_file, sha, fig,
+                                       &err);
+        json_decref(fig);
+        if (ret)
+            ret = cs_cli_fail(ret, err.msg);
+    }
+    if (ret) {
+        /* Nothing printed for a measurement that could not be kept. */
+    } else if (as_json) {
+        json_t *o = cs_cli_agreement_json(&all);
+
+        json_object_set_new(o, "gold_applicable", cs_cli_agreement_json(&app));
         json_object_set_new(o, "unscored", json_integer((json_int_t)unscored));
         json_object_set_new(report, metric, o);
     } else if (all.n == 0) {
@@ -208,7 +230,7 @@ static int one_metric(struct cs_ctx *ctx, json_t *gold_all,
     free(gold_s);
     free(pairs);
     json_decref(pred);
-    return 0;
+    return ret;
 }
 
 int cs_cmd_calibrate(int argc, char **argv, struct cs_ctx *ctx)
@@ -219,6 +241,7 @@ int cs_cmd_calibrate(int argc, char **argv, struct cs_ctx *ctx)
     struct cs_err err = {0, ""};
     char **wanted = NULL;
     long bad = 0;
+    char sha[65];
     int ret = CS_EXIT_OK;
     size_t i;
     json_t *m;
@@ -273,9 +296,13 @@ int cs_cmd_calibrate(int argc, char **argv, struct cs_ctx *ctx)
     ret = cs_cli_check_metrics(ctx, "calibrate", set, wanted);
     if (ret)
         goto done;
+    if (cs_sha256_file(sha, path, &err) < 0) {
+        ret = cs_cli_fail(CS_EIO, err.msg);
+        goto done;
+    }
     json_array_foreach(metrics, i, m) {
         ret = one_metric(ctx, gold, json_string_value(m),
-                         strcmp(format, "json") == 0, report);
+                         strcmp(format, "json") == 0, report, path, sha);
         if (ret)
             goto done;
     }

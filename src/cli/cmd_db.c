@@ -5,6 +5,7 @@
 
 #include "base/log.h"
 #include "cli/cli.h"
+#include "pipeline/lifecycle.h"
 
 static int db_migrate(int argc, char **argv, struct cs_ctx *ctx)
 {
@@ -125,6 +126,47 @@ static int db_stop(int argc, char **argv, struct cs_ctx *ctx)
     return CS_EXIT_OK;
 }
 
+/* "12 conversations, 60 results, 3 deliveries, 1 alert" */
+static void print_counts(const char *verb, const struct cs_prune_counts *c)
+{
+    printf("%s %ld conversation(s), %ld result(s), %ld deliveries, %ld "
+           "alert(s), %ld explanation(s)\n", verb, c->conversations,
+           c->results, c->deliveries, c->alerts, c->explanations);
+}
+
+static int db_prune(int argc, char **argv, struct cs_ctx *ctx)
+{
+    static const struct cs_opt_cmd doc = {
+        .name = "db prune",
+        .usage = "callscope db prune [--dry-run]",
+        .about = "Deletes what is older than each tenant's retention_days "
+                 "(config,\ndefault 365), counted in whole local days of "
+                 "its zone: conversations\nand their results, deliveries, "
+                 "alerts. Deletes in bounded batches; the\nKPIs of the "
+                 "days kept are unchanged. The nightly job runs it.",
+        .exits = "Exit: 0 ok, 1 error, 2 usage, 3 invalid configuration.",
+    };
+    struct cs_prune_counts c = {0, 0, 0, 0, 0};
+    struct cs_err err = {0, ""};
+    int dry = 0, ret;
+    const struct cs_option opts[] = {
+        CS_OPT_BOOL(0, "dry-run", &dry, "count what would go, delete "
+                    "nothing"),
+        CS_OPT_END};
+
+    ret = cs_opt_parse(&argc, argv, ctx, &doc, opts);
+    if (ret != CS_OPT_RUN)
+        return ret;
+    ret = cs_cli_open_store(ctx);
+    if (ret)
+        return ret;
+    ret = cs_lifecycle_prune(&c, ctx->st, ctx->cfg, dry, &err);
+    if (ret)
+        return cs_cli_fail(ret, err.msg);
+    print_counts(dry ? "would delete" : "deleted", &c);
+    return CS_EXIT_OK;
+}
+
 static const struct cs_cmd subcmds[] = {
     {"migrate", db_migrate, 0, "apply pending schema migrations (safe to "
      "run twice, and from two processes at once)"},
@@ -133,12 +175,14 @@ static const struct cs_cmd subcmds[] = {
     {"start", db_start, 0, "start the embedded PostgreSQL cluster "
      "(DATA_DIR/pg)"},
     {"stop", db_stop, 0, "stop the embedded cluster"},
+    {"prune", db_prune, 0, "delete what is older than each tenant's "
+     "retention"},
     {NULL, NULL, 0, NULL},
 };
 
 static const struct cs_opt_cmd doc = {
     .name = "db",
-    .usage = "callscope db migrate|status|start|stop",
+    .usage = "callscope db migrate|status|start|stop|prune",
     .about = "With CALLSCOPE_DATABASE_URL (or database_url in the config) "
              "callscope\n"
              "uses that server and start/stop do nothing; otherwise its own\n"

@@ -42,14 +42,18 @@ static const char *not_run(const char *stage)
         const char *rest;
     } left[] = {
         {"ingest", "the rest of the inbox, scoring, the day's KPIs, the "
-                   "alerts, the PDFs and the mail were not done"},
+                   "alerts, the PDFs, the mail and the pruning were not "
+                   "done"},
         {"score", "the rest of the scoring, the day's KPIs, the alerts, the "
-                  "PDFs and the mail were not done"},
-        {"kpis", "the day's KPI files, the alerts, the PDFs and the mail "
-                 "were not done (or not all)"},
-        {"pdf", "the daily PDFs (or some) and the mail were not done"},
-        {"mail", "the mail was not sent (or not all): a re-run or 'mail "
-                 "--resend-failed' sends it"},
+                  "PDFs, the mail and the pruning were not done"},
+        {"kpis", "the day's KPI files, the alerts, the PDFs, the mail and "
+                 "the pruning were not done (or not all)"},
+        {"pdf", "the daily PDFs (or some), the mail and the pruning were "
+                "not done"},
+        {"mail", "the mail (or some) and the pruning were not done: a "
+                 "re-run or 'mail --resend-failed' sends it"},
+        {"prune", "what is past its retention was not pruned (the next run "
+                  "does it)"},
     };
 
     for (size_t i = 0; stage && i < sizeof(left) / sizeof(left[0]); i++) {
@@ -136,8 +140,10 @@ int cs_cmd_nightly(int argc, char **argv, struct cs_ctx *ctx)
         cs_cli_print_ingest(&res.ingest, rejects, res.ingest_seconds, 0);
     stopped_in_score = res.stage && strcmp(res.stage, "score") == 0 &&
                        (ret || res.interrupted);
-    if (stopped_in_score)
+    if (stopped_in_score) {
         cs_cli_print_score(&res.score, "scored", ret != 0);
+        cs_cli_print_llm(&res.score, ret != 0);
+    }
     else if (res.score.conversations)
         printf("scored %llu conversations: %llu evaluations written, %llu "
                "errors\n", (unsigned long long)res.score.conversations,
@@ -159,8 +165,19 @@ int cs_cmd_nightly(int argc, char **argv, struct cs_ctx *ctx)
                "%zu daily PDF(s)\n", o.date, res.report_dir,
                res.alerts_critical, res.alerts_warning, res.pdfs.n);
         cs_cli_print_mail(&res.mail, res.not_mailed);
+        if (res.pruned.conversations || res.pruned.deliveries ||
+            res.pruned.alerts)
+            printf("retention: deleted %ld conversation(s), %ld result(s), "
+                   "%ld deliveries, %ld alert(s)\n",
+                   res.pruned.conversations, res.pruned.results,
+                   res.pruned.deliveries, res.pruned.alerts);
+        if (res.score.kept_changed)
+            printf("rubrics changed: %s left as scored before; run "
+                   "'callscope score --rubrics-changed'\n",
+                   res.score.changed);
         ret = res.ingest.rejected || res.ingest.files_failed ||
-                      res.score.errors || res.pdfs.tenants_failed ||
+                      res.score.errors || res.score.kept_changed ||
+                      res.pdfs.tenants_failed ||
                       res.mail.failed || res.mail.webhooks_failed ||
                       res.mail.unknown || res.not_mailed
                   ? CS_EXIT_PARTIAL : CS_EXIT_OK;

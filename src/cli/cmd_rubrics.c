@@ -49,8 +49,26 @@ static int rubrics_list(const char *dir)
 
         for (size_t t = 0; t < r->n_tags; t++)
             cs_buf_addf(&tags, "%s%s", t ? "," : "", r->tags[t]);
+        if (r->n_tenants) {
+            cs_buf_addf(&tags, "%stenants:", tags.len ? " " : "");
+            for (size_t t = 0; t < r->n_tenants; t++)
+                cs_buf_addf(&tags, "%s%s", t ? "," : "", r->tenants[t]);
+        }
         printf("%-28s %-30s %-12s %-17s %s\n", r->key, r->name,
                cs_rubric_type_name(r->type), r->version, tags.ptr);
+        cs_buf_release(&tags);
+    }
+    for (size_t i = 0; i < set->n_scorecards; i++) {
+        const struct cs_scorecard *sc = &set->scorecards[i];
+        struct cs_buf tags = CS_BUF_INIT;
+
+        if (sc->n_tenants) {
+            cs_buf_adds(&tags, "tenants:");
+            for (size_t t = 0; t < sc->n_tenants; t++)
+                cs_buf_addf(&tags, "%s%s", t ? "," : "", sc->tenants[t]);
+        }
+        printf("%-28s %-30s %-12s %-17s %s\n", sc->key, sc->name,
+               "scorecard", sc->version, tags.ptr);
         cs_buf_release(&tags);
     }
     cs_rubric_set_free(set);
@@ -60,11 +78,13 @@ static int rubrics_list(const char *dir)
 static const struct cs_opt_cmd lint_doc = {
     .name = "rubrics lint",
     .usage = "callscope rubrics lint [DIR]",
-    .about = "Checks every rubric file (docs/rubric-format.md) and prints "
-             "each\n"
-             "problem as 'file: field: reason'; warnings (naming conventions) "
-             "do\n"
-             "not fail. DIR defaults to the configured rubrics dir "
+    .about = "Checks every rubric file (docs/rubric-format.md) and every "
+             "QA\n"
+             "scorecard (<key>.scorecard.json, docs/scorecard-format.md) and "
+             "prints\n"
+             "each problem as 'file: field: reason'; warnings (naming "
+             "conventions)\n"
+             "do not fail. DIR defaults to the configured rubrics dir "
              "(rubrics/).",
     .exits = "Exit: 0 clean (warnings allowed), 3 errors found, 1 unreadable "
              "folder,\n2 usage.",
@@ -74,8 +94,11 @@ static const struct cs_opt_cmd lint_doc = {
 static const struct cs_opt_cmd list_doc = {
     .name = "rubrics list",
     .usage = "callscope rubrics list [DIR]",
-    .about = "Shows key, name, type, version and tags of each rubric. DIR\n"
-             "defaults to the configured rubrics dir (rubrics/).",
+    .about = "Shows key, name, type, version and tags (and the tenants it "
+             "is\n"
+             "limited to) of each rubric, then each scorecard. DIR defaults "
+             "to the\n"
+             "configured rubrics dir (rubrics/).",
     .exits = "Exit: 0 ok, 1 unreadable folder or invalid set, 2 usage.",
     .max_args = 1,
 };
@@ -108,7 +131,9 @@ static const struct cs_opt_cmd doc = {
     .name = "rubrics",
     .usage = "callscope rubrics lint [DIR]\n"
              "       callscope rubrics list [DIR]",
-    .about = "Rubrics (docs/rubric-format.md): one <key>.json per metric.",
+    .about = "Rubrics (docs/rubric-format.md): one <key>.json per metric;\n"
+             "QA scorecards (docs/scorecard-format.md) as "
+             "<key>.scorecard.json.",
     .exits = "Exit: 0 ok, 1 unreadable folder, 2 usage, 3 errors found.",
     .cmds = subcmds,
 };

@@ -15,7 +15,8 @@ static const struct cs_opt_cmd score_doc = {
     .name = "score",
     .usage = "callscope score [--from D --to D] [--tenant T] "
              "[--metric KEY...]",
-    .about = "Scores conversations against the rubrics: only what is missing "
+    .about = "Scores conversations against the rubrics and QA scorecards: "
+             "only\nwhat is missing "
              "or\n"
              "stale (another rubric version, evaluator or conversation "
              "content) is\n"
@@ -30,11 +31,21 @@ static const struct cs_opt_cmd score_doc = {
              "request per conversation carries every rubric that applies; "
              "the\n"
              "transcript is redacted first. Several processes may run at "
-             "once.",
+             "once.\n"
+             "A conversation gets only its tenant's rubrics (their "
+             "\"tenants\"). A\n"
+             "rubric set whose versions differ from the stored results "
+             "(another\n"
+             "folder, an edited rubric) is refused unless --rubrics-changed "
+             "says to\n"
+             "re-score (--metric KEY re-scores one); results of metrics not "
+             "in the\nset stay current unless --retire-missing.",
     .exits = "Exit: 0 ok, 1 store error, 2 usage (an unknown tenant or "
              "metric too),\n"
-             "3 invalid rubric set, 4 some evaluations ended in 'error', 6 "
-             "stopped by\nSIGTERM or SIGINT (what was answered is stored).",
+             "3 invalid rubric set, or one that changes scored metrics "
+             "without\n--rubrics-changed, 4 some evaluations ended in "
+             "'error', 6 stopped by\nSIGTERM or SIGINT (what was answered "
+             "is stored).",
 };
 
 static const struct cs_opt_cmd rescore_doc = {
@@ -70,7 +81,7 @@ void cs_cli_print_score(const struct cs_score_stats *s, const char *verb,
                "%llu evaluations stored, %llu conversations up to date\n",
                strcmp(verb, "re-scored") == 0 ? "rescore" : "score",
                (unsigned long long)s->stored, (unsigned long long)s->todo,
-               failed ? "the store failed (see the error)"
+               failed ? "it failed (see the error)"
                       : "interrupted by ",
                failed ? "" : cs_sig_name(s->interrupted),
                (unsigned long long)s->stored_evaluations,
@@ -86,6 +97,10 @@ void cs_cli_print_score(const struct cs_score_stats *s, const char *verb,
                (unsigned long long)s->agent,
                (unsigned long long)s->up_to_date);
     }
+}
+
+void cs_cli_print_llm(const struct cs_score_stats *s, int failed)
+{
     if (s->requests)
         printf("LLM: %llu requests (%llu tries on the wire), %llu prompt "
                "+ %llu completion tokens, cost %.4f%s\n",
@@ -117,6 +132,12 @@ static int run(int argc, char **argv, struct cs_ctx *ctx, int rescore)
         CS_OPT_CALLBACK(0, "max-cost", &so.max_cost, "X",
                         "LLM: start no request once X has been spent",
                         opt_max_cost),
+        CS_OPT_BOOL(0, "rubrics-changed", &so.rubrics_changed,
+                    "re-score metrics whose stored results carry another "
+                    "rubric version (else such a set is refused)"),
+        CS_OPT_BOOL(0, "retire-missing", &so.retire_missing,
+                    "make the results of metrics not in the rubric set (or "
+                    "not for their tenant) history"),
         CS_OPT_END};
 
     memset(&so, 0, sizeof(so));
@@ -127,6 +148,11 @@ static int run(int argc, char **argv, struct cs_ctx *ctx, int rescore)
         return ret;
     if (rescore && !cf.metrics)
         return cs_cli_usage(name, "--metric is required");
+    if (rescore && (so.rubrics_changed || so.retire_missing)) {
+        cs_cli_filter_release(&cf);
+        return cs_cli_usage(name, "--rubrics-changed and --retire-missing "
+                            "are for 'callscope score'");
+    }
     ret = cs_cli_open_store(ctx);
     if (ret) {
         cs_cli_filter_release(&cf);
@@ -155,6 +181,12 @@ static int run(int argc, char **argv, struct cs_ctx *ctx, int rescore)
     so.page_size = ctx->cfg->score_page;
     cs_sig_catch();
     ret = cs_score_run(&stats, ctx->st, set, ctx->cfg, &so, &err);
+    if (ret == CS_EINVALID && stats.changed_metrics) {
+        /* A set that would replace results: refused, nothing written. */
+        cs_rubric_set_free(set);
+        cs_cli_filter_release(&cf);
+        return cs_cli_fail(ret, err.msg);
+    }
     if (stats.dry_run && !ret && !stats.interrupted) {
         printf("dry run: %llu conversations to score: %llu requests, about "
                "%llu prompt and %llu completion tokens, about %.4f in cost "
@@ -167,6 +199,12 @@ static int run(int argc, char **argv, struct cs_ctx *ctx, int rescore)
     } else {
         cs_cli_print_score(&stats, rescore ? "re-scored" : "scored",
                            ret != 0);
+        if (stats.changed_metrics && so.rubrics_changed)
+            printf("rubrics changed: %s re-scored\n", stats.changed);
+        if (stats.retired_missing)
+            printf("%llu results of metrics not in the rubric set made "
+                   "history\n", (unsigned long long)stats.retired_missing);
+        cs_cli_print_llm(&stats, ret != 0);
     }
     cs_rubric_set_free(set);
     cs_cli_filter_release(&cf);

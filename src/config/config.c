@@ -83,6 +83,8 @@ static const struct opt_spec specs[] = {
     {"mail.timeout_s", NULL, OPT_LONG, F(mail_timeout_s), "60", 1, 0, NULL},
     {"alerts_webhook_url", "CALLSCOPE_ALERT_WEBHOOK_URL", OPT_STR,
      F(alert_webhook_url), NULL, 0, 1, NULL},
+    {"", "CALLSCOPE_RETELL_API_KEY", OPT_STR, F(retell_api_key), NULL, 0, 1,
+     NULL},
     {"alerts.resend_after", NULL, OPT_DURATION, F(alerts_resend_after_s),
      "24h", 0, 0, NULL},
     {"alerts.webhook_max_tries", NULL, OPT_LONG, F(alerts_webhook_max_tries),
@@ -316,6 +318,12 @@ static int check_tenants(json_t *root, const char *origin,
         if (!json_is_object(t))
             return cs_err_set(err, CS_EINVALID, "%s: 'tenants.%s': expected "
                               "an object", origin, name);
+        v = json_object_get(t, "retention_days");
+        if (v && (!json_is_integer(v) || json_integer_value(v) < 1 ||
+                  json_integer_value(v) > 36500))
+            return cs_err_set(err, CS_EINVALID, "%s: 'tenants.%s."
+                              "retention_days': expected a whole number of "
+                              "days from 1 to 36500", origin, name);
         for (const char *const *k = nums; *k; k++) {
             v = json_object_get(t, *k);
             if (v && (!json_is_number(v) || json_number_value(v) < 0))
@@ -423,6 +431,33 @@ static int check_mail(const struct cs_config *cfg, const char *origin,
     return 0;
 }
 
+/* importers.tenant_map: vendor id -> tenant, each a tenant id. */
+static int check_importers(json_t *root, const char *origin,
+                           struct cs_err *err)
+{
+    json_t *imp = json_object_get(root, "importers"), *map, *t;
+    const char *id;
+
+    if (!imp)
+        return 0;
+    if (!json_is_object(imp))
+        return cs_err_set(err, CS_EINVALID, "%s: 'importers': expected an "
+                          "object", origin);
+    map = json_object_get(imp, "tenant_map");
+    if (map && !json_is_object(map))
+        return cs_err_set(err, CS_EINVALID, "%s: 'importers.tenant_map': "
+                          "expected an object of vendor id -> tenant",
+                          origin);
+    json_object_foreach(map, id, t) {
+        if (!json_is_string(t) || json_string_length(t) == 0 ||
+            json_string_length(t) > 128)
+            return cs_err_set(err, CS_EINVALID, "%s: 'importers.tenant_map."
+                              "%.80s': expected a tenant (a string of 1 to "
+                              "128 bytes)", origin, id);
+    }
+    return 0;
+}
+
 int cs_config_load(struct cs_config **out, const char *path,
                    struct cs_err *err)
 {
@@ -489,6 +524,8 @@ int cs_config_load(struct cs_config **out, const char *path,
     ret = check_tenants(cfg->root, origin, err);
     if (!ret)
         ret = check_mail(cfg, origin, err);
+    if (!ret)
+        ret = check_importers(cfg->root, origin, err);
     if (ret)
         goto done;
     *out = cfg;
@@ -595,6 +632,8 @@ int cs_config_tenant(struct cs_tenant_cfg *out, const struct cs_config *cfg,
                          "human_cost_per_conversation"))
         out->human_cost_per_conversation = NAN;
     out->platform_fee = num_or(tenant_get(cfg, tenant, "platform_fee"), 0);
+    out->retention_days = (long)num_or(tenant_get(cfg, tenant,
+                                                  "retention_days"), 365);
     v = tenant_get(cfg, tenant, "recipients");
     out->recipients = json_is_array(v) ? v : NULL;
     v = tenant_get(cfg, tenant, "alert_recipients");

@@ -46,6 +46,7 @@ struct cs_config {
     char *alert_webhook_url;
     long alerts_resend_after_s; /* the same alert is not sent again before */
     long alerts_webhook_max_tries;
+    char *retell_api_key;   /* secret: checks Retell webhook signatures */
     long score_page;        /* conversations claimed at a time */
     long ingest_batch_rows;
     long ingest_max_line_bytes;
@@ -72,6 +73,7 @@ struct cs_tenant_cfg {
     double human_cost_per_conversation; /* NAN when not configured */
     double human_hourly_rate;           /* NAN when not configured */
     double platform_fee;                /* per calendar month */
+    long retention_days;                /* data kept, in local days (365) */
     json_t *recipients;                 /* borrowed array of strings */
     json_t *alert_recipients;           /* borrowed; NULL: recipients */
     const char *alert_webhook_url;      /* borrowed; NULL: the global one */

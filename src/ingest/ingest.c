@@ -52,7 +52,13 @@ struct run {
     int reader_done;
     int writer_waiting;
     int stop;                   /* the writer failed: the reader stops */
+    int halted;                 /* reader side: stop reading (a full stop,
+                                   or the converter failed) */
+    const char *cur_file;       /* the file being read (reader side) */
+    struct cs_err conv_err;     /* why the converter stopped the run */
+    int conv_ret;
     FILE *rejects;
+    int rejects_errno;          /* a write to the rejects file failed */
     int messages;
     struct cs_progress progress;
 };
@@ -69,24 +75,31 @@ int cs_ingest_wanted(const char *name)
     return has_suffix(name, ".jsonl") || has_suffix(name, ".jsonl.gz");
 }
 
-/* A sub-folder, or an input file (a dangling link is neither). */
+int cs_ingest_whole(const char *name)
+{
+    return has_suffix(name, ".json") || has_suffix(name, ".json.gz");
+}
+
+/* A sub-folder, or an input file (a dangling link is neither); `ctx` is
+ * the options (with a converter, *.json files are input too). */
 static int wanted_entry(void *ctx, const char *dir, const char *name)
 {
+    const struct cs_ingest_opts *opts = ctx;
     struct cs_buf p = CS_BUF_INIT;
     struct stat st;
     int ok;
 
-    (void)ctx;
     cs_buf_addf(&p, "%s/%s", dir, name);
-    ok = stat(p.ptr, &st) == 0 && (S_ISDIR(st.st_mode) ||
-                                   cs_ingest_wanted(name));
+    ok = stat(p.ptr, &st) == 0 &&
+         (S_ISDIR(st.st_mode) || cs_ingest_wanted(name) ||
+          (opts->conv && cs_ingest_whole(name)));
     cs_buf_release(&p);
     return ok;
 }
 
 /* Appends the files under `path` (a file is taken as given). */
 static void collect(char ***files, size_t *n, size_t *cap, const char *path,
-                    uint64_t *failed)
+                    const struct cs_ingest_opts *opts, uint64_t *failed)
 {
     struct cs_err lerr = {0, ""};
     struct stat st;
@@ -101,7 +114,8 @@ static void collect(char ***files, size_t *n, size_t *cap, const char *path,
         (*files)[(*n)++] = cs_xstrdup(path);
         return;
     }
-    if (cs_fs_list_sorted(&sub, &nsub, path, wanted_entry, NULL, &lerr)) {
+    if (cs_fs_list_sorted(&sub, &nsub, path, wanted_entry, (void *)opts,
+                          &lerr)) {
         cs_log(CS_LOG_ERROR, "%s", lerr.msg);
         (*failed)++;
         return;
@@ -110,7 +124,7 @@ static void collect(char ***files, size_t *n, size_t *cap, const char *path,
         struct cs_buf p = CS_BUF_INIT;
 
         cs_buf_addf(&p, "%s/%s", path, sub[i]);
-        collect(files, n, cap, p.ptr, failed);
+        collect(files, n, cap, p.ptr, opts, failed);
         cs_buf_release(&p);
     }
     cs_fs_list_free(sub, nsub);
@@ -156,11 +170,13 @@ static void reject_locked(struct run *r, const char *file, long line,
         cs_buf_release(&dir);
         r->rejects = fopen(r->opts->rejects_path, "a");
         if (!r->rejects) {
-            cs_log(CS_LOG_ERROR, "cannot write rejects file '%s': %s",
-                   r->opts->rejects_path, strerror(errno));
+            if (!r->rejects_errno)
+                r->rejects_errno = errno ? errno : EIO;
             return;
         }
     }
+    if (r->rejects_errno)
+        return; /* the run ends in an error naming the file */
     o = json_pack("{s:s,s:I,s:s,s:o}", "file", file, "line",
                   (json_int_t)line, "reason", reason, "raw",
                   raw ? excerpt(raw, raw_len, 4096) : json_null());
@@ -177,9 +193,32 @@ static void reject_locked(struct run *r, const char *file, long line,
         cs_buf_release(&f);
         cs_buf_release(&why);
     }
-    json_dumpf(o, r->rejects, JSON_COMPACT);
-    fputc('\n', r->rejects);
+    if (json_dumpf(o, r->rejects, JSON_COMPACT) != 0 ||
+        fputc('\n', r->rejects) == EOF)
+        r->rejects_errno = errno ? errno : EIO;
     json_decref(o);
+}
+
+/*
+ * Closes the rejects file; a rejected line that could not be recorded
+ * (open, write, flush or close failed: a full disk, say) makes the run an
+ * error naming the file, so no reject is lost silently.
+ */
+static int close_rejects(struct run *r, int ret, struct cs_err *err)
+{
+    if (r->rejects) {
+        if ((fflush(r->rejects) != 0 || ferror(r->rejects)) &&
+            !r->rejects_errno)
+            r->rejects_errno = errno ? errno : EIO;
+        if (fclose(r->rejects) != 0 && !r->rejects_errno)
+            r->rejects_errno = errno ? errno : EIO;
+        r->rejects = NULL;
+    }
+    if (!r->rejects_errno || ret)
+        return ret;
+    return cs_err_set(err, CS_EIO, "rejected lines could not be recorded in "
+                      "the rejects file '%s': %s", r->opts->rejects_path,
+                      strerror(r->rejects_errno));
 }
 
 static void reject(struct run *r, const char *file, long line,
@@ -254,15 +293,27 @@ static void on_db_reject(void *ctx, const char *file, long line,
     reject(r, file, line, reason, NULL, 0);
 }
 
-/* Validates one line and queues it, or rejects it. -1: stop reading. */
+/* Validates one line and queues it, or rejects it. -1: stop reading.
+ * A converted record (`raw` set) is rejected with its payload and says
+ * that the conversion made it. */
 static int one_line_in_arena(struct run *r, const char *file, long lineno,
-                             const char *line, size_t len)
+                             const char *line, size_t len, const char *raw,
+                             size_t raw_len)
 {
     struct cs_err verr = {0, ""};
     struct cs_conv *conv = NULL;
     struct item *it;
 
     if (cs_conv_from_line(&conv, line, len, &verr)) {
+        if (raw) {
+            char msg[320];
+
+            snprintf(msg, sizeof(msg), "converted record is invalid: %s",
+                     verr.msg);
+            reject(r, file, lineno, msg,
+                   memchr(raw, '\0', raw_len) ? NULL : raw, raw_len);
+            return 0;
+        }
         /* A line with a NUL byte is not copied into the rejects file. */
         reject(r, file, lineno, verr.msg,
                memchr(line, '\0', len) ? NULL : line, len);
@@ -285,25 +336,110 @@ static int one_line_in_arena(struct run *r, const char *file, long lineno,
 
 /* Everything jansson allocates for the line dies with it: one arena. */
 static int one_line(struct run *r, const char *file, long lineno,
-                    const char *line, size_t len)
+                    const char *line, size_t len, const char *raw,
+                    size_t raw_len)
 {
     int ret;
 
     cs_arena_begin();
-    ret = one_line_in_arena(r, file, lineno, line, len);
+    ret = one_line_in_arena(r, file, lineno, line, len, raw, raw_len);
     cs_arena_end();
+    return ret;
+}
+
+/* The converter's records: loaded like lines, or rejected. */
+static void emit(void *arg, const struct cs_ingest_rec *rec)
+{
+    struct run *r = arg;
+    const char *file = rec->file ? rec->file : r->cur_file;
+
+    if (r->halted)
+        return;
+    if (!rec->text) {
+        reject(r, file, rec->line, rec->reject ? rec->reject : "rejected",
+               rec->raw && !memchr(rec->raw, '\0', rec->raw_len) ? rec->raw
+                                                                 : NULL,
+               rec->raw_len);
+        return;
+    }
+    if (one_line(r, file, rec->line, rec->text, rec->len,
+                 rec->raw ? rec->raw : rec->text,
+                 rec->raw ? rec->raw_len : rec->len) < 0)
+        r->halted = 1;
+}
+
+/* Hands a document to the converter. -1: stop reading. */
+static int convert_doc(struct run *r, const char *file, long lineno,
+                       const char *doc, size_t len)
+{
+    const struct cs_ingest_conv *cv = r->opts->conv;
+    int ret;
+
+    ret = cv->convert(cv->ctx, file, lineno, doc, len, emit, r,
+                      &r->conv_err);
+    if (ret < 0) {
+        r->conv_ret = ret;
+        r->halted = 1;
+    }
+    return r->halted ? -1 : 0;
+}
+
+/* A *.json file: one document, read whole. */
+static int whole_file(struct run *r, const char *file)
+{
+    const struct cs_ingest_conv *cv = r->opts->conv;
+    size_t max = r->opts->max_doc ? r->opts->max_doc : (size_t)64 << 20;
+    struct cs_err ferr = {0, ""};
+    struct cs_buf doc = CS_BUF_INIT;
+    size_t size = 0;
+    int ret;
+
+    ret = cs_reader_slurp(&doc, &size, file, max, &ferr);
+    if (ret == CS_ETOOBIG) {
+        char msg[160];
+
+        r->stats->files++;
+        r->stats->lines++;
+        r->stats->bytes += size;
+        snprintf(msg, sizeof(msg), "a .json file of %zu bytes exceeds the "
+                 "limit of %zu bytes (write JSON Lines instead)", size, max);
+        reject(r, file, 1, msg, NULL, 0);
+        cs_buf_release(&doc);
+        return 0;
+    }
+    if (ret) {
+        r->stats->files_failed++;
+        cs_log(CS_LOG_ERROR, "%s", ferr.msg);
+        cs_buf_release(&doc);
+        return 0;
+    }
+    r->stats->files++;
+    r->stats->bytes += doc.len;
+    ret = 0;
+    if (strspn(doc.ptr, " \t\r\n") < doc.len) {
+        r->stats->lines++;
+        if (cv->claim(cv->ctx, file, doc.ptr, doc.len))
+            ret = convert_doc(r, file, 1, doc.ptr, doc.len);
+        else
+            ret = one_line(r, file, 1, doc.ptr, doc.len, NULL, 0);
+    }
+    cs_buf_release(&doc);
     return ret;
 }
 
 static int one_file(struct run *r, const char *file)
 {
+    const struct cs_ingest_conv *cv = r->opts->conv;
     struct cs_err ferr = {0, ""};
     struct cs_reader *rd = NULL;
     const char *line;
     size_t len;
     long lineno = 0;
-    int too_long, ret;
+    int too_long, ret, claimed = -1;
 
+    r->cur_file = file;
+    if (cv && cs_ingest_whole(file))
+        return whole_file(r, file);
     ret = cs_reader_open(&rd, file, r->opts->max_line, &ferr);
     if (ret) {
         r->stats->files_failed++;
@@ -343,7 +479,13 @@ static int one_file(struct run *r, const char *file)
             break;
         }
         r->stats->lines++;
-        ret = one_line(r, file, lineno, line, len);
+        /* The first document decides who reads the file. */
+        if (claimed < 0)
+            claimed = cv && cv->claim(cv->ctx, file, line, len);
+        if (claimed)
+            ret = convert_doc(r, file, lineno, line, len);
+        else
+            ret = one_line(r, file, lineno, line, len, NULL, 0);
         if (ret < 0)
             break;
     }
@@ -354,10 +496,18 @@ static int one_file(struct run *r, const char *file)
 static void *reader_main(void *arg)
 {
     struct run *r = arg;
+    const struct cs_ingest_conv *cv = r->opts->conv;
+    int ret;
 
     for (size_t i = 0; i < r->n_files; i++) {
         if (one_file(r, r->files[i]) < 0)
             break;
+    }
+    if (cv && cv->finish && !r->halted) {
+        r->cur_file = NULL;
+        ret = cv->finish(cv->ctx, emit, r, &r->conv_err);
+        if (ret < 0)
+            r->conv_ret = ret;
     }
     cs_arena_release();
     pthread_mutex_lock(&r->lock);
@@ -391,6 +541,13 @@ static int write_all(struct run *r, struct cs_store_batch *batch,
         }
         slot_done(r);
     }
+    if (!ret && r->conv_ret < 0) {
+        /* The converter stopped the run: keep what it loaded before. */
+        ret = cs_store_batch_flush(batch, err);
+        if (!ret)
+            ret = cs_err_set(err, r->conv_ret, "%s", r->conv_err.msg);
+        return ret;
+    }
     if (!ret)
         ret = cs_store_batch_flush(batch, err);
     return ret;
@@ -418,7 +575,7 @@ int cs_ingest_paths(struct cs_ingest_stats *stats, struct cs_store *st,
     pthread_cond_init(&r->not_empty, NULL);
     pthread_cond_init(&r->not_full, NULL);
     for (size_t i = 0; i < n_paths; i++)
-        collect(&files, &n, &cap, paths[i], &stats->files_failed);
+        collect(&files, &n, &cap, paths[i], opts, &stats->files_failed);
     r->files = files;
     r->n_files = n;
     cs_store_batch_new(&batch, st, opts->batch_rows, on_db_reject, r);
@@ -441,8 +598,7 @@ int cs_ingest_paths(struct cs_ingest_stats *stats, struct cs_store *st,
     for (size_t i = 0; i < n; i++)
         free(files[i]);
     free(files);
-    if (r->rejects)
-        fclose(r->rejects);
+    ret = close_rejects(r, ret, err);
     for (size_t i = 0; i < QUEUE_CAP; i++) {
         cs_buf_release(&r->items[i].text);
         cs_buf_release(&r->items[i].key);

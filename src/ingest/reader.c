@@ -158,3 +158,57 @@ void cs_reader_close(struct cs_reader *r)
     free(r->buf);
     free(r);
 }
+
+int cs_reader_slurp(struct cs_buf *out, size_t *size_out, const char *path,
+                    size_t max, struct cs_err *err)
+{
+    char chunk[64u << 10];
+    size_t total = 0;
+    gzFile gz;
+    int n, errnum, ret = 0;
+
+    cs_buf_reset(out);
+    if (size_out)
+        *size_out = 0;
+    gz = gzopen(path, "rb");
+    if (!gz)
+        return cs_err_set(err, errno == ENOENT ? CS_ENOTFOUND : CS_EIO,
+                          "cannot open '%s': %s", path,
+                          errno ? strerror(errno) : "out of memory");
+    for (;;) {
+        n = gzread(gz, chunk, sizeof(chunk));
+        if (n < 0) {
+            const char *msg = gzerror(gz, &errnum);
+
+            ret = cs_err_set(err, CS_EIO, "cannot read '%s': %s", path,
+                             errnum == Z_ERRNO ? strerror(errno) : msg);
+            break;
+        }
+        if (n == 0) {
+            const char *msg = gzerror(gz, &errnum);
+
+            if (errnum == Z_BUF_ERROR)
+                ret = cs_err_set(err, CS_EIO, "cannot read '%s': unexpected "
+                                 "end of compressed data", path);
+            else if (errnum != Z_OK)
+                ret = cs_err_set(err, CS_EIO, "cannot read '%s': %s", path,
+                                 msg);
+            break;
+        }
+        total += (size_t)n;
+        if (total > max) {
+            /* Count the rest without keeping it, to say how big it is. */
+            cs_buf_reset(out);
+            while ((n = gzread(gz, chunk, sizeof(chunk))) > 0)
+                total += (size_t)n;
+            ret = cs_err_set(err, CS_ETOOBIG, "'%s' holds more than %zu "
+                             "bytes", path, max);
+            break;
+        }
+        cs_buf_add(out, chunk, (size_t)n);
+    }
+    if (size_out)
+        *size_out = total;
+    gzclose(gz);
+    return ret;
+}

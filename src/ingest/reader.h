@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 
+#include "base/buf.h"
 #include "base/err.h"
 
 /*
@@ -26,5 +27,13 @@ int cs_reader_next(struct cs_reader *r, const char **line, size_t *len,
                    int *too_long, long *lineno, struct cs_err *err);
 
 void cs_reader_close(struct cs_reader *r);
+
+/*
+ * Reads a whole file (plain or .gz) into `out` (reset first). A file of
+ * more than `max` bytes is not read: CS_ETOOBIG, with its size so far in
+ * *size_out (may be NULL). CS_ENOTFOUND / CS_EIO when it cannot be read.
+ */
+int cs_reader_slurp(struct cs_buf *out, size_t *size_out, const char *path,
+                    size_t max, struct cs_err *err);
 
 #endif

@@ -9,7 +9,9 @@
 #include "base/mem.h"
 #include "base/parse.h"
 #include "config/alerts.h"
+#include "kpi/movers.h"
 #include "store/report_data.h"
+#include "store/review.h"
 #include "store/results.h"
 
 static double ratio(double num, double den)
@@ -46,6 +48,45 @@ static double human_cost(const struct cs_tenant_cfg *t, double aht)
     if (!isnan(t->human_hourly_rate) && !isnan(aht))
         return t->human_hourly_rate * aht / 3600.0;
     return NAN;
+}
+
+/* The sample standard deviation from n, sum and sum of squares (NAN for
+ * fewer than two). */
+static double sd_of(double n, double sum, double sq)
+{
+    double var;
+
+    if (!(n >= 2))
+        return NAN;
+    var = (sq - sum * sum / n) / (n - 1);
+    return var > 0 ? sqrt(var) : 0;
+}
+
+/* The denominators of the rates and the spread of the means, for the
+ * significance tests of the movers. */
+static void fill_spread(struct cs_kpi_set *s, const struct cs_kpi_raw *r)
+{
+    double *n = s->n, *sd = s->sd;
+    double answered = (double)r->answered;
+
+    n[CS_KPI_ANSWER_RATE] = (double)r->inbound;
+    n[CS_KPI_ABANDONMENT_RATE] = (double)r->inbound;
+    n[CS_KPI_OUTBOUND_ANSWER_RATE] = (double)r->outbound;
+    n[CS_KPI_CONTAINMENT_RATE] = answered;
+    n[CS_KPI_HANDOFF_RATE] = answered;
+    n[CS_KPI_ERROR_RATE] = (double)r->conversations;
+    n[CS_KPI_CONNECTOR_SUCCESS_RATE] = (double)r->tools_total;
+    n[CS_KPI_AHT_S] = (double)r->aht_n;
+    sd[CS_KPI_AHT_S] = sd_of((double)r->aht_n, r->aht_sum, r->aht_sq);
+    n[CS_KPI_ASA_S] = answered;
+    sd[CS_KPI_ASA_S] = sd_of(answered, r->asa_sum, r->asa_sq);
+    n[CS_KPI_AVG_TURNS] = answered;
+    sd[CS_KPI_AVG_TURNS] = sd_of(answered, r->turns_sum, r->turns_sq);
+    n[CS_KPI_CSAT_AVG] = (double)r->csat_n;
+    sd[CS_KPI_CSAT_AVG] = sd_of((double)r->csat_n, r->csat_sum, r->csat_sq);
+    n[CS_KPI_COST_PER_CONVERSATION] = (double)r->conversations;
+    sd[CS_KPI_COST_PER_CONVERSATION] = sd_of((double)r->conversations,
+                                             r->ai_cost, r->cost_sq);
 }
 
 /* The operational KPIs and ROI of one group, charged `fee`. */
@@ -101,6 +142,7 @@ static void fill_set(struct cs_kpi_set *s, const struct cs_kpi_raw *r,
         o->p99 = l->p99;
         o->count = l->count;
     }
+    fill_spread(s, r);
     v[CS_KPI_AI_COST] = r->ai_cost;
     v[CS_KPI_COST_PER_CONVERSATION] = ratio(r->ai_cost,
                                             (double)r->conversations);
@@ -256,11 +298,25 @@ static void set_metric_meta(struct cs_metric_kpi *m,
                             const struct cs_rubric_set *set)
 {
     const struct cs_rubric *r = set ? cs_rubric_set_find(set, m->key) : NULL;
+    const struct cs_scorecard *sc = set && !r ? cs_scorecard_find(set,
+                                                                  m->key)
+                                              : NULL;
 
+    if (sc) {
+        m->type = CS_METRIC_SCORECARD;
+        free(m->name);
+        m->name = cs_xstrdup(sc->name ? sc->name : m->key);
+        m->direction = CS_DIR_HIGHER_IS_GOOD;
+        m->pass_mark = sc->pass_mark;
+        m->scale_min = 0;
+        m->scale_max = 100;
+        return;
+    }
     if (!r) {
         m->type = guess_type(m);
         return;
     }
+    m->min_kappa = r->min_kappa;
     m->type = r->type == CS_RUBRIC_BOOLEAN ? CS_METRIC_BOOLEAN
               : r->type == CS_RUBRIC_SCORE ? CS_METRIC_SCORE
                                            : CS_METRIC_CATEGORICAL;
@@ -268,9 +324,12 @@ static void set_metric_meta(struct cs_metric_kpi *m,
     m->name = cs_xstrdup(r->name ? r->name : m->key);
     free(m->definition);
     m->definition = r->definition ? cs_xstrdup(r->definition) : NULL;
-    m->direction = r->direction == CS_RUBRIC_LOWER_IS_GOOD ? CS_DIR_LOWER_IS_GOOD
-                   : r->direction == CS_RUBRIC_NEUTRAL     ? CS_DIR_NEUTRAL
-                                                           : CS_DIR_HIGHER_IS_GOOD;
+    if (r->direction == CS_RUBRIC_LOWER_IS_GOOD)
+        m->direction = CS_DIR_LOWER_IS_GOOD;
+    else if (r->direction == CS_RUBRIC_NEUTRAL)
+        m->direction = CS_DIR_NEUTRAL;
+    else
+        m->direction = CS_DIR_HIGHER_IS_GOOD;
     if (r->type == CS_RUBRIC_SCORE) {
         m->scale_min = (double)r->scale_min;
         m->scale_max = (double)r->scale_max;
@@ -284,7 +343,7 @@ static void finish_metric(struct cs_metric_kpi *m,
                           const struct cs_rubric_set *set)
 {
     long t = 0, f = 0, partial = 0;
-    double sum = 0;
+    double sum = 0, sq = 0;
     size_t keep = 0;
 
     set_metric_meta(m, set);
@@ -308,8 +367,11 @@ static void finish_metric(struct cs_metric_kpi *m,
             f += c->count;
         else if (s && strcmp(s, "partial") == 0)
             partial += c->count;
-        if (json_is_number(v))
+        if (json_is_number(v)) {
             sum += json_number_value(v) * (double)c->count;
+            sq += json_number_value(v) * json_number_value(v) *
+                  (double)c->count;
+        }
         if (s) {
             char *label = cs_xstrdup(s);
 
@@ -320,7 +382,24 @@ static void finish_metric(struct cs_metric_kpi *m,
         json_decref(v);
     }
     m->n_counts = keep;
-    if (m->type == CS_METRIC_BOOLEAN) {
+    if (m->type == CS_METRIC_SCORECARD) {
+        long below = 0;
+
+        for (size_t i = 0; i < m->n_counts; i++) {
+            const struct cs_metric_count *c = &m->counts[i];
+
+            if (isnan(c->num))
+                continue;
+            m->buckets[cs_scorecard_bucket_of(c->num)] += c->count;
+            below += c->num < m->pass_mark ? c->count : 0;
+        }
+        m->mean = ratio(sum, (double)m->applicable);
+        m->sd = sd_of((double)m->applicable, sum, sq);
+        m->below_pass_rate = ratio((double)below, (double)m->applicable);
+        for (size_t i = 0; i < m->n_counts; i++)
+            free(m->counts[i].label);
+        m->n_counts = 0;
+    } else if (m->type == CS_METRIC_BOOLEAN) {
         m->true_rate = ratio((double)t, (double)(t + f + partial));
         m->partial_rate = ratio((double)partial, (double)(t + f + partial));
         for (size_t i = 0; i < m->n_counts; i++)
@@ -328,7 +407,38 @@ static void finish_metric(struct cs_metric_kpi *m,
         m->n_counts = 0;
     } else if (m->type == CS_METRIC_SCORE) {
         m->mean = ratio(sum, (double)m->applicable);
+        m->sd = sd_of((double)m->applicable, sum, sq);
     }
+}
+
+/* A tenant's KPIs list only its metrics: those of a rubric or scorecard
+ * of the set that is for other tenants are left out (results stored
+ * before it was limited to them); metrics the set does not know (the
+ * agent's own, or of removed rubrics) stay. */
+static void drop_foreign(struct cs_kpi_set *s, const struct cs_rubric_set *set,
+                         const char *tenant)
+{
+    size_t keep = 0;
+
+    for (size_t j = 0; j < s->n_metrics; j++) {
+        const char *key = s->metrics[j].key;
+        int known = set && (cs_rubric_set_find(set, key) ||
+                            cs_scorecard_find(set, key));
+
+        if (known && !cs_rubric_set_has(set, key, tenant)) {
+            struct cs_kpi_set one;
+
+            /* Released through a set holding only it. */
+            cs_kpi_set_init(&one);
+            one.metrics = cs_xmalloc(sizeof(*one.metrics));
+            one.metrics[0] = s->metrics[j];
+            one.n_metrics = 1;
+            cs_kpi_set_release(&one);
+            continue;
+        }
+        s->metrics[keep++] = s->metrics[j];
+    }
+    s->n_metrics = keep;
 }
 
 /* Fills the metric and sentiment KPIs of `sets` (grouped like `by`). */
@@ -354,6 +464,7 @@ static int add_metrics(struct cs_kpi_set *sets, size_t n,
     for (size_t i = 0; i < n; i++) {
         double *v = sets[i].v, scored = 0;
 
+        drop_foreign(&sets[i], q->rubrics, tenant);
         for (size_t j = 0; j < sets[i].n_metrics; j++)
             finish_metric(&sets[i].metrics[j], q->rubrics);
         for (int k = CS_KPI_SENTIMENT_POSITIVE;
@@ -363,6 +474,8 @@ static int add_metrics(struct cs_kpi_set *sets, size_t n,
              k <= CS_KPI_SENTIMENT_NEGATIVE; k++)
             v[k] = ratio(isnan(v[k]) ? 0 : v[k], scored);
         v[CS_KPI_SENTIMENT_SCORED] = scored;
+        sets[i].n[CS_KPI_SENTIMENT_POSITIVE] = scored;
+        sets[i].n[CS_KPI_SENTIMENT_NEGATIVE] = scored;
     }
 done:
     return ret;
@@ -705,6 +818,92 @@ done:
     return ret;
 }
 
+/* The last calibrations, by metric. */
+struct calibs {
+    struct cs_calibration_kpi *v;
+    char **metric;
+    size_t n;
+};
+
+static void add_calibration(void *ctx, const struct cs_calibration_row *row)
+{
+    struct calibs *c = ctx;
+    struct cs_calibration_kpi *k;
+
+    c->v = cs_xrealloc(c->v, (c->n + 1) * sizeof(*c->v));
+    c->metric = cs_xrealloc(c->metric, (c->n + 1) * sizeof(*c->metric));
+    k = &c->v[c->n];
+    memset(k, 0, sizeof(*k));
+    snprintf(k->measured_at, sizeof(k->measured_at), "%s", row->measured_at);
+    k->labels_sha256 = cs_xstrdup(row->labels_sha256);
+    k->version = row->version ? cs_xstrdup(row->version) : NULL;
+    k->evaluator = row->evaluator ? cs_xstrdup(row->evaluator) : NULL;
+    k->n = row->n;
+    k->accuracy = row->accuracy;
+    k->kappa = row->kappa;
+    c->metric[c->n++] = cs_xstrdup(row->metric);
+}
+
+/*
+ * Trust in the judge: each metric carries its last calibration, and one
+ * with a min_kappa is "not yet verified" unless its last calibration
+ * measured the rubric version in force at or above it.
+ */
+static void mark_metrics(struct cs_kpi_set *s, const struct calibs *c,
+                         const struct cs_rubric_set *set)
+{
+    for (size_t i = 0; s && i < s->n_metrics; i++) {
+        struct cs_metric_kpi *m = &s->metrics[i];
+        const struct cs_rubric *r = set ? cs_rubric_set_find(set, m->key)
+                                        : NULL;
+        const struct cs_calibration_kpi *k = NULL;
+
+        for (size_t j = 0; j < c->n; j++) {
+            if (strcmp(c->metric[j], m->key) == 0)
+                k = &c->v[j];
+        }
+        if (k) {
+            m->calibration = cs_xmalloc(sizeof(*m->calibration));
+            *m->calibration = *k;
+            m->calibration->labels_sha256 = cs_xstrdup(k->labels_sha256);
+            m->calibration->version = k->version ? cs_xstrdup(k->version)
+                                                 : NULL;
+            m->calibration->evaluator = k->evaluator
+                                            ? cs_xstrdup(k->evaluator)
+                                            : NULL;
+        }
+        m->unverified = !isnan(m->min_kappa) &&
+                        (!k || isnan(k->kappa) || k->kappa < m->min_kappa ||
+                         (r && (!k->version ||
+                                strcmp(k->version, r->version) != 0)));
+    }
+}
+
+static int apply_calibrations(struct cs_report *r, struct cs_store *st,
+                              const struct cs_kpi_query *q,
+                              struct cs_err *err)
+{
+    struct calibs c = {NULL, NULL, 0};
+    int ret = cs_store_calibration_latest(st, add_calibration, &c, err);
+
+    for (size_t t = 0; !ret && t < r->n_tenants; t++) {
+        struct cs_report_tenant *rt = &r->tenants[t];
+
+        mark_metrics(&rt->cur, &c, q->rubrics);
+        for (int k = 0; k < CS_CMP__COUNT; k++)
+            mark_metrics(rt->cmp[k], &c, q->rubrics);
+    }
+    for (size_t i = 0; i < c.n; i++) {
+        free(c.v[i].labels_sha256);
+        free(c.v[i].version);
+        free(c.v[i].evaluator);
+        free(c.metric[i]);
+    }
+    free(c.v);
+    free(c.metric);
+    return ret;
+}
+
 int cs_kpi_compute(struct cs_report **out, struct cs_store *st,
                    const struct cs_config *cfg,
                    const struct cs_kpi_query *q, struct cs_err *err)
@@ -772,6 +971,16 @@ int cs_kpi_compute(struct cs_report **out, struct cs_store *st,
                                 q->tz ? sql_tz : tenant_tz, err);
         free(tenant_tz);
         cs_tenant_cfg_release(&t);
+        if (ret)
+            goto done;
+    }
+    if (q->calibrations || q->details) {
+        ret = apply_calibrations(r, st, q, err);
+        if (ret)
+            goto done;
+    }
+    if (q->movers && q->compare) {
+        ret = cs_kpi_movers(r, st, q->movers, err);
         if (ret)
             goto done;
     }

@@ -34,6 +34,11 @@ struct cs_kpi_query {
     long look_limit;        /* how many of those to list (default 10) */
     int skip_look;          /* details without the conversations worth a
                                look (the client workbook lists them all) */
+    int calibrations;       /* read the metrics' last calibrations (the
+                               "not yet verified" marks; details too) */
+    const struct cs_movers_opts *movers; /* compute the movers against the
+                                            previous period (kpi/movers.h),
+                                            or NULL */
     const struct cs_rubric_set *rubrics; /* metric types; NULL: inferred */
     const char *sentiment_metric;        /* NULL: "customer_sentiment" */
 };

@@ -1,1 +1,1 @@
-list(APPEND CS_CORE_SOURCES src/kpi/kpi.c)
+list(APPEND CS_CORE_SOURCES src/kpi/kpi.c src/kpi/movers.c)

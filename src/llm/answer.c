@@ -436,31 +436,23 @@ static void unfence(const char **s, size_t *len)
     *len = (size_t)(e - p);
 }
 
-int cs_llm_answer_parse(struct cs_llm_answer *out,
-                        const struct cs_llm_plan *plan, size_t group,
-                        const char *body, size_t len, struct cs_err *err)
+int cs_llm_completion_read(struct cs_llm_completion *out, const char *body,
+                           size_t len, long max_tokens,
+                           struct cs_buf *problems, struct cs_err *err)
 {
-    const struct cs_llm_group *g;
-    struct cs_buf problems = CS_BUF_INIT;
-    struct cs_buf transcript = CS_BUF_INIT;
-    json_t *resp = NULL, *answer = NULL;
+    json_t *resp = NULL;
     const json_t *choice, *msg, *v;
     json_error_t jerr;
     const char *finish, *text;
-    size_t text_len, n_problems = 0;
+    size_t text_len;
     int ret = 0;
 
-    assert(out && plan && group < plan->n_groups && body);
-    g = &plan->groups[group];
     memset(out, 0, sizeof(*out));
     out->prompt_tokens = out->completion_tokens = -1;
-    out->n = g->n;
-    out->results = cs_xcalloc(g->n ? g->n : 1, sizeof(*out->results));
-
     resp = json_loadb(body, len, 0, &jerr);
     if (!json_is_object(resp)) {
-        ret = fail(out, err, "llm response is not a JSON object: %s",
-                   resp ? "wrong type" : jerr.text);
+        ret = cs_err_set(err, CS_ELLM, "llm response is not a JSON object: "
+                         "%s", resp ? "wrong type" : jerr.text);
         goto done;
     }
     v = json_object_get(resp, "usage");
@@ -469,49 +461,95 @@ int cs_llm_answer_parse(struct cs_llm_answer *out,
     v = json_object_get(resp, "error");
     if (v && !json_is_null(v)) {
         v = json_is_object(v) ? json_object_get(v, "message") : v;
-        ret = fail(out, err, "llm error: %s",
-                   json_is_string(v) ? json_string_value(v) : "(no message)");
+        ret = cs_err_set(err, CS_ELLM, "llm error: %s",
+                         json_is_string(v) ? json_string_value(v)
+                                           : "(no message)");
         goto done;
     }
     choice = json_array_get(json_object_get(resp, "choices"), 0);
     msg = json_object_get(choice, "message");
     if (!json_is_object(msg)) {
-        ret = fail(out, err, "llm response has no choices[0].message");
+        ret = cs_err_set(err, CS_ELLM, "llm response has no "
+                         "choices[0].message");
         goto done;
     }
     v = json_object_get(choice, "finish_reason");
     finish = json_is_string(v) ? json_string_value(v) : NULL;
     out->finish_reason = finish ? cs_xstrdup(finish) : NULL;
     out->content = content_text(json_object_get(msg, "content"));
-
     v = json_object_get(msg, "refusal");
     if (json_is_string(v) && json_string_length(v)) {
-        ret = fail(out, err, "llm refused: %s", json_string_value(v));
+        ret = cs_err_set(err, CS_ELLM, "llm refused: %s",
+                         json_string_value(v));
         goto done;
     }
     if (finish && !strcmp(finish, "content_filter")) {
-        ret = fail(out, err, "llm answer withheld by its content filter");
+        ret = cs_err_set(err, CS_ELLM, "llm answer withheld by its content "
+                         "filter");
         goto done;
     }
     if (finish && !strcmp(finish, "length")) {
-        ret = fail(out, err, "llm answer cut off at max_tokens (%ld)",
-                   g->max_tokens);
+        ret = cs_err_set(err, CS_ELLM, "llm answer cut off at max_tokens "
+                         "(%ld)", max_tokens);
         goto done;
     }
     if (!out->content || !out->content[0]) {
-        cs_buf_adds(&problems, "the answer had no content\n");
-        ret = fail(out, err, "llm answer has no content");
+        cs_buf_adds(problems, "the answer had no content\n");
+        ret = cs_err_set(err, CS_ELLM, "llm answer has no content");
         goto done;
     }
-
     text = out->content;
     text_len = strlen(text);
     unfence(&text, &text_len);
-    answer = json_loadb(text, text_len, 0, &jerr);
-    if (!answer) {
-        cs_buf_addf(&problems, "the answer is not valid JSON (%s)\n",
+    out->json = json_loadb(text, text_len, 0, &jerr);
+    if (!out->json) {
+        cs_buf_addf(problems, "the answer is not valid JSON (%s)\n",
                     jerr.text);
-        ret = fail(out, err, "llm answer is not valid JSON: %s", jerr.text);
+        ret = cs_err_set(err, CS_ELLM, "llm answer is not valid JSON: %s",
+                         jerr.text);
+    }
+done:
+    json_decref(resp);
+    return ret;
+}
+
+void cs_llm_completion_release(struct cs_llm_completion *c)
+{
+    free(c->content);
+    free(c->finish_reason);
+    json_decref(c->json);
+    memset(c, 0, sizeof(*c));
+}
+
+int cs_llm_answer_parse(struct cs_llm_answer *out,
+                        const struct cs_llm_plan *plan, size_t group,
+                        const char *body, size_t len, struct cs_err *err)
+{
+    const struct cs_llm_group *g;
+    struct cs_buf problems = CS_BUF_INIT;
+    struct cs_buf transcript = CS_BUF_INIT;
+    struct cs_llm_completion c;
+    struct cs_err cerr = {0, ""};
+    json_t *answer = NULL;
+    size_t n_problems = 0;
+    int ret = 0;
+
+    assert(out && plan && group < plan->n_groups && body);
+    g = &plan->groups[group];
+    memset(out, 0, sizeof(*out));
+    out->n = g->n;
+    out->results = cs_xcalloc(g->n ? g->n : 1, sizeof(*out->results));
+    ret = cs_llm_completion_read(&c, body, len, g->max_tokens, &problems,
+                                 &cerr);
+    out->prompt_tokens = c.prompt_tokens;
+    out->completion_tokens = c.completion_tokens;
+    out->finish_reason = c.finish_reason;
+    out->content = c.content;
+    answer = c.json;
+    c.finish_reason = c.content = NULL;
+    c.json = NULL;
+    if (ret) {
+        ret = fail(out, err, "%s", cerr.msg);
         goto done;
     }
     if (!json_is_object(answer)) {
@@ -553,7 +591,6 @@ done:
     cs_buf_release(&problems);
     cs_buf_release(&transcript);
     json_decref(answer);
-    json_decref(resp);
     return ret;
 }
 

@@ -78,6 +78,28 @@ int cs_llm_answer_parse(struct cs_llm_answer *out,
 void cs_llm_answer_release(struct cs_llm_answer *a);
 
 /*
+ * The part of any chat-completions answer before its meaning: the
+ * response body's usage, finish reason and message content, the content
+ * parsed as JSON (a Markdown code fence around it is dropped). `out` is
+ * always filled (cs_llm_completion_release). Returns CS_ELLM when the
+ * body is no chat completion, reports an error, the model refused or was
+ * filtered, the answer was cut off at `max_tokens`, or the content is
+ * missing or not JSON; for those last two (a re-ask may help) a line is
+ * appended to `problems`.
+ */
+struct cs_llm_completion {
+    char *content;          /* or NULL */
+    char *finish_reason;    /* or NULL */
+    long prompt_tokens;     /* -1 when unknown */
+    long completion_tokens;
+    json_t *json;           /* the content parsed, or NULL */
+};
+int cs_llm_completion_read(struct cs_llm_completion *out, const char *body,
+                           size_t len, long max_tokens,
+                           struct cs_buf *problems, struct cs_err *err);
+void cs_llm_completion_release(struct cs_llm_completion *c);
+
+/*
  * 1 when `quote` (`len` bytes) occurs in `text` under the comparison
  * described above (an empty quote counts as found), else 0.
  */

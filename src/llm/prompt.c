@@ -190,8 +190,7 @@ static long answer_tokens(size_t n)
            CS_LLM_ANSWER_TOKENS_PER_METRIC * (long)n;
 }
 
-/* json_dumps, which only fails when memory runs out (rule 16). */
-static char *dump(const json_t *j)
+char *cs_llm_dump(const json_t *j)
 {
     char *s = json_dumps(j, JSON_COMPACT);
 
@@ -227,7 +226,7 @@ static char *render(const struct cs_llm_plan *plan, const size_t *metrics,
                     "strict", 1,
                     "schema", cs_llm_answer_schema(plan->set, metrics, n));
     if (req) {
-        body = dump(req);
+        body = cs_llm_dump(req);
         if (len_out)
             *len_out = strlen(body);
         json_decref(req);
@@ -311,6 +310,11 @@ static void add_neutralised(struct cs_buf *b, const char *text, size_t len)
         }
     }
     cs_buf_add(b, text + start, len - start);
+}
+
+void cs_llm_neutralise(struct cs_buf *b, const char *text, size_t len)
+{
+    add_neutralised(b, text, len);
 }
 
 static int build_transcript(struct cs_llm_plan *plan,
@@ -505,7 +509,7 @@ int cs_llm_request_retry_body(char **out, const char *request,
         ret = cs_err_set(err, CS_EINVALID, "problems are not valid UTF-8");
         goto done;
     }
-    *out = dump(req);
+    *out = cs_llm_dump(req);
 
 done:
     cs_buf_release(&note);

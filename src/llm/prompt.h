@@ -129,6 +129,15 @@ int cs_llm_request_retry_body(char **out, const char *request,
                               const char *bad_content, const char *problems,
                               struct cs_err *err);
 
+/* Appends the text of one turn as the transcript carries it: on one line
+ * (line breaks as spaces) with the '<' of "<transcript>" look-alikes
+ * written "&lt;". */
+void cs_llm_neutralise(struct cs_buf *b, const char *text, size_t len);
+
+/* A request as compact JSON (new): json_dumps, which only fails when
+ * memory runs out, and then aborts (rule 16). */
+char *cs_llm_dump(const json_t *j);
+
 /* The token estimate of `bytes` bytes of prompt: bytes / 4, rounded up. */
 long cs_llm_estimate_tokens(size_t bytes);
 

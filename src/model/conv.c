@@ -86,7 +86,7 @@ static int in_list(const char *s, const char *const *list)
     return 0;
 }
 
-static const char *type_name(const json_t *v)
+const char *cs_conv_json_type(const json_t *v)
 {
     switch (json_typeof(v)) {
     case JSON_OBJECT: return "an object";
@@ -114,7 +114,7 @@ static int bad(struct cs_err *err, const char *field, const char *why,
 {
     if (v)
         return cs_err_set(err, CS_EINVALID, "field '%s': %s, got %s", field,
-                          why, type_name(v));
+                          why, cs_conv_json_type(v));
     return cs_err_set(err, CS_EINVALID, "field '%s': %s", field, why);
 }
 
@@ -460,7 +460,7 @@ int cs_conv_from_json(struct cs_conv **out, json_t *obj, struct cs_err *err)
     *out = NULL;
     if (!json_is_object(obj))
         return cs_err_set(err, CS_EINVALID, "expected a JSON object, got %s",
-                          type_name(obj));
+                          cs_conv_json_type(obj));
     c = cs_xcalloc(1, sizeof(*c));
     c->doc = doc = json_incref(obj);
 

@@ -90,6 +90,10 @@ int cs_conv_from_line(struct cs_conv **out, const char *line, size_t len,
 
 void cs_conv_free(struct cs_conv *c);
 
+/* "an object", "an array", "a string", "an integer", "a number", "a
+ * boolean" or "null": how validation names a JSON value's type. */
+const char *cs_conv_json_type(const json_t *v);
+
 /* "agent" / "customer" / "system" / "any" to a role; -1 when unknown. */
 int cs_role_parse(const char *s);
 const char *cs_role_name(enum cs_role r);

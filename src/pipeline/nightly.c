@@ -17,6 +17,7 @@
 #include "kpi/kpi.h"
 #include "pipeline/mailing.h"
 #include "pipeline/metrics.h"
+#include "pipeline/lifecycle.h"
 #include "pipeline/reports.h"
 #include "report/render.h"
 #include "store/deliveries.h"
@@ -53,12 +54,12 @@ static int ingest_inbox(struct cs_nightly_result *res, struct cs_store *st,
     if (n)
         ret = cs_fs_mkdirs(o->done_dir, err);
     for (size_t i = 0; i < n && !ret; i++) {
-        struct cs_buf src = CS_BUF_INIT, dst = CS_BUF_INIT;
+        struct cs_buf src = CS_BUF_INIT;
         struct cs_ingest_stats s;
-        char *path;
+        struct cs_err e2 = {0, ""};
+        char *path, *moved = NULL;
 
         cs_buf_addf(&src, "%s/%s", o->inbox, names[i]);
-        cs_buf_addf(&dst, "%s/%s", o->done_dir, names[i]);
         path = src.ptr;
         ret = cs_ingest_paths(&s, st, &path, 1, &io, err);
         res->ingest.interrupted = s.interrupted;
@@ -72,18 +73,17 @@ static int ingest_inbox(struct cs_nightly_result *res, struct cs_store *st,
          * (re-ingesting its first part is idempotent). */
         if (s.interrupted) {
             cs_buf_release(&src);
-            cs_buf_release(&dst);
             break;
         }
+        /* Archived, never over an earlier file of the same name. */
         if (!ret && !s.files_failed) {
-            if (rename(src.ptr, dst.ptr) == 0)
+            if (cs_fs_archive(&moved, src.ptr, o->done_dir, &e2) == 0)
                 res->files_moved++;
             else
-                cs_log(CS_LOG_WARN, "cannot move '%s' to '%s': %s", src.ptr,
-                       dst.ptr, strerror(errno));
+                cs_log(CS_LOG_WARN, "%s", e2.msg);
         }
+        free(moved);
         cs_buf_release(&src);
-        cs_buf_release(&dst);
     }
     for (size_t i = 0; i < n; i++)
         free(names[i]);
@@ -273,6 +273,10 @@ static int nightly_stages(struct cs_nightly_result *res, struct cs_store *st,
         so.sentiment_metric = "customer_sentiment";
         so.lexicon_path = cfg->sentiment_lexicon;
         so.page_size = cfg->score_page;
+        /* Unattended: metrics whose rubric changed are left as they are
+         * (stale, counted, exit 4) for a deliberate `score
+         * --rubrics-changed`. */
+        so.keep_changed = 1;
         ret = cs_score_run(&res->score, st, o->rubrics, cfg, &so, err);
         if (ret || stop_at(res, "kpis", res->score.interrupted))
             goto done;
@@ -334,7 +338,10 @@ static int nightly_stages(struct cs_nightly_result *res, struct cs_store *st,
     if (stop_at(res, "mail", res->pdfs.interrupted))
         goto done;
     ret = deliver(res, st, cfg, daily, o->date, o->force, err);
-    if (!ret)
+    /* Last, what is older than each tenant's retention. */
+    if (!ret && !stop_at(res, "prune", 0))
+        ret = cs_lifecycle_prune(&res->pruned, st, cfg, 0, err);
+    if (!ret && !res->interrupted)
         res->stage = "done";
 done:
     cs_report_free(daily);

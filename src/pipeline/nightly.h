@@ -9,6 +9,7 @@
 #include "ingest/ingest.h"
 #include "mail/deliver.h"
 #include "pipeline/reports.h"
+#include "store/prune.h"
 #include "rubric/rubric.h"
 #include "score/score.h"
 #include "store/store.h"
@@ -37,9 +38,10 @@ struct cs_nightly_result {
     long not_mailed;        /* mails that could not be built */
     const char *stage;      /* the stage running when it ended (static):
                                "ingest", "score", "kpis", "pdf", "mail",
-                               or "done" */
+                               "prune", or "done" */
     int interrupted;        /* a SIGTERM or SIGINT caught (base/sig.h)
                                stopped it in `stage`: the signal */
+    struct cs_prune_counts pruned; /* what retention removed */
 };
 
 /*

@@ -14,6 +14,7 @@
 #include "base/parse.h"
 #include "base/tmpl.h"
 #include "kpi/kpi.h"
+#include "kpi/movers.h"
 #include "report/pdf/canvas.h"
 #include "report/render.h"
 
@@ -298,6 +299,7 @@ int cs_reports_executive(struct cs_report_files *out, struct cs_store *st,
                          struct cs_err *err)
 {
     struct cs_kpi_query q;
+    struct cs_movers_opts mo;
     struct cs_buf dir = CS_BUF_INIT;
     int ret;
 
@@ -312,6 +314,11 @@ int cs_reports_executive(struct cs_report_files *out, struct cs_store *st,
     q.details = 1;
     q.look_limit = 10;
     q.rubrics = rubrics;
+    /* The month's movers, with the explanations stored for them (the
+     * drivers). */
+    cs_movers_opts_init(&mo);
+    mo.explanations = 1;
+    q.movers = &mo;
     cs_buf_addf(&dir, "%s/%.7s", cfg->reports_dir, month);
     ret = run(out, st, cfg, &q, tenants, "pdf-executive", dir.ptr,
               "executive", 1, err);
@@ -325,6 +332,7 @@ int cs_reports_daily(struct cs_report_files *out, struct cs_store *st,
                      char *const *tenants, struct cs_err *err)
 {
     struct cs_kpi_query q;
+    struct cs_movers_opts mo;
     struct cs_buf dir = CS_BUF_INIT;
     int64_t day;
     int ret;
@@ -340,6 +348,8 @@ int cs_reports_daily(struct cs_report_files *out, struct cs_store *st,
     q.details = 1;
     q.look_limit = 60;
     q.rubrics = rubrics;
+    cs_movers_opts_init(&mo);   /* the day against the day before */
+    q.movers = &mo;
     cs_buf_addf(&dir, "%s/daily/%s", cfg->reports_dir, q.from);
     ret = run(out, st, cfg, &q, tenants, "pdf-daily", dir.ptr, "daily", 0,
               err);

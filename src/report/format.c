@@ -244,3 +244,14 @@ void cs_fmt_pad(struct cs_buf *b, const char *s, size_t width, int right)
             cs_buf_addch(b, ' ');
     }
 }
+
+/* "p = 0.0004", "p < 0.0001". */
+void cs_fmt_p(struct cs_buf *b, double p)
+{
+    if (isnan(p))
+        cs_buf_adds(b, CS_FMT_DASH);
+    else if (p < 0.0001)
+        cs_buf_adds(b, "p < 0.0001");
+    else
+        cs_buf_addf(b, "p = %.4f", p);
+}

@@ -44,6 +44,9 @@ const char *cs_fmt_arrow(double change);
 void cs_fmt_alert(struct cs_buf *value, struct cs_buf *threshold,
                   const struct cs_numfmt *fmt, const struct cs_alert *a);
 
+/* A p-value for people: "p = 0.0004", "p < 0.0001", "—". */
+void cs_fmt_p(struct cs_buf *b, double p);
+
 /* Columns a UTF-8 string takes on a terminal (code points). */
 size_t cs_fmt_width(const char *s);
 /* Appends `s` padded with spaces to `width` columns (right-aligned when

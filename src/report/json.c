@@ -83,6 +83,20 @@ static json_t *metric_json(const struct cs_metric_kpi *m)
     if (m->type == CS_METRIC_BOOLEAN) {
         json_object_set_new(o, "true_rate", real_or_null(m->true_rate));
         json_object_set_new(o, "partial_rate", real_or_null(m->partial_rate));
+    } else if (m->type == CS_METRIC_SCORECARD) {
+        json_t *b = json_object();
+
+        json_object_set_new(o, "mean", real_or_null(m->mean));
+        json_object_set_new(o, "pass_mark", real_or_null(m->pass_mark));
+        json_object_set_new(o, "below_pass_rate",
+                            real_or_null(m->below_pass_rate));
+        for (int k = 0; k < CS_SCORECARD_BUCKETS; k++) {
+            char name[16];
+
+            cs_scorecard_bucket_name(name, sizeof(name), k);
+            json_object_set_new(b, name, json_integer(m->buckets[k]));
+        }
+        json_object_set_new(o, "buckets", b);
     } else {
         json_t *counts = json_object(), *shares = json_object();
 
@@ -103,6 +117,21 @@ static json_t *metric_json(const struct cs_metric_kpi *m)
         }
     }
     json_object_set_new(o, "errors", json_integer(m->errors));
+    /* Trust in the judge: present when the rubric asks for it or a
+     * calibration was stored. */
+    if (!isnan(m->min_kappa)) {
+        json_object_set_new(o, "min_kappa", json_real(m->min_kappa));
+        json_object_set_new(o, "verified", json_boolean(!m->unverified));
+    }
+    if (m->calibration) {
+        const struct cs_calibration_kpi *k = m->calibration;
+
+        json_object_set_new(o, "calibration", json_pack(
+            "{s:s,s:s,s:s?,s:s?,s:I,s:o,s:o}", "measured_at", k->measured_at,
+            "labels_sha256", k->labels_sha256, "rubric_version", k->version,
+            "evaluator", k->evaluator, "n", (json_int_t)k->n, "accuracy",
+            real_or_null(k->accuracy), "kappa", real_or_null(k->kappa)));
+    }
     return o;
 }
 

@@ -36,7 +36,8 @@ enum cs_tone cs_report_tone(enum cs_direction d, double change)
 
 const char *cs_metric_type_name(enum cs_metric_type t)
 {
-    static const char *const names[] = {"boolean", "categorical", "score"};
+    static const char *const names[] = {"boolean", "categorical", "score",
+                                        "scorecard"};
 
     return names[t];
 }
@@ -45,7 +46,7 @@ void cs_kpi_set_init(struct cs_kpi_set *s)
 {
     memset(s, 0, sizeof(*s));
     for (size_t i = 0; i < CS_KPI__COUNT; i++)
-        s->v[i] = NAN;
+        s->v[i] = s->n[i] = s->sd[i] = NAN;
 }
 
 static void metric_release(struct cs_metric_kpi *m)
@@ -58,6 +59,12 @@ static void metric_release(struct cs_metric_kpi *m)
     for (size_t i = 0; i < m->n_counts; i++)
         free(m->counts[i].label);
     free(m->counts);
+    if (m->calibration) {
+        free(m->calibration->labels_sha256);
+        free(m->calibration->version);
+        free(m->calibration->evaluator);
+        free(m->calibration);
+    }
 }
 
 void cs_kpi_set_release(struct cs_kpi_set *s)
@@ -119,8 +126,9 @@ struct cs_metric_kpi *cs_kpi_set_add_metric(struct cs_kpi_set *s,
     m->key = cs_xstrdup(key);
     m->name = cs_xstrdup(key);
     m->direction = CS_DIR_HIGHER_IS_GOOD;
-    m->true_rate = m->partial_rate = m->mean = NAN;
+    m->true_rate = m->partial_rate = m->mean = m->sd = NAN;
     m->scale_min = m->scale_max = NAN;
+    m->pass_mark = m->below_pass_rate = m->min_kappa = NAN;
     return m;
 }
 
@@ -171,8 +179,34 @@ struct cs_report *cs_report_new(const char *from, const char *to,
     return r;
 }
 
+void cs_report_movers_release(struct cs_report_tenant *t)
+{
+    for (size_t i = 0; i < t->n_movers; i++) {
+        struct cs_mover *m = &t->movers[i];
+
+        free(m->key);
+        free(m->label);
+        for (size_t k = 0; k < m->n_ids; k++)
+            free(m->ids[k]);
+        free(m->ids);
+        free(m->why);
+        free(m->metric);
+        free(m->verdict);
+        free(m->expl_evaluator);
+        free(m->expl_created);
+        for (size_t k = 0; k < m->n_themes; k++)
+            free(m->themes[k].title);
+        free(m->themes);
+    }
+    free(t->movers);
+    t->movers = NULL;
+    t->n_movers = 0;
+    t->has_movers = 0;
+}
+
 static void tenant_release(struct cs_report_tenant *t)
 {
+    cs_report_movers_release(t);
     free(t->name);
     free(t->display_name);
     free(t->tz);
@@ -298,6 +332,18 @@ double cs_kpi_set_value(const struct cs_kpi_set *s, const char *key,
         } else if (strcmp(stat, "mean") == 0) {
             unit = CS_UNIT_SCORE;
             v = m->mean;
+        } else if (strcmp(stat, "below_pass_rate") == 0) {
+            unit = CS_UNIT_RATE;
+            v = m->below_pass_rate;
+        } else if (strncmp(stat, "buckets.", 8) == 0) {
+            for (int b = 0; b < CS_SCORECARD_BUCKETS; b++) {
+                char name[16];
+
+                cs_scorecard_bucket_name(name, sizeof(name), b);
+                if (m->type == CS_METRIC_SCORECARD &&
+                    strcmp(stat + 8, name) == 0)
+                    v = (double)m->buckets[b];
+            }
         } else if (strcmp(stat, "applicable") == 0) {
             v = (double)m->applicable;
         } else if (strcmp(stat, "errors") == 0) {
@@ -413,6 +459,24 @@ static void metric_rows(struct rows *rs)
         case CS_METRIC_SCORE:
             metric_row(rs, m, "mean", "mean", CS_UNIT_SCORE, m->direction,
                        0);
+            break;
+        case CS_METRIC_SCORECARD:
+            metric_row(rs, m, "mean", "mean score", CS_UNIT_SCORE,
+                       CS_DIR_HIGHER_IS_GOOD, 0);
+            cs_buf_reset(&stat);
+            cs_buf_addf(&stat, "below pass mark (%g)", m->pass_mark);
+            metric_row(rs, m, "below_pass_rate", stat.ptr, CS_UNIT_RATE,
+                       CS_DIR_LOWER_IS_GOOD, 0);
+            for (int b = 0; b < CS_SCORECARD_BUCKETS; b++) {
+                char name[16];
+                struct cs_buf k = CS_BUF_INIT;
+
+                cs_scorecard_bucket_name(name, sizeof(name), b);
+                cs_buf_addf(&k, "buckets.%s", name);
+                metric_row(rs, m, k.ptr, name, CS_UNIT_COUNT,
+                           CS_DIR_NEUTRAL, CS_KPI_F_DETAIL);
+                cs_buf_release(&k);
+            }
             break;
         case CS_METRIC_CATEGORICAL:
             for (size_t j = 0; j < m->n_counts; j++) {
@@ -534,4 +598,17 @@ const struct cs_threshold *cs_report_threshold(
             return &t->thresholds[i];
     }
     return NULL;
+}
+
+void cs_scorecard_bucket_name(char *out, size_t size, int b)
+{
+    snprintf(out, size, "%d-%d", b * 10, b * 10 + 10);
+}
+
+int cs_scorecard_bucket_of(double score)
+{
+    int b = (int)floor(score / 10.0);
+
+    return b < 0 ? 0 : b >= CS_SCORECARD_BUCKETS ? CS_SCORECARD_BUCKETS - 1
+                                                 : b;
 }

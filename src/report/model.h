@@ -159,7 +159,27 @@ struct cs_latency_kpi {
 enum cs_metric_type {
     CS_METRIC_BOOLEAN,
     CS_METRIC_CATEGORICAL,
-    CS_METRIC_SCORE
+    CS_METRIC_SCORE,
+    CS_METRIC_SCORECARD     /* a QA scorecard's 0-100 scores */
+};
+
+/* What reports say of a metric the judge has not yet been shown to agree
+ * with people on (its min_kappa). */
+#define CS_REPORT_UNVERIFIED "not yet verified against human labels"
+
+/* Scorecard buckets: [0, 10), [10, 20), ..., [90, 100]. */
+#define CS_SCORECARD_BUCKETS 10
+
+/* The last `calibrate` of a metric against human labels. */
+struct cs_calibration_kpi {
+    char measured_at[11];   /* YYYY-MM-DD (UTC) */
+    char *labels_sha256;    /* of the labels file */
+    char *version;          /* the rubric version of the results compared,
+                               or NULL */
+    char *evaluator;        /* their evaluator, or NULL */
+    long n;
+    double accuracy;        /* NAN for n = 0 */
+    double kappa;
 };
 
 /* A value and its count: a categorical label, or a score value (its JSON
@@ -181,6 +201,7 @@ struct cs_metric_kpi {
     double true_rate;       /* boolean */
     double partial_rate;    /* boolean */
     double mean;            /* score */
+    double sd;              /* score, scorecard: standard deviation */
     double scale_min, scale_max; /* score: the rubric's scale, or NAN */
     char *definition;       /* the rubric's, or NULL (agent-logged) */
     char *version;          /* the rubric version most results carry */
@@ -188,6 +209,19 @@ struct cs_metric_kpi {
     struct cs_metric_count *counts; /* categorical labels / score values,
                                        in key order */
     size_t n_counts;
+    /* Scorecards: the pass mark, the share of the applicable below it,
+     * and the count of scores per ten points. */
+    double pass_mark;
+    double below_pass_rate;
+    long buckets[CS_SCORECARD_BUCKETS];
+    /* Trust in the judge: the rubric's min_kappa (NAN: none), its last
+     * calibration (NULL: never measured), and whether reports must say
+     * it is "not yet verified against human labels": a min_kappa is set
+     * and the last calibration of the version in force (if any) fell
+     * below it. */
+    double min_kappa;
+    struct cs_calibration_kpi *calibration;
+    int unverified;
 };
 
 /* An alert raised by a KPI crossing a threshold. */
@@ -204,6 +238,11 @@ struct cs_alert {
 struct cs_kpi_set {
     char *group;            /* "YYYY-MM-DD", an agent, or NULL */
     double v[CS_KPI__COUNT];
+    /* For significance tests (kpi/movers.h): a rate's denominator or a
+     * mean's count in n[], a mean's standard deviation in sd[] (NAN
+     * where it does not apply). */
+    double n[CS_KPI__COUNT];
+    double sd[CS_KPI__COUNT];
     struct cs_latency_kpi *latency;
     size_t n_latency;
     struct cs_metric_kpi *metrics;
@@ -231,6 +270,11 @@ void cs_metric_kpi_count(struct cs_metric_kpi *m, const char *label,
 double cs_metric_kpi_share(const struct cs_metric_kpi *m,
                            const struct cs_metric_count *c);
 const char *cs_metric_type_name(enum cs_metric_type t);
+/* The name of scorecard bucket b: "0-10", ..., "90-100" (100 falls in the
+ * last). */
+void cs_scorecard_bucket_name(char *out, size_t size, int b);
+/* The bucket of a score. */
+int cs_scorecard_bucket_of(double score);
 
 /* The comparisons a report may carry for each tenant. */
 enum cs_cmp_slot {
@@ -246,7 +290,7 @@ struct cs_kpi_cmp {
 };
 
 struct cs_kpi_row {
-    char *key;              /* JSON path: "metrics.booking_completed.true_rate" */
+    char *key;              /* JSON path: "metrics.booking.true_rate" */
     char *label;            /* "Booking completed: true rate" */
     enum cs_unit unit;
     enum cs_direction direction;
@@ -305,6 +349,53 @@ struct cs_numfmt {
     char thousands[8];      /* "," */
 };
 
+/* A theme of a stored explanation (`callscope explain`). */
+struct cs_theme {
+    char *title;
+    long count;
+};
+
+/*
+ * A KPI or label share that moved against the previous period, with its
+ * significance test (kpi/movers.h): a two-proportion z-test for rates
+ * and shares, Welch's t-test for means. Only tests with at least the
+ * minimum n on both sides count; `significant` holds after Holm's
+ * correction over all of a tenant's tests.
+ */
+struct cs_mover {
+    char *key;              /* the row's key ("containment_rate",
+                               "metrics.call_reason.shares.billing") */
+    char *label;
+    enum cs_unit unit;
+    enum cs_direction direction;
+    double value;
+    double previous;
+    double change;          /* in the KPI's own terms (cs_report_change) */
+    enum cs_tone tone;      /* good or bad news */
+    double n;               /* this period's sample size */
+    double n_prev;
+    int welch;              /* Welch's t (a mean), else a z-test */
+    double stat;            /* z or t */
+    double p;               /* two-sided p-value */
+    double effect;          /* Cohen's h (rates) or d (means), signed */
+    int significant;
+    int unverified;         /* a metric not yet verified against human
+                               labels (its min_kappa) */
+    char **ids;             /* conversations behind it (this period) */
+    size_t n_ids;
+    char *why;              /* what those conversations are: "handed off" */
+    char *metric;           /* the verdict an explanation is of: metric */
+    char *verdict;          /* and value (JSON text), or NULL */
+    /* The stored explanation of that verdict for the tenant and period,
+     * when there is one (has_explanation). */
+    int has_explanation;
+    char *expl_evaluator;
+    char *expl_created;
+    long expl_sampled;
+    struct cs_theme *themes;
+    size_t n_themes;
+};
+
 struct cs_report_tenant {
     char *name;
     char *display_name;     /* config display_name, else the id */
@@ -337,6 +428,12 @@ struct cs_report_tenant {
     /* The conversations themselves, for renderers that list them
      * (report/conv_rows.h); borrowed, NULL when not wired. */
     const struct cs_conv_source *conv;
+    /* The movers against the previous period, significant ones first
+     * (by effect size), when computed (has_movers). */
+    int has_movers;
+    struct cs_mover *movers;
+    size_t n_movers;
+    size_t n_tested;        /* tests with the minimum n on both sides */
 };
 
 struct cs_period {
@@ -356,6 +453,14 @@ struct cs_report_style {
     int all_tenants;            /* the all-tenants edition */
 };
 
+/* How movers were tested (kpi/movers.h). */
+struct cs_movers_opts {
+    long min_n;             /* on each side (default 30) */
+    double alpha;           /* family-wise, Holm (default 0.05) */
+    long sample;            /* conversation ids per mover (default 5) */
+    int explanations;       /* look up the stored explanations */
+};
+
 struct cs_report {
     struct cs_period period;
     char *tz;               /* the --tz override as given, or NULL */
@@ -364,7 +469,11 @@ struct cs_report {
     struct cs_report_tenant *tenants;
     size_t n_tenants;
     struct cs_report_style style;
+    struct cs_movers_opts movers; /* when movers were computed */
 };
+
+/* Frees the movers of a tenant and leaves it without. */
+void cs_report_movers_release(struct cs_report_tenant *t);
 
 /* A new, empty report for [from, to); `tz` (may be NULL) is copied. */
 struct cs_report *cs_report_new(const char *from, const char *to,

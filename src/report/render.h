@@ -47,6 +47,14 @@ int cs_render_stream(const struct cs_renderer *rd, const struct cs_report *r,
 struct json_t;
 struct json_t *cs_render_alert_json(const struct cs_alert *a);
 
+/* The movers of a report (kpi/movers.h) as "json", "csv" or a table
+ * ("txt"): significant ones in the table, every tested one in JSON and
+ * CSV, with test, p-value, effect, n and the conversations behind. */
+int cs_render_movers(const struct cs_report *r, const char *format,
+                     FILE *out, struct cs_err *err);
+/* "good", "bad", "neutral". */
+const char *cs_tone_name(enum cs_tone t);
+
 /* The renderers. */
 int cs_render_json(const struct cs_report *r, FILE *out, struct cs_err *err);
 int cs_render_csv(const struct cs_report *r, FILE *out, struct cs_err *err);

@@ -234,9 +234,27 @@ static void latency_table(struct txt *x)
     }
 }
 
+/* 1 when `row` is a headline row of a metric not yet verified against
+ * human labels. */
+static int unverified_row(const struct cs_report_tenant *t,
+                          const struct cs_kpi_row *row)
+{
+    struct cs_buf key = CS_BUF_INIT;
+    const struct cs_metric_kpi *m;
+    const char *k = row->key + 8, *dot = strchr(k, '.');
+
+    if (row->flags & CS_KPI_F_DETAIL)
+        return 0;
+    cs_buf_add(&key, k, dot ? (size_t)(dot - k) : strlen(k));
+    m = cs_kpi_set_find_metric(&t->cur, key.ptr);
+    cs_buf_release(&key);
+    return m && m->unverified;
+}
+
 static void metrics_table(struct txt *x)
 {
     const struct cs_report_tenant *t = x->t;
+    int unverified = 0;
 
     flush_line(x);
     table_head(x, cs_kpi_section_title(CS_SECTION_METRICS));
@@ -251,16 +269,38 @@ static void metrics_table(struct txt *x)
 
         if (row->section != CS_SECTION_METRICS)
             continue;
-        if (strstr(k, ".labels.") != NULL)
+        if (strstr(k, ".labels.") != NULL || strstr(k, ".buckets.") != NULL)
             continue; /* the share row says it; counts are in the CSV */
-        row_line(x, row);
+        if (unverified_row(t, row)) {
+            /* A metric not yet verified carries a mark. */
+            struct cs_kpi_row marked = *row;
+            struct cs_buf label = CS_BUF_INIT;
+
+            cs_buf_addf(&label, "%s *", row->label);
+            marked.label = label.ptr;
+            row_line(x, &marked);
+            cs_buf_release(&label);
+            unverified = 1;
+        } else {
+            row_line(x, row);
+        }
         if (strcmp(k + strlen(k) - 5, ".mean") == 0) {
             struct cs_buf key = CS_BUF_INIT, d = CS_BUF_INIT, lab = CS_BUF_INIT;
             const struct cs_metric_kpi *m;
 
             cs_buf_add(&key, k + 8, strlen(k) - 8 - 5);
             m = cs_kpi_set_find_metric(&t->cur, key.ptr);
-            if (m && m->n_counts) {
+            if (m && m->type == CS_METRIC_SCORECARD) {
+                for (int b = 0; b < CS_SCORECARD_BUCKETS; b++) {
+                    char name[16];
+
+                    cs_scorecard_bucket_name(name, sizeof(name), b);
+                    cs_buf_addf(&d, "%s%s: %ld", b ? " \xc2\xb7 " : "",
+                                name, m->buckets[b]);
+                }
+                cs_buf_addf(&lab, "%s: distribution", m->name);
+                text_row(x, lab.ptr, d.ptr);
+            } else if (m && m->n_counts) {
                 distribution(&d, m);
                 cs_buf_addf(&lab, "%s: distribution", m->name);
                 text_row(x, lab.ptr, d.ptr);
@@ -269,6 +309,10 @@ static void metrics_table(struct txt *x)
             cs_buf_release(&d);
             cs_buf_release(&lab);
         }
+    }
+    if (unverified) {
+        cs_buf_adds(&x->line, "  * " CS_REPORT_UNVERIFIED);
+        flush_line(x);
     }
 }
 

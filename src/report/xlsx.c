@@ -750,9 +750,15 @@ static size_t wrapped_lines(const char *s, double width)
 
 static void write_metrics(struct xw *x)
 {
-    static const char *const head[] = {"Key", "Name", "Type", "Definition",
-                                       "Version", "Evaluator", "Applicable",
-                                       "Errors"};
+    /* Then the scorecards' pass mark, share below it and 10-point
+     * buckets, and the judge's last agreement with human labels. */
+    static const char *const head[] = {
+        "Key", "Name", "Type", "Definition", "Version", "Evaluator",
+        "Applicable", "Errors", "Pass mark", "Below pass mark", "0-10",
+        "10-20", "20-30", "30-40", "40-50", "50-60", "60-70", "70-80",
+        "80-90", "90-100", "Min kappa", "Last kappa", "Calibrated",
+        "Verified"};
+    enum { N_HEAD = sizeof(head) / sizeof(head[0]) };
     const struct cs_report_tenant *t = x->t;
     lxw_worksheet *ws = add_sheet(x, "Metrics");
     lxw_format *wrap, *count;
@@ -769,12 +775,18 @@ static void write_metrics(struct xw *x)
     worksheet_set_column(ws, 4, 4, 19, fmt(x, NULL, F_TOP, 0));
     worksheet_set_column(ws, 5, 5, 16, fmt(x, NULL, F_TOP, 0));
     worksheet_set_column(ws, 6, 7, 10, count);
+    worksheet_set_column(ws, 8, 8, 10, fmt(x, "0.0", F_TOP, 0));
+    worksheet_set_column(ws, 9, 9, 12, fmt(x, "0.0%", F_TOP, 0));
+    worksheet_set_column(ws, 10, 19, 7, count);
+    worksheet_set_column(ws, 20, 21, 10, fmt(x, "0.00", F_TOP, 0));
+    worksheet_set_column(ws, 22, 22, 12, fmt(x, NULL, F_TOP, 0));
+    worksheet_set_column(ws, 23, 23, 26, wrap);
     worksheet_freeze_panes(ws, 1, 0);
     worksheet_repeat_rows(ws, 0, 0);
     worksheet_set_landscape(ws);
     worksheet_fit_to_pages(ws, 1, 0);
     footer(x, ws);
-    head_row(x, ws, 0, head, 8, 0xC0);
+    head_row(x, ws, 0, head, N_HEAD, 0xC0);
     if (t->has_details && t->scored == 0)
         put_text(x, ws, row++, 0, "Not scored yet: no conversation of the "
                  "period has an evaluator's result.",
@@ -798,6 +810,24 @@ static void write_metrics(struct xw *x)
         put_text(x, ws, row, 5, m->evaluator, fmt(x, NULL, F_TOP, 0));
         put_num(x, ws, row, 6, (double)m->applicable, count);
         put_num(x, ws, row, 7, (double)m->errors, count);
+        if (m->type == CS_METRIC_SCORECARD) {
+            put_num(x, ws, row, 8, m->pass_mark, fmt(x, "0.0", F_TOP, 0));
+            put_num(x, ws, row, 9, m->below_pass_rate,
+                    fmt(x, "0.0%", F_TOP, 0));
+            for (int b = 0; b < CS_SCORECARD_BUCKETS; b++)
+                put_num(x, ws, row, (lxw_col_t)(10 + b),
+                        (double)m->buckets[b], count);
+        }
+        put_num(x, ws, row, 20, m->min_kappa, fmt(x, "0.00", F_TOP, 0));
+        if (m->calibration) {
+            put_num(x, ws, row, 21, m->calibration->kappa,
+                    fmt(x, "0.00", F_TOP, 0));
+            put_day(x, ws, row, 22, m->calibration->measured_at);
+        }
+        if (!isnan(m->min_kappa))
+            put_text(x, ws, row, 23, m->unverified
+                                         ? CS_REPORT_UNVERIFIED
+                                         : "yes", wrap);
         row++;
     }
     if (t->cur.n_metrics == 0)

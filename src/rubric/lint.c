@@ -1,6 +1,7 @@
 /* lint.c - check one rubric file against the format; the lint report */
 #include "rubric/rubric_internal.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +14,7 @@
 static const char *const top_fields[] = {
     "name", "type", "definition", "success", "failure", "partial",
     "categories", "scale", "applies_when", "rules", "tags", "direction",
-    NULL};
+    "tenants", "min_kappa", NULL};
 
 
 /* ---- lint report ---- */
@@ -78,6 +79,16 @@ static void report_v(struct cs_lint_report *rep, enum cs_lint_severity sev,
         rep->n_errors++;
     else
         rep->n_warnings++;
+}
+
+void cs_lint_add(struct cs_lint_report *rep, enum cs_lint_severity sev,
+                 const char *file, const char *field, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    report_v(rep, sev, file, field, fmt, ap);
+    va_end(ap);
 }
 
 void cs_lint_error(struct cs_rubric_loader *L, size_t i, const char *field,
@@ -727,6 +738,89 @@ static void check_direction(struct cs_rubric_loader *L, size_t i)
                                                    : CS_RUBRIC_HIGHER_IS_GOOD;
 }
 
+void cs_lint_tenants(struct cs_lint_report *rep, const char *file,
+                     const json_t *v, size_t *n_out, const char ***out)
+{
+    struct cs_buf p = CS_BUF_INIT;
+    const char **list;
+    size_t j, n = 0;
+    json_t *t;
+
+    *n_out = 0;
+    *out = NULL;
+    if (!v)
+        return;
+    if (!json_is_array(v)) {
+        cs_lint_add(rep, CS_LINT_ERROR, file, "tenants", "must be an array "
+                    "of tenant names");
+        return;
+    }
+    if (json_array_size(v) == 0) {
+        cs_lint_add(rep, CS_LINT_ERROR, file, "tenants", "must name at least "
+                    "one tenant (leave it out for every tenant)");
+        return;
+    }
+    list = cs_xcalloc(json_array_size(v) + 1, sizeof(*list));
+    json_array_foreach(v, j, t) {
+        const char *s = json_string_value(t);
+        int dup = 0;
+
+        cs_buf_reset(&p);
+        cs_buf_addf(&p, "tenants[%zu]", j);
+        if (!s || blank(s)) {
+            cs_lint_add(rep, CS_LINT_ERROR, file, p.ptr,
+                        "must be a non-empty string");
+            continue;
+        }
+        for (size_t k = 0; k < n; k++)
+            dup |= strcmp(list[k], s) == 0;
+        if (dup) {
+            cs_lint_add(rep, CS_LINT_ERROR, file, p.ptr, "'%s' is named "
+                        "twice", s);
+            continue;
+        }
+        list[n++] = s;
+    }
+    *n_out = n;
+    *out = list;
+    cs_buf_release(&p);
+}
+
+int cs_tenant_listed(const char *const *tenants, size_t n,
+                     const char *tenant)
+{
+    if (n == 0 || !tenant)
+        return 1;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(tenants[i], tenant) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+int cs_rubric_for_tenant(const struct cs_rubric *r, const char *tenant)
+{
+    return cs_tenant_listed(r->tenants, r->n_tenants, tenant);
+}
+
+/* The agreement with human labels below which reports say the metric is
+ * not yet verified (Cohen's kappa, so 0..1 as the format says). */
+static void check_min_kappa(struct cs_rubric_loader *L, size_t i)
+{
+    struct cs_rubric *r = &L->set->rubrics[i];
+    const json_t *v = json_object_get(r->doc, "min_kappa");
+
+    r->min_kappa = NAN;
+    if (!v)
+        return;
+    if (!json_is_number(v) || json_number_value(v) < 0 ||
+        json_number_value(v) > 1) {
+        cs_lint_error(L, i, "min_kappa", "must be a number from 0 to 1");
+        return;
+    }
+    r->min_kappa = json_number_value(v);
+}
+
 void cs_rubric_check_file(struct cs_rubric_loader *L, size_t i)
 {
     struct cs_rubric *r = &L->set->rubrics[i];
@@ -753,4 +847,7 @@ void cs_rubric_check_file(struct cs_rubric_loader *L, size_t i)
     check_rules(L, i);
     check_tags(L, i);
     check_direction(L, i);
+    cs_lint_tenants(L->rep, r->file, json_object_get(r->doc, "tenants"),
+                    &r->n_tenants, &r->tenants);
+    check_min_kappa(L, i);
 }

@@ -12,7 +12,7 @@
 
 #define MAX_RUBRIC_FILE (1024 * 1024)
 
-static int valid_key(const char *k)
+int cs_rubric_valid_key(const char *k)
 {
     if (!*k)
         return 0;
@@ -38,7 +38,7 @@ static int read_rubric(struct cs_rubric_loader *L, size_t i,
     ret = cs_fs_read(&text, &len, file.ptr, MAX_RUBRIC_FILE, err);
     if (ret < 0)
         goto done;
-    if (!valid_key(r->key)) {
+    if (!cs_rubric_valid_key(r->key)) {
         struct cs_buf q = CS_BUF_INIT;
 
         cs_buf_add_excerpt(&q, r->key, strlen(r->key), 256);
@@ -85,6 +85,8 @@ static void compute_version(struct cs_rubric_set *set, size_t i, long dep)
     json_object_del(canon, "name");
     json_object_del(canon, "tags");
     json_object_del(canon, "direction"); /* how reports colour it */
+    json_object_del(canon, "tenants");   /* where it applies, not what */
+    json_object_del(canon, "min_kappa"); /* how reports qualify it */
     text = json_dumps(canon, JSON_COMPACT | JSON_SORT_KEYS);
     cs_buf_adds(&b, text ? text : "");
     if (dep >= 0)
@@ -98,14 +100,15 @@ static void compute_version(struct cs_rubric_set *set, size_t i, long dep)
 
 /* ---- loading ---- */
 
-/* A `*.json` file name. */
+/* A `*.json` file name that is not a scorecard's. */
 static int is_rubric_file(void *ctx, const char *dir, const char *name)
 {
     size_t len = strlen(name);
 
     (void)ctx;
     (void)dir;
-    return len > 5 && strcmp(name + len - 5, ".json") == 0;
+    return len > 5 && strcmp(name + len - 5, ".json") == 0 &&
+           !cs_scorecard_file(name);
 }
 
 static int cmp_item(const void *a, const void *b)
@@ -179,13 +182,16 @@ static int load(struct cs_rubric_set **out, const char *dir,
     dep = cs_rubric_resolve_deps(&L);
     cyclic = cs_rubric_order_deps(&L, dep);
     cs_rubric_check_names(&L);
-    sort_report(rep, first_item);
     for (size_t k = 0; k < n; k++) {
         size_t i = set->order[k];
 
         if (set->rubrics[i].doc)
             compute_version(set, i, cyclic[i] ? -1 : dep[i]);
     }
+    ret = cs_scorecards_load(&L, err);
+    if (ret < 0)
+        goto done;
+    sort_report(rep, first_item);
     *out = set;
     set = NULL;
 done:
@@ -262,8 +268,20 @@ void cs_rubric_set_free(struct cs_rubric_set *set)
         free(r->anchors);
         free(r->rules);
         free(r->tags);
+        free(r->tenants);
         json_decref(r->doc);
     }
+    for (size_t i = 0; i < set->n_scorecards; i++) {
+        struct cs_scorecard *sc = &set->scorecards[i];
+
+        free((char *)sc->key);
+        free((char *)sc->file);
+        free(sc->tenants);
+        free(sc->items);
+        free(sc->auto_fail);
+        json_decref(sc->doc);
+    }
+    free(set->scorecards);
     free(set->rubrics);
     free(set->order);
     free(set);
@@ -275,4 +293,31 @@ const struct cs_rubric *cs_rubric_set_find(const struct cs_rubric_set *set,
     long i = cs_rubric_find_key(set, key);
 
     return i < 0 ? NULL : &set->rubrics[i];
+}
+
+const struct cs_scorecard *cs_scorecard_find(const struct cs_rubric_set *set,
+                                             const char *key)
+{
+    for (size_t i = 0; set && i < set->n_scorecards; i++) {
+        if (strcmp(set->scorecards[i].key, key) == 0)
+            return &set->scorecards[i];
+    }
+    return NULL;
+}
+
+int cs_scorecard_for_tenant(const struct cs_scorecard *sc,
+                            const char *tenant)
+{
+    return cs_tenant_listed(sc->tenants, sc->n_tenants, tenant);
+}
+
+int cs_rubric_set_has(const struct cs_rubric_set *set, const char *key,
+                      const char *tenant)
+{
+    const struct cs_rubric *r = set ? cs_rubric_set_find(set, key) : NULL;
+    const struct cs_scorecard *sc = r ? NULL : cs_scorecard_find(set, key);
+
+    if (r)
+        return cs_rubric_for_tenant(r, tenant);
+    return sc && cs_scorecard_for_tenant(sc, tenant);
 }

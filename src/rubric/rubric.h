@@ -32,10 +32,11 @@
  * with any lint error (warnings do not block).
  *
  * Version: `version` is the first 16 hex digits of the SHA-256 of the
- * rubric's canonical form, which is the file's JSON object without `name`
- * and `tags` and `direction` (display-only: renaming a metric, regrouping
- * it on a dashboard or changing how reports colour it does not re-score
- * it), dumped compactly with sorted keys
+ * rubric's canonical form, which is the file's JSON object without `name`,
+ * `tags`, `direction`, `tenants` and `min_kappa` (display-only or scope:
+ * renaming a metric, regrouping it on a dashboard, changing how reports
+ * colour it, which tenants it applies to or the agreement it must reach
+ * does not re-score it), dumped compactly with sorted keys
  * (jansson JSON_COMPACT|JSON_SORT_KEYS), so whitespace, key order and
  * string escapes do not matter while any change of type, definition,
  * success/failure/partial, categories, scale, applies_when or rules does.
@@ -116,14 +117,54 @@ struct cs_rubric {
     size_t n_tags;
     const char **tags;
     enum cs_rubric_direction direction;
+    size_t n_tenants;       /* 0: every tenant */
+    const char **tenants;
+    double min_kappa;       /* NAN when absent */
     char version[17];
     json_t *doc;            /* the whole file, owned by the set */
+};
+
+/*
+ * A QA scorecard (docs/scorecard-format.md), `<key>.scorecard.json` in
+ * the rubric folder: weighted points over metric results, with auto-fail
+ * conditions. An item or condition is met when the metric's result
+ * equals `value`, or (score metrics) is >= `min` and <= `max` (NAN when
+ * not given); `rubric` is the metric's index in set->rubrics. Strings and
+ * JSON values are borrowed from `doc`.
+ */
+struct cs_scorecard_item {
+    const char *metric;
+    size_t rubric;
+    const json_t *value;    /* NULL when min/max are used */
+    double min;
+    double max;
+    double points;          /* items only */
+    double partial_points;  /* a boolean "partial" result (default 0) */
+};
+
+struct cs_scorecard {
+    const char *key;        /* from the file name */
+    const char *file;       /* "<key>.scorecard.json" */
+    const char *name;
+    size_t n_tenants;       /* 0: every tenant */
+    const char **tenants;
+    size_t n_items;
+    struct cs_scorecard_item *items;
+    size_t n_auto_fail;
+    struct cs_scorecard_item *auto_fail;
+    double pass_mark;       /* the score a conversation must reach (80) */
+    /* First 16 hex digits of the SHA-256 of the file without its display
+     * fields (name, tenants, pass_mark), plus each metric's version. */
+    char version[17];
+    json_t *doc;
 };
 
 struct cs_rubric_set {
     size_t n;
     struct cs_rubric *rubrics;  /* sorted by key */
     size_t *order;              /* n indices into rubrics, dependencies first */
+    size_t n_scorecards;
+    struct cs_scorecard *scorecards; /* sorted by key */
 };
 
 enum cs_lint_severity {
@@ -186,6 +227,21 @@ void cs_rubric_set_free(struct cs_rubric_set *set);
 /* The rubric with this key, borrowed from `set`, or NULL. */
 const struct cs_rubric *cs_rubric_set_find(const struct cs_rubric_set *set,
                                            const char *key);
+
+/* The scorecard with this key, borrowed from `set`, or NULL. */
+const struct cs_scorecard *cs_scorecard_find(const struct cs_rubric_set *set,
+                                             const char *key);
+
+/* 1 when the rubric applies to `tenant` (it names no tenants, or this
+ * one), else 0. */
+int cs_rubric_for_tenant(const struct cs_rubric *r, const char *tenant);
+int cs_scorecard_for_tenant(const struct cs_scorecard *sc,
+                            const char *tenant);
+
+/* 1 when `key` names a metric of the set for `tenant`: a rubric or a
+ * scorecard that applies to it (NULL tenant: any). */
+int cs_rubric_set_has(const struct cs_rubric_set *set, const char *key,
+                      const char *tenant);
 
 /*
  * 1 when `value` is a result the rubric may produce: true/false (and

@@ -30,6 +30,29 @@ void cs_lint_warning(struct cs_rubric_loader *L, size_t i,
                      const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* lint.c: appends one problem about `file` to `rep`. */
+void cs_lint_add(struct cs_lint_report *rep, enum cs_lint_severity sev,
+                 const char *file, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* lint.c: checks a `tenants` field `v` (may be NULL: every tenant) of
+ * `file`: a non-empty array of distinct non-empty strings. *out is a new
+ * array of *n_out names borrowed from `v` (NULL when absent or broken). */
+void cs_lint_tenants(struct cs_lint_report *rep, const char *file,
+                     const json_t *v, size_t *n_out, const char ***out);
+
+/* lint.c: 1 when `tenant` is among the `n` names (or n is 0, or tenant
+ * NULL). */
+int cs_tenant_listed(const char *const *tenants, size_t n,
+                     const char *tenant);
+
+/* scorecard.c: loads, checks and versions every `*.scorecard.json` of
+ * L->dir into L->set (after the rubrics are loaded and versioned). */
+int cs_scorecards_load(struct cs_rubric_loader *L, struct cs_err *err);
+
+/* 1 when `name` is a scorecard file name ("<key>.scorecard.json"). */
+int cs_scorecard_file(const char *name);
+
 /* lint.c: checks the parsed file of rubric i and fills its struct. */
 void cs_rubric_check_file(struct cs_rubric_loader *L, size_t i);
 
@@ -62,6 +85,9 @@ unsigned char *cs_rubric_order_deps(struct cs_rubric_loader *L,
 /* naming.c: duplicate names (errors), then the naming advice (warnings):
  * one casing style, one term for handoff, shared prefixes. */
 void cs_rubric_check_names(struct cs_rubric_loader *L);
+
+/* load.c: 1 when `k` is a valid metric key, [a-z0-9_]+. */
+int cs_rubric_valid_key(const char *k);
 
 /* lint.c: 1 when `s` is in the NULL-terminated `list`. */
 int cs_rubric_in_list(const char *s, const char *const *list);

@@ -56,7 +56,8 @@ void cs_score_agent_take(struct cs_eval_result *res, const char **evaluator,
 
     for (size_t k = 0; k < json_array_size(metrics); k++) {
         const char *name = last_name(metrics, k);
-        const struct cs_rubric *rb = name ? cs_rubric_set_find(set, name)
+        const struct cs_rubric *rb = name ? cs_score_rubric(set, name,
+                                                            conv->tenant)
                                           : NULL;
         json_t *value = json_object_get(json_array_get(metrics, k), "value");
         struct cs_eval_result *r;
@@ -96,7 +97,7 @@ int cs_score_agent_store(struct cs_score_walk *wk,
         const char *name = last_name(metrics, k);
         struct cs_eval_result ar;
 
-        if (!name || cs_rubric_set_find(wk->set, name) ||
+        if (!name || cs_rubric_set_has(wk->set, name, it->conv->tenant) ||
             !cs_score_in_scope(o, name))
             continue;
         if (!(o->force && cs_score_in_list(o->metrics, name)) &&
@@ -115,11 +116,11 @@ int cs_score_agent_store(struct cs_score_walk *wk,
     }
     /* What no evaluator computes for this content: a value the agent
      * logged before and no longer does, or a result of a rubric that is
-     * gone, computed from other content. */
+     * gone (or no longer for this tenant), computed from other content. */
     json_object_foreach((json_t *)it->current, metric, cur) {
         if (ret)
             break;
-        if (cs_rubric_set_find(wk->set, metric) ||
+        if (cs_rubric_set_has(wk->set, metric, it->conv->tenant) ||
             !cs_score_in_scope(o, metric) || logs(metrics, metric) ||
             !other_content(cur, it->content_hash))
             continue;

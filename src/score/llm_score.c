@@ -107,6 +107,15 @@ static void job_finish(struct job *j, int complete)
                                 set->rubrics[i].version, j->evaluator[i],
                                 &j->res[i], &use, &r->ferr);
     }
+    /* Scorecards once every metric is decided (unfinished: later). */
+    if (!ret && !r->failed && complete) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < set->n; i++)
+            j->store[i] = j->store[i] && j->res[i].value;
+        ret = cs_score_walk_scorecards(r->wk, &j->item, j->res, j->store,
+                                       !r->opts->dry_run, &n, &r->ferr);
+    }
     if (!ret && !r->failed) {
         cs_score_walk_finished(r->wk, complete);
         ret = cs_store_claim_put(j->item.claim, &r->ferr);
@@ -315,7 +324,9 @@ static void job_start(struct run *r, struct cs_score_item *item)
         size_t i = set->order[k2];
         const struct cs_rubric *rb = &set->rubrics[i];
 
-        if (!cs_score_in_scope(o, rb->key))
+        /* Only the rubrics of the conversation's tenant. */
+        if (!cs_score_in_scope(o, rb->key) ||
+            !cs_rubric_for_tenant(rb, item->conv->tenant))
             continue;
         if (!o->force &&
             !cs_score_is_stale(item->current, rb->key, rb->version,

@@ -23,6 +23,7 @@ struct run {
     struct cs_score_stats *stats;
     struct cs_eval_result *res;     /* set->n */
     const char **evaluator;         /* set->n */
+    unsigned char *written;         /* set->n: written in this pass */
 };
 
 /* The lexicon decides the sentiment metric where the rubric applies. */
@@ -71,18 +72,25 @@ static int score_one(struct run *r, const struct cs_score_item *it,
     }
     cs_score_agent_take(r->res, r->evaluator, set, it->conv);
     ret = cs_score_agent_store(r->wk, it, 1, &n_agent, err);
+    memset(r->written, 0, set->n ? set->n : 1);
     for (size_t i = 0; !ret && i < set->n; i++) {
         const struct cs_rubric *rb = &set->rubrics[i];
 
-        if (!cs_score_in_scope(r->opts, rb->key))
+        /* Only the rubrics of the conversation's tenant. */
+        if (!cs_score_in_scope(r->opts, rb->key) ||
+            !cs_rubric_for_tenant(rb, it->conv->tenant))
             continue;
         if (!r->opts->force &&
             !cs_score_is_stale(it->current, rb->key, rb->version,
                                r->evaluator[i], it->content_hash))
             continue;
+        r->written[i] = 1;
         ret = cs_score_walk_put(r->wk, it, rb->key, rb->version,
                                 r->evaluator[i], &r->res[i], NULL, err);
     }
+    if (!ret)
+        ret = cs_score_walk_scorecards(r->wk, it, r->res, r->written, 1,
+                                       &n_agent, err);
     cs_eval_results_release(r->res, set->n);
     if (!ret && r->stats->evaluations + r->stats->retired == before)
         r->stats->up_to_date++;
@@ -127,6 +135,7 @@ int cs_score_rules_run(struct cs_score_stats *out, struct cs_store *st,
     }
     r.res = cs_xcalloc(set->n ? set->n : 1, sizeof(*r.res));
     r.evaluator = cs_xcalloc(set->n ? set->n : 1, sizeof(*r.evaluator));
+    r.written = cs_xcalloc(set->n ? set->n : 1, 1);
     ret = cs_score_walk_begin(&wk, st, set, cfg, opts, EVALUATOR_RULES, out,
                               err);
     if (ret)
@@ -160,5 +169,6 @@ done:
     cs_sentiment_lexicon_free(r.lex);
     free(r.res);
     free(r.evaluator);
+    free(r.written);
     return ret;
 }

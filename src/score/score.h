@@ -19,6 +19,15 @@ struct cs_score_opts {
     long page_size;         /* conversations claimed at a time (500) */
     int dry_run;            /* LLM: count requests, tokens, cost; send none */
     double max_cost;        /* LLM: start no request past this (0: none) */
+    /* What a rubric set that differs from the stored results may do (see
+     * cs_score_run): re-score the metrics whose version changed, or leave
+     * them as they are (stale, for a later deliberate run); else such a
+     * set is refused. `retire_missing` makes the current results of
+     * metrics the set does not have (for their tenant) history. */
+    int rubrics_changed;
+    int keep_changed;
+    int retire_missing;
+    char *const *skip;      /* internal: keys left alone (NULL-terminated) */
 };
 
 struct cs_score_stats {
@@ -45,6 +54,14 @@ struct cs_score_stats {
     uint64_t stored_evaluations; /* results committed */
     int interrupted;            /* the signal that stopped it (base/sig.h),
                                    or 0 */
+    /* The rubric set against what is stored. */
+    uint64_t changed_metrics;   /* metrics (scorecards) of another version */
+    uint64_t changed_results;   /* their current results in the filter */
+    uint64_t kept_changed;      /* ... left alone (keep_changed) */
+    uint64_t missing_results;   /* current results of metrics not in the
+                                   set (or not for their tenant) */
+    uint64_t retired_missing;   /* ... made history (retire_missing) */
+    char changed[256];          /* "booking_completed (1,204), ..." */
 };
 
 /*
@@ -56,6 +73,21 @@ struct cs_score_stats {
  * README, "The LLM judge"; opts->dry_run and opts->max_cost apply to it
  * only), else the offline rules evaluator with the lexicon for
  * opts->sentiment_metric (saying so in the log).
+ *
+ * Only the rubrics and scorecards of a conversation's tenant are
+ * evaluated (docs/rubric-format.md, `tenants`); scorecards are computed
+ * after their metrics, whenever one of those was written or the
+ * scorecard is stale.
+ *
+ * A rubric set that would replace stored results is a deliberate
+ * choice: when current results of the filter's conversations carry
+ * another version of a metric (or scorecard) of the set than the set's,
+ * and that metric is not named in opts->metrics, the run returns
+ * CS_EINVALID before writing anything (out->changed names them) unless
+ * opts->rubrics_changed (re-score them) or opts->keep_changed (leave
+ * them, counted in out->kept_changed). Current results of metrics the
+ * set does not have stay current (counted in out->missing_results)
+ * unless opts->retire_missing.
  *
  * Values the agent logged (its `metrics`) are stored with evaluator
  * "agent" and not judged, checked against their rubric's type when they

@@ -11,6 +11,7 @@
 #include "model/result.h"
 #include "redact/redact.h"
 #include "score/score.h"
+#include "score/scorecard.h"
 
 /*
  * cs_score_run (score.c) calls one of two runs (rules_score.c,
@@ -39,8 +40,25 @@ int cs_score_llm_run(struct cs_score_stats *out, struct cs_store *st,
 /* 1 when `key` is in the NULL-terminated `list`. */
 int cs_score_in_list(char *const *list, const char *key);
 
-/* 1 when metric `key` is in the run's scope (opts->metrics, or all). */
+/* 1 when metric `key` is in the run's scope (opts->metrics, or all;
+ * never one of opts->skip). */
 int cs_score_in_scope(const struct cs_score_opts *opts, const char *key);
+
+/* 1 when scorecard `sc` is in scope: every one, or it or one of its
+ * metrics is named in opts->metrics (and it is not skipped). */
+int cs_score_scorecard_in_scope(const struct cs_score_opts *opts,
+                                const struct cs_scorecard *sc);
+
+/* The rubric `key` of `set` when it applies to `tenant`, borrowed, else
+ * NULL: for the conversations of other tenants it is not in the set. */
+const struct cs_rubric *cs_score_rubric(const struct cs_rubric_set *set,
+                                        const char *key, const char *tenant);
+
+/* The store filter's wanted metrics per tenant (struct cs_score_filter:
+ * {"": {key: version}, "<tenant>": {...}}), rubrics and scorecards in the
+ * scope of `opts`. Returns new. */
+json_t *cs_score_want(const struct cs_rubric_set *set,
+                      const struct cs_score_opts *opts);
 
 /*
  * 1 when the current result of `key` in an item's summary is not the one
@@ -114,6 +132,20 @@ int cs_score_walk_put(struct cs_score_walk *wk, const struct cs_score_item *it,
                       const char *metric, const char *version,
                       const char *evaluator, const struct cs_eval_result *res,
                       const struct cs_score_usage *usage, struct cs_err *err);
+
+/*
+ * The scorecards of item `it` (those of its tenant, in scope) once its
+ * metrics are decided: res[i] is rubric i's result written in this pass
+ * when written[i], else the current result for the item's content
+ * counts. A scorecard is computed and written when it is stale (another
+ * version, content, or none) or one of its metrics was written. *n_out
+ * counts them; with `write` 0 nothing is written (a dry run).
+ */
+int cs_score_walk_scorecards(struct cs_score_walk *wk,
+                             const struct cs_score_item *it,
+                             const struct cs_eval_result *res,
+                             const unsigned char *written, int write,
+                             size_t *n_out, struct cs_err *err);
 
 /*
  * The values the agent logged (the conversation's `metrics`) that name a

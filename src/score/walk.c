@@ -18,7 +18,35 @@ int cs_score_in_list(char *const *list, const char *key)
 
 int cs_score_in_scope(const struct cs_score_opts *opts, const char *key)
 {
+    if (cs_score_in_list(opts->skip, key))
+        return 0;
     return !opts->metrics || cs_score_in_list(opts->metrics, key);
+}
+
+const struct cs_rubric *cs_score_rubric(const struct cs_rubric_set *set,
+                                        const char *key, const char *tenant)
+{
+    const struct cs_rubric *r = cs_rubric_set_find(set, key);
+
+    return r && cs_rubric_for_tenant(r, tenant) ? r : NULL;
+}
+
+int cs_score_scorecard_in_scope(const struct cs_score_opts *opts,
+                                const struct cs_scorecard *sc)
+{
+    if (cs_score_in_list(opts->skip, sc->key))
+        return 0;
+    if (!opts->metrics || cs_score_in_list(opts->metrics, sc->key))
+        return 1;
+    for (size_t j = 0; j < sc->n_items; j++) {
+        if (cs_score_in_list(opts->metrics, sc->items[j].metric))
+            return 1;
+    }
+    for (size_t j = 0; j < sc->n_auto_fail; j++) {
+        if (cs_score_in_list(opts->metrics, sc->auto_fail[j].metric))
+            return 1;
+    }
+    return 0;
 }
 
 int cs_score_is_stale(const json_t *current, const char *key,
@@ -34,6 +62,131 @@ int cs_score_is_stale(const json_t *current, const char *key,
     return strcmp(json_string_value(json_array_get(c, 0)), version) != 0 ||
            strcmp(json_string_value(json_array_get(c, 1)), evaluator) != 0 ||
            strcmp(json_string_value(json_array_get(c, 2)), hash) != 0;
+}
+
+/* Adds `key` = `version` to the wanted set of every tenant it applies
+ * to: "" (every tenant) when it names none. */
+static void want_add(json_t *want, const char *key, const char *version,
+                     const char *const *tenants, size_t n)
+{
+    const char *t;
+    json_t *w;
+
+    if (n == 0) {
+        json_object_foreach(want, t, w)
+            json_object_set_new(w, key, json_string(version));
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        json_object_set_new(json_object_get(want, tenants[i]), key,
+                            json_string(version));
+}
+
+json_t *cs_score_want(const struct cs_rubric_set *set,
+                      const struct cs_score_opts *opts)
+{
+    json_t *want = json_object();
+
+    /* Every tenant named starts from what applies to all. */
+    json_object_set_new(want, "", json_object());
+    for (size_t i = 0; i < set->n; i++) {
+        for (size_t t = 0; t < set->rubrics[i].n_tenants; t++)
+            json_object_set_new(want, set->rubrics[i].tenants[t],
+                                json_object());
+    }
+    for (size_t i = 0; i < set->n_scorecards; i++) {
+        for (size_t t = 0; t < set->scorecards[i].n_tenants; t++)
+            json_object_set_new(want, set->scorecards[i].tenants[t],
+                                json_object());
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        /* Those for every tenant first, so a tenant's own set holds
+         * them too. */
+        for (size_t i = 0; i < set->n; i++) {
+            const struct cs_rubric *r = &set->rubrics[i];
+
+            if ((r->n_tenants != 0) == (pass == 0) ||
+                !cs_score_in_scope(opts, r->key))
+                continue;
+            want_add(want, r->key, r->version, r->tenants, r->n_tenants);
+        }
+        for (size_t i = 0; i < set->n_scorecards; i++) {
+            const struct cs_scorecard *sc = &set->scorecards[i];
+
+            if ((sc->n_tenants != 0) == (pass == 0) ||
+                !cs_score_scorecard_in_scope(opts, sc))
+                continue;
+            want_add(want, sc->key, sc->version, sc->tenants,
+                     sc->n_tenants);
+        }
+    }
+    return want;
+}
+
+/* The current value of `key` for the item's content, borrowed, or NULL
+ * (none, or computed from other content). */
+static const json_t *current_value(const struct cs_score_item *it,
+                                   const char *key)
+{
+    const json_t *c = json_object_get(it->current, key);
+    const char *h = json_string_value(json_array_get(c, 2));
+
+    if (!h || strcmp(h, it->content_hash) != 0)
+        return NULL;
+    return json_array_get(c, 4);
+}
+
+int cs_score_walk_scorecards(struct cs_score_walk *wk,
+                             const struct cs_score_item *it,
+                             const struct cs_eval_result *res,
+                             const unsigned char *written, int write,
+                             size_t *n_out, struct cs_err *err)
+{
+    const struct cs_rubric_set *set = wk->set;
+    const char *tenant = it->conv->tenant;
+    const json_t **values = NULL;
+    size_t n = 0;
+    int ret = 0;
+
+    *n_out = 0;
+    if (set->n_scorecards == 0)
+        return 0;
+    values = cs_xcalloc(set->n + 1, sizeof(*values));
+    for (size_t i = 0; i < set->n; i++) {
+        if (!cs_rubric_for_tenant(&set->rubrics[i], tenant))
+            continue;
+        values[i] = written[i] ? res[i].value
+                               : current_value(it, set->rubrics[i].key);
+    }
+    for (size_t k = 0; !ret && k < set->n_scorecards; k++) {
+        const struct cs_scorecard *sc = &set->scorecards[k];
+        struct cs_eval_result out;
+        int stale;
+
+        if (!cs_scorecard_for_tenant(sc, tenant) ||
+            !cs_score_scorecard_in_scope(wk->opts, sc))
+            continue;
+        stale = wk->opts->force ||
+                cs_score_is_stale(it->current, sc->key, sc->version,
+                                  CS_SCORECARD_EVALUATOR, it->content_hash);
+        for (size_t j = 0; !stale && j < sc->n_items; j++)
+            stale = written[sc->items[j].rubric];
+        for (size_t j = 0; !stale && j < sc->n_auto_fail; j++)
+            stale = written[sc->auto_fail[j].rubric];
+        if (!stale)
+            continue;
+        n++;
+        if (!write)
+            continue;
+        memset(&out, 0, sizeof(out));
+        cs_scorecard_compute(&out, sc, set, values);
+        ret = cs_score_walk_put(wk, it, sc->key, sc->version,
+                                CS_SCORECARD_EVALUATOR, &out, NULL, err);
+        cs_eval_result_release(&out);
+    }
+    free(values);
+    *n_out = n;
+    return ret;
 }
 
 /* What is committed now covers every conversation finished so far. */
@@ -102,13 +255,8 @@ int cs_score_walk_begin(struct cs_score_walk *wk, struct cs_store *st,
     wk->stats = out;
     wk->filter = opts->filter;
     if (!opts->force) {
-        json_t *want = json_object();
+        json_t *want = cs_score_want(set, opts);
 
-        for (size_t i = 0; i < set->n; i++) {
-            if (cs_score_in_scope(opts, set->rubrics[i].key))
-                json_object_set_new(want, set->rubrics[i].key,
-                                    json_string(set->rubrics[i].version));
-        }
         wk->want_text = json_dumps(want, JSON_COMPACT);
         json_decref(want);
         wk->filter.want = wk->want_text;

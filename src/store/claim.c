@@ -28,7 +28,8 @@ static const char ITEM_SELECT[] =
     " c.content_hash,"
     " coalesce((SELECT jsonb_object_agg(r.metric, jsonb_build_array("
     "   r.rubric_version, r.evaluator, r.content_hash,"
-    "   r.value = '\"error\"' AND r.evaluator <> 'agent'))"
+    "   r.value = '\"error\"' AND r.evaluator NOT IN ('agent', 'scorecard'),"
+    "   r.value))"
     "   FROM results r WHERE r.current AND r.tenant = c.tenant"
     "   AND r.conversation_id = c.id), '{}')::text"
     " FROM conversations c";
@@ -56,23 +57,27 @@ const char cs_store_filter_where[] =
  * the counts match only when none is missing). One pass over the conversation's current results (the
  * results_current index); `metrics` is only read when it is an array.
  */
+/* $4 holds the wanted metrics per tenant ({"": for every tenant,
+ * "<tenant>": for that one}, see struct cs_score_filter). */
+#define WANT "coalesce($4::jsonb -> c.tenant, $4::jsonb -> '')"
 #define OTHER                                                              \
-    " NOT $4::jsonb ? r.metric"                                            \
+    " NOT " WANT " ? r.metric"                                             \
     " AND ($6::jsonb IS NULL OR $6::jsonb ? r.metric)"
 static const char WANT_WHERE[] =
     " AND ($4::jsonb IS NULL"
     "  OR (SELECT count(*) FILTER (WHERE r.content_hash = c.content_hash"
-    "        AND r.evaluator IN ($5, 'agent')"
-    "        AND (r.value <> '\"error\"' OR r.evaluator = 'agent')"
-    "        AND r.rubric_version = $4::jsonb ->> r.metric)"
-    "      < (SELECT count(*) FROM jsonb_object_keys($4::jsonb))"
+    "        AND r.evaluator IN ($5, 'agent', 'scorecard')"
+    "        AND (r.value <> '\"error\"'"
+    "             OR r.evaluator IN ('agent', 'scorecard'))"
+    "        AND r.rubric_version = " WANT " ->> r.metric)"
+    "      < (SELECT count(*) FROM jsonb_object_keys(" WANT "))"
     "      OR count(*) FILTER (WHERE" OTHER
     "        AND r.content_hash <> c.content_hash) > 0"
     "      OR count(*) FILTER (WHERE r.evaluator = 'agent' AND" OTHER ")"
     "        <> CASE jsonb_typeof(c.metrics) WHEN 'array' THEN"
     "          (SELECT count(DISTINCT m.v->>'name')"
     "           FROM jsonb_array_elements(c.metrics) AS m(v)"
-    "           WHERE NOT $4::jsonb ? (m.v->>'name')"
+    "           WHERE NOT " WANT " ? (m.v->>'name')"
     "           AND ($6::jsonb IS NULL OR $6::jsonb ? (m.v->>'name')))"
     "          ELSE 0 END"
     "      FROM results r WHERE r.current AND r.tenant = c.tenant"

@@ -16,10 +16,13 @@ struct cs_score_filter {
     const char *to;         /* exclusive, or NULL */
     const char *tenant;     /* or NULL */
     /*
-     * For scoring: {"metric": "rubric version", ...} as JSON text; when
+     * For scoring: {"": {"metric": "rubric version", ...}, "<tenant>":
+     * {...}} as JSON text, the metrics wanted for every tenant under ""
+     * and, for each tenant a rubric is limited to, its own set; when
      * set, only the conversations with something to do are walked: a
      * wanted metric lacks a current result of that version (by
-     * `evaluator` or the agent) for the stored content, or a value the
+     * `evaluator`, the agent or a scorecard) for the stored content, or
+     * a value the
      * agent logged (in the content, or current in the results) does not
      * match the stored content. `scope` (a JSON array of names, or NULL
      * for all) limits which agent values count.
@@ -36,8 +39,9 @@ struct cs_score_item {
     struct cs_conv *conv;   /* new; cs_score_item_release */
     char content_hash[17];
     json_t *current;        /* {metric: [rubric_version, evaluator, hash,
-                               retry]}, retry: a judge's "error" (the
-                               agent's are not retried) */
+                               retry, value]}, retry: a judge's "error"
+                               (the agent's and scorecards' are not
+                               retried) */
     struct cs_claim *claim; /* borrowed: pass to cs_store_claim_put */
 };
 

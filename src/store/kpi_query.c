@@ -44,7 +44,15 @@ static const char AGG_SQL[] =
     " coalesce(sum(created_appt), 0),"
     " coalesce(sum(csat), 0), count(csat), count(nps),"
     " count(*) FILTER (WHERE nps >= 9), count(*) FILTER (WHERE nps <= 6),"
-    " coalesce(sum(cost_total), 0)";
+    " coalesce(sum(cost_total), 0),"
+    " coalesce(sum(extract(epoch FROM ended_at - answered_at) ^ 2)"
+    "   FILTER (WHERE " ANSWERED " AND ended_at IS NOT NULL"
+    "           AND answered_at IS NOT NULL), 0),"
+    " coalesce(sum((coalesce(ring_s, 0) + coalesce(queue_wait_s, 0)) ^ 2)"
+    "   FILTER (WHERE " ANSWERED "), 0),"
+    " coalesce(sum(n_turns::float8 ^ 2) FILTER (WHERE " ANSWERED "), 0),"
+    " coalesce(sum(csat::float8 ^ 2), 0),"
+    " coalesce(sum(cost_total ^ 2), 0)";
 
 static long lval(PGresult *r, int row, int col)
 {
@@ -86,6 +94,11 @@ static void fill_raw(struct cs_kpi_raw *k, PGresult *r, int row)
     k->nps_promoters = lval(r, row, c++);
     k->nps_detractors = lval(r, row, c++);
     k->ai_cost = dval(r, row, c++);
+    k->aht_sq = dval(r, row, c++);
+    k->asa_sq = dval(r, row, c++);
+    k->turns_sq = dval(r, row, c++);
+    k->csat_sq = dval(r, row, c++);
+    k->cost_sq = dval(r, row, c++);
 }
 
 static struct cs_kpi_raw *find_group(struct cs_kpi_raw *raw, size_t n,
@@ -208,32 +221,41 @@ void cs_kpi_raw_free(struct cs_kpi_raw *raw, size_t n)
     free(raw);
 }
 
-int cs_store_tenants(char ***out, struct cs_store *st, const char *from_day,
-                     const char *to_day, struct cs_err *err)
+int cs_store_query_strv(char ***out, struct cs_store *st, const char *sql,
+                        int n, const char *const *params, const char *what,
+                        struct cs_err *err)
 {
-    const char *params[2] = {from_day, to_day};
     PGresult *r;
     char **v;
-    int n;
+    int rows;
 
     *out = NULL;
-    r = PQexecParams(st->conn, "SELECT DISTINCT tenant FROM conversations"
-                     " WHERE started_at >= $1::date - interval '2 days'"
-                     " AND started_at < $2::date + interval '2 days'"
-                     " ORDER BY 1", 2, NULL, params, NULL, NULL, 0);
+    r = PQexecParams(st->conn, sql, n, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        int ret = cs_store_pg_err(err, st->conn, r, "tenant query failed");
+        int ret = cs_store_pg_err(err, st->conn, r, what);
 
         PQclear(r);
         return ret;
     }
-    n = PQntuples(r);
-    v = cs_xcalloc((size_t)n + 1, sizeof(*v));
-    for (int i = 0; i < n; i++)
+    rows = PQntuples(r);
+    v = cs_xcalloc((size_t)rows + 1, sizeof(*v));
+    for (int i = 0; i < rows; i++)
         v[i] = cs_xstrdup(PQgetvalue(r, i, 0));
     PQclear(r);
     *out = v;
     return 0;
+}
+
+int cs_store_tenants(char ***out, struct cs_store *st, const char *from_day,
+                     const char *to_day, struct cs_err *err)
+{
+    const char *params[2] = {from_day, to_day};
+
+    return cs_store_query_strv(out, st, "SELECT DISTINCT tenant FROM "
+                               "conversations WHERE started_at >= $1::date "
+                               "- interval '2 days' AND started_at < "
+                               "$2::date + interval '2 days' ORDER BY 1", 2,
+                               params, "tenant query failed", err);
 }
 
 void cs_strv_free(char **v)

@@ -8,6 +8,7 @@
 
 #include "base/buf.h"
 #include "base/csv.h"
+#include "base/fmt.h"
 #include "base/mem.h"
 #include "store/row.h"
 #include "store/store_internal.h"
@@ -86,8 +87,13 @@ static void add_key(struct cs_result_writer *w, const char *tenant,
 int cs_store_results_add(struct cs_result_writer *w,
                          const struct cs_result_row *r, struct cs_err *err)
 {
-    char *value = json_dumps(r->value, JSON_ENCODE_ANY | JSON_COMPACT);
-    struct cs_buf *b = &w->rows;
+    struct cs_buf *b = &w->rows, vtext = CS_BUF_INIT;
+    char *value;
+
+    /* Reals in their shortest exact form (a scorecard's 83.3, not
+     * 83.299999999999997). */
+    cs_fmt_json(&vtext, r->value, JSON_ENCODE_ANY | JSON_COMPACT);
+    value = cs_buf_detach(&vtext, NULL);
 
     copy_str(b, r->tenant);
     cs_buf_addch(b, '\t');

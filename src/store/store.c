@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "base/buf.h"
+#include "base/fs.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/sig.h"
@@ -138,6 +139,63 @@ static const struct migration {
      " sent_level smallint,"
      " sent_at timestamptz,"
      " PRIMARY KEY (tenant, day, kpi));", NULL},
+    {8, "import_pending",
+     /* Vendor events held until the conversation they belong to is
+      * complete (a LiveKit room before its room_finished), by format,
+      * group (the room's sid) and event id; see store/pending.c. */
+     "CREATE TABLE import_pending ("
+     " format text NOT NULL,"
+     " grp text NOT NULL,"
+     " event_id text NOT NULL,"
+     " event jsonb NOT NULL,"
+     " source text,"
+     " added_at timestamptz NOT NULL DEFAULT now(),"
+     " PRIMARY KEY (format, grp, event_id));", NULL},
+    /* 10 and up belong to another branch; this one's start at 20. */
+    {20, "results_current_kind",
+     /* The kinds of current results (store/versions.c reads them one
+      * index probe at a time) and the per-metric filters of review. */
+     "CREATE INDEX results_current_kind ON results"
+     " (metric, evaluator, rubric_version, tenant) WHERE current;", NULL},
+    {21, "calibrations",
+     /* Each `calibrate` measurement of a metric against human labels:
+      * when, which labels file (its SHA-256), which rubric version and
+      * evaluator the compared results carried, and the figures. */
+     "CREATE TABLE calibrations ("
+     " id bigserial PRIMARY KEY,"
+     " metric text NOT NULL,"
+     " measured_at timestamptz NOT NULL DEFAULT now(),"
+     " labels_file text NOT NULL,"
+     " labels_sha256 text NOT NULL,"
+     " rubric_version text,"
+     " evaluator text,"
+     " n integer NOT NULL,"
+     " accuracy double precision,"
+     " kappa double precision,"
+     " n_gold integer NOT NULL,"
+     " accuracy_gold double precision,"
+     " kappa_gold double precision,"
+     " figures jsonb NOT NULL);"
+     "CREATE INDEX calibrations_metric ON calibrations (metric, id);",
+     NULL},
+    {22, "explanations",
+     /* `explain` answers: why conversations end with a verdict, as
+      * themes with counts and example ids, with what was sent. */
+     "CREATE TABLE explanations ("
+     " id bigserial PRIMARY KEY,"
+     " tenant text,"
+     " metric text NOT NULL,"
+     " value jsonb NOT NULL,"
+     " from_day date,"
+     " to_day date,"
+     " evaluator text NOT NULL,"
+     " created_at timestamptz NOT NULL DEFAULT now(),"
+     " matched integer NOT NULL,"
+     " sampled integer NOT NULL,"
+     " themes jsonb NOT NULL,"
+     " inputs jsonb NOT NULL);"
+     "CREATE INDEX explanations_lookup ON explanations (tenant, metric, id);",
+     NULL},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -542,6 +600,11 @@ static int pg_connect(PGconn **out, const char *info,
             ping = PQpingParams(p.keys, p.vals, 1);
             transient = ping == PQPING_REJECT || ping == PQPING_NO_RESPONSE;
         }
+        /* A socket folder that does not exist is a wrong setting, not a
+         * server restarting (its folder stays while it is down). */
+        if (transient && PQhost(c) && PQhost(c)[0] == '/' &&
+            !cs_fs_exists(PQhost(c)))
+            transient = 0;
         /* Nor is there when the run is being stopped (base/sig.h). */
         if (!transient || cs_sig_received())
             goto fail;

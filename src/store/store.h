@@ -110,6 +110,8 @@ struct cs_kpi_raw {
     double csat_sum;
     long csat_n, nps_n, nps_promoters, nps_detractors;
     double ai_cost;
+    /* Sums of squares, for the spread of the means. */
+    double aht_sq, asa_sq, turns_sq, csat_sq, cost_sq;
     size_t n_latency;
     struct cs_kpi_latency *latency;
 };

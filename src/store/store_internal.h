@@ -57,6 +57,12 @@ int cs_store_each_page(struct cs_store *st, const char *query, int n,
                        cs_store_page_fn fn, void *ctx, const char *what,
                        struct cs_err *err);
 
+/* The first column of every row of `sql` (with `n` text parameters) as
+ * a new NULL-terminated array (cs_strv_free); CS_EDB with `what`. */
+int cs_store_query_strv(char ***out, struct cs_store *st, const char *sql,
+                        int n, const char *const *params, const char *what,
+                        struct cs_err *err);
+
 /* What is stored in place of a text the redactor failed on. */
 #define CS_STORE_REDACTION_FAILED "[redaction failed]"
 

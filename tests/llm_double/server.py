@@ -43,6 +43,15 @@ With --leak TEXT, every evidence and rationale the double writes ends with
 TEXT: a model that quotes personal data it was never sent (from its own
 knowledge, or a redaction miss), for tests that check what is stored.
 
+Explain requests (response_format.json_schema.name "callscope_explain")
+are answered with themes that group every conversation sent (the
+aliases of the schema's examples enum), counts adding up, unless
+--explain-mode (or a marker "[[explain MODE]]" in the messages) says to
+answer wrongly: invent_id (an example that was not sent), bad_counts
+(counts that do not add up), dup_id (one conversation in two themes),
+too_many (nine themes), bad_once (invent_id, then a valid answer to the
+re-ask).
+
 Counters are written as JSON to --stats-file on SIGTERM/SIGINT and on each
 GET /stats. Each received request is appended to --log-file as one JSON
 line: {"n", "method", "path", "headers", "body"}.
@@ -67,6 +76,40 @@ NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 FAULT_RE = re.compile(r"\[\[fault ([a-z0-9_]+)((?: [a-z_]+=[^\s\]]+)*)\]\]")
 LATENCY_RE = re.compile(r"\[\[latency (\d+)\]\]")
 EXPECT_RE = re.compile(r"\[\[expect ([A-Za-z0-9_.-]+)=([^\]]*)\]\]")
+EXPLAIN_RE = re.compile(r"\[\[explain ([a-z_]+)\]\]")
+EXPLAIN_MODES = ["ok", "invent_id", "bad_counts", "dup_id", "too_many",
+                 "bad_once"]
+
+
+def explain_answer(schema, mode, reasked):
+    """Themes over the aliases the explain schema offers, right or (by
+    mode) wrong in one way."""
+    items = schema["properties"]["themes"]["items"]["properties"]
+    aliases = items["examples"]["items"]["enum"]
+    n = len(aliases)
+    if mode == "bad_once":
+        mode = "ok" if reasked else "invent_id"
+    k = min(3, n)
+    sizes = [n // k + (1 if i < n % k else 0) for i in range(k)]
+    themes, at = [], 0
+    for i, size in enumerate(sizes):
+        group = aliases[at:at + size]
+        at += size
+        themes.append({"title": "Theme %d" % (i + 1),
+                       "description": "Reason number %d." % (i + 1),
+                       "count": size, "examples": group[:5]})
+    if mode == "invent_id":
+        themes[0]["examples"][0] = "c%02d" % (n + 7)
+    elif mode == "bad_counts":
+        themes[0]["count"] += 2
+    elif mode == "dup_id" and len(themes) > 1:
+        themes[1]["examples"][0] = themes[0]["examples"][0]
+    elif mode == "dup_id":
+        themes[0]["examples"].append(themes[0]["examples"][0])
+    elif mode == "too_many":
+        themes = [{"title": "T%d" % i, "description": "", "count": 1,
+                   "examples": [aliases[i % n]]} for i in range(9)]
+    return {"themes": themes}
 
 
 class BadRequest(Exception):
@@ -539,7 +582,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if rf_kind == "json_schema":
             schema = req["response_format"]["json_schema"]["schema"]
         ans = Answerer(user_text, all_text, args.leak or "")
-        if schema is not None:
+        js_name = (req.get("response_format") or {}).get(
+            "json_schema", {}).get("name") if rf_kind == "json_schema" \
+            else None
+        if js_name == "callscope_explain":
+            m = EXPLAIN_RE.search(all_text)
+            mode = m.group(1) if m else args.explain_mode
+            reasked = any(x.get("role") == "assistant" for x in msgs)
+            st.count("explain", mode)
+            obj = explain_answer(schema, mode, reasked)
+            content = json.dumps(obj)
+        elif schema is not None:
             obj = ans.obj(schema) if ("properties" in schema
                                       or schema.get("type") == "object") \
                 else ans.value("value", schema)
@@ -612,6 +665,8 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--leak", help="text every evidence and rationale ends "
                     "with")
+    ap.add_argument("--explain-mode", default="ok", choices=EXPLAIN_MODES,
+                    help="how explain requests are answered")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
     args.bad_kinds = [k for k in args.bad_kinds.split(",") if k]

@@ -177,6 +177,49 @@ static void alerts(struct pdf_doc *d, size_t max)
     d->y = cs_table_end(&tb) - 12;
 }
 
+/* The top three movers against the day before (kpi/movers.h), each one
+ * sentence with the conversations behind it, or that nothing moved
+ * beyond noise. Takes at most `room` points. */
+static void movers_block(struct pdf_doc *d, double room)
+{
+    const struct cs_report_tenant *t = d->t;
+    double w = d->right - d->left, y;
+    size_t shown = 0;
+
+    pdf_section(d, pdf_words(d, "daily_movers_title", NULL), 0);
+    y = d->y;
+    for (size_t i = 0; i < t->n_movers && shown < 3; i++) {
+        const struct cs_mover *m = &t->movers[i];
+        char *s;
+        int lines;
+
+        if (!m->significant)
+            break;
+        s = pdf_mover_sentence(d, m, 3);
+        lines = cs_canvas_wrap(d->c, CS_FONT_REGULAR, 7.8, CS_INK,
+                               d->left + 10, y - 8, w - 10, 10, 2, s, 0);
+        if (d->y - y + 10 * lines + 4 > room) {
+            free(s);
+            break;
+        }
+        cs_canvas_circle(d->c, d->left + 3, y - 5, 2.4,
+                         pdf_tone_ink(m->direction, m->change));
+        cs_canvas_wrap(d->c, CS_FONT_REGULAR, 7.8, CS_INK, d->left + 10,
+                       y - 8, w - 10, 10, 2, s, 1);
+        y -= 10 * lines + 4;
+        free(s);
+        shown++;
+    }
+    if (shown == 0) {
+        char s[512];
+
+        pdf_movers_none(d, s, sizeof(s));
+        y -= 10 * cs_canvas_wrap(d->c, CS_FONT_REGULAR, 7.8, CS_MUTED,
+                                 d->left, y - 8, w, 10, 2, s, 1);
+    }
+    d->y = y - 8;
+}
+
 static void tenant_page(struct pdf_doc *d)
 {
     const struct cs_report_tenant *t = d->t;
@@ -199,10 +242,13 @@ static void tenant_page(struct pdf_doc *d)
     /* Room: the KPI table first, then alerts and the review list share
      * what is left (two headers of about 40 points each). */
     avail = d->y - d->bottom - 2 * ROW_H;
-    fit_kpis = (size_t)((avail - 240) / ROW_H);
+    /* Below the table: the movers (about 90 points), then the alerts and
+     * the conversations worth a look. */
+    fit_kpis = (size_t)((avail - 240 - 90) / ROW_H);
     if (fit_kpis > want)
         fit_kpis = want;
     kpi_table(d, fit_kpis);
+    movers_block(d, 80);
     avail = d->y - d->bottom - 80;
     per = avail / ROW_H;
     n_alerts = t->cur.n_alerts;

@@ -76,6 +76,12 @@ void pdf_look_reasons(struct cs_buf *b, const struct cs_report_tenant *t,
                       const struct cs_look_item *l);
 /* The conversations worth a look as a table, at most `max` rows (and,
  * when `fit`, no more than the page holds), then "and N more". */
+/* executive.c: the sentence of a mover, with at most `max_ids` of the
+ * conversations behind it (new); "nothing moved" in `out`. */
+char *pdf_mover_sentence(struct pdf_doc *d, const struct cs_mover *m,
+                         size_t max_ids);
+void pdf_movers_none(struct pdf_doc *d, char *out, size_t size);
+
 void pdf_look_table(struct pdf_doc *d, const char *title, size_t max,
                     int fit);
 

@@ -1,5 +1,6 @@
 /* executive.c - the monthly executive PDF: the answer, trends and drivers,
  * quality and operations, alerts, conversations worth a look, methods */
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -417,89 +418,192 @@ static void call_reasons(struct pdf_doc *d, struct cs_box b)
     free(sorted);
 }
 
-/* How far a row moved, in comparable terms (points or percent). */
-static double moved(const struct cs_kpi_row *r)
+/* The label of a mover as a sentence says it, with the judge's caveat. */
+static void mover_label(struct cs_buf *b, const struct cs_mover *m)
 {
-    double c = r->cmp[CS_CMP_PREVIOUS].change;
+    cs_buf_adds(b, m->label);
+    if (m->unverified)
+        cs_buf_adds(b, " (" CS_REPORT_UNVERIFIED ")");
+}
 
-    if (isnan(c) || (r->flags & CS_KPI_F_DETAIL) ||
-        r->section == CS_SECTION_LATENCY || (r->flags & CS_KPI_F_NOT_IN_JSON))
-        return NAN;
-    switch (cs_change_kind_for(r->unit)) {
-    case CS_CHANGE_POINTS:
-        return fabs(c);
-    case CS_CHANGE_RELATIVE:
-        /* Tiny bases move a lot and mean little. */
-        return fabs(r->cmp[CS_CMP_PREVIOUS].value) >= 10 ||
-                       r->unit == CS_UNIT_MONEY
-                   ? fabs(c) * 100
-                   : NAN;
-    default:
-        return NAN;
+/* "Containment fell 6.8 pp to 64.2 % (from 71.0 %): bad news (p <
+ * 0.0001). Handed off: a-1, a-2, a-3." */
+char *pdf_mover_sentence(struct pdf_doc *d, const struct cs_mover *m,
+                         size_t max_ids)
+{
+    const struct cs_report_tenant *t = d->t;
+    struct cs_buf ch = CS_BUF_INIT, p = CS_BUF_INIT, why = CS_BUF_INIT;
+    struct cs_buf label = CS_BUF_INIT;
+    char *val = pdf_value(d, m->unit, m->value);
+    char *prev = pdf_value(d, m->unit, m->previous);
+    const char *news = m->tone == CS_TONE_GOOD  ? "good news"
+                       : m->tone == CS_TONE_BAD ? "bad news"
+                                                : "neither good nor bad";
+    char *s;
+
+    cs_fmt_change(&ch, &t->fmt, m->unit, fabs(m->change));
+    cs_fmt_p(&p, m->p);
+    mover_label(&label, m);
+    if (m->why && m->n_ids) {
+        cs_buf_addf(&why, "%c%s: ", toupper((unsigned char)m->why[0]),
+                    m->why + 1);
+        for (size_t i = 0; i < m->n_ids && i < max_ids; i++)
+            cs_buf_addf(&why, "%s%s", i ? ", " : "", m->ids[i]);
+        cs_buf_adds(&why, ".");
     }
+    {
+        /* "rose 2.1 pp", "fell 2.1 pp": the verb carries the sign. */
+        const struct cs_tmpl_var v[] = {
+            {"label", label.ptr},
+            {"change", ch.ptr[0] == '+' ? ch.ptr + 1 : ch.ptr},
+            {"value", val},
+            {"previous", prev},
+            {"news", news},
+            {"p", p.ptr},
+            {"behind", why.ptr},
+            {NULL, NULL}};
+
+        s = cs_xstrdup(pdf_words(d, m->change > 0 ? "mover_up" : "mover_down",
+                                 v));
+    }
+    free(val);
+    free(prev);
+    cs_buf_release(&ch);
+    cs_buf_release(&p);
+    cs_buf_release(&why);
+    cs_buf_release(&label);
+    return s;
+}
+
+/* The significant movers, the largest effects first (kpi/movers.h). */
+static size_t top_movers(const struct cs_report_tenant *t,
+                         const struct cs_mover **top, size_t max)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < t->n_movers && n < max; i++) {
+        if (t->movers[i].significant)
+            top[n++] = &t->movers[i];
+    }
+    return n;
+}
+
+void pdf_movers_none(struct pdf_doc *d, char *out, size_t size)
+{
+    const struct cs_report_tenant *t = d->t;
+    char tested[32];
+    const struct cs_tmpl_var v[] = {{"previous_period", d->prev_period},
+                                    {"tested", tested},
+                                    {NULL, NULL}};
+
+    snprintf(tested, sizeof(tested), "%zu", t->n_tested);
+    snprintf(out, size, "%s",
+             pdf_words(d, t->cmp[CS_CMP_PREVIOUS] &&
+                               t->cmp[CS_CMP_PREVIOUS]
+                                       ->v[CS_KPI_CONVERSATIONS] > 0
+                           ? "movers_none"
+                           : "movers_nothing_to_compare",
+                       v));
 }
 
 static void movers(struct pdf_doc *d, struct cs_box b)
 {
     const struct cs_report_tenant *t = d->t;
-    const struct cs_kpi_row *top[3] = {NULL, NULL, NULL};
+    const struct cs_mover *top[3];
     const struct cs_tmpl_var pv[] = {{"previous_period", d->prev_period},
                                      {NULL, NULL}};
     double y = b.y + b.h - 12;
+    size_t n = top_movers(t, top, 3);
 
     cs_canvas_text_fit(d->c, CS_FONT_BOLD, 9.5, CS_INK, b.x, b.y + b.h + 4,
                        CS_ALIGN_LEFT, b.w, pdf_words(d, "movers_title", pv));
-    for (size_t i = 0; i < t->n_rows; i++) {
-        double m = moved(&t->rows[i]);
+    if (n == 0) {
+        char s[512];
 
-        if (isnan(m) || m == 0)
-            continue;
-        for (int k = 0; k < 3; k++) {
-            if (!top[k] || m > moved(top[k])) {
-                for (int j = 2; j > k; j--)
-                    top[j] = top[j - 1];
-                top[k] = &t->rows[i];
-                break;
-            }
-        }
-    }
-    if (!top[0]) {
-        char *s = cs_xstrdup(pdf_words(d, "movers_none", pv));
-
+        pdf_movers_none(d, s, sizeof(s));
         cs_canvas_wrap(d->c, CS_FONT_REGULAR, 8.5, CS_MUTED, b.x, y, b.w, 11,
-                       3, s, 1);
-        free(s);
+                       4, s, 1);
         return;
     }
-    for (int k = 0; k < 3 && top[k]; k++) {
-        const struct cs_kpi_row *r = top[k];
-        double c = r->cmp[CS_CMP_PREVIOUS].change;
-        struct cs_buf ch = CS_BUF_INIT;
-        char *val = pdf_value(d, r->unit, r->value);
-        char *prev = pdf_value(d, r->unit, r->cmp[CS_CMP_PREVIOUS].value);
-        const struct cs_tmpl_var v[] = {{"label", r->label},
-                                        {"change", NULL},
-                                        {"value", val},
-                                        {"previous", prev},
-                                        {NULL, NULL}};
-        struct cs_tmpl_var vv[5];
-        char *s;
+    for (size_t k = 0; k < n; k++) {
+        char *s = pdf_mover_sentence(d, top[k], 3);
         int lines;
 
-        cs_fmt_change(&ch, &t->fmt, r->unit, fabs(c));
-        memcpy(vv, v, sizeof(vv));
-        /* "rose 2.1 pp", "fell 2.1 pp": the verb carries the sign. */
-        vv[1].value = ch.ptr[0] == '+' ? ch.ptr + 1 : ch.ptr;
-        s = cs_xstrdup(pdf_words(d, c > 0 ? "mover_up" : "mover_down", vv));
         cs_canvas_circle(d->c, b.x + 3, y + 3, 2.6,
-                         pdf_tone_ink(r->direction, c));
+                         pdf_tone_ink(top[k]->direction, top[k]->change));
         lines = cs_canvas_wrap(d->c, CS_FONT_REGULAR, 8.5, CS_INK, b.x + 10,
-                               y, b.w - 10, 11, 3, s, 1);
-        y -= 11 * lines + 8;
+                               y, b.w - 10, 11, 4, s, 1);
+        y -= 11 * lines + 7;
         free(s);
-        free(val);
-        free(prev);
-        cs_buf_release(&ch);
+    }
+}
+
+/*
+ * Drivers: what the stored explanations (`callscope explain`) say about
+ * the verdicts behind the month's biggest movers — their themes with
+ * counts — or that none is stored, with the command that makes one.
+ */
+static void drivers(struct pdf_doc *d)
+{
+    const struct cs_report_tenant *t = d->t;
+    const struct cs_mover *top[3];
+    size_t n = top_movers(t, top, 3);
+
+    if (n == 0)
+        return;
+    pdf_section(d, pdf_words(d, "drivers_title", NULL), 60);
+    for (size_t k = 0; k < n; k++) {
+        const struct cs_mover *m = top[k];
+        struct cs_buf label = CS_BUF_INIT, text = CS_BUF_INIT;
+        char sampled[32];
+
+        mover_label(&label, m);
+        if (!m->has_explanation) {
+            struct cs_buf value = CS_BUF_INIT;
+            const char *v = m->verdict ? m->verdict : "";
+
+            /* The value as a shell word: strings without their quotes. */
+            if (v[0] == '"')
+                cs_buf_add(&value, v + 1, strlen(v) - 2);
+            else
+                cs_buf_adds(&value, v);
+            {
+                const struct cs_tmpl_var vars[] = {
+                    {"label", label.ptr},
+                    {"metric", m->metric ? m->metric : ""},
+                    {"value", value.ptr},  {"tenant", t->name},
+                    {"from", d->r->period.from}, {"to", d->r->period.to},
+                    {NULL, NULL}};
+
+                cs_buf_adds(&text, pdf_words(d, m->metric
+                                                    ? "driver_none_hint"
+                                                    : "driver_none",
+                                             vars));
+            }
+            pdf_note(d, text.ptr);
+            cs_buf_release(&value);
+            cs_buf_release(&label);
+            cs_buf_release(&text);
+            continue;
+        }
+        snprintf(sampled, sizeof(sampled), "%ld", m->expl_sampled);
+        {
+            const struct cs_tmpl_var vars[] = {
+                {"label", label.ptr}, {"sampled", sampled},
+                {"evaluator", m->expl_evaluator},
+                {"created", m->expl_created}, {NULL, NULL}};
+
+            cs_buf_adds(&text, pdf_words(d, "driver_head", vars));
+        }
+        for (size_t i = 0; i < m->n_themes && i < 4; i++)
+            cs_buf_addf(&text, "\n\xe2\x80\xa2 %s \xe2\x80\x94 %ld of %s",
+                        m->themes[i].title, m->themes[i].count, sampled);
+        if (m->n_themes > 4)
+            cs_buf_addf(&text, "\n\xe2\x80\xa2 and %zu more themes",
+                        m->n_themes - 4);
+        pdf_note(d, text.ptr);
+        cs_buf_release(&label);
+        cs_buf_release(&text);
     }
 }
 
@@ -585,6 +689,7 @@ static void page_trends(struct pdf_doc *d)
     movers(d, (struct cs_box){d->left + half + 24, top - 150, half, 138});
     d->y = top - 170;
     sentiment(d);
+    drivers(d);
     for (size_t i = 0; i < n; i++)
         free(labels[i]);
     free(labels);
@@ -604,6 +709,10 @@ static char *metric_value(const struct pdf_doc *d,
     if (m->type == CS_METRIC_BOOLEAN) {
         cs_fmt_value(&b, &d->t->fmt, CS_UNIT_RATE, m->true_rate, -1);
         *bar = m->true_rate;
+    } else if (m->type == CS_METRIC_SCORECARD) {
+        cs_fmt_value(&b, &d->t->fmt, CS_UNIT_SCORE, m->mean, 1);
+        cs_buf_adds(&b, " / 100");
+        *bar = m->mean / 100.0;
     } else if (m->type == CS_METRIC_SCORE) {
         cs_fmt_value(&b, &d->t->fmt, CS_UNIT_SCORE, m->mean, -1);
         if (!isnan(m->scale_max))
@@ -630,6 +739,94 @@ static char *metric_value(const struct pdf_doc *d,
     return cs_buf_detach(&b, NULL);
 }
 
+/*
+ * The QA scorecards: per scorecard its mean, the share below its pass
+ * mark with the change against the month before, and the distribution
+ * of scores in ten-point buckets as small bars (the pass mark a dashed
+ * line), so a reader sees whether a mean hides a cluster of failures.
+ */
+static void scorecards(struct pdf_doc *d)
+{
+    const struct cs_report_tenant *t = d->t;
+    double chart_x = d->left + 250, chart_w = d->right - chart_x;
+    double h = 34, bw = chart_w / CS_SCORECARD_BUCKETS;
+    size_t n = 0;
+
+    for (size_t i = 0; i < t->cur.n_metrics; i++)
+        n += t->cur.metrics[i].type == CS_METRIC_SCORECARD;
+    if (n == 0)
+        return;
+    pdf_section(d, pdf_words(d, "scorecards_title", NULL), 70);
+    for (size_t i = 0; i < t->cur.n_metrics; i++) {
+        const struct cs_metric_kpi *m = &t->cur.metrics[i];
+        struct cs_buf key = CS_BUF_INIT, line = CS_BUF_INIT;
+        const struct cs_kpi_row *row;
+        char *mean, *below, *ch, pass[16], count[32];
+        long max = 0;
+        double top;
+
+        if (m->type != CS_METRIC_SCORECARD)
+            continue;
+        if (d->y - h - 26 < d->bottom)
+            pdf_continue_page(d);
+        cs_canvas_step(d->c, "the scorecard '%s'", m->key);
+        top = d->y;
+        cs_buf_addf(&key, "metrics.%s.below_pass_rate", m->key);
+        row = cs_report_row(t, key.ptr);
+        {
+            struct cs_buf mb = CS_BUF_INIT;
+
+            cs_fmt_value(&mb, &t->fmt, CS_UNIT_SCORE, m->mean, 1);
+            mean = cs_buf_detach(&mb, NULL);
+        }
+        below = pdf_value(d, CS_UNIT_RATE, m->below_pass_rate);
+        ch = pdf_change(d, CS_UNIT_RATE,
+                        row ? row->cmp[CS_CMP_PREVIOUS].change : NAN);
+        snprintf(pass, sizeof(pass), "%g", m->pass_mark);
+        snprintf(count, sizeof(count), "%ld", m->applicable);
+        cs_canvas_text_fit(d->c, CS_FONT_BOLD, 9.5, CS_INK, d->left,
+                           top - 10, CS_ALIGN_LEFT, 240, m->name);
+        {
+            const struct cs_tmpl_var v[] = {{"mean", mean},
+                                            {"below", below},
+                                            {"pass_mark", pass},
+                                            {"count", count},
+                                            {"change", ch},
+                                            {NULL, NULL}};
+
+            cs_buf_adds(&line, pdf_words(d, "scorecard_line", v));
+        }
+        cs_canvas_wrap(d->c, CS_FONT_REGULAR, 8.5, CS_INK, d->left, top - 23,
+                       240, 11, 2, line.ptr, 1);
+        for (int b = 0; b < CS_SCORECARD_BUCKETS; b++)
+            max = m->buckets[b] > max ? m->buckets[b] : max;
+        for (int b = 0; b < CS_SCORECARD_BUCKETS; b++) {
+            double bh = max ? h * (double)m->buckets[b] / (double)max : 0;
+            int failing = (b + 1) * 10 <= m->pass_mark;
+
+            cs_canvas_rect(d->c, chart_x + b * bw + 1, top - h - 4, bw - 2,
+                           bh > 0 ? fmax(bh, 0.8) : 0.3,
+                           failing ? &CS_BAD : &CS_ACCENT, NULL, 0);
+            if (b % 5 == 0)
+                cs_canvas_text(d->c, CS_FONT_REGULAR, 6.5, CS_MUTED,
+                               chart_x + b * bw, top - h - 12,
+                               CS_ALIGN_LEFT, b == 0 ? "0" : "50");
+        }
+        cs_canvas_text(d->c, CS_FONT_REGULAR, 6.5, CS_MUTED, d->right,
+                       top - h - 12, CS_ALIGN_RIGHT, "100");
+        cs_canvas_line(d->c, chart_x + chart_w * m->pass_mark / 100.0,
+                       top - 2, chart_x + chart_w * m->pass_mark / 100.0,
+                       top - h - 5, CS_MUTED, 0.6, 1);
+        d->y = top - h - 22;
+        free(mean);
+        free(below);
+        free(ch);
+        cs_buf_release(&key);
+        cs_buf_release(&line);
+    }
+    d->y -= 6;
+}
+
 static void metrics_table(struct pdf_doc *d)
 {
     const struct cs_report_tenant *t = d->t;
@@ -640,6 +837,7 @@ static void metrics_table(struct pdf_doc *d)
         {"Errors", 41, CS_ALIGN_RIGHT, 1},
     };
     struct cs_table tb;
+    size_t unverified = 0;
 
     pdf_section(d, pdf_words(d, "metrics_title", NULL), 60);
     if (t->cur.n_metrics == 0) {
@@ -651,27 +849,32 @@ static void metrics_table(struct pdf_doc *d)
     for (size_t i = 0; i < t->cur.n_metrics; i++) {
         const struct cs_metric_kpi *m = &t->cur.metrics[i];
         struct cs_buf key = CS_BUF_INIT, n = CS_BUF_INIT, e = CS_BUF_INIT;
+        struct cs_buf name = CS_BUF_INIT;
         const struct cs_kpi_row *row;
         double bar, change = NAN;
         char *value = metric_value(d, m, &bar), *ch;
 
         cs_buf_addf(&key, "metrics.%s.%s", m->key,
                     m->type == CS_METRIC_BOOLEAN ? "true_rate"
-                    : m->type == CS_METRIC_SCORE ? "mean"
-                                                 : "applicable");
+                    : m->type == CS_METRIC_CATEGORICAL ? "applicable"
+                                                       : "mean");
         row = cs_report_row(t, key.ptr);
         if (row && m->type != CS_METRIC_CATEGORICAL)
             change = row->cmp[CS_CMP_PREVIOUS].change;
         ch = pdf_change(d, row ? row->unit : CS_UNIT_RATE, change);
         cs_fmt_number(&n, &t->fmt, (double)m->applicable, 0);
         cs_fmt_number(&e, &t->fmt, (double)m->errors, 0);
+        if (m->unverified)
+            unverified++;
+        cs_buf_addf(&name, "%s%s", m->name, m->unverified ? " \xe2\x80\xa0"
+                                                          : "");
         {
             struct cs_rgb ink = pdf_tone_ink(m->direction, change);
             const struct cs_cell cells[] = {
-                {m->name, NULL, NULL, 0, 0, 0},
+                {name.ptr, NULL, NULL, 0, 0, 0},
                 {cs_metric_type_name(m->type), &CS_MUTED, NULL, 0, 0, 0},
                 {n.ptr, NULL, NULL, 0, 0, 0},
-                {value, NULL, NULL, 0, 0, 0},
+                {value, m->unverified ? &CS_MUTED : NULL, NULL, 0, 0, 0},
                 {ch, &ink, NULL, 0, 0, 0},
                 {NULL, NULL, NULL, 0, !isnan(bar), bar},
                 {e.ptr, m->errors ? &CS_BAD : &CS_MUTED, NULL, m->errors > 0,
@@ -685,8 +888,13 @@ static void metrics_table(struct pdf_doc *d)
         cs_buf_release(&key);
         cs_buf_release(&n);
         cs_buf_release(&e);
+        cs_buf_release(&name);
     }
-    d->y = cs_table_end(&tb) - 14;
+    d->y = cs_table_end(&tb) - 6;
+    if (unverified)
+        pdf_note(d, pdf_words(d, "metrics_unverified", NULL));
+    d->y -= 8;
+    scorecards(d);
 }
 
 static void latency_table(struct pdf_doc *d)
@@ -1017,6 +1225,31 @@ void pdf_look_table(struct pdf_doc *d, const char *title, size_t max,
     d->y = cs_table_end(&tb) - 14;
 }
 
+/* A metric's last agreement with human labels, as the methods page says
+ * it: "kappa 0.62, accuracy 81.0 %, n 120 on 2026-10-03 (min 0.70: not
+ * yet verified)". */
+static void agreement_text(struct cs_buf *b, const struct cs_metric_kpi *m)
+{
+    const struct cs_calibration_kpi *k = m->calibration;
+
+    if (!k) {
+        cs_buf_adds(b, "never measured");
+    } else {
+        if (isnan(k->kappa))
+            cs_buf_adds(b, "kappa " CS_FMT_DASH);
+        else
+            cs_buf_addf(b, "kappa %.2f", k->kappa);
+        if (!isnan(k->accuracy))
+            cs_buf_addf(b, ", accuracy %.1f %%", 100 * k->accuracy);
+        cs_buf_addf(b, ", n %ld on %s", k->n, k->measured_at);
+        if (k->version && m->version && strcmp(k->version, m->version) != 0)
+            cs_buf_adds(b, " (an earlier rubric version)");
+    }
+    if (!isnan(m->min_kappa))
+        cs_buf_addf(b, "; min %.2f%s", m->min_kappa,
+                    m->unverified ? ": not yet verified" : ": verified");
+}
+
 static void methods(struct pdf_doc *d)
 {
     const struct cs_report_tenant *t = d->t;
@@ -1028,8 +1261,9 @@ static void methods(struct pdf_doc *d)
         {"Definition", 185, CS_ALIGN_LEFT, 3},
     };
     static const struct cs_col mcols[] = {
-        {"Metric", 200, CS_ALIGN_LEFT, 1}, {"Version", 120, CS_ALIGN_LEFT, 1},
-        {"Evaluator", 173, CS_ALIGN_LEFT, 1},
+        {"Metric", 140, CS_ALIGN_LEFT, 2}, {"Version", 92, CS_ALIGN_LEFT, 1},
+        {"Evaluator", 86, CS_ALIGN_LEFT, 1},
+        {"Agreement with human labels", 175, CS_ALIGN_LEFT, 3},
     };
     struct cs_buf evals = CS_BUF_INIT;
     char scored[32], conv[32], share[32];
@@ -1092,19 +1326,28 @@ static void methods(struct pdf_doc *d)
     }
     d->y = cs_table_end(&tb) - 14;
     if (t->cur.n_metrics) {
-        cs_table_begin(&tb, d->c, mcols, 3, d->left, d->y, d->bottom,
+        pdf_note(d, pdf_words(d, "methods_agreement", NULL));
+        cs_table_begin(&tb, d->c, mcols, 4, d->left, d->y, d->bottom,
                        pdf_continue_page, d);
         for (size_t i = 0; i < t->cur.n_metrics; i++) {
             const struct cs_metric_kpi *m = &t->cur.metrics[i];
-            const struct cs_cell cells[] = {
-                {m->name, NULL, NULL, 0, 0, 0},
-                {m->version ? m->version : CS_FMT_DASH, &CS_MUTED, NULL, 0,
-                 0, 0},
-                {m->evaluator ? m->evaluator : CS_FMT_DASH, &CS_MUTED, NULL,
-                 0, 0, 0},
-            };
+            struct cs_buf agree = CS_BUF_INIT;
 
-            cs_table_row(&tb, cells);
+            agreement_text(&agree, m);
+            {
+                const struct cs_cell cells[] = {
+                    {m->name, NULL, NULL, 0, 0, 0},
+                    {m->version ? m->version : CS_FMT_DASH, &CS_MUTED, NULL,
+                     0, 0, 0},
+                    {m->evaluator ? m->evaluator : CS_FMT_DASH, &CS_MUTED,
+                     NULL, 0, 0, 0},
+                    {agree.ptr, m->unverified ? &CS_BAD : &CS_MUTED, NULL, 0,
+                     0, 0},
+                };
+
+                cs_table_row(&tb, cells);
+            }
+            cs_buf_release(&agree);
         }
         d->y = cs_table_end(&tb) - 14;
     }

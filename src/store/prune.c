@@ -1,0 +1,171 @@
+/* prune.c - data lifecycle: retention and removing a tenant */
+#include "store/prune.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/mem.h"
+#include "store/store_internal.h"
+
+/* The instant a local day starts: $2 the day, $3 the zone. */
+#define DAY_START "($2::date::timestamp AT TIME ZONE $3)"
+
+static long count_of(PGresult *r, int col)
+{
+    return strtol(PQgetvalue(r, 0, col), NULL, 10);
+}
+
+static int run(PGresult **out, struct cs_store *st, const char *sql,
+               int n, const char *const *params, const char *what,
+               struct cs_err *err)
+{
+    PGresult *r = PQexecParams(st->conn, sql, n, NULL, params, NULL, NULL,
+                               0);
+    ExecStatusType s = PQresultStatus(r);
+
+    if (s != PGRES_TUPLES_OK && s != PGRES_COMMAND_OK) {
+        int ret = cs_store_pg_err(err, st->conn, r, what);
+
+        PQclear(r);
+        *out = NULL;
+        return ret;
+    }
+    *out = r;
+    return 0;
+}
+
+int cs_store_prune_tenant(struct cs_prune_counts *out, struct cs_store *st,
+                          const char *tenant, const char *before_day,
+                          const char *tz, long batch, int dry_run,
+                          struct cs_err *err)
+{
+    char lim[24];
+    const char *params[4] = {tenant, before_day, tz, lim};
+    PGresult *r = NULL;
+    int ret;
+
+    snprintf(lim, sizeof(lim), "%ld", batch > 0 ? batch : 5000);
+    if (dry_run) {
+        ret = run(&r, st,
+                  "SELECT (SELECT count(*) FROM conversations WHERE tenant ="
+                  " $1 AND started_at < " DAY_START "),"
+                  " (SELECT count(*) FROM results r JOIN conversations c ON"
+                  "  c.tenant = r.tenant AND c.id = r.conversation_id"
+                  "  WHERE c.tenant = $1 AND c.started_at < " DAY_START "),"
+                  " (SELECT count(*) FROM deliveries WHERE tenant = $1 AND"
+                  "  queued_at < " DAY_START "),"
+                  " (SELECT count(*) FROM alerts WHERE tenant = $1 AND"
+                  "  day < $2::date),"
+                  " (SELECT count(*) FROM explanations WHERE tenant = $1 AND"
+                  "  to_day <= $2::date)",
+                  3, params, "cannot count what retention removes", err);
+        if (ret)
+            return ret;
+        out->conversations += count_of(r, 0);
+        out->results += count_of(r, 1);
+        out->deliveries += count_of(r, 2);
+        out->alerts += count_of(r, 3);
+        out->explanations += count_of(r, 4);
+        PQclear(r);
+        return 0;
+    }
+    /* Conversations and their results, a bounded batch per transaction
+     * (each statement is its own). */
+    for (;;) {
+        long gone;
+
+        ret = run(&r, st,
+                  "WITH gone AS ("
+                  " DELETE FROM conversations WHERE (tenant, id) IN ("
+                  "  SELECT tenant, id FROM conversations WHERE tenant = $1"
+                  "  AND started_at < " DAY_START " LIMIT $4::bigint)"
+                  " RETURNING tenant, id),"
+                  " res AS (DELETE FROM results r USING gone g"
+                  "  WHERE r.tenant = g.tenant AND r.conversation_id = g.id"
+                  "  RETURNING 1)"
+                  " SELECT (SELECT count(*) FROM gone),"
+                  " (SELECT count(*) FROM res)",
+                  4, params, "cannot prune conversations", err);
+        if (ret)
+            return ret;
+        gone = count_of(r, 0);
+        out->conversations += gone;
+        out->results += count_of(r, 1);
+        PQclear(r);
+        if (gone == 0)
+            break;
+    }
+    ret = run(&r, st,
+              "WITH d AS (DELETE FROM deliveries WHERE tenant = $1 AND"
+              " queued_at < " DAY_START " RETURNING 1),"
+              " a AS (DELETE FROM alerts WHERE tenant = $1 AND"
+              " day < $2::date RETURNING 1),"
+              " x AS (DELETE FROM explanations WHERE tenant = $1 AND"
+              " to_day <= $2::date RETURNING 1)"
+              " SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM a),"
+              " (SELECT count(*) FROM x)",
+              3, params, "cannot prune deliveries, alerts and explanations",
+              err);
+    if (ret)
+        return ret;
+    out->deliveries += count_of(r, 0);
+    out->alerts += count_of(r, 1);
+    out->explanations += count_of(r, 2);
+    PQclear(r);
+    return 0;
+}
+
+int cs_store_delete_tenant(struct cs_prune_counts *out, struct cs_store *st,
+                           const char *tenant, struct cs_err *err)
+{
+    const char *params[1] = {tenant};
+    PGresult *r = NULL;
+    int ret;
+
+    ret = run(&r, st,
+              "WITH res AS (DELETE FROM results WHERE tenant = $1"
+              " RETURNING 1),"
+              " c AS (DELETE FROM conversations WHERE tenant = $1"
+              " RETURNING 1),"
+              " d AS (DELETE FROM deliveries WHERE tenant = $1 RETURNING 1),"
+              " a AS (DELETE FROM alerts WHERE tenant = $1 RETURNING 1),"
+              " x AS (DELETE FROM explanations WHERE tenant = $1"
+              " RETURNING 1)"
+              " SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM res),"
+              " (SELECT count(*) FROM d), (SELECT count(*) FROM a),"
+              " (SELECT count(*) FROM x)",
+              1, params, "cannot delete the tenant", err);
+    if (ret)
+        return ret;
+    out->conversations += count_of(r, 0);
+    out->results += count_of(r, 1);
+    out->deliveries += count_of(r, 2);
+    out->alerts += count_of(r, 3);
+    out->explanations += count_of(r, 4);
+    PQclear(r);
+    return 0;
+}
+
+int cs_store_data_tenants(char ***out, struct cs_store *st,
+                          struct cs_err *err)
+{
+    PGresult *r = NULL;
+    char **v;
+    int ret, n;
+
+    *out = NULL;
+    ret = run(&r, st,
+              "SELECT tenant FROM conversations UNION SELECT tenant FROM"
+              " deliveries UNION SELECT tenant FROM alerts ORDER BY 1",
+              0, NULL, "cannot list the tenants", err);
+    if (ret)
+        return ret;
+    n = PQntuples(r);
+    v = cs_xcalloc((size_t)n + 1, sizeof(*v));
+    for (int i = 0; i < n; i++)
+        v[i] = cs_xstrdup(PQgetvalue(r, i, 0));
+    PQclear(r);
+    *out = v;
+    return 0;
+}

@@ -1,0 +1,1 @@
+cs_add_test(test_review)
