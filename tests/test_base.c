@@ -18,6 +18,7 @@
 #include "base/hash.h"
 #include "base/parse.h"
 #include "config/config.h"
+#include "config/schema.h"
 #include "helpers.h"
 
 static void test_base__buf_grows_and_caps(void **state)
@@ -454,6 +455,91 @@ static void test_base__fs_list_missing_and_unreadable(void **state)
     cs_buf_release(&p);
 }
 
+/* The config's keys, time zones and the line a key is on. */
+static void test_base__config_schema(void **state)
+{
+    static const char *const known[] = {"llm.model", "llm.base_url",
+                                        "data_dir", NULL};
+    struct cs_err err = {0, ""};
+    json_t *j;
+
+    (void)state;
+    j = json_loads("{\"llm\": {\"modle\": 1}}", 0, NULL);
+    assert_int_equal(cs_config_check_keys(j, known, "c.json", &err),
+                     CS_EINVALID);
+    assert_string_equal(err.msg, "c.json: 'llm.modle': unknown key; did you "
+                                 "mean 'llm.model'?");
+    json_decref(j);
+    /* a setting at the wrong level is found where it belongs */
+    j = json_loads("{\"model\": 1}", 0, NULL);
+    assert_int_equal(cs_config_check_keys(j, known, "c.json", &err),
+                     CS_EINVALID);
+    assert_non_null(strstr(err.msg, "did you mean 'llm.model'?"));
+    json_decref(j);
+    /* nothing near: no suggestion */
+    j = json_loads("{\"zzzzzz\": 1}", 0, NULL);
+    assert_int_equal(cs_config_check_keys(j, known, "c.json", &err),
+                     CS_EINVALID);
+    assert_string_equal(err.msg, "c.json: 'zzzzzz': unknown key (see "
+                                 "docs/config.md)");
+    json_decref(j);
+    /* comments, tenants' own keys, vendor ids, alert rules */
+    j = json_loads("{\"_comment\": \"x\", \"llm\": {\"model\": \"m\"}, "
+                   "\"tenants\": {\"a.b\": {\"timezone\": \"UTC\", "
+                   "\"alerts\": {\"answer_rate\": null}}}, \"importers\": "
+                   "{\"tenant_map\": {\"asst_1\": \"a.b\"}}, \"alerts\": "
+                   "{\"resend_after\": \"24h\", \"error_rate\": "
+                   "{\"direction\": \"above\", \"warning\": 0.1}}}",
+                   0, NULL);
+    assert_int_equal(cs_config_check_keys(j, known, "c.json", &err), 0);
+    json_decref(j);
+    j = json_loads("{\"tenants\": {\"t\": {\"platform_fees\": 1}}}", 0,
+                   NULL);
+    assert_int_equal(cs_config_check_keys(j, known, "c.json", &err),
+                     CS_EINVALID);
+    assert_non_null(strstr(err.msg, "did you mean 'tenants.t.platform_fee'"));
+    json_decref(j);
+    j = json_loads("{\"alerts\": {\"error_rate\": {\"direction\": "
+                   "\"up\"}}}", 0, NULL);
+    assert_int_equal(cs_config_check_keys(j, known, "c.json", &err),
+                     CS_EINVALID);
+    assert_non_null(strstr(err.msg, "'alerts.error_rate.direction': "
+                                    "expected \"above\" or \"below\""));
+    json_decref(j);
+
+    /* time zones: names of the tz database, ISO offsets; not UTC+2 */
+    assert_int_equal(cs_config_tz_check("Europe/Berlin", &err), 0);
+    assert_int_equal(cs_config_tz_check("UTC", &err), 0);
+    assert_int_equal(cs_config_tz_check("+05:45", &err), 0);
+    assert_int_equal(cs_config_tz_check("-08", &err), 0);
+    assert_int_equal(cs_config_tz_check("Europe/Berln", &err), CS_EINVALID);
+    assert_int_equal(cs_config_tz_check("America", &err), CS_EINVALID);
+    assert_int_equal(cs_config_tz_check("../../etc/passwd", &err),
+                     CS_EINVALID);
+    assert_int_equal(cs_config_tz_check("+25:00", &err), CS_EINVALID);
+    assert_int_equal(cs_config_tz_check("UTC+2", &err), CS_EINVALID);
+    assert_non_null(strstr(err.msg, "ambiguous"));
+
+    /* lines, with a key holding a dot and an array element */
+    {
+        const char *text = "{\n  \"llm\": {\"model\": \"x\"},\n  "
+                           "\"tenants\": {\n    \"a.b\": {\n      "
+                           "\"timezone\": \"UTC\"}},\n  \"redact\": [\n"
+                           "    {\"name\": \"n\"},\n    {\"name\": "
+                           "\"m\"}]\n}";
+
+        assert_int_equal(cs_config_key_line(text, "llm.model"), 2);
+        assert_int_equal(cs_config_key_line(text, "tenants.a.b.timezone"),
+                         5);
+        assert_int_equal(cs_config_key_line(text, "redact[1].name"), 8);
+        assert_int_equal(cs_config_key_line(text, "redact[1]"), 8);
+        assert_int_equal(cs_config_key_line(text, "nothing"), 0);
+        cs_err_set(&err, CS_EINVALID, "c.json: 'tenants.a.b.timezone': bad");
+        cs_config_locate(&err, "c.json", text);
+        assert_string_equal(err.msg, "c.json:5: 'tenants.a.b.timezone': bad");
+    }
+}
+
 static void test_base__config_env_overrides_file(void **state)
 {
     char *dir = th_tmpdir();
@@ -572,6 +658,7 @@ int main(void)
         cmocka_unit_test(test_base__fs_list_missing_and_unreadable),
         cmocka_unit_test(test_base__fs_archive_never_overwrites),
         cmocka_unit_test(test_base__config_env_overrides_file),
+        cmocka_unit_test(test_base__config_schema),
         cmocka_unit_test(test_base__err_keeps_long_messages),
         cmocka_unit_test(test_base__excerpt_is_one_line_of_utf8),
     };

@@ -282,12 +282,83 @@ static void test_pipeline__nightly_stops_on_sigterm(void **state)
     cs_buf_release(&p);
 }
 
+/*
+ * A config mistake stops the nightly job before any work: exit 3 naming
+ * the file, line and key, the inbox untouched, nothing stored. Each
+ * mistake the checks catch at load: an unknown key (with a suggestion),
+ * a time zone that does not exist, an LLM URL that is not http(s).
+ */
+static void test_pipeline__nightly_bad_config_does_no_work(void **state)
+{
+    static const struct {
+        const char *config;
+        const char *says;
+        const char *extra;      /* more environment */
+    } cases[] = {
+        {"{\"tenants\": {\"default\": {\n  \"human_cost_per_conversaton\""
+         ": 4}}}",
+         "callscope.json:2: 'tenants.default.human_cost_per_conversaton': "
+         "unknown key; did you mean 'tenants.default."
+         "human_cost_per_conversation'?", NULL},
+        {"{\"llm\": {\"modle\": \"gpt-4o\"}}",
+         "'llm.modle': unknown key; did you mean 'llm.model'?", NULL},
+        {"{\n\"tenants\": {\n\"acme-dental\": {\n\"timezone\": "
+         "\"America/New_Yrok\"}}}",
+         "callscope.json:4: 'tenants.acme-dental.timezone': unknown time "
+         "zone 'America/New_Yrok'", NULL},
+        {"{\"llm\": {\"base_url\": \"ftp://127.0.0.1/v1\"}}",
+         "'llm.base_url (CALLSCOPE_LLM_BASE_URL)': expected an http:// or "
+         "https:// URL", NULL},
+        {"{\"alerts\": {\"answer_rte\": {\"direction\": \"below\", "
+         "\"warning\": 0.9}}}",
+         "'alerts.answer_rte': no such KPI; did you mean "
+         "'alerts.answer_rate'?", NULL},
+        /* what the PDFs and mails need, before the ingest */
+        {"{\"report\": {\"fonts\": {\"bold\": \"/nonexistent/b.ttf\"}}}",
+         "'report.fonts.bold': '/nonexistent/b.ttf' does not exist", NULL},
+        {"{}", "report.tmpl", "CALLSCOPE_TEMPLATES_DIR=/nonexistent"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *dir = th_tmpdir();
+        char *db = th_new_database();
+        struct cs_buf env = CS_BUF_INIT, p = CS_BUF_INIT;
+        char *out = NULL, *err = NULL;
+
+        nightly_sandbox(&env, dir, db, cases[i].config, cases[i].extra);
+        assert_int_equal(th_run(env.ptr, "nightly --date 2026-10-15", &out,
+                                &err), 3);
+        if (!strstr(err, cases[i].says))
+            fail_msg("case %zu: '%s' does not say '%s'", i, err,
+                     cases[i].says);
+        /* Before any work: the inbox file is still there, not archived,
+         * and no conversation was stored. */
+        cs_buf_addf(&p, "%s/var/inbox/real-dev.jsonl", dir);
+        assert_true(cs_fs_exists(p.ptr));
+        assert_true(th_sql_long(db, "SELECT count(*) FROM "
+                                    "information_schema.tables WHERE "
+                                    "table_name = 'conversations'") <= 0 ||
+                    th_sql_long(db, "SELECT count(*) FROM conversations") ==
+                        0);
+        assert_string_equal(out, "");
+        free(out);
+        free(err);
+        th_rmtree(dir);
+        free(dir);
+        free(db);
+        cs_buf_release(&env);
+        cs_buf_release(&p);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(
             test_pipeline__nightly_ingests_inbox_and_writes_reports),
         cmocka_unit_test(test_pipeline__nightly_stops_on_sigterm),
+        cmocka_unit_test(test_pipeline__nightly_bad_config_does_no_work),
     };
 
     return cmocka_run_group_tests_name("pipeline", tests, NULL, NULL);

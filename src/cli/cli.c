@@ -10,11 +10,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/buf.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/sig.h"
 #include "ingest/ingest.h"
+#include "config/schema.h"
 #include "mail/deliver.h"
+#include "pipeline/reports.h"
+#include "redact/redact.h"
+#include "report/model.h"
 #include "rubric/rubric.h"
 #include "store/known.h"
 
@@ -45,13 +50,87 @@ int cs_cli_usage(const char *cmd, const char *fmt, ...)
     return CS_EXIT_USAGE;
 }
 
+/* The KPI keys of one "alerts" object name KPIs a report has. */
+static int check_alert_keys(const json_t *alerts, const char *at,
+                            const char *origin, struct cs_err *err)
+{
+    const char *kpi, *closest;
+    json_t *rule;
+
+    json_object_foreach((json_t *)alerts, kpi, rule) {
+        if (kpi[0] == '_' || (strcmp(at, "alerts") == 0 &&
+                              (strcmp(kpi, "resend_after") == 0 ||
+                               strcmp(kpi, "webhook_max_tries") == 0)))
+            continue;
+        if (cs_kpi_key_valid(kpi, &closest))
+            continue;
+        if (closest)
+            return cs_err_set(err, CS_EINVALID, "%s: '%s.%s': no such KPI; "
+                              "did you mean '%s.%s'?", origin, at, kpi, at,
+                              closest);
+        return cs_err_set(err, CS_EINVALID, "%s: '%s.%s': no such KPI (the "
+                          "keys of 'callscope kpis --format json', see "
+                          "docs/kpis.md)", origin, at, kpi);
+    }
+    return 0;
+}
+
+/*
+ * The checks of a loaded config that need modules above config/: alert
+ * rules name KPIs of the KPI table, the redaction rules compile. Run
+ * before any work, like the rest of the config's checks.
+ */
+static int check_config(const struct cs_config *cfg, struct cs_err *err)
+{
+    const char *origin = cfg->path ? cfg->path : "defaults", *name;
+    json_t *tenants = json_object_get(cfg->root, "tenants"), *t;
+    struct cs_redact *rd = NULL;
+    int ret;
+
+    ret = check_alert_keys(json_object_get(cfg->root, "alerts"), "alerts",
+                           origin, err);
+    json_object_foreach(tenants, name, t) {
+        struct cs_buf at = CS_BUF_INIT;
+
+        if (ret)
+            break;
+        cs_buf_addf(&at, "tenants.%s.alerts", name);
+        ret = check_alert_keys(json_object_get(t, "alerts"), at.ptr, origin,
+                               err);
+        cs_buf_release(&at);
+    }
+    if (!ret)
+        ret = cs_redact_new_configured(&rd, cfg, err);
+    cs_redact_free(rd);
+    if (ret)
+        cs_config_locate(err, cfg->path, cfg->text);
+    return ret;
+}
+
 int cs_cli_load_config(struct cs_ctx *ctx)
 {
     struct cs_err err = {0, ""};
 
     if (ctx->cfg)
         return 0;
-    if (cs_config_load(&ctx->cfg, ctx->config_path, &err)) {
+    if (cs_config_load(&ctx->cfg, ctx->config_path, &err) ||
+        check_config(ctx->cfg, &err)) {
+        cs_log(CS_LOG_ERROR, "%s", err.msg);
+        cs_config_free(ctx->cfg);
+        ctx->cfg = NULL;
+        return CS_EXIT_INVALID;
+    }
+    return 0;
+}
+
+int cs_cli_job_preflight(struct cs_ctx *ctx)
+{
+    struct cs_err err = {0, ""};
+    int ret = cs_cli_load_config(ctx);
+
+    if (ret)
+        return ret;
+    if (cs_reports_preflight(ctx->cfg, &err)) {
         cs_log(CS_LOG_ERROR, "%s", err.msg);
         return CS_EXIT_INVALID;
     }

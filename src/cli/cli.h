@@ -72,6 +72,11 @@ int cs_cli_usage(const char *cmd, const char *fmt, ...)
  * named by --config or $CALLSCOPE_CONFIG is invalid configuration too). */
 int cs_cli_load_config(struct cs_ctx *ctx);
 
+/* For a job (nightly, monthly), before it opens anything: the config
+ * and what its reports and mails will need (cs_reports_preflight).
+ * 0, or CS_EXIT_INVALID after printing why. */
+int cs_cli_job_preflight(struct cs_ctx *ctx);
+
 /* Loads config and store for a command that opens them itself. */
 int cs_cli_open_store(struct cs_ctx *ctx);
 

@@ -45,7 +45,9 @@ int cs_cmd_monthly(int argc, char **argv, struct cs_ctx *ctx)
         return ret;
     if (o.month && cs_reports_month(o.month, f, t, p, &err))
         return cs_cli_usage("monthly", "%s", err.msg);
-    ret = cs_cli_open_store(ctx);
+    ret = cs_cli_job_preflight(ctx);
+    if (!ret)
+        ret = cs_cli_open_store(ctx);
     if (ret)
         return ret;
     if (cs_rubric_set_load(&rubrics, ctx->cfg->rubrics_dir, NULL, &err) < 0) {

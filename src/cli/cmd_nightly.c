@@ -106,7 +106,9 @@ int cs_cmd_nightly(int argc, char **argv, struct cs_ctx *ctx)
         cs_buf_addf(&done, "%s/done/%s", ctx->cfg->data_dir, today);
         o.done_dir = done.ptr;
     }
-    ret = cs_cli_open_store(ctx);
+    ret = cs_cli_job_preflight(ctx);
+    if (!ret)
+        ret = cs_cli_open_store(ctx);
     if (ret) {
         cs_buf_release(&inbox);
         cs_buf_release(&done);

@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/parse.h"
+#include "base/suggest.h"
 #include "cli/cli.h"
 
 /* Help columns: options from HELP_INDENT, their help from at most
@@ -59,61 +60,9 @@ static void common_options(struct cs_option *out, struct cs_ctx *ctx)
 
 #define N_COMMON 6
 
-/* Optimal string alignment distance: Levenshtein plus transpositions,
- * so that "kpsi" is one step from "kpis". */
-static size_t edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b), d;
-    size_t *m = cs_xcalloc((la + 1) * (lb + 1), sizeof(*m));
-
-#define M(i, j) m[(i) * (lb + 1) + (j)]
-    for (size_t i = 0; i <= la; i++)
-        M(i, 0) = i;
-    for (size_t j = 0; j <= lb; j++)
-        M(0, j) = j;
-    for (size_t i = 1; i <= la; i++) {
-        for (size_t j = 1; j <= lb; j++) {
-            size_t cost = a[i - 1] != b[j - 1];
-            size_t best = M(i - 1, j) + 1;
-
-            if (M(i, j - 1) + 1 < best)
-                best = M(i, j - 1) + 1;
-            if (M(i - 1, j - 1) + cost < best)
-                best = M(i - 1, j - 1) + cost;
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
-                a[i - 2] == b[j - 1] && M(i - 2, j - 2) + 1 < best)
-                best = M(i - 2, j - 2) + 1;
-            M(i, j) = best;
-        }
-    }
-    d = M(la, lb);
-#undef M
-    free(m);
-    return d;
-}
-
-/* The closest name seen so far, if close enough to suggest. */
-struct suggest {
-    const char *word;
-    const char *best;
-    size_t dist;
-};
-
-static void suggest_try(struct suggest *s, const char *name)
-{
-    size_t d, limit = (strlen(s->word) + 2) / 3;
-
-    if (!name)
-        return;
-    d = edit_distance(s->word, name);
-    if (d <= limit && (!s->best || d < s->dist)) {
-        s->best = name;
-        s->dist = d;
-    }
-}
-
 /* "; did you mean 'x'?" or "" (static storage: one message at a time). */
-static const char *did_you_mean(const struct suggest *s, const char *prefix)
+static const char *did_you_mean(const struct cs_suggest *s,
+                                const char *prefix)
 {
     static char text[128];
 
@@ -235,7 +184,7 @@ static int find_long(const struct cs_option **out,
 {
     const struct cs_option *hit = NULL;
     struct cs_buf all = CS_BUF_INIT;
-    struct suggest s;
+    struct cs_suggest s;
     char word[64];
     int hits = 0;
 
@@ -276,7 +225,7 @@ static int find_long(const struct cs_option **out,
     for (int t = 0; t < 2; t++) {
         for (const struct cs_option *o = tables[t]; o->kind; o++) {
             if (o->help)
-                suggest_try(&s, o->long_name);
+                cs_suggest_try(&s, o->long_name);
         }
     }
     cs_buf_release(&all);
@@ -588,7 +537,7 @@ int cs_opt_run_cmd(int argc, char **argv, struct cs_ctx *ctx,
                    const struct cs_opt_cmd *doc)
 {
     struct cs_buf names = CS_BUF_INIT;
-    struct suggest s;
+    struct cs_suggest s;
     int ret;
 
     if (argc == 0) {
@@ -612,7 +561,7 @@ int cs_opt_run_cmd(int argc, char **argv, struct cs_ctx *ctx,
     s.best = NULL;
     s.dist = 0;
     for (const struct cs_cmd *c = doc->cmds; c->name; c++)
-        suggest_try(&s, c->name);
+        cs_suggest_try(&s, c->name);
     if (!*doc->name)
         return cs_cli_usage("", "'%s' is not a command%s", argv[0],
                             did_you_mean(&s, ""));

@@ -13,6 +13,7 @@
 #include "base/mem.h"
 #include "base/parse.h"
 #include "config/alerts.h"
+#include "config/schema.h"
 
 /* OPT_BOOL: a JSON boolean, or "1"/"0"/"true"/"false" in the environment
  * (an int field); OPT_DURATION: seconds, from an integer or a string with
@@ -345,6 +346,14 @@ static int check_tenants(json_t *root, const char *origin,
                                   "expected a string of at most %zu bytes",
                                   origin, name, strs[i].key, strs[i].max);
         }
+        v = json_object_get(t, "timezone");
+        if (v) {
+            struct cs_err why = {0, ""};
+
+            if (cs_config_tz_check(json_string_value(v), &why))
+                return cs_err_set(err, CS_EINVALID, "%s: 'tenants.%s."
+                                  "timezone': %s", origin, name, why.msg);
+        }
         for (size_t i = 0; i < 2; i++) {
             static const char *const lists[] = {"recipients",
                                                 "alert_recipients"};
@@ -431,6 +440,78 @@ static int check_mail(const struct cs_config *cfg, const char *origin,
     return 0;
 }
 
+/* A string member of the "report" (or "mail") object, or NULL. */
+static int section_str(const char **out, json_t *root, const char *section,
+                       const char *a, const char *b, const char *origin,
+                       struct cs_err *err)
+{
+    json_t *v = json_object_get(json_object_get(root, section), a);
+
+    if (b)
+        v = json_object_get(v, b);
+    *out = NULL;
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_string(v))
+        return cs_err_set(err, CS_EINVALID, "%s: '%s.%s%s%s': expected a "
+                          "string", origin, section, a, b ? "." : "",
+                          b ? b : "");
+    *out = json_string_value(v);
+    return 0;
+}
+
+/* What the reports and mails will read, checked before any work: the
+ * page size, the colours' form and the files named (a logo, fonts,
+ * templates; the defaults are looked for when a report is made). */
+static int check_report(json_t *root, const char *origin,
+                        struct cs_err *err)
+{
+    static const struct {
+        const char *section, *a, *b;
+    } files[] = {{"report", "logo", NULL},
+                 {"report", "fonts", "regular"},
+                 {"report", "fonts", "bold"},
+                 {"report", "templates", NULL},
+                 {"mail", "templates", NULL}};
+    json_t *colors = json_object_get(json_object_get(root, "report"),
+                                     "colors"), *v;
+    const char *page, *name, *path;
+    int ret;
+
+    ret = section_str(&page, root, "report", "page_size", NULL, origin, err);
+    if (ret)
+        return ret;
+    if (page && strcmp(page, "A4") != 0 && strcmp(page, "Letter") != 0)
+        return cs_err_set(err, CS_EINVALID, "%s: 'report.page_size': "
+                          "expected \"A4\" or \"Letter\", not '%s'", origin,
+                          page);
+    if (colors && !json_is_object(colors))
+        return cs_err_set(err, CS_EINVALID, "%s: 'report.colors': expected "
+                          "an object of name -> \"#rrggbb\"", origin);
+    json_object_foreach(colors, name, v) {
+        const char *hex = json_string_value(v);
+
+        if (name[0] == '_')
+            continue;
+        if (!hex || hex[0] != '#' || strlen(hex) != 7 ||
+            strspn(hex + 1, "0123456789abcdefABCDEF") != 6)
+            return cs_err_set(err, CS_EINVALID, "%s: 'report.colors.%s': "
+                              "expected \"#rrggbb\"", origin, name);
+    }
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        ret = section_str(&path, root, files[i].section, files[i].a,
+                          files[i].b, origin, err);
+        if (ret)
+            return ret;
+        if (path && !cs_fs_exists(path))
+            return cs_err_set(err, CS_EINVALID, "%s: '%s.%s%s%s': '%s' "
+                              "does not exist", origin, files[i].section,
+                              files[i].a, files[i].b ? "." : "",
+                              files[i].b ? files[i].b : "", path);
+    }
+    return 0;
+}
+
 /* importers.tenant_map: vendor id -> tenant, each a tenant id. */
 static int check_importers(json_t *root, const char *origin,
                            struct cs_err *err)
@@ -474,7 +555,15 @@ int cs_config_load(struct cs_config **out, const char *path,
     if (!path)
         path = "config/callscope.json";
     if (cs_fs_exists(path)) {
-        cfg->root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+        size_t len = 0;
+
+        ret = cs_fs_read(&cfg->text, &len, path, 16u << 20, err);
+        if (ret) {
+            ret = cs_err_set(err, CS_EINVALID, "config: %s", err->msg);
+            goto done;
+        }
+        cfg->root = json_loadb(cfg->text, len, JSON_REJECT_DUPLICATES,
+                               &jerr);
         if (!cfg->root) {
             ret = cs_err_set(err, CS_EINVALID, "%s:%d:%d: %s", path,
                              jerr.line, jerr.column, jerr.text);
@@ -494,6 +583,16 @@ int cs_config_load(struct cs_config **out, const char *path,
         cfg->root = json_object();
     }
     origin = cfg->path ? cfg->path : "defaults";
+    {
+        const char *known[sizeof(specs) / sizeof(specs[0]) + 1];
+
+        for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++)
+            known[i] = specs[i].key;
+        known[sizeof(specs) / sizeof(specs[0])] = NULL;
+        ret = cs_config_check_keys(cfg->root, known, origin, err);
+        if (ret)
+            goto done;
+    }
 
     for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
         const struct opt_spec *s = &specs[i];
@@ -526,11 +625,21 @@ int cs_config_load(struct cs_config **out, const char *path,
         ret = check_mail(cfg, origin, err);
     if (!ret)
         ret = check_importers(cfg->root, origin, err);
+    if (!ret)
+        ret = check_report(cfg->root, origin, err);
+    if (!ret && cfg->llm_base_url && *cfg->llm_base_url)
+        ret = check_http_url(cfg->llm_base_url,
+                             getenv("CALLSCOPE_LLM_BASE_URL") &&
+                                     *getenv("CALLSCOPE_LLM_BASE_URL")
+                                 ? "environment" : origin,
+                             "llm.base_url (CALLSCOPE_LLM_BASE_URL)", err);
     if (ret)
         goto done;
     *out = cfg;
     cfg = NULL;
 done:
+    if (ret && cfg->path)
+        cs_config_locate(err, cfg->path, cfg->text);
     cs_config_free(cfg);
     return ret;
 }
@@ -544,6 +653,7 @@ void cs_config_free(struct cs_config *cfg)
             free(*(char **)((char *)cfg + specs[i].offset));
     }
     free(cfg->path);
+    free(cfg->text);
     json_decref(cfg->root);
     free(cfg);
 }

@@ -16,6 +16,7 @@
  */
 struct cs_config {
     char *path;             /* the file read, or NULL when none existed */
+    char *text;             /* its bytes (NUL-terminated), or NULL */
     char *database_url;     /* unset: the embedded cluster */
     char *data_dir;
     char *reports_dir;

@@ -249,9 +249,16 @@ int cs_import_unwrap(json_t **payload, int *signed_out, const json_t *doc,
     }
     *payload = json_loadb(json_string_value(body), json_string_length(body),
                           0, &jerr);
-    if (!*payload)
-        return cs_err_set(err, CS_EINVALID, "field 'body': invalid JSON at "
-                          "column %d: %s", jerr.column, jerr.text);
+    if (!*payload) {
+        struct cs_buf why = CS_BUF_INIT;
+
+        ret = cs_err_set(err, CS_EINVALID, "field 'body': invalid JSON "
+                         "at column %d: %s", jerr.column,
+                         cs_import_json_why(&why, &jerr));
+
+        cs_buf_release(&why);
+        return ret;
+    }
     return 0;
 }
 
@@ -332,8 +339,11 @@ static int one_piece(const char *raw, size_t len, long line,
     }
     piece.json = json_loadb(raw, len, 0, &jerr);
     if (!piece.json) {
+        struct cs_buf why = CS_BUF_INIT;
+
         snprintf(msg, sizeof(msg), "invalid JSON at line %d, column %d: %s",
-                 jerr.line, jerr.column, jerr.text);
+                 jerr.line, jerr.column, cs_import_json_why(&why, &jerr));
+        cs_buf_release(&why);
         piece.error = msg;
     }
     ret = fn(ctx, &piece);
@@ -481,9 +491,9 @@ static int livekit_bytes(json_t **record, const char *data, size_t len,
     return ret;
 }
 
-int cs_import_bytes(char **out, enum cs_import_format f, const char *data,
-                    size_t len, const struct cs_import_opts *o,
-                    struct cs_err *err)
+static int import_bytes(char **out, enum cs_import_format f,
+                        const char *data, size_t len,
+                        const struct cs_import_opts *o, struct cs_err *err)
 {
     json_t *doc = NULL, *payload = NULL, *record = NULL;
     struct cs_buf b = CS_BUF_INIT;
@@ -501,9 +511,15 @@ int cs_import_bytes(char **out, enum cs_import_format f, const char *data,
                           (size_t)((const char *)memchr(data, '\0', len) -
                                    data) + 1);
     doc = json_loadb(data, len, 0, &jerr);
-    if (!doc)
-        return cs_err_set(err, CS_EINVALID, "invalid JSON at line %d, "
-                          "column %d: %s", jerr.line, jerr.column, jerr.text);
+    if (!doc) {
+        struct cs_buf why = CS_BUF_INIT;
+
+        ret = cs_err_set(err, CS_EINVALID, "invalid JSON at line %d, "
+                         "column %d: %s", jerr.line, jerr.column,
+                         cs_import_json_why(&why, &jerr));
+        cs_buf_release(&why);
+        return ret;
+    }
     ret = cs_import_unwrap(&payload, NULL, doc, o, err);
     if (ret)
         goto done;
@@ -537,5 +553,16 @@ done:
     json_decref(record);
     json_decref(payload);
     json_decref(doc);
+    return ret;
+}
+
+int cs_import_bytes(char **out, enum cs_import_format f, const char *data,
+                    size_t len, const struct cs_import_opts *o,
+                    struct cs_err *err)
+{
+    int ret = import_bytes(out, f, data, len, o, err);
+
+    if (ret)
+        cs_import_tidy(err);
     return ret;
 }

@@ -59,8 +59,22 @@ int cs_import_bad(const struct cs_import_src *v, const char *path,
     va_start(ap, fmt);
     vsnprintf(why, sizeof(why), fmt, ap);
     va_end(ap);
-    return cs_err_set(v->err, CS_EINVALID, "%s field '%s': %s", v->vendor,
-                      path, why);
+    cs_err_set(v->err, CS_EINVALID, "%s field '%s': %s", v->vendor, path,
+               why);
+    cs_import_tidy(v->err);
+    return CS_EINVALID;
+}
+
+void cs_import_tidy(struct cs_err *err)
+{
+    struct cs_buf b = CS_BUF_INIT;
+
+    if (!err || !err->msg[0])
+        return;
+    cs_buf_add_excerpt(&b, err->msg, strlen(err->msg), sizeof(err->msg));
+    if (b.len != strlen(err->msg) || memcmp(b.ptr, err->msg, b.len) != 0)
+        cs_err_set(err, err->code, "%s", b.ptr);
+    cs_buf_release(&b);
 }
 
 /* The member, NULL when absent or null. */
@@ -555,4 +569,12 @@ const char *cs_import_tenant(const struct cs_import_opts *o,
             return t;
     }
     return "default";
+}
+
+const char *cs_import_json_why(struct cs_buf *b, const json_error_t *j)
+{
+    cs_buf_reset(b);
+    cs_buf_add_excerpt(b, j->text, strnlen(j->text, sizeof(j->text)),
+                       sizeof(j->text));
+    return b->ptr;
 }

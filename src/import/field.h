@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 
+#include "base/buf.h"
 #include "base/err.h"
 #include "import/import.h"
 #include "model/conv.h"
@@ -27,6 +28,16 @@ struct cs_import_src {
     const char *vendor;         /* "vapi", ... for messages */
     struct cs_err *err;
 };
+
+/* Makes err->msg one line of valid UTF-8 (line breaks as \n, bytes that
+ * are not UTF-8 as \xNN: cs_buf_add_excerpt), whatever vendor data it
+ * quotes. Every error leaving the converters goes through it. */
+void cs_import_tidy(struct cs_err *err);
+
+/* jansson's reason for a parse error, which quotes the bytes it stopped
+ * at, as one line of valid UTF-8 in `b` (reset first): data from a file
+ * never breaks a message's line. */
+const char *cs_import_json_why(struct cs_buf *b, const json_error_t *j);
 
 /* Every vendor read may fail: CS_TRY(e) keeps a converter's single exit
  * readable (ret = e; on failure goto done). */

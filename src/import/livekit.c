@@ -163,15 +163,20 @@ done:
 }
 
 /* A checked int64 member (0 when absent). */
+/* Milliseconds up to the year 9999: times past it are no times (0, as
+ * absent), and seconds or milliseconds scaled by 1000 cannot overflow. */
+#define MAX_TIME_MS INT64_C(253402300799999)
+
 static int64_t num2(const json_t *o, const char *camel, const char *snake)
 {
     const json_t *j = get2(o, camel, snake);
+    int64_t v = 0;
 
     if (json_is_integer(j))
-        return (int64_t)json_integer_value(j);
-    if (json_is_string(j))
-        return strtoll(json_string_value(j), NULL, 10);
-    return 0;
+        v = (int64_t)json_integer_value(j);
+    else if (json_is_string(j))
+        v = strtoll(json_string_value(j), NULL, 10);
+    return v >= -MAX_TIME_MS && v <= MAX_TIME_MS ? v : 0;
 }
 
 /* Times are kept in milliseconds since the epoch; NONE is unknown (the
@@ -404,7 +409,9 @@ static int history_of(const struct cs_import_src *v, json_t *rec,
         ret = cs_import_get_num(v, it, "created_at", path, &created,
                                 &has_created);
         if (!ret && text.len) {
-            int64_t at = has_created ? llround(created * 1000) : NONE;
+            int64_t at = has_created && fabs(created) * 1000 <
+                                            (double)MAX_TIME_MS
+                             ? llround(created * 1000) : NONE;
 
             cs_import_put_turn(rec, strcmp(role, "user") == 0 ? "customer"
                                                               : "agent",
@@ -552,6 +559,16 @@ int cs_import_livekit_room(json_t **record, const json_t *events,
         answered = start;
     if (end != NONE && end < start)
         end = start;
+    /* A time of seconds scaled to milliseconds may still lie past the
+     * year 9999: no record then (its microseconds would overflow). */
+    if (start < 0 || start > MAX_TIME_MS ||
+        (answered != NONE && answered > MAX_TIME_MS) ||
+        (end != NONE && end > MAX_TIME_MS)) {
+        ret = cs_import_bad(&v, "room.creationTime", "a time of the room "
+                            "is out of range (before 1970 or after the "
+                            "year 9999)");
+        goto done;
+    }
 
     if (answered != NONE)
         outcome = "answered";

@@ -166,7 +166,12 @@ int cs_import_polyai(json_t **record, const char **skipped,
         if (!has_dur)
             CS_TRY(cs_import_get_i64(&v, payload, "total_duration",
                                      "total_duration", &dur, &has_dur));
-        if (has_dur && dur >= 0) {
+        if (has_dur && (dur < 0 || dur > 100L * 366 * 86400)) {
+            ret = cs_import_bad(&v, "totalDuration", "%lld is not a "
+                                "duration in seconds", (long long)dur);
+            goto done;
+        }
+        if (has_dur) {
             end = start + dur * 1000000;
             has_end = 1;
         }

@@ -280,6 +280,10 @@ static int find_call(const struct cs_import_src *v, const json_t *payload,
         if (!json_is_object(c))
             return cs_import_bad(v, "call", "expected an object, got %s",
                                  cs_conv_json_type(c));
+        /* A webhook names its event; without one it is not a call. */
+        if (!*event)
+            return cs_import_bad(v, "event", "missing (a webhook with "
+                                 "\"call\" names its event)");
         *call = c;
         return 0;
     }
@@ -326,6 +330,20 @@ int cs_import_retell(json_t **record, const char **skipped,
     }
     CS_TRY(cs_import_get_i64(&v, call, "end_timestamp", "call.end_timestamp",
                              &end, &has_end));
+    /* Milliseconds since 1970, up to the year 9999 (so that the
+     * microseconds of a record cannot overflow). */
+    if (start < 0 || start > INT64_C(253402300799999)) {
+        ret = cs_import_bad(&v, "call.start_timestamp", "%lld is out of "
+                            "range (milliseconds since 1970, before the "
+                            "year 10000)", (long long)start);
+        goto done;
+    }
+    if (has_end && (end < 0 || end > INT64_C(253402300799999))) {
+        ret = cs_import_bad(&v, "call.end_timestamp", "%lld is out of "
+                            "range (milliseconds since 1970, before the "
+                            "year 10000)", (long long)end);
+        goto done;
+    }
     if (has_end && end < start) {
         ret = cs_import_bad(&v, "call.end_timestamp", "before "
                             "start_timestamp");

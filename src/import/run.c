@@ -98,14 +98,18 @@ static void reject(const struct doc *d, const char *file, long line,
                    const char *reason, const char *raw, size_t raw_len)
 {
     struct cs_ingest_rec rec;
+    struct cs_buf why = CS_BUF_INIT;
 
+    /* One line of UTF-8, whatever vendor data the reason quotes. */
+    cs_buf_add_excerpt(&why, reason, strlen(reason), CS_ERR_MSG_MAX);
     memset(&rec, 0, sizeof(rec));
-    rec.reject = reason;
+    rec.reject = why.ptr;
     rec.file = file;
     rec.line = line;
     rec.raw = raw;
     rec.raw_len = raw_len;
     d->emit(d->run, &rec);
+    cs_buf_release(&why);
 }
 
 /*
@@ -468,10 +472,14 @@ static int history_of(json_t **out, const struct cs_importer *imp,
     if (ret)
         goto done;
     *out = json_loadb(text, len, 0, &jerr);
-    if (!*out)
+    if (!*out) {
+        struct cs_buf why = CS_BUF_INIT;
+
         ret = cs_err_set(err, CS_EINVALID, "livekit transcript '%s': "
                          "invalid JSON at line %d: %s", path.ptr, jerr.line,
-                         jerr.text);
+                         cs_import_json_why(&why, &jerr));
+        cs_buf_release(&why);
+    }
 done:
     free(text);
     cs_buf_release(&path);

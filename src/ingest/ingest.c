@@ -306,12 +306,12 @@ static int one_line_in_arena(struct run *r, const char *file, long lineno,
 
     if (cs_conv_from_line(&conv, line, len, &verr)) {
         if (raw) {
-            char msg[320];
+            struct cs_buf msg = CS_BUF_INIT;
 
-            snprintf(msg, sizeof(msg), "converted record is invalid: %s",
-                     verr.msg);
-            reject(r, file, lineno, msg,
+            cs_buf_addf(&msg, "converted record is invalid: %s", verr.msg);
+            reject(r, file, lineno, msg.ptr,
                    memchr(raw, '\0', raw_len) ? NULL : raw, raw_len);
+            cs_buf_release(&msg);
             return 0;
         }
         /* A line with a NUL byte is not copied into the rejects file. */

@@ -15,6 +15,7 @@
 #include "base/tmpl.h"
 #include "kpi/kpi.h"
 #include "kpi/movers.h"
+#include "mail/compose.h"
 #include "report/pdf/canvas.h"
 #include "report/render.h"
 
@@ -354,5 +355,29 @@ int cs_reports_daily(struct cs_report_files *out, struct cs_store *st,
     ret = run(out, st, cfg, &q, tenants, "pdf-daily", dir.ptr, "daily", 0,
               err);
     cs_buf_release(&dir);
+    return ret;
+}
+
+int cs_reports_preflight(const struct cs_config *cfg, struct cs_err *err)
+{
+    struct cs_report_style style;
+    struct cs_canvas_opts co;
+    struct cs_canvas *c = NULL;
+    struct cs_tmpl *tmpl = NULL, *mail = NULL;
+    int ret;
+
+    ret = cs_reports_style(&style, &tmpl, cfg, err);
+    if (!ret) {
+        memset(&co, 0, sizeof(co));
+        co.font_regular = style.font_regular;
+        co.font_bold = style.font_bold;
+        co.letter = style.letter;
+        ret = cs_canvas_new(&c, &co, err);
+    }
+    if (!ret)
+        ret = cs_mail_templates(&mail, cfg, err);
+    cs_canvas_free(c);
+    cs_tmpl_free(tmpl);
+    cs_tmpl_free(mail);
     return ret;
 }

@@ -42,6 +42,14 @@ int cs_reports_style(struct cs_report_style *out, struct cs_tmpl **tmpl_out,
                      const struct cs_config *cfg, struct cs_err *err);
 
 /*
+ * What the reports and mails of a job will need, checked before the job
+ * does any work: the presentation options, the report and mail
+ * templates, and the fonts (a document is opened with them). 0 or
+ * CS_EINVALID naming what is missing or wrong.
+ */
+int cs_reports_preflight(const struct cs_config *cfg, struct cs_err *err);
+
+/*
  * `month` "YYYY-MM": reports/<month>/executive-<tenant>.pdf for each of
  * `tenants` (NULL-terminated; NULL: every tenant with conversations) and
  * reports/<month>/executive-all.pdf, the all-tenants edition (when no

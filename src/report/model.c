@@ -8,6 +8,7 @@
 
 #include "base/buf.h"
 #include "base/mem.h"
+#include "base/suggest.h"
 
 double cs_report_change(enum cs_unit u, double v, double p)
 {
@@ -271,6 +272,51 @@ struct cs_report_tenant *cs_report_find_tenant(const struct cs_report *r,
 }
 
 /* A value of a set by the key of a row: fixed KPI, latency, metric. */
+int cs_kpi_key_valid(const char *key, const char **closest)
+{
+    static const char *const stats[] = {"true_rate", "partial_rate", "mean",
+                                        "below_pass_rate", "applicable",
+                                        "errors", NULL};
+    static const char *const lists[] = {"buckets.", "shares.", "labels.",
+                                        NULL};
+    struct cs_suggest sg = {key, NULL, 0};
+    const char *dot;
+
+    *closest = NULL;
+    if (cs_kpi_def_find(key))
+        return 1;
+    if (strncmp(key, "latency_ms.", 11) == 0) {
+        dot = strrchr(key + 11, '.');
+        return dot && dot > key + 11 &&
+               (strcmp(dot, ".p50") == 0 || strcmp(dot, ".p95") == 0 ||
+                strcmp(dot, ".p99") == 0 || strcmp(dot, ".count") == 0);
+    }
+    if (strncmp(key, "metrics.", 8) == 0) {
+        dot = strchr(key + 8, '.');
+        if (!dot || dot == key + 8)
+            return 0;
+        for (size_t i = 0; stats[i]; i++) {
+            if (strcmp(dot + 1, stats[i]) == 0)
+                return 1;
+        }
+        for (size_t i = 0; lists[i]; i++) {
+            size_t n = strlen(lists[i]);
+
+            if (strncmp(dot + 1, lists[i], n) == 0 && dot[1 + n])
+                return 1;
+        }
+        return 0;
+    }
+    for (int id = 0; id < CS_KPI__COUNT; id++) {
+        const struct cs_kpi_def *d = cs_kpi_def_get((enum cs_kpi_id)id);
+
+        if (!(d->flags & CS_KPI_F_NOT_IN_JSON))
+            cs_suggest_try(&sg, d->key);
+    }
+    *closest = sg.best;
+    return 0;
+}
+
 double cs_kpi_set_value(const struct cs_kpi_set *s, const char *key,
                         enum cs_unit *unit_out)
 {

@@ -134,6 +134,16 @@ enum {
 const struct cs_kpi_def *cs_kpi_def_get(enum cs_kpi_id id);
 /* The definition whose key is `key`, or NULL. */
 const struct cs_kpi_def *cs_kpi_def_find(const char *key);
+/*
+ * Whether `key` can name a KPI of a report (as cs_kpi_set_value reads
+ * it): a key of the table, "latency_ms.<hop>.p50|p95|p99|count", or
+ * "metrics.<metric>.<stat>" with a stat a metric KPI has (true_rate,
+ * partial_rate, mean, below_pass_rate, applicable, errors, buckets.<b>,
+ * shares.<label>, labels.<label>). The metric itself is not checked (the
+ * rubrics say which exist). When not, *closest is the table's nearest
+ * key, or NULL.
+ */
+int cs_kpi_key_valid(const char *key, const char **closest);
 const char *cs_unit_name(enum cs_unit u);
 /* The heading of a section: "Cost and return". */
 const char *cs_kpi_section_title(enum cs_kpi_section s);
