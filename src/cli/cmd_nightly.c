@@ -14,10 +14,13 @@
 static const struct cs_opt_cmd doc = {
     .name = "nightly",
     .usage = "callscope nightly [OPTIONS]",
-    .about = "The nightly job: ingests every *.jsonl[.gz] of the inbox "
-             "(moving each\n"
-             "file read to the done folder), scores what is new or stale "
-             "against\n"
+    .about = "The nightly job: ingests every *.jsonl and *.json (or .gz) "
+             "of the inbox,\n"
+             "conversation records or Vapi, Retell, PolyAI and LiveKit "
+             "payloads\n"
+             "(detected and converted as `import` does), moving each file "
+             "read to\n"
+             "the done folder; scores what is new or stale against\n"
              "the rubrics (refusing to start on an invalid rubric set), then\n"
              "writes the day's KPIs (with the previous day and the same "
              "weekday a\n"
@@ -61,6 +64,47 @@ static const char *not_run(const char *stage)
             return left[i].rest;
     }
     return "nothing was done";
+}
+
+/* One line per inbox file: what it was read as, what it gave, where it
+ * went. */
+static void print_files(const struct cs_nightly_result *res)
+{
+    for (size_t i = 0; i < res->n_files; i++) {
+        const struct cs_nightly_file *f = &res->files[i];
+        struct cs_buf b = CS_BUF_INIT;
+
+        cs_buf_addf(&b, "inbox '%s': ", f->name);
+        if (!f->read) {
+            cs_buf_adds(&b, "not read (not *.jsonl or *.json, or .gz of "
+                        "either)");
+        } else if (!f->ingest.files) {
+            cs_buf_adds(&b, "could not be read (see the error)");
+        } else {
+            if (f->unrecognised)
+                cs_buf_addf(&b, "neither conversation records nor Vapi, "
+                            "Retell, PolyAI or LiveKit payloads (line %ld: "
+                            "%s)", f->ingest.first_reject_line,
+                            f->ingest.first_reject);
+            else if (f->format == CS_IMPORT_CANONICAL)
+                cs_buf_adds(&b, "conversation records");
+            else if (f->format == CS_IMPORT_AUTO)
+                cs_buf_adds(&b, "no conversation in it");
+            else
+                cs_cli_import_clause(&b, &f->import, 0);
+            cs_buf_addf(&b, "; %llu stored, %llu rejected",
+                        (unsigned long long)f->ingest.loaded,
+                        (unsigned long long)f->ingest.rejected);
+            if (f->ingest.files_failed)
+                cs_buf_adds(&b, ", not read to the end (see the error)");
+        }
+        if (f->archived)
+            cs_buf_addf(&b, "; moved to %s", f->archived);
+        else
+            cs_buf_adds(&b, "; left in the inbox");
+        printf("%s%s\n", b.ptr, cs_cli_stopped_clause(&f->ingest));
+        cs_buf_release(&b);
+    }
 }
 
 int cs_cmd_nightly(int argc, char **argv, struct cs_ctx *ctx)
@@ -136,6 +180,7 @@ int cs_cmd_nightly(int argc, char **argv, struct cs_ctx *ctx)
     o.rejects_path = rejects;
     cs_sig_catch();
     ret = cs_nightly_run(&res, ctx->st, ctx->cfg, &o, &err);
+    print_files(&res);
     if (res.ingest.files || res.ingest.files_failed)
         cs_cli_print_ingest(&res.ingest, rejects, res.ingest_seconds, 0);
     stopped_in_score = res.stage && strcmp(res.stage, "score") == 0 &&
