@@ -83,6 +83,8 @@ static void print_files(const struct cs_nightly_result *res)
         if (!f->read) {
             cs_buf_adds(&b, "not read (not *.jsonl or *.json, or .gz of "
                         "either)");
+        } else if (!f->ingest.files && !f->ingest.files_failed) {
+            cs_buf_adds(&b, "not read: the ingest stopped before it");
         } else if (!f->ingest.files) {
             cs_buf_adds(&b, "could not be read (see the error)");
         } else {
