@@ -17,11 +17,26 @@
 #include "helpers.h"
 
 /*
- * A nightly sandbox in `dir`: the real-dev conversations in the inbox,
- * `config` as DIR/callscope.json, and in `env` the environment for the
- * binary (database `db`, the source tree's rubrics and templates), then
- * `extra`.
+ * A nightly sandbox in `dir` with an empty inbox: `config` as
+ * DIR/callscope.json, and in `env` the environment for the binary
+ * (database `db`, the source tree's rubrics and templates), then `extra`.
  */
+static void nightly_env(struct cs_buf *env, const char *dir, const char *db,
+                        const char *config, const char *extra)
+{
+    struct cs_buf p = CS_BUF_INIT;
+
+    cs_buf_addf(&p, "%s/callscope.json", dir);
+    th_write(p.ptr, config, strlen(config));
+    cs_buf_addf(env, "CALLSCOPE_DATABASE_URL='%s' CALLSCOPE_DATA_DIR=%s/var"
+                " CALLSCOPE_REPORTS_DIR=%s/reports CALLSCOPE_CONFIG=%s "
+                "CALLSCOPE_RUBRICS_DIR=%s/rubrics CALLSCOPE_TEMPLATES_DIR=%s"
+                "/templates %s ", db, dir, dir, p.ptr, CS_SOURCE_DIR,
+                CS_SOURCE_DIR, extra ? extra : "");
+    cs_buf_release(&p);
+}
+
+/* nightly_env with the real-dev conversations in the inbox. */
 static void nightly_sandbox(struct cs_buf *env, const char *dir,
                             const char *db, const char *config,
                             const char *extra)
@@ -33,14 +48,7 @@ static void nightly_sandbox(struct cs_buf *env, const char *dir,
     assert_non_null(data);
     cs_buf_addf(&p, "%s/var/inbox/real-dev.jsonl", dir);
     th_write(p.ptr, data, strlen(data));
-    cs_buf_reset(&p);
-    cs_buf_addf(&p, "%s/callscope.json", dir);
-    th_write(p.ptr, config, strlen(config));
-    cs_buf_addf(env, "CALLSCOPE_DATABASE_URL='%s' CALLSCOPE_DATA_DIR=%s/var"
-                " CALLSCOPE_REPORTS_DIR=%s/reports CALLSCOPE_CONFIG=%s "
-                "CALLSCOPE_RUBRICS_DIR=%s/rubrics CALLSCOPE_TEMPLATES_DIR=%s"
-                "/templates %s ", db, dir, dir, p.ptr, CS_SOURCE_DIR,
-                CS_SOURCE_DIR, extra ? extra : "");
+    nightly_env(env, dir, db, config, extra);
     cs_buf_release(&p);
     free(data);
     free(src);
@@ -352,6 +360,254 @@ static void test_pipeline__nightly_bad_config_does_no_work(void **state)
     }
 }
 
+static void expect_in(const char *text, const char *part)
+{
+    if (!text || !strstr(text, part))
+        fail_msg("'%s' not in:\n%s", part, text ? text : "(null)");
+}
+
+/*
+ * Writes lines [from, to) of tests/data/import/<rel> (to 0: to the end)
+ * into the inbox of `dir` as `name`.
+ */
+static void put_fixture(const char *dir, const char *rel, const char *name,
+                        int from, int to)
+{
+    struct cs_buf src = CS_BUF_INIT, dst = CS_BUF_INIT;
+    const char *start, *end;
+    char *data;
+    int line = 0;
+
+    cs_buf_addf(&src, "%s/tests/data/import/%s", CS_SOURCE_DIR, rel);
+    data = th_read(src.ptr);
+    assert_non_null(data);
+    for (start = data; *start && line < from; start++)
+        line += *start == '\n';
+    for (end = start; *end && (to == 0 || line < to); end++)
+        line += *end == '\n';
+    cs_buf_addf(&dst, "%s/var/inbox/%s", dir, name);
+    th_write(dst.ptr, start, (size_t)(end - start));
+    free(data);
+    cs_buf_release(&src);
+    cs_buf_release(&dst);
+}
+
+/* Writes `text` into the inbox of `dir` as `name`. */
+static void put_inbox(const char *dir, const char *name, const char *text)
+{
+    struct cs_buf p = CS_BUF_INIT;
+
+    cs_buf_addf(&p, "%s/var/inbox/%s", dir, name);
+    th_write(p.ptr, text, strlen(text));
+    cs_buf_release(&p);
+}
+
+/* th_run, failing the test unless it exits `want`. */
+static void night(const char *env, const char *args, int want, char **out,
+                  char **err)
+{
+    int rc = th_run(env, args, out, err);
+
+    if (rc != want)
+        fail_msg("callscope %s: exit %d, not %d\nstdout: %s\nstderr: %s",
+                 args, rc, want, *out ? *out : "", *err ? *err : "");
+}
+
+/* Whether DIR/<rel> exists. */
+static int exists_in(const char *dir, const char *rel)
+{
+    struct cs_buf p = CS_BUF_INIT;
+    int yes;
+
+    cs_buf_addf(&p, "%s/%s", dir, rel);
+    yes = cs_fs_exists(p.ptr);
+    cs_buf_release(&p);
+    return yes;
+}
+
+/* The inbox of one night: conversation records, a Vapi end-of-call
+ * report, Retell webhooks and a file that is no conversation. */
+static void vendor_inbox(const char *dir)
+{
+    static const char records[] =
+        "{\"id\": \"hand-1\", \"tenant\": \"acme\", \"started_at\": "
+        "\"2026-10-05T10:00:00Z\", \"outcome\": \"answered\", \"turns\": "
+        "[]}\n"
+        "{\"id\": \"hand-2\", \"tenant\": \"acme\", \"started_at\": "
+        "\"2026-10-05T11:00:00Z\", \"turns\": []}\n";
+
+    put_inbox(dir, "records.jsonl", records);
+    put_fixture(dir, "vapi/answered_contained/input", "vapi-report.json", 0,
+                0);
+    put_fixture(dir, "retell/webhook_sequence/input", "retell-hooks.jsonl",
+                0, 0);
+    put_inbox(dir, "notes.json", "{\"hello\": \"world\"}\n");
+}
+
+/* The stored conversations `where`, as one text (new): "tenant/id/agent/
+ * outcome/content hash ...". */
+static char *stored(const char *db, const char *where)
+{
+    struct cs_buf q = CS_BUF_INIT;
+    char *text;
+
+    cs_buf_addf(&q, "SELECT string_agg(tenant || '/' || id || '/' || "
+                "coalesce(agent, '-') || '/' || outcome || '/' || "
+                "content_hash, ' ' ORDER BY tenant, id) FROM conversations "
+                "%s", where);
+    text = th_sql(db, q.ptr);
+    cs_buf_release(&q);
+    return text;
+}
+
+/*
+ * The nightly inbox takes vendor payloads as `callscope import` does: a
+ * Vapi report and Retell webhooks are detected, converted and stored
+ * beside conversation records, each file is summed up and archived, a
+ * file that is neither is named with its reason, rejected and moved (exit
+ * 4), LiveKit events of a room not finished are held across nights, and
+ * the same files again store nothing twice.
+ */
+static void test_pipeline__nightly_imports_vendor_files(void **state)
+{
+    char *dir = th_tmpdir();
+    char *db = th_new_database();
+    struct cs_buf env = CS_BUF_INIT, a = CS_BUF_INIT, x = CS_BUF_INIT;
+    char *out = NULL, *err = NULL, *v, *before, *after;
+
+    (void)state;
+    cs_buf_addf(&a, "{\"sentiment_lexicon\": \"%s/config/"
+                "sentiment-lexicon.txt\"}", CS_SOURCE_DIR);
+    nightly_env(&env, dir, db, a.ptr, NULL);
+    vendor_inbox(dir);
+    /* A LiveKit room's first events (its room_finished comes tomorrow),
+     * and a file that is not named as input. */
+    put_fixture(dir, "livekit/answered_contained/input", "livekit-1.jsonl",
+                0, 6);
+    put_inbox(dir, "README.txt", "calls of the night\n");
+    cs_buf_reset(&a);
+    cs_buf_addf(&a, "nightly --date 2026-10-05 --done %s/done", dir);
+    night(env.ptr, a.ptr, 4, &out, &err);
+
+    /* One line per file, in name order. */
+    cs_buf_addf(&x, "inbox 'notes.json': neither conversation records nor "
+                "Vapi, Retell, PolyAI or LiveKit payloads (line 1: field "
+                "'id': missing); 0 stored, 1 rejected; moved to %s/done/"
+                "notes.json\n", dir);
+    expect_in(out, x.ptr);
+    cs_buf_reset(&x);
+    cs_buf_addf(&x, "callscope: warning: inbox file '%s/var/inbox/notes.json'"
+                " holds neither conversation records nor Vapi, Retell, "
+                "PolyAI or LiveKit payloads (line 1: field 'id': missing): "
+                "nothing stored, moved to %s/done/notes.json", dir, dir);
+    expect_in(err, x.ptr);
+    cs_buf_reset(&x);
+    cs_buf_addf(&x, "inbox 'records.jsonl': conversation records; 2 stored, "
+                "0 rejected; moved to %s/done/records.jsonl\n", dir);
+    expect_in(out, x.ptr);
+    cs_buf_reset(&x);
+    cs_buf_addf(&x, "inbox 'vapi-report.json': read as vapi: 1 payloads; 1 "
+                "stored, 0 rejected; moved to %s/done/vapi-report.json\n",
+                dir);
+    expect_in(out, x.ptr);
+    /* Ended, then analysed: the analysed record is the one kept. */
+    expect_in(out, "inbox 'retell-hooks.jsonl': read as retell: 5 payloads, "
+                   "2 skipped (call_started 1, transcript_updated 1), 1 kept "
+                   "the analysed record already read; 2 stored, 0 rejected; "
+                   "moved to ");
+    expect_in(out, "inbox 'livekit-1.jsonl': read as livekit: 6 payloads, 2 "
+                   "skipped (track_published 2), 0 room(s) completed, 1 "
+                   "pending (4 events kept); 0 stored, 0 rejected; moved "
+                   "to ");
+    expect_in(out, "inbox 'README.txt': not read (not *.jsonl or *.json, or "
+                   ".gz of either); left in the inbox\n");
+    expect_in(err, "README.txt' is not read");
+    expect_in(out, "ingested 5 conversations from 5 file(s): 15 lines, 1 "
+                   "rejected (rejects: ");
+    /* The rest of the night ran on them. */
+    expect_in(out, "scored 4 conversations");
+    expect_in(out, "report for 2026-10-05 in ");
+    free(out);
+    free(err);
+
+    /* Stored: the records, the Vapi call, the Retell call (analysed). */
+    before = stored(db, "");
+    assert_int_equal(th_sql_long(db, "SELECT count(*) FROM conversations"),
+                     4);
+    assert_int_equal(th_sql_long(db, "SELECT count(*) FROM conversations "
+                                     "WHERE tenant = 'acme' AND id IN "
+                                     "('hand-1', 'hand-2')"), 2);
+    v = th_sql(db, "SELECT agent || ' ' || outcome || ' ' || n_turns FROM "
+                   "conversations WHERE id = "
+                   "'c7f1c3b2-1d2e-4a5b-9c8d-0a1b2c3d4e01'");
+    assert_string_equal(v, "Acme Reception v3 answered 4");
+    free(v);
+    v = th_sql(db, "SELECT agent || ' ' || caller || ' ' || (metadata #>> "
+                   "'{retell,analyzed}') FROM conversations WHERE id = "
+                   "'call_a1b2c3d4e5f60718293a4b5c6d7e8f16'");
+    assert_string_equal(v, "Acme Receptionist +14155550123 true");
+    free(v);
+    /* The LiveKit room waits, its events held. */
+    assert_int_equal(th_sql_long(db, "SELECT count(*) FROM import_pending"),
+                     4);
+    /* Archived, all but the file not named as input. */
+    assert_true(exists_in(dir, "done/records.jsonl"));
+    assert_true(exists_in(dir, "done/vapi-report.json"));
+    assert_true(exists_in(dir, "done/retell-hooks.jsonl"));
+    assert_true(exists_in(dir, "done/livekit-1.jsonl"));
+    assert_true(exists_in(dir, "done/notes.json"));
+    assert_false(exists_in(dir, "var/inbox/notes.json"));
+    assert_true(exists_in(dir, "var/inbox/README.txt"));
+    /* The bad file's reason is in the rejects file. */
+    cs_buf_reset(&x);
+    cs_buf_addf(&x, "cat %s/var/rejects/nightly-*.jsonl", dir);
+    assert_int_equal(th_sh(x.ptr, &v), 0);
+    cs_buf_reset(&x);
+    cs_buf_addf(&x, "{\"file\":\"%s/var/inbox/notes.json\",\"line\":1,"
+                "\"reason\":\"field 'id': missing\"", dir);
+    expect_in(v, x.ptr);
+    free(v);
+
+    /* The next night: the same files again, and the room's end. */
+    vendor_inbox(dir);
+    put_fixture(dir, "livekit/answered_contained/input", "livekit-2.jsonl",
+                6, 0);
+    night(env.ptr, a.ptr, 4, &out, &err);
+    cs_buf_reset(&x);
+    cs_buf_addf(&x, "moved to %s/done/vapi-report-2.json\n", dir);
+    expect_in(out, x.ptr);
+    expect_in(out, "inbox 'livekit-2.jsonl': read as livekit: 4 payloads, 1 "
+                   "room(s) completed, 0 pending (0 events kept); 1 stored");
+    /* The call_ended of the first night's call does not replace it. */
+    expect_in(out, "2 kept the analysed record already read; 1 stored");
+    free(out);
+    free(err);
+    assert_int_equal(th_sql_long(db, "SELECT count(*) FROM conversations"),
+                     5);
+    assert_int_equal(th_sql_long(db, "SELECT count(*) FROM conversations "
+                                     "WHERE id = 'RM_Answered0001' AND "
+                                     "outcome = 'answered'"), 1);
+    assert_int_equal(th_sql_long(db, "SELECT count(*) FROM import_pending"),
+                     0);
+    after = stored(db, "WHERE id <> 'RM_Answered0001'");
+    assert_string_equal(before, after);
+    /* Both nights' files kept, none over another. */
+    assert_true(exists_in(dir, "done/vapi-report.json"));
+    assert_true(exists_in(dir, "done/vapi-report-2.json"));
+    assert_true(exists_in(dir, "done/retell-hooks-2.jsonl"));
+    assert_true(exists_in(dir, "done/records-2.jsonl"));
+    assert_true(exists_in(dir, "done/notes-2.json"));
+    assert_true(exists_in(dir, "done/livekit-2.jsonl"));
+    free(before);
+    free(after);
+    free(db);
+    th_rmtree(dir);
+    free(dir);
+    cs_buf_release(&env);
+    cs_buf_release(&a);
+    cs_buf_release(&x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -359,6 +615,7 @@ int main(void)
             test_pipeline__nightly_ingests_inbox_and_writes_reports),
         cmocka_unit_test(test_pipeline__nightly_stops_on_sigterm),
         cmocka_unit_test(test_pipeline__nightly_bad_config_does_no_work),
+        cmocka_unit_test(test_pipeline__nightly_imports_vendor_files),
     };
 
     return cmocka_run_group_tests_name("pipeline", tests, NULL, NULL);

@@ -168,6 +168,17 @@ int cs_cli_import_run(struct cs_ctx *ctx, const char *cmd, int format,
                       const char *rejects_opt, const struct cs_cli_load *l,
                       int argc, char **argv);
 
+/*
+ * Appends the import part of a summary line, what ingest's line does not
+ * say: "read as vapi (1 file), retell (2 files): 9 payloads, 3 skipped
+ * (call_started 3), ..." (`with_files` 0: without the file counts, for
+ * the line of one file).
+ */
+struct cs_buf;
+struct cs_import_stats;
+void cs_cli_import_clause(struct cs_buf *b, const struct cs_import_stats *is,
+                          int with_files);
+
 /* An agreement as JSON: n, accuracy and kappa (null for n = 0), labels,
  * confusion (rows the reference), disagreements. New. */
 struct cs_agreement;

@@ -91,8 +91,8 @@ static void print_json(const struct cs_ingest_stats *s,
     json_decref(o);
 }
 
-/* The import part of a summary line: what ingest's line does not say. */
-static void import_clause(struct cs_buf *b, const struct cs_import_stats *is)
+void cs_cli_import_clause(struct cs_buf *b, const struct cs_import_stats *is,
+                          int with_files)
 {
     int any = 0;
 
@@ -100,10 +100,11 @@ static void import_clause(struct cs_buf *b, const struct cs_import_stats *is)
     for (int f = CS_IMPORT_VAPI; f < CS_IMPORT_N_FORMATS; f++) {
         if (!is->files[f])
             continue;
-        cs_buf_addf(b, "%s %s (%llu file%s)", any ? "," : "",
-                    cs_import_format_name(f),
-                    (unsigned long long)is->files[f],
-                    is->files[f] == 1 ? "" : "s");
+        cs_buf_addf(b, "%s %s", any ? "," : "", cs_import_format_name(f));
+        if (with_files)
+            cs_buf_addf(b, " (%llu file%s)",
+                        (unsigned long long)is->files[f],
+                        is->files[f] == 1 ? "" : "s");
         any = 1;
     }
     cs_buf_addf(b, ": %llu payloads", (unsigned long long)is->payloads);
@@ -202,14 +203,14 @@ int cs_cli_import_run(struct cs_ctx *ctx, const char *cmd, int format,
     } else if (strcmp(cmd, "ingest") == 0) {
         cs_cli_print_ingest(&stats, rejects, cs_now() - t0, 0);
         if (vendor) {
-            import_clause(&line, is);
+            cs_cli_import_clause(&line, is, 1);
             printf("%s\n", line.ptr);
         }
     } else {
         cs_buf_addf(&line, "imported %llu conversations from %llu file(s), ",
                     (unsigned long long)stats.loaded,
                     (unsigned long long)stats.files);
-        import_clause(&line, is);
+        cs_cli_import_clause(&line, is, 1);
         cs_buf_addf(&line, ", %llu rejected",
                     (unsigned long long)stats.rejected);
         if (stats.files_failed)

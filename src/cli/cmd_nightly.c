@@ -14,19 +14,27 @@
 static const struct cs_opt_cmd doc = {
     .name = "nightly",
     .usage = "callscope nightly [OPTIONS]",
-    .about = "The nightly job: ingests every *.jsonl[.gz] of the inbox "
-             "(moving each\n"
-             "file read to the done folder), scores what is new or stale "
-             "against\n"
-             "the rubrics (refusing to start on an invalid rubric set), then\n"
-             "writes the day's KPIs (with the previous day and the same "
-             "weekday a\n"
-             "week earlier), the alerts, a rolling period summary and each\n"
-             "tenant's daily PDF under REPORTS_DIR, mails each PDF to its\n"
-             "tenant's recipients, sends the alerts due (mail and webhook) "
-             "and\nwrites REPORTS_DIR/metrics/callscope_nightly.prom. What "
-             "was mailed for\nthe day is not mailed again unless --force. "
-             "One run at a time (a\nPostgreSQL advisory lock).",
+    .about = "The nightly job: ingests every *.jsonl and *.json (or .gz) "
+             "file of the\n"
+             "inbox, conversation records or Vapi, Retell, PolyAI and "
+             "LiveKit payloads\n"
+             "(detected and converted as `import` does), moving each file "
+             "read to the\n"
+             "done folder; scores what is new or stale against the rubrics "
+             "(refusing\n"
+             "to start on an invalid rubric set), then writes the day's KPIs "
+             "(with the\n"
+             "previous day and the same weekday a week earlier), the alerts, "
+             "a rolling\n"
+             "period summary and each tenant's daily PDF under REPORTS_DIR, "
+             "mails each\n"
+             "PDF to its tenant's recipients, sends the alerts due (mail and "
+             "webhook)\n"
+             "and writes REPORTS_DIR/metrics/callscope_nightly.prom. What was "
+             "mailed\n"
+             "for the day is not mailed again unless --force. One run at a "
+             "time (a\n"
+             "PostgreSQL advisory lock).",
     .exits = "Exit: 0 ok, 1 error, 2 usage, 3 invalid config or rubric set, "
              "4 some\ninput rejected, evaluations, reports or deliveries "
              "failed, 5 another\nnightly run holds the lock, 6 stopped by "
@@ -61,6 +69,49 @@ static const char *not_run(const char *stage)
             return left[i].rest;
     }
     return "nothing was done";
+}
+
+/* One line per inbox file: what it was read as, what it gave, where it
+ * went. */
+static void print_files(const struct cs_nightly_result *res)
+{
+    for (size_t i = 0; i < res->n_files; i++) {
+        const struct cs_nightly_file *f = &res->files[i];
+        struct cs_buf b = CS_BUF_INIT;
+
+        cs_buf_addf(&b, "inbox '%s': ", f->name);
+        if (!f->read) {
+            cs_buf_adds(&b, "not read (not *.jsonl or *.json, or .gz of "
+                        "either)");
+        } else if (!f->ingest.files && !f->ingest.files_failed) {
+            cs_buf_adds(&b, "not read: the ingest stopped before it");
+        } else if (!f->ingest.files) {
+            cs_buf_adds(&b, "could not be read (see the error)");
+        } else {
+            if (f->unrecognised)
+                cs_buf_addf(&b, "neither conversation records nor Vapi, "
+                            "Retell, PolyAI or LiveKit payloads (line %ld: "
+                            "%s)", f->ingest.first_reject_line,
+                            f->ingest.first_reject);
+            else if (f->format == CS_IMPORT_CANONICAL)
+                cs_buf_adds(&b, "conversation records");
+            else if (f->format == CS_IMPORT_AUTO)
+                cs_buf_adds(&b, "no conversation in it");
+            else
+                cs_cli_import_clause(&b, &f->import, 0);
+            cs_buf_addf(&b, "; %llu stored, %llu rejected",
+                        (unsigned long long)f->ingest.loaded,
+                        (unsigned long long)f->ingest.rejected);
+            if (f->ingest.files_failed)
+                cs_buf_adds(&b, ", not read to the end (see the error)");
+        }
+        if (f->archived)
+            cs_buf_addf(&b, "; moved to %s", f->archived);
+        else
+            cs_buf_adds(&b, "; left in the inbox");
+        printf("%s%s\n", b.ptr, cs_cli_stopped_clause(&f->ingest));
+        cs_buf_release(&b);
+    }
 }
 
 int cs_cmd_nightly(int argc, char **argv, struct cs_ctx *ctx)
@@ -138,6 +189,7 @@ int cs_cmd_nightly(int argc, char **argv, struct cs_ctx *ctx)
     o.rejects_path = rejects;
     cs_sig_catch();
     ret = cs_nightly_run(&res, ctx->st, ctx->cfg, &o, &err);
+    print_files(&res);
     if (res.ingest.files || res.ingest.files_failed)
         cs_cli_print_ingest(&res.ingest, rejects, res.ingest_seconds, 0);
     stopped_in_score = res.stage && strcmp(res.stage, "score") == 0 &&

@@ -145,13 +145,32 @@ static json_t *excerpt(const char *s, size_t len, size_t max)
     return json_null();
 }
 
+/* Copies `s` into out[n], cut before a character that does not fit
+ * (UTF-8). */
+static void copy_cut(char *out, size_t n, const char *s)
+{
+    size_t len = strlen(s);
+
+    if (len >= n) {
+        len = n - 1;
+        while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
+            len--;
+    }
+    memcpy(out, s, len);
+    out[len] = '\0';
+}
+
 static void reject_locked(struct run *r, const char *file, long line,
                           const char *reason, const char *raw,
                           size_t raw_len)
 {
     json_t *o;
 
-    r->stats->rejected++;
+    if (r->stats->rejected++ == 0) {
+        r->stats->first_reject_line = line;
+        copy_cut(r->stats->first_reject, sizeof(r->stats->first_reject),
+                 reason);
+    }
     if (r->messages < r->opts->max_messages)
         cs_log(CS_LOG_WARN, "%s:%ld: %s", file, line, reason);
     else if (r->messages == r->opts->max_messages)

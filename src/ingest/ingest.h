@@ -72,6 +72,9 @@ struct cs_ingest_stats {
     uint64_t bytes;             /* bytes of the lines seen */
     int interrupted;            /* the signal that stopped the reading (the
                                    lines read before it are stored), or 0 */
+    long first_reject_line;     /* the first reject's line and reason (""
+                                   when none), for one-line summaries */
+    char first_reject[256];
 };
 
 /* 1 when a file name is an input file: *.jsonl or *.jsonl.gz. */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "base/buf.h"
 #include "base/fmt.h"
@@ -22,11 +23,92 @@
 #include "report/render.h"
 #include "store/deliveries.h"
 
+/* The inbox's regular files (sub-folders are not read). */
 static int inbox_file(void *ctx, const char *dir, const char *name)
 {
+    struct cs_buf p = CS_BUF_INIT;
+    struct stat sb;
+    int ok;
+
     (void)ctx;
-    (void)dir;
-    return cs_ingest_wanted(name);
+    cs_buf_addf(&p, "%s/%s", dir, name);
+    ok = stat(p.ptr, &sb) == 0 && S_ISREG(sb.st_mode);
+    cs_buf_release(&p);
+    return ok;
+}
+
+static void add_stats(struct cs_ingest_stats *sum,
+                      const struct cs_ingest_stats *s)
+{
+    sum->interrupted = s->interrupted;
+    sum->files += s->files;
+    sum->files_failed += s->files_failed;
+    sum->lines += s->lines;
+    sum->loaded += s->loaded;
+    sum->rejected += s->rejected;
+    sum->bytes += s->bytes;
+}
+
+/* What the file was read as: the format its importer counted, else
+ * canonical when records of it were stored (a file of records whose
+ * first line is bad), else CS_IMPORT_AUTO. */
+static enum cs_import_format read_as(const struct cs_import_stats *is,
+                                     const struct cs_ingest_stats *s)
+{
+    for (int f = CS_IMPORT_CANONICAL; f < CS_IMPORT_N_FORMATS; f++) {
+        if (is->files[f])
+            return (enum cs_import_format)f;
+    }
+    return s->loaded ? CS_IMPORT_CANONICAL : CS_IMPORT_AUTO;
+}
+
+/*
+ * Ingests one inbox file into *f as `callscope import` would (its own
+ * importer: detection, conversion, rejects, LiveKit's held events through
+ * `lookup`), then archives it unless it was not read whole.
+ */
+static int ingest_file(struct cs_nightly_file *f, struct cs_store *st,
+                       struct cs_store *lookup,
+                       const struct cs_import_opts *imo,
+                       struct cs_ingest_opts *io,
+                       const struct cs_nightly_opts *o, struct cs_err *err)
+{
+    struct cs_importer *imp = NULL;
+    struct cs_buf src = CS_BUF_INIT;
+    struct cs_err e2 = {0, ""};
+    char *path;
+    int ret;
+
+    cs_buf_addf(&src, "%s/%s", o->inbox, f->name);
+    path = src.ptr;
+    cs_importer_new(&imp, CS_IMPORT_AUTO, imo, lookup, NULL, err);
+    io->conv = cs_importer_conv(imp);
+    ret = cs_ingest_paths(&f->ingest, st, &path, 1, io, err);
+    if (!ret)
+        ret = cs_importer_done(imp, err);
+    f->import = *cs_importer_stats(imp);
+    f->import.skipped_kinds = json_deep_copy(f->import.skipped_kinds);
+    f->format = read_as(&f->import, &f->ingest);
+    f->unrecognised = f->format == CS_IMPORT_AUTO && f->ingest.rejected;
+    /* A file stopped halfway stays in the inbox for the next run
+     * (re-ingesting its first part is idempotent), as does one that could
+     * not be read; the others are archived, never over an earlier file of
+     * the same name. */
+    if (!ret && !f->ingest.interrupted && !f->ingest.files_failed) {
+        if (cs_fs_archive(&f->archived, src.ptr, o->done_dir, &e2))
+            cs_log(CS_LOG_WARN, "%s", e2.msg);
+    }
+    if (f->unrecognised)
+        cs_log(CS_LOG_WARN, "inbox file '%s' holds neither conversation "
+               "records nor Vapi, Retell, PolyAI or LiveKit payloads (line "
+               "%ld: %s): nothing stored, %s%s", src.ptr,
+               f->ingest.first_reject_line, f->ingest.first_reject,
+               f->archived ? "moved to " : "left in the inbox",
+               f->archived ? f->archived : "");
+    cs_importer_free(imp);
+    io->conv = NULL;
+    cs_buf_release(&src);
+    return ret;
 }
 
 /* Ingests the inbox file by file, moving each one read to done_dir. */
@@ -35,8 +117,10 @@ static int ingest_inbox(struct cs_nightly_result *res, struct cs_store *st,
                         const struct cs_nightly_opts *o, struct cs_err *err)
 {
     struct cs_ingest_opts io;
+    struct cs_import_opts imo;
+    struct cs_store *lookup = NULL;
     char **names = NULL;
-    size_t n = 0;
+    size_t n = 0, n_input = 0;
     int ret;
 
     ret = cs_fs_list_sorted(&names, &n, o->inbox, inbox_file, NULL, err);
@@ -51,43 +135,45 @@ static int ingest_inbox(struct cs_nightly_result *res, struct cs_store *st,
     io.max_line = (size_t)cfg->ingest_max_line_bytes;
     io.batch_rows = (size_t)cfg->ingest_batch_rows;
     io.max_messages = 20;
-    if (n)
-        ret = cs_fs_mkdirs(o->done_dir, err);
-    for (size_t i = 0; i < n && !ret; i++) {
-        struct cs_buf src = CS_BUF_INIT;
-        struct cs_ingest_stats s;
-        struct cs_err e2 = {0, ""};
-        char *path, *moved = NULL;
+    memset(&imo, 0, sizeof(imo));
+    imo.tenant_map = json_object_get(json_object_get(cfg->root,
+                                                     "importers"),
+                                     "tenant_map");
+    imo.retell_key = cfg->retell_api_key;
+    res->files = n ? cs_xcalloc(n, sizeof(*res->files)) : NULL;
+    for (size_t i = 0; i < n; i++) {
+        struct cs_nightly_file *f = &res->files[res->n_files++];
 
-        cs_buf_addf(&src, "%s/%s", o->inbox, names[i]);
-        path = src.ptr;
-        ret = cs_ingest_paths(&s, st, &path, 1, &io, err);
-        res->ingest.interrupted = s.interrupted;
-        res->ingest.files += s.files;
-        res->ingest.files_failed += s.files_failed;
-        res->ingest.lines += s.lines;
-        res->ingest.loaded += s.loaded;
-        res->ingest.rejected += s.rejected;
-        res->ingest.bytes += s.bytes;
-        /* A file stopped halfway stays in the inbox for the next run
-         * (re-ingesting its first part is idempotent). */
-        if (s.interrupted) {
-            cs_buf_release(&src);
-            break;
-        }
-        /* Archived, never over an earlier file of the same name. */
-        if (!ret && !s.files_failed) {
-            if (cs_fs_archive(&moved, src.ptr, o->done_dir, &e2) == 0)
-                res->files_moved++;
-            else
-                cs_log(CS_LOG_WARN, "%s", e2.msg);
-        }
-        free(moved);
-        cs_buf_release(&src);
+        f->name = names[i];
+        names[i] = NULL;
+        f->read = cs_ingest_wanted(f->name) || cs_ingest_whole(f->name);
+        if (f->read)
+            n_input++;
+        else
+            cs_log(CS_LOG_WARN, "inbox file '%s/%s' is not read: not a "
+                   "*.jsonl or *.json file (or .gz of either); left in the "
+                   "inbox", o->inbox, f->name);
     }
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
     free(names);
+    if (n_input)
+        ret = cs_fs_mkdirs(o->done_dir, err);
+    /* The importer looks things up (Retell's analysed records, LiveKit's
+     * held events) beside ingest's COPY: on a connection of its own. */
+    if (n_input && !ret)
+        ret = cs_store_open(&lookup, cfg, err);
+    for (size_t i = 0; i < res->n_files && !ret; i++) {
+        struct cs_nightly_file *f = &res->files[i];
+
+        if (!f->read)
+            continue;
+        ret = ingest_file(f, st, lookup, &imo, &io, o, err);
+        add_stats(&res->ingest, &f->ingest);
+        if (f->archived)
+            res->files_moved++;
+        if (f->ingest.interrupted)
+            break;
+    }
+    cs_store_close(lookup);
     return ret;
 }
 
@@ -392,6 +478,14 @@ int cs_nightly_run(struct cs_nightly_result *res, struct cs_store *st,
 
 void cs_nightly_result_release(struct cs_nightly_result *res)
 {
+    for (size_t i = 0; i < res->n_files; i++) {
+        free(res->files[i].name);
+        free(res->files[i].archived);
+        json_decref(res->files[i].import.skipped_kinds);
+    }
+    free(res->files);
+    res->files = NULL;
+    res->n_files = 0;
     free(res->report_dir);
     res->report_dir = NULL;
     cs_report_files_release(&res->pdfs);

@@ -6,6 +6,7 @@
 
 #include "base/err.h"
 #include "config/config.h"
+#include "import/run.h"
 #include "ingest/ingest.h"
 #include "mail/deliver.h"
 #include "pipeline/reports.h"
@@ -16,7 +17,8 @@
 
 struct cs_nightly_opts {
     const char *date;       /* the local day reported, "YYYY-MM-DD" */
-    const char *inbox;      /* folder of new *.jsonl[.gz] files */
+    const char *inbox;      /* folder of new files: conversation records
+                               or vendor payloads, *.jsonl, *.json, .gz */
     const char *done_dir;   /* where ingested files are moved */
     const char *rejects_path;
     int period_days;        /* the rolling summary ending at `date` */
@@ -24,8 +26,29 @@ struct cs_nightly_opts {
     int force;              /* mail again what was sent for this day */
 };
 
+/* One file of the inbox, as the ingest stage left it. */
+struct cs_nightly_file {
+    char *name;                 /* its name in the inbox (new) */
+    int read;                   /* 0: not an input file by its name (not
+                                   *.jsonl, *.json or .gz of either): not
+                                   read, left in the inbox */
+    enum cs_import_format format; /* what it was read as: CANONICAL, a
+                                   vendor's, or AUTO: neither */
+    int unrecognised;           /* read, but neither conversation records
+                                   nor a known vendor's payloads: nothing
+                                   stored, every document rejected
+                                   (ingest.first_reject says why) */
+    struct cs_ingest_stats ingest; /* its own counts */
+    struct cs_import_stats import; /* skipped_kinds: a new reference */
+    char *archived;             /* where it was moved (new), or NULL: left
+                                   in the inbox (unreadable, stopped
+                                   halfway, not read) */
+};
+
 struct cs_nightly_result {
     struct cs_ingest_stats ingest;
+    struct cs_nightly_file *files; /* the inbox's files, in name order */
+    size_t n_files;
     struct cs_score_stats score;
     uint64_t files_moved;
     double ingest_seconds;
@@ -47,8 +70,13 @@ struct cs_nightly_result {
 /*
  * Takes the job's advisory lock (CS_ELOCKED, saying who holds it, when
  * another nightly runs), then runs its stages, each safe to run again:
- * (1) ingest every file of the inbox and move each one read to the done
- * folder (a file that could not be read stays); (2) score what is new or
+ * (1) ingest every file of the inbox, each through the importer of
+ * `callscope import` (import/run.h: conversation records as they are,
+ * vendor payloads detected and converted, LiveKit rooms not finished kept
+ * in import_pending; a second store connection for its lookups), and
+ * move each one read to the done folder (a file that could not be read,
+ * or a file not named as input, stays; one that is neither records nor
+ * payloads is rejected, warned about and moved); (2) score what is new or
  * stale (every date); (3) write the day's KPIs with the previous day and
  * the same weekday a week earlier, and the rolling period's KPIs, as
  * JSON, CSV and a text table under REPORTS_DIR; (4) write the alerts
