@@ -410,8 +410,16 @@ static int try_mail(struct cs_mailer *m, const struct pending *p, int last,
             ret = cs_fs_write_atomic(p->target, msg, len, &e2);
         res.sent = ret == 0;
         res.retryable = 0;
-        snprintf(res.reply, sizeof(res.reply), "%s",
-                 ret ? e2.msg : "written to the outbox");
+        if (snprintf(res.reply, sizeof(res.reply), "%s",
+                     ret ? e2.msg : "written to the outbox") >=
+            (int)sizeof(res.reply)) {
+            /* Cut: never inside a UTF-8 sequence. */
+            size_t cut = sizeof(res.reply) - 1;
+
+            while (cut > 0 && ((unsigned char)res.reply[cut] & 0xC0) == 0x80)
+                cut--;
+            res.reply[cut] = '\0';
+        }
         ret = 0;
     } else {
         void *ctx[2] = {m, (void *)p};
