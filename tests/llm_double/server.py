@@ -17,7 +17,18 @@ Endpoints:
 Answers are deterministic: every enum choice is taken from a hash of the
 request's user messages and the property name, unless the transcript holds
 a marker "[[expect key=value]]" (value parsed as JSON when it parses, else
-taken as a string), which then decides that property.
+taken as a string), which then decides that property. A top-level property
+that may be null (anyOf with {"type": "null"}) is answered null unless its
+name appears in the user messages before "<transcript>" (the metrics the
+request names), as a model following callscope's instructions would.
+
+Usage is counted as providers count it: the prompt is the response schema
+(compact JSON; OpenAI renders it before the system message) followed by
+every message's content, and prompt_tokens is its length in characters / 4.
+A prompt cache like OpenAI's reports usage.prompt_tokens_details.
+cached_tokens: the longest prefix of the prompt, of 1,024 tokens or more
+in steps of 128, that an earlier request's prompt began with (--no-cache
+turns it off). completion_tokens is the answer's length / 4.
 
 Faults, by rate (drawn from a random.Random(--seed)):
     --p429 R      answer 429 with "Retry-After: --retry-after" (default 1;
@@ -128,6 +139,7 @@ class State:
         self.lock = threading.Lock()
         self.rng = random.Random(args.seed)
         self.seen = {}          # sha256(body) -> times seen
+        self.prefixes = set()   # sha256 of cacheable prompt prefixes
         self.n = 0
         self.stats = {
             "requests_total": 0,
@@ -141,6 +153,9 @@ class State:
             "bad_kinds": {k: 0 for k in BAD_KINDS},
             "invalid_requests": 0,
             "unauthorized": 0,
+            "prompt_tokens": 0,
+            "cached_tokens": 0,
+            "completion_tokens": 0,
         }
         self.log = None
         if args.log_file:
@@ -177,6 +192,34 @@ class State:
         with self.lock:
             bs = self.stats["by_status"]
             bs[str(code)] = bs.get(str(code), 0) + 1
+
+    def cached(self, prompt):
+        """Tokens of `prompt` an earlier prompt's cache covers (OpenAI's
+        rule: 1,024 tokens or more, in steps of 128), and remembers this
+        one's prefixes."""
+        step, first = 128 * 4, 1024 * 4
+        bounds = list(range(first, len(prompt) + 1, step))
+        digests = []
+        m = hashlib.sha256()
+        at = 0
+        for b in bounds:
+            m.update(prompt[at:b].encode("utf-8", "replace"))
+            at = b
+            digests.append(m.copy().hexdigest())
+        with self.lock:
+            hit = 0
+            if not self.args.no_cache:
+                for b, d in zip(bounds, digests):
+                    if d in self.prefixes:
+                        hit = b // 4
+            self.prefixes.update(digests)
+        return hit
+
+    def usage(self, prompt, cached, completion):
+        with self.lock:
+            self.stats["prompt_tokens"] += prompt
+            self.stats["cached_tokens"] += cached
+            self.stats["completion_tokens"] += completion
 
     def snapshot(self):
         with self.lock:
@@ -305,6 +348,7 @@ class Answerer:
     def __init__(self, user_text, all_text, leak=""):
         self.user = user_text
         self.leak = leak
+        self.named = user_text.split("<transcript>", 1)[0]
         self.expect = {}
         for key, raw in EXPECT_RE.findall(all_text):
             try:
@@ -335,6 +379,14 @@ class Answerer:
         if "enum" in s:
             return self.pick(name, s["enum"])
         for key in ("anyOf", "oneOf"):
+            nullable = [x for x in s.get(key, []) if x.get("type") != "null"]
+            if key in s and len(nullable) < len(s[key]):
+                # A property that may be null: null when top-level and not
+                # named in the request, else its other option.
+                if "." not in name and not re.search(
+                        r"\b%s\b" % re.escape(name), self.named):
+                    return None
+                return self.value(name, nullable[0])
             if key in s:
                 options = []
                 for sub in s[key]:
@@ -388,9 +440,32 @@ class Answerer:
         return out
 
 
+def entry_schema(sub):
+    """The object option of a nullable property, else `sub`."""
+    for x in sub.get("anyOf", []):
+        if x.get("type") == "object":
+            return x
+    return sub
+
+
 def break_answer(obj, schema, kind):
     """Returns content (a string) that violates `schema` in the named way."""
     props = schema.get("properties", {})
+    # An answer of nullable metric entries: break the first entry given.
+    for name, sub in props.items():
+        inner = entry_schema(sub)
+        if inner is sub or not isinstance(obj.get(name), dict):
+            continue
+        vs = inner.get("properties", {}).get("value", {})
+        if kind == "label_outside_enum" and "enum" in vs:
+            obj[name]["value"] = "definitely-not-a-label"
+            return json.dumps(obj)
+        if kind == "score_out_of_range" and vs.get("type") == "integer":
+            obj[name]["value"] = vs.get("maximum", 100) + 7
+            return json.dumps(obj)
+        if kind == "missing_property":
+            del obj[name]
+            return json.dumps(obj)
     if kind == "non_json_content":
         return "Sure! Here is my assessment: it went fine."
     if kind == "missing_property":
@@ -614,9 +689,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             content = break_answer(obj if schema is not None else {},
                                    schema or {}, kind)
 
-        prompt_chars = sum(len(content_text(m.get("content"))) for m in msgs)
-        prompt_tokens = max(1, prompt_chars // 4)
+        prompt = (json.dumps(schema, separators=(",", ":")) + "\n"
+                  if schema is not None else "")
+        prompt += "\n".join(content_text(m.get("content")) for m in msgs)
+        prompt_tokens = max(1, len(prompt) // 4)
+        cached_tokens = min(st.cached(prompt), prompt_tokens)
         completion_tokens = max(1, len(content) // 4)
+        st.usage(prompt_tokens, cached_tokens, completion_tokens)
         st.count("ok")
         self.reply(200, {
             "id": "chatcmpl-%016x" % h64(body.decode("utf-8", "replace")),
@@ -629,7 +708,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                          "finish_reason": "stop"}],
             "usage": {"prompt_tokens": prompt_tokens,
                       "completion_tokens": completion_tokens,
-                      "total_tokens": prompt_tokens + completion_tokens},
+                      "total_tokens": prompt_tokens + completion_tokens,
+                      "prompt_tokens_details": {
+                          "cached_tokens": cached_tokens}},
         })
 
 
@@ -667,6 +748,8 @@ def main():
                     "with")
     ap.add_argument("--explain-mode", default="ok", choices=EXPLAIN_MODES,
                     help="how explain requests are answered")
+    ap.add_argument("--no-cache", action="store_true",
+                    help="report no cached prompt tokens")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
     args.bad_kinds = [k for k in args.bad_kinds.split(",") if k]
