@@ -196,6 +196,27 @@ static const struct migration {
      " inputs jsonb NOT NULL);"
      "CREATE INDEX explanations_lookup ON explanations (tenant, metric, id);",
      NULL},
+    /* 30-39 belong to another branch; this one's go on at 40. */
+    {40, "llm_usage",
+     /* The prompt tokens a provider's cache served, per result (a
+      * request's share, as tokens_in), and what each scoring run's LLM
+      * requests used: estimates against what the provider counted (the
+      * dry run and the budget calibrate on it), cached tokens, cost. */
+     "ALTER TABLE results ADD COLUMN cached_tokens integer NOT NULL"
+     " DEFAULT 0;"
+     "CREATE TABLE llm_usage ("
+     " id bigserial PRIMARY KEY,"
+     " recorded_at timestamptz NOT NULL DEFAULT now(),"
+     " model text NOT NULL,"
+     " mode text NOT NULL CHECK (mode IN ('sync', 'batch')),"
+     " requests bigint NOT NULL,"
+     " prompt_est bigint NOT NULL,"
+     " prompt_tokens bigint NOT NULL,"
+     " cached_tokens bigint NOT NULL,"
+     " completion_tokens bigint NOT NULL,"
+     " metrics bigint NOT NULL,"
+     " cost double precision NOT NULL);"
+     "CREATE INDEX llm_usage_model ON llm_usage (model, id);", NULL},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
