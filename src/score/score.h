@@ -46,8 +46,23 @@ struct cs_score_stats {
     uint64_t http_tries;        /* on the wire, retries included */
     uint64_t tokens_in;
     uint64_t tokens_out;
+    uint64_t tokens_cached;     /* of tokens_in, served by a prompt cache */
     double cost;
     uint64_t left_for_later;    /* conversations not finished (max cost) */
+    /* The budget (max_cost): each request's estimated cost is reserved
+     * before it is sent and replaced by its cost when it answers, so
+     * cost <= max_cost + in_flight_error: what the requests in flight at
+     * the last reservation (max_in_flight_at_cap of them) cost beyond
+     * their estimates. */
+    double max_cost;
+    double in_flight_error;
+    unsigned max_in_flight_at_cap;
+    uint64_t calibrated_on;     /* recorded requests the estimates follow
+                                   (0: the built-in guesses) */
+    /* Dry runs: `cost` is synchronous without cache hits. */
+    double cost_batch;          /* at the batch prices */
+    double cost_cached;         /* with the cache hits to expect */
+    int cache_recorded;         /* hits as recorded (else: the prefix) */
     /* How far the run got: all the way when it ended well. */
     uint64_t todo;              /* conversations with something to do */
     uint64_t stored;            /* ... finished, every result committed */

@@ -120,6 +120,7 @@ int cs_score_walk_flush(struct cs_score_walk *wk, struct cs_err *err);
 struct cs_score_usage {
     long tokens_in;
     long tokens_out;
+    long tokens_cached;     /* of tokens_in, served by a prompt cache */
     double cost;
 };
 
