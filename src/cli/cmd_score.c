@@ -156,9 +156,11 @@ static int run(int argc, char **argv, struct cs_ctx *ctx, int rescore)
                                         : "only this metric (repeatable)"),
         CS_OPT_BOOL(0, "dry-run", &so.dry_run,
                     "LLM: print the requests, tokens and cost it would "
-                    "take, and send nothing"),
+                    "take (synchronous, at batch prices, with the expected "
+                    "cache hits), and send nothing"),
         CS_OPT_CALLBACK(0, "max-cost", &so.max_cost, "X",
-                        "LLM: start no request once X has been spent",
+                        "LLM: spend at most X (each request's estimated "
+                        "cost is reserved before it is sent)",
                         opt_max_cost),
         CS_OPT_BOOL(0, "rubrics-changed", &so.rubrics_changed,
                     "re-score metrics whose stored results carry another "
