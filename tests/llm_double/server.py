@@ -10,6 +10,13 @@ costs half a second per start).
 Endpoints:
     POST /v1/chat/completions   validates the request and answers from the
                                 request's response_format JSON schema
+    POST /v1/files              a multipart upload, purpose "batch"
+    POST /v1/batches            a batch of an uploaded file's request lines,
+                                answered at once as chat requests would be
+    GET  /v1/batches/{id}       its status: in_progress for --batch-polls
+                                looks, then --batch-outcome (completed;
+                                expired: half the lines answered; failed)
+    GET  /v1/files/{id}/content a file (the batch's output file)
     GET  /v1/models             the one model it serves
     GET  /stats                 the counters (also written to --stats-file)
     GET  /healthz               "ok"
@@ -145,6 +152,9 @@ class State:
             "requests_total": 0,
             "connections": 0,
             "chat_requests": 0,
+            "batch_files": 0,
+            "batches": 0,
+            "batch_requests": 0,
             "ok": 0,
             "by_path": {},
             "by_status": {},
@@ -565,6 +575,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.reply(200, st.snapshot())
         elif path == "/healthz":
             self.reply(200, "ok\n", "text/plain")
+        elif path.startswith("/v1/batches/") and \
+                path[12:] in self.server.batches.batches:
+            b = self.server.batches.batches[path[12:]]
+            b.setdefault("wait", st.args.batch_polls)
+            self.reply(200, self.server.batches.view(path[12:]))
+        elif path.startswith("/v1/files/") and path.endswith("/content") \
+                and path[10:-8] in self.server.batches.files:
+            self.reply(200, self.server.batches.files[path[10:-8]],
+                       "application/octet-stream")
         else:
             self.error(404, "no route for GET %s" % path)
 
@@ -575,6 +594,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
         body = self.read_body()
         _, times_seen, draw, bad_pick = st.begin("POST", path, self.headers,
                                                  body)
+        if path in ("/v1/files", "/v1/batches"):
+            try:
+                if path == "/v1/files":
+                    out = self.server.batches.upload(st, multipart_fields(
+                        self.headers.get("Content-Type"), body))
+                else:
+                    out = self.server.batches.create(
+                        st, json.loads(body.decode("utf-8")))
+            except BadRequest as e:
+                st.count("invalid_requests")
+                self.error(e.status, e.message, param=e.param)
+                return
+            self.reply(200, out)
+            return
         if path != "/v1/chat/completions":
             self.error(404, "no route for POST %s" % path)
             return
@@ -714,6 +747,144 @@ class Handler(http.server.BaseHTTPRequestHandler):
         })
 
 
+def batch_completion(st, req, body_text):
+    """The chat completion a batch line's body gets: answered as a
+    synchronous request without faults, usage counted the same way
+    (the double's prompt cache included)."""
+    rf_kind = validate(req, st.args)
+    msgs = req["messages"]
+    all_text = "\n".join(content_text(m.get("content")) for m in msgs)
+    user_text = "\n".join(content_text(m.get("content")) for m in msgs
+                          if m.get("role") == "user")
+    schema = None
+    if rf_kind == "json_schema":
+        schema = req["response_format"]["json_schema"]["schema"]
+    ans = Answerer(user_text, all_text, st.args.leak or "")
+    if schema is not None:
+        content = json.dumps(ans.obj(schema))
+    else:
+        content = "This is the double's answer."
+    prompt = (json.dumps(schema, separators=(",", ":")) + "\n"
+              if schema is not None else "")
+    prompt += "\n".join(content_text(m.get("content")) for m in msgs)
+    prompt_tokens = max(1, len(prompt) // 4)
+    cached_tokens = min(st.cached(prompt), prompt_tokens)
+    completion_tokens = max(1, len(content) // 4)
+    st.usage(prompt_tokens, cached_tokens, completion_tokens)
+    return {
+        "id": "chatcmpl-%016x" % h64(body_text),
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": req["model"],
+        "choices": [{"index": 0,
+                     "message": {"role": "assistant", "content": content},
+                     "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": prompt_tokens,
+                  "completion_tokens": completion_tokens,
+                  "total_tokens": prompt_tokens + completion_tokens,
+                  "prompt_tokens_details": {"cached_tokens": cached_tokens}},
+    }
+
+
+def multipart_fields(ctype, body):
+    """{name: bytes} of a multipart/form-data body."""
+    m = re.search(r'boundary="?([^";]+)"?', ctype or "")
+    if not m:
+        raise BadRequest(400, "not multipart/form-data", "file")
+    out = {}
+    for part in body.split(b"--" + m.group(1).encode())[1:]:
+        if part.startswith(b"--"):
+            break
+        head, _, data = part.partition(b"\r\n\r\n")
+        n = re.search(rb'name="([^"]*)"', head)
+        if n:
+            out[n.group(1).decode()] = data[:-2] if data.endswith(
+                b"\r\n") else data
+    return out
+
+
+class Batches:
+    """The Files and Batch APIs, enough for callscope: a file uploaded with
+    purpose "batch", a batch made of it (answered at once, line by line,
+    as synchronous requests would be), its status ("in_progress" for the
+    first --batch-polls looks, then --batch-outcome: completed, expired
+    or failed), its output file. An expired batch has answered the first
+    half of its lines."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.files = {}
+        self.batches = {}
+        self.n = 0
+
+    def new_id(self, prefix):
+        with self.lock:
+            self.n += 1
+            return "%s-%d" % (prefix, self.n)
+
+    def upload(self, st, fields):
+        if fields.get("purpose", b"").decode() != "batch" or \
+                "file" not in fields:
+            raise BadRequest(400, "purpose must be batch, with a file",
+                             "purpose")
+        fid = self.new_id("file")
+        self.files[fid] = fields["file"]
+        st.count("batch_files")
+        return {"id": fid, "object": "file", "purpose": "batch",
+                "bytes": len(fields["file"])}
+
+    def create(self, st, req):
+        fid = req.get("input_file_id")
+        if fid not in self.files or \
+                req.get("endpoint") != "/v1/chat/completions" or \
+                req.get("completion_window") != "24h":
+            raise BadRequest(400, "bad batch request", "input_file_id")
+        outcome = st.args.batch_outcome
+        lines = [x for x in self.files[fid].decode().split("\n") if x]
+        if outcome == "expired":
+            lines = lines[:len(lines) // 2]
+        out = []
+        if outcome != "failed":
+            for x in lines:
+                line = json.loads(x)
+                if line.get("method") != "POST" or \
+                        line.get("url") != "/v1/chat/completions":
+                    raise BadRequest(400, "bad batch line", "url")
+                body = batch_completion(st, line["body"], json.dumps(
+                    line["body"]))
+                st.count("batch_requests")
+                out.append(json.dumps({
+                    "id": "batch_req_%d" % len(out),
+                    "custom_id": line["custom_id"],
+                    "response": {"status_code": 200, "body": body},
+                    "error": None}))
+        bid = self.new_id("batch")
+        ofid = None
+        if out:
+            ofid = self.new_id("file")
+            self.files[ofid] = ("\n".join(out) + "\n").encode()
+        self.batches[bid] = {"id": bid, "object": "batch",
+                             "endpoint": "/v1/chat/completions",
+                             "input_file_id": fid,
+                             "completion_window": "24h",
+                             "polls": 0, "final": outcome,
+                             "final_output": ofid}
+        st.count("batches")
+        return self.view(bid, count=False)
+
+    def view(self, bid, count=True):
+        b = self.batches[bid]
+        if count:
+            b["polls"] += 1
+        done = b["polls"] > b.get("wait", 0) and count
+        v = {k: b[k] for k in ("id", "object", "endpoint", "input_file_id",
+                               "completion_window")}
+        v["status"] = b["final"] if done else "in_progress"
+        v["output_file_id"] = b["final_output"] if done else None
+        v["error_file_id"] = None
+        return v
+
+
 class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128   # the default 5 drops bursts of connections
@@ -750,6 +921,11 @@ def main():
                     help="how explain requests are answered")
     ap.add_argument("--no-cache", action="store_true",
                     help="report no cached prompt tokens")
+    ap.add_argument("--batch-polls", type=int, default=0,
+                    help="looks at a batch that say in_progress first")
+    ap.add_argument("--batch-outcome", default="completed",
+                    choices=("completed", "expired", "failed"),
+                    help="how batches end")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
     args.bad_kinds = [k for k in args.bad_kinds.split(",") if k]
@@ -760,6 +936,7 @@ def main():
         ap.error("fault rates add up to more than 1")
 
     srv = Server(("127.0.0.1", 0), Handler)
+    srv.batches = Batches()
     srv.state = State(args)
 
     def stop(signum, frame):
