@@ -566,6 +566,157 @@ static void test_llm_scoring__dry_run_costs_three_ways(void **state)
     cs_buf_release(&cmd);
 }
 
+/* The numbers of the "LLM batch: ..." line. */
+struct batch_line {
+    unsigned long long ended, answers, running, used, waiting, queued, made;
+    double cost;
+};
+
+static void batch_line(struct batch_line *b, const char *out)
+{
+    const char *at = strstr(out, "LLM batch: ");
+
+    assert_non_null(at);
+    assert_int_equal(sscanf(at, "LLM batch: %llu batches ended (%llu answers "
+                            "collected), %llu still running; %llu answers "
+                            "used (cost %lf), %llu conversations waiting; "
+                            "%llu requests in %llu new batches", &b->ended,
+                            &b->answers, &b->running, &b->used, &b->cost,
+                            &b->waiting, &b->queued, &b->made), 8);
+}
+
+/* score --batch: the requests go to the Batch API as one file, the ids
+ * are stored; later runs look, and once the batch completed, validate
+ * and store its answers as the synchronous path does. */
+static void test_llm_scoring__batch_submit_poll_collect(void **state)
+{
+    struct th_env *f = *state;
+    const char *args[] = {"--latency-ms", "5", "--batch-polls", "1", NULL};
+    struct batch_line b;
+    char *out = NULL, *v;
+    json_t *stats;
+    long n;
+
+    start(f, args, BUDGET_PRICES);
+    starter_env(f, 60);
+    n = sql_long(f, "SELECT count(*) FROM conversations WHERE n_turns > 0");
+    /* 1: a batch of one request per conversation with turns */
+    {
+        char *e = NULL;
+        int rc = th_run(f->env.ptr, "score --batch", &out, &e);
+
+        if (rc)
+            print_message("%s%s", out, e);
+        free(e);
+        assert_int_equal(rc, 0);
+    }
+    print_message("%s", out);
+    batch_line(&b, out);
+    assert_int_equal(b.queued, n);
+    assert_int_equal(b.made, 1);
+    free(out);
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM llm_batches WHERE "
+                                 "status = 'submitted' AND provider_id IS "
+                                 "NOT NULL AND input_file_id IS NOT NULL"),
+                     1);
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM llm_batch_requests"),
+                     n);
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM results WHERE "
+                                 "evaluator LIKE 'llm:%' AND value <> "
+                                 "'\"not_applicable\"'"), 0);
+    /* 2: still running; nothing asked again, not even synchronously */
+    assert_int_equal(th_run(f->env.ptr, "score", &out, NULL), 0);
+    batch_line(&b, out);
+    assert_int_equal(b.waiting, n);
+    assert_int_equal(b.queued, 0);
+    free(out);
+    assert_int_equal(th_run(f->env.ptr, "score --batch", &out, NULL), 0);
+    batch_line(&b, out);
+    assert_int_equal(b.running, 1);
+    assert_int_equal(b.waiting, n);
+    assert_int_equal(b.queued, 0);
+    free(out);
+    /* 3: completed: every answer validated and stored */
+    assert_int_equal(th_run(f->env.ptr, "score --batch", &out, NULL), 0);
+    print_message("%s", out);
+    batch_line(&b, out);
+    assert_int_equal(b.ended, 1);
+    assert_int_equal(b.answers, n);
+    assert_int_equal(b.used, n);
+    assert_int_equal(b.queued, 0);
+    assert_true(b.cost > 0);
+    free(out);
+    stats = th_double_stop(&f->dbl);
+    assert_int_equal(stat_of(stats, "chat_requests"), 0);
+    assert_int_equal(stat_of(stats, "batches"), 1);
+    assert_int_equal(stat_of(stats, "batch_requests"), n);
+    json_decref(stats);
+    v = th_sql(f->db, "SELECT DISTINCT evaluator FROM results WHERE value "
+                      "<> '\"not_applicable\"' AND evaluator LIKE 'llm:%'");
+    assert_string_equal(v, "llm:judge-1");
+    free(v);
+    assert_int_equal(sql_long(f, "SELECT count(DISTINCT conversation_id) "
+                                 "FROM results WHERE evaluator = "
+                                 "'llm:judge-1' AND value <> "
+                                 "'\"not_applicable\"'"), n);
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM results WHERE value "
+                                 "= '\"error\"'"), 0);
+    /* the answers are used up; the usage is recorded as batch */
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM llm_batch_requests"),
+                     0);
+    assert_int_equal(sql_long(f, "SELECT sum(requests) FROM llm_usage WHERE "
+                                 "mode = 'batch'"), n);
+    {
+        struct cs_buf q = CS_BUF_INIT;
+
+        cs_buf_addf(&q, "SELECT count(*) FROM llm_batches WHERE status = "
+                    "'completed' AND requests = %ld AND answered = %ld", n,
+                    n);
+        assert_int_equal(sql_long(f, q.ptr), 1);
+        cs_buf_release(&q);
+    }
+}
+
+/* An expired batch answered half of its requests: those are stored, the
+ * rest goes in a new batch. A batch whose run died before submitting it
+ * is dropped and its conversations asked again. */
+static void test_llm_scoring__batch_expired_requeues(void **state)
+{
+    struct th_env *f = *state;
+    const char *args[] = {"--latency-ms", "5", "--batch-outcome", "expired",
+                          NULL};
+    struct batch_line b;
+    char *out = NULL;
+    long n;
+
+    start(f, args, BUDGET_PRICES);
+    starter_env(f, 40);
+    n = sql_long(f, "SELECT count(*) FROM conversations WHERE n_turns > 0");
+    assert_int_equal(th_run(f->env.ptr, "score --batch", &out, NULL), 0);
+    free(out);
+    assert_int_equal(th_run(f->env.ptr, "score --batch", &out, NULL), 0);
+    print_message("%s", out);
+    batch_line(&b, out);
+    assert_int_equal(b.ended, 1);
+    assert_int_equal(b.used, n / 2);
+    assert_int_equal(b.queued, n - n / 2);
+    assert_int_equal(b.made, 1);
+    free(out);
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM llm_batches WHERE "
+                                 "status = 'expired'"), 1);
+    /* a batch left preparing by a run that died */
+    assert_int_equal(sql_long(f, "WITH b AS (INSERT INTO llm_batches (model,"
+                                 " base_url, status) VALUES ('judge-1', 'x',"
+                                 " 'preparing') RETURNING id) INSERT INTO "
+                                 "llm_batch_requests SELECT b.id, c.tenant, "
+                                 "c.id, 'h', 'cs-h', 1, 1 FROM b, "
+                                 "conversations c LIMIT 1 RETURNING 1"), 1);
+    assert_int_equal(th_run(f->env.ptr, "score --batch", &out, NULL), 0);
+    free(out);
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM llm_batches WHERE "
+                                 "status = 'preparing'"), 0);
+}
+
 /* Three processes at once, one killed with SIGKILL midway; a rerun
  * finishes: every (conversation, metric) is stored exactly once. */
 static void test_llm_scoring__scale_out_survives_kill(void **state)
@@ -1082,6 +1233,8 @@ int main(void)
         TH_ENV_TEST(test_llm_scoring__prompt_prefix_is_cached),
         TH_ENV_TEST(test_llm_scoring__max_cost_holds_with_16_in_flight),
         TH_ENV_TEST(test_llm_scoring__dry_run_costs_three_ways),
+        TH_ENV_TEST(test_llm_scoring__batch_submit_poll_collect),
+        TH_ENV_TEST(test_llm_scoring__batch_expired_requeues),
         TH_ENV_TEST(test_llm_scoring__scale_out_survives_kill),
         TH_ENV_TEST(test_llm_scoring__stored_evidence_is_redacted),
         TH_ENV_TEST(

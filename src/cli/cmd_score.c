@@ -131,9 +131,21 @@ void cs_cli_print_llm(const struct cs_score_stats *s, int failed)
                                   (double)s->tokens_in
                             : 0.0,
                (unsigned long long)s->tokens_out, s->cost,
-               s->left_for_later && !s->interrupted && !failed
+               s->cap_reached && !s->interrupted && !failed
                    ? "; max cost reached, the rest is left for a later run"
                    : "");
+    if (s->batches_ended || s->batches_open || s->batch_queued ||
+        s->batch_pending || s->batch_used || s->batches_submitted)
+        printf("LLM batch: %llu batches ended (%llu answers collected), "
+               "%llu still running; %llu answers used (cost %.4f), %llu "
+               "conversations waiting; %llu requests in %llu new batches\n",
+               (unsigned long long)s->batches_ended,
+               (unsigned long long)s->batch_answers,
+               (unsigned long long)s->batches_open,
+               (unsigned long long)s->batch_used, s->batch_cost,
+               (unsigned long long)s->batch_pending,
+               (unsigned long long)s->batch_queued,
+               (unsigned long long)s->batches_submitted);
     if (s->max_cost > 0 && s->requests)
         printf("LLM budget: max cost %.4f, spent %.4f; the %u requests in "
                "flight at the last reservation cost %+.4f beyond their "
@@ -158,6 +170,10 @@ static int run(int argc, char **argv, struct cs_ctx *ctx, int rescore)
                     "LLM: print the requests, tokens and cost it would "
                     "take (synchronous, at batch prices, with the expected "
                     "cache hits), and send nothing"),
+        CS_OPT_BOOL(0, "batch", &so.batch,
+                    "LLM: collect the batches that ended, then send what "
+                    "is left to judge as a new batch (Batch API: half the "
+                    "price, answers within 24 h)"),
         CS_OPT_CALLBACK(0, "max-cost", &so.max_cost, "X",
                         "LLM: spend at most X (each request's estimated "
                         "cost is reserved before it is sent)",

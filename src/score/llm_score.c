@@ -15,6 +15,8 @@
 #include "llm/prompt.h"
 #include "net/http.h"
 #include "score/rules.h"
+#include "base/hash.h"
+#include "store/batches.h"
 #include "store/usage.h"
 
 /* Recorded runs of the model that calibrate a run's estimates. */
@@ -37,6 +39,8 @@ struct job {
     size_t group;
     int reasked;
     char *body;                     /* the request in flight */
+    struct cs_store_llm_waiting *waiting;   /* its requests in batches */
+    size_t n_waiting;
     struct job *next_wait;          /* run->waiting link */
     int in_flight;                  /* it holds a reservation: */
     double reserved;                /* ... its estimated cost */
@@ -67,6 +71,13 @@ struct run {
     struct cs_llm_budget budget;
     struct cs_llm_usage hist;       /* recorded before the run */
     struct cs_llm_usage use;        /* this run's answered requests */
+    struct cs_llm_usage use_batch;  /* ... and the batch answers it used */
+    struct cs_llm_prices batch_prices;
+    int batched;                    /* batches hold requests: look there */
+    struct cs_score_batch *batch;   /* score --batch: the one being made */
+    json_t *consumed;               /* [[batch, tenant, id, hash], ...] of
+                                       the batch answers used */
+    struct cs_store *st;
     double err_sum;                 /* sum of (cost - estimate), settled */
     double err_at_reserve;          /* ... at the last reservation */
     struct job *waiting;            /* requests waiting for the budget */
@@ -153,7 +164,8 @@ static void calibration(struct cs_llm_usage *out, const struct run *r)
  * usage, the cached share as recorded (none until calibrated), the
  * completion as answers used it. Sets *estimate_out to the raw prompt
  * estimate (what usage records calibrate against). */
-static double estimate_cost(const struct run *r, size_t bytes,
+static double estimate_cost(const struct run *r,
+                            const struct cs_llm_prices *prices, size_t bytes,
                             size_t metrics, long *estimate_out)
 {
     struct cs_llm_usage cal;
@@ -165,8 +177,8 @@ static double estimate_cost(const struct run *r, size_t bytes,
         cached = (long)((double)prompt * (double)cal.cached /
                         (double)cal.prompt);
     *estimate_out = est;
-    return price(r, prompt, cached,
-                 cs_llm_calibrated_completion(&cal, metrics));
+    return cs_llm_cost(prices, prompt, cached,
+                       cs_llm_calibrated_completion(&cal, metrics));
 }
 
 /*
@@ -182,7 +194,7 @@ static int reserve(struct job *j, const char *body, size_t metrics,
 {
     struct run *r = j->run;
     long est;
-    double cost = estimate_cost(r, strlen(body), metrics, &est);
+    double cost = estimate_cost(r, &r->prices, strlen(body), metrics, &est);
 
     assert(!j->in_flight);
     if (!cs_llm_budget_reserve(&r->budget, cost)) {
@@ -228,6 +240,7 @@ static void job_free(struct job *j)
     free(j->later);
     free(j->judge);
     free(j->body);
+    cs_store_llm_waiting_free(j->waiting, j->n_waiting);
     cs_llm_plan_release(&j->plan);
     cs_score_item_release(&j->item);
     free(j);
@@ -283,6 +296,8 @@ static void job_finish(struct job *j, int complete)
 }
 
 static void send_current(struct job *j);
+static void take_answer(struct job *j, const char *body, size_t len,
+                        int batched);
 
 /* Plans the requests for j->judge; returns 0 when there is nothing to ask. */
 static int plan_round(struct job *j)
@@ -340,6 +355,79 @@ static void next_group(struct job *j)
         next_round_or_finish(j);
 }
 
+/*
+ * When batches hold the current request (the same body) of `j`: its
+ * batch still runs (the conversation waits for it: finished unfinished),
+ * or it answered (taken as a synchronous answer would be) or failed (its
+ * metrics are "error"). Else, in a --batch run, the request goes in the
+ * new batch and the conversation waits for it. Returns 1 when the
+ * request was dealt with so, 0 to send it; -1 on a store error (the run
+ * fails).
+ */
+static int from_batches(struct job *j)
+{
+    struct run *r = j->run;
+    const struct cs_llm_group *g = &j->plan.groups[j->group];
+    struct cs_store_llm_waiting *w = NULL;
+    char hash[65];
+    int ret = 0;
+
+    cs_sha256_hex(j->body, strlen(j->body), hash, 64);
+    for (size_t i = 0; i < j->n_waiting && !w; i++) {
+        if (strcmp(j->waiting[i].body_hash, hash) == 0)
+            w = &j->waiting[i];
+    }
+    if (w && w->open) {
+        r->stats->batch_pending++;
+        job_finish(j, 0);
+        return 1;
+    }
+    if (w) {
+        json_array_append_new(r->consumed,
+                              json_pack("[I,s,s,s]", (json_int_t)w->batch_id,
+                                        j->item.conv->tenant,
+                                        j->item.conv->id, hash));
+        r->stats->requests++;
+        if (w->answer) {
+            take_answer(j, w->answer, strlen(w->answer), 1);
+        } else {
+            for (size_t k = 0; k < g->n; k++)
+                cs_eval_result_set_error(&j->res[g->metrics[k]],
+                                         "LLM batch request failed: %s",
+                                         w->error);
+            next_group(j);
+        }
+        return 1;
+    }
+    if (!r->opts->batch)
+        return 0;
+    {
+        long est;
+        /* At batch prices: what the batch will cost, against the cap. */
+        double cost = estimate_cost(r, &r->batch_prices, strlen(j->body),
+                                    g->n, &est);
+
+        if (!cs_llm_budget_reserve(&r->budget, cost)) {
+            if (!r->stop)
+                cs_log(CS_LOG_WARN, "the maximum cost of %.4f would be "
+                       "passed: no more requests in the batch",
+                       r->opts->max_cost);
+            r->stop = 1;
+            job_finish(j, 0);
+            return 1;
+        }
+        ret = cs_score_batch_add(r->batch, r->st, r->cfg,
+                                 j->item.conv->tenant, j->item.conv->id,
+                                 j->body, hash, est, g->n, cost, &r->ferr);
+    }
+    if (ret)
+        r->failed = 1;
+    else
+        r->stats->batch_queued++;
+    job_finish(j, 0);
+    return 1;
+}
+
 /* Posts the request of the current group (or gives up past the budget). */
 static void send_current(struct job *j)
 {
@@ -355,6 +443,12 @@ static void send_current(struct job *j)
     j->body = NULL;
     ret = cs_llm_request_body(&j->body, &j->plan, j->group,
                               r->cfg->llm_model, &err);
+    if (!ret && r->batched) {
+        int done = from_batches(j);
+
+        if (done)
+            return;
+    }
     if (!ret) {
         switch (reserve(j, j->body, j->plan.groups[j->group].n, 1)) {
         case 0:
@@ -390,9 +484,6 @@ static void on_done(const struct cs_http_result *hres, void *user)
     struct job *j = user;
     struct run *r = j->run;
     const struct cs_llm_group *g = &j->plan.groups[j->group];
-    struct cs_llm_answer a;
-    struct cs_err err = {0, ""};
-    int ret;
 
     /* Stopping on a signal, a failed try is not an answer to store: the
      * metrics stay stale for the next run, as if cancelled. */
@@ -409,8 +500,25 @@ static void on_done(const struct cs_http_result *hres, void *user)
         next_group(j);
         return;
     }
-    ret = cs_llm_answer_parse(&a, &j->plan, j->group, hres->body,
-                              hres->body_len, &err);
+    take_answer(j, hres->body, hres->body_len, 0);
+}
+
+/*
+ * Takes the answer `body` to the current group's request: validates it,
+ * counts and prices its usage (at batch prices when it came from a
+ * batch, `batched`), re-asks once when it is invalid (not a batch's:
+ * its metrics are "error" now and go in the next batch), and goes on.
+ */
+static void take_answer(struct job *j, const char *body, size_t len,
+                        int batched)
+{
+    struct run *r = j->run;
+    const struct cs_llm_group *g = &j->plan.groups[j->group];
+    struct cs_llm_answer a;
+    struct cs_err err = {0, ""};
+    int ret;
+
+    ret = cs_llm_answer_parse(&a, &j->plan, j->group, body, len, &err);
     if (a.prompt_tokens > 0) {
         j->tokens_in += a.prompt_tokens;
         r->stats->tokens_in += (uint64_t)a.prompt_tokens;
@@ -427,11 +535,19 @@ static void on_done(const struct cs_http_result *hres, void *user)
         r->stats->tokens_cached += (uint64_t)c;
     }
     {
-        double cost = price(r, a.prompt_tokens, a.cached_tokens,
-                            a.completion_tokens);
+        double cost = batched ? cs_llm_cost(&r->batch_prices,
+                                            a.prompt_tokens, a.cached_tokens,
+                                            a.completion_tokens)
+                              : price(r, a.prompt_tokens, a.cached_tokens,
+                                      a.completion_tokens);
 
         r->stats->cost += cost;
-        settle(j, cost);
+        if (batched) {
+            r->stats->batch_cost += cost;
+            r->stats->batch_used++;
+        } else {
+            settle(j, cost);
+        }
         if (a.prompt_tokens > 0 && a.completion_tokens >= 0) {
             struct cs_llm_usage u = {1, (uint64_t)j->estimate,
                                      (uint64_t)a.prompt_tokens, 0,
@@ -442,10 +558,10 @@ static void on_done(const struct cs_http_result *hres, void *user)
                 u.cached = (uint64_t)(a.cached_tokens < a.prompt_tokens
                                           ? a.cached_tokens
                                           : a.prompt_tokens);
-            cs_llm_usage_add(&r->use, &u);
+            cs_llm_usage_add(batched ? &r->use_batch : &r->use, &u);
         }
     }
-    if (ret && !j->reasked && !r->stop && !r->interrupted &&
+    if (ret && !batched && !j->reasked && !r->stop && !r->interrupted &&
         (a.problems || !a.content)) {
         /* Once: send the answer back with what is wrong with it, or, when
          * the reply was no readable chat completion, ask again. */
@@ -582,6 +698,11 @@ static void job_start(struct run *r, struct cs_score_item *item)
         job_finish(j, 1);
         return;
     }
+    if (r->batched && !o->dry_run &&
+        cs_store_llm_waiting(&j->waiting, &j->n_waiting, r->st,
+                             item->conv->tenant, item->conv->id,
+                             &r->ferr) < 0)
+        r->failed = 1;
     if (r->opts->dry_run) {
         if (plan_round(j)) {
             for (size_t g = 0; g < j->plan.n_groups; g++)
@@ -660,7 +781,23 @@ int cs_score_llm_run(struct cs_score_stats *out, struct cs_store *st,
     ho.max_tries = (unsigned)cfg->llm_max_tries;
     ho.bearer = cfg->llm_api_key;
     ho.on_done = on_done;
+    r.st = st;
+    r.batch_prices.in = cfg->llm_batch_price_in_per_1k;
+    r.batch_prices.cached_in = cfg->llm_batch_price_cached_in_per_1k;
+    r.batch_prices.out = cfg->llm_batch_price_out_per_1k;
+    r.consumed = json_array();
     cs_llm_budget_init(&r.budget, opts->max_cost);
+    /* First what ended of the batches submitted before. */
+    if (opts->batch && !opts->dry_run) {
+        ret = cs_score_batch_collect(st, cfg, out, err);
+        if (ret)
+            goto done;
+        cs_score_batch_new(&r.batch);
+    }
+    ret = cs_store_llm_batch_any(&r.batched, st, err);
+    if (ret)
+        goto done;
+    r.batched = (r.batched || opts->batch) && !opts->dry_run;
     ret = cs_store_llm_usage_recent(&r.hist, st, cfg->llm_model, "sync",
                                     CALIBRATION_RUNS, err);
     if (ret)
@@ -737,11 +874,26 @@ drain:
     }
     if (!ret)
         ret = cs_score_walk_flush(&wk, err);
+    /* The batch answers stored are used up (after the results: a crash
+     * in between finds the results current and the answers unused). */
+    if (!ret && json_array_size(r.consumed)) {
+        char *keys = cs_llm_dump(r.consumed);
+
+        ret = cs_store_llm_consumed(st, keys, err);
+        free(keys);
+    }
+    /* The requests written while walking go to the provider. */
+    if (!ret && r.batch && !r.failed)
+        ret = cs_score_batch_submit(r.batch, st, cfg, out, err);
     /* What the provider counted, for later runs' estimates. */
     if (!ret && r.use.requests)
         ret = cs_store_llm_usage_add(st, cfg->llm_model, "sync", &r.use,
                                      err);
+    if (!ret && r.use_batch.requests)
+        ret = cs_store_llm_usage_add(st, cfg->llm_model, "batch",
+                                     &r.use_batch, err);
     out->max_cost = opts->max_cost;
+    out->cap_reached = r.stop;
     out->in_flight_error = r.err_sum - r.err_at_reserve;
     if (r.stop)
         out->left_for_later += (uint64_t)wk.todo - walked;
@@ -753,6 +905,8 @@ done:
     cs_rules_free(r.rules);
     cs_buf_release(&r.url);
     prefixes_free(r.prefixes);
+    cs_score_batch_free(r.batch);
+    json_decref(r.consumed);
     free(r.scratch);
     free(r.in_prefix);
     return ret;

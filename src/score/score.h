@@ -19,6 +19,7 @@ struct cs_score_opts {
     long page_size;         /* conversations claimed at a time (500) */
     int dry_run;            /* LLM: count requests, tokens, cost; send none */
     double max_cost;        /* LLM: start no request past this (0: none) */
+    int batch;              /* LLM: through the Batch API (see README) */
     /* What a rubric set that differs from the stored results may do (see
      * cs_score_run): re-score the metrics whose version changed, or leave
      * them as they are (stale, for a later deliberate run); else such a
@@ -55,6 +56,7 @@ struct cs_score_stats {
      * the last reservation (max_in_flight_at_cap of them) cost beyond
      * their estimates. */
     double max_cost;
+    int cap_reached;            /* it stopped sending at max_cost */
     double in_flight_error;
     unsigned max_in_flight_at_cap;
     uint64_t calibrated_on;     /* recorded requests the estimates follow
@@ -63,6 +65,15 @@ struct cs_score_stats {
     double cost_batch;          /* at the batch prices */
     double cost_cached;         /* with the cache hits to expect */
     int cache_recorded;         /* hits as recorded (else: the prefix) */
+    /* The Batch API (opts->batch, and answers of earlier batches) */
+    uint64_t batches_ended;     /* collected: they ended */
+    uint64_t batches_open;      /* still running at the provider */
+    uint64_t batch_answers;     /* answers collected */
+    uint64_t batch_queued;      /* requests written to a new batch */
+    uint64_t batch_pending;     /* conversations waiting for a batch */
+    uint64_t batch_used;        /* batch answers stored as results */
+    uint64_t batches_submitted;
+    double batch_cost;          /* of the answers used, at batch prices */
     /* How far the run got: all the way when it ended well. */
     uint64_t todo;              /* conversations with something to do */
     uint64_t stored;            /* ... finished, every result committed */
