@@ -361,8 +361,7 @@ static void next_group(struct job *j)
  * or it answered (taken as a synchronous answer would be) or failed (its
  * metrics are "error"). Else, in a --batch run, the request goes in the
  * new batch and the conversation waits for it. Returns 1 when the
- * request was dealt with so, 0 to send it; -1 on a store error (the run
- * fails).
+ * request was dealt with so (a store error fails the run), 0 to send it.
  */
 static int from_batches(struct job *j)
 {
