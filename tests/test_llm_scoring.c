@@ -341,6 +341,382 @@ static void test_llm_scoring__dry_run_and_max_cost(void **state)
     free(data);
 }
 
+/* The five starter rubrics of bench/llm.sh in f->dir/starter, and the
+ * first `n` real-dev conversations in f->dir/convs.jsonl; appends the
+ * rubrics directory to the binary's environment. */
+static void starter_env(struct th_env *f, int n)
+{
+    struct cs_buf c = CS_BUF_INIT;
+    char *src = th_src("");
+
+    cs_buf_addf(&c, "mkdir -p %s/starter && for r in booking_completed "
+                "caller_authenticated call_reason resolution_without_handoff "
+                "agent_empathy; do cp %s/rubrics/$r.json %s/starter/; done "
+                "&& head -n %d %s/tests/data/real-dev/conversations.jsonl > "
+                "%s/convs.jsonl", f->dir, src, f->dir, n, src, f->dir);
+    assert_int_equal(th_sh(c.ptr, NULL), 0);
+    cs_buf_addf(&f->env, "CALLSCOPE_RUBRICS_DIR=%s/starter ", f->dir);
+    cs_buf_reset(&c);
+    cs_buf_addf(&c, "%s/convs.jsonl", f->dir);
+    ingest(f, c.ptr);
+    cs_buf_release(&c);
+    free(src);
+}
+
+/* The numbers of the summary's "LLM: ..." line. */
+struct llm_line {
+    unsigned long long requests, tries, prompt, cached, completion;
+    double share, cost;
+};
+
+static void llm_line(struct llm_line *l, const char *out)
+{
+    const char *at = strstr(out, "LLM: ");
+
+    assert_non_null(at);
+    assert_int_equal(sscanf(at, "LLM: %llu requests (%llu tries on the "
+                            "wire), %llu prompt (%llu cached, %lf%%) + %llu "
+                            "completion tokens, cost %lf", &l->requests,
+                            &l->tries, &l->prompt, &l->cached, &l->share,
+                            &l->completion, &l->cost), 7);
+}
+
+/* Every conversation's request begins with the same prefix: after the
+ * first ones, the double's prompt cache serves it. Cached tokens are
+ * counted per run and per result and priced at their own rate. */
+static void test_llm_scoring__prompt_prefix_is_cached(void **state)
+{
+    struct th_env *f = *state;
+    const char *args[] = {"--latency-ms", "5", NULL};
+    struct llm_line l;
+    char *out = NULL;
+    json_t *stats;
+    double want;
+
+    start(f, args, "\"price_in_per_1k\": 0.01, \"price_cached_in_per_1k\": "
+                   "0.0025, \"price_out_per_1k\": 0.03, \"concurrency\": 4");
+    starter_env(f, 120);
+    assert_int_equal(th_run(f->env.ptr, "score", &out, NULL), 0);
+    llm_line(&l, out);
+    print_message("%s", strstr(out, "LLM: "));
+    stats = th_double_stop(&f->dbl);
+    /* What the run counted is what the double reported. */
+    assert_int_equal(l.prompt, stat_of(stats, "prompt_tokens"));
+    assert_int_equal(l.cached, stat_of(stats, "cached_tokens"));
+    assert_int_equal(l.completion, stat_of(stats, "completion_tokens"));
+    /* Only the first requests (up to the concurrency) miss the cache:
+     * most of the prompt is the prefix. */
+    assert_true(l.requests > 100);
+    assert_true(l.cached > l.prompt / 2);
+    assert_true(l.share > 50.0 && l.share < 100.0);
+    want = (double)(l.prompt - l.cached) / 1000.0 * 0.01 +
+           (double)l.cached / 1000.0 * 0.0025 +
+           (double)l.completion / 1000.0 * 0.03;
+    assert_true(l.cost > want - 0.0001 && l.cost < want + 0.0001);
+    json_decref(stats);
+    free(out);
+    /* Each result carries its request's share. */
+    assert_true(sql_long(f, "SELECT sum(cached_tokens) FROM results") >
+                (long)l.cached * 9 / 10);
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM results WHERE "
+                                 "cached_tokens > tokens_in"), 0);
+    /* The run's usage is recorded for later estimates. */
+    assert_int_equal(sql_long(f, "SELECT sum(cached_tokens) FROM "
+                                 "llm_usage"), (long)l.cached);
+}
+
+/* The numbers of the "LLM budget: ..." line. */
+struct budget_line {
+    double cap, spent, error;
+    unsigned in_flight;
+};
+
+static void budget_line(struct budget_line *b, const char *out)
+{
+    const char *at = strstr(out, "LLM budget: ");
+
+    assert_non_null(at);
+    assert_int_equal(sscanf(at, "LLM budget: max cost %lf, spent %lf; the "
+                            "%u requests in flight at the last reservation "
+                            "cost %lf", &b->cap, &b->spent, &b->in_flight,
+                            &b->error), 4);
+}
+
+/* What the double's counts cost at the prices of the budget tests. */
+static double double_cost(const json_t *stats)
+{
+    return (double)(stat_of(stats, "prompt_tokens") -
+                    stat_of(stats, "cached_tokens")) / 1000.0 * 0.01 +
+           (double)stat_of(stats, "cached_tokens") / 1000.0 * 0.0025 +
+           (double)stat_of(stats, "completion_tokens") / 1000.0 * 0.03;
+}
+
+#define BUDGET_PRICES                                                     \
+    "\"price_in_per_1k\": 0.01, \"price_cached_in_per_1k\": 0.0025, "     \
+    "\"price_out_per_1k\": 0.03, \"batch_price_in_per_1k\": 0.005, "      \
+    "\"batch_price_cached_in_per_1k\": 0.00125, "                         \
+    "\"batch_price_out_per_1k\": 0.015"
+
+/* With 16 requests in flight, the cap holds: each request's estimated
+ * cost is reserved before it is sent, so the run spends at most the cap
+ * plus what the requests in flight at the last reservation cost beyond
+ * their estimates. */
+static void test_llm_scoring__max_cost_holds_with_16_in_flight(
+    void **state)
+{
+    struct th_env *f = *state;
+    const char *args[] = {"--latency-ms", "150", NULL};
+    struct budget_line b;
+    char *out = NULL;
+    json_t *stats;
+    double paid;
+    long n;
+
+    start(f, args, BUDGET_PRICES ", \"concurrency\": 16");
+    starter_env(f, 400);
+    assert_int_equal(th_run(f->env.ptr, "score --max-cost 1.0", &out, NULL),
+                     0);
+    assert_non_null(strstr(out, "max cost reached"));
+    budget_line(&b, out);
+    print_message("%s", strstr(out, "LLM: "));
+    stats = th_double_stop(&f->dbl);
+    n = stat_of(stats, "chat_requests");
+    paid = double_cost(stats);
+    print_message("double: %ld requests, %.4f at the prices\n", n, paid);
+    /* The run spent what the double counted... */
+    assert_true(b.spent > paid - 0.0002 && b.spent < paid + 0.0002);
+    /* ...within the cap plus the estimate error of the requests in
+     * flight at the last reservation, of which there were many... */
+    assert_true(b.cap == 1.0);
+    assert_true(b.in_flight >= 8 && b.in_flight <= 16);
+    assert_true(paid <= b.cap + b.error + 0.0002);
+    /* ...and that error is small: the estimates are calibrated on what
+     * the first answers used (each request costs about 0.015). */
+    assert_true(b.error > -0.05 && b.error < 0.02);
+    /* Not stopped early either: a request waits for the answers in flight
+     * rather than giving up, so nearly all of the budget is used. */
+    assert_true(paid > 0.9 * b.cap);
+    assert_true(n > 50 && n < 120);
+    json_decref(stats);
+    free(out);
+}
+
+/* The dry run's three costs: without recorded usage, the cache hits come
+ * from the prefix; after a run, from what was recorded, and the prompt
+ * estimates follow what the provider counted. */
+static void test_llm_scoring__dry_run_costs_three_ways(void **state)
+{
+    struct th_env *f = *state;
+    const char *args[] = {"--latency-ms", "5", NULL};
+    const char *all = "--metric booking_completed --metric "
+                      "caller_authenticated --metric call_reason --metric "
+                      "resolution_without_handoff --metric agent_empathy";
+    struct cs_buf cmd = CS_BUF_INIT;
+    struct llm_line l;
+    double sync, batch, cached, share, real_share;
+    char *out = NULL, *at;
+    unsigned long long req, prompt, completion;
+
+    start(f, args, BUDGET_PRICES ", \"concurrency\": 4");
+    starter_env(f, 120);
+    assert_int_equal(th_run(f->env.ptr, "score --dry-run", &out, NULL), 0);
+    print_message("%s", out);
+    at = strstr(out, "cost: synchronous ");
+    assert_non_null(at);
+    assert_int_equal(sscanf(at, "cost: synchronous %lf, batch %lf, with the "
+                            "expected cache hits %lf (%lf%%", &sync, &batch,
+                            &cached, &share), 4);
+    assert_non_null(strstr(at, "from the prompt prefix"));
+    assert_non_null(strstr(out, "estimates not calibrated"));
+    /* batch prices are half; the prefix is most of each prompt */
+    assert_true(batch > sync / 2 - 0.0002 && batch < sync / 2 + 0.0002);
+    assert_true(share > 50.0 && share < 100.0);
+    assert_true(cached < sync * 0.75);
+    free(out);
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM results"), 0);
+
+    /* A real run records its usage... */
+    assert_int_equal(th_run(f->env.ptr, "score", &out, NULL), 0);
+    llm_line(&l, out);
+    free(out);
+    real_share = 100.0 * (double)l.cached / (double)l.prompt;
+    /* ...and the next dry run follows it. */
+    cs_buf_addf(&cmd, "rescore --dry-run %s", all);
+    assert_int_equal(th_run(f->env.ptr, cmd.ptr, &out, NULL), 0);
+    print_message("%s", out);
+    assert_int_equal(sscanf(strstr(out, "dry run: "), "dry run: %*u "
+                            "conversations to score: %llu requests, about "
+                            "%llu prompt and %llu completion", &req, &prompt,
+                            &completion), 3);
+    at = strstr(out, "cost: synchronous ");
+    assert_non_null(at);
+    assert_int_equal(sscanf(at, "cost: synchronous %lf, batch %lf, with the "
+                            "expected cache hits %lf (%lf%%", &sync, &batch,
+                            &cached, &share), 4);
+    assert_non_null(strstr(at, "as recorded"));
+    assert_non_null(strstr(out, "estimates calibrated on "));
+    assert_int_equal(req, l.requests);
+    /* calibrated prompt tokens within 1% of what the double counted */
+    assert_true((double)prompt > 0.99 * (double)l.prompt &&
+                (double)prompt < 1.01 * (double)l.prompt);
+    assert_true(share > real_share - 0.5 && share < real_share + 0.5);
+    /* the cost with the cache hits is about what the run paid */
+    assert_true(cached > 0.9 * l.cost && cached < 1.1 * l.cost);
+    free(out);
+    cs_buf_release(&cmd);
+}
+
+/* The numbers of the "LLM batch: ..." line. */
+struct batch_line {
+    unsigned long long ended, answers, running, used, waiting, queued, made;
+    double cost;
+};
+
+static void batch_line(struct batch_line *b, const char *out)
+{
+    const char *at = strstr(out, "LLM batch: ");
+
+    assert_non_null(at);
+    assert_int_equal(sscanf(at, "LLM batch: %llu batches ended (%llu answers "
+                            "collected), %llu still running; %llu answers "
+                            "used (cost %lf), %llu conversations waiting; "
+                            "%llu requests in %llu new batches", &b->ended,
+                            &b->answers, &b->running, &b->used, &b->cost,
+                            &b->waiting, &b->queued, &b->made), 8);
+}
+
+/* score --batch: the requests go to the Batch API as one file, the ids
+ * are stored; later runs look, and once the batch completed, validate
+ * and store its answers as the synchronous path does. */
+static void test_llm_scoring__batch_submit_poll_collect(void **state)
+{
+    struct th_env *f = *state;
+    const char *args[] = {"--latency-ms", "5", "--batch-polls", "1", NULL};
+    struct batch_line b;
+    char *out = NULL, *v;
+    json_t *stats;
+    long n;
+
+    start(f, args, BUDGET_PRICES);
+    starter_env(f, 60);
+    n = sql_long(f, "SELECT count(*) FROM conversations WHERE n_turns > 0");
+    /* 1: a batch of one request per conversation with turns */
+    {
+        char *e = NULL;
+        int rc = th_run(f->env.ptr, "score --batch", &out, &e);
+
+        if (rc)
+            print_message("%s%s", out, e);
+        free(e);
+        assert_int_equal(rc, 0);
+    }
+    print_message("%s", out);
+    batch_line(&b, out);
+    assert_int_equal(b.queued, n);
+    assert_int_equal(b.made, 1);
+    free(out);
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM llm_batches WHERE "
+                                 "status = 'submitted' AND provider_id IS "
+                                 "NOT NULL AND input_file_id IS NOT NULL"),
+                     1);
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM llm_batch_requests"),
+                     n);
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM results WHERE "
+                                 "evaluator LIKE 'llm:%' AND value <> "
+                                 "'\"not_applicable\"'"), 0);
+    /* 2: still running; nothing asked again, not even synchronously */
+    assert_int_equal(th_run(f->env.ptr, "score", &out, NULL), 0);
+    batch_line(&b, out);
+    assert_int_equal(b.waiting, n);
+    assert_int_equal(b.queued, 0);
+    free(out);
+    assert_int_equal(th_run(f->env.ptr, "score --batch", &out, NULL), 0);
+    batch_line(&b, out);
+    assert_int_equal(b.running, 1);
+    assert_int_equal(b.waiting, n);
+    assert_int_equal(b.queued, 0);
+    free(out);
+    /* 3: completed: every answer validated and stored */
+    assert_int_equal(th_run(f->env.ptr, "score --batch", &out, NULL), 0);
+    print_message("%s", out);
+    batch_line(&b, out);
+    assert_int_equal(b.ended, 1);
+    assert_int_equal(b.answers, n);
+    assert_int_equal(b.used, n);
+    assert_int_equal(b.queued, 0);
+    assert_true(b.cost > 0);
+    free(out);
+    stats = th_double_stop(&f->dbl);
+    assert_int_equal(stat_of(stats, "chat_requests"), 0);
+    assert_int_equal(stat_of(stats, "batches"), 1);
+    assert_int_equal(stat_of(stats, "batch_requests"), n);
+    json_decref(stats);
+    v = th_sql(f->db, "SELECT DISTINCT evaluator FROM results WHERE value "
+                      "<> '\"not_applicable\"' AND evaluator LIKE 'llm:%'");
+    assert_string_equal(v, "llm:judge-1");
+    free(v);
+    assert_int_equal(sql_long(f, "SELECT count(DISTINCT conversation_id) "
+                                 "FROM results WHERE evaluator = "
+                                 "'llm:judge-1' AND value <> "
+                                 "'\"not_applicable\"'"), n);
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM results WHERE value "
+                                 "= '\"error\"'"), 0);
+    /* the answers are used up; the usage is recorded as batch */
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM llm_batch_requests"),
+                     0);
+    assert_int_equal(sql_long(f, "SELECT sum(requests) FROM llm_usage WHERE "
+                                 "mode = 'batch'"), n);
+    {
+        struct cs_buf q = CS_BUF_INIT;
+
+        cs_buf_addf(&q, "SELECT count(*) FROM llm_batches WHERE status = "
+                    "'completed' AND requests = %ld AND answered = %ld", n,
+                    n);
+        assert_int_equal(sql_long(f, q.ptr), 1);
+        cs_buf_release(&q);
+    }
+}
+
+/* An expired batch answered half of its requests: those are stored, the
+ * rest goes in a new batch. A batch whose run died before submitting it
+ * is dropped and its conversations asked again. */
+static void test_llm_scoring__batch_expired_requeues(void **state)
+{
+    struct th_env *f = *state;
+    const char *args[] = {"--latency-ms", "5", "--batch-outcome", "expired",
+                          NULL};
+    struct batch_line b;
+    char *out = NULL;
+    long n;
+
+    start(f, args, BUDGET_PRICES);
+    starter_env(f, 40);
+    n = sql_long(f, "SELECT count(*) FROM conversations WHERE n_turns > 0");
+    assert_int_equal(th_run(f->env.ptr, "score --batch", &out, NULL), 0);
+    free(out);
+    assert_int_equal(th_run(f->env.ptr, "score --batch", &out, NULL), 0);
+    print_message("%s", out);
+    batch_line(&b, out);
+    assert_int_equal(b.ended, 1);
+    assert_int_equal(b.used, n / 2);
+    assert_int_equal(b.queued, n - n / 2);
+    assert_int_equal(b.made, 1);
+    free(out);
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM llm_batches WHERE "
+                                 "status = 'expired'"), 1);
+    /* a batch left preparing by a run that died */
+    assert_int_equal(sql_long(f, "WITH b AS (INSERT INTO llm_batches (model,"
+                                 " base_url, status) VALUES ('judge-1', 'x',"
+                                 " 'preparing') RETURNING id) INSERT INTO "
+                                 "llm_batch_requests SELECT b.id, c.tenant, "
+                                 "c.id, 'h', 'cs-h', 1, 1 FROM b, "
+                                 "conversations c LIMIT 1 RETURNING 1"), 1);
+    assert_int_equal(th_run(f->env.ptr, "score --batch", &out, NULL), 0);
+    free(out);
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM llm_batches WHERE "
+                                 "status = 'preparing'"), 0);
+}
+
 /* Three processes at once, one killed with SIGKILL midway; a rerun
  * finishes: every (conversation, metric) is stored exactly once. */
 static void test_llm_scoring__scale_out_survives_kill(void **state)
@@ -854,6 +1230,11 @@ int main(void)
         TH_ENV_TEST(test_llm_scoring__long_transcripts_are_split),
         TH_ENV_TEST(test_llm_scoring__faults_end_scored_or_explicit),
         TH_ENV_TEST(test_llm_scoring__dry_run_and_max_cost),
+        TH_ENV_TEST(test_llm_scoring__prompt_prefix_is_cached),
+        TH_ENV_TEST(test_llm_scoring__max_cost_holds_with_16_in_flight),
+        TH_ENV_TEST(test_llm_scoring__dry_run_costs_three_ways),
+        TH_ENV_TEST(test_llm_scoring__batch_submit_poll_collect),
+        TH_ENV_TEST(test_llm_scoring__batch_expired_requeues),
         TH_ENV_TEST(test_llm_scoring__scale_out_survives_kill),
         TH_ENV_TEST(test_llm_scoring__stored_evidence_is_redacted),
         TH_ENV_TEST(
@@ -864,5 +1245,8 @@ int main(void)
         TH_ENV_TEST(test_llm_scoring__tenant_rubrics_and_scorecards),
     };
 
+    /* CS_TEST_FILTER=pattern runs only the matching tests (iterating). */
+    if (getenv("CS_TEST_FILTER"))
+        cmocka_set_test_filter(getenv("CS_TEST_FILTER"));
     return cmocka_run_group_tests_name("llm_scoring", tests, NULL, NULL);
 }

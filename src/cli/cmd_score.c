@@ -99,18 +99,58 @@ void cs_cli_print_score(const struct cs_score_stats *s, const char *verb,
     }
 }
 
+/* The dry run's cost three ways, and what the estimates rest on. */
+static void print_dry_costs(const struct cs_score_stats *s)
+{
+    printf("cost: synchronous %.4f, batch %.4f, with the expected cache "
+           "hits %.4f (%.1f%% of prompt tokens cached, %s)\n", s->cost,
+           s->cost_batch, s->cost_cached,
+           s->tokens_in ? 100.0 * (double)s->tokens_cached /
+                              (double)s->tokens_in
+                        : 0.0,
+           s->cache_recorded ? "as recorded" : "from the prompt prefix");
+    if (s->calibrated_on)
+        printf("estimates calibrated on %llu recorded requests\n",
+               (unsigned long long)s->calibrated_on);
+    else
+        printf("estimates not calibrated: no usage recorded for the model "
+               "yet\n");
+}
+
 void cs_cli_print_llm(const struct cs_score_stats *s, int failed)
 {
     if (s->requests)
         printf("LLM: %llu requests (%llu tries on the wire), %llu prompt "
-               "+ %llu completion tokens, cost %.4f%s\n",
+               "(%llu cached, %.1f%%) + %llu completion tokens, cost "
+               "%.4f%s\n",
                (unsigned long long)s->requests,
                (unsigned long long)s->http_tries,
                (unsigned long long)s->tokens_in,
+               (unsigned long long)s->tokens_cached,
+               s->tokens_in ? 100.0 * (double)s->tokens_cached /
+                                  (double)s->tokens_in
+                            : 0.0,
                (unsigned long long)s->tokens_out, s->cost,
-               s->left_for_later && !s->interrupted && !failed
+               s->cap_reached && !s->interrupted && !failed
                    ? "; max cost reached, the rest is left for a later run"
                    : "");
+    if (s->batches_ended || s->batches_open || s->batch_queued ||
+        s->batch_pending || s->batch_used || s->batches_submitted)
+        printf("LLM batch: %llu batches ended (%llu answers collected), "
+               "%llu still running; %llu answers used (cost %.4f), %llu "
+               "conversations waiting; %llu requests in %llu new batches\n",
+               (unsigned long long)s->batches_ended,
+               (unsigned long long)s->batch_answers,
+               (unsigned long long)s->batches_open,
+               (unsigned long long)s->batch_used, s->batch_cost,
+               (unsigned long long)s->batch_pending,
+               (unsigned long long)s->batch_queued,
+               (unsigned long long)s->batches_submitted);
+    if (s->max_cost > 0 && s->requests)
+        printf("LLM budget: max cost %.4f, spent %.4f; the %u requests in "
+               "flight at the last reservation cost %+.4f beyond their "
+               "estimates\n", s->max_cost, s->cost, s->max_in_flight_at_cap,
+               s->in_flight_error);
 }
 
 static int run(int argc, char **argv, struct cs_ctx *ctx, int rescore)
@@ -128,9 +168,15 @@ static int run(int argc, char **argv, struct cs_ctx *ctx, int rescore)
                                         : "only this metric (repeatable)"),
         CS_OPT_BOOL(0, "dry-run", &so.dry_run,
                     "LLM: print the requests, tokens and cost it would "
-                    "take, and send nothing"),
+                    "take (synchronous, at batch prices, with the expected "
+                    "cache hits), and send nothing"),
+        CS_OPT_BOOL(0, "batch", &so.batch,
+                    "LLM: collect the batches that ended, then send what "
+                    "is left to judge as a new batch (Batch API: half the "
+                    "price, answers within 24 h)"),
         CS_OPT_CALLBACK(0, "max-cost", &so.max_cost, "X",
-                        "LLM: start no request once X has been spent",
+                        "LLM: spend at most X (each request's estimated "
+                        "cost is reserved before it is sent)",
                         opt_max_cost),
         CS_OPT_BOOL(0, "rubrics-changed", &so.rubrics_changed,
                     "re-score metrics whose stored results carry another "
@@ -196,6 +242,7 @@ static int run(int argc, char **argv, struct cs_ctx *ctx, int rescore)
                (unsigned long long)stats.tokens_in,
                (unsigned long long)stats.tokens_out, stats.cost,
                ctx->cfg->llm_model);
+        print_dry_costs(&stats);
     } else {
         cs_cli_print_score(&stats, rescore ? "re-scored" : "scored",
                            ret != 0);

@@ -32,6 +32,11 @@ struct cs_config {
     long llm_context_tokens;
     double llm_price_in_per_1k;
     double llm_price_out_per_1k;
+    double llm_price_cached_in_per_1k;  /* prompt tokens a cache served */
+    double llm_batch_price_in_per_1k;   /* the same three in a batch
+                                           (score --dry-run) */
+    double llm_batch_price_out_per_1k;
+    double llm_batch_price_cached_in_per_1k;
     char *smtp_url;         /* unset: .eml files in the outbox */
     char *smtp_user;        /* secret */
     char *smtp_password;    /* secret */

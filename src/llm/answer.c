@@ -332,6 +332,11 @@ static size_t read_entry(struct cs_eval_result *res, struct cs_buf *problems,
         cs_buf_addf(problems, "metric '%s': missing\n", r->key);
         return 1;
     }
+    if (json_is_null(entry)) {
+        cs_buf_addf(problems, "metric '%s': null, but it is one to judge\n",
+                    r->key);
+        return 1;
+    }
     if (!json_is_object(entry)) {
         cs_buf_addf(problems, "metric '%s': must be an object with value, "
                     "evidence and rationale\n", r->key);
@@ -448,7 +453,7 @@ int cs_llm_completion_read(struct cs_llm_completion *out, const char *body,
     int ret = 0;
 
     memset(out, 0, sizeof(*out));
-    out->prompt_tokens = out->completion_tokens = -1;
+    out->prompt_tokens = out->completion_tokens = out->cached_tokens = -1;
     resp = json_loadb(body, len, 0, &jerr);
     if (!json_is_object(resp)) {
         ret = cs_err_set(err, CS_ELLM, "llm response is not a JSON object: "
@@ -458,6 +463,9 @@ int cs_llm_completion_read(struct cs_llm_completion *out, const char *body,
     v = json_object_get(resp, "usage");
     out->prompt_tokens = usage_field(v, "prompt_tokens");
     out->completion_tokens = usage_field(v, "completion_tokens");
+    out->cached_tokens = usage_field(json_object_get(v,
+                                                     "prompt_tokens_details"),
+                                     "cached_tokens");
     v = json_object_get(resp, "error");
     if (v && !json_is_null(v)) {
         v = json_is_object(v) ? json_object_get(v, "message") : v;
@@ -543,6 +551,7 @@ int cs_llm_answer_parse(struct cs_llm_answer *out,
                                  &cerr);
     out->prompt_tokens = c.prompt_tokens;
     out->completion_tokens = c.completion_tokens;
+    out->cached_tokens = c.cached_tokens;
     out->finish_reason = c.finish_reason;
     out->content = c.content;
     answer = c.json;

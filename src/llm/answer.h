@@ -26,8 +26,9 @@
  * The answer must hold, for every metric of the group, an object with a
  * "value" the rubric allows (true/false, "partial" only when the rubric
  * has partial; a label of the rubric; an integer within the scale), and
- * string "evidence" and "rationale". Keys for other metrics are ignored; a
- * missing metric is a problem. No value is ever defaulted: a metric
+ * string "evidence" and "rationale". Keys for other metrics are ignored
+ * (the prefix's metrics not asked are answered null); a missing or null
+ * metric is a problem. No value is ever defaulted: a metric
  * whose entry is invalid gets the value "error".
  *
  * Evidence must be a quote from the transcript as it was sent (redacted):
@@ -50,6 +51,8 @@ struct cs_llm_answer {
     char *finish_reason;    /* or NULL */
     long prompt_tokens;     /* usage; -1 when the response had none */
     long completion_tokens;
+    long cached_tokens;     /* of prompt_tokens, served from the provider's
+                               prompt cache (prompt_tokens_details); -1 */
     size_t n;               /* the group's metric count */
     struct cs_eval_result *results; /* n results, in the group's order */
     char *problems;         /* what to tell the model, one per line, or
@@ -79,9 +82,10 @@ void cs_llm_answer_release(struct cs_llm_answer *a);
 
 /*
  * The part of any chat-completions answer before its meaning: the
- * response body's usage, finish reason and message content, the content
- * parsed as JSON (a Markdown code fence around it is dropped). `out` is
- * always filled (cs_llm_completion_release). Returns CS_ELLM when the
+ * response body's usage (with the cached part of the prompt), finish
+ * reason and message content, the content parsed as JSON (a Markdown
+ * code fence around it is dropped). `out` is always filled
+ * (cs_llm_completion_release). Returns CS_ELLM when the
  * body is no chat completion, reports an error, the model refused or was
  * filtered, the answer was cut off at `max_tokens`, or the content is
  * missing or not JSON; for those last two (a re-ask may help) a line is
@@ -92,6 +96,7 @@ struct cs_llm_completion {
     char *finish_reason;    /* or NULL */
     long prompt_tokens;     /* -1 when unknown */
     long completion_tokens;
+    long cached_tokens;     /* usage.prompt_tokens_details.cached_tokens */
     json_t *json;           /* the content parsed, or NULL */
 };
 int cs_llm_completion_read(struct cs_llm_completion *out, const char *body,

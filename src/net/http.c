@@ -1,4 +1,4 @@
-/* http.c - concurrent JSON POST client with retries (libcurl multi) */
+/* http.c - concurrent HTTP client for JSON APIs with retries (libcurl) */
 #include "net/http.h"
 
 #include <assert.h>
@@ -14,12 +14,20 @@
 #include "base/mem.h"
 #include "base/parse.h"
 
+/* What a request sends. */
+enum req_kind { REQ_JSON, REQ_GET, REQ_FORM };
+
 /* One posted request, from cs_http_post() until its on_done call. */
 struct req {
     struct req *next;           /* queue link */
+    enum req_kind kind;
     char *url;
     char *body;
     size_t body_len;
+    char **fields;              /* REQ_FORM: name, value, ..., NULL */
+    char *file_field;           /* REQ_FORM: the part holding the file */
+    char *file_path;
+    curl_mime *mime;            /* REQ_FORM, while on the wire */
     void *user;
     unsigned tries;
     unsigned slot;              /* index in active[] while on the wire */
@@ -38,7 +46,8 @@ struct cs_http {
     struct cs_http_opts o;
     char *bearer;
     CURLM *multi;
-    struct curl_slist *headers;
+    struct curl_slist *headers;     /* JSON bodies */
+    struct curl_slist *plain;       /* GET and forms: no Content-Type */
     CURL **idle;                /* easy handles not in use */
     unsigned n_idle;
     struct req **active;        /* concurrency slots; NULL: free */
@@ -225,6 +234,12 @@ static void req_free(struct req *r)
         return;
     free(r->url);
     free(r->body);
+    for (size_t i = 0; r->fields && r->fields[i]; i++)
+        free(r->fields[i]);
+    free(r->fields);
+    free(r->file_field);
+    free(r->file_path);
+    curl_mime_free(r->mime);
     cs_buf_release(&r->resp);
     cs_buf_release(&r->msg);
     free(r);
@@ -293,22 +308,9 @@ static const char *tries_word(unsigned n)
     return n == 1 ? "try" : "tries";
 }
 
-int cs_http_post(struct cs_http *h, const char *url, const char *body,
-                 size_t len, void *user, struct cs_err *err)
+/* Queues a request made by the caller (h's checks passed). */
+static void enqueue(struct cs_http *h, struct req *r, void *user)
 {
-    struct req *r;
-
-    assert(h && url && (body || len == 0));
-    if (h->closing)
-        return cs_err_set(err, CS_EINVALID, "http client is shutting down");
-    if (strncasecmp(url, "http://", 7) != 0 &&
-        strncasecmp(url, "https://", 8) != 0)
-        return cs_err_set(err, CS_EINVALID,
-                          "url must start with http:// or https://");
-    r = cs_xcalloc(1, sizeof(*r));
-    r->url = cs_xstrdup(url);
-    r->body = cs_xstrndup(body ? body : "", len);
-    r->body_len = len;
     r->user = user;
     r->retry_after_ms = -1;
     r->seq = h->seq++;
@@ -322,6 +324,75 @@ int cs_http_post(struct cs_http *h, const char *url, const char *body,
     h->qtail = r;
     h->n_queued++;
     h->st.posted++;
+}
+
+static int check_url(const struct cs_http *h, const char *url,
+                     struct cs_err *err)
+{
+    if (h->closing)
+        return cs_err_set(err, CS_EINVALID, "http client is shutting down");
+    if (strncasecmp(url, "http://", 7) != 0 &&
+        strncasecmp(url, "https://", 8) != 0)
+        return cs_err_set(err, CS_EINVALID,
+                          "url must start with http:// or https://");
+    return 0;
+}
+
+int cs_http_post(struct cs_http *h, const char *url, const char *body,
+                 size_t len, void *user, struct cs_err *err)
+{
+    struct req *r;
+    int ret;
+
+    assert(h && url && (body || len == 0));
+    ret = check_url(h, url, err);
+    if (ret)
+        return ret;
+    r = cs_xcalloc(1, sizeof(*r));
+    r->kind = REQ_JSON;
+    r->url = cs_xstrdup(url);
+    r->body = cs_xstrndup(body ? body : "", len);
+    r->body_len = len;
+    enqueue(h, r, user);
+    return 0;
+}
+
+int cs_http_send(struct cs_http *h, const struct cs_http_req *rq,
+                 void *user, struct cs_err *err)
+{
+    struct req *r;
+    size_t n = 0;
+    int ret;
+
+    assert(h && rq && rq->url);
+    if (!rq->method || !strcmp(rq->method, "POST")) {
+        if (!rq->file_path)
+            return cs_http_post(h, rq->url, rq->body, rq->len, user, err);
+    } else if (strcmp(rq->method, "GET") != 0) {
+        return cs_err_set(err, CS_EINVALID, "http: method '%s' is not GET "
+                          "or POST", rq->method);
+    }
+    ret = check_url(h, rq->url, err);
+    if (ret)
+        return ret;
+    r = cs_xcalloc(1, sizeof(*r));
+    r->url = cs_xstrdup(rq->url);
+    r->body = cs_xstrdup("");
+    if (rq->method && !strcmp(rq->method, "GET")) {
+        r->kind = REQ_GET;
+    } else {
+        assert(rq->file_field);
+        r->kind = REQ_FORM;
+        r->file_field = cs_xstrdup(rq->file_field);
+        r->file_path = cs_xstrdup(rq->file_path);
+        while (rq->fields && rq->fields[n])
+            n++;
+        assert(n % 2 == 0);
+        r->fields = cs_xcalloc(n + 1, sizeof(*r->fields));
+        for (size_t i = 0; i < n; i++)
+            r->fields[i] = cs_xstrdup(rq->fields[i]);
+    }
+    enqueue(h, r, user);
     return 0;
 }
 
@@ -338,7 +409,6 @@ static CURL *easy_get(struct cs_http *h)
         return NULL;
     /* Options that stay the same for every request of this handle. */
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->headers);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, h->o.connect_timeout_ms);
@@ -357,6 +427,57 @@ static CURL *easy_get(struct cs_http *h)
 static void easy_put(struct cs_http *h, CURL *e)
 {
     h->idle[h->n_idle++] = e;
+}
+
+/* The multipart form of `r` (new), or NULL when libcurl cannot make it.
+ * Built again for every try: the file is read as it is sent. */
+static curl_mime *form_of(CURL *e, const struct req *r)
+{
+    curl_mime *m = curl_mime_init(e);
+    curl_mimepart *p;
+
+    if (!m)
+        return NULL;
+    for (size_t i = 0; r->fields[i]; i += 2) {
+        p = curl_mime_addpart(m);
+        if (!p || curl_mime_name(p, r->fields[i]) != CURLE_OK ||
+            curl_mime_data(p, r->fields[i + 1], CURL_ZERO_TERMINATED) !=
+                CURLE_OK) {
+            curl_mime_free(m);
+            return NULL;
+        }
+    }
+    p = curl_mime_addpart(m);
+    if (!p || curl_mime_name(p, r->file_field) != CURLE_OK ||
+        curl_mime_filedata(p, r->file_path) != CURLE_OK) {
+        curl_mime_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+/* Sets what this try sends: a handle may have sent another kind before. */
+static int set_request(struct cs_http *h, CURL *e, struct req *r)
+{
+    switch (r->kind) {
+    case REQ_GET:
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->plain);
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+        return 0;
+    case REQ_FORM:
+        r->mime = form_of(e, r);
+        if (!r->mime)
+            return -1;
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->plain);
+        curl_easy_setopt(e, CURLOPT_MIMEPOST, r->mime);
+        return 0;
+    default:
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->headers);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+                         (curl_off_t)r->body_len);
+        return 0;
+    }
 }
 
 /* Puts `r` on the wire in a free slot; on failure completes it. */
@@ -379,8 +500,12 @@ static int start(struct cs_http *h, struct req *r, struct cs_err *err)
     r->errbuf[0] = '\0';
     cs_buf_reset(&r->resp);
     curl_easy_setopt(e, CURLOPT_URL, r->url);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
+    if (set_request(h, e, r) < 0) {
+        easy_put(h, e);
+        cs_buf_adds(&r->msg, "cannot build the form to send");
+        complete(h, r, CS_HTTP_TRANSPORT, 0);
+        return 0;
+    }
     curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
@@ -445,6 +570,11 @@ static void detach(struct cs_http *h, CURL *e, struct req *r)
 {
     curl_multi_remove_handle(h->multi, e);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
+    if (r->mime) {
+        curl_easy_setopt(e, CURLOPT_MIMEPOST, NULL);
+        curl_mime_free(r->mime);
+        r->mime = NULL;
+    }
     easy_put(h, e);
     r->easy = NULL;
     h->active[r->slot] = NULL;
@@ -703,13 +833,15 @@ int cs_http_new(struct cs_http **out, const struct cs_http_opts *opts,
     l = l ? curl_slist_append(l, "Accept: application/json") : NULL;
     l = l ? curl_slist_append(l, "Expect:") : NULL;
     h->headers = l;
-    if (l && opts->bearer && *opts->bearer) {
+    h->plain = curl_slist_append(NULL, "Expect:");
+    if (l && h->plain && opts->bearer && *opts->bearer) {
         h->bearer = cs_xstrdup(opts->bearer);
         cs_buf_addf(&auth, "Authorization: Bearer %s", opts->bearer);
         l = curl_slist_append(h->headers, auth.ptr);
+        l = l ? curl_slist_append(h->plain, auth.ptr) : NULL;
         memset(auth.ptr, 0, auth.len);
     }
-    if (!l) {
+    if (!l || !h->plain) {
         ret = cs_err_set(err, CS_ENET, "http: cannot build headers");
         goto done;
     }
@@ -785,6 +917,7 @@ void cs_http_free(struct cs_http *h)
     if (h->multi)
         curl_multi_cleanup(h->multi);
     curl_slist_free_all(h->headers);
+    curl_slist_free_all(h->plain);
     if (h->bearer) {
         memset(h->bearer, 0, strlen(h->bearer));
         free(h->bearer);

@@ -1,4 +1,4 @@
-/* http.h - concurrent JSON POST client with retries (libcurl multi) */
+/* http.h - concurrent HTTP client for JSON APIs with retries (libcurl) */
 #ifndef CS_NET_HTTP_H
 #define CS_NET_HTTP_H
 
@@ -125,6 +125,30 @@ void cs_http_free(struct cs_http *h);
  */
 int cs_http_post(struct cs_http *h, const char *url, const char *body,
                  size_t len, void *user, struct cs_err *err);
+
+/* A request other than a JSON POST, for cs_http_send. */
+struct cs_http_req {
+    const char *method;         /* "GET" or "POST" (NULL: POST) */
+    const char *url;
+    const char *body;           /* POST: `len` bytes of JSON */
+    size_t len;
+    /* POST as multipart/form-data instead: the parts `fields` (name,
+     * value, ..., NULL; may be NULL), then the file at `file_path` as part
+     * `file_field` (its name the file's base name). */
+    const char *const *fields;
+    const char *file_field;
+    const char *file_path;
+};
+
+/*
+ * Queues the request `rq` (everything copied; a form's file is read when
+ * it is sent, at every try) like cs_http_post: the same retries,
+ * completion and token handling; a GET and a form send no JSON
+ * Content-Type. Returns 0, or CS_EINVALID for a URL that is not
+ * http(s):// or another method.
+ */
+int cs_http_send(struct cs_http *h, const struct cs_http_req *rq,
+                 void *user, struct cs_err *err);
 
 /*
  * Starts what may start, waits up to `timeout_ms` for network activity or

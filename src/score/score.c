@@ -182,9 +182,9 @@ int cs_score_run(struct cs_score_stats *out, struct cs_store *st,
     if (cfg->llm_base_url && *cfg->llm_base_url) {
         ret = cs_score_llm_run(out, st, set, cfg, &o, err);
     } else {
-        if (opts->dry_run || opts->max_cost > 0)
-            cs_log(CS_LOG_WARN, "--dry-run and --max-cost apply to the LLM "
-                   "evaluator only");
+        if (opts->dry_run || opts->max_cost > 0 || opts->batch)
+            cs_log(CS_LOG_WARN, "--dry-run, --max-cost and --batch apply to "
+                   "the LLM evaluator only");
         cs_log(CS_LOG_INFO, "no LLM configured: scoring with the offline "
                "rules evaluator");
         ret = cs_score_rules_run(out, st, set, cfg, &o, err);

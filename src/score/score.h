@@ -19,6 +19,7 @@ struct cs_score_opts {
     long page_size;         /* conversations claimed at a time (500) */
     int dry_run;            /* LLM: count requests, tokens, cost; send none */
     double max_cost;        /* LLM: start no request past this (0: none) */
+    int batch;              /* LLM: through the Batch API (see README) */
     /* What a rubric set that differs from the stored results may do (see
      * cs_score_run): re-score the metrics whose version changed, or leave
      * them as they are (stale, for a later deliberate run); else such a
@@ -46,8 +47,33 @@ struct cs_score_stats {
     uint64_t http_tries;        /* on the wire, retries included */
     uint64_t tokens_in;
     uint64_t tokens_out;
+    uint64_t tokens_cached;     /* of tokens_in, served by a prompt cache */
     double cost;
     uint64_t left_for_later;    /* conversations not finished (max cost) */
+    /* The budget (max_cost): each request's estimated cost is reserved
+     * before it is sent and replaced by its cost when it answers, so
+     * cost <= max_cost + in_flight_error: what the requests in flight at
+     * the last reservation (max_in_flight_at_cap of them) cost beyond
+     * their estimates. */
+    double max_cost;
+    int cap_reached;            /* it stopped sending at max_cost */
+    double in_flight_error;
+    unsigned max_in_flight_at_cap;
+    uint64_t calibrated_on;     /* recorded requests the estimates follow
+                                   (0: the built-in guesses) */
+    /* Dry runs: `cost` is synchronous without cache hits. */
+    double cost_batch;          /* at the batch prices */
+    double cost_cached;         /* with the cache hits to expect */
+    int cache_recorded;         /* hits as recorded (else: the prefix) */
+    /* The Batch API (opts->batch, and answers of earlier batches) */
+    uint64_t batches_ended;     /* collected: they ended */
+    uint64_t batches_open;      /* still running at the provider */
+    uint64_t batch_answers;     /* answers collected */
+    uint64_t batch_queued;      /* requests written to a new batch */
+    uint64_t batch_pending;     /* conversations waiting for a batch */
+    uint64_t batch_used;        /* batch answers stored as results */
+    uint64_t batches_submitted;
+    double batch_cost;          /* of the answers used, at batch prices */
     /* How far the run got: all the way when it ended well. */
     uint64_t todo;              /* conversations with something to do */
     uint64_t stored;            /* ... finished, every result committed */

@@ -37,6 +37,32 @@ int cs_score_llm_run(struct cs_score_stats *out, struct cs_store *st,
                      const struct cs_config *cfg,
                      const struct cs_score_opts *opts, struct cs_err *err);
 
+/*
+ * The Batch API (llm_batch.c). collect looks once at every submitted
+ * batch, stores the answers of those that ended (store/batches.h) and
+ * drops the batches whose run died before submitting them. A batch being
+ * made: add records one request of a conversation (its line written once
+ * per body) before the conversation's claim is released, submit writes
+ * the file under data_dir/batches, uploads it and creates the batch; a
+ * batch that cannot be submitted is dropped, so its conversations are
+ * asked again by the next run.
+ */
+int cs_score_batch_collect(struct cs_store *st, const struct cs_config *cfg,
+                           struct cs_score_stats *out, struct cs_err *err);
+struct cs_score_batch;
+void cs_score_batch_new(struct cs_score_batch **out);
+void cs_score_batch_free(struct cs_score_batch *b);
+size_t cs_score_batch_requests(const struct cs_score_batch *b);
+int cs_score_batch_add(struct cs_score_batch *b, struct cs_store *st,
+                       const struct cs_config *cfg, const char *tenant,
+                       const char *conversation_id, const char *body,
+                       const char *body_hash, long prompt_est,
+                       size_t metrics, double estimated_cost,
+                       struct cs_err *err);
+int cs_score_batch_submit(struct cs_score_batch *b, struct cs_store *st,
+                          const struct cs_config *cfg,
+                          struct cs_score_stats *out, struct cs_err *err);
+
 /* 1 when `key` is in the NULL-terminated `list`. */
 int cs_score_in_list(char *const *list, const char *key);
 
@@ -120,6 +146,7 @@ int cs_score_walk_flush(struct cs_score_walk *wk, struct cs_err *err);
 struct cs_score_usage {
     long tokens_in;
     long tokens_out;
+    long tokens_cached;     /* of tokens_in, served by a prompt cache */
     double cost;
 };
 

@@ -323,6 +323,7 @@ int cs_score_walk_put(struct cs_score_walk *wk, const struct cs_score_item *it,
     if (usage) {
         row.tokens_in = usage->tokens_in;
         row.tokens_out = usage->tokens_out;
+        row.cached_tokens = usage->tokens_cached;
         row.cost = usage->cost;
     }
     wk->stats->evaluations++;

@@ -131,6 +131,10 @@ int cs_store_delete_tenant(struct cs_prune_counts *out, struct cs_store *st,
               " d AS (DELETE FROM deliveries WHERE tenant = $1 RETURNING 1),"
               " a AS (DELETE FROM alerts WHERE tenant = $1 RETURNING 1),"
               " x AS (DELETE FROM explanations WHERE tenant = $1"
+              " RETURNING 1),"
+              /* Its requests in batches: their answers, if any come, are
+               * for conversations that are gone. */
+              " q AS (DELETE FROM llm_batch_requests WHERE tenant = $1"
               " RETURNING 1)"
               " SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM res),"
               " (SELECT count(*) FROM d), (SELECT count(*) FROM a),"

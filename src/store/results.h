@@ -25,6 +25,7 @@ struct cs_result_row {
     const char *rationale;      /* may be NULL */
     long tokens_in;
     long tokens_out;
+    long cached_tokens;         /* of tokens_in, served by a prompt cache */
     double cost;
     const char *content_hash;
     int replaces;               /* a current result exists (the item's

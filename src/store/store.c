@@ -196,6 +196,66 @@ static const struct migration {
      " inputs jsonb NOT NULL);"
      "CREATE INDEX explanations_lookup ON explanations (tenant, metric, id);",
      NULL},
+    /* 30-39 belong to another branch; this one's go on at 40. */
+    {40, "llm_usage",
+     /* The prompt tokens a provider's cache served, per result (a
+      * request's share, as tokens_in), and what each scoring run's LLM
+      * requests used: estimates against what the provider counted (the
+      * dry run and the budget calibrate on it), cached tokens, cost. */
+     "ALTER TABLE results ADD COLUMN cached_tokens integer NOT NULL"
+     " DEFAULT 0;"
+     "CREATE TABLE llm_usage ("
+     " id bigserial PRIMARY KEY,"
+     " recorded_at timestamptz NOT NULL DEFAULT now(),"
+     " model text NOT NULL,"
+     " mode text NOT NULL CHECK (mode IN ('sync', 'batch')),"
+     " requests bigint NOT NULL,"
+     " prompt_est bigint NOT NULL,"
+     " prompt_tokens bigint NOT NULL,"
+     " cached_tokens bigint NOT NULL,"
+     " completion_tokens bigint NOT NULL,"
+     " metrics bigint NOT NULL,"
+     " cost double precision NOT NULL);"
+     "CREATE INDEX llm_usage_model ON llm_usage (model, id);", NULL},
+    {41, "llm_batches",
+     /* Batches handed to the provider's Batch API (score --batch) and
+      * the requests in them, one row per conversation and request body
+      * (a body two conversations share is sent once): a conversation
+      * with a request in an open batch is left alone; once the batch
+      * ends, the answers wait here for the run that stores them. */
+     "CREATE TABLE llm_batches ("
+     " id bigserial PRIMARY KEY,"
+     " provider_id text UNIQUE,"
+     " input_file_id text,"
+     " model text NOT NULL,"
+     " base_url text NOT NULL,"
+     " status text NOT NULL CHECK (status IN ('preparing', 'submitted',"
+     "  'completed', 'failed', 'expired', 'cancelled')),"
+     " provider_status text,"
+     " requests integer NOT NULL DEFAULT 0,"
+     " answered integer NOT NULL DEFAULT 0,"
+     " failed integer NOT NULL DEFAULT 0,"
+     " estimated_cost double precision NOT NULL DEFAULT 0,"
+     " created_at timestamptz NOT NULL DEFAULT now(),"
+     " submitted_at timestamptz,"
+     " checked_at timestamptz,"
+     " ended_at timestamptz,"
+     " error text);"
+     "CREATE TABLE llm_batch_requests ("
+     " batch_id bigint NOT NULL REFERENCES llm_batches ON DELETE CASCADE,"
+     " tenant text NOT NULL,"
+     " conversation_id text NOT NULL,"
+     " body_hash text NOT NULL,"
+     " custom_id text NOT NULL,"
+     " prompt_est integer NOT NULL,"
+     " metrics integer NOT NULL,"
+     " answer text,"
+     " error text,"
+     " PRIMARY KEY (batch_id, tenant, conversation_id, body_hash));"
+     "CREATE INDEX llm_batch_requests_conv ON llm_batch_requests"
+     " (tenant, conversation_id);"
+     "CREATE INDEX llm_batch_requests_custom ON llm_batch_requests"
+     " (batch_id, custom_id);", NULL},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

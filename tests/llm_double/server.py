@@ -10,6 +10,13 @@ costs half a second per start).
 Endpoints:
     POST /v1/chat/completions   validates the request and answers from the
                                 request's response_format JSON schema
+    POST /v1/files              a multipart upload, purpose "batch"
+    POST /v1/batches            a batch of an uploaded file's request lines,
+                                answered at once as chat requests would be
+    GET  /v1/batches/{id}       its status: in_progress for --batch-polls
+                                looks, then --batch-outcome (completed;
+                                expired: half the lines answered; failed)
+    GET  /v1/files/{id}/content a file (the batch's output file)
     GET  /v1/models             the one model it serves
     GET  /stats                 the counters (also written to --stats-file)
     GET  /healthz               "ok"
@@ -17,7 +24,18 @@ Endpoints:
 Answers are deterministic: every enum choice is taken from a hash of the
 request's user messages and the property name, unless the transcript holds
 a marker "[[expect key=value]]" (value parsed as JSON when it parses, else
-taken as a string), which then decides that property.
+taken as a string), which then decides that property. A top-level property
+that may be null (anyOf with {"type": "null"}) is answered null unless its
+name appears in the user messages before "<transcript>" (the metrics the
+request names), as a model following callscope's instructions would.
+
+Usage is counted as providers count it: the prompt is the response schema
+(compact JSON; OpenAI renders it before the system message) followed by
+every message's content, and prompt_tokens is its length in characters / 4.
+A prompt cache like OpenAI's reports usage.prompt_tokens_details.
+cached_tokens: the longest prefix of the prompt, of 1,024 tokens or more
+in steps of 128, that an earlier request's prompt began with (--no-cache
+turns it off). completion_tokens is the answer's length / 4.
 
 Faults, by rate (drawn from a random.Random(--seed)):
     --p429 R      answer 429 with "Retry-After: --retry-after" (default 1;
@@ -128,11 +146,15 @@ class State:
         self.lock = threading.Lock()
         self.rng = random.Random(args.seed)
         self.seen = {}          # sha256(body) -> times seen
+        self.prefixes = set()   # sha256 of cacheable prompt prefixes
         self.n = 0
         self.stats = {
             "requests_total": 0,
             "connections": 0,
             "chat_requests": 0,
+            "batch_files": 0,
+            "batches": 0,
+            "batch_requests": 0,
             "ok": 0,
             "by_path": {},
             "by_status": {},
@@ -141,6 +163,9 @@ class State:
             "bad_kinds": {k: 0 for k in BAD_KINDS},
             "invalid_requests": 0,
             "unauthorized": 0,
+            "prompt_tokens": 0,
+            "cached_tokens": 0,
+            "completion_tokens": 0,
         }
         self.log = None
         if args.log_file:
@@ -177,6 +202,34 @@ class State:
         with self.lock:
             bs = self.stats["by_status"]
             bs[str(code)] = bs.get(str(code), 0) + 1
+
+    def cached(self, prompt):
+        """Tokens of `prompt` an earlier prompt's cache covers (OpenAI's
+        rule: 1,024 tokens or more, in steps of 128), and remembers this
+        one's prefixes."""
+        step, first = 128 * 4, 1024 * 4
+        bounds = list(range(first, len(prompt) + 1, step))
+        digests = []
+        m = hashlib.sha256()
+        at = 0
+        for b in bounds:
+            m.update(prompt[at:b].encode("utf-8", "replace"))
+            at = b
+            digests.append(m.copy().hexdigest())
+        with self.lock:
+            hit = 0
+            if not self.args.no_cache:
+                for b, d in zip(bounds, digests):
+                    if d in self.prefixes:
+                        hit = b // 4
+            self.prefixes.update(digests)
+        return hit
+
+    def usage(self, prompt, cached, completion):
+        with self.lock:
+            self.stats["prompt_tokens"] += prompt
+            self.stats["cached_tokens"] += cached
+            self.stats["completion_tokens"] += completion
 
     def snapshot(self):
         with self.lock:
@@ -305,6 +358,7 @@ class Answerer:
     def __init__(self, user_text, all_text, leak=""):
         self.user = user_text
         self.leak = leak
+        self.named = user_text.split("<transcript>", 1)[0]
         self.expect = {}
         for key, raw in EXPECT_RE.findall(all_text):
             try:
@@ -335,6 +389,14 @@ class Answerer:
         if "enum" in s:
             return self.pick(name, s["enum"])
         for key in ("anyOf", "oneOf"):
+            nullable = [x for x in s.get(key, []) if x.get("type") != "null"]
+            if key in s and len(nullable) < len(s[key]):
+                # A property that may be null: null when top-level and not
+                # named in the request, else its other option.
+                if "." not in name and not re.search(
+                        r"\b%s\b" % re.escape(name), self.named):
+                    return None
+                return self.value(name, nullable[0])
             if key in s:
                 options = []
                 for sub in s[key]:
@@ -388,9 +450,32 @@ class Answerer:
         return out
 
 
+def entry_schema(sub):
+    """The object option of a nullable property, else `sub`."""
+    for x in sub.get("anyOf", []):
+        if x.get("type") == "object":
+            return x
+    return sub
+
+
 def break_answer(obj, schema, kind):
     """Returns content (a string) that violates `schema` in the named way."""
     props = schema.get("properties", {})
+    # An answer of nullable metric entries: break the first entry given.
+    for name, sub in props.items():
+        inner = entry_schema(sub)
+        if inner is sub or not isinstance(obj.get(name), dict):
+            continue
+        vs = inner.get("properties", {}).get("value", {})
+        if kind == "label_outside_enum" and "enum" in vs:
+            obj[name]["value"] = "definitely-not-a-label"
+            return json.dumps(obj)
+        if kind == "score_out_of_range" and vs.get("type") == "integer":
+            obj[name]["value"] = vs.get("maximum", 100) + 7
+            return json.dumps(obj)
+        if kind == "missing_property":
+            del obj[name]
+            return json.dumps(obj)
     if kind == "non_json_content":
         return "Sure! Here is my assessment: it went fine."
     if kind == "missing_property":
@@ -490,6 +575,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.reply(200, st.snapshot())
         elif path == "/healthz":
             self.reply(200, "ok\n", "text/plain")
+        elif path.startswith("/v1/batches/") and \
+                path[12:] in self.server.batches.batches:
+            b = self.server.batches.batches[path[12:]]
+            b.setdefault("wait", st.args.batch_polls)
+            self.reply(200, self.server.batches.view(path[12:]))
+        elif path.startswith("/v1/files/") and path.endswith("/content") \
+                and path[10:-8] in self.server.batches.files:
+            self.reply(200, self.server.batches.files[path[10:-8]],
+                       "application/octet-stream")
         else:
             self.error(404, "no route for GET %s" % path)
 
@@ -500,6 +594,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
         body = self.read_body()
         _, times_seen, draw, bad_pick = st.begin("POST", path, self.headers,
                                                  body)
+        if path in ("/v1/files", "/v1/batches"):
+            try:
+                if path == "/v1/files":
+                    out = self.server.batches.upload(st, multipart_fields(
+                        self.headers.get("Content-Type"), body))
+                else:
+                    out = self.server.batches.create(
+                        st, json.loads(body.decode("utf-8")))
+            except BadRequest as e:
+                st.count("invalid_requests")
+                self.error(e.status, e.message, param=e.param)
+                return
+            self.reply(200, out)
+            return
         if path != "/v1/chat/completions":
             self.error(404, "no route for POST %s" % path)
             return
@@ -614,9 +722,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             content = break_answer(obj if schema is not None else {},
                                    schema or {}, kind)
 
-        prompt_chars = sum(len(content_text(m.get("content"))) for m in msgs)
-        prompt_tokens = max(1, prompt_chars // 4)
+        prompt = (json.dumps(schema, separators=(",", ":")) + "\n"
+                  if schema is not None else "")
+        prompt += "\n".join(content_text(m.get("content")) for m in msgs)
+        prompt_tokens = max(1, len(prompt) // 4)
+        cached_tokens = min(st.cached(prompt), prompt_tokens)
         completion_tokens = max(1, len(content) // 4)
+        st.usage(prompt_tokens, cached_tokens, completion_tokens)
         st.count("ok")
         self.reply(200, {
             "id": "chatcmpl-%016x" % h64(body.decode("utf-8", "replace")),
@@ -629,8 +741,148 @@ class Handler(http.server.BaseHTTPRequestHandler):
                          "finish_reason": "stop"}],
             "usage": {"prompt_tokens": prompt_tokens,
                       "completion_tokens": completion_tokens,
-                      "total_tokens": prompt_tokens + completion_tokens},
+                      "total_tokens": prompt_tokens + completion_tokens,
+                      "prompt_tokens_details": {
+                          "cached_tokens": cached_tokens}},
         })
+
+
+def batch_completion(st, req, body_text):
+    """The chat completion a batch line's body gets: answered as a
+    synchronous request without faults, usage counted the same way
+    (the double's prompt cache included)."""
+    rf_kind = validate(req, st.args)
+    msgs = req["messages"]
+    all_text = "\n".join(content_text(m.get("content")) for m in msgs)
+    user_text = "\n".join(content_text(m.get("content")) for m in msgs
+                          if m.get("role") == "user")
+    schema = None
+    if rf_kind == "json_schema":
+        schema = req["response_format"]["json_schema"]["schema"]
+    ans = Answerer(user_text, all_text, st.args.leak or "")
+    if schema is not None:
+        content = json.dumps(ans.obj(schema))
+    else:
+        content = "This is the double's answer."
+    prompt = (json.dumps(schema, separators=(",", ":")) + "\n"
+              if schema is not None else "")
+    prompt += "\n".join(content_text(m.get("content")) for m in msgs)
+    prompt_tokens = max(1, len(prompt) // 4)
+    cached_tokens = min(st.cached(prompt), prompt_tokens)
+    completion_tokens = max(1, len(content) // 4)
+    st.usage(prompt_tokens, cached_tokens, completion_tokens)
+    return {
+        "id": "chatcmpl-%016x" % h64(body_text),
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": req["model"],
+        "choices": [{"index": 0,
+                     "message": {"role": "assistant", "content": content},
+                     "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": prompt_tokens,
+                  "completion_tokens": completion_tokens,
+                  "total_tokens": prompt_tokens + completion_tokens,
+                  "prompt_tokens_details": {"cached_tokens": cached_tokens}},
+    }
+
+
+def multipart_fields(ctype, body):
+    """{name: bytes} of a multipart/form-data body."""
+    m = re.search(r'boundary="?([^";]+)"?', ctype or "")
+    if not m:
+        raise BadRequest(400, "not multipart/form-data", "file")
+    out = {}
+    for part in body.split(b"--" + m.group(1).encode())[1:]:
+        if part.startswith(b"--"):
+            break
+        head, _, data = part.partition(b"\r\n\r\n")
+        n = re.search(rb'name="([^"]*)"', head)
+        if n:
+            out[n.group(1).decode()] = data[:-2] if data.endswith(
+                b"\r\n") else data
+    return out
+
+
+class Batches:
+    """The Files and Batch APIs, enough for callscope: a file uploaded with
+    purpose "batch", a batch made of it (answered at once, line by line,
+    as synchronous requests would be), its status ("in_progress" for the
+    first --batch-polls looks, then --batch-outcome: completed, expired
+    or failed), its output file. An expired batch has answered the first
+    half of its lines."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.files = {}
+        self.batches = {}
+        self.n = 0
+
+    def new_id(self, prefix):
+        with self.lock:
+            self.n += 1
+            return "%s-%d" % (prefix, self.n)
+
+    def upload(self, st, fields):
+        if fields.get("purpose", b"").decode() != "batch" or \
+                "file" not in fields:
+            raise BadRequest(400, "purpose must be batch, with a file",
+                             "purpose")
+        fid = self.new_id("file")
+        self.files[fid] = fields["file"]
+        st.count("batch_files")
+        return {"id": fid, "object": "file", "purpose": "batch",
+                "bytes": len(fields["file"])}
+
+    def create(self, st, req):
+        fid = req.get("input_file_id")
+        if fid not in self.files or \
+                req.get("endpoint") != "/v1/chat/completions" or \
+                req.get("completion_window") != "24h":
+            raise BadRequest(400, "bad batch request", "input_file_id")
+        outcome = st.args.batch_outcome
+        lines = [x for x in self.files[fid].decode().split("\n") if x]
+        if outcome == "expired":
+            lines = lines[:len(lines) // 2]
+        out = []
+        if outcome != "failed":
+            for x in lines:
+                line = json.loads(x)
+                if line.get("method") != "POST" or \
+                        line.get("url") != "/v1/chat/completions":
+                    raise BadRequest(400, "bad batch line", "url")
+                body = batch_completion(st, line["body"], json.dumps(
+                    line["body"]))
+                st.count("batch_requests")
+                out.append(json.dumps({
+                    "id": "batch_req_%d" % len(out),
+                    "custom_id": line["custom_id"],
+                    "response": {"status_code": 200, "body": body},
+                    "error": None}))
+        bid = self.new_id("batch")
+        ofid = None
+        if out:
+            ofid = self.new_id("file")
+            self.files[ofid] = ("\n".join(out) + "\n").encode()
+        self.batches[bid] = {"id": bid, "object": "batch",
+                             "endpoint": "/v1/chat/completions",
+                             "input_file_id": fid,
+                             "completion_window": "24h",
+                             "polls": 0, "final": outcome,
+                             "final_output": ofid}
+        st.count("batches")
+        return self.view(bid, count=False)
+
+    def view(self, bid, count=True):
+        b = self.batches[bid]
+        if count:
+            b["polls"] += 1
+        done = b["polls"] > b.get("wait", 0) and count
+        v = {k: b[k] for k in ("id", "object", "endpoint", "input_file_id",
+                               "completion_window")}
+        v["status"] = b["final"] if done else "in_progress"
+        v["output_file_id"] = b["final_output"] if done else None
+        v["error_file_id"] = None
+        return v
 
 
 class Server(http.server.ThreadingHTTPServer):
@@ -667,6 +919,13 @@ def main():
                     "with")
     ap.add_argument("--explain-mode", default="ok", choices=EXPLAIN_MODES,
                     help="how explain requests are answered")
+    ap.add_argument("--no-cache", action="store_true",
+                    help="report no cached prompt tokens")
+    ap.add_argument("--batch-polls", type=int, default=0,
+                    help="looks at a batch that say in_progress first")
+    ap.add_argument("--batch-outcome", default="completed",
+                    choices=("completed", "expired", "failed"),
+                    help="how batches end")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
     args.bad_kinds = [k for k in args.bad_kinds.split(",") if k]
@@ -677,6 +936,7 @@ def main():
         ap.error("fault rates add up to more than 1")
 
     srv = Server(("127.0.0.1", 0), Handler)
+    srv.batches = Batches()
     srv.state = State(args)
 
     def stop(signum, frame):
