@@ -36,6 +36,7 @@ struct cs_score_stats {
     uint64_t evaluations;       /* results written */
     uint64_t not_applicable;
     uint64_t errors;
+    char first_error[256];      /* why the first of them is an 'error' */
     uint64_t agent;             /* values the agent logged itself */
     uint64_t retired;           /* made history: nothing computes them for
                                    the changed content any more */

@@ -2,6 +2,7 @@
 #include "score/score_internal.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -328,8 +329,9 @@ int cs_score_walk_put(struct cs_score_walk *wk, const struct cs_score_item *it,
     wk->stats->evaluations++;
     if (cs_eval_value_is(res->value, "not_applicable"))
         wk->stats->not_applicable++;
-    if (cs_eval_value_is(res->value, "error"))
-        wk->stats->errors++;
+    if (cs_eval_value_is(res->value, "error") && !wk->stats->errors++)
+        snprintf(wk->stats->first_error, sizeof(wk->stats->first_error),
+                 "%s", res->rationale ? res->rationale : "no reason given");
     if (strcmp(evaluator, CS_SCORE_AGENT) == 0)
         wk->stats->agent++;
     return cs_store_results_add(wk->w, &row, err);
