@@ -388,9 +388,37 @@ class Answerer:
         return out
 
 
+def find_prop(obj, schema, pred):
+    """(container, name, schema) of the first property of `obj`, at any
+    depth, whose schema satisfies `pred`, or None: the metrics' values
+    sit one object down in callscope's schema."""
+    for name, sub in schema.get("properties", {}).items():
+        if name not in obj:
+            continue
+        if pred(sub):
+            return obj, name, sub
+        if isinstance(obj[name], dict) and isinstance(sub, dict):
+            hit = find_prop(obj[name], sub, pred)
+            if hit:
+                return hit
+    return None
+
+
 def break_answer(obj, schema, kind):
     """Returns content (a string) that violates `schema` in the named way."""
     props = schema.get("properties", {})
+    if kind == "label_outside_enum":
+        hit = find_prop(obj, schema, lambda s: "enum" in s or "anyOf" in s
+                        or s.get("type") == "boolean")
+        if hit:
+            hit[0][hit[1]] = "definitely-not-a-label"
+            return json.dumps(obj)
+    if kind == "score_out_of_range":
+        hit = find_prop(obj, schema,
+                        lambda s: s.get("type") in ("integer", "number"))
+        if hit:
+            hit[0][hit[1]] = hit[2].get("maximum", 100) + 7
+            return json.dumps(obj)
     if kind == "non_json_content":
         return "Sure! Here is my assessment: it went fine."
     if kind == "missing_property":
