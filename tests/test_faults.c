@@ -802,6 +802,546 @@ static void test_faults__db_killed_during_nightly_pdfs(void **state)
     cs_buf_release(&p);
 }
 
+/* ---- the LLM endpoint failing ---------------------------------------- */
+
+#define LLM_KEY "sk-faults-test-key"
+
+/*
+ * Each way the double can fail, persistently for one run (markers with
+ * times=N outlast the tries of one run, llm.max_tries 2 and one re-ask
+ * of a bad answer; or a double that always breaks the answer, or none
+ * listening, or a wrong key; `env` says), one tenant each of three conversations and three
+ * metrics: `score` exits 4 saying why on stderr, every result of the
+ * tenant is an 'error' with its reason; a second run stores each result
+ * once (the errors become history).
+ */
+static void test_faults__llm_endpoint_faults(void **state)
+{
+    static const struct {
+        const char *name, *marker, *env, *says;
+        int errors;     /* of the 9 evaluations: all, or one metric's */
+    } modes[] = {
+        {"r429", "[[fault 429 times=2 retry_after=0]]", NULL, "http 429", 9},
+        {"r429none", "[[fault 429 times=2 retry_after=none]]", NULL,
+         "http 429", 9},
+        {"r500", "[[fault 500 times=2]]", NULL, "http 500", 9},
+        {"r503", "[[fault 503 times=2]]", NULL, "http 503", 9},
+        /* Headers cut off, then closed: to libcurl an empty 200. */
+        {"close", "[[fault close times=2]]", NULL, "not a JSON object", 9},
+        {"hang", "[[fault hang ms=2500 times=2]]", NULL, "timeout", 9},
+        {"malformed", "[[fault bad kind=malformed_body times=2]]", NULL,
+         "not a JSON object", 9},
+        {"nonjson", "[[fault bad kind=non_json_content times=1]]", NULL,
+         "not valid JSON", 9},
+        /* One metric of the answer wrong: the second run asks about that
+         * one alone, another body, so a double that always breaks it. */
+        {"outside", "", "label_outside_enum", "definitely-not-a-label", 3},
+        {"missing", "", "missing_property", "missing", 3},
+        {"range", "", "score_out_of_range", "outside the scale", 3},
+        {"unauth", "", "CALLSCOPE_LLM_API_KEY=sk-wrong ", "http 401", 9},
+        {"down", "", "", "LLM request failed", 9},
+    };
+    static const char *const rubrics[][2] = {
+        {"greeted.json",
+         "{\"name\": \"Greeted\", \"type\": \"boolean\", \"definition\": "
+         "\"The agent greeted.\", \"success\": \"Yes.\", \"failure\": "
+         "\"No.\"}"},
+        {"booked.json",
+         "{\"name\": \"Booked\", \"type\": \"boolean\", \"definition\": "
+         "\"A booking was made.\", \"success\": \"Yes.\", \"failure\": "
+         "\"No.\"}"},
+        {"quality.json",
+         "{\"name\": \"Quality\", \"type\": \"score\", \"definition\": "
+         "\"How good the call was.\", \"scale\": {\"min\": 1, \"max\": 5, "
+         "\"anchors\": {\"1\": \"Bad.\", \"5\": \"Good.\"}}}"},
+    };
+    const char *args[] = {"--api-key", LLM_KEY, NULL};
+    char *rdir = th_tmpdir();
+    struct th_env *e, *holder;
+    struct cs_buf p = CS_BUF_INIT, lines = CS_BUF_INIT, env = CS_BUF_INIT;
+    long closed_port;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(rubrics) / sizeof(rubrics[0]); i++) {
+        cs_buf_reset(&p);
+        cs_buf_addf(&p, "%s/%s", rdir, rubrics[i][0]);
+        th_write(p.ptr, rubrics[i][1], strlen(rubrics[i][1]));
+    }
+    e = fx_new("\"llm\": {\"model\": \"judge-1\", \"max_tries\": 2, "
+               "\"timeout_s\": 1}", rdir);
+    /* The double that breaks answers, stopped by fx_teardown if need be. */
+    holder = cs_xcalloc(1, sizeof(*holder));
+    for (size_t i = 0; i < sizeof(live) / sizeof(live[0]); i++) {
+        if (!live[i]) {
+            live[i] = holder;
+            break;
+        }
+    }
+    th_double_start(&e->dbl, e->dir, args);
+    {
+        /* A port nobody listens on: the double's, once it is gone. */
+        struct th_double gone;
+
+        th_double_start(&gone, e->dir, NULL);
+        closed_port = gone.port;
+        json_decref(th_double_stop(&gone));
+    }
+    cs_buf_addf(&e->env, "CALLSCOPE_LLM_BASE_URL=http://127.0.0.1:%ld/v1 "
+                "CALLSCOPE_LLM_API_KEY=" LLM_KEY " ", e->dbl.port);
+    for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
+        const char *t = modes[m].name;
+        char *out = NULL, *err = NULL;
+        struct cs_buf q = CS_BUF_INIT, a = CS_BUF_INIT, bdir = CS_BUF_INIT;
+        int rc;
+
+        cs_buf_reset(&lines);
+        for (int i = 1; i <= 3; i++)
+            cs_buf_addf(&lines, "{\"id\":\"%s-%d\",\"tenant\":\"%s\","
+                        "\"started_at\":\"2026-10-01T1%d:00:00Z\",\"turns\":"
+                        "[{\"role\":\"customer\",\"text\":\"Hello, call %d "
+                        "of %s: I want to book a table. %s\"},{\"role\":"
+                        "\"agent\",\"text\":\"Hello! It is booked.\"}]}\n",
+                        t, i, t, i, i, t, modes[m].marker);
+        cs_buf_reset(&p);
+        cs_buf_addf(&p, "%s/%s.jsonl", e->dir, t);
+        th_write(p.ptr, lines.ptr, lines.len);
+        cs_buf_addf(&a, "ingest %s", p.ptr);
+        run_ok(e, NULL, a.ptr, 0);
+        cs_buf_reset(&env);
+        if (modes[m].env && !*modes[m].env) {   /* nothing listening */
+            cs_buf_addf(&env, "CALLSCOPE_LLM_BASE_URL=http://127.0.0.1:%ld/v1 ",
+                        closed_port);
+        } else if (modes[m].env && !strchr(modes[m].env, '=')) {
+            const char *bad[] = {"--pbad", "1", "--bad-kinds", modes[m].env,
+                                 NULL};
+
+            cs_buf_addf(&bdir, "%s/%s", e->dir, t);
+            assert_int_equal(cs_fs_mkdirs(bdir.ptr, NULL), 0);
+            th_double_start(&holder->dbl, bdir.ptr, bad);
+            cs_buf_addf(&env, "CALLSCOPE_LLM_BASE_URL=http://127.0.0.1:%ld/v1 ",
+                        holder->dbl.port);
+        } else if (modes[m].env) {
+            cs_buf_adds(&env, modes[m].env);
+        }
+        cs_buf_reset(&a);
+        cs_buf_addf(&a, "score --tenant %s", t);
+        rc = run(e, NULL, env.ptr, a.ptr, &out, &err);
+        json_decref(th_double_stop(&holder->dbl));
+        cs_buf_addf(&q, "%d evaluations ended in 'error'", modes[m].errors);
+        if (rc != 4 || !strstr(err, q.ptr) || !strstr(err, modes[m].says))
+            fail_msg("%s: exit %d (not 4) or no '%s' on stderr:\n%s%s", t,
+                     rc, modes[m].says, out, err);
+        free(out);
+        free(err);
+        cs_buf_reset(&q);
+        cs_buf_addf(&q, "SELECT count(*) FROM results WHERE tenant = '%s' "
+                    "AND current AND value = '\"error\"' AND rationale <> ''",
+                    t);
+        assert_int_equal(q_long(e, q.ptr), modes[m].errors);
+        /* Again, with the endpoint well: each result once. */
+        rc = run(e, NULL, NULL, a.ptr, &out, &err);
+        if (rc != 0 || strstr(err, "ended in 'error'"))
+            fail_msg("%s: the second run exited %d:\n%s%s", t, rc, out, err);
+        free(out);
+        free(err);
+        cs_buf_reset(&q);
+        cs_buf_addf(&q, "SELECT count(*) FROM results WHERE tenant = '%s' "
+                    "AND current AND value <> '\"error\"'", t);
+        assert_int_equal(q_long(e, q.ptr), 9);
+        cs_buf_reset(&q);
+        cs_buf_addf(&q, "SELECT count(*) FROM results WHERE tenant = '%s' "
+                    "AND NOT current AND value = '\"error\"'", t);
+        assert_int_equal(q_long(e, q.ptr), modes[m].errors);
+        cs_buf_reset(&q);
+        cs_buf_addf(&q, "SELECT count(*) FROM results WHERE tenant = '%s'",
+                    t);
+        assert_int_equal(q_long(e, q.ptr), 9 + modes[m].errors);
+        cs_buf_release(&q);
+        cs_buf_release(&a);
+        cs_buf_release(&bdir);
+    }
+    th_rmtree(rdir);
+    free(rdir);
+    cs_buf_release(&p);
+    cs_buf_release(&lines);
+    cs_buf_release(&env);
+}
+
+/* ---- a full disk ------------------------------------------------------ */
+
+/* Lines of `path` that are whole JSON objects; fails on any other line. */
+static long whole_json_lines(const char *path)
+{
+    char *t = th_read(path), *save = NULL;
+    long n = 0;
+
+    assert_non_null(t);
+    if (*t)
+        assert_int_equal(t[strlen(t) - 1], '\n');
+    for (char *l = strtok_r(t, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        json_t *j = json_loads(l, 0, NULL);
+
+        if (!json_is_object(j))
+            fail_msg("%s: not a whole line: %.120s", path, l);
+        json_decref(j);
+        n++;
+    }
+    free(t);
+    return n;
+}
+
+/* How many mails the outbox under `reports` holds. */
+static long outbox_count(const char *reports)
+{
+    struct cs_buf cmd = CS_BUF_INIT;
+    char *out = NULL;
+    long n;
+
+    cs_buf_addf(&cmd, "ls %s/outbox | grep -c '\\.eml$'", reports);
+    th_sh(cmd.ptr, &out);
+    n = strtol(out ? out : "-1", NULL, 10);
+    free(out);
+    cs_buf_release(&cmd);
+    return n;
+}
+
+/*
+ * The disk full (a file size limit, `ulimit -f` of /bin/sh in blocks of
+ * 512 bytes: writes fail with EFBIG) under the
+ * reports folder -- the period's KPI files, then the daily PDFs -- and
+ * under the outbox: each run says which file, exits as documented (1 when
+ * the job cannot go on, 4 when a report or a mail failed and the rest was
+ * done), leaves no file half written under its name and mails no report
+ * that is not whole; once there is room, `mail --resend-failed` and a
+ * re-run finish it, each mail once.
+ */
+static void test_faults__disk_full_reports_and_outbox(void **state)
+{
+    struct th_env *e = fx_new(RECIPIENTS, NULL);
+    struct cs_buf a = CS_BUF_INIT, dir = CS_BUF_INIT, p = CS_BUF_INIT;
+    char *out = NULL, *err = NULL;
+    long eml, deliveries;
+    int rc;
+
+    (void)state;
+    cs_buf_addf(&p, "%s/var/inbox", e->dir);
+    assert_int_equal(cs_fs_mkdirs(p.ptr, NULL), 0);
+    cs_buf_addf(&a, "sample --start 2026-10-25 --days 7 --per-day 30 -o "
+                "%s/in.jsonl", p.ptr);
+    run_ok(e, NULL, a.ptr, 0);
+    cs_buf_addf(&dir, "%s/reports", e->dir);
+    /* 100 kB: the day's KPI files fit, the 30 days' do not. */
+    rc = run(e, "ulimit -f 200; ", NULL, "nightly --date 2026-10-31", &out,
+             &err);
+    if (rc != 1 || !strstr(err, "/reports/period/") || !strstr(err, "kpis."))
+        fail_msg("exit %d, not 1 naming the period's file:\n%s%s", rc, out,
+                 err);
+    free(out);
+    free(err);
+    expect_whole_files(dir.ptr);
+    assert_int_equal(q_long(e, "SELECT count(*) FROM deliveries"), 0);
+    /* 160 kB: a 1-day summary fits; the PDFs (about 190 kB) do not: none
+     * is mailed (fail closed), exit 4. */
+    rc = run(e, "ulimit -f 320; ", NULL, "nightly --date 2026-10-31 "
+             "--period-days 1", &out, &err);
+    if (rc != 4 || !strstr(err, "daily-") || !strstr(err, ".pdf"))
+        fail_msg("exit %d, not 4 naming a PDF:\n%s%s", rc, out, err);
+    free(out);
+    free(err);
+    assert_int_equal(expect_whole_files(dir.ptr), 0);
+    assert_int_equal(q_long(e, "SELECT count(*) FROM deliveries WHERE kind "
+                               "= 'report'"), 0);
+    /* 230 kB: the PDFs fit, their mails (about 265 kB) do not. */
+    rc = run(e, "ulimit -f 460; ", NULL, "nightly --date 2026-10-31 "
+             "--period-days 1", &out, &err);
+    if (rc != 4 || !strstr(err, "/reports/outbox/") || !strstr(err, ".eml"))
+        fail_msg("exit %d, not 4 naming a mail:\n%s%s", rc, out, err);
+    free(out);
+    free(err);
+    assert_int_equal(expect_whole_files(dir.ptr), 3);
+    assert_true(q_long(e, "SELECT count(*) FROM deliveries WHERE kind = "
+                          "'report' AND state = 'failed' AND last_reply LIKE "
+                          "'%.eml%'") >= 3);
+    assert_int_equal(q_long(e, "SELECT count(*) FROM deliveries WHERE kind "
+                               "= 'report' AND state <> 'failed'"), 0);
+    eml = outbox_count(dir.ptr);
+    assert_int_equal(eml, q_long(e, "SELECT count(*) FROM deliveries WHERE "
+                                    "state = 'sent'"));
+    /* Room again: the failed mails once, and a re-run sends nothing. */
+    run_ok(e, NULL, "mail --resend-failed", 0);
+    deliveries = q_long(e, "SELECT count(*) FROM deliveries");
+    assert_int_equal(q_long(e, "SELECT count(*) FROM deliveries WHERE state "
+                               "= 'sent'"), deliveries);
+    assert_int_equal(outbox_count(dir.ptr),
+                     deliveries);
+    run_ok(e, NULL, "nightly --date 2026-10-31 --period-days 1", 0);
+    assert_int_equal(q_long(e, "SELECT count(*) FROM deliveries"),
+                     deliveries);
+    assert_int_equal(outbox_count(dir.ptr),
+                     deliveries);
+    assert_int_equal(expect_whole_files(dir.ptr), 3);
+    for (size_t i = 0; i < 3; i++) {
+        cs_buf_reset(&p);
+        cs_buf_addf(&p, "%s/daily/2026-10-31/daily-%s.pdf", dir.ptr,
+                    tenants[i]);
+        expect_daily_equals_kpis(e, p.ptr, tenants[i]);
+    }
+    cs_buf_release(&a);
+    cs_buf_release(&dir);
+    cs_buf_release(&p);
+}
+
+/*
+ * The rejects file cannot grow (20 kB for 300 rejected lines of 600
+ * bytes): ingest ends in an error naming it, exit 1, and the file holds
+ * whole lines only; the conversations are stored. With room again a
+ * re-run records every rejected line (exit 4), each conversation once.
+ */
+static void test_faults__disk_full_rejects(void **state)
+{
+    struct th_env *e = fx_new(NULL, NULL);
+    struct cs_buf a = CS_BUF_INIT, in = CS_BUF_INIT, lines = CS_BUF_INIT;
+    char *out = NULL, *err = NULL, *list = NULL, *save = NULL;
+    long first = -1, second = -1;
+    int rc;
+
+    (void)state;
+    cs_buf_addf(&in, "%s/in.jsonl", e->dir);
+    cs_buf_addf(&a, "sample --days 2 --per-day 100 -o %s", in.ptr);
+    run_ok(e, NULL, a.ptr, 0);
+    for (int i = 0; i < 300; i++) {
+        cs_buf_addf(&lines, "{\"id\": \"bad-%d\", \"tenant\": \"t\", "
+                    "\"started_at\": \"nope\", \"turns\": [], \"pad\": \"",
+                    i);
+        for (int k = 0; k < 500; k++)
+            cs_buf_addch(&lines, 'x');
+        cs_buf_adds(&lines, "\"}\n");
+    }
+    {
+        FILE *f = fopen(in.ptr, "a");
+
+        assert_non_null(f);
+        assert_int_equal(fwrite(lines.ptr, 1, lines.len, f), lines.len);
+        assert_int_equal(fclose(f), 0);
+    }
+    cs_buf_reset(&a);
+    cs_buf_addf(&a, "ingest %s", in.ptr);
+    rc = run(e, "ulimit -f 40; ", NULL, a.ptr, &out, &err);
+    if (rc != 1 || !strstr(err, "rejects file '") ||
+        !strstr(err, "/var/rejects/ingest-"))
+        fail_msg("exit %d, not 1 naming the rejects file:\n%s%s", rc, out,
+                 err);
+    free(out);
+    free(err);
+    assert_int_equal(q_long(e, "SELECT count(*) FROM conversations"), 200);
+    rc = run(e, NULL, NULL, a.ptr, &out, &err);
+    if (rc != 4)
+        fail_msg("re-run exited %d, not 4:\n%s%s", rc, out, err);
+    free(out);
+    free(err);
+    assert_int_equal(q_long(e, "SELECT count(*) FROM conversations"), 200);
+    /* Two files: the cut one, whole lines only; the one of the re-run,
+     * every rejected line. */
+    cs_buf_reset(&a);
+    cs_buf_addf(&a, "ls -tr %s/var/rejects/*.jsonl", e->dir);
+    assert_int_equal(th_sh(a.ptr, &list), 0);
+    for (char *f = strtok_r(list, "\n", &save); f;
+         f = strtok_r(NULL, "\n", &save)) {
+        if (first < 0)
+            first = whole_json_lines(f);
+        else
+            second = whole_json_lines(f);
+    }
+    assert_true(first > 0 && first < 300);
+    assert_int_equal(second, 300);
+    free(list);
+    cs_buf_release(&a);
+    cs_buf_release(&in);
+    cs_buf_release(&lines);
+}
+
+/* ---- SMTP refusing ------------------------------------------------------ */
+
+/* The SMTP sink (tests/mail_double/smtp_sink.py) in `dir` with `args`;
+ * its pid, its port in *port. */
+static pid_t sink_start(const char *dir, const char *const *args, long *port)
+{
+    posix_spawn_file_actions_t fa;
+    struct cs_buf pf = CS_BUF_INIT, lf = CS_BUF_INIT;
+    char *script = th_src("tests/mail_double/smtp_sink.py"), *text = NULL;
+    char *argv[16];
+    int argc = 0;
+    pid_t pid;
+
+    assert_int_equal(cs_fs_mkdirs(dir, NULL), 0);
+    cs_buf_addf(&pf, "%s/port", dir);
+    cs_buf_addf(&lf, "%s/sink.log", dir);
+    unlink(pf.ptr);
+    argv[argc++] = "/usr/bin/python3";
+    argv[argc++] = script;
+    argv[argc++] = "--dir";
+    argv[argc++] = (char *)dir;
+    for (; args && *args && argc < 15; args++)
+        argv[argc++] = (char *)*args;
+    argv[argc] = NULL;
+    /* Its output to a file: an inherited pipe keeps ctest waiting. */
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, lf.ptr, O_WRONLY | O_CREAT |
+                                     O_APPEND, 0644);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    assert_int_equal(posix_spawn(&pid, argv[0], &fa, NULL, argv, environ),
+                     0);
+    posix_spawn_file_actions_destroy(&fa);
+    for (int i = 0; i < 500 && !text; i++) {
+        text = th_read(pf.ptr);
+        if (!text)
+            sleep_s(0.01);
+    }
+    assert_non_null(text);
+    *port = strtol(text, NULL, 10);
+    free(text);
+    free(script);
+    cs_buf_release(&pf);
+    cs_buf_release(&lf);
+    return pid;
+}
+
+static void sink_stop(pid_t *pid)
+{
+    int st;
+
+    if (*pid > 0 && kill(*pid, SIGTERM) == 0)
+        waitpid(*pid, &st, 0);
+    *pid = 0;
+}
+
+static pid_t sink_pid;
+
+static int sink_teardown(void **state)
+{
+    sink_stop(&sink_pid);
+    return fx_teardown(state);
+}
+
+/* What the sink accepted: messages, and those with a Message-ID seen
+ * before (a message sent twice). */
+static void sink_count(const char *dir, long *messages, long *repeated)
+{
+    struct cs_buf p = CS_BUF_INIT, cmd = CS_BUF_INIT;
+    char *out = NULL;
+
+    cs_buf_addf(&p, "%s/messages.jsonl", dir);
+    *messages = 0;
+    if (cs_fs_exists(p.ptr))
+        *messages = count_lines(p.ptr);
+    cs_buf_addf(&cmd, "cat %s/msg-*.eml 2>/dev/null | grep -i "
+                "'^Message-ID:' | sort | uniq -d | wc -l", dir);
+    th_sh(cmd.ptr, &out);
+    *repeated = strtol(out ? out : "-1", NULL, 10);
+    free(out);
+    cs_buf_release(&p);
+    cs_buf_release(&cmd);
+}
+
+/*
+ * The SMTP server refuses a recipient (550 to RCPT), then the data of
+ * every message (451 to DATA, on each try): the run says so, exit 4, the
+ * deliveries are failed with the server's reply; `mail --resend-failed`
+ * to a server that accepts sends each exactly once, and a re-run of the
+ * job sends nothing again. (Nothing listening: test_mail.)
+ */
+static void test_faults__smtp_refuses_rcpt_and_data(void **state)
+{
+    struct th_env *e = fx_new(RECIPIENTS ", \"mail\": {\"max_tries\": 2, "
+                              "\"backoff_ms\": 50, \"timeout_s\": 10}", NULL);
+    struct cs_buf a = CS_BUF_INIT, sd = CS_BUF_INIT, smtp = CS_BUF_INIT,
+                  port = CS_BUF_INIT;
+    char *out = NULL, *err = NULL;
+    long p, failed, sent, msgs, repeated;
+    int rc;
+
+    (void)state;
+    cs_buf_addf(&a, "%s/var/inbox", e->dir);
+    assert_int_equal(cs_fs_mkdirs(a.ptr, NULL), 0);
+    cs_buf_adds(&a, "/in.jsonl");
+    {
+        struct cs_buf s = CS_BUF_INIT;
+
+        cs_buf_addf(&s, "sample --start 2026-10-25 --days 7 --per-day 20 -o "
+                    "%s", a.ptr);
+        run_ok(e, NULL, s.ptr, 0);
+        cs_buf_release(&s);
+    }
+    cs_buf_addf(&sd, "%s/sink", e->dir);
+    {
+        const char *args[] = {"--reject-rcpt", "cfo@example.test", NULL};
+
+        sink_pid = sink_start(sd.ptr, args, &p);
+    }
+    cs_buf_addf(&port, "%ld", p);
+    cs_buf_addf(&smtp, "CALLSCOPE_SMTP_URL=smtp://127.0.0.1:%ld ", p);
+    /* RCPT refused: that address's mails fail, not retried; the others
+     * go. */
+    rc = run(e, NULL, smtp.ptr, "nightly --date 2026-10-31", &out, &err);
+    if (rc != 4 || !strstr(err, "550") || !strstr(err, "cfo@example.test"))
+        fail_msg("exit %d, not 4 naming the refused recipient:\n%s%s", rc,
+                 out, err);
+    free(out);
+    free(err);
+    failed = q_long(e, "SELECT count(*) FROM deliveries WHERE state = "
+                       "'failed' AND recipient = 'cfo@example.test' AND "
+                       "tries = 1 AND last_reply LIKE '550%'");
+    assert_true(failed >= 3);
+    assert_int_equal(q_long(e, "SELECT count(*) FROM deliveries WHERE state "
+                               "= 'failed'"), failed);
+    sent = q_long(e, "SELECT count(*) FROM deliveries WHERE state = 'sent'");
+    sink_count(sd.ptr, &msgs, &repeated);
+    assert_int_equal(msgs, sent);
+    sink_stop(&sink_pid);
+    /* DATA refused (451 on every try) for the next day's mails. */
+    {
+        const char *args[] = {"--port", port.ptr, "--tempfail-first", "1000",
+                              NULL};
+
+        sink_pid = sink_start(sd.ptr, args, &p);
+    }
+    rc = run(e, NULL, smtp.ptr, "nightly --date 2026-10-30", &out, &err);
+    if (rc != 4 || !strstr(err, "451"))
+        fail_msg("exit %d, not 4 with the server's 451:\n%s%s", rc, out,
+                 err);
+    free(out);
+    free(err);
+    assert_true(q_long(e, "SELECT count(*) FROM deliveries WHERE state = "
+                          "'failed' AND period = '2026-10-30' AND tries = 2 "
+                          "AND last_reply LIKE '451%'") >= 3);
+    assert_int_equal(q_long(e, "SELECT count(*) FROM deliveries WHERE "
+                               "period = '2026-10-30' AND state <> "
+                               "'failed'"), 0);
+    sink_count(sd.ptr, &msgs, &repeated);
+    assert_int_equal(msgs, sent);
+    sink_stop(&sink_pid);
+    /* A server that takes them: each failed mail once, then nothing. */
+    {
+        const char *args[] = {"--port", port.ptr, NULL};
+
+        sink_pid = sink_start(sd.ptr, args, &p);
+    }
+    run_ok(e, smtp.ptr, "mail --resend-failed", 0);
+    assert_int_equal(q_long(e, "SELECT count(*) FROM deliveries WHERE state "
+                               "<> 'sent'"), 0);
+    run_ok(e, smtp.ptr, "mail --resend-failed", 0);
+    run_ok(e, smtp.ptr, "nightly --date 2026-10-31", 0);
+    run_ok(e, smtp.ptr, "nightly --date 2026-10-30", 0);
+    sink_count(sd.ptr, &msgs, &repeated);
+    assert_int_equal(msgs, q_long(e, "SELECT count(*) FROM deliveries"));
+    assert_int_equal(repeated, 0);
+    sink_stop(&sink_pid);
+    cs_buf_release(&a);
+    cs_buf_release(&sd);
+    cs_buf_release(&smtp);
+    cs_buf_release(&port);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_teardown(f, fx_teardown)
@@ -811,6 +1351,11 @@ int main(void)
         T(test_faults__db_killed_during_rules_score),
         T(test_faults__db_killed_during_report_executive),
         T(test_faults__db_killed_during_nightly_pdfs),
+        T(test_faults__llm_endpoint_faults),
+        T(test_faults__disk_full_reports_and_outbox),
+        T(test_faults__disk_full_rejects),
+        cmocka_unit_test_teardown(test_faults__smtp_refuses_rcpt_and_data,
+                                  sink_teardown),
     };
 
     /* CS_TEST_FILTER=pattern runs the tests it matches (while iterating). */
