@@ -1092,6 +1092,54 @@ static void test_faults__disk_full_reports_and_outbox(void **state)
 }
 
 /*
+ * The monthly job with room for the PDFs (about 210 kB) but not for the
+ * client workbooks' temporary files nor the all-tenants mail: exit 4, the
+ * summary counts the failed workbooks (it said "0 failed"), nothing is
+ * left half written, the tenants are not mailed without their workbook;
+ * a re-run with room mails each once.
+ */
+static void test_faults__disk_full_monthly_workbooks(void **state)
+{
+    struct th_env *e = fx_new(RECIPIENTS, NULL);
+    struct cs_buf a = CS_BUF_INIT, dir = CS_BUF_INIT;
+    char *out = NULL, *err = NULL;
+    long deliveries;
+    int rc;
+
+    (void)state;
+    cs_buf_addf(&a, "sample --start 2026-10-25 --days 7 --per-day 30 -o "
+                "%s/in.jsonl", e->dir);
+    run_ok(e, NULL, a.ptr, 0);
+    cs_buf_reset(&a);
+    cs_buf_addf(&a, "ingest %s/in.jsonl", e->dir);
+    run_ok(e, NULL, a.ptr, 0);
+    run_ok(e, NULL, "score", 0);
+    cs_buf_addf(&dir, "%s/reports", e->dir);
+    rc = run(e, "ulimit -f 520; ", NULL, "monthly --month 2026-10", &out,
+             &err);
+    if (rc != 4 || !strstr(out, "3 failed") || !strstr(err, "client-") ||
+        !strstr(err, ".xlsx"))
+        fail_msg("exit %d, not 4 with the 3 workbooks failed:\n%s%s", rc,
+                 out, err);
+    free(out);
+    free(err);
+    assert_int_equal(expect_whole_files(dir.ptr), 4);
+    assert_int_equal(q_long(e, "SELECT count(*) FROM deliveries WHERE state "
+                               "= 'sent'"), 0);
+    run_ok(e, NULL, "monthly --month 2026-10", 0);
+    deliveries = q_long(e, "SELECT count(*) FROM deliveries");
+    assert_int_equal(deliveries, 7);    /* 2 per tenant, 1 internal */
+    assert_int_equal(q_long(e, "SELECT count(*) FROM deliveries WHERE state "
+                               "= 'sent'"), deliveries);
+    assert_int_equal(outbox_count(dir.ptr), deliveries);
+    run_ok(e, NULL, "monthly --month 2026-10", 0);
+    assert_int_equal(outbox_count(dir.ptr), deliveries);
+    expect_whole_files(dir.ptr);
+    cs_buf_release(&a);
+    cs_buf_release(&dir);
+}
+
+/*
  * The rejects file cannot grow (20 kB for 300 rejected lines of 600
  * bytes): ingest ends in an error naming it, exit 1, and the file holds
  * whole lines only; the conversations are stored. With room again a
@@ -1353,6 +1401,7 @@ int main(void)
         T(test_faults__db_killed_during_nightly_pdfs),
         T(test_faults__llm_endpoint_faults),
         T(test_faults__disk_full_reports_and_outbox),
+        T(test_faults__disk_full_monthly_workbooks),
         T(test_faults__disk_full_rejects),
         cmocka_unit_test_teardown(test_faults__smtp_refuses_rcpt_and_data,
                                   sink_teardown),
