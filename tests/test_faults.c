@@ -296,6 +296,9 @@ static void expect_db_error(struct th_bg *bg, char **out)
     th_expect_exit(st, 1, *out, err);
     if (!strstr(err, "callscope: error: ") || !strstr(err, pg_dir))
         fail_msg("no error naming the server '%s' in: %s", pg_dir, err);
+    /* One line each, libpq's indented lines joined. */
+    if (strchr(err, '\t'))
+        fail_msg("a tab in: %s", err);
     free(err);
 }
 

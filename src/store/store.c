@@ -234,12 +234,16 @@ int cs_store_pg_err(struct cs_err *err, PGconn *conn, PGresult *res,
                strstr(msg, "statement timeout")) {
         cs_buf_adds(&where, " (database.statement_timeout_s)");
     }
-    /* The server's DETAIL, HINT and CONTEXT lines, on one line. */
+    /* The server's DETAIL, HINT and CONTEXT lines, on one line (libpq
+     * indents its own continuation lines with a tab). */
     for (size_t i = 0; i < n; i++) {
-        if (msg[i] != '\n')
+        if (msg[i] != '\n') {
             cs_buf_addch(&text, msg[i]);
-        else if (i + 1 < n)
+        } else if (i + 1 < n) {
             cs_buf_adds(&text, "; ");
+            while (i + 1 < n && msg[i + 1] == '\t')
+                i++;
+        }
     }
     cs_err_set(err, CS_EDB, "%s: %s%s", what, text.ptr, where.ptr);
     cs_buf_release(&where);
