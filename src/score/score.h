@@ -53,6 +53,8 @@ struct cs_score_stats {
     uint64_t todo;              /* conversations with something to do */
     uint64_t stored;            /* ... finished, every result committed */
     uint64_t stored_evaluations; /* results committed */
+    uint64_t in_doubt;          /* ... or perhaps: the connection was lost
+                                   before the COMMIT was answered */
     int interrupted;            /* the signal that stopped it (base/sig.h),
                                    or 0 */
     /* The rubric set against what is stored. */

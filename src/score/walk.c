@@ -292,8 +292,10 @@ void cs_score_walk_end(struct cs_score_walk *wk)
     cs_progress_end(&wk->progress);
     /* The cursor first: releasing a claim flushes the writer. */
     cs_store_score_cursor_free(wk->cur);
-    if (wk->stats)
+    if (wk->stats) {
         wk->stats->stored_evaluations = cs_store_results_committed(wk->w);
+        wk->stats->in_doubt = cs_store_results_in_doubt(wk->w);
+    }
     cs_store_results_free(wk->w);
     cs_redact_free(wk->rd);
     free(wk->want_text);
