@@ -86,6 +86,11 @@ void cs_cli_print_score(const struct cs_score_stats *s, const char *verb,
                failed ? "" : cs_sig_name(s->interrupted),
                (unsigned long long)s->stored_evaluations,
                (unsigned long long)s->up_to_date);
+        if (s->in_doubt)
+            printf("%llu more evaluations were being committed when the "
+                   "connection was lost: stored or not, the next run "
+                   "scores what is missing\n",
+                   (unsigned long long)s->in_doubt);
     } else {
         printf("%s %llu conversations in %.2f s: %llu evaluations written "
                "(%llu not applicable, %llu errors, %llu logged by the agent), "

@@ -1,4 +1,5 @@
 /* ingest.c - load JSONL conversation files into the store */
+#define _POSIX_C_SOURCE 200809L /* ftello, ftruncate, fileno */
 #include "ingest/ingest.h"
 
 #include <pthread.h>
@@ -7,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -59,6 +61,7 @@ struct run {
     int conv_ret;
     FILE *rejects;
     int rejects_errno;          /* a write to the rejects file failed */
+    off_t rejects_whole;        /* its size up to the last whole line */
     int messages;
     struct cs_progress progress;
 };
@@ -177,7 +180,7 @@ static void reject_locked(struct run *r, const char *file, long line,
         cs_log(CS_LOG_WARN, "more rejected lines: see %s",
                r->opts->rejects_path);
     r->messages++;
-    if (!r->rejects) {
+    if (!r->rejects && !r->rejects_errno) {
         struct cs_buf dir = CS_BUF_INIT;
         const char *slash = strrchr(r->opts->rejects_path, '/');
 
@@ -193,6 +196,8 @@ static void reject_locked(struct run *r, const char *file, long line,
                 r->rejects_errno = errno ? errno : EIO;
             return;
         }
+        r->rejects_whole = fseeko(r->rejects, 0, SEEK_END) == 0
+                               ? ftello(r->rejects) : -1;
     }
     if (r->rejects_errno)
         return; /* the run ends in an error naming the file */
@@ -212,9 +217,21 @@ static void reject_locked(struct run *r, const char *file, long line,
         cs_buf_release(&f);
         cs_buf_release(&why);
     }
+    /* Each line is flushed whole: when one cannot be (a full disk), the
+     * file is closed and cut back to the lines before it, so it never
+     * ends in half a line, and the run ends in an error naming it. */
     if (json_dumpf(o, r->rejects, JSON_COMPACT) != 0 ||
-        fputc('\n', r->rejects) == EOF)
+        fputc('\n', r->rejects) == EOF || fflush(r->rejects) != 0) {
         r->rejects_errno = errno ? errno : EIO;
+        fclose(r->rejects);
+        r->rejects = NULL;
+        if (r->rejects_whole >= 0 &&
+            truncate(r->opts->rejects_path, r->rejects_whole) != 0)
+            cs_log(CS_LOG_WARN, "cannot cut '%s' back to its whole lines: "
+                   "%s", r->opts->rejects_path, strerror(errno));
+    } else {
+        r->rejects_whole = ftello(r->rejects);
+    }
     json_decref(o);
 }
 

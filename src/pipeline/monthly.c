@@ -170,6 +170,10 @@ static int mail_month(struct cs_mailing *ml, struct month *mo,
         cs_mail_files_init(&files, cfg->mail_max_attachment_bytes);
         if (tenant_files(&files, mo, t->name, st, cfg, o->rubrics,
                          &res->rendered, &e2)) {
+            /* Its PDF was rendered (a failed one is counted already):
+             * what failed is its workbook, a failed report all the same. */
+            if (cs_report_files_find(&mo->files, t->name))
+                res->tenants_failed++;
             cs_log(CS_LOG_ERROR, "%s: not mailed", e2.msg);
             res->not_mailed += (long)json_array_size(tc.recipients);
         } else {

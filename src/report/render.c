@@ -32,6 +32,14 @@ int cs_render_stream(const struct cs_renderer *rd, const struct cs_report *r,
     int ret;
 
     ret = rd->stream(r, out, err);
+    /* A renderer says what it could not write; the message names where
+     * (a full disk under the reports folder, say). */
+    if (ret == CS_EIO && ferror(out)) {
+        int e = errno ? errno : EIO;
+
+        return cs_err_set(err, CS_EIO, "cannot write %s: %s", what,
+                          strerror(e));
+    }
     if (ret)
         return ret;
     if (fflush(out) != 0 || ferror(out))

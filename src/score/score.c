@@ -195,6 +195,19 @@ int cs_score_run(struct cs_score_stats *out, struct cs_store *st,
     out->missing_results = drift.missing_results;
     out->retired_missing = drift.retired_missing;
     memcpy(out->changed, drift.changed, sizeof(out->changed));
+    /* The reasons are stored with each result; one goes to stderr too,
+     * so that an endpoint refusing every request says why. */
+    if (out->errors) {
+        struct cs_buf why = CS_BUF_INIT;
+
+        cs_buf_add_excerpt(&why, out->first_error, strlen(out->first_error),
+                           sizeof(out->first_error));
+        cs_log(CS_LOG_WARN, "%llu evaluation%s ended in 'error' (stored "
+               "with the reason; the next run scores them again), the "
+               "first: %s", (unsigned long long)out->errors,
+               out->errors == 1 ? "" : "s", why.ptr);
+        cs_buf_release(&why);
+    }
     if (out->retired)
         cs_log(CS_LOG_INFO, "%llu results are no longer current: values "
                "the agent no longer logs, or of rubrics no longer in the "

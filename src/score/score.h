@@ -37,6 +37,7 @@ struct cs_score_stats {
     uint64_t evaluations;       /* results written */
     uint64_t not_applicable;
     uint64_t errors;
+    char first_error[256];      /* why the first of them is an 'error' */
     uint64_t agent;             /* values the agent logged itself */
     uint64_t retired;           /* made history: nothing computes them for
                                    the changed content any more */
@@ -78,6 +79,8 @@ struct cs_score_stats {
     uint64_t todo;              /* conversations with something to do */
     uint64_t stored;            /* ... finished, every result committed */
     uint64_t stored_evaluations; /* results committed */
+    uint64_t in_doubt;          /* ... or perhaps: the connection was lost
+                                   before the COMMIT was answered */
     int interrupted;            /* the signal that stopped it (base/sig.h),
                                    or 0 */
     /* The rubric set against what is stored. */

@@ -2,6 +2,7 @@
 #include "score/score_internal.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -291,8 +292,10 @@ void cs_score_walk_end(struct cs_score_walk *wk)
     cs_progress_end(&wk->progress);
     /* The cursor first: releasing a claim flushes the writer. */
     cs_store_score_cursor_free(wk->cur);
-    if (wk->stats)
+    if (wk->stats) {
         wk->stats->stored_evaluations = cs_store_results_committed(wk->w);
+        wk->stats->in_doubt = cs_store_results_in_doubt(wk->w);
+    }
     cs_store_results_free(wk->w);
     cs_redact_free(wk->rd);
     free(wk->want_text);
@@ -329,8 +332,9 @@ int cs_score_walk_put(struct cs_score_walk *wk, const struct cs_score_item *it,
     wk->stats->evaluations++;
     if (cs_eval_value_is(res->value, "not_applicable"))
         wk->stats->not_applicable++;
-    if (cs_eval_value_is(res->value, "error"))
-        wk->stats->errors++;
+    if (cs_eval_value_is(res->value, "error") && !wk->stats->errors++)
+        snprintf(wk->stats->first_error, sizeof(wk->stats->first_error),
+                 "%s", res->rationale ? res->rationale : "no reason given");
     if (strcmp(evaluator, CS_SCORE_AGENT) == 0)
         wk->stats->agent++;
     return cs_store_results_add(wk->w, &row, err);

@@ -24,6 +24,7 @@ struct cs_result_writer {
     struct cs_buf clean;    /* one redacted text */
     uint64_t since_analyze;
     uint64_t committed;
+    uint64_t in_doubt;
 };
 
 #define RESULT_COLUMNS                                                     \
@@ -195,6 +196,8 @@ commit:
     ret = cs_store_exec(w->st, "COMMIT", err);
     if (!ret)
         w->committed += w->n;
+    else if (PQstatus(conn) == CONNECTION_BAD)
+        w->in_doubt += w->n;
     /* Fresh statistics while the table grows: planned against a nearly
      * empty `results`, the per-conversation lookups turn into scans and a
      * big run slows down quadratically until autovacuum catches up. */
@@ -220,6 +223,11 @@ out:
 uint64_t cs_store_results_committed(const struct cs_result_writer *w)
 {
     return w ? w->committed : 0;
+}
+
+uint64_t cs_store_results_in_doubt(const struct cs_result_writer *w)
+{
+    return w ? w->in_doubt : 0;
 }
 
 void cs_store_results_free(struct cs_result_writer *w)

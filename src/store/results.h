@@ -58,6 +58,9 @@ void cs_store_results_free(struct cs_result_writer *w);
 /* Rows committed so far (grows with every flush that succeeds, the ones
  * add makes when its buffer is full included). */
 uint64_t cs_store_results_committed(const struct cs_result_writer *w);
+/* Rows whose COMMIT was sent and the connection lost before its answer:
+ * the server may have stored them or not. */
+uint64_t cs_store_results_in_doubt(const struct cs_result_writer *w);
 
 /* Writes results as JSONL or CSV (docs/config.md), current ones
  * or with `history` all of them; `metrics` (NULL-terminated) filters. */

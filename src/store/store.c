@@ -294,12 +294,16 @@ int cs_store_pg_err(struct cs_err *err, PGconn *conn, PGresult *res,
                strstr(msg, "statement timeout")) {
         cs_buf_adds(&where, " (database.statement_timeout_s)");
     }
-    /* The server's DETAIL, HINT and CONTEXT lines, on one line. */
+    /* The server's DETAIL, HINT and CONTEXT lines, on one line (libpq
+     * indents its own continuation lines with a tab). */
     for (size_t i = 0; i < n; i++) {
-        if (msg[i] != '\n')
+        if (msg[i] != '\n') {
             cs_buf_addch(&text, msg[i]);
-        else if (i + 1 < n)
+        } else if (i + 1 < n) {
             cs_buf_adds(&text, "; ");
+            while (i + 1 < n && msg[i + 1] == '\t')
+                i++;
+        }
     }
     cs_err_set(err, CS_EDB, "%s: %s%s", what, text.ptr, where.ptr);
     cs_buf_release(&where);
@@ -638,14 +642,13 @@ static int pg_connect(PGconn **out, const char *info,
     PGconn *c = NULL;
     PGresult *r;
     PGPing ping;
-    int transient, tries = 0, ret = 0;
+    int transient, paused = 0, rechecked = 0, ret = 0;
 
     *out = NULL;
     conn_params_init(&p, info, cfg);
     for (;;) {
         double t1 = now_s();
 
-        tries++;
         c = PQconnectdbParams(p.keys, p.vals, 1);
         if (PQstatus(c) == CONNECTION_OK)
             break;
@@ -659,6 +662,17 @@ static int pg_connect(PGconn **out, const char *info,
         } else {
             ping = PQpingParams(p.keys, p.vals, 1);
             transient = ping == PQPING_REJECT || ping == PQPING_NO_RESPONSE;
+            /* Up by the time of the ping (its start or crash recovery
+             * ended in between: "not yet accepting connections" a moment
+             * ago): one more try at once says whether it takes us. */
+            if (ping == PQPING_OK && !rechecked) {
+                rechecked = 1;
+                PQfinish(c);
+                c = NULL;
+                continue;
+            }
+            if (transient)
+                rechecked = 0;
         }
         /* A socket folder that does not exist is a wrong setting, not a
          * server restarting (its folder stays while it is down). */
@@ -668,7 +682,7 @@ static int pg_connect(PGconn **out, const char *info,
         /* Nor is there when the run is being stopped (base/sig.h). */
         if (!transient || cs_sig_received())
             goto fail;
-        if (tries == 1 || (tries % 8) == 0) {
+        if ((paused % 8) == 0) {
             cs_buf_reset(&msg);
             conn_message(&msg, c);
             cs_log(CS_LOG_WARN, "PostgreSQL is not accepting connections "
@@ -679,9 +693,10 @@ static int pg_connect(PGconn **out, const char *info,
         PQfinish(c);
         c = NULL;
         pause_s(wait);
+        paused++;
         wait = wait * 2 > 5 ? 5 : wait * 2;
     }
-    if (tries > 1) {
+    if (paused) {
         cs_buf_reset(&where);
         server_name(&where, c);
         cs_log(CS_LOG_WARN, "PostgreSQL at %s answered after %.1f s",
@@ -714,7 +729,7 @@ fail:
         cs_buf_addf(&where, " (no answer within %ld s: "
                     "database.connect_timeout_s)",
                     cfg->db_connect_timeout_s);
-    if (tries > 1)
+    if (paused)
         cs_buf_addf(&where, "; waited %.0f s for it to come up "
                     "(database.connect_retry_s)", now_s() - t0);
     ret = cs_err_set(err, CS_EDB, "cannot connect to PostgreSQL: %s",

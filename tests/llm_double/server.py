@@ -467,7 +467,8 @@ def break_answer(obj, schema, kind):
         if inner is sub or not isinstance(obj.get(name), dict):
             continue
         vs = inner.get("properties", {}).get("value", {})
-        if kind == "label_outside_enum" and "enum" in vs:
+        if kind == "label_outside_enum" and ("enum" in vs or "anyOf" in vs
+                                             or vs.get("type") == "boolean"):
             obj[name]["value"] = "definitely-not-a-label"
             return json.dumps(obj)
         if kind == "score_out_of_range" and vs.get("type") == "integer":
