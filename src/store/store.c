@@ -196,6 +196,8 @@ static const struct migration {
      " inputs jsonb NOT NULL);"
      "CREATE INDEX explanations_lookup ON explanations (tenant, metric, id);",
      NULL},
+    /* 30-39: the KPI rollups (issue 13). */
+    {30, "kpi rollups", cs_store_rollup_migration, NULL},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

@@ -70,6 +70,14 @@ int cs_store_query_strv(char ***out, struct cs_store *st, const char *sql,
  * be NULL), the filter of struct cs_score_filter (claim.c). */
 extern const char cs_store_filter_where[];
 
+/* The SQL of migration 30: the KPI rollups, their triggers and
+ * cs_rollup_rebuild() (rollup.c). */
+extern const char cs_store_rollup_migration[];
+
+/* 0 when CALLSCOPE_KPI_SCAN asks for the exact scan of conversations
+ * instead of the rollups (a debug switch, docs/environment.md). */
+int cs_store_rollups_wanted(void);
+
 /* The SQL expression of a KPI group over `conversations` ($4: the zone). */
 const char *cs_store_group_expr(enum cs_kpi_by by);
 

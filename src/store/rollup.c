@@ -1,0 +1,248 @@
+/* rollup.c - the KPI rollups: schema, maintenance triggers, rebuild */
+#include "store/store_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * The rollups (migration 30). Every conversation is counted in one row of
+ * `kpi_rollup` keyed by (tenant, bucket, agent): its UTC 15-minute
+ * interval (date_bin from 2000-01-01 UTC; every offset in use today is a
+ * multiple of 15 minutes, +05:45 included, so each local day is a whole
+ * number of buckets) and coalesce(agent, '(none)'), the agent group of
+ * the KPI queries. The columns are the additive aggregates of
+ * kpi_query.c, each exact: counts as bigint, durations and money as
+ * numeric (interval epochs are exact numerics; a double goes through
+ * ::numeric, its 15 significant digits, the same in the scan), so sums of
+ * sums equal the sum over the conversations whatever the grouping.
+ *
+ * Span durations go to `kpi_span_rollup`, one row per (tenant, bucket,
+ * agent, span name, duration) with how many spans had that duration:
+ * the counts of a period give its nearest-rank percentiles exactly.
+ *
+ * Statement-level AFTER triggers with transition tables keep both in
+ * step with `conversations` in the writing transaction: COPY (ingest),
+ * the delete of replaced versions, `db prune`, `tenant delete`; an
+ * UPDATE is a delete and an insert. A row whose count drops to 0 goes.
+ * cs_rollup_rebuild(tenant or NULL) recomputes them from the stored
+ * conversations under a SHARE lock (writers wait, readers do not). The
+ * SQL of each step is built once, by cs_rollup_sql(), from the source
+ * relation's name, and run with EXECUTE inside the trigger function,
+ * where the transition tables are visible.
+ */
+const char cs_store_rollup_migration[] =
+    "CREATE TABLE kpi_rollup ("
+    " tenant text NOT NULL,"
+    " bucket timestamptz NOT NULL,"
+    " agent text NOT NULL,"
+    " conversations bigint NOT NULL,"
+    " inbound bigint NOT NULL,"
+    " outbound bigint NOT NULL,"
+    " answered bigint NOT NULL,"
+    " answered_inbound bigint NOT NULL,"
+    " answered_outbound bigint NOT NULL,"
+    " handed_off bigint NOT NULL,"
+    " abandoned_inbound bigint NOT NULL,"
+    " failed bigint NOT NULL,"
+    " aht_sum numeric NOT NULL,"
+    " aht_n bigint NOT NULL,"
+    " asa_sum numeric NOT NULL,"
+    " turns_sum bigint NOT NULL,"
+    " tools_total bigint NOT NULL,"
+    " tools_ok bigint NOT NULL,"
+    " created_ticket bigint NOT NULL,"
+    " created_crm bigint NOT NULL,"
+    " created_appt bigint NOT NULL,"
+    " csat_sum bigint NOT NULL,"
+    " csat_n bigint NOT NULL,"
+    " nps_n bigint NOT NULL,"
+    " nps_promoters bigint NOT NULL,"
+    " nps_detractors bigint NOT NULL,"
+    " ai_cost numeric NOT NULL,"
+    " aht_sq numeric NOT NULL,"
+    " asa_sq numeric NOT NULL,"
+    " turns_sq bigint NOT NULL,"
+    " csat_sq bigint NOT NULL,"
+    " cost_sq numeric NOT NULL,"
+    " PRIMARY KEY (tenant, bucket, agent));"
+    "CREATE TABLE kpi_span_rollup ("
+    " tenant text NOT NULL,"
+    " bucket timestamptz NOT NULL,"
+    " agent text NOT NULL,"
+    " name text NOT NULL,"
+    " ms double precision NOT NULL,"
+    " n bigint NOT NULL,"
+    " PRIMARY KEY (tenant, bucket, agent, name, ms));"
+    /* What: 'conv' or 'span' (add `sign` times the rows of `src`), or
+     * 'drop' (remove the rows of the keys of `src` that hold nothing). */
+    "CREATE FUNCTION cs_rollup_sql(what text, sign integer, src text)"
+    " RETURNS text LANGUAGE sql IMMUTABLE AS $f$ SELECT CASE what"
+    " WHEN 'conv' THEN format($q$"
+    "INSERT INTO kpi_rollup AS k SELECT tenant,"
+    " date_bin('15 minutes', started_at, '2000-01-01 00:00+00'),"
+    " coalesce(agent, '(none)'),"
+    " %1$s * count(*),"
+    " %1$s * count(*) FILTER (WHERE direction = 'inbound'),"
+    " %1$s * count(*) FILTER (WHERE direction = 'outbound'),"
+    " %1$s * count(*) FILTER (WHERE outcome = 'answered'),"
+    " %1$s * count(*) FILTER (WHERE outcome = 'answered'"
+    "   AND direction = 'inbound'),"
+    " %1$s * count(*) FILTER (WHERE outcome = 'answered'"
+    "   AND direction = 'outbound'),"
+    " %1$s * count(*) FILTER (WHERE outcome = 'answered'"
+    "   AND handoff IS NOT NULL),"
+    " %1$s * count(*) FILTER (WHERE outcome = 'abandoned'"
+    "   AND direction = 'inbound'),"
+    " %1$s * count(*) FILTER (WHERE outcome = 'failed'),"
+    " %1$s * coalesce(sum(extract(epoch FROM ended_at - answered_at))"
+    "   FILTER (WHERE outcome = 'answered' AND ended_at IS NOT NULL"
+    "   AND answered_at IS NOT NULL), 0),"
+    " %1$s * count(*) FILTER (WHERE outcome = 'answered'"
+    "   AND ended_at IS NOT NULL AND answered_at IS NOT NULL),"
+    " %1$s * coalesce(sum((coalesce(ring_s, 0) +"
+    "   coalesce(queue_wait_s, 0))::numeric)"
+    "   FILTER (WHERE outcome = 'answered'), 0),"
+    " %1$s * coalesce(sum(n_turns) FILTER (WHERE outcome = 'answered'), 0),"
+    " %1$s * coalesce(sum(tools_total), 0),"
+    " %1$s * coalesce(sum(tools_ok), 0),"
+    " %1$s * coalesce(sum(created_ticket), 0),"
+    " %1$s * coalesce(sum(created_crm), 0),"
+    " %1$s * coalesce(sum(created_appt), 0),"
+    " %1$s * coalesce(sum(csat), 0),"
+    " %1$s * count(csat),"
+    " %1$s * count(nps),"
+    " %1$s * count(*) FILTER (WHERE nps >= 9),"
+    " %1$s * count(*) FILTER (WHERE nps <= 6),"
+    " %1$s * coalesce(sum(cost_total::numeric), 0),"
+    " %1$s * coalesce(sum(extract(epoch FROM ended_at - answered_at) *"
+    "   extract(epoch FROM ended_at - answered_at))"
+    "   FILTER (WHERE outcome = 'answered' AND ended_at IS NOT NULL"
+    "   AND answered_at IS NOT NULL), 0),"
+    " %1$s * coalesce(sum((coalesce(ring_s, 0) +"
+    "   coalesce(queue_wait_s, 0))::numeric * (coalesce(ring_s, 0) +"
+    "   coalesce(queue_wait_s, 0))::numeric)"
+    "   FILTER (WHERE outcome = 'answered'), 0),"
+    " %1$s * coalesce(sum(n_turns::bigint * n_turns)"
+    "   FILTER (WHERE outcome = 'answered'), 0),"
+    " %1$s * coalesce(sum(csat::bigint * csat), 0),"
+    " %1$s * coalesce(sum(cost_total::numeric * cost_total::numeric), 0)"
+    " FROM %2$s AS s GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+    " ON CONFLICT (tenant, bucket, agent) DO UPDATE SET"
+    " conversations = k.conversations + excluded.conversations,"
+    " inbound = k.inbound + excluded.inbound,"
+    " outbound = k.outbound + excluded.outbound,"
+    " answered = k.answered + excluded.answered,"
+    " answered_inbound = k.answered_inbound + excluded.answered_inbound,"
+    " answered_outbound = k.answered_outbound + excluded.answered_outbound,"
+    " handed_off = k.handed_off + excluded.handed_off,"
+    " abandoned_inbound = k.abandoned_inbound + excluded.abandoned_inbound,"
+    " failed = k.failed + excluded.failed,"
+    " aht_sum = k.aht_sum + excluded.aht_sum,"
+    " aht_n = k.aht_n + excluded.aht_n,"
+    " asa_sum = k.asa_sum + excluded.asa_sum,"
+    " turns_sum = k.turns_sum + excluded.turns_sum,"
+    " tools_total = k.tools_total + excluded.tools_total,"
+    " tools_ok = k.tools_ok + excluded.tools_ok,"
+    " created_ticket = k.created_ticket + excluded.created_ticket,"
+    " created_crm = k.created_crm + excluded.created_crm,"
+    " created_appt = k.created_appt + excluded.created_appt,"
+    " csat_sum = k.csat_sum + excluded.csat_sum,"
+    " csat_n = k.csat_n + excluded.csat_n,"
+    " nps_n = k.nps_n + excluded.nps_n,"
+    " nps_promoters = k.nps_promoters + excluded.nps_promoters,"
+    " nps_detractors = k.nps_detractors + excluded.nps_detractors,"
+    " ai_cost = k.ai_cost + excluded.ai_cost,"
+    " aht_sq = k.aht_sq + excluded.aht_sq,"
+    " asa_sq = k.asa_sq + excluded.asa_sq,"
+    " turns_sq = k.turns_sq + excluded.turns_sq,"
+    " csat_sq = k.csat_sq + excluded.csat_sq,"
+    " cost_sq = k.cost_sq + excluded.cost_sq"
+    "$q$, sign, src)"
+    " WHEN 'span' THEN format($q$"
+    "INSERT INTO kpi_span_rollup AS k SELECT s.tenant,"
+    " date_bin('15 minutes', s.started_at, '2000-01-01 00:00+00'),"
+    " coalesce(s.agent, '(none)'), x.name, x.ms, %1$s * count(*)"
+    " FROM %2$s AS s, unnest(s.span_names, s.span_ms) AS x(name, ms)"
+    " WHERE x.name IS NOT NULL AND x.ms IS NOT NULL"
+    " GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5"
+    " ON CONFLICT (tenant, bucket, agent, name, ms) DO UPDATE SET"
+    " n = k.n + excluded.n"
+    "$q$, sign, src)"
+    " WHEN 'drop' THEN format($q$"
+    "WITH d AS (SELECT DISTINCT tenant,"
+    " date_bin('15 minutes', started_at, '2000-01-01 00:00+00') AS bucket,"
+    " coalesce(agent, '(none)') AS agent FROM %1$s AS s),"
+    " a AS (DELETE FROM kpi_rollup k USING d WHERE k.tenant = d.tenant"
+    " AND k.bucket = d.bucket AND k.agent = d.agent"
+    " AND k.conversations = 0)"
+    " DELETE FROM kpi_span_rollup k USING d WHERE k.tenant = d.tenant"
+    " AND k.bucket = d.bucket AND k.agent = d.agent AND k.n = 0"
+    "$q$, src) END $f$;"
+    "CREATE FUNCTION cs_rollup_trigger() RETURNS trigger"
+    " LANGUAGE plpgsql AS $f$ BEGIN"
+    " IF TG_OP = 'TRUNCATE' THEN"
+    "  DELETE FROM kpi_rollup; DELETE FROM kpi_span_rollup; RETURN NULL;"
+    " END IF;"
+    " IF TG_OP IN ('DELETE', 'UPDATE') THEN"
+    "  EXECUTE cs_rollup_sql('conv', -1, 'old_rows');"
+    "  EXECUTE cs_rollup_sql('span', -1, 'old_rows');"
+    " END IF;"
+    " IF TG_OP IN ('INSERT', 'UPDATE') THEN"
+    "  EXECUTE cs_rollup_sql('conv', 1, 'new_rows');"
+    "  EXECUTE cs_rollup_sql('span', 1, 'new_rows');"
+    " END IF;"
+    " IF TG_OP IN ('DELETE', 'UPDATE') THEN"
+    "  EXECUTE cs_rollup_sql('drop', 0, 'old_rows');"
+    " END IF;"
+    " RETURN NULL; END $f$;"
+    "CREATE TRIGGER conversations_rollup_ins AFTER INSERT ON conversations"
+    " REFERENCING NEW TABLE AS new_rows"
+    " FOR EACH STATEMENT EXECUTE FUNCTION cs_rollup_trigger();"
+    "CREATE TRIGGER conversations_rollup_del AFTER DELETE ON conversations"
+    " REFERENCING OLD TABLE AS old_rows"
+    " FOR EACH STATEMENT EXECUTE FUNCTION cs_rollup_trigger();"
+    "CREATE TRIGGER conversations_rollup_upd AFTER UPDATE ON conversations"
+    " REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows"
+    " FOR EACH STATEMENT EXECUTE FUNCTION cs_rollup_trigger();"
+    "CREATE TRIGGER conversations_rollup_trunc AFTER TRUNCATE"
+    " ON conversations FOR EACH STATEMENT"
+    " EXECUTE FUNCTION cs_rollup_trigger();"
+    "CREATE FUNCTION cs_rollup_rebuild(t text) RETURNS bigint"
+    " LANGUAGE plpgsql AS $f$ DECLARE src text; n bigint; BEGIN"
+    " LOCK TABLE conversations IN SHARE MODE;"
+    " src := CASE WHEN t IS NULL THEN 'conversations' ELSE"
+    "  format('(SELECT * FROM conversations WHERE tenant = %L)', t) END;"
+    " DELETE FROM kpi_rollup WHERE t IS NULL OR tenant = t;"
+    " DELETE FROM kpi_span_rollup WHERE t IS NULL OR tenant = t;"
+    " EXECUTE cs_rollup_sql('conv', 1, src);"
+    " GET DIAGNOSTICS n = ROW_COUNT;"
+    " EXECUTE cs_rollup_sql('span', 1, src);"
+    " RETURN n; END $f$;"
+    /* Existing installations: from what is stored. */
+    "SELECT cs_rollup_rebuild(NULL);";
+
+int cs_store_rollup_rebuild(long *rows_out, struct cs_store *st,
+                            const char *tenant, struct cs_err *err)
+{
+    const char *params[1] = {tenant};
+    PGresult *r;
+    int ret = 0;
+
+    *rows_out = 0;
+    r = PQexecParams(st->conn, "SELECT cs_rollup_rebuild($1)", 1, NULL,
+                     params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        ret = cs_store_pg_err(err, st->conn, r, "cannot rebuild the "
+                              "rollups");
+    else
+        *rows_out = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return ret;
+}
+
+int cs_store_rollups_wanted(void)
+{
+    const char *v = getenv("CALLSCOPE_KPI_SCAN");
+
+    return !(v && *v && strcmp(v, "0") != 0);
+}
