@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # bench/kpis.sh [N...] - seconds of `callscope kpis` over one month holding
-# N conversations (default 100000 1000000), to see how it grows.
+# N conversations (default 100000 1000000), to see how it grows: from the
+# rollups (the default) and by the exact scan (CALLSCOPE_KPI_SCAN=1), the
+# JSON report (with the previous period) and --by day; then the seconds of
+# `db rebuild-rollups` and the rollups' rows.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CS=build/callscope
@@ -8,7 +11,9 @@ SIZES=("${@:-100000 1000000}")
 . scripts/pg-throwaway.sh
 WORK=$(mktemp -d /tmp/cs-bench.XXXXXX)
 trap 'pg_throwaway_stop; rm -rf "$WORK"' EXIT
-printf "%-10s %12s %14s %14s\n" rows "ingest s" "kpis json s" "kpis --by day s"
+secs() { local s; s=$(date +%s.%N); "$@" >/dev/null; echo "$(date +%s.%N) - $s" | bc -l; }
+printf "%-9s %9s %10s %10s %10s %10s %10s %11s %11s\n" rows "ingest s" "json s" "by day s" \
+    "scan json" "scan day" "rebuild s" "conv rows" "span rows"
 for n in ${SIZES[*]}; do
     db="kbench_$n"
     psql "$CALLSCOPE_TEST_PG" -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
@@ -16,13 +21,15 @@ for n in ${SIZES[*]}; do
     start=$(date +%s.%N)
     $CS sample --start 2026-10-01 --days 31 --per-day $(( n / 31 )) | $CS ingest /dev/stdin >/dev/null
     t_ing=$(echo "$(date +%s.%N) - $start" | bc -l)
-    psql "$CALLSCOPE_DATABASE_URL" -qc "VACUUM ANALYZE conversations"
-    s=$(date +%s.%N)
-    $CS kpis --from 2026-10-01 --to 2026-11-01 --format json >/dev/null
-    t1=$(echo "$(date +%s.%N) - $s" | bc -l)
-    s=$(date +%s.%N)
-    $CS kpis --from 2026-10-01 --to 2026-11-01 --by day --no-compare --format json >/dev/null
-    t2=$(echo "$(date +%s.%N) - $s" | bc -l)
-    printf "%-10s %12.1f %14.2f %14.2f\n" "$n" "$t_ing" "$t1" "$t2"
+    psql "$CALLSCOPE_DATABASE_URL" -qc "VACUUM ANALYZE conversations" -c "VACUUM ANALYZE kpi_rollup" -c "VACUUM ANALYZE kpi_span_rollup"
+    month=(kpis --from 2026-10-01 --to 2026-11-01 --format json)
+    t1=$(secs $CS "${month[@]}")
+    t2=$(secs $CS "${month[@]}" --by day --no-compare)
+    t3=$(CALLSCOPE_KPI_SCAN=1 secs $CS "${month[@]}")
+    t4=$(CALLSCOPE_KPI_SCAN=1 secs $CS "${month[@]}" --by day --no-compare)
+    t5=$(secs $CS db rebuild-rollups)
+    rc=$(psql "$CALLSCOPE_DATABASE_URL" -Atc "SELECT count(*) FROM kpi_rollup")
+    rs=$(psql "$CALLSCOPE_DATABASE_URL" -Atc "SELECT count(*) FROM kpi_span_rollup")
+    printf "%-9s %9.1f %10.2f %10.2f %10.2f %10.2f %10.1f %11s %11s\n" "$n" "$t_ing" "$t1" "$t2" "$t3" "$t4" "$t5" "$rc" "$rs"
     psql "$CALLSCOPE_TEST_PG" -qc "DROP DATABASE $db"
 done

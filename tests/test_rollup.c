@@ -161,20 +161,27 @@ static void expect_rebuild_equal(const struct th_env *e, const char *tenant)
 {
     struct cs_buf a = CS_BUF_INIT;
 
-    free(th_sql(e->db, "DROP TABLE IF EXISTS snap_conv, snap_span;"
+    free(th_sql(e->db, "DROP TABLE IF EXISTS snap_conv, snap_span, "
+                       "snap_res;"
                        "CREATE TABLE snap_conv AS SELECT * FROM kpi_rollup;"
                        "CREATE TABLE snap_span AS SELECT * FROM "
-                       "kpi_span_rollup"));
+                       "kpi_span_rollup;"
+                       "CREATE TABLE snap_res AS SELECT * FROM "
+                       "kpi_result_rollup"));
     cs_buf_addf(&a, "db rebuild-rollups%s%s", tenant ? " --tenant " : "",
                 tenant ? tenant : "");
     free(run_ok(e, 0, a.ptr));
     assert_int_equal(differing(e->db, "snap_conv", "kpi_rollup"), 0);
     assert_int_equal(differing(e->db, "snap_span", "kpi_span_rollup"), 0);
+    assert_int_equal(differing(e->db, "snap_res", "kpi_result_rollup"), 0);
     /* Nothing left that holds nothing. */
     assert_int_equal(th_sql_long(e->db, "SELECT count(*) FROM kpi_rollup "
                                         "WHERE conversations = 0"), 0);
     assert_int_equal(th_sql_long(e->db, "SELECT count(*) FROM "
                                         "kpi_span_rollup WHERE n <= 0"), 0);
+    assert_int_equal(th_sql_long(e->db, "SELECT count(*) FROM "
+                                        "kpi_result_rollup WHERE n <= 0"),
+                     0);
     cs_buf_release(&a);
 }
 
@@ -238,6 +245,11 @@ static void test_rollup__kpis_equal_the_exact_scan_on_real_dev(void **state)
                         "America/New_York --movers");
     assert_int_equal(th_sql_long(e->db, "SELECT sum(conversations) FROM "
                                         "kpi_rollup"), 1040);
+    assert_int_equal(th_sql_long(e->db, "SELECT sum(n) FROM "
+                                        "kpi_result_rollup"),
+                     th_sql_long(e->db, "SELECT count(*) FROM results "
+                                        "WHERE current"));
+    assert_true(th_sql_long(e->db, "SELECT count(*) FROM results") > 0);
     before = run_ok(e, 0, args);
     free(th_sql(e->db, "UPDATE kpi_rollup SET conversations = "
                        "conversations + 1000 WHERE bucket = (SELECT "
@@ -289,6 +301,13 @@ static void test_rollup__incremental_equals_rebuilt(void **state)
     expect_rebuild_equal(e, NULL);
     expect_same_everywhere(e, "2026-09-25", "2026-11-15");
     free(run_ok(e, 0, "score -q"));
+    assert_true(th_sql_long(e->db, "SELECT sum(n) FROM kpi_result_rollup")
+                > 0);
+    expect_rebuild_equal(e, NULL);
+    expect_same_everywhere(e, "2026-09-25", "2026-11-15");
+    /* Changed versions again: their results move with them. */
+    ingest_file(e, first);
+    expect_rebuild_equal(e, NULL);
     free(run_ok(e, 0, "rescore --metric booking_completed -q"));
     expect_rebuild_equal(e, "south");
     out = run_ok(e, 0, "db prune");
@@ -306,6 +325,9 @@ static void test_rollup__incremental_equals_rebuilt(void **state)
                                         "WHERE tenant = 'south'"), 0);
     assert_int_equal(th_sql_long(e->db, "SELECT count(*) FROM "
                                         "kpi_span_rollup WHERE tenant = "
+                                        "'south'"), 0);
+    assert_int_equal(th_sql_long(e->db, "SELECT count(*) FROM "
+                                        "kpi_result_rollup WHERE tenant = "
                                         "'south'"), 0);
     expect_rebuild_equal(e, NULL);
     free(first);

@@ -80,10 +80,12 @@ static const char *const rollup_group_expr[] = {
     [CS_KPI_BY_AGENT] = "agent",
 };
 
-#define ROLLUP_WHERE                                                     \
-    " WHERE tenant = $1"                                                 \
-    " AND bucket >= ($2::date::timestamp AT TIME ZONE $4)"              \
-    " AND bucket < ($3::date::timestamp AT TIME ZONE $4)"
+#define ROLLUP_WHERE CS_STORE_ROLLUP_WHERE
+
+const char *cs_store_rollup_group_expr(enum cs_kpi_by by)
+{
+    return rollup_group_expr[by];
+}
 
 static long lval(PGresult *r, int row, int col)
 {
@@ -220,14 +222,8 @@ done:
     return ret;
 }
 
-/*
- * Whether the rollups can answer over local dates [from_day, to_day] in
- * `tz`: each local midnight on a 15-minute mark (every zone today; not a
- * local mean time of old dates, say), and the scan not asked for. *out
- * is 1 or 0.
- */
-static int rollups_fit(int *out, struct cs_store *st,
-                       const char *const params[4], struct cs_err *err)
+int cs_store_rollups_fit(int *out, struct cs_store *st,
+                         const char *const params[4], struct cs_err *err)
 {
     const char *p[3] = {params[1], params[2], params[3]};
     PGresult *r;
@@ -267,7 +263,7 @@ int cs_store_kpi_raw(struct cs_kpi_raw **out, size_t *n_out,
 
     *out = NULL;
     *n_out = 0;
-    ret = rollups_fit(&rollups, st, params, err);
+    ret = cs_store_rollups_fit(&rollups, st, params, err);
     if (ret)
         goto done;
     if (rollups)

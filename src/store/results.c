@@ -400,18 +400,30 @@ int cs_store_result_counts(struct cs_store *st, const char *tenant,
     const char *params[5] = {tenant, from_day, to_day, tz,
                              answered_only ? "1" : "0"};
     struct cs_buf sql = CS_BUF_INIT;
-    PGresult *r;
-    int ret = 0;
+    PGresult *r = NULL;
+    int rollups, ret;
 
-    cs_buf_addf(&sql, "SELECT %s, r.metric, r.value::text, count(*)"
-                " FROM results r JOIN conversations c"
-                " ON c.tenant = r.tenant AND c.id = r.conversation_id"
-                " WHERE r.current AND c.tenant = $1"
-                " AND c.started_at >= ($2::date::timestamp AT TIME ZONE $4)"
-                " AND c.started_at < ($3::date::timestamp AT TIME ZONE $4)"
-                " AND ($5 = '0' OR c.outcome = 'answered')"
-                " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
-                cs_store_group_expr(by));
+    ret = cs_store_rollups_fit(&rollups, st, params, err);
+    if (ret)
+        goto done;
+    if (rollups)
+        cs_buf_addf(&sql, "SELECT %s, metric, value, sum(n)"
+                    " FROM kpi_result_rollup" CS_STORE_ROLLUP_WHERE
+                    " AND ($5 = '0' OR answered)"
+                    " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+                    cs_store_rollup_group_expr(by));
+    else
+        cs_buf_addf(&sql, "SELECT %s, r.metric, r.value::text, count(*)"
+                    " FROM results r JOIN conversations c"
+                    " ON c.tenant = r.tenant AND c.id = r.conversation_id"
+                    " WHERE r.current AND c.tenant = $1"
+                    " AND c.started_at >= ($2::date::timestamp"
+                    "   AT TIME ZONE $4)"
+                    " AND c.started_at < ($3::date::timestamp"
+                    "   AT TIME ZONE $4)"
+                    " AND ($5 = '0' OR c.outcome = 'answered')"
+                    " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+                    cs_store_group_expr(by));
     r = PQexecParams(st->conn, sql.ptr, 5, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         ret = cs_store_pg_err(err, st->conn, r, "cannot count results");

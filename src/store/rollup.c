@@ -221,6 +221,146 @@ const char cs_store_rollup_migration[] =
     /* Existing installations: from what is stored. */
     "SELECT cs_rollup_rebuild(NULL);";
 
+/*
+ * Migration 31: the current results by conversation group, for the metric
+ * and sentiment KPIs: `kpi_result_rollup` counts the current results of
+ * the conversations of a (tenant, bucket, agent) by whether the
+ * conversation was answered, metric and value (its jsonb text, as the
+ * scan groups them). A result counts while it is current and its
+ * conversation is stored, so triggers on both tables keep it: results
+ * written, superseded (current goes false) or deleted; conversations
+ * ingested, replaced, pruned or deleted, which move or drop their
+ * results' counts. A statement that changes both tables at once would
+ * see neither side (each trigger runs after both changes): prune and
+ * tenant delete delete results and conversations in two statements.
+ * The lookups go one index probe per row (LATERAL ... OFFSET 0), since
+ * the planner knows nothing of a transition table's size.
+ */
+const char cs_store_rollup_results_migration[] =
+    "CREATE TABLE kpi_result_rollup ("
+    " tenant text NOT NULL,"
+    " bucket timestamptz NOT NULL,"
+    " agent text NOT NULL,"
+    " answered boolean NOT NULL,"
+    " metric text NOT NULL,"
+    " value text NOT NULL,"
+    " n bigint NOT NULL,"
+    " PRIMARY KEY (tenant, bucket, agent, answered, metric, value));"
+    /* What: 'byres' (results `res` joined to conversations), 'byconv'
+     * (conversations `conv` joined to current results), each adding
+     * `sign` times; 'dropres', 'dropconv': the keys they touched that
+     * hold nothing now. */
+    "CREATE FUNCTION cs_rollup_result_sql(what text, sign integer,"
+    " src text) RETURNS text LANGUAGE sql IMMUTABLE AS $f$ SELECT CASE"
+    " WHEN what = 'byres' THEN format($q$"
+    "INSERT INTO kpi_result_rollup AS k SELECT c.tenant,"
+    " date_bin('15 minutes', c.started_at, '2000-01-01 00:00+00'),"
+    " coalesce(c.agent, '(none)'), c.outcome = 'answered', r.metric,"
+    " r.value::text, %1$s * count(*)"
+    " FROM %2$s AS r CROSS JOIN LATERAL (SELECT * FROM conversations x"
+    "  WHERE x.tenant = r.tenant AND x.id = r.conversation_id OFFSET 0) c"
+    " WHERE r.current GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6"
+    " ON CONFLICT (tenant, bucket, agent, answered, metric, value)"
+    " DO UPDATE SET n = k.n + excluded.n"
+    "$q$, sign, src)"
+    " WHEN what = 'byconv' THEN format($q$"
+    "INSERT INTO kpi_result_rollup AS k SELECT c.tenant,"
+    " date_bin('15 minutes', c.started_at, '2000-01-01 00:00+00'),"
+    " coalesce(c.agent, '(none)'), c.outcome = 'answered', r.metric,"
+    " r.value::text, %1$s * count(*)"
+    " FROM %2$s AS c CROSS JOIN LATERAL (SELECT * FROM results x"
+    "  WHERE x.tenant = c.tenant AND x.conversation_id = c.id"
+    "  AND x.current OFFSET 0) r"
+    " GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6"
+    " ON CONFLICT (tenant, bucket, agent, answered, metric, value)"
+    " DO UPDATE SET n = k.n + excluded.n"
+    "$q$, sign, src)"
+    " WHEN what = 'dropres' THEN format($q$"
+    "DELETE FROM kpi_result_rollup k USING (SELECT DISTINCT c.tenant,"
+    " date_bin('15 minutes', c.started_at, '2000-01-01 00:00+00') AS b,"
+    " coalesce(c.agent, '(none)') AS a FROM %1$s AS r CROSS JOIN LATERAL"
+    " (SELECT * FROM conversations x WHERE x.tenant = r.tenant"
+    "  AND x.id = r.conversation_id OFFSET 0) c) d"
+    " WHERE k.tenant = d.tenant AND k.bucket = d.b AND k.agent = d.a"
+    " AND k.n = 0"
+    "$q$, src)"
+    " ELSE format($q$"
+    "DELETE FROM kpi_result_rollup k USING (SELECT DISTINCT tenant,"
+    " date_bin('15 minutes', started_at, '2000-01-01 00:00+00') AS b,"
+    " coalesce(agent, '(none)') AS a FROM %1$s AS c) d"
+    " WHERE k.tenant = d.tenant AND k.bucket = d.b AND k.agent = d.a"
+    " AND k.n = 0"
+    "$q$, src) END $f$;"
+    "CREATE FUNCTION cs_rollup_results_trigger() RETURNS trigger"
+    " LANGUAGE plpgsql AS $f$ BEGIN"
+    " IF TG_OP = 'TRUNCATE' THEN"
+    "  DELETE FROM kpi_result_rollup; RETURN NULL;"
+    " END IF;"
+    " IF TG_OP IN ('DELETE', 'UPDATE') THEN"
+    "  EXECUTE cs_rollup_result_sql('byres', -1, 'old_rows');"
+    " END IF;"
+    " IF TG_OP IN ('INSERT', 'UPDATE') THEN"
+    "  EXECUTE cs_rollup_result_sql('byres', 1, 'new_rows');"
+    " END IF;"
+    " IF TG_OP IN ('DELETE', 'UPDATE') THEN"
+    "  EXECUTE cs_rollup_result_sql('dropres', 0, 'old_rows');"
+    " END IF;"
+    " RETURN NULL; END $f$;"
+    "CREATE TRIGGER results_rollup_ins AFTER INSERT ON results"
+    " REFERENCING NEW TABLE AS new_rows"
+    " FOR EACH STATEMENT EXECUTE FUNCTION cs_rollup_results_trigger();"
+    "CREATE TRIGGER results_rollup_del AFTER DELETE ON results"
+    " REFERENCING OLD TABLE AS old_rows"
+    " FOR EACH STATEMENT EXECUTE FUNCTION cs_rollup_results_trigger();"
+    "CREATE TRIGGER results_rollup_upd AFTER UPDATE ON results"
+    " REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows"
+    " FOR EACH STATEMENT EXECUTE FUNCTION cs_rollup_results_trigger();"
+    "CREATE TRIGGER results_rollup_trunc AFTER TRUNCATE"
+    " ON results FOR EACH STATEMENT"
+    " EXECUTE FUNCTION cs_rollup_results_trigger();"
+    /* Conversations move their results' counts too. */
+    "CREATE OR REPLACE FUNCTION cs_rollup_trigger() RETURNS trigger"
+    " LANGUAGE plpgsql AS $f$ BEGIN"
+    " IF TG_OP = 'TRUNCATE' THEN"
+    "  DELETE FROM kpi_rollup; DELETE FROM kpi_span_rollup;"
+    "  DELETE FROM kpi_result_rollup; RETURN NULL;"
+    " END IF;"
+    " IF TG_OP IN ('DELETE', 'UPDATE') THEN"
+    "  EXECUTE cs_rollup_sql('conv', -1, 'old_rows');"
+    "  EXECUTE cs_rollup_sql('span', -1, 'old_rows');"
+    "  EXECUTE cs_rollup_result_sql('byconv', -1, 'old_rows');"
+    " END IF;"
+    " IF TG_OP IN ('INSERT', 'UPDATE') THEN"
+    "  EXECUTE cs_rollup_sql('conv', 1, 'new_rows');"
+    "  EXECUTE cs_rollup_sql('span', 1, 'new_rows');"
+    "  EXECUTE cs_rollup_result_sql('byconv', 1, 'new_rows');"
+    " END IF;"
+    " IF TG_OP IN ('DELETE', 'UPDATE') THEN"
+    "  EXECUTE cs_rollup_sql('drop', 0, 'old_rows');"
+    "  EXECUTE cs_rollup_result_sql('dropconv', 0, 'old_rows');"
+    " END IF;"
+    " RETURN NULL; END $f$;"
+    "CREATE OR REPLACE FUNCTION cs_rollup_rebuild(t text) RETURNS bigint"
+    " LANGUAGE plpgsql AS $f$ DECLARE src text; n bigint; BEGIN"
+    " LOCK TABLE conversations, results IN SHARE MODE;"
+    " src := CASE WHEN t IS NULL THEN 'conversations' ELSE"
+    "  format('(SELECT * FROM conversations WHERE tenant = %L)', t) END;"
+    " DELETE FROM kpi_rollup WHERE t IS NULL OR tenant = t;"
+    " DELETE FROM kpi_span_rollup WHERE t IS NULL OR tenant = t;"
+    " DELETE FROM kpi_result_rollup WHERE t IS NULL OR tenant = t;"
+    " EXECUTE cs_rollup_sql('conv', 1, src);"
+    " GET DIAGNOSTICS n = ROW_COUNT;"
+    " EXECUTE cs_rollup_sql('span', 1, src);"
+    " INSERT INTO kpi_result_rollup SELECT c.tenant,"
+    "  date_bin('15 minutes', c.started_at, '2000-01-01 00:00+00'),"
+    "  coalesce(c.agent, '(none)'), c.outcome = 'answered', r.metric,"
+    "  r.value::text, count(*)"
+    "  FROM results r JOIN conversations c ON c.tenant = r.tenant"
+    "  AND c.id = r.conversation_id WHERE r.current"
+    "  AND (t IS NULL OR c.tenant = t) GROUP BY 1, 2, 3, 4, 5, 6;"
+    " RETURN n; END $f$;"
+    "SELECT cs_rollup_rebuild(NULL);";
+
 int cs_store_rollup_rebuild(long *rows_out, struct cs_store *st,
                             const char *tenant, struct cs_err *err)
 {
