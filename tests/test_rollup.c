@@ -141,15 +141,28 @@ static char *write_convs(const struct th_env *e, const char *name, int lo,
     return cs_buf_detach(&p, NULL);
 }
 
-/* The rows of `a` that are not in `b` or the other way round. */
-static long differing(const char *db, const char *a, const char *b)
+/* The rollups, each as a query whose rows compare (a bucket's span
+ * durations in order: appended, they are in no particular order). */
+static const char *const rollups[] = {
+    "SELECT * FROM kpi_rollup",
+    "SELECT * FROM kpi_span_d",
+    "SELECT * FROM kpi_span_h",
+    "SELECT tenant, bucket, agent, name, ARRAY(SELECT unnest(ms) ORDER BY 1)"
+    " FROM kpi_span_q",
+    "SELECT * FROM kpi_result_rollup",
+};
+
+#define N_ROLLUPS (sizeof(rollups) / sizeof(rollups[0]))
+
+/* The rows of rollup `i` that differ from its copy snap_<i>. */
+static long differing(const char *db, size_t i)
 {
     struct cs_buf q = CS_BUF_INIT;
     long n;
 
-    cs_buf_addf(&q, "SELECT count(*) FROM ((SELECT * FROM %s EXCEPT ALL "
-                "SELECT * FROM %s) UNION ALL (SELECT * FROM %s EXCEPT ALL "
-                "SELECT * FROM %s)) d", a, b, b, a);
+    cs_buf_addf(&q, "SELECT count(*) FROM ((SELECT * FROM snap_%zu EXCEPT "
+                "ALL %s) UNION ALL (%s EXCEPT ALL SELECT * FROM snap_%zu)) d",
+                i, rollups[i], rollups[i], i);
     n = th_sql_long(db, q.ptr);
     cs_buf_release(&q);
     return n;
@@ -159,30 +172,34 @@ static long differing(const char *db, const char *a, const char *b)
  * or all), row for row. */
 static void expect_rebuild_equal(const struct th_env *e, const char *tenant)
 {
-    struct cs_buf a = CS_BUF_INIT;
+    struct cs_buf a = CS_BUF_INIT, q = CS_BUF_INIT;
 
-    free(th_sql(e->db, "DROP TABLE IF EXISTS snap_conv, snap_span, "
-                       "snap_res;"
-                       "CREATE TABLE snap_conv AS SELECT * FROM kpi_rollup;"
-                       "CREATE TABLE snap_span AS SELECT * FROM "
-                       "kpi_span_rollup;"
-                       "CREATE TABLE snap_res AS SELECT * FROM "
-                       "kpi_result_rollup"));
+    for (size_t i = 0; i < N_ROLLUPS; i++) {
+        cs_buf_reset(&q);
+        cs_buf_addf(&q, "DROP TABLE IF EXISTS snap_%zu; CREATE TABLE "
+                    "snap_%zu AS %s", i, i, rollups[i]);
+        free(th_sql(e->db, q.ptr));
+    }
     cs_buf_addf(&a, "db rebuild-rollups%s%s", tenant ? " --tenant " : "",
                 tenant ? tenant : "");
     free(run_ok(e, 0, a.ptr));
-    assert_int_equal(differing(e->db, "snap_conv", "kpi_rollup"), 0);
-    assert_int_equal(differing(e->db, "snap_span", "kpi_span_rollup"), 0);
-    assert_int_equal(differing(e->db, "snap_res", "kpi_result_rollup"), 0);
+    for (size_t i = 0; i < N_ROLLUPS; i++) {
+        if (differing(e->db, i) != 0)
+            fail_msg("%s: %ld rows differ after a rebuild", rollups[i],
+                     differing(e->db, i));
+    }
     /* Nothing left that holds nothing. */
     assert_int_equal(th_sql_long(e->db, "SELECT count(*) FROM kpi_rollup "
                                         "WHERE conversations = 0"), 0);
-    assert_int_equal(th_sql_long(e->db, "SELECT count(*) FROM "
-                                        "kpi_span_rollup WHERE n <= 0"), 0);
+    assert_int_equal(th_sql_long(e->db, "SELECT (SELECT count(*) FROM "
+                                        "kpi_span_d WHERE n <= 0) + (SELECT"
+                                        " count(*) FROM kpi_span_h WHERE n "
+                                        "<= 0)"), 0);
     assert_int_equal(th_sql_long(e->db, "SELECT count(*) FROM "
                                         "kpi_result_rollup WHERE n <= 0"),
                      0);
     cs_buf_release(&a);
+    cs_buf_release(&q);
 }
 
 /* `kpis --format json ARGS` is the same text from the rollups and from the
@@ -228,7 +245,8 @@ static void expect_same_everywhere(const struct th_env *e, const char *from,
  * same from the rollups as from the scan in UTC, +05:45, -08:00, two DST
  * zones, whole and by day or agent, and with a period of its own previous
  * period; the rollups are what kpis reads (a changed row changes the
- * figures, a rebuild puts them back).
+ * figures, a rebuild puts them back), and the migration builds them from
+ * the stored data.
  */
 static void test_rollup__kpis_equal_the_exact_scan_on_real_dev(void **state)
 {
@@ -259,6 +277,21 @@ static void test_rollup__kpis_equal_the_exact_scan_on_real_dev(void **state)
     free(run_ok(e, 0, "db rebuild-rollups"));
     after = run_ok(e, 0, args);
     assert_string_equal(before, after);
+    free(after);
+    /* An installation from before the rollups: the migration builds them
+     * from what is stored. */
+    free(th_sql(e->db, "DROP TABLE kpi_rollup, kpi_span_d, kpi_span_h, "
+                       "kpi_span_q, kpi_result_rollup;"
+                       "DROP FUNCTION cs_rollup_trigger, "
+                       "cs_rollup_results_trigger CASCADE;"
+                       "DROP FUNCTION cs_rollup_sql, cs_rollup_span_sql, "
+                       "cs_rollup_result_sql, cs_rollup_rebuild;"
+                       "DELETE FROM schema_migrations WHERE version = 30"));
+    after = run_ok(e, 0, args);
+    assert_string_equal(before, after);
+    assert_int_equal(th_sql_long(e->db, "SELECT count(*) FROM "
+                                        "information_schema.triggers WHERE "
+                                        "trigger_name LIKE '%rollup%'"), 6);
     free(before);
     free(changed);
     free(after);
@@ -323,9 +356,12 @@ static void test_rollup__incremental_equals_rebuilt(void **state)
     free(run_ok(e, 0, "tenant delete south --yes"));
     assert_int_equal(th_sql_long(e->db, "SELECT count(*) FROM kpi_rollup "
                                         "WHERE tenant = 'south'"), 0);
-    assert_int_equal(th_sql_long(e->db, "SELECT count(*) FROM "
-                                        "kpi_span_rollup WHERE tenant = "
-                                        "'south'"), 0);
+    assert_int_equal(th_sql_long(e->db, "SELECT (SELECT count(*) FROM "
+                                        "kpi_span_d WHERE tenant = 'south')"
+                                        " + (SELECT count(*) FROM kpi_span_h"
+                                        " WHERE tenant = 'south') + (SELECT"
+                                        " count(*) FROM kpi_span_q WHERE "
+                                        "tenant = 'south')"), 0);
     assert_int_equal(th_sql_long(e->db, "SELECT count(*) FROM "
                                         "kpi_result_rollup WHERE tenant = "
                                         "'south'"), 0);

@@ -156,6 +156,55 @@ static struct cs_kpi_raw *find_group(struct cs_kpi_raw *raw, size_t n,
     "min(ms) FILTER (WHERE cum::float8 >= ceil(" p "::float8 *"        \
     " tot::float8))"
 
+#define S_ "($2::date::timestamp AT TIME ZONE $4)"
+#define E_ "($3::date::timestamp AT TIME ZONE $4)"
+
+/* "piece x of `width` lies in [S, E), and in one local day by day". */
+static void piece_ok(struct cs_buf *b, const char *x, const char *width,
+                     enum cs_kpi_by by)
+{
+    cs_buf_addf(b, "(%s >= " S_ " AND %s + interval '%s' <= " E_, x, x,
+                width);
+    if (by == CS_KPI_BY_DAY)
+        cs_buf_addf(b, " AND (%s AT TIME ZONE $4)::date = ((%s + interval"
+                    " '%s' - interval '1 microsecond') AT TIME ZONE $4)"
+                    "::date", x, x, width);
+    cs_buf_addch(b, ')');
+}
+
+/*
+ * The latency query over the span rollups (rollup.c, migration 32): the
+ * whole UTC days of the period from kpi_span_d, the whole hours of the
+ * rest from kpi_span_h, the remaining 15-minute buckets from kpi_span_q,
+ * each piece inside one group; then the value counts' percentiles.
+ */
+static void rollup_latency_sql(struct cs_buf *sql, enum cs_kpi_by by)
+{
+    const char *g = rollup_group_expr[by];
+
+    cs_buf_addf(sql, "SELECT g, name, ARRAY[" ROLLUP_PCT("0.5") ", "
+                ROLLUP_PCT("0.95") ", " ROLLUP_PCT("0.99") "],"
+                " max(tot) FROM (SELECT g, name, ms,"
+                " sum(n) OVER (PARTITION BY g, name ORDER BY ms) AS cum,"
+                " sum(n) OVER (PARTITION BY g, name) AS tot"
+                " FROM (SELECT g, name, ms, sum(n) AS n FROM ("
+                "SELECT %s AS g, name, ms, n FROM kpi_span_d" ROLLUP_WHERE
+                " AND ", g);
+    piece_ok(sql, "bucket", "24 hours", by);
+    cs_buf_addf(sql, " UNION ALL SELECT %s, name, ms, n FROM kpi_span_h"
+                ROLLUP_WHERE " AND ", g);
+    piece_ok(sql, "bucket", "1 hour", by);
+    cs_buf_adds(sql, " AND NOT ");
+    piece_ok(sql, "date_bin('24 hours', bucket, '2000-01-01 00:00+00')",
+             "24 hours", by);
+    cs_buf_addf(sql, " UNION ALL SELECT %s, name, unnest(ms), 1"
+                " FROM kpi_span_q" ROLLUP_WHERE " AND NOT ", g);
+    piece_ok(sql, "date_bin('1 hour', bucket, '2000-01-01 00:00+00')",
+             "1 hour", by);
+    cs_buf_adds(sql, ") u GROUP BY 1, 2, 3) v) c GROUP BY 1, 2"
+                " ORDER BY 1, 2");
+}
+
 static int add_latency(struct cs_kpi_raw *raw, size_t n, struct cs_store *st,
                        const char *const params[4], enum cs_kpi_by by,
                        int rollups, struct cs_err *err)
@@ -167,15 +216,7 @@ static int add_latency(struct cs_kpi_raw *raw, size_t n, struct cs_store *st,
     /* percentile_disc is the nearest-rank percentile: the first value
      * whose cumulative share reaches p. */
     if (rollups)
-        cs_buf_addf(&sql, "SELECT g, name, ARRAY[" ROLLUP_PCT("0.5") ", "
-                    ROLLUP_PCT("0.95") ", " ROLLUP_PCT("0.99") "],"
-                    " max(tot) FROM (SELECT g, name, ms,"
-                    " sum(n) OVER (PARTITION BY g, name ORDER BY ms) AS cum,"
-                    " sum(n) OVER (PARTITION BY g, name) AS tot"
-                    " FROM (SELECT %s AS g, name, ms, sum(n) AS n"
-                    " FROM kpi_span_rollup" ROLLUP_WHERE
-                    " GROUP BY 1, 2, 3) v) c GROUP BY 1, 2 ORDER BY 1, 2",
-                    rollup_group_expr[by]);
+        rollup_latency_sql(&sql, by);
     else
         cs_buf_addf(&sql, "SELECT %s AS g, s.name,"
                     " percentile_disc(ARRAY[0.5, 0.95, 0.99])"

@@ -5,30 +5,50 @@
 #include <string.h>
 
 /*
- * The rollups (migration 30). Every conversation is counted in one row of
- * `kpi_rollup` keyed by (tenant, bucket, agent): its UTC 15-minute
- * interval (date_bin from 2000-01-01 UTC; every offset in use today is a
- * multiple of 15 minutes, +05:45 included, so each local day is a whole
- * number of buckets) and coalesce(agent, '(none)'), the agent group of
- * the KPI queries. The columns are the additive aggregates of
- * kpi_query.c, each exact: counts as bigint, durations and money as
- * numeric (interval epochs are exact numerics; a double goes through
- * ::numeric, its 15 significant digits, the same in the scan), so sums of
- * sums equal the sum over the conversations whatever the grouping.
+ * The rollups (migration 30), each keyed by tenant, a UTC interval and
+ * coalesce(agent, '(none)') (the agent group of the KPI queries).
+ * Intervals start on date_bin marks from 2000-01-01 UTC; every UTC offset
+ * in use today is a multiple of 15 minutes, +05:45 included, so each
+ * local day is a whole number of 15-minute buckets.
  *
- * Span durations go to `kpi_span_rollup`, one row per (tenant, bucket,
- * agent, span name, duration) with how many spans had that duration:
- * the counts of a period give its nearest-rank percentiles exactly.
+ * - kpi_rollup: per 15-minute bucket, the additive aggregates of
+ *   kpi_query.c, each exact: counts as bigint, durations and money as
+ *   numeric (interval epochs are exact numerics; a double goes through
+ *   ::numeric, its 15 significant digits, the same in the scan), so sums
+ *   of sums equal the sum over the conversations whatever the grouping.
+ * - Span durations, for exact nearest-rank percentiles at three
+ *   resolutions, because value counts per 15-minute bucket hardly
+ *   compress (a bucket holds a few spans of each duration): kpi_span_d
+ *   and kpi_span_h count the spans of each (name, duration) per UTC day
+ *   and hour, kpi_span_q holds every duration of a 15-minute bucket and
+ *   span name in an array. A period is read as the UTC days it holds
+ *   whole, the whole hours of the rest, then its remaining buckets, each
+ *   piece inside one KPI group (kpi_query.c).
+ * - kpi_result_rollup: per 15-minute bucket, the current results of the
+ *   conversations by whether the conversation was answered, metric and
+ *   value (its jsonb text, as the scan groups them). A result counts
+ *   while it is current and its conversation is stored.
  *
- * Statement-level AFTER triggers with transition tables keep both in
- * step with `conversations` in the writing transaction: COPY (ingest),
- * the delete of replaced versions, `db prune`, `tenant delete`; an
- * UPDATE is a delete and an insert. A row whose count drops to 0 goes.
- * cs_rollup_rebuild(tenant or NULL) recomputes them from the stored
- * conversations under a SHARE lock (writers wait, readers do not). The
- * SQL of each step is built once, by cs_rollup_sql(), from the source
- * relation's name, and run with EXECUTE inside the trigger function,
- * where the transition tables are visible.
+ * Statement-level AFTER triggers with transition tables keep them in
+ * step in the writing transaction: on conversations (COPY of ingest, the
+ * delete of replaced versions, `db prune`, `tenant delete`; an UPDATE is
+ * a delete and an insert), which move their results' counts too, and on
+ * results (written, superseded, deleted). Counts are added and taken
+ * away, and a row that holds nothing goes; a bucket's array grows on
+ * insert, and on a delete or update the buckets touched are recomputed
+ * from the stored conversations (after an update's new rows were
+ * appended, so nothing is counted twice). A statement that changed both
+ * tables at once would leave each trigger seeing neither side (both run
+ * after both changes), so prune and tenant delete delete results and
+ * conversations in two statements. Lookups from a transition table go one
+ * index probe per row (LATERAL ... OFFSET 0): the planner knows nothing
+ * of its size. Each step's SQL is built by a cs_rollup_*_sql() function
+ * from the source relation's name and run with EXECUTE in the trigger
+ * function, where the transition tables are visible.
+ *
+ * cs_rollup_rebuild(tenant or NULL) recomputes them from the stored data
+ * under a SHARE lock on conversations and results (writers wait, readers
+ * do not); the migration runs it for existing installations.
  */
 const char cs_store_rollup_migration[] =
     "CREATE TABLE kpi_rollup ("
@@ -65,16 +85,27 @@ const char cs_store_rollup_migration[] =
     " csat_sq bigint NOT NULL,"
     " cost_sq numeric NOT NULL,"
     " PRIMARY KEY (tenant, bucket, agent));"
-    "CREATE TABLE kpi_span_rollup ("
+    "CREATE TABLE kpi_span_d ("
+    " tenant text NOT NULL, bucket timestamptz NOT NULL,"
+    " agent text NOT NULL, name text NOT NULL,"
+    " ms double precision NOT NULL, n bigint NOT NULL,"
+    " PRIMARY KEY (tenant, bucket, agent, name, ms));"
+    "CREATE TABLE kpi_span_h (LIKE kpi_span_d INCLUDING ALL);"
+    "CREATE TABLE kpi_span_q ("
+    " tenant text NOT NULL, bucket timestamptz NOT NULL,"
+    " agent text NOT NULL, name text NOT NULL,"
+    " ms double precision[] NOT NULL,"
+    " PRIMARY KEY (tenant, bucket, agent, name));"
+    "CREATE TABLE kpi_result_rollup ("
     " tenant text NOT NULL,"
     " bucket timestamptz NOT NULL,"
     " agent text NOT NULL,"
-    " name text NOT NULL,"
-    " ms double precision NOT NULL,"
+    " answered boolean NOT NULL,"
+    " metric text NOT NULL,"
+    " value text NOT NULL,"
     " n bigint NOT NULL,"
-    " PRIMARY KEY (tenant, bucket, agent, name, ms));"
-    /* What: 'conv' or 'span' (add `sign` times the rows of `src`), or
-     * 'drop' (remove the rows of the keys of `src` that hold nothing). */
+    " PRIMARY KEY (tenant, bucket, agent, answered, metric, value));"
+    /* 'conv': add `sign` times the conversations of `src`. */
     "CREATE FUNCTION cs_rollup_sql(what text, sign integer, src text)"
     " RETURNS text LANGUAGE sql IMMUTABLE AS $f$ SELECT CASE what"
     " WHEN 'conv' THEN format($q$"
@@ -158,98 +189,72 @@ const char cs_store_rollup_migration[] =
     " csat_sq = k.csat_sq + excluded.csat_sq,"
     " cost_sq = k.cost_sq + excluded.cost_sq"
     "$q$, sign, src)"
-    " WHEN 'span' THEN format($q$"
-    "INSERT INTO kpi_span_rollup AS k SELECT s.tenant,"
-    " date_bin('15 minutes', s.started_at, '2000-01-01 00:00+00'),"
+    " END $f$;"
+    /* What: 'count' (add `sign` times the spans of `src` to `tbl`, a value
+     * count table of buckets `width` wide), 'uncount' (remove its rows of
+     * the keys of `src` that hold nothing; 'dropk' those of kpi_rollup),
+     * 'append' (the spans of `src`
+     * into kpi_span_q), 'clear' and 'redo' (delete, then recompute from
+     * conversations, the kpi_span_q rows of the keys of `src`). */
+    "CREATE FUNCTION cs_rollup_span_sql(what text, sign integer, src text,"
+    " tbl text, width text) RETURNS text LANGUAGE sql IMMUTABLE AS $f$"
+    " SELECT CASE what"
+    " WHEN 'count' THEN format($q$"
+    "INSERT INTO %3$I AS k SELECT s.tenant,"
+    " date_bin(%4$L, s.started_at, '2000-01-01 00:00+00'),"
     " coalesce(s.agent, '(none)'), x.name, x.ms, %1$s * count(*)"
     " FROM %2$s AS s, unnest(s.span_names, s.span_ms) AS x(name, ms)"
     " WHERE x.name IS NOT NULL AND x.ms IS NOT NULL"
     " GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5"
     " ON CONFLICT (tenant, bucket, agent, name, ms) DO UPDATE SET"
     " n = k.n + excluded.n"
-    "$q$, sign, src)"
-    " WHEN 'drop' THEN format($q$"
-    "WITH d AS (SELECT DISTINCT tenant,"
-    " date_bin('15 minutes', started_at, '2000-01-01 00:00+00') AS bucket,"
-    " coalesce(agent, '(none)') AS agent FROM %1$s AS s),"
-    " a AS (DELETE FROM kpi_rollup k USING d WHERE k.tenant = d.tenant"
-    " AND k.bucket = d.bucket AND k.agent = d.agent"
-    " AND k.conversations = 0)"
-    " DELETE FROM kpi_span_rollup k USING d WHERE k.tenant = d.tenant"
-    " AND k.bucket = d.bucket AND k.agent = d.agent AND k.n = 0"
+    "$q$, sign, src, tbl, width)"
+    " WHEN 'uncount' THEN format($q$"
+    "DELETE FROM %2$I k USING (SELECT DISTINCT tenant,"
+    " date_bin(%3$L, started_at, '2000-01-01 00:00+00') AS b,"
+    " coalesce(agent, '(none)') AS a FROM %1$s AS s) d"
+    " WHERE k.tenant = d.tenant AND k.bucket = d.b AND k.agent = d.a"
+    " AND k.n = 0"
+    "$q$, src, tbl, width)"
+    " WHEN 'append' THEN format($q$"
+    "INSERT INTO kpi_span_q AS k SELECT s.tenant,"
+    " date_bin('15 minutes', s.started_at, '2000-01-01 00:00+00'),"
+    " coalesce(s.agent, '(none)'), x.name, array_agg(x.ms)"
+    " FROM %1$s AS s, unnest(s.span_names, s.span_ms) AS x(name, ms)"
+    " WHERE x.name IS NOT NULL AND x.ms IS NOT NULL"
+    " GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
+    " ON CONFLICT (tenant, bucket, agent, name) DO UPDATE SET"
+    " ms = k.ms || excluded.ms"
+    "$q$, src)"
+    " WHEN 'dropk' THEN format($q$"
+    "DELETE FROM kpi_rollup k USING (SELECT DISTINCT tenant,"
+    " date_bin('15 minutes', started_at, '2000-01-01 00:00+00') AS b,"
+    " coalesce(agent, '(none)') AS a FROM %1$s AS s) d"
+    " WHERE k.tenant = d.tenant AND k.bucket = d.b AND k.agent = d.a"
+    " AND k.conversations = 0"
+    "$q$, src)"
+    " WHEN 'clear' THEN format($q$"
+    "DELETE FROM kpi_span_q k USING (SELECT DISTINCT tenant,"
+    " date_bin('15 minutes', started_at, '2000-01-01 00:00+00') AS b,"
+    " coalesce(agent, '(none)') AS a FROM %1$s AS s) d"
+    " WHERE k.tenant = d.tenant AND k.bucket = d.b AND k.agent = d.a"
+    "$q$, src)"
+    " ELSE format($q$"
+    "INSERT INTO kpi_span_q SELECT c.tenant, d.b, d.a, x.name,"
+    " array_agg(x.ms) FROM (SELECT DISTINCT tenant,"
+    " date_bin('15 minutes', started_at, '2000-01-01 00:00+00') AS b,"
+    " coalesce(agent, '(none)') AS a FROM %1$s AS s) d"
+    " JOIN conversations c ON c.tenant = d.tenant"
+    " AND c.started_at >= d.b AND c.started_at < d.b + interval '15 minutes'"
+    " AND coalesce(c.agent, '(none)') = d.a,"
+    " unnest(c.span_names, c.span_ms) AS x(name, ms)"
+    " WHERE x.name IS NOT NULL AND x.ms IS NOT NULL"
+    " GROUP BY 1, 2, 3, 4"
     "$q$, src) END $f$;"
-    "CREATE FUNCTION cs_rollup_trigger() RETURNS trigger"
-    " LANGUAGE plpgsql AS $f$ BEGIN"
-    " IF TG_OP = 'TRUNCATE' THEN"
-    "  DELETE FROM kpi_rollup; DELETE FROM kpi_span_rollup; RETURN NULL;"
-    " END IF;"
-    " IF TG_OP IN ('DELETE', 'UPDATE') THEN"
-    "  EXECUTE cs_rollup_sql('conv', -1, 'old_rows');"
-    "  EXECUTE cs_rollup_sql('span', -1, 'old_rows');"
-    " END IF;"
-    " IF TG_OP IN ('INSERT', 'UPDATE') THEN"
-    "  EXECUTE cs_rollup_sql('conv', 1, 'new_rows');"
-    "  EXECUTE cs_rollup_sql('span', 1, 'new_rows');"
-    " END IF;"
-    " IF TG_OP IN ('DELETE', 'UPDATE') THEN"
-    "  EXECUTE cs_rollup_sql('drop', 0, 'old_rows');"
-    " END IF;"
-    " RETURN NULL; END $f$;"
-    "CREATE TRIGGER conversations_rollup_ins AFTER INSERT ON conversations"
-    " REFERENCING NEW TABLE AS new_rows"
-    " FOR EACH STATEMENT EXECUTE FUNCTION cs_rollup_trigger();"
-    "CREATE TRIGGER conversations_rollup_del AFTER DELETE ON conversations"
-    " REFERENCING OLD TABLE AS old_rows"
-    " FOR EACH STATEMENT EXECUTE FUNCTION cs_rollup_trigger();"
-    "CREATE TRIGGER conversations_rollup_upd AFTER UPDATE ON conversations"
-    " REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows"
-    " FOR EACH STATEMENT EXECUTE FUNCTION cs_rollup_trigger();"
-    "CREATE TRIGGER conversations_rollup_trunc AFTER TRUNCATE"
-    " ON conversations FOR EACH STATEMENT"
-    " EXECUTE FUNCTION cs_rollup_trigger();"
-    "CREATE FUNCTION cs_rollup_rebuild(t text) RETURNS bigint"
-    " LANGUAGE plpgsql AS $f$ DECLARE src text; n bigint; BEGIN"
-    " LOCK TABLE conversations IN SHARE MODE;"
-    " src := CASE WHEN t IS NULL THEN 'conversations' ELSE"
-    "  format('(SELECT * FROM conversations WHERE tenant = %L)', t) END;"
-    " DELETE FROM kpi_rollup WHERE t IS NULL OR tenant = t;"
-    " DELETE FROM kpi_span_rollup WHERE t IS NULL OR tenant = t;"
-    " EXECUTE cs_rollup_sql('conv', 1, src);"
-    " GET DIAGNOSTICS n = ROW_COUNT;"
-    " EXECUTE cs_rollup_sql('span', 1, src);"
-    " RETURN n; END $f$;"
-    /* Existing installations: from what is stored. */
-    "SELECT cs_rollup_rebuild(NULL);";
-
-/*
- * Migration 31: the current results by conversation group, for the metric
- * and sentiment KPIs: `kpi_result_rollup` counts the current results of
- * the conversations of a (tenant, bucket, agent) by whether the
- * conversation was answered, metric and value (its jsonb text, as the
- * scan groups them). A result counts while it is current and its
- * conversation is stored, so triggers on both tables keep it: results
- * written, superseded (current goes false) or deleted; conversations
- * ingested, replaced, pruned or deleted, which move or drop their
- * results' counts. A statement that changes both tables at once would
- * see neither side (each trigger runs after both changes): prune and
- * tenant delete delete results and conversations in two statements.
- * The lookups go one index probe per row (LATERAL ... OFFSET 0), since
- * the planner knows nothing of a transition table's size.
- */
-const char cs_store_rollup_results_migration[] =
-    "CREATE TABLE kpi_result_rollup ("
-    " tenant text NOT NULL,"
-    " bucket timestamptz NOT NULL,"
-    " agent text NOT NULL,"
-    " answered boolean NOT NULL,"
-    " metric text NOT NULL,"
-    " value text NOT NULL,"
-    " n bigint NOT NULL,"
-    " PRIMARY KEY (tenant, bucket, agent, answered, metric, value));"
-    /* What: 'byres' (results `res` joined to conversations), 'byconv'
-     * (conversations `conv` joined to current results), each adding
-     * `sign` times; 'dropres', 'dropconv': the keys they touched that
-     * hold nothing now. */
+    /* What: 'byres' (results `src` joined to their conversations),
+     * 'byconv' (conversations `src` joined to their current results),
+     * each adding `sign` times; 'dropres', 'dropconv': the keys they
+     * touched that hold nothing now. */
     "CREATE FUNCTION cs_rollup_result_sql(what text, sign integer,"
     " src text) RETURNS text LANGUAGE sql IMMUTABLE AS $f$ SELECT CASE"
     " WHEN what = 'byres' THEN format($q$"
@@ -318,39 +323,69 @@ const char cs_store_rollup_results_migration[] =
     "CREATE TRIGGER results_rollup_trunc AFTER TRUNCATE"
     " ON results FOR EACH STATEMENT"
     " EXECUTE FUNCTION cs_rollup_results_trigger();"
-    /* Conversations move their results' counts too. */
-    "CREATE OR REPLACE FUNCTION cs_rollup_trigger() RETURNS trigger"
+    "CREATE FUNCTION cs_rollup_trigger() RETURNS trigger"
     " LANGUAGE plpgsql AS $f$ BEGIN"
     " IF TG_OP = 'TRUNCATE' THEN"
-    "  DELETE FROM kpi_rollup; DELETE FROM kpi_span_rollup;"
+    "  DELETE FROM kpi_rollup; DELETE FROM kpi_span_d;"
+    "  DELETE FROM kpi_span_h; DELETE FROM kpi_span_q;"
     "  DELETE FROM kpi_result_rollup; RETURN NULL;"
     " END IF;"
     " IF TG_OP IN ('DELETE', 'UPDATE') THEN"
     "  EXECUTE cs_rollup_sql('conv', -1, 'old_rows');"
-    "  EXECUTE cs_rollup_sql('span', -1, 'old_rows');"
+    "  EXECUTE cs_rollup_span_sql('count', -1, 'old_rows', 'kpi_span_d',"
+    "   '24 hours');"
+    "  EXECUTE cs_rollup_span_sql('count', -1, 'old_rows', 'kpi_span_h',"
+    "   '1 hour');"
     "  EXECUTE cs_rollup_result_sql('byconv', -1, 'old_rows');"
     " END IF;"
     " IF TG_OP IN ('INSERT', 'UPDATE') THEN"
     "  EXECUTE cs_rollup_sql('conv', 1, 'new_rows');"
-    "  EXECUTE cs_rollup_sql('span', 1, 'new_rows');"
+    "  EXECUTE cs_rollup_span_sql('count', 1, 'new_rows', 'kpi_span_d',"
+    "   '24 hours');"
+    "  EXECUTE cs_rollup_span_sql('count', 1, 'new_rows', 'kpi_span_h',"
+    "   '1 hour');"
+    "  EXECUTE cs_rollup_span_sql('append', 1, 'new_rows', NULL, NULL);"
     "  EXECUTE cs_rollup_result_sql('byconv', 1, 'new_rows');"
     " END IF;"
     " IF TG_OP IN ('DELETE', 'UPDATE') THEN"
-    "  EXECUTE cs_rollup_sql('drop', 0, 'old_rows');"
+    "  EXECUTE cs_rollup_span_sql('dropk', 0, 'old_rows', NULL, NULL);"
+    "  EXECUTE cs_rollup_span_sql('uncount', 0, 'old_rows', 'kpi_span_d',"
+    "   '24 hours');"
+    "  EXECUTE cs_rollup_span_sql('uncount', 0, 'old_rows', 'kpi_span_h',"
+    "   '1 hour');"
+    "  EXECUTE cs_rollup_span_sql('clear', 0, 'old_rows', NULL, NULL);"
+    "  EXECUTE cs_rollup_span_sql('redo', 0, 'old_rows', NULL, NULL);"
     "  EXECUTE cs_rollup_result_sql('dropconv', 0, 'old_rows');"
     " END IF;"
     " RETURN NULL; END $f$;"
-    "CREATE OR REPLACE FUNCTION cs_rollup_rebuild(t text) RETURNS bigint"
+    "CREATE TRIGGER conversations_rollup_ins AFTER INSERT ON conversations"
+    " REFERENCING NEW TABLE AS new_rows"
+    " FOR EACH STATEMENT EXECUTE FUNCTION cs_rollup_trigger();"
+    "CREATE TRIGGER conversations_rollup_del AFTER DELETE ON conversations"
+    " REFERENCING OLD TABLE AS old_rows"
+    " FOR EACH STATEMENT EXECUTE FUNCTION cs_rollup_trigger();"
+    "CREATE TRIGGER conversations_rollup_upd AFTER UPDATE ON conversations"
+    " REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows"
+    " FOR EACH STATEMENT EXECUTE FUNCTION cs_rollup_trigger();"
+    "CREATE TRIGGER conversations_rollup_trunc AFTER TRUNCATE"
+    " ON conversations FOR EACH STATEMENT"
+    " EXECUTE FUNCTION cs_rollup_trigger();"
+    "CREATE FUNCTION cs_rollup_rebuild(t text) RETURNS bigint"
     " LANGUAGE plpgsql AS $f$ DECLARE src text; n bigint; BEGIN"
     " LOCK TABLE conversations, results IN SHARE MODE;"
     " src := CASE WHEN t IS NULL THEN 'conversations' ELSE"
     "  format('(SELECT * FROM conversations WHERE tenant = %L)', t) END;"
     " DELETE FROM kpi_rollup WHERE t IS NULL OR tenant = t;"
-    " DELETE FROM kpi_span_rollup WHERE t IS NULL OR tenant = t;"
+    " DELETE FROM kpi_span_d WHERE t IS NULL OR tenant = t;"
+    " DELETE FROM kpi_span_h WHERE t IS NULL OR tenant = t;"
+    " DELETE FROM kpi_span_q WHERE t IS NULL OR tenant = t;"
     " DELETE FROM kpi_result_rollup WHERE t IS NULL OR tenant = t;"
     " EXECUTE cs_rollup_sql('conv', 1, src);"
     " GET DIAGNOSTICS n = ROW_COUNT;"
-    " EXECUTE cs_rollup_sql('span', 1, src);"
+    " EXECUTE cs_rollup_span_sql('count', 1, src, 'kpi_span_d',"
+    "  '24 hours');"
+    " EXECUTE cs_rollup_span_sql('count', 1, src, 'kpi_span_h', '1 hour');"
+    " EXECUTE cs_rollup_span_sql('append', 1, src, NULL, NULL);"
     " INSERT INTO kpi_result_rollup SELECT c.tenant,"
     "  date_bin('15 minutes', c.started_at, '2000-01-01 00:00+00'),"
     "  coalesce(c.agent, '(none)'), c.outcome = 'answered', r.metric,"
@@ -359,6 +394,7 @@ const char cs_store_rollup_results_migration[] =
     "  AND c.id = r.conversation_id WHERE r.current"
     "  AND (t IS NULL OR c.tenant = t) GROUP BY 1, 2, 3, 4, 5, 6;"
     " RETURN n; END $f$;"
+    /* Existing installations: from what is stored. */
     "SELECT cs_rollup_rebuild(NULL);";
 
 int cs_store_rollup_rebuild(long *rows_out, struct cs_store *st,

@@ -198,7 +198,6 @@ static const struct migration {
      NULL},
     /* 30-39: the KPI rollups (issue 13). */
     {30, "kpi rollups", cs_store_rollup_migration, NULL},
-    {31, "kpi result rollups", cs_store_rollup_results_migration, NULL},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

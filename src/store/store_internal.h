@@ -73,8 +73,6 @@ extern const char cs_store_filter_where[];
 /* The SQL of migration 30: the KPI rollups, their triggers and
  * cs_rollup_rebuild() (rollup.c). */
 extern const char cs_store_rollup_migration[];
-/* Migration 31: the current results' counts by conversation group. */
-extern const char cs_store_rollup_results_migration[];
 
 /* 0 when CALLSCOPE_KPI_SCAN asks for the exact scan of conversations
  * instead of the rollups (a debug switch, docs/environment.md). */
