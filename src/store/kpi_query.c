@@ -172,35 +172,58 @@ static void piece_ok(struct cs_buf *b, const char *x, const char *width,
     cs_buf_addch(b, ')');
 }
 
+#define ORIGIN "'2000-01-01 00:00+00'"
+
 /*
- * The latency query over the span rollups (rollup.c, migration 32): the
- * whole UTC days of the period from kpi_span_d, the whole hours of the
- * rest from kpi_span_h, the remaining 15-minute buckets from kpi_span_q,
- * each piece inside one group; then the value counts' percentiles.
+ * The latency query over the span histograms (rollup.c): the whole UTC
+ * days of the period from kpi_span_d, the whole hours of the rest from
+ * kpi_span_h, each piece inside one group; what remains (the part hours
+ * at each end of the period, or of each local day by day, in a zone
+ * whose offset is not whole hours) from the conversations' own spans;
+ * then the value counts' percentiles.
  */
 static void rollup_latency_sql(struct cs_buf *sql, enum cs_kpi_by by)
 {
     const char *g = rollup_group_expr[by];
 
-    cs_buf_addf(sql, "SELECT g, name, ARRAY[" ROLLUP_PCT("0.5") ", "
+    /* The units a group covers (a local day, or the period) and the part
+     * hours at their ends. */
+    if (by == CS_KPI_BY_DAY)
+        cs_buf_adds(sql, "WITH units AS (SELECT (d::date::timestamp"
+                    " AT TIME ZONE $4) AS us, ((d::date + 1)::timestamp"
+                    " AT TIME ZONE $4) AS ue FROM generate_series("
+                    "$2::date::timestamp, $3::date::timestamp - interval"
+                    " '1 day', interval '1 day') AS d),");
+    else
+        cs_buf_adds(sql, "WITH units AS (SELECT " S_ " AS us, " E_
+                    " AS ue),");
+    cs_buf_adds(sql, " pieces AS (SELECT us AS ps, least(ue, date_bin("
+                "'1 hour', us, " ORIGIN ") + interval '1 hour') AS pe"
+                " FROM units WHERE us <> date_bin('1 hour', us, " ORIGIN
+                ") UNION ALL SELECT greatest(us, date_bin('1 hour', ue, "
+                ORIGIN ")), ue FROM units WHERE ue <> date_bin('1 hour',"
+                " ue, " ORIGIN "))");
+    cs_buf_addf(sql, " SELECT g, name, ARRAY[" ROLLUP_PCT("0.5") ", "
                 ROLLUP_PCT("0.95") ", " ROLLUP_PCT("0.99") "],"
                 " max(tot) FROM (SELECT g, name, ms,"
                 " sum(n) OVER (PARTITION BY g, name ORDER BY ms) AS cum,"
                 " sum(n) OVER (PARTITION BY g, name) AS tot"
                 " FROM (SELECT g, name, ms, sum(n) AS n FROM ("
-                "SELECT %s AS g, name, ms, n FROM kpi_span_d" ROLLUP_WHERE
-                " AND ", g);
+                "SELECT %s AS g, name, x.ms, x.n FROM kpi_span_d,"
+                " unnest(ms, n) AS x(ms, n)" ROLLUP_WHERE " AND ", g);
     piece_ok(sql, "bucket", "24 hours", by);
-    cs_buf_addf(sql, " UNION ALL SELECT %s, name, ms, n FROM kpi_span_h"
-                ROLLUP_WHERE " AND ", g);
+    cs_buf_addf(sql, " UNION ALL SELECT %s, name, x.ms, x.n FROM kpi_span_h,"
+                " unnest(ms, n) AS x(ms, n)" ROLLUP_WHERE " AND ", g);
     piece_ok(sql, "bucket", "1 hour", by);
     cs_buf_adds(sql, " AND NOT ");
-    piece_ok(sql, "date_bin('24 hours', bucket, '2000-01-01 00:00+00')",
-             "24 hours", by);
-    cs_buf_addf(sql, " UNION ALL SELECT %s, name, unnest(ms), 1"
-                " FROM kpi_span_q" ROLLUP_WHERE " AND NOT ", g);
-    piece_ok(sql, "date_bin('1 hour', bucket, '2000-01-01 00:00+00')",
-             "1 hour", by);
+    piece_ok(sql, "date_bin('24 hours', bucket, " ORIGIN ")", "24 hours",
+             by);
+    cs_buf_addf(sql, " UNION ALL SELECT %s, x.name, x.ms, 1 FROM pieces p"
+                " JOIN conversations c ON c.tenant = $1"
+                " AND c.started_at >= p.ps AND c.started_at < p.pe,"
+                " unnest(c.span_names, c.span_ms) AS x(name, ms)"
+                " WHERE x.name IS NOT NULL AND x.ms IS NOT NULL",
+                group_expr[by]);
     cs_buf_adds(sql, ") u GROUP BY 1, 2, 3) v) c GROUP BY 1, 2"
                 " ORDER BY 1, 2");
 }
@@ -287,6 +310,13 @@ int cs_store_rollups_fit(int *out, struct cs_store *st,
         cs_log(CS_LOG_DEBUG, "KPIs of %s to %s in '%s' by scan: a local "
                "midnight off the 15-minute rollup buckets", params[1],
                params[2], params[3]);
+    /* The rollup queries are small, but the planner cannot size their
+     * pieces and would JIT-compile them (a second and more of compiling
+     * for milliseconds of work); their sorts of histogram values fit in
+     * memory with a little more of it. For the rest of the session. */
+    if (!ret && *out)
+        ret = cs_store_exec(st, "SET jit = off; SET work_mem = '64MB'",
+                            err);
     return ret;
 }
 

@@ -16,14 +16,19 @@
  *   numeric (interval epochs are exact numerics; a double goes through
  *   ::numeric, its 15 significant digits, the same in the scan), so sums
  *   of sums equal the sum over the conversations whatever the grouping.
- * - Span durations, for exact nearest-rank percentiles at three
- *   resolutions, because value counts per 15-minute bucket hardly
- *   compress (a bucket holds a few spans of each duration): kpi_span_d
- *   and kpi_span_h count the spans of each (name, duration) per UTC day
- *   and hour, kpi_span_q holds every duration of a 15-minute bucket and
- *   span name in an array. A period is read as the UTC days it holds
- *   whole, the whole hours of the rest, then its remaining buckets, each
- *   piece inside one KPI group (kpi_query.c).
+ * - Span durations, for exact nearest-rank percentiles, as histograms
+ *   (every duration of a span name, ascending, with how many spans had
+ *   it) per UTC day (kpi_span_d) and hour (kpi_span_h): durations repeat
+ *   within a day far more than within a bucket. A period is read as the
+ *   UTC days it holds whole, the whole hours of the rest, each piece
+ *   inside one KPI group, and the spans of what remains (less than an
+ *   hour at each end of a period or local day, in a zone whose offset
+ *   is not whole hours) from the conversations themselves (kpi_query.c).
+ *   One row per key and span name keeps the triggers' upserts few: a
+ *   batch's histogram is merged into the stored one value by value.
+ *   (Histograms per 15-minute bucket as well cost as much again on
+ *   ingest as the other two, for little: a bucket holds a few spans of
+ *   each duration.)
  * - kpi_result_rollup: per 15-minute bucket, the current results of the
  *   conversations by whether the conversation was answered, metric and
  *   value (its jsonb text, as the scan groups them). A result counts
@@ -34,10 +39,9 @@
  * delete of replaced versions, `db prune`, `tenant delete`; an UPDATE is
  * a delete and an insert), which move their results' counts too, and on
  * results (written, superseded, deleted). Counts are added and taken
- * away, and a row that holds nothing goes; a bucket's array grows on
- * insert, and on a delete or update the buckets touched are recomputed
- * from the stored conversations (after an update's new rows were
- * appended, so nothing is counted twice). A statement that changed both
+ * away (histograms merged with negative counts), and a row or value
+ * that holds nothing goes, so what they keep equals a rebuild row for
+ * row. A statement that changed both
  * tables at once would leave each trigger seeing neither side (both run
  * after both changes), so prune and tenant delete delete results and
  * conversations in two statements. Lookups from a transition table go one
@@ -85,17 +89,13 @@ const char cs_store_rollup_migration[] =
     " csat_sq bigint NOT NULL,"
     " cost_sq numeric NOT NULL,"
     " PRIMARY KEY (tenant, bucket, agent));"
+    /* A histogram: the durations in ascending order, with their counts. */
     "CREATE TABLE kpi_span_d ("
     " tenant text NOT NULL, bucket timestamptz NOT NULL,"
     " agent text NOT NULL, name text NOT NULL,"
-    " ms double precision NOT NULL, n bigint NOT NULL,"
-    " PRIMARY KEY (tenant, bucket, agent, name, ms));"
-    "CREATE TABLE kpi_span_h (LIKE kpi_span_d INCLUDING ALL);"
-    "CREATE TABLE kpi_span_q ("
-    " tenant text NOT NULL, bucket timestamptz NOT NULL,"
-    " agent text NOT NULL, name text NOT NULL,"
-    " ms double precision[] NOT NULL,"
+    " ms double precision[] NOT NULL, n bigint[] NOT NULL,"
     " PRIMARY KEY (tenant, bucket, agent, name));"
+    "CREATE TABLE kpi_span_h (LIKE kpi_span_d INCLUDING ALL);"
     "CREATE TABLE kpi_result_rollup ("
     " tenant text NOT NULL,"
     " bucket timestamptz NOT NULL,"
@@ -190,66 +190,60 @@ const char cs_store_rollup_migration[] =
     " cost_sq = k.cost_sq + excluded.cost_sq"
     "$q$, sign, src)"
     " END $f$;"
-    /* What: 'count' (add `sign` times the spans of `src` to `tbl`, a value
-     * count table of buckets `width` wide), 'uncount' (remove its rows of
-     * the keys of `src` that hold nothing; 'dropk' those of kpi_rollup),
-     * 'append' (the spans of `src`
-     * into kpi_span_q), 'clear' and 'redo' (delete, then recompute from
-     * conversations, the kpi_span_q rows of the keys of `src`). */
-    "CREATE FUNCTION cs_rollup_span_sql(what text, sign integer, src text,"
-    " tbl text, width text) RETURNS text LANGUAGE sql IMMUTABLE AS $f$"
-    " SELECT CASE what"
+    /* The histogram of `width` buckets of the spans counted in `spans`
+     * (a CTE of hourly value counts) merged into `tbl`, value by value;
+     * a value whose count drops to 0 goes. */
+    "CREATE FUNCTION cs_rollup_hist_sql(tbl text, width text)"
+    " RETURNS text LANGUAGE sql IMMUTABLE AS $f$ SELECT format($q$"
+    "INSERT INTO %1$I AS k SELECT tenant, b, agent, name,"
+    " array_agg(ms ORDER BY ms), array_agg(n ORDER BY ms)"
+    " FROM (SELECT tenant, date_bin(%2$L, b, '2000-01-01 00:00+00') AS b,"
+    " agent, name, ms, sum(n)::bigint AS n FROM spans"
+    " GROUP BY 1, 2, 3, 4, 5) w"
+    " GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
+    " ON CONFLICT (tenant, bucket, agent, name) DO UPDATE SET (ms, n) ="
+    " (SELECT coalesce(array_agg(v ORDER BY v), '{}'),"
+    " coalesce(array_agg(c ORDER BY v), '{}')"
+    " FROM (SELECT v, sum(c)::bigint AS c FROM (SELECT * FROM"
+    " unnest(k.ms, k.n) UNION ALL SELECT * FROM"
+    " unnest(excluded.ms, excluded.n)) AS x(v, c)"
+    " GROUP BY v HAVING sum(c) <> 0) AS y)"
+    "$q$, tbl, width) $f$;"
+    /* What: 'count' (add `sign` times the spans of `src` to the two
+     * histogram tables, the spans grouped once; in C collation, which
+     * sorts fastest), 'uncount' (remove their rows of the keys of `src`
+     * that hold nothing), 'dropk' (those of kpi_rollup). */
+    "CREATE FUNCTION cs_rollup_span_sql(what text, sign integer, src text)"
+    " RETURNS text LANGUAGE sql IMMUTABLE AS $f$ SELECT CASE what"
     " WHEN 'count' THEN format($q$"
-    "INSERT INTO %3$I AS k SELECT s.tenant,"
-    " date_bin(%4$L, s.started_at, '2000-01-01 00:00+00'),"
-    " coalesce(s.agent, '(none)'), x.name, x.ms, %1$s * count(*)"
+    "WITH spans AS (SELECT s.tenant COLLATE \"C\" AS tenant,"
+    " date_bin('1 hour', s.started_at, '2000-01-01 00:00+00') AS b,"
+    " coalesce(s.agent, '(none)') COLLATE \"C\" AS agent,"
+    " x.name COLLATE \"C\" AS name, x.ms, %1$s * count(*) AS n"
     " FROM %2$s AS s, unnest(s.span_names, s.span_ms) AS x(name, ms)"
     " WHERE x.name IS NOT NULL AND x.ms IS NOT NULL"
-    " GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5"
-    " ON CONFLICT (tenant, bucket, agent, name, ms) DO UPDATE SET"
-    " n = k.n + excluded.n"
-    "$q$, sign, src, tbl, width)"
+    " GROUP BY 1, 2, 3, 4, 5),"
+    " h AS (%3$s) %4$s"
+    "$q$, sign, src, cs_rollup_hist_sql('kpi_span_h', '1 hour'),"
+    " cs_rollup_hist_sql('kpi_span_d', '24 hours'))"
     " WHEN 'uncount' THEN format($q$"
-    "DELETE FROM %2$I k USING (SELECT DISTINCT tenant,"
-    " date_bin(%3$L, started_at, '2000-01-01 00:00+00') AS b,"
-    " coalesce(agent, '(none)') AS a FROM %1$s AS s) d"
+    "WITH d AS (SELECT DISTINCT tenant,"
+    " date_bin('1 hour', started_at, '2000-01-01 00:00+00') AS b,"
+    " coalesce(agent, '(none)') AS a FROM %1$s AS s),"
+    " h AS (DELETE FROM kpi_span_h k USING d"
     " WHERE k.tenant = d.tenant AND k.bucket = d.b AND k.agent = d.a"
-    " AND k.n = 0"
-    "$q$, src, tbl, width)"
-    " WHEN 'append' THEN format($q$"
-    "INSERT INTO kpi_span_q AS k SELECT s.tenant,"
-    " date_bin('15 minutes', s.started_at, '2000-01-01 00:00+00'),"
-    " coalesce(s.agent, '(none)'), x.name, array_agg(x.ms)"
-    " FROM %1$s AS s, unnest(s.span_names, s.span_ms) AS x(name, ms)"
-    " WHERE x.name IS NOT NULL AND x.ms IS NOT NULL"
-    " GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
-    " ON CONFLICT (tenant, bucket, agent, name) DO UPDATE SET"
-    " ms = k.ms || excluded.ms"
+    " AND cardinality(k.n) = 0)"
+    " DELETE FROM kpi_span_d k USING (SELECT DISTINCT tenant,"
+    " date_bin('24 hours', b, '2000-01-01 00:00+00') AS b, a FROM d) e"
+    " WHERE k.tenant = e.tenant AND k.bucket = e.b AND k.agent = e.a"
+    " AND cardinality(k.n) = 0"
     "$q$, src)"
-    " WHEN 'dropk' THEN format($q$"
+    " ELSE format($q$"
     "DELETE FROM kpi_rollup k USING (SELECT DISTINCT tenant,"
     " date_bin('15 minutes', started_at, '2000-01-01 00:00+00') AS b,"
     " coalesce(agent, '(none)') AS a FROM %1$s AS s) d"
     " WHERE k.tenant = d.tenant AND k.bucket = d.b AND k.agent = d.a"
     " AND k.conversations = 0"
-    "$q$, src)"
-    " WHEN 'clear' THEN format($q$"
-    "DELETE FROM kpi_span_q k USING (SELECT DISTINCT tenant,"
-    " date_bin('15 minutes', started_at, '2000-01-01 00:00+00') AS b,"
-    " coalesce(agent, '(none)') AS a FROM %1$s AS s) d"
-    " WHERE k.tenant = d.tenant AND k.bucket = d.b AND k.agent = d.a"
-    "$q$, src)"
-    " ELSE format($q$"
-    "INSERT INTO kpi_span_q SELECT c.tenant, d.b, d.a, x.name,"
-    " array_agg(x.ms) FROM (SELECT DISTINCT tenant,"
-    " date_bin('15 minutes', started_at, '2000-01-01 00:00+00') AS b,"
-    " coalesce(agent, '(none)') AS a FROM %1$s AS s) d"
-    " JOIN conversations c ON c.tenant = d.tenant"
-    " AND c.started_at >= d.b AND c.started_at < d.b + interval '15 minutes'"
-    " AND coalesce(c.agent, '(none)') = d.a,"
-    " unnest(c.span_names, c.span_ms) AS x(name, ms)"
-    " WHERE x.name IS NOT NULL AND x.ms IS NOT NULL"
-    " GROUP BY 1, 2, 3, 4"
     "$q$, src) END $f$;"
     /* What: 'byres' (results `src` joined to their conversations),
      * 'byconv' (conversations `src` joined to their current results),
@@ -297,7 +291,7 @@ const char cs_store_rollup_migration[] =
     " AND k.n = 0"
     "$q$, src) END $f$;"
     "CREATE FUNCTION cs_rollup_results_trigger() RETURNS trigger"
-    " LANGUAGE plpgsql AS $f$ BEGIN"
+    " LANGUAGE plpgsql SET work_mem = '64MB' AS $f$ BEGIN"
     " IF TG_OP = 'TRUNCATE' THEN"
     "  DELETE FROM kpi_result_rollup; RETURN NULL;"
     " END IF;"
@@ -324,37 +318,25 @@ const char cs_store_rollup_migration[] =
     " ON results FOR EACH STATEMENT"
     " EXECUTE FUNCTION cs_rollup_results_trigger();"
     "CREATE FUNCTION cs_rollup_trigger() RETURNS trigger"
-    " LANGUAGE plpgsql AS $f$ BEGIN"
+    " LANGUAGE plpgsql SET work_mem = '64MB' AS $f$ BEGIN"
     " IF TG_OP = 'TRUNCATE' THEN"
     "  DELETE FROM kpi_rollup; DELETE FROM kpi_span_d;"
-    "  DELETE FROM kpi_span_h; DELETE FROM kpi_span_q;"
+    "  DELETE FROM kpi_span_h;"
     "  DELETE FROM kpi_result_rollup; RETURN NULL;"
     " END IF;"
     " IF TG_OP IN ('DELETE', 'UPDATE') THEN"
     "  EXECUTE cs_rollup_sql('conv', -1, 'old_rows');"
-    "  EXECUTE cs_rollup_span_sql('count', -1, 'old_rows', 'kpi_span_d',"
-    "   '24 hours');"
-    "  EXECUTE cs_rollup_span_sql('count', -1, 'old_rows', 'kpi_span_h',"
-    "   '1 hour');"
+    "  EXECUTE cs_rollup_span_sql('count', -1, 'old_rows');"
     "  EXECUTE cs_rollup_result_sql('byconv', -1, 'old_rows');"
     " END IF;"
     " IF TG_OP IN ('INSERT', 'UPDATE') THEN"
     "  EXECUTE cs_rollup_sql('conv', 1, 'new_rows');"
-    "  EXECUTE cs_rollup_span_sql('count', 1, 'new_rows', 'kpi_span_d',"
-    "   '24 hours');"
-    "  EXECUTE cs_rollup_span_sql('count', 1, 'new_rows', 'kpi_span_h',"
-    "   '1 hour');"
-    "  EXECUTE cs_rollup_span_sql('append', 1, 'new_rows', NULL, NULL);"
+    "  EXECUTE cs_rollup_span_sql('count', 1, 'new_rows');"
     "  EXECUTE cs_rollup_result_sql('byconv', 1, 'new_rows');"
     " END IF;"
     " IF TG_OP IN ('DELETE', 'UPDATE') THEN"
-    "  EXECUTE cs_rollup_span_sql('dropk', 0, 'old_rows', NULL, NULL);"
-    "  EXECUTE cs_rollup_span_sql('uncount', 0, 'old_rows', 'kpi_span_d',"
-    "   '24 hours');"
-    "  EXECUTE cs_rollup_span_sql('uncount', 0, 'old_rows', 'kpi_span_h',"
-    "   '1 hour');"
-    "  EXECUTE cs_rollup_span_sql('clear', 0, 'old_rows', NULL, NULL);"
-    "  EXECUTE cs_rollup_span_sql('redo', 0, 'old_rows', NULL, NULL);"
+    "  EXECUTE cs_rollup_span_sql('dropk', 0, 'old_rows');"
+    "  EXECUTE cs_rollup_span_sql('uncount', 0, 'old_rows');"
     "  EXECUTE cs_rollup_result_sql('dropconv', 0, 'old_rows');"
     " END IF;"
     " RETURN NULL; END $f$;"
@@ -371,21 +353,18 @@ const char cs_store_rollup_migration[] =
     " ON conversations FOR EACH STATEMENT"
     " EXECUTE FUNCTION cs_rollup_trigger();"
     "CREATE FUNCTION cs_rollup_rebuild(t text) RETURNS bigint"
-    " LANGUAGE plpgsql AS $f$ DECLARE src text; n bigint; BEGIN"
+    " LANGUAGE plpgsql SET work_mem = '256MB' AS $f$"
+    " DECLARE src text; n bigint; BEGIN"
     " LOCK TABLE conversations, results IN SHARE MODE;"
     " src := CASE WHEN t IS NULL THEN 'conversations' ELSE"
     "  format('(SELECT * FROM conversations WHERE tenant = %L)', t) END;"
     " DELETE FROM kpi_rollup WHERE t IS NULL OR tenant = t;"
     " DELETE FROM kpi_span_d WHERE t IS NULL OR tenant = t;"
     " DELETE FROM kpi_span_h WHERE t IS NULL OR tenant = t;"
-    " DELETE FROM kpi_span_q WHERE t IS NULL OR tenant = t;"
     " DELETE FROM kpi_result_rollup WHERE t IS NULL OR tenant = t;"
     " EXECUTE cs_rollup_sql('conv', 1, src);"
     " GET DIAGNOSTICS n = ROW_COUNT;"
-    " EXECUTE cs_rollup_span_sql('count', 1, src, 'kpi_span_d',"
-    "  '24 hours');"
-    " EXECUTE cs_rollup_span_sql('count', 1, src, 'kpi_span_h', '1 hour');"
-    " EXECUTE cs_rollup_span_sql('append', 1, src, NULL, NULL);"
+    " EXECUTE cs_rollup_span_sql('count', 1, src);"
     " INSERT INTO kpi_result_rollup SELECT c.tenant,"
     "  date_bin('15 minutes', c.started_at, '2000-01-01 00:00+00'),"
     "  coalesce(c.agent, '(none)'), c.outcome = 'answered', r.metric,"
