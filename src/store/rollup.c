@@ -373,7 +373,10 @@ const char cs_store_rollup_migration[] =
     "  AND c.id = r.conversation_id WHERE r.current"
     "  AND (t IS NULL OR c.tenant = t) GROUP BY 1, 2, 3, 4, 5, 6;"
     " RETURN n; END $f$;"
-    /* Existing installations: from what is stored. */
+    /* Existing installations: from what is stored, however long that
+     * takes (database.statement_timeout_s ends stuck statements only;
+     * this transaction records the migration). */
+    "SET LOCAL statement_timeout = 0;"
     "SELECT cs_rollup_rebuild(NULL);";
 
 int cs_store_rollup_rebuild(long *rows_out, struct cs_store *st,
@@ -384,6 +387,11 @@ int cs_store_rollup_rebuild(long *rows_out, struct cs_store *st,
     int ret = 0;
 
     *rows_out = 0;
+    /* A rebuild of millions of conversations may outlast
+     * database.statement_timeout_s, which is for stuck statements. */
+    ret = cs_store_exec(st, "BEGIN; SET LOCAL statement_timeout = 0", err);
+    if (ret)
+        return ret;
     r = PQexecParams(st->conn, "SELECT cs_rollup_rebuild($1)", 1, NULL,
                      params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
@@ -392,6 +400,10 @@ int cs_store_rollup_rebuild(long *rows_out, struct cs_store *st,
     else
         *rows_out = strtol(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
+    if (!ret)
+        ret = cs_store_exec(st, "COMMIT", err);
+    if (ret)
+        PQclear(PQexec(st->conn, "ROLLBACK"));
     return ret;
 }
 
