@@ -4,7 +4,10 @@
 #include <assert.h>
 #include <math.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "base/buf.h"
 #include "base/csv.h"
@@ -24,6 +27,7 @@ struct cs_result_writer {
     struct cs_buf clean;    /* one redacted text */
     uint64_t since_analyze;
     uint64_t committed;
+    uint64_t rng;           /* jitter of the retry waits (xorshift64) */
 };
 
 #define RESULT_COLUMNS                                                     \
@@ -43,6 +47,13 @@ void cs_store_results_new(struct cs_result_writer **out, struct cs_store *st,
     cs_buf_init(&w->rows);
     cs_buf_init(&w->keys);
     cs_buf_init(&w->clean);
+    {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        w->rng = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^
+                 ((uint64_t)getpid() << 40) ^ 0x9e3779b97f4a7c15ULL;
+    }
     *out = w;
 }
 
@@ -141,16 +152,17 @@ int cs_store_results_retire(struct cs_result_writer *w, const char *tenant,
     return 0;
 }
 
-int cs_store_results_flush(struct cs_result_writer *w, struct cs_err *err)
+/* One try at writing the batch in a transaction; on a failed statement
+ * `state` holds its SQLSTATE ("" otherwise). */
+static int write_batch(struct cs_result_writer *w, char state[6],
+                       struct cs_err *err)
 {
     PGconn *conn = w->st->conn;
     PGresult *res = NULL;
     const char *params[1];
     int ret;
 
-    if (!w || (w->n == 0 && w->n_keys == 0))
-        return 0;
-    cs_buf_addch(&w->keys, ']');
+    state[0] = '\0';
     params[0] = w->keys.ptr;
     ret = cs_store_exec(w->st, "BEGIN", err);
     if (ret)
@@ -193,6 +205,54 @@ copy:
     res = NULL;
 commit:
     ret = cs_store_exec(w->st, "COMMIT", err);
+    goto out;
+rollback:
+    if (res && PQresultErrorField(res, PG_DIAG_SQLSTATE))
+        snprintf(state, 6, "%s", PQresultErrorField(res, PG_DIAG_SQLSTATE));
+    PQclear(res);
+    while ((res = PQgetResult(conn)) != NULL)
+        PQclear(res);
+    PQclear(PQexec(conn, "ROLLBACK"));
+out:
+    return ret;
+}
+
+/*
+ * Writes what is buffered. Writers of results and of conversations meet
+ * on the KPI rollups' rows (store/rollup.c: two scoring processes sharing
+ * a run, or scoring while conversations are re-ingested), each statement
+ * locking them in order but a transaction holding two statements' locks,
+ * so PostgreSQL may end one with a deadlock: the batch is then written
+ * again, as ingest's are (at most 8 tries, a random wait up to 50 ms
+ * doubling to at most 2 s).
+ */
+int cs_store_results_flush(struct cs_result_writer *w, struct cs_err *err)
+{
+    char state[6] = "";
+    long cap = 50;
+    int ret;
+
+    if (!w || (w->n == 0 && w->n_keys == 0))
+        return 0;
+    cs_buf_addch(&w->keys, ']');
+    for (int tries = 1;; tries++) {
+        struct timespec ts;
+        long ms;
+
+        ret = write_batch(w, state, err);
+        if (!ret || tries == 8 || (strcmp(state, "40P01") != 0 &&
+                                   strcmp(state, "40001") != 0))
+            break;
+        w->rng ^= w->rng << 13;
+        w->rng ^= w->rng >> 7;
+        w->rng ^= w->rng << 17;
+        ms = (long)(w->rng % (uint64_t)(cap + 1));
+        cap = cap * 2 > 2000 ? 2000 : cap * 2;
+        ts.tv_sec = ms / 1000;
+        ts.tv_nsec = (ms % 1000) * 1000000L;
+        nanosleep(&ts, NULL);
+        cs_err_clear(err);
+    }
     if (!ret)
         w->committed += w->n;
     /* Fresh statistics while the table grows: planned against a nearly
@@ -203,13 +263,6 @@ commit:
         w->since_analyze = 0;
         ret = cs_store_exec(w->st, "ANALYZE results", err);
     }
-    goto out;
-rollback:
-    PQclear(res);
-    while ((res = PQgetResult(conn)) != NULL)
-        PQclear(res);
-    PQclear(PQexec(conn, "ROLLBACK"));
-out:
     cs_buf_reset(&w->rows);
     cs_buf_reset(&w->keys);
     w->n = 0;
