@@ -4,6 +4,8 @@
 # into the same table. Default sizes: 20000 200000. Each is measured REPS
 # times (default 3), alternating the two tools, and the medians are shown:
 # on this kind of machine single runs move by ±10 %.
+# ROLLUPS=off measures without the KPI rollups' triggers (disabled after
+# the migration), to see what maintaining them costs.
 # Needs a release build in build/ (scripts/build.sh) and runs its own
 # throwaway PostgreSQL (fsync off, unix socket).
 set -euo pipefail
@@ -32,6 +34,9 @@ for n in ${SIZES[*]}; do
         psql "$CALLSCOPE_TEST_PG" -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" 2>/dev/null
         export CALLSCOPE_DATABASE_URL="$CALLSCOPE_TEST_PG dbname=$db" CALLSCOPE_CONFIG= CALLSCOPE_DATA_DIR="$WORK/var"
         $CS db migrate >/dev/null
+        if [ "${ROLLUPS:-on}" = off ]; then
+            psql "$CALLSCOPE_DATABASE_URL" -qc "ALTER TABLE conversations DISABLE TRIGGER USER"
+        fi
         COLS=$(psql "$CALLSCOPE_DATABASE_URL" -Atc "SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM information_schema.columns WHERE table_name = 'conversations' AND column_name <> 'ingested_at'")
         /usr/bin/time -f "%e %M" -o "$WORK/t" $CS ingest "$file" >/dev/null
         read -r t r < "$WORK/t"; echo "$t" >> "$WORK/cs"; rss=$r

@@ -1,1 +1,2 @@
 cs_add_test(test_kpi)
+cs_add_test(test_rollup)

@@ -1,4 +1,4 @@
-/* cmd_db.c - callscope db migrate|status|start|stop */
+/* cmd_db.c - callscope db migrate|status|start|stop|prune|rebuild-rollups */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,6 +167,43 @@ static int db_prune(int argc, char **argv, struct cs_ctx *ctx)
     return CS_EXIT_OK;
 }
 
+static int db_rebuild_rollups(int argc, char **argv, struct cs_ctx *ctx)
+{
+    static const struct cs_opt_cmd doc = {
+        .name = "db rebuild-rollups",
+        .usage = "callscope db rebuild-rollups [--tenant T]",
+        .about = "Recomputes the KPI rollups (per tenant, agent and UTC "
+                 "15-minute interval)\nfrom the stored conversations, "
+                 "for one tenant or all. Ingest, prune and\ntenant "
+                 "delete keep them current in their own transactions, so "
+                 "this is\nfor repair: the result equals what they "
+                 "maintain. Writers of\nconversations wait while it "
+                 "runs; readers do not.",
+        .exits = "Exit: 0 ok, 1 error, 2 usage.",
+    };
+    struct cs_err err = {0, ""};
+    const char *tenant = NULL;
+    long rows = 0;
+    int ret;
+    const struct cs_option opts[] = {
+        CS_OPT_STRING(0, "tenant", &tenant, "T", "only this tenant's "
+                      "rollups"),
+        CS_OPT_END};
+
+    ret = cs_opt_parse(&argc, argv, ctx, &doc, opts);
+    if (ret != CS_OPT_RUN)
+        return ret;
+    ret = cs_cli_open_store(ctx);
+    if (ret)
+        return ret;
+    ret = cs_store_rollup_rebuild(&rows, ctx->st, tenant, &err);
+    if (ret)
+        return cs_cli_fail(ret, err.msg);
+    printf("rebuilt the rollups of %s: %ld bucket(s)\n",
+           tenant ? tenant : "every tenant", rows);
+    return CS_EXIT_OK;
+}
+
 static const struct cs_cmd subcmds[] = {
     {"migrate", db_migrate, 0, "apply pending schema migrations (safe to "
      "run twice, and from two processes at once)"},
@@ -177,12 +214,14 @@ static const struct cs_cmd subcmds[] = {
     {"stop", db_stop, 0, "stop the embedded cluster"},
     {"prune", db_prune, 0, "delete what is older than each tenant's "
      "retention"},
+    {"rebuild-rollups", db_rebuild_rollups, 0, "recompute the KPI rollups "
+     "from the stored conversations"},
     {NULL, NULL, 0, NULL},
 };
 
 static const struct cs_opt_cmd doc = {
     .name = "db",
-    .usage = "callscope db migrate|status|start|stop|prune",
+    .usage = "callscope db migrate|status|start|stop|prune|rebuild-rollups",
     .about = "With CALLSCOPE_DATABASE_URL (or database_url in the config) "
              "callscope\n"
              "uses that server and start/stop do nothing; otherwise its own\n"

@@ -70,29 +70,50 @@ int cs_store_prune_tenant(struct cs_prune_counts *out, struct cs_store *st,
         PQclear(r);
         return 0;
     }
-    /* Conversations and their results, a bounded batch per transaction
-     * (each statement is its own). */
+    /* Conversations and their results, a bounded batch per transaction:
+     * the results first, then their conversations, in two statements, so
+     * that the rollups' triggers see each change (rollup.c). */
     for (;;) {
         long gone;
+        char *ids = NULL;
+        const char *p2[1];
 
+        ret = cs_store_exec(st, "BEGIN", err);
+        if (ret)
+            return ret;
         ret = run(&r, st,
                   "WITH gone AS ("
-                  " DELETE FROM conversations WHERE (tenant, id) IN ("
-                  "  SELECT tenant, id FROM conversations WHERE tenant = $1"
-                  "  AND started_at < " DAY_START " LIMIT $4::bigint)"
-                  " RETURNING tenant, id),"
+                  " SELECT tenant, id FROM conversations WHERE tenant = $1"
+                  " AND started_at < " DAY_START " LIMIT $4::bigint"
+                  " FOR UPDATE),"
                   " res AS (DELETE FROM results r USING gone g"
                   "  WHERE r.tenant = g.tenant AND r.conversation_id = g.id"
                   "  RETURNING 1)"
                   " SELECT (SELECT count(*) FROM gone),"
-                  " (SELECT count(*) FROM res)",
+                  " (SELECT count(*) FROM res),"
+                  " (SELECT coalesce(jsonb_agg(jsonb_build_array(tenant,"
+                  "  id)), '[]') FROM gone)",
                   4, params, "cannot prune conversations", err);
         if (ret)
-            return ret;
+            goto rollback;
         gone = count_of(r, 0);
         out->conversations += gone;
         out->results += count_of(r, 1);
+        ids = cs_xstrdup(PQgetvalue(r, 0, 2));
         PQclear(r);
+        p2[0] = ids;
+        ret = run(&r, st,
+                  "DELETE FROM conversations c USING"
+                  " jsonb_array_elements($1::jsonb) AS d(k)"
+                  " WHERE c.tenant = d.k->>0 AND c.id = d.k->>1",
+                  1, p2, "cannot prune conversations", err);
+        free(ids);
+        if (ret)
+            goto rollback;
+        PQclear(r);
+        ret = cs_store_exec(st, "COMMIT", err);
+        if (ret)
+            return ret;
         if (gone == 0)
             break;
     }
@@ -114,6 +135,9 @@ int cs_store_prune_tenant(struct cs_prune_counts *out, struct cs_store *st,
     out->explanations += count_of(r, 2);
     PQclear(r);
     return 0;
+rollback:
+    PQclear(PQexec(st->conn, "ROLLBACK"));
+    return ret;
 }
 
 int cs_store_delete_tenant(struct cs_prune_counts *out, struct cs_store *st,
@@ -121,12 +145,22 @@ int cs_store_delete_tenant(struct cs_prune_counts *out, struct cs_store *st,
 {
     const char *params[1] = {tenant};
     PGresult *r = NULL;
+    long results;
     int ret;
 
+    /* Results first, in a statement of their own (see the prune). */
+    ret = cs_store_exec(st, "BEGIN", err);
+    if (ret)
+        return ret;
+    ret = run(&r, st, "WITH res AS (DELETE FROM results WHERE tenant = $1"
+              " RETURNING 1) SELECT count(*) FROM res", 1, params,
+              "cannot delete the tenant", err);
+    if (ret)
+        goto rollback;
+    results = count_of(r, 0);
+    PQclear(r);
     ret = run(&r, st,
-              "WITH res AS (DELETE FROM results WHERE tenant = $1"
-              " RETURNING 1),"
-              " c AS (DELETE FROM conversations WHERE tenant = $1"
+              "WITH c AS (DELETE FROM conversations WHERE tenant = $1"
               " RETURNING 1),"
               " d AS (DELETE FROM deliveries WHERE tenant = $1 RETURNING 1),"
               " a AS (DELETE FROM alerts WHERE tenant = $1 RETURNING 1),"
@@ -136,12 +170,18 @@ int cs_store_delete_tenant(struct cs_prune_counts *out, struct cs_store *st,
                * for conversations that are gone. */
               " q AS (DELETE FROM llm_batch_requests WHERE tenant = $1"
               " RETURNING 1)"
-              " SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM res),"
+              " SELECT (SELECT count(*) FROM c), 0,"
               " (SELECT count(*) FROM d), (SELECT count(*) FROM a),"
               " (SELECT count(*) FROM x)",
               1, params, "cannot delete the tenant", err);
     if (ret)
+        goto rollback;
+    ret = cs_store_exec(st, "COMMIT", err);
+    if (ret) {
+        PQclear(r);
         return ret;
+    }
+    out->results += results;
     out->conversations += count_of(r, 0);
     out->results += count_of(r, 1);
     out->deliveries += count_of(r, 2);
@@ -149,6 +189,9 @@ int cs_store_delete_tenant(struct cs_prune_counts *out, struct cs_store *st,
     out->explanations += count_of(r, 4);
     PQclear(r);
     return 0;
+rollback:
+    PQclear(PQexec(st->conn, "ROLLBACK"));
+    return ret;
 }
 
 int cs_store_data_tenants(char ***out, struct cs_store *st,

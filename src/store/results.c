@@ -4,7 +4,10 @@
 #include <assert.h>
 #include <math.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "base/buf.h"
 #include "base/csv.h"
@@ -25,6 +28,7 @@ struct cs_result_writer {
     uint64_t since_analyze;
     uint64_t committed;
     uint64_t in_doubt;
+    uint64_t rng;           /* jitter of the retry waits (xorshift64) */
 };
 
 #define RESULT_COLUMNS                                                     \
@@ -44,6 +48,13 @@ void cs_store_results_new(struct cs_result_writer **out, struct cs_store *st,
     cs_buf_init(&w->rows);
     cs_buf_init(&w->keys);
     cs_buf_init(&w->clean);
+    {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        w->rng = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^
+                 ((uint64_t)getpid() << 40) ^ 0x9e3779b97f4a7c15ULL;
+    }
     *out = w;
 }
 
@@ -142,16 +153,17 @@ int cs_store_results_retire(struct cs_result_writer *w, const char *tenant,
     return 0;
 }
 
-int cs_store_results_flush(struct cs_result_writer *w, struct cs_err *err)
+/* One try at writing the batch in a transaction; on a failed statement
+ * `state` holds its SQLSTATE ("" otherwise). */
+static int write_batch(struct cs_result_writer *w, char state[6],
+                       struct cs_err *err)
 {
     PGconn *conn = w->st->conn;
     PGresult *res = NULL;
     const char *params[1];
     int ret;
 
-    if (!w || (w->n == 0 && w->n_keys == 0))
-        return 0;
-    cs_buf_addch(&w->keys, ']');
+    state[0] = '\0';
     params[0] = w->keys.ptr;
     ret = cs_store_exec(w->st, "BEGIN", err);
     if (ret)
@@ -194,9 +206,57 @@ copy:
     res = NULL;
 commit:
     ret = cs_store_exec(w->st, "COMMIT", err);
+    goto out;
+rollback:
+    if (res && PQresultErrorField(res, PG_DIAG_SQLSTATE))
+        snprintf(state, 6, "%s", PQresultErrorField(res, PG_DIAG_SQLSTATE));
+    PQclear(res);
+    while ((res = PQgetResult(conn)) != NULL)
+        PQclear(res);
+    PQclear(PQexec(conn, "ROLLBACK"));
+out:
+    return ret;
+}
+
+/*
+ * Writes what is buffered. Writers of results and of conversations meet
+ * on the KPI rollups' rows (store/rollup.c: two scoring processes sharing
+ * a run, or scoring while conversations are re-ingested), each statement
+ * locking them in order but a transaction holding two statements' locks,
+ * so PostgreSQL may end one with a deadlock: the batch is then written
+ * again, as ingest's are (at most 8 tries, a random wait up to 50 ms
+ * doubling to at most 2 s).
+ */
+int cs_store_results_flush(struct cs_result_writer *w, struct cs_err *err)
+{
+    char state[6] = "";
+    long cap = 50;
+    int ret;
+
+    if (!w || (w->n == 0 && w->n_keys == 0))
+        return 0;
+    cs_buf_addch(&w->keys, ']');
+    for (int tries = 1;; tries++) {
+        struct timespec ts;
+        long ms;
+
+        ret = write_batch(w, state, err);
+        if (!ret || tries == 8 || (strcmp(state, "40P01") != 0 &&
+                                   strcmp(state, "40001") != 0))
+            break;
+        w->rng ^= w->rng << 13;
+        w->rng ^= w->rng >> 7;
+        w->rng ^= w->rng << 17;
+        ms = (long)(w->rng % (uint64_t)(cap + 1));
+        cap = cap * 2 > 2000 ? 2000 : cap * 2;
+        ts.tv_sec = ms / 1000;
+        ts.tv_nsec = (ms % 1000) * 1000000L;
+        nanosleep(&ts, NULL);
+        cs_err_clear(err);
+    }
     if (!ret)
         w->committed += w->n;
-    else if (PQstatus(conn) == CONNECTION_BAD)
+    else if (PQstatus(w->st->conn) == CONNECTION_BAD)
         w->in_doubt += w->n;
     /* Fresh statistics while the table grows: planned against a nearly
      * empty `results`, the per-conversation lookups turn into scans and a
@@ -206,13 +266,6 @@ commit:
         w->since_analyze = 0;
         ret = cs_store_exec(w->st, "ANALYZE results", err);
     }
-    goto out;
-rollback:
-    PQclear(res);
-    while ((res = PQgetResult(conn)) != NULL)
-        PQclear(res);
-    PQclear(PQexec(conn, "ROLLBACK"));
-out:
     cs_buf_reset(&w->rows);
     cs_buf_reset(&w->keys);
     w->n = 0;
@@ -408,18 +461,30 @@ int cs_store_result_counts(struct cs_store *st, const char *tenant,
     const char *params[5] = {tenant, from_day, to_day, tz,
                              answered_only ? "1" : "0"};
     struct cs_buf sql = CS_BUF_INIT;
-    PGresult *r;
-    int ret = 0;
+    PGresult *r = NULL;
+    int rollups, ret;
 
-    cs_buf_addf(&sql, "SELECT %s, r.metric, r.value::text, count(*)"
-                " FROM results r JOIN conversations c"
-                " ON c.tenant = r.tenant AND c.id = r.conversation_id"
-                " WHERE r.current AND c.tenant = $1"
-                " AND c.started_at >= ($2::date::timestamp AT TIME ZONE $4)"
-                " AND c.started_at < ($3::date::timestamp AT TIME ZONE $4)"
-                " AND ($5 = '0' OR c.outcome = 'answered')"
-                " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
-                cs_store_group_expr(by));
+    ret = cs_store_rollups_fit(&rollups, st, params, err);
+    if (ret)
+        goto done;
+    if (rollups)
+        cs_buf_addf(&sql, "SELECT %s, metric, value, sum(n)"
+                    " FROM kpi_result_rollup" CS_STORE_ROLLUP_WHERE
+                    " AND ($5 = '0' OR answered)"
+                    " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+                    cs_store_rollup_group_expr(by));
+    else
+        cs_buf_addf(&sql, "SELECT %s, r.metric, r.value::text, count(*)"
+                    " FROM results r JOIN conversations c"
+                    " ON c.tenant = r.tenant AND c.id = r.conversation_id"
+                    " WHERE r.current AND c.tenant = $1"
+                    " AND c.started_at >= ($2::date::timestamp"
+                    "   AT TIME ZONE $4)"
+                    " AND c.started_at < ($3::date::timestamp"
+                    "   AT TIME ZONE $4)"
+                    " AND ($5 = '0' OR c.outcome = 'answered')"
+                    " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+                    cs_store_group_expr(by));
     r = PQexecParams(st->conn, sql.ptr, 5, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         ret = cs_store_pg_err(err, st->conn, r, "cannot count results");

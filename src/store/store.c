@@ -196,7 +196,8 @@ static const struct migration {
      " inputs jsonb NOT NULL);"
      "CREATE INDEX explanations_lookup ON explanations (tenant, metric, id);",
      NULL},
-    /* 30-39 belong to another branch; this one's go on at 40. */
+    /* 30-39: the KPI rollups (issue 13). */
+    {30, "kpi rollups", cs_store_rollup_migration, NULL},
     {40, "llm_usage",
      /* The prompt tokens a provider's cache served, per result (a
       * request's share, as tokens_in), and what each scoring run's LLM

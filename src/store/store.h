@@ -127,6 +127,16 @@ int cs_store_kpi_raw(struct cs_kpi_raw **out, size_t *n_out,
                      struct cs_store *st, const char *tenant,
                      const char *from_day, const char *to_day,
                      const char *tz, enum cs_kpi_by by, struct cs_err *err);
+/*
+ * Recomputes the KPI rollups (rollup.c) of `tenant` (NULL: every tenant)
+ * from the stored conversations, in one statement that holds writers of
+ * conversations off meanwhile; *rows_out is the count of rollup rows
+ * written (15-minute buckets by agent). CS_EDB on failure (nothing
+ * changed).
+ */
+int cs_store_rollup_rebuild(long *rows_out, struct cs_store *st,
+                            const char *tenant, struct cs_err *err);
+
 /* Frees `n` groups from cs_store_kpi_raw (NULL: no-op). */
 void cs_kpi_raw_free(struct cs_kpi_raw *raw, size_t n);
 

@@ -70,6 +70,33 @@ int cs_store_query_strv(char ***out, struct cs_store *st, const char *sql,
  * be NULL), the filter of struct cs_score_filter (claim.c). */
 extern const char cs_store_filter_where[];
 
+/* The SQL of migration 30: the KPI rollups, their triggers and
+ * cs_rollup_rebuild() (rollup.c). */
+extern const char cs_store_rollup_migration[];
+
+/* 0 when CALLSCOPE_KPI_SCAN asks for the exact scan of conversations
+ * instead of the rollups (a debug switch, docs/environment.md). */
+int cs_store_rollups_wanted(void);
+
+/*
+ * Whether the rollups can answer over local dates [$2, $3] in zone $4 of
+ * `params` (the PERIOD_WHERE parameters): each local midnight on a
+ * 15-minute mark (every zone today; not a local mean time of old dates,
+ * say), and the scan not asked for. *out is 1 or 0; CS_EDB on failure.
+ */
+int cs_store_rollups_fit(int *out, struct cs_store *st,
+                         const char *const params[4], struct cs_err *err);
+
+/* PERIOD_WHERE over a rollup's buckets (on 15-minute marks when
+ * cs_store_rollups_fit says so, the same rows). */
+#define CS_STORE_ROLLUP_WHERE                                            \
+    " WHERE tenant = $1"                                                 \
+    " AND bucket >= ($2::date::timestamp AT TIME ZONE $4)"              \
+    " AND bucket < ($3::date::timestamp AT TIME ZONE $4)"
+
+/* The SQL expression of a KPI group over a rollup ($4: the zone). */
+const char *cs_store_rollup_group_expr(enum cs_kpi_by by);
+
 /* The SQL expression of a KPI group over `conversations` ($4: the zone). */
 const char *cs_store_group_expr(enum cs_kpi_by by);
 

@@ -1,0 +1,405 @@
+/* test_rollup.c - the KPI rollups: the same figures as the exact scan, and
+ * what ingest, re-ingest, scoring, prune and tenant delete leave equals a
+ * rebuild, through the binary against a real PostgreSQL */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "base/buf.h"
+#include "base/parse.h"
+#include "helpers.h"
+
+#define LEXICON                                                          \
+    "\"sentiment_lexicon\": \"" CS_SOURCE_DIR                            \
+    "/config/sentiment-lexicon.txt\""
+
+static int setup(void **state)
+{
+    *state = th_env_new("{" LEXICON ", \"tenants\": {\"default\": "
+                        "{\"human_cost_per_conversation\": 4.5, "
+                        "\"platform_fee\": 250}}}");
+    return 0;
+}
+
+static char *env_of(const struct th_env *e, int scan)
+{
+    struct cs_buf b = CS_BUF_INIT;
+
+    cs_buf_addf(&b, "%sCALLSCOPE_RUBRICS_DIR=%s/rubrics "
+                "CALLSCOPE_KPI_SCAN=%d ", e->env.ptr, CS_SOURCE_DIR, scan);
+    return cs_buf_detach(&b, NULL);
+}
+
+static char *run_ok(const struct th_env *e, int scan, const char *args)
+{
+    char *env = env_of(e, scan), *out = NULL, *err = NULL;
+    int rc = th_run(env, args, &out, &err);
+
+    if (rc != 0)
+        fail_msg("'%s' exited %d: %s", args, rc, err);
+    free(env);
+    free(err);
+    return out;
+}
+
+static void ingest_file(const struct th_env *e, const char *path)
+{
+    struct cs_buf a = CS_BUF_INIT;
+
+    cs_buf_addf(&a, "ingest -q %s", path);
+    free(run_ok(e, 0, a.ptr));
+    cs_buf_release(&a);
+}
+
+static void iso(char out[32], time_t t)
+{
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/*
+ * Conversation `i` of `tenant` in version `v` (0 first, 1 changed): a
+ * re-ingested version moves to another day and time (across 15-minute
+ * marks and local days), agent, outcome, durations, spans and costs.
+ */
+static void conv(struct cs_buf *b, const char *tenant, int i, int v)
+{
+    /* 2026-10-20 00:00 UTC, then spread over 20 days either side. */
+    time_t t0 = (time_t)1792454400;
+    time_t start = t0 + (time_t)(((i * 7 + v * 3) % 41) - 20) * 86400 +
+                   (time_t)((i * 3607 + v * 5431) % 86400);
+    int answered = i % 9 != 0 && i % 11 != 0;
+    const char *outcome = !answered ? (i % 9 == 0 ? "abandoned" : "failed")
+                                    : "answered";
+    char s[32], a[32], en[32];
+
+    if (v && i % 4 == 1)
+        outcome = "abandoned", answered = 0;
+    iso(s, start);
+    iso(a, start + i % 7);
+    iso(en, start + 60 + i * 3 + v * 17);
+    cs_buf_addf(b, "{\"id\":\"c-%d\",\"tenant\":\"%s\",", i, tenant);
+    if (i % 4 || v)
+        cs_buf_addf(b, "\"agent\":\"bot-%c\",",
+                    v ? (i % 3 ? 'b' : 'c') : 'a');
+    cs_buf_addf(b, "\"direction\":\"%s\",\"started_at\":\"%s\","
+                "\"outcome\":\"%s\",\"ring_s\":%.1f,",
+                i % 5 == 0 ? "outbound" : "inbound", s, outcome,
+                (double)(i % 7) * 0.7);
+    if (answered)
+        cs_buf_addf(b, "\"answered_at\":\"%s\",", a);
+    cs_buf_addf(b, "\"ended_at\":\"%s\",", en);
+    if (i % 8 == 0)
+        cs_buf_addf(b, "\"queue_wait_s\":%.2f,", (double)(i % 13) * 1.37);
+    if (answered && i % 6 == v)
+        cs_buf_adds(b, "\"handoff\":{\"type\":\"warm\",\"target\":\"desk\"},");
+    if (i % 4 == 0)
+        cs_buf_addf(b, "\"csat\":%d,", 1 + (i + v) % 5);
+    if (i % 7 == 0)
+        cs_buf_addf(b, "\"nps\":%d,", (i + v) % 11);
+    cs_buf_addf(b, "\"tool_calls\":[{\"name\":\"calendar.book\","
+                "\"ok\":%s,\"latency_ms\":%d,\"creates\":\"appointment\"}],",
+                (i + v) % 5 ? "true" : "false", 200 + i % 90);
+    cs_buf_addf(b, "\"spans\":[{\"name\":\"llm\",\"duration_ms\":%d},"
+                "{\"name\":\"llm\",\"duration_ms\":%d},"
+                "{\"name\":\"stt\",\"duration_ms\":%d.5}],",
+                300 + (i * 37 + v * 11) % 900, 350 + i % 40,
+                100 + (i + v) % 50);
+    cs_buf_addf(b, "\"costs\":{\"llm\":%.4f,\"stt\":0.0021,"
+                "\"telephony\":%.3f},", 0.001 * (i % 13) + 0.0003 * v,
+                0.014 * (1 + i % 3));
+    if (answered)
+        cs_buf_adds(b, "\"turns\":[{\"role\":\"customer\",\"text\":\"I "
+                    "want to book a cleaning\"},{\"role\":\"agent\","
+                    "\"text\":\"You're booked for Tuesday.\"}]}\n");
+    else
+        cs_buf_adds(b, "\"turns\":[]}\n");
+}
+
+/* Writes conversations [lo, hi) of each tenant in version v. */
+static char *write_convs(const struct th_env *e, const char *name, int lo,
+                         int hi, int v)
+{
+    static const char *const tenants[] = {"north", "south"};
+    struct cs_buf b = CS_BUF_INIT, p = CS_BUF_INIT;
+
+    for (int t = 0; t < 2; t++) {
+        for (int i = lo; i < hi; i++)
+            conv(&b, tenants[t], i, v);
+    }
+    cs_buf_addf(&p, "%s/%s.jsonl", e->dir, name);
+    th_write(p.ptr, b.ptr, b.len);
+    cs_buf_release(&b);
+    return cs_buf_detach(&p, NULL);
+}
+
+/* The rollups, each as a query whose rows compare. */
+static const char *const rollups[] = {
+    "SELECT * FROM kpi_rollup",
+    "SELECT * FROM kpi_span_d",
+    "SELECT * FROM kpi_span_h",
+    "SELECT * FROM kpi_result_rollup",
+};
+
+#define N_ROLLUPS (sizeof(rollups) / sizeof(rollups[0]))
+
+/* The rows of rollup `i` that differ from its copy snap_<i>. */
+static long differing(const char *db, size_t i)
+{
+    struct cs_buf q = CS_BUF_INIT;
+    long n;
+
+    cs_buf_addf(&q, "SELECT count(*) FROM ((SELECT * FROM snap_%zu EXCEPT "
+                "ALL %s) UNION ALL (%s EXCEPT ALL SELECT * FROM snap_%zu)) d",
+                i, rollups[i], rollups[i], i);
+    n = th_sql_long(db, q.ptr);
+    cs_buf_release(&q);
+    return n;
+}
+
+/* What triggers maintained equals what a rebuild computes (of one tenant
+ * or all), row for row. */
+static void expect_rebuild_equal(const struct th_env *e, const char *tenant)
+{
+    struct cs_buf a = CS_BUF_INIT, q = CS_BUF_INIT;
+
+    for (size_t i = 0; i < N_ROLLUPS; i++) {
+        cs_buf_reset(&q);
+        cs_buf_addf(&q, "DROP TABLE IF EXISTS snap_%zu; CREATE TABLE "
+                    "snap_%zu AS %s", i, i, rollups[i]);
+        free(th_sql(e->db, q.ptr));
+    }
+    cs_buf_addf(&a, "db rebuild-rollups%s%s", tenant ? " --tenant " : "",
+                tenant ? tenant : "");
+    free(run_ok(e, 0, a.ptr));
+    for (size_t i = 0; i < N_ROLLUPS; i++) {
+        if (differing(e->db, i) != 0)
+            fail_msg("%s: %ld rows differ after a rebuild", rollups[i],
+                     differing(e->db, i));
+    }
+    /* Nothing left that holds nothing. */
+    assert_int_equal(th_sql_long(e->db, "SELECT count(*) FROM kpi_rollup "
+                                        "WHERE conversations = 0"), 0);
+    assert_int_equal(th_sql_long(e->db, "SELECT count(*) FROM (SELECT n "
+                                        "FROM kpi_span_d UNION ALL SELECT n "
+                                        "FROM kpi_span_h) h WHERE "
+                                        "cardinality(n) = 0 OR 0 >= ANY(n)"),
+                     0);
+    assert_int_equal(th_sql_long(e->db, "SELECT count(*) FROM "
+                                        "kpi_result_rollup WHERE n <= 0"),
+                     0);
+    cs_buf_release(&a);
+    cs_buf_release(&q);
+}
+
+/* `kpis --format json ARGS` is the same text from the rollups and from the
+ * exact scan. */
+static void expect_same_kpis(const struct th_env *e, const char *args)
+{
+    struct cs_buf a = CS_BUF_INIT;
+    char *roll, *scan;
+
+    cs_buf_addf(&a, "kpis --format json %s", args);
+    roll = run_ok(e, 0, a.ptr);
+    scan = run_ok(e, 1, a.ptr);
+    if (strcmp(roll, scan) != 0)
+        fail_msg("kpis %s: the rollups and the scan differ:\n%s\n---\n%s",
+                 args, roll, scan);
+    free(roll);
+    free(scan);
+    cs_buf_release(&a);
+}
+
+static const char *const zones[] = {"UTC", "+05:45", "-08:00",
+                                    "America/Los_Angeles", "Europe/Berlin"};
+
+static const char *const breakdowns[] = {"", "--by day", "--by agent"};
+
+static void expect_same_everywhere(const struct th_env *e, const char *from,
+                                   const char *to)
+{
+    for (size_t z = 0; z < sizeof(zones) / sizeof(zones[0]); z++) {
+        for (size_t b = 0; b < 3; b++) {
+            struct cs_buf a = CS_BUF_INIT;
+
+            cs_buf_addf(&a, "--from %s --to %s --tz %s %s", from, to,
+                        zones[z], breakdowns[b]);
+            expect_same_kpis(e, a.ptr);
+            cs_buf_release(&a);
+        }
+    }
+}
+
+/*
+ * The real-dev dialogues, scored by the rules: `kpis --format json` is the
+ * same from the rollups as from the scan in UTC, +05:45, -08:00, two DST
+ * zones, whole and by day or agent, and with a period of its own previous
+ * period; the rollups are what kpis reads (a changed row changes the
+ * figures, a rebuild puts them back), and the migration builds them from
+ * the stored data.
+ */
+static void test_rollup__kpis_equal_the_exact_scan_on_real_dev(void **state)
+{
+    struct th_env *e = *state;
+    char *data = th_src("tests/data/real-dev/conversations.jsonl");
+    char *before, *changed, *after;
+    const char *args = "kpis --format json --from 2026-09-01 --to "
+                       "2026-11-21 --tz UTC";
+
+    ingest_file(e, data);
+    free(run_ok(e, 0, "score -q"));
+    expect_same_everywhere(e, "2026-09-01", "2026-11-21");
+    expect_same_kpis(e, "--from 2026-10-01 --to 2026-11-01 --tz "
+                        "America/New_York --movers");
+    assert_int_equal(th_sql_long(e->db, "SELECT sum(conversations) FROM "
+                                        "kpi_rollup"), 1040);
+    assert_int_equal(th_sql_long(e->db, "SELECT sum(n) FROM "
+                                        "kpi_result_rollup"),
+                     th_sql_long(e->db, "SELECT count(*) FROM results "
+                                        "WHERE current"));
+    assert_true(th_sql_long(e->db, "SELECT count(*) FROM results") > 0);
+    before = run_ok(e, 0, args);
+    free(th_sql(e->db, "UPDATE kpi_rollup SET conversations = "
+                       "conversations + 1000 WHERE bucket = (SELECT "
+                       "min(bucket) FROM kpi_rollup)"));
+    changed = run_ok(e, 0, args);
+    assert_string_not_equal(before, changed);
+    free(run_ok(e, 0, "db rebuild-rollups"));
+    after = run_ok(e, 0, args);
+    assert_string_equal(before, after);
+    free(after);
+    /* An installation from before the rollups: the migration builds them
+     * from what is stored. */
+    free(th_sql(e->db, "DROP TABLE kpi_rollup, kpi_span_d, kpi_span_h, "
+                       "kpi_result_rollup;"
+                       "DROP FUNCTION cs_rollup_trigger, "
+                       "cs_rollup_results_trigger CASCADE;"
+                       "DROP FUNCTION cs_rollup_sql, cs_rollup_span_sql, cs_rollup_hist_sql, "
+                       "cs_rollup_result_sql, cs_rollup_rebuild;"
+                       "DELETE FROM schema_migrations WHERE version = 30"));
+    after = run_ok(e, 0, args);
+    assert_string_equal(before, after);
+    assert_int_equal(th_sql_long(e->db, "SELECT count(*) FROM "
+                                        "information_schema.triggers WHERE "
+                                        "trigger_name LIKE '%rollup%'"), 6);
+    free(before);
+    free(changed);
+    free(after);
+    free(data);
+}
+
+static int days_ago(const char *date)
+{
+    int64_t d = 0;
+
+    assert_int_equal(cs_parse_date(date, &d), 0);
+    return (int)((int64_t)(time(NULL) / 86400) - d);
+}
+
+/*
+ * A sequence of ingests, re-ingests of changed conversations (moved in
+ * time, agent, outcome, spans, costs), a second copy of a file, scoring,
+ * a prune and a tenant delete: after each step the rollups the triggers
+ * kept equal a rebuild, and the KPIs equal the scan.
+ */
+static void test_rollup__incremental_equals_rebuilt(void **state)
+{
+    struct cs_buf cfg = CS_BUF_INIT;
+    struct th_env *e;
+    char *first, *second, *changed;
+    char *out;
+
+    (void)state;
+    /* Retention for "north" up to 2026-10-12 (local days of UTC). */
+    cs_buf_addf(&cfg, "{" LEXICON ", \"tenants\": {\"north\": "
+                "{\"retention_days\": %d}}}", days_ago("2026-10-12"));
+    e = th_env_new(cfg.ptr);
+    first = write_convs(e, "first", 0, 150, 0);
+    second = write_convs(e, "second", 100, 220, 0);
+    changed = write_convs(e, "changed", 40, 170, 1);
+    ingest_file(e, first);
+    expect_rebuild_equal(e, NULL);
+    ingest_file(e, second);     /* 50 of them again, the same */
+    ingest_file(e, changed);    /* 130 replaced by changed versions */
+    expect_rebuild_equal(e, NULL);
+    expect_same_everywhere(e, "2026-09-25", "2026-11-15");
+    free(run_ok(e, 0, "score -q"));
+    assert_true(th_sql_long(e->db, "SELECT sum(n) FROM kpi_result_rollup")
+                > 0);
+    expect_rebuild_equal(e, NULL);
+    expect_same_everywhere(e, "2026-09-25", "2026-11-15");
+    /* Changed versions again: their results move with them. */
+    ingest_file(e, first);
+    expect_rebuild_equal(e, NULL);
+    free(run_ok(e, 0, "rescore --metric booking_completed -q"));
+    expect_rebuild_equal(e, "south");
+    out = run_ok(e, 0, "db prune");
+    assert_non_null(strstr(out, "deleted"));
+    assert_true(th_sql_long(e->db, "SELECT count(*) FROM conversations "
+                                   "WHERE tenant = 'north'") > 0);
+    assert_int_equal(th_sql_long(e->db, "SELECT count(*) FROM kpi_rollup "
+                                        "WHERE tenant = 'north' AND bucket"
+                                        " < '2026-10-12'"), 0);
+    free(out);
+    expect_rebuild_equal(e, NULL);
+    expect_same_everywhere(e, "2026-09-25", "2026-11-15");
+    free(run_ok(e, 0, "tenant delete south --yes"));
+    assert_int_equal(th_sql_long(e->db, "SELECT count(*) FROM kpi_rollup "
+                                        "WHERE tenant = 'south'"), 0);
+    assert_int_equal(th_sql_long(e->db, "SELECT (SELECT count(*) FROM "
+                                        "kpi_span_d WHERE tenant = 'south')"
+                                        " + (SELECT count(*) FROM kpi_span_h"
+                                        " WHERE tenant = 'south')"), 0);
+    assert_int_equal(th_sql_long(e->db, "SELECT count(*) FROM "
+                                        "kpi_result_rollup WHERE tenant = "
+                                        "'south'"), 0);
+    expect_rebuild_equal(e, NULL);
+    free(first);
+    free(second);
+    free(changed);
+    cs_buf_release(&cfg);
+    th_env_free(e);
+}
+
+/* The command's usage and exit codes. */
+static void test_rollup__rebuild_command_usage(void **state)
+{
+    struct th_env *e = *state;
+    char *env = env_of(e, 0), *out = NULL, *err = NULL;
+
+    assert_int_equal(th_run(env, "db rebuild-rollups --help", &out, NULL),
+                     0);
+    assert_non_null(strstr(out, "--tenant T"));
+    assert_non_null(strstr(out, "Exit: 0 ok, 1 error, 2 usage."));
+    free(out);
+    out = NULL;
+    assert_int_equal(th_run(env, "db rebuild-rollups --bogus", NULL, &err),
+                     2);
+    free(err);
+    assert_int_equal(th_run(env, "db rebuild-rollups --tenant nobody", &out,
+                            NULL), 0);
+    assert_non_null(strstr(out, "0 bucket(s)"));
+    free(out);
+    free(env);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(
+            test_rollup__kpis_equal_the_exact_scan_on_real_dev, setup,
+            th_env_teardown),
+        cmocka_unit_test(test_rollup__incremental_equals_rebuilt),
+        TH_ENV_TEST(test_rollup__rebuild_command_usage),
+    };
+
+    return cmocka_run_group_tests_name("rollup", tests, NULL, NULL);
+}
