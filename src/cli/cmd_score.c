@@ -21,7 +21,7 @@ static const struct cs_opt_cmd score_doc = {
              "run does nothing. Without an LLM\nconfigured the offline "
              "rules evaluator (PCRE2 rules, lexicon sentiment)\nis used. "
              "Values the agent logged itself are stored as evaluator\n"
-             "'agent'. "
+             "'agent'.\n"
              "With an LLM configured (CALLSCOPE_LLM_BASE_URL or "
              "llm.base_url), one\n"
              "request per conversation carries every rubric that applies; "
