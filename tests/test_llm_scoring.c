@@ -486,9 +486,14 @@ static void test_llm_scoring__max_cost_holds_with_16_in_flight(
     /* The run spent what the double counted... */
     assert_true(b.spent > paid - 0.0002 && b.spent < paid + 0.0002);
     /* ...within the cap plus the estimate error of the requests in
-     * flight at the last reservation, of which there were many... */
+     * flight at the last reservation; the run did have many requests on
+     * the wire at once (the double saw them: how many were still in
+     * flight at the last reservation depends on the machine's speed, a
+     * sanitizer build has fewer)... */
     assert_true(b.cap == 1.0);
-    assert_true(b.in_flight >= 8 && b.in_flight <= 16);
+    assert_true(stat_of(stats, "chat_in_flight_max") >= 8 &&
+                stat_of(stats, "chat_in_flight_max") <= 16);
+    assert_true(b.in_flight >= 1 && b.in_flight <= 16);
     assert_true(paid <= b.cap + b.error + 0.0002);
     /* ...and that error is small: the estimates are calibrated on what
      * the first answers used (each request costs about 0.015). */

@@ -166,7 +166,9 @@ class State:
             "prompt_tokens": 0,
             "cached_tokens": 0,
             "completion_tokens": 0,
+            "chat_in_flight_max": 0,
         }
+        self.in_flight = 0
         self.log = None
         if args.log_file:
             self.log = open(args.log_file, "a", encoding="utf-8")
@@ -190,6 +192,17 @@ class State:
                 self.log.write(json.dumps(rec) + "\n")
                 self.log.flush()
         return n, times_seen, draw, bad_pick
+
+    def enter(self):
+        """A chat request is being answered (its latency included)."""
+        with self.lock:
+            self.in_flight += 1
+            if self.in_flight > self.stats["chat_in_flight_max"]:
+                self.stats["chat_in_flight_max"] = self.in_flight
+
+    def leave(self):
+        with self.lock:
+            self.in_flight -= 1
 
     def count(self, *keys):
         with self.lock:
@@ -612,6 +625,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if path != "/v1/chat/completions":
             self.error(404, "no route for POST %s" % path)
             return
+        st.enter()
+        try:
+            self.chat(st, args, body, times_seen, draw, bad_pick)
+        finally:
+            st.leave()
+
+    def chat(self, st, args, body, times_seen, draw, bad_pick):
+        """POST /v1/chat/completions, counted in chat_in_flight_max."""
         st.count("chat_requests")
         if args.api_key is not None:
             got = self.headers.get("Authorization") or ""
