@@ -292,7 +292,12 @@ static int num_value(const struct cs_scan_val *v, double *out)
         return 0;
     }
     if (v->type == CS_SCAN_INT) {
-        *out = (double)strtoll(v->p, NULL, 10);
+        /* At most 18 digits, no sign (number(), nonneg()): exact in 64
+         * bits, then converted as jansson converts its json_int_t. */
+        m = 0;
+        for (size_t i = 0; i < v->n; i++)
+            m = m * 10 + (uint64_t)(v->p[i] - '0');
+        *out = (double)(int64_t)m;
         return 0;
     }
     if (v->n >= sizeof(tmp))
