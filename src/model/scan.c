@@ -555,7 +555,7 @@ static const char *nonneg(struct sc *s, const char *p, int null_ok,
 static const char *opt_int(struct sc *s, const char *p, long lo, long hi,
                            struct cs_scan_val *out)
 {
-    long v = 0;
+    int64_t v = 0;     /* at most 18 digits (number()) */
 
     if (AT(s, p) == 'n')
         return value(s, p, 0, out);
