@@ -1,7 +1,6 @@
 /* scan.c - a conversation line in its common shape, checked from its bytes */
 #include "model/scan.h"
 
-#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

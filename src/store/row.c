@@ -542,6 +542,8 @@ static void sv_raw(struct cs_buf *b, const struct cs_scan_val *v)
     }
 }
 
+/* A text[] element: the string holds no escape, so no quote, backslash or
+ * control character either, and array quoting leaves it as it is. */
 static void sv_text_elem(struct cs_buf *b, const struct cs_scan_val *v)
 {
     const char *t;
@@ -549,18 +551,21 @@ static void sv_text_elem(struct cs_buf *b, const struct cs_scan_val *v)
 
     t = cs_scan_str(v, &n);
     cs_buf_addch(b, '"');
-    for (;;) {
-        const char *q = memchr(t, '"', n);
-
-        if (!q)
-            break;
-        cs_buf_add(b, t, (size_t)(q - t));
-        cs_buf_adds(b, "\\\\\"");   /* \\" */
-        n -= (size_t)(q - t) + 1;
-        t = q + 1;
-    }
     cs_buf_add(b, t, n);
     cs_buf_addch(b, '"');
+}
+
+/* What cs_conv_from_json's set_default fills in for an absent or null
+ * string field; NULL when the column is then SQL NULL. */
+static const char *default_of(enum cs_conv_field f, size_t n_turns)
+{
+    switch (f) {
+    case CS_CONV_TENANT: return "default";
+    case CS_CONV_CHANNEL: return "voice";
+    case CS_CONV_DIRECTION: return "inbound";
+    case CS_CONV_OUTCOME: return n_turns ? "answered" : "no_answer";
+    default: return NULL;
+    }
 }
 
 static void build_row_scan(struct cs_buf *b, const struct cs_scan *s,
@@ -577,11 +582,7 @@ static void build_row_scan(struct cs_buf *b, const struct cs_scan *s,
             col_sep(b);
         switch (col->kind) {
         case COL_STR:
-            sv_str(b, v, col->field == CS_CONV_TENANT ? "default"
-                         : col->field == CS_CONV_CHANNEL ? "voice"
-                         : col->field == CS_CONV_DIRECTION ? "inbound"
-                         : col->field != CS_CONV_OUTCOME ? NULL
-                         : s->n_turns ? "answered" : "no_answer");
+            sv_str(b, v, default_of(col->field, s->n_turns));
             break;
         case COL_TIME:
         case COL_NUM:
