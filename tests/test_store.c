@@ -18,6 +18,9 @@
 #include "base/buf.h"
 #include "config/config.h"
 #include "helpers.h"
+#include "model/conv.h"
+#include "model/scan.h"
+#include "sample/sample.h"
 #include "store/row.h"
 #include "store/store.h"
 
@@ -560,6 +563,141 @@ static void test_store__row_from_bad_lines(void **state)
     cs_buf_release(&key);
 }
 
+/*
+ * The fast path against the jansson path on one line: a line the scan
+ * takes must be one that jansson accepts, with the same row and key.
+ * Counts the lines jansson accepts and those the scan took.
+ */
+struct diff {
+    struct cs_scan scan;
+    struct cs_buf text, key, ftext, fkey;
+    long valid, fast;
+};
+
+static void diff_line(struct diff *d, const char *line, size_t len)
+{
+    struct cs_err err = {0, ""};
+    struct cs_conv *c = NULL;
+    int slow = cs_conv_from_line(&c, line, len, &err);
+    int fast = cs_scan_line(&d->scan, line, len);
+
+    d->valid += slow == 0;
+    if (fast != 0) {
+        assert_int_equal(fast, 1);
+        cs_conv_free(c);
+        return;
+    }
+    d->fast++;
+    if (slow != 0)
+        fail_msg("the fast path took a line jansson rejects (%s): %.*s",
+                 err.msg, (int)len, line);
+    cs_store_row_build(&d->text, &d->key, c, line, len);
+    cs_store_row_build_scan(&d->ftext, &d->fkey, &d->scan, line, len);
+    if (d->text.len != d->ftext.len ||
+        memcmp(d->text.ptr, d->ftext.ptr, d->text.len) != 0)
+        fail_msg("rows differ for %.*s\njansson: %s\nfast:    %s", (int)len,
+                 line, d->text.ptr, d->ftext.ptr);
+    assert_string_equal(d->key.ptr, d->fkey.ptr);
+    cs_conv_free(c);
+}
+
+/* Each line of `data`; with `mutate`, each with every byte in turn left
+ * out, and replaced by bytes that change what a line means. */
+static void diff_lines(struct diff *d, const char *data, int mutate)
+{
+    static const char swaps[] = "\"\\-0e.}],:n \x80";
+    struct cs_buf m = CS_BUF_INIT;
+
+    while (*data) {
+        const char *nl = strchr(data, '\n');
+        size_t len = nl ? (size_t)(nl - data) : strlen(data);
+
+        diff_line(d, data, len);
+        for (size_t i = 0; mutate && i < len; i++) {
+            cs_buf_reset(&m);
+            cs_buf_add(&m, data, i);
+            cs_buf_add(&m, data + i + 1, len - i - 1);
+            diff_line(d, m.ptr, m.len);
+            for (size_t k = 0; k < sizeof(swaps) - 1; k++) {
+                cs_buf_reset(&m);
+                cs_buf_add(&m, data, len);
+                m.ptr[i] = swaps[k];
+                diff_line(d, m.ptr, m.len);
+            }
+        }
+        data += len + (nl != NULL);
+    }
+    cs_buf_release(&m);
+}
+
+static char *read_data(const char *rel)
+{
+    struct cs_buf p = CS_BUF_INIT;
+    char *data;
+
+    cs_buf_addf(&p, "%s/%s", CS_SOURCE_DIR, rel);
+    data = th_read(p.ptr);
+    if (!data)
+        fail_msg("cannot read %s", p.ptr);
+    cs_buf_release(&p);
+    return data;
+}
+
+/*
+ * The differential test of ingest's two paths over the test data: the
+ * real-dev conversations and generated sample days, which must all take
+ * the fast path, and tests/data/model/lines.jsonl (the shapes the scan
+ * declines or must reject, valid and not), each line also mutated byte by
+ * byte. tests/fuzz/fuzz_scan.c does the same on any bytes.
+ */
+static void test_store__row_fast_path_matches_jansson(void **state)
+{
+    struct diff d = {.text = CS_BUF_INIT, .key = CS_BUF_INIT,
+                     .ftext = CS_BUF_INIT, .fkey = CS_BUF_INIT};
+    struct cs_sample_opts o;
+    struct cs_err err = {0, ""};
+    struct cs_buf sample = CS_BUF_INIT;
+    char *data, chunk[4096];
+    FILE *f;
+    size_t n;
+
+    (void)state;
+    cs_scan_init(&d.scan);
+    data = read_data("tests/data/real-dev/conversations.jsonl");
+    diff_lines(&d, data, 0);
+    free(data);
+    assert_int_equal(d.valid, 1040);
+    assert_int_equal(d.fast, 1040);
+
+    cs_sample_opts_init(&o);
+    o.days = 3;
+    o.per_day = 400;
+    f = tmpfile();
+    assert_non_null(f);
+    assert_int_equal(cs_sample_generate(f, &o, &err), 0);
+    rewind(f);
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        cs_buf_add(&sample, chunk, n);
+    fclose(f);
+    d.valid = d.fast = 0;
+    diff_lines(&d, sample.ptr, 0);
+    assert_int_equal(d.valid, 1200);
+    assert_int_equal(d.fast, 1200);
+    cs_buf_release(&sample);
+
+    data = read_data("tests/data/model/lines.jsonl");
+    d.valid = d.fast = 0;
+    diff_lines(&d, data, 1);
+    free(data);
+    /* The file holds both kinds: the scan declined some valid lines. */
+    assert_true(d.fast > 0 && d.fast < d.valid);
+    cs_scan_release(&d.scan);
+    cs_buf_release(&d.text);
+    cs_buf_release(&d.key);
+    cs_buf_release(&d.ftext);
+    cs_buf_release(&d.fkey);
+}
+
 /* Results stored before evidence was redacted (the schema before version
  * 3): migrating redacts them with the configured redactor, once; running
  * it again, even the data step itself, changes nothing. */
@@ -653,6 +791,7 @@ int main(void)
         cmocka_unit_test(test_store__row_escapes_and_defaults),
         cmocka_unit_test(test_store__row_content_hash_is_stable),
         cmocka_unit_test(test_store__row_from_bad_lines),
+        cmocka_unit_test(test_store__row_fast_path_matches_jansson),
         cmocka_unit_test(test_store__migration_redacts_stored_evidence),
     };
 

@@ -7,6 +7,7 @@
 #include "base/buf.h"
 #include "base/err.h"
 #include "model/conv.h"
+#include "model/scan.h"
 
 /*
  * The row encoding of bulk loading, apart from the COPY protocol (copy.c):
@@ -16,6 +17,7 @@
  *   struct cs_buf text = CS_BUF_INIT, key = CS_BUF_INIT;
  *
  *   cs_store_row_build(&text, &key, conv, line, len);  (a parsed line)
+ *   cs_store_row_build_scan(&text, &key, &scan, line, len);  (scanned)
  *   ret = cs_store_row_from_line(&text, &key, line, len, &err);  (raw)
  *   ... cs_store_batch_add_row(batch, key.ptr, text.ptr, text.len, ...);
  *   cs_buf_release(&text);
@@ -53,10 +55,20 @@ void cs_store_row_build(struct cs_buf *text, struct cs_buf *key,
                         size_t raw_len);
 
 /*
+ * The same from a line the fast path accepted (model/scan.h): the row
+ * cs_store_row_build makes of it, byte for byte, with `s` borrowed from
+ * `raw`. Cannot fail.
+ */
+void cs_store_row_build_scan(struct cs_buf *text, struct cs_buf *key,
+                             const struct cs_scan *s, const char *raw,
+                             size_t raw_len);
+
+/*
  * The same from a raw input line (`len` bytes, no newline, any bytes at
- * all): parses and validates it with cs_conv_from_line, then builds the
- * row. Returns CS_EINVALID with the reason in `err` for a line that
- * ingest would reject, leaving the buffers reset. The fuzzing entry point.
+ * all), as ingest does it: through cs_scan_line when the line is in the
+ * common shape, else parsed and validated by cs_conv_from_line. Returns
+ * CS_EINVALID with the reason in `err` for a line that ingest would
+ * reject, leaving the buffers reset. The fuzzing entry point.
  */
 int cs_store_row_from_line(struct cs_buf *text, struct cs_buf *key,
                            const char *line, size_t len, struct cs_err *err);
