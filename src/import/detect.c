@@ -474,9 +474,12 @@ static int livekit_bytes(json_t **record, const char *data, size_t len,
         /* JSON Lines: each non-blank line one event (or an array). */
         while (!ret && p < e) {
             const char *nl = memchr(p, '\n', (size_t)(e - p));
-            const char *end = nl ? nl : e;
+            const char *end = nl ? nl : e, *q = p;
 
-            if (strspn(p, " \t\r") < (size_t)(end - p))
+            /* Within the line: the bytes are not NUL-terminated. */
+            while (q < end && (*q == ' ' || *q == '\t' || *q == '\r'))
+                q++;
+            if (q < end)
                 ret = cs_import_split(p, (size_t)(end - p), line, lk_piece,
                                       &b);
             line++;
