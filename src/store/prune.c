@@ -170,7 +170,7 @@ int cs_store_delete_tenant(struct cs_prune_counts *out, struct cs_store *st,
                * for conversations that are gone. */
               " q AS (DELETE FROM llm_batch_requests WHERE tenant = $1"
               " RETURNING 1)"
-              " SELECT (SELECT count(*) FROM c), 0,"
+              " SELECT (SELECT count(*) FROM c),"
               " (SELECT count(*) FROM d), (SELECT count(*) FROM a),"
               " (SELECT count(*) FROM x)",
               1, params, "cannot delete the tenant", err);
@@ -183,10 +183,9 @@ int cs_store_delete_tenant(struct cs_prune_counts *out, struct cs_store *st,
     }
     out->results += results;
     out->conversations += count_of(r, 0);
-    out->results += count_of(r, 1);
-    out->deliveries += count_of(r, 2);
-    out->alerts += count_of(r, 3);
-    out->explanations += count_of(r, 4);
+    out->deliveries += count_of(r, 1);
+    out->alerts += count_of(r, 2);
+    out->explanations += count_of(r, 3);
     PQclear(r);
     return 0;
 rollback:
