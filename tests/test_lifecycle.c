@@ -127,6 +127,138 @@ static void test_lifecycle__prune_keeps_whole_days_and_their_kpis(
     th_env_free(e);
 }
 
+/* A digest of a table's rows, to compare two states of it. */
+static char *digest(struct th_env *e, const char *table)
+{
+    struct cs_buf q = CS_BUF_INIT;
+    char *v;
+
+    cs_buf_addf(&q, "SELECT coalesce(md5(string_agg(t::text, '|' ORDER BY "
+                "t::text)), '-') FROM %s t", table);
+    v = th_sql(e->db, q.ptr);
+    cs_buf_release(&q);
+    return v;
+}
+
+/* Whether the conversations partition of `day`'s UTC month exists. */
+static long month_exists(struct th_env *e, const char *day)
+{
+    struct cs_buf q = CS_BUF_INIT;
+    long n;
+
+    cs_buf_addf(&q, "SELECT count(*) FROM pg_class WHERE relname IN "
+                "('conversations_p' || to_char(date '%s', 'YYYYMM'), "
+                "'results_p' || to_char(date '%s', 'YYYYMM'))", day, day);
+    n = th_sql_long(e->db, q.ptr);
+    cs_buf_release(&q);
+    return n;
+}
+
+/*
+ * Conversations live in monthly partitions: ingest creates the month of
+ * a backfill, and a prune drops the months older than every tenant's
+ * limit whole (partitions, keys and rollups), deleting the rest row by
+ * row. The counts equal the dry run's, the KPIs of the days kept are
+ * unchanged, the rollups equal a rebuild, and a conversation of a
+ * dropped month can be ingested again.
+ */
+static void test_lifecycle__prune_drops_whole_months(void **state)
+{
+    struct th_env *e = th_env_new(
+        "{\"sentiment_lexicon\": \"" CS_SOURCE_DIR
+        "/config/sentiment-lexicon.txt\", \"tenants\": {\"a\": "
+        "{\"retention_days\": 60}, \"b\": {\"retention_days\": 90}}}");
+    char *env = env_of(e), *before = NULL, *after = NULL, *out = NULL;
+    char *roll = NULL, *res_roll = NULL, *v;
+    char d200[11], d150[11], d80[11], d70[11], d10[11], today[11];
+    struct cs_buf text = CS_BUF_INIT, a = CS_BUF_INIT;
+
+    (void)state;
+    day_from_today(d200, -200);
+    day_from_today(d150, -150);
+    day_from_today(d80, -80);
+    day_from_today(d70, -70);
+    day_from_today(d10, -10);
+    day_from_today(today, 0);
+    add_call(&text, "a", "a-200", d200, "12:00");
+    add_call(&text, "b", "b-200", d200, "13:00");
+    add_call(&text, "a", "a-150", d150, "12:00");
+    add_call(&text, "a", "a-80", d80, "12:00");
+    add_call(&text, "b", "b-80", d80, "12:00");
+    add_call(&text, "a", "a-70", d70, "12:00");
+    add_call(&text, "a", "a-10", d10, "12:00");
+    add_call(&text, "b", "b-10", d10, "12:00");
+    ingest(e, env, text.ptr);
+    /* Old months were created by ingest, on demand. */
+    assert_int_equal(month_exists(e, d200), 2);
+    assert_int_equal(month_exists(e, d150), 2);
+    assert_int_equal(th_sql_long(e->db, "SELECT count(*) FROM results r "
+                                 "JOIN conversations c ON c.tenant = "
+                                 "r.tenant AND c.id = r.conversation_id "
+                                 "AND c.started_at = r.started_at"),
+                     th_sql_long(e->db, "SELECT count(*) FROM results"));
+    /* Tenant b keeps -80 and -10: its figures stay. */
+    cs_buf_addf(&a, "kpis --format json --no-compare --tenant b --from %s "
+                "--to %s", d80, today);
+    assert_int_equal(th_run(env, a.ptr, &before, NULL), 0);
+
+    assert_int_equal(th_run(env, "db prune --dry-run", &out, NULL), 0);
+    /* a: -200, -150, -80, -70 (60 days kept); b: -200 (90 kept) */
+    assert_non_null(strstr(out, "would delete 5 conversation(s)"));
+    assert_non_null(strstr(out, "month(s)"));
+    free(out);
+    assert_int_equal(month_exists(e, d200), 2);
+    assert_int_equal(th_run(env, "db prune", &out, NULL), 0);
+    assert_non_null(strstr(out, "deleted 5 conversation(s)"));
+    assert_non_null(strstr(out, "whole month(s) of conversations dropped"));
+    free(out);
+    /* The months before both limits are gone whole, with their rows of
+     * the keys and the rollups; the later ones are pruned row by row. */
+    assert_int_equal(month_exists(e, d200), 0);
+    assert_int_equal(month_exists(e, d150), 0);
+    assert_int_equal(month_exists(e, d80), 2);
+    v = th_sql(e->db, "SELECT string_agg(id, ',' ORDER BY id) FROM "
+                      "conversations");
+    assert_string_equal(v, "a-10,b-10,b-80");
+    free(v);
+    v = th_sql(e->db, "SELECT string_agg(id, ',' ORDER BY id) FROM "
+                      "conversation_keys");
+    assert_string_equal(v, "a-10,b-10,b-80");
+    free(v);
+    assert_int_equal(th_sql_long(e->db, "SELECT count(*) FROM results WHERE "
+                                 "conversation_id NOT IN ('a-10', 'b-10', "
+                                 "'b-80')"), 0);
+    assert_int_equal(th_run(env, a.ptr, &after, NULL), 0);
+    assert_string_equal(before, after);
+    free(before);
+    before = NULL;
+    roll = digest(e, "kpi_rollup");
+    res_roll = digest(e, "kpi_result_rollup");
+    assert_int_equal(th_run(env, "db rebuild-rollups", NULL, NULL), 0);
+    v = digest(e, "kpi_rollup");
+    assert_string_equal(v, roll);
+    free(v);
+    v = digest(e, "kpi_result_rollup");
+    assert_string_equal(v, res_roll);
+    free(v);
+    assert_int_equal(th_run(env, a.ptr, &before, NULL), 0);
+    assert_string_equal(before, after);
+    /* A dropped month comes back when a conversation of it comes in. */
+    cs_buf_reset(&text);
+    add_call(&text, "b", "b-200", d200, "13:00");
+    ingest(e, env, text.ptr);
+    assert_int_equal(month_exists(e, d200), 2);
+    assert_int_equal(rows(e, "conversations", "b"), 3);
+    free(roll);
+    free(res_roll);
+    free(before);
+    free(after);
+    free(env);
+    cs_buf_release(&text);
+    cs_buf_release(&a);
+    th_env_free(e);
+}
+
 /*
  * Removing a tenant removes every one of its rows and its own report
  * files, says what it removed, and leaves the other tenant as it was.
@@ -190,6 +322,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(
             test_lifecycle__prune_keeps_whole_days_and_their_kpis),
+        cmocka_unit_test(test_lifecycle__prune_drops_whole_months),
         cmocka_unit_test(test_lifecycle__tenant_delete_removes_it_all),
     };
 

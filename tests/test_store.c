@@ -643,6 +643,188 @@ static char *read_data(const char *rel)
     return data;
 }
 
+/* The rows of results as a digest, in the columns every version has. */
+#define RESULTS_DIGEST(where)                                              \
+    "SELECT md5(string_agg(concat_ws('|', r.id, r.tenant, "                \
+    "r.conversation_id, r.metric, r.rubric_version, r.evaluator, r.value, "\
+    "r.confidence, r.evidence, r.rationale, r.tokens_in, r.tokens_out, "   \
+    "r.cost, r.content_hash, r.evaluated_at, r.current, r.cached_tokens), " \
+    "E'\\n' ORDER BY r.id)) FROM results r" where
+
+static char *table_digest(const char *db, const char *table)
+{
+    struct cs_buf q = CS_BUF_INIT;
+    char *v;
+
+    cs_buf_addf(&q, "SELECT coalesce(md5(string_agg(t::text, E'\\n' ORDER "
+                "BY t::text)), '-') FROM %s t", table);
+    v = th_sql(db, q.ptr);
+    cs_buf_release(&q);
+    return v;
+}
+
+static void ignore_reject(void *ctx, const char *file, long line,
+                          const char *reason)
+{
+    (void)ctx;
+    fail_msg("%s:%ld: %s", file, line, reason);
+}
+
+/*
+ * An installation of the schema before partitions (version 41), with the
+ * real-dev conversations and results (current and history, and one of a
+ * conversation no longer stored), migrated in place: conversations and
+ * results become partitioned by month with every row as it was (the
+ * orphan result excepted), the rollups untouched and equal to a rebuild,
+ * the triggers kept; afterwards the KPIs from the rollups equal the scan,
+ * a re-ingest replaces (the key holds across months), and new results
+ * continue the old ids.
+ */
+static void test_store__migration_partitions_in_place(void **state)
+{
+    static const char *const rollups[] = {"kpi_rollup", "kpi_span_d",
+                                          "kpi_span_h", "kpi_result_rollup"};
+    char *db = th_new_database(), *dir = th_tmpdir();
+    struct cs_config *cfg = config_for(db);
+    struct cs_store *st = NULL;
+    struct cs_store_batch *b = NULL;
+    struct cs_err err = {0, ""};
+    struct cs_buf text = CS_BUF_INIT, key = CS_BUF_INIT, env = CS_BUF_INIT;
+    char *data = read_data("tests/data/real-dev/conversations.jsonl");
+    char *conv_before, *res_before, *roll_before[4], *v, *out = NULL;
+    char *line = data, *nl, *scan = NULL;
+    long n = 0, max_id;
+    int applied = 0;
+
+    (void)state;
+    assert_int_equal(cs_store_open_at(&st, cfg, 41, &err), 0);
+    assert_int_equal(th_sql_long(db, "SELECT count(*) FROM "
+                                 "pg_partitioned_table"), 0);
+    assert_int_equal(cs_store_batch_new(&b, st, 300, ignore_reject, NULL),
+                     0);
+    for (; *line; line = nl + 1) {
+        nl = strchr(line, '\n');
+        assert_non_null(nl);
+        assert_int_equal(cs_store_row_from_line(&text, &key, line,
+                                                (size_t)(nl - line), &err),
+                         0);
+        assert_int_equal(cs_store_batch_add_row(b, key.ptr, text.ptr,
+                                                text.len, "real-dev",
+                                                ++n, &err), 0);
+    }
+    assert_int_equal(cs_store_batch_flush(b, &err), 0);
+    cs_store_batch_free(b);
+    assert_int_equal(n, 1040);
+    /* Results as the schema had them: one superseded and one current
+     * per conversation and metric, and one whose conversation is gone. */
+    free(th_sql(db, "INSERT INTO results (tenant, conversation_id, metric, "
+                    "rubric_version, evaluator, value, content_hash, "
+                    "current, cached_tokens) SELECT c.tenant, c.id, m, 'v1', "
+                    "'rules', to_jsonb(c.n_turns % k = 0), c.content_hash, "
+                    "cur, c.n_turns FROM conversations c, (VALUES "
+                    "('resolved', 2), ('polite', 3)) AS x(m, k), (VALUES "
+                    "(false), (true)) AS y(cur) ORDER BY c.id, m, cur "
+                    "RETURNING 1"));
+    free(th_sql(db, "INSERT INTO results (tenant, conversation_id, metric, "
+                    "rubric_version, evaluator, value, content_hash) VALUES "
+                    "('gone', 'x', 'resolved', 'v1', 'rules', 'true', 'h') "
+                    "RETURNING 1"));
+    conv_before = table_digest(db, "conversations");
+    res_before = th_sql(db, RESULTS_DIGEST(" WHERE r.tenant <> 'gone'"));
+    for (int i = 0; i < 4; i++)
+        roll_before[i] = table_digest(db, rollups[i]);
+    max_id = th_sql_long(db, "SELECT max(id) FROM results");
+
+    assert_int_equal(cs_store_migrate(st, &applied, &err), 0);
+    assert_true(applied >= 1);
+    cs_store_close(st);
+    assert_int_equal(th_sql_long(db, "SELECT count(*) FROM "
+                                 "pg_partitioned_table WHERE partrelid IN "
+                                 "('conversations'::regclass, "
+                                 "'results'::regclass)"), 2);
+    /* Every month of the data, for both tables. */
+    assert_int_equal(th_sql_long(db, "SELECT count(*) FROM (SELECT DISTINCT "
+                                 "date_trunc('month', started_at AT TIME "
+                                 "ZONE 'UTC') FROM conversations) m"),
+                     th_sql_long(db, "SELECT count(*) FROM pg_inherits "
+                                 "WHERE inhparent = 'conversations'::"
+                                 "regclass AND inhrelid::regclass::text IN "
+                                 "(SELECT 'conversations_p' || to_char("
+                                 "started_at AT TIME ZONE 'UTC', 'YYYYMM') "
+                                 "FROM conversations)"));
+    v = table_digest(db, "conversations");
+    assert_string_equal(v, conv_before);
+    free(v);
+    v = th_sql(db, RESULTS_DIGEST(""));
+    assert_string_equal(v, res_before);
+    free(v);
+    assert_int_equal(th_sql_long(db, "SELECT count(*) FROM results r JOIN "
+                                 "conversations c ON c.tenant = r.tenant "
+                                 "AND c.id = r.conversation_id AND "
+                                 "c.started_at = r.started_at"), 4 * 1040);
+    assert_int_equal(th_sql_long(db, "SELECT count(*) FROM "
+                                 "conversation_keys"), 1040);
+    for (int i = 0; i < 4; i++) {
+        v = table_digest(db, rollups[i]);
+        assert_string_equal(v, roll_before[i]);
+        free(v);
+    }
+    free(th_sql(db, "SELECT cs_rollup_rebuild(NULL)"));
+    for (int i = 0; i < 4; i++) {
+        v = table_digest(db, rollups[i]);
+        assert_string_equal(v, roll_before[i]);
+        free(v);
+        free(roll_before[i]);
+    }
+
+    /* The triggers work on the new tables: the KPIs from the rollups
+     * equal the scan after a re-ingest of every conversation (replaced,
+     * not duplicated) and a scoring run. */
+    cs_buf_reset(&text);
+    cs_buf_addf(&text, "%s/callscope.json", dir);
+    {
+        const char *cfg_text = "{\"sentiment_lexicon\": \"" CS_SOURCE_DIR
+                               "/config/sentiment-lexicon.txt\"}";
+
+        th_write(text.ptr, cfg_text, strlen(cfg_text));
+    }
+    cs_buf_addf(&env, "CALLSCOPE_CONFIG=%s CALLSCOPE_DATABASE_URL='%s' "
+                "CALLSCOPE_DATA_DIR=%s/var CALLSCOPE_RUBRICS_DIR=%s/rubrics "
+                "CALLSCOPE_TEMPLATES_DIR=%s/templates", text.ptr, db, dir,
+                CS_SOURCE_DIR, CS_SOURCE_DIR);
+    cs_buf_reset(&text);
+    cs_buf_addf(&text, "ingest -q %s/tests/data/real-dev/conversations.jsonl",
+                CS_SOURCE_DIR);
+    assert_int_equal(th_run(env.ptr, text.ptr, NULL, NULL), 0);
+    assert_int_equal(th_sql_long(db, "SELECT count(*) FROM conversations"),
+                     1040);
+    assert_int_equal(th_run(env.ptr, "score -q", NULL, NULL), 0);
+    assert_true(th_sql_long(db, "SELECT min(id) FROM results WHERE "
+                            "rubric_version <> 'v1'") > max_id);
+    assert_int_equal(th_run(env.ptr, "kpis --format json --tz UTC --from "
+                            "2026-09-01 --to 2026-11-21", &out, NULL), 0);
+    cs_buf_reset(&text);
+    cs_buf_addf(&text, "%s CALLSCOPE_KPI_SCAN=1", env.ptr);
+    assert_int_equal(th_run(text.ptr, "kpis --format json --tz UTC --from "
+                            "2026-09-01 --to 2026-11-21", &scan, NULL), 0);
+    assert_string_equal(out, scan);
+    /* civic-assist's count in tests/data/real-dev/kpis_expected.json */
+    assert_non_null(strstr(out, "\"conversations\": 196,"));
+
+    free(out);
+    free(scan);
+    free(conv_before);
+    free(res_before);
+    free(data);
+    cs_buf_release(&text);
+    cs_buf_release(&key);
+    cs_buf_release(&env);
+    cs_config_free(cfg);
+    th_rmtree(dir);
+    free(dir);
+    free(db);
+}
+
 /*
  * The differential test of ingest's two paths over the test data: the
  * real-dev conversations and generated sample days, which must all take
@@ -725,15 +907,15 @@ static void test_store__migration_redacts_stored_evidence(void **state)
     assert_int_equal(cs_store_open(&st, cfg, &err), 0);
     free(th_sql(db, "INSERT INTO results (tenant, conversation_id, metric, "
                     "rubric_version, evaluator, value, evidence, rationale, "
-                    "content_hash) VALUES "
+                    "content_hash, started_at) VALUES "
                     "('t', 'c1', 'm', 'v', 'rules', 'true', 'Call me on "
                     "+1 415 555 0142 or jane.doe@example.com, order "
                     "ORD-123456.', 'rule 1 matched customer turn 1: \"+1 "
-                    "415 555 0142\"', 'h'), "
+                    "415 555 0142\"', 'h', now()), "
                     "('t', 'c2', 'm', 'v', 'rules', 'false', NULL, 'no rule "
-                    "matched', 'h'), "
+                    "matched', 'h', now()), "
                     "('t', 'c3', 'm', 'v', 'llm:x', 'true', 'Fine, "
-                    "[PHONE] noted.', NULL, 'h') RETURNING 1"));
+                    "[PHONE] noted.', NULL, 'h', now()) RETURNING 1"));
     /* As if the database were still at version 2. */
     free(th_sql(db, "DELETE FROM schema_migrations WHERE version = 3 "
                     "RETURNING 1"));
@@ -793,6 +975,7 @@ int main(void)
         cmocka_unit_test(test_store__row_from_bad_lines),
         cmocka_unit_test(test_store__row_fast_path_matches_jansson),
         cmocka_unit_test(test_store__migration_redacts_stored_evidence),
+        cmocka_unit_test(test_store__migration_partitions_in_place),
     };
 
     return cmocka_run_group_tests_name("store", tests, NULL, NULL);

@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "base/buf.h"
 #include "base/fs.h"
 #include "base/log.h"
@@ -15,34 +17,58 @@
 #include "base/parse.h"
 #include "kpi/kpi.h"
 #include "store/deliveries.h"
+#include "store/partition.h"
 
 int cs_lifecycle_prune(struct cs_prune_counts *out, struct cs_store *st,
                        const struct cs_config *cfg, int dry_run,
                        struct cs_err *err)
 {
     char **tenants = NULL;
+    size_t n = 0;
+    json_t *limits = json_array();
+    char *limits_text = NULL;
+    struct limit {
+        char *tz;
+        char before[11];
+    } *lim = NULL;
     int ret;
 
     ret = cs_store_data_tenants(&tenants, st, err);
-    for (char **t = tenants; !ret && t && *t; t++) {
+    while (tenants && tenants[n])
+        n++;
+    lim = cs_xcalloc(n + 1, sizeof(*lim));
+    /* Each tenant's first local day kept, in its zone. */
+    for (size_t i = 0; !ret && i < n; i++) {
         struct cs_tenant_cfg tc;
-        char *tz = NULL, today[11], before[11];
+        char today[11];
         int64_t d = 0;
 
-        cs_config_tenant(&tc, cfg, *t, NULL);
-        ret = cs_kpi_tz_sql(&tz, st, tc.timezone, err);
+        cs_config_tenant(&tc, cfg, tenants[i], NULL);
+        ret = cs_kpi_tz_sql(&lim[i].tz, st, tc.timezone, err);
         if (!ret)
-            ret = cs_store_today(today, st, tz, err);
+            ret = cs_store_today(today, st, lim[i].tz, err);
         if (!ret && cs_parse_date(today, &d))
             ret = cs_err_set(err, CS_ERROR, "bad date '%s'", today);
         if (!ret) {
-            cs_format_date(d - tc.retention_days, before);
-            ret = cs_store_prune_tenant(out, st, *t, before, tz, 5000,
-                                        dry_run, err);
+            cs_format_date(d - tc.retention_days, lim[i].before);
+            json_array_append_new(limits, json_pack("[ss]", lim[i].before,
+                                                    lim[i].tz));
         }
-        free(tz);
         cs_tenant_cfg_release(&tc);
     }
+    limits_text = json_dumps(limits, JSON_COMPACT);
+    /* The months older than every limit go whole, then the rest row by
+     * row, tenant by tenant. */
+    if (!ret && n)
+        ret = cs_store_prune_months(out, st, limits_text, dry_run, err);
+    for (size_t i = 0; !ret && i < n; i++)
+        ret = cs_store_prune_tenant(out, st, tenants[i], lim[i].before,
+                                    lim[i].tz, 5000, dry_run, err);
+    for (size_t i = 0; i < n; i++)
+        free(lim[i].tz);
+    free(lim);
+    free(limits_text);
+    json_decref(limits);
     cs_strv_free(tenants);
     return ret;
 }

@@ -322,6 +322,8 @@ int cs_score_walk_put(struct cs_score_walk *wk, const struct cs_score_item *it,
     row.evidence = res->evidence;
     row.rationale = res->rationale;
     row.content_hash = it->content_hash;
+    row.started_at =
+        json_string_value(json_object_get(conv->doc, "started_at"));
     row.replaces = json_object_get(it->current, metric) != NULL;
     if (usage) {
         row.tokens_in = usage->tokens_in;

@@ -11,6 +11,7 @@
 #include "base/hash.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "store/partition.h"
 #include "store/row.h"
 
 /* Where each buffered row came from, to report a row the server refuses. */
@@ -44,6 +45,7 @@ struct cs_store_batch {
     int copying;            /* a COPY is open and rows are streaming */
     size_t sent;            /* bytes of `rows` already sent */
     char state[6];          /* SQLSTATE of the last failed step, or "" */
+    char missing[64];       /* started_at of a row with no month, or "" */
     uint64_t rng;           /* jitter of the retry waits */
 };
 
@@ -299,6 +301,24 @@ static long copy_error_line(PGresult *res)
     return p ? strtol(p + 7, NULL, 10) : 0;
 }
 
+/* One statement of the batch's transaction; a failure keeps its
+ * SQLSTATE. */
+static int run_step(struct cs_store_batch *b, const char *sql, int n,
+                    const char *const *params, const char *what,
+                    struct cs_err *err)
+{
+    PGresult *res = PQexecParams(b->st->conn, sql, n, NULL, params, NULL,
+                                 NULL, 0);
+    int ret = 0;
+
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        note_state(b, res);
+        ret = cs_store_pg_err(err, b->st->conn, res, what);
+    }
+    PQclear(res);
+    return ret;
+}
+
 /* Ends the COPY, replaces older versions and commits. On a refused row
  * sets *bad_row (1-based); b->state holds the SQLSTATE of a failed step.
  * Always leaves no transaction open. */
@@ -319,7 +339,8 @@ static int finish_copy(struct cs_store_batch *b, int replace, long *bad_row,
     res = PQgetResult(conn);
     if (!ret && PQresultStatus(res) != PGRES_COMMAND_OK) {
         note_state(b, res);
-        *bad_row = copy_error_line(res);
+        if (!cs_store_missing_partition(res, b->missing, sizeof(b->missing)))
+            *bad_row = copy_error_line(res);
         ret = cs_store_pg_err(err, conn, res, "COPY failed");
     }
     PQclear(res);
@@ -332,17 +353,22 @@ static int finish_copy(struct cs_store_batch *b, int replace, long *bad_row,
     rebuild_ids(b);
     params[0] = b->ids.ptr;
     snprintf(batch, sizeof(batch), "%lld", b->batch_id);
-    res = PQexecParams(conn, "DELETE FROM conversations c USING "
-                       "jsonb_array_elements($1::jsonb) AS d(k) "
-                       "WHERE c.tenant = d.k->>0 AND c.id = d.k->>1 "
-                       "AND c.ingest_batch <> $2::bigint",
-                       2, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        note_state(b, res);
-        ret = cs_store_pg_err(err, conn, res, "cannot replace "
-                              "conversations");
-    }
-    PQclear(res);
+    ret = run_step(b, "DELETE FROM conversations c USING "
+                   "jsonb_array_elements($1::jsonb) AS d(k) "
+                   "WHERE c.tenant = d.k->>0 AND c.id = d.k->>1 "
+                   "AND c.ingest_batch <> $2::bigint", 2, params,
+                   "cannot replace conversations", err);
+    /* Results live in their conversation's month (partition.c): those of
+     * a conversation that moved go with it. */
+    if (!ret)
+        ret = run_step(b, "UPDATE results r SET started_at = c.started_at"
+                       " FROM jsonb_array_elements($1::jsonb) AS d(k)"
+                       " JOIN conversations c ON c.tenant = d.k->>0"
+                       " AND c.id = d.k->>1 WHERE r.tenant = c.tenant"
+                       " AND r.conversation_id = c.id"
+                       " AND r.started_at <> c.started_at", 1, params,
+                       "cannot move the results of replaced conversations",
+                       err);
     if (ret)
         goto done;
 commit:
@@ -385,7 +411,7 @@ static void drop_row(struct cs_store_batch *b, size_t i)
  */
 int cs_store_batch_flush(struct cs_store_batch *b, struct cs_err *err)
 {
-    int ret = 0, replace = 0, conflict, tries = 1;
+    int ret = 0, replace = 0, conflict, tries = 1, months = 0;
     long bad;
 
     if (!b || (b->n == 0 && !b->copying))
@@ -404,6 +430,18 @@ int cs_store_batch_flush(struct cs_store_batch *b, struct cs_err *err)
             ret = begin_copy(b, err);
             continue;
         }
+        /* A row of a month not created yet (a backfill): create it and
+         * write the batch again (at most once a row). */
+        if (b->missing[0] && months++ < (int)b->n) {
+            cs_log(CS_LOG_DEBUG, "creating the month of %s", b->missing);
+            cs_err_clear(err);
+            ret = cs_store_partition_for(b->st, b->missing, err);
+            b->missing[0] = '\0';
+            if (!ret)
+                ret = begin_copy(b, err);
+            continue;
+        }
+        b->missing[0] = '\0';
         if (retryable(b) && tries < RETRY_TRIES) {
             cs_log(CS_LOG_INFO, "%s: writing the batch again (try %d of "
                    "%d)", strcmp(b->state, "40P01") == 0

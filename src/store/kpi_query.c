@@ -10,8 +10,8 @@
 
 static const char *const group_expr[] = {
     [CS_KPI_BY_NONE] = "NULL::text",
-    [CS_KPI_BY_DAY] = "((started_at AT TIME ZONE $4)::date)::text",
-    [CS_KPI_BY_AGENT] = "coalesce(agent, '(none)')",
+    [CS_KPI_BY_DAY] = "((c.started_at AT TIME ZONE $4)::date)::text",
+    [CS_KPI_BY_AGENT] = "coalesce(c.agent, '(none)')",
 };
 
 const char *cs_store_group_expr(enum cs_kpi_by by)
@@ -244,8 +244,8 @@ static int add_latency(struct cs_kpi_raw *raw, size_t n, struct cs_store *st,
         cs_buf_addf(&sql, "SELECT %s AS g, s.name,"
                     " percentile_disc(ARRAY[0.5, 0.95, 0.99])"
                     "   WITHIN GROUP (ORDER BY s.ms), count(*)"
-                    " FROM conversations,"
-                    " unnest(span_names, span_ms) AS s(name, ms)"
+                    " FROM conversations c,"
+                    " unnest(c.span_names, c.span_ms) AS s(name, ms)"
                     PERIOD_WHERE " GROUP BY 1, 2 ORDER BY 1, 2",
                     group_expr[by]);
     r = PQexecParams(st->conn, sql.ptr, 4, NULL, params, NULL, NULL, 0);
@@ -342,7 +342,7 @@ int cs_store_kpi_raw(struct cs_kpi_raw **out, size_t *n_out,
                     " GROUP BY 1 ORDER BY 1", rollup_group_expr[by],
                     ROLLUP_AGG_SQL);
     else
-        cs_buf_addf(&sql, "SELECT %s AS g, %s FROM conversations"
+        cs_buf_addf(&sql, "SELECT %s AS g, %s FROM conversations c"
                     PERIOD_WHERE " GROUP BY 1 ORDER BY 1", group_expr[by],
                     AGG_SQL);
     r = PQexecParams(st->conn, sql.ptr, 4, NULL, params, NULL, NULL, 0);

@@ -34,7 +34,7 @@ struct cs_result_writer {
 #define RESULT_COLUMNS                                                     \
     "tenant, conversation_id, metric, rubric_version, evaluator, value, "  \
     "confidence, evidence, rationale, tokens_in, tokens_out, "             \
-    "cached_tokens, cost, content_hash"
+    "cached_tokens, cost, content_hash, started_at"
 
 void cs_store_results_new(struct cs_result_writer **out, struct cs_store *st,
                           size_t batch_rows, struct cs_redact *rd)
@@ -130,6 +130,8 @@ int cs_store_results_add(struct cs_result_writer *w,
     cs_buf_addf(b, "\t%ld\t%ld\t%ld\t%.10g\t", r->tokens_in, r->tokens_out,
                 r->cached_tokens, r->cost);
     copy_str(b, r->content_hash);
+    cs_buf_addch(b, '\t');
+    copy_str(b, r->started_at);
     cs_buf_addch(b, '\n');
     free(value);
 

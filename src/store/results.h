@@ -28,6 +28,8 @@ struct cs_result_row {
     long cached_tokens;         /* of tokens_in, served by a prompt cache */
     double cost;
     const char *content_hash;
+    const char *started_at;     /* the conversation's (the month its
+                                   results are stored in) */
     int replaces;               /* a current result exists (the item's
                                    summary says so): it becomes history */
 };

@@ -1,6 +1,7 @@
 /* store.c - connection and schema migrations */
 #include "store/store_internal.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "base/mem.h"
 #include "base/sig.h"
 #include "redact/redact.h"
+#include "store/partition.h"
 
 static int redact_evidence(struct cs_store *st, struct cs_err *err);
 
@@ -257,6 +259,8 @@ static const struct migration {
      " (tenant, conversation_id);"
      "CREATE INDEX llm_batch_requests_custom ON llm_batch_requests"
      " (batch_id, custom_id);", NULL},
+    /* 50-59: storage by month (issue 13). */
+    {50, "partitions by month", cs_store_partition_migration, NULL},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -352,8 +356,8 @@ int cs_store_schema_version(struct cs_store *st, int *out, struct cs_err *err)
     return ret;
 }
 
-int cs_store_migrate(struct cs_store *st, int *applied_out,
-                     struct cs_err *err)
+static int migrate_to(struct cs_store *st, int max_version,
+                      int *applied_out, struct cs_err *err)
 {
     char lock[64];
     int ret, applied = 0;
@@ -371,7 +375,9 @@ int cs_store_migrate(struct cs_store *st, int *applied_out,
                             " (version integer PRIMARY KEY, name text NOT "
                             "NULL, applied_at timestamptz NOT NULL DEFAULT "
                             "now())", err);
-    for (size_t i = 0; !ret && i < N_MIGRATIONS; i++) {
+    for (size_t i = 0;
+         !ret && i < N_MIGRATIONS && migrations[i].version <= max_version;
+         i++) {
         const struct migration *m = &migrations[i];
         char ver[16];
         const char *params[2] = {ver, m->name};
@@ -401,6 +407,12 @@ int cs_store_migrate(struct cs_store *st, int *applied_out,
     if (!ret && applied_out)
         *applied_out = applied;
     return ret;
+}
+
+int cs_store_migrate(struct cs_store *st, int *applied_out,
+                     struct cs_err *err)
+{
+    return migrate_to(st, INT_MAX, applied_out, err);
 }
 
 int cs_store_each_page(struct cs_store *st, const char *query, int n,
@@ -755,6 +767,12 @@ int cs_store_connect_again(PGconn **out, struct cs_store *st,
 int cs_store_open(struct cs_store **out, const struct cs_config *cfg,
                   struct cs_err *err)
 {
+    return cs_store_open_at(out, cfg, INT_MAX, err);
+}
+
+int cs_store_open_at(struct cs_store **out, const struct cs_config *cfg,
+                     int max_version, struct cs_err *err)
+{
     struct cs_store *st = cs_xcalloc(1, sizeof(*st));
     int ret;
 
@@ -769,7 +787,10 @@ int cs_store_open(struct cs_store **out, const struct cs_config *cfg,
     }
     ret = cs_store_connect_again(&st->conn, st, err);
     if (!ret)
-        ret = cs_store_migrate(st, NULL, err);
+        ret = migrate_to(st, max_version, NULL, err);
+    /* The months the jobs are about to write, before they need them. */
+    if (!ret && max_version >= 50)
+        ret = cs_store_partitions_ahead(st, 2, err);
     if (ret)
         goto done;
     *out = st;

@@ -21,6 +21,10 @@ struct cs_store;
  * cs_store_close. */
 int cs_store_open(struct cs_store **out, const struct cs_config *cfg,
                   struct cs_err *err);
+/* The same, applying only the migrations up to `max_version`: a schema
+ * as an older release left it, for tests of the migrations after it. */
+int cs_store_open_at(struct cs_store **out, const struct cs_config *cfg,
+                     int max_version, struct cs_err *err);
 /* Closes the connection and frees `st` (NULL: no-op). */
 void cs_store_close(struct cs_store *st);
 

@@ -74,6 +74,16 @@ extern const char cs_store_filter_where[];
  * cs_rollup_rebuild() (rollup.c). */
 extern const char cs_store_rollup_migration[];
 
+/* The SQL of migration 50: conversations and results partitioned by
+ * month (partition.c). */
+extern const char cs_store_partition_migration[];
+
+/* 1 if `res` failed because no partition holds a row, with that row's
+ * started_at in `instant` (a NUL-terminated text of < `size` bytes);
+ * else 0 (partition.c). */
+int cs_store_missing_partition(const PGresult *res, char *instant,
+                               size_t size);
+
 /* 0 when CALLSCOPE_KPI_SCAN asks for the exact scan of conversations
  * instead of the rollups (a debug switch, docs/environment.md). */
 int cs_store_rollups_wanted(void);
