@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdio.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -13,6 +15,7 @@
 
 #include "base/buf.h"
 #include "base/parse.h"
+#include "store/span_hist.h"
 #include "helpers.h"
 
 #define LEXICON                                                          \
@@ -369,6 +372,148 @@ static void test_rollup__incremental_equals_rebuilt(void **state)
     th_env_free(e);
 }
 
+/* The nearest-rank percentile of `v` (sorted copies), as percentile_disc. */
+static double brute_pct(const double *v, size_t n, double p)
+{
+    double rank = ceil(p * (double)n);
+
+    return v[(size_t)(rank < 1 ? 1 : rank) - 1];
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+static void put32(struct cs_buf *b, uint32_t v)
+{
+    unsigned char c[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16),
+                          (unsigned char)(v >> 8), (unsigned char)v};
+
+    cs_buf_add(b, c, 4);
+}
+
+/* One element as array_send writes it: its length, 8 big-endian bytes. */
+static void put_elem(struct cs_buf *b, uint64_t v)
+{
+    put32(b, 8);
+    put32(b, (uint32_t)(v >> 32));
+    put32(b, (uint32_t)v);
+}
+
+/* A one-dimensional array's header: no NULLs, lower bound 1. */
+static void put_header(struct cs_buf *b, uint32_t oid, uint32_t n)
+{
+    put32(b, 1);
+    put32(b, 0);
+    put32(b, oid);
+    put32(b, n);
+    put32(b, 1);
+}
+
+static unsigned next_rand(unsigned *seed)
+{
+    *seed = *seed * 1103515245u + 12345u;
+    return (*seed >> 16) & 0x7fff;
+}
+
+/*
+ * Histograms merged in the client give percentile_disc's values: runs of
+ * random durations (many repeated, some fractional, across runs) merged
+ * against a sort of every span; runs out of order sorted; the binary
+ * arrays of PostgreSQL decoded, and anything else refused.
+ */
+static void test_rollup__merged_histograms_give_exact_percentiles(void **state)
+{
+    static const double ps[3] = {0.5, 0.95, 0.99};
+    struct cs_span_hist h;
+    unsigned seed = 7;
+
+    (void)state;
+    cs_span_hist_init(&h);
+    for (int round = 0; round < 200; round++) {
+        size_t runs = 1 + (size_t)round % 37, total = 0;
+        double *all = malloc(sizeof(double) * 40000);
+        double out[3];
+        long count;
+
+        for (size_t r = 0; r < runs; r++) {
+            double ms[300];
+            int64_t n[300];
+            size_t len = 0;
+            double v = (double)((int)next_rand(&seed) % 50);
+
+            for (int k = (int)next_rand(&seed) % 300; k > 0; k--) {
+                v += (double)((int)next_rand(&seed) % 4) +
+                     ((int)next_rand(&seed) % 5 == 0 ? 0.5 : 0);
+                if (len && ms[len - 1] == v)
+                    continue;
+                ms[len] = v;
+                n[len] = 1 + (int)next_rand(&seed) % (round % 3 ? 3 : 40);
+                for (int64_t j = 0; j < n[len] && total < 40000; j++)
+                    all[total++] = v;
+                len++;
+            }
+            if (round % 10 == 9 && len > 1) {   /* not ascending */
+                double t = ms[0];
+                int64_t tn = n[0];
+
+                ms[0] = ms[len - 1];
+                n[0] = n[len - 1];
+                ms[len - 1] = t;
+                n[len - 1] = tn;
+            }
+            cs_span_hist_add(&h, ms, n, len);
+        }
+        if (total >= 40000) {
+            free(all);
+            cs_span_hist_reset(&h);
+            continue;
+        }
+        cs_span_hist_percentiles(&h, ps, 3, out, &count);
+        assert_int_equal(count, (long)total);
+        qsort(all, total, sizeof(*all), cmp_double);
+        for (int j = 0; j < 3 && total; j++)
+            assert_true(out[j] == brute_pct(all, total, ps[j]));
+        free(all);
+        cs_span_hist_reset(&h);
+    }
+    {
+        struct cs_buf m = CS_BUF_INIT, n = CS_BUF_INIT;
+        const double vals[3] = {0.25, 180, 1e300};
+        double out[3];
+        long count;
+        uint64_t bits;
+
+        put_header(&m, 701, 3);
+        put_header(&n, 20, 3);
+        for (int i = 0; i < 3; i++) {
+            memcpy(&bits, &vals[i], sizeof(bits));
+            put_elem(&m, bits);
+            put_elem(&n, (uint64_t)(i == 1 ? 97 : 1));
+        }
+        assert_int_equal(cs_span_hist_add_pg(&h, m.ptr, m.len, n.ptr, n.len,
+                                             NULL), 0);
+        cs_span_hist_percentiles(&h, ps, 3, out, &count);
+        assert_int_equal(count, 99);
+        assert_true(out[0] == 180 && out[1] == 180 && out[2] == 1e300);
+        cs_span_hist_reset(&h);
+        /* an int8[] where the float8[] belongs; lengths that differ */
+        assert_int_equal(cs_span_hist_add_pg(&h, n.ptr, n.len, n.ptr, n.len,
+                                             NULL), CS_EDB);
+        assert_int_equal(cs_span_hist_add_pg(&h, m.ptr, m.len - 12, n.ptr,
+                                             n.len, NULL), CS_EDB);
+        assert_int_equal(h.len, 0);
+        cs_span_hist_percentiles(&h, ps, 3, out, &count);
+        assert_int_equal(count, 0);
+        cs_buf_release(&m);
+        cs_buf_release(&n);
+    }
+    cs_span_hist_release(&h);
+}
+
 /* The command's usage and exit codes. */
 static void test_rollup__rebuild_command_usage(void **state)
 {
@@ -399,6 +544,7 @@ int main(void)
             th_env_teardown),
         cmocka_unit_test(test_rollup__incremental_equals_rebuilt),
         TH_ENV_TEST(test_rollup__rebuild_command_usage),
+        cmocka_unit_test(test_rollup__merged_histograms_give_exact_percentiles),
     };
 
     return cmocka_run_group_tests_name("rollup", tests, NULL, NULL);

@@ -7,6 +7,7 @@
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "store/span_hist.h"
 
 static const char *const group_expr[] = {
     [CS_KPI_BY_NONE] = "NULL::text",
@@ -146,122 +147,179 @@ static struct cs_kpi_raw *find_group(struct cs_kpi_raw *raw, size_t n,
     return NULL;
 }
 
-/*
- * The nearest-rank percentiles from the rollup's value counts, as
- * percentile_disc computes them: the first duration whose cumulative
- * count reaches ceil(p * N) (p * N in double precision, as PostgreSQL
- * does), so they are exact.
- */
-#define ROLLUP_PCT(p)                                                    \
-    "min(ms) FILTER (WHERE cum::float8 >= ceil(" p "::float8 *"        \
-    " tot::float8))"
-
 #define S_ "($2::date::timestamp AT TIME ZONE $4)"
 #define E_ "($3::date::timestamp AT TIME ZONE $4)"
 
-/* "piece x of `width` lies in [S, E), and in one local day by day". */
-static void piece_ok(struct cs_buf *b, const char *x, const char *width,
-                     enum cs_kpi_by by)
-{
-    cs_buf_addf(b, "(%s >= " S_ " AND %s + interval '%s' <= " E_, x, x,
-                width);
-    if (by == CS_KPI_BY_DAY)
-        cs_buf_addf(b, " AND (%s AT TIME ZONE $4)::date = ((%s + interval"
-                    " '%s' - interval '1 microsecond') AT TIME ZONE $4)"
-                    "::date", x, x, width);
-    cs_buf_addch(b, ')');
-}
-
 #define ORIGIN "'2000-01-01 00:00+00'"
 
+/* `x` rounded up to a mark of `width` (x on a 15-minute mark). */
+#define CEIL_(x, width)                                                  \
+    "date_bin('" width "', " x " + interval '" width "' - interval"      \
+    " '1 minute', " ORIGIN ")"
+#define FLOOR_(x, width) "date_bin('" width "', " x ", " ORIGIN ")"
+
 /*
- * The latency query over the span histograms (rollup.c): the whole UTC
- * days of the period from kpi_span_d, the whole hours of the rest from
- * kpi_span_h, each piece inside one group; what remains (the part hours
- * at each end of the period, or of each local day by day, in a zone
- * whose offset is not whole hours) from the conversations' own spans;
- * then the value counts' percentiles.
+ * The latency query over the span histograms (rollup.c). Each unit a
+ * group covers (the period, or a local day by day) is cut into pieces:
+ * the UTC days it holds whole, read from kpi_span_d; the whole hours of
+ * the rest, from kpi_span_h; and what remains (the part hours at its
+ * ends, in a zone whose offset is not whole hours) from the
+ * conversations' own spans, as histograms too. Each piece is one index
+ * range of its table. Rows come ordered by group and name, for the
+ * client to merge (rollup_latency).
  */
 static void rollup_latency_sql(struct cs_buf *sql, enum cs_kpi_by by)
 {
-    const char *g = rollup_group_expr[by];
+    const char *g = by == CS_KPI_BY_AGENT ? "k.agent" : "p.g";
+    const char *gc = by == CS_KPI_BY_AGENT ? group_expr[by] : "p.g";
 
-    /* The units a group covers (a local day, or the period) and the part
-     * hours at their ends. */
     if (by == CS_KPI_BY_DAY)
-        cs_buf_adds(sql, "WITH units AS (SELECT (d::date::timestamp"
-                    " AT TIME ZONE $4) AS us, ((d::date + 1)::timestamp"
-                    " AT TIME ZONE $4) AS ue FROM generate_series("
-                    "$2::date::timestamp, $3::date::timestamp - interval"
-                    " '1 day', interval '1 day') AS d),");
+        cs_buf_adds(sql, "WITH units AS (SELECT d::date::text AS g,"
+                    " (d::date::timestamp AT TIME ZONE $4) AS us,"
+                    " ((d::date + 1)::timestamp AT TIME ZONE $4) AS ue"
+                    " FROM generate_series($2::date::timestamp,"
+                    " $3::date::timestamp - interval '1 day',"
+                    " interval '1 day') AS d),");
     else
-        cs_buf_adds(sql, "WITH units AS (SELECT " S_ " AS us, " E_
-                    " AS ue),");
-    cs_buf_adds(sql, " pieces AS (SELECT us AS ps, least(ue, date_bin("
-                "'1 hour', us, " ORIGIN ") + interval '1 hour') AS pe"
-                " FROM units WHERE us <> date_bin('1 hour', us, " ORIGIN
-                ") UNION ALL SELECT greatest(us, date_bin('1 hour', ue, "
-                ORIGIN ")), ue FROM units WHERE ue <> date_bin('1 hour',"
-                " ue, " ORIGIN "))");
-    cs_buf_addf(sql, " SELECT g, name, ARRAY[" ROLLUP_PCT("0.5") ", "
-                ROLLUP_PCT("0.95") ", " ROLLUP_PCT("0.99") "],"
-                " max(tot) FROM (SELECT g, name, ms,"
-                " sum(n) OVER (PARTITION BY g, name ORDER BY ms) AS cum,"
-                " sum(n) OVER (PARTITION BY g, name) AS tot"
-                " FROM (SELECT g, name, ms, sum(n) AS n FROM ("
-                "SELECT %s AS g, name, x.ms, x.n FROM kpi_span_d,"
-                " unnest(ms, n) AS x(ms, n)" ROLLUP_WHERE " AND ", g);
-    piece_ok(sql, "bucket", "24 hours", by);
-    cs_buf_addf(sql, " UNION ALL SELECT %s, name, x.ms, x.n FROM kpi_span_h,"
-                " unnest(ms, n) AS x(ms, n)" ROLLUP_WHERE " AND ", g);
-    piece_ok(sql, "bucket", "1 hour", by);
-    cs_buf_adds(sql, " AND NOT ");
-    piece_ok(sql, "date_bin('24 hours', bucket, " ORIGIN ")", "24 hours",
-             by);
-    cs_buf_addf(sql, " UNION ALL SELECT %s, x.name, x.ms, 1 FROM pieces p"
-                " JOIN conversations c ON c.tenant = $1"
-                " AND c.started_at >= p.ps AND c.started_at < p.pe,"
-                " unnest(c.span_names, c.span_ms) AS x(name, ms)"
-                " WHERE x.name IS NOT NULL AND x.ms IS NOT NULL",
-                group_expr[by]);
-    cs_buf_adds(sql, ") u GROUP BY 1, 2, 3) v) c GROUP BY 1, 2"
-                " ORDER BY 1, 2");
+        cs_buf_adds(sql, "WITH units AS (SELECT NULL::text AS g, " S_
+                    " AS us, " E_ " AS ue),");
+    /* d0, d1: the whole UTC days; h0, h1: the whole hours. */
+    cs_buf_adds(sql, " m AS (SELECT g, us, ue, " CEIL_("us", "24 hours")
+                " AS d0, " FLOOR_("ue", "24 hours") " AS d1, "
+                CEIL_("us", "1 hour") " AS h0, " FLOOR_("ue", "1 hour")
+                " AS h1 FROM units),"
+                " dp AS (SELECT g, d0 AS s, d1 AS e FROM m WHERE d0 < d1),"
+                " hp AS (SELECT g, h0 AS s, d0 AS e FROM m WHERE d0 < d1"
+                " AND h0 < d0 UNION ALL SELECT g, d1, h1 FROM m"
+                " WHERE d0 < d1 AND d1 < h1 UNION ALL SELECT g, h0, h1"
+                " FROM m WHERE d0 >= d1 AND h0 < h1),"
+                " cp AS (SELECT g, us AS s, least(h0, ue) AS e FROM m"
+                " WHERE us < h0 UNION ALL SELECT g, greatest(h1, us), ue"
+                " FROM m WHERE h1 < ue AND h1 >= h0)");
+    /* LATERAL ... OFFSET 0: one index range a piece (the planner knows
+     * nothing of how few pieces there are). */
+    cs_buf_addf(sql, " SELECT * FROM (SELECT %s AS g, k.name, k.ms, k.n"
+                " FROM dp p CROSS JOIN LATERAL (SELECT * FROM kpi_span_d k"
+                " WHERE k.tenant = $1 AND k.bucket >= p.s"
+                " AND k.bucket < p.e OFFSET 0) k"
+                " UNION ALL SELECT %s, k.name, k.ms, k.n"
+                " FROM hp p CROSS JOIN LATERAL (SELECT * FROM kpi_span_h k"
+                " WHERE k.tenant = $1 AND k.bucket >= p.s"
+                " AND k.bucket < p.e OFFSET 0) k", g, g);
+    cs_buf_addf(sql, " UNION ALL SELECT g, name, array_agg(ms ORDER BY ms),"
+                " array_agg(n ORDER BY ms) FROM (SELECT %s AS g, x.name,"
+                " x.ms, count(*) AS n FROM cp p CROSS JOIN LATERAL"
+                " (SELECT * FROM conversations c WHERE c.tenant = $1"
+                " AND c.started_at >= p.s AND c.started_at < p.e"
+                " OFFSET 0) c, unnest(c.span_names, c.span_ms) AS x(name, ms)"
+                " WHERE x.name IS NOT NULL AND x.ms IS NOT NULL"
+                " GROUP BY 1, 2, 3) r GROUP BY 1, 2) u ORDER BY 1, 2", gc);
 }
 
-static int add_latency(struct cs_kpi_raw *raw, size_t n, struct cs_store *st,
-                       const char *const params[4], enum cs_kpi_by by,
-                       int rollups, struct cs_err *err)
+/* Appends one span name's percentiles to its group (if it has one). */
+static void latency_to(struct cs_kpi_raw *raw, size_t n, const char *group,
+                       const char *name, const double p[3], long count)
+{
+    struct cs_kpi_raw *k = find_group(raw, n, group);
+    struct cs_kpi_latency *l;
+
+    if (!k)
+        return;
+    k->latency = cs_xrealloc(k->latency,
+                             (k->n_latency + 1) * sizeof(*k->latency));
+    l = &k->latency[k->n_latency++];
+    l->name = cs_xstrdup(name);
+    l->p50 = p[0];
+    l->p95 = p[1];
+    l->p99 = p[2];
+    l->count = count;
+}
+
+static int same_key(PGresult *r, int a, int b)
+{
+    for (int c = 0; c < 2; c++) {
+        if (PQgetisnull(r, a, c) != PQgetisnull(r, b, c))
+            return 0;
+        if (!PQgetisnull(r, a, c) &&
+            strcmp(PQgetvalue(r, a, c), PQgetvalue(r, b, c)) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+/*
+ * The latency from the span histograms: their rows (in binary, ordered by
+ * group and name) merged per group and name here, then the percentiles
+ * counted by rank (span_hist.h), the same values percentile_disc picks.
+ */
+static int rollup_latency(struct cs_kpi_raw *raw, size_t n,
+                          struct cs_store *st, const char *const params[4],
+                          enum cs_kpi_by by, struct cs_err *err)
+{
+    static const double ps[3] = {0.5, 0.95, 0.99};
+    struct cs_buf sql = CS_BUF_INIT;
+    struct cs_span_hist h;
+    PGresult *r;
+    int ret = 0, rows;
+
+    cs_span_hist_init(&h);
+    rollup_latency_sql(&sql, by);
+    r = PQexecParams(st->conn, sql.ptr, 4, NULL, params, NULL, NULL, 1);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        ret = cs_store_pg_err(err, st->conn, r, "latency query failed");
+        goto done;
+    }
+    rows = PQntuples(r);
+    for (int i = 0; i < rows; i++) {
+        double p[3];
+        long count;
+
+        ret = cs_span_hist_add_pg(&h, PQgetvalue(r, i, 2),
+                                  (size_t)PQgetlength(r, i, 2),
+                                  PQgetvalue(r, i, 3),
+                                  (size_t)PQgetlength(r, i, 3), err);
+        if (ret)
+            goto done;
+        if (i + 1 < rows && same_key(r, i, i + 1))
+            continue;
+        cs_span_hist_percentiles(&h, ps, 3, p, &count);
+        latency_to(raw, n, PQgetisnull(r, i, 0) ? NULL : PQgetvalue(r, i, 0),
+                   PQgetvalue(r, i, 1), p, count);
+        cs_span_hist_reset(&h);
+    }
+done:
+    PQclear(r);
+    cs_span_hist_release(&h);
+    cs_buf_release(&sql);
+    return ret;
+}
+
+/* The latency by the exact scan: percentile_disc is the nearest-rank
+ * percentile, the first value whose cumulative share reaches p. */
+static int scan_latency(struct cs_kpi_raw *raw, size_t n, struct cs_store *st,
+                        const char *const params[4], enum cs_kpi_by by,
+                        struct cs_err *err)
 {
     struct cs_buf sql = CS_BUF_INIT;
     PGresult *r;
     int ret = 0;
 
-    /* percentile_disc is the nearest-rank percentile: the first value
-     * whose cumulative share reaches p. */
-    if (rollups)
-        rollup_latency_sql(&sql, by);
-    else
-        cs_buf_addf(&sql, "SELECT %s AS g, s.name,"
-                    " percentile_disc(ARRAY[0.5, 0.95, 0.99])"
-                    "   WITHIN GROUP (ORDER BY s.ms), count(*)"
-                    " FROM conversations c,"
-                    " unnest(c.span_names, c.span_ms) AS s(name, ms)"
-                    PERIOD_WHERE " GROUP BY 1, 2 ORDER BY 1, 2",
-                    group_expr[by]);
+    cs_buf_addf(&sql, "SELECT %s AS g, s.name,"
+                " percentile_disc(ARRAY[0.5, 0.95, 0.99])"
+                "   WITHIN GROUP (ORDER BY s.ms), count(*)"
+                " FROM conversations c,"
+                " unnest(c.span_names, c.span_ms) AS s(name, ms)"
+                PERIOD_WHERE " GROUP BY 1, 2 ORDER BY 1, 2",
+                group_expr[by]);
     r = PQexecParams(st->conn, sql.ptr, 4, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         ret = cs_store_pg_err(err, st->conn, r, "latency query failed");
         goto done;
     }
     for (int i = 0; i < PQntuples(r); i++) {
-        struct cs_kpi_raw *k = find_group(
-            raw, n, PQgetisnull(r, i, 0) ? NULL : PQgetvalue(r, i, 0));
-        struct cs_kpi_latency *l;
         double p[3] = {0, 0, 0};
         const char *arr = PQgetvalue(r, i, 2);
 
-        if (!k)
-            continue;
         /* "{610,980,1400}" */
         if (*arr == '{')
             arr++;
@@ -271,14 +329,8 @@ static int add_latency(struct cs_kpi_raw *raw, size_t n, struct cs_store *st,
             p[j] = strtod(arr, &end);
             arr = *end == ',' ? end + 1 : end;
         }
-        k->latency = cs_xrealloc(k->latency,
-                                 (k->n_latency + 1) * sizeof(*k->latency));
-        l = &k->latency[k->n_latency++];
-        l->name = cs_xstrdup(PQgetvalue(r, i, 1));
-        l->p50 = p[0];
-        l->p95 = p[1];
-        l->p99 = p[2];
-        l->count = lval(r, i, 3);
+        latency_to(raw, n, PQgetisnull(r, i, 0) ? NULL : PQgetvalue(r, i, 0),
+                   PQgetvalue(r, i, 1), p, lval(r, i, 3));
     }
 done:
     PQclear(r);
@@ -356,7 +408,8 @@ int cs_store_kpi_raw(struct cs_kpi_raw **out, size_t *n_out,
         fill_raw(&raw[i], r, (int)i);
     if (n == 0 && by == CS_KPI_BY_NONE)
         n = 1; /* an empty period still has one (all-zero) group */
-    ret = add_latency(raw, n, st, params, by, rollups, err);
+    ret = rollups ? rollup_latency(raw, n, st, params, by, err)
+                  : scan_latency(raw, n, st, params, by, err);
 done:
     PQclear(r);
     cs_buf_release(&sql);

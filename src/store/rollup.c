@@ -23,7 +23,10 @@
  *   UTC days it holds whole, the whole hours of the rest, each piece
  *   inside one KPI group, and the spans of what remains (less than an
  *   hour at each end of a period or local day, in a zone whose offset
- *   is not whole hours) from the conversations themselves (kpi_query.c).
+ *   is not whole hours) from the conversations themselves (kpi_query.c);
+ *   the client merges the histograms and ranks their counts
+ *   (span_hist.c), relying on each array being ascending (one that is
+ *   not still gives the right values, by a sort).
  *   One row per key and span name keeps the triggers' upserts few: a
  *   batch's histogram is merged into the stored one value by value.
  *   (Histograms per 15-minute bucket as well cost as much again on
