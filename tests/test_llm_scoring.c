@@ -420,6 +420,36 @@ static void test_llm_scoring__prompt_prefix_is_cached(void **state)
                 (long)l.cached * 9 / 10);
     assert_int_equal(sql_long(f, "SELECT count(*) FROM results WHERE "
                                  "cached_tokens > tokens_in"), 0);
+    /* ... and the export carries it, in both formats. */
+    {
+        long sum = 0, rows = 0;
+        char *line, *nl;
+
+        assert_int_equal(th_run(f->env.ptr, "results export --format jsonl",
+                                &out, NULL), 0);
+        for (line = out; *line; line = nl + 1) {
+            json_t *o = json_loads(line, JSON_DISABLE_EOF_CHECK, NULL);
+
+            nl = strchr(line, '\n');
+            assert_non_null(o);
+            assert_non_null(nl);
+            assert_true(json_is_integer(json_object_get(o,
+                                                        "cached_tokens")));
+            sum += (long)json_integer_value(json_object_get(o,
+                                                            "cached_tokens"));
+            rows++;
+            json_decref(o);
+        }
+        free(out);
+        assert_true(rows > 0);
+        assert_int_equal(sum, sql_long(f, "SELECT sum(cached_tokens) FROM "
+                                          "results WHERE current"));
+        assert_int_equal(th_run(f->env.ptr, "results export --format csv",
+                                &out, NULL), 0);
+        assert_non_null(strstr(out, ",tokens_in,tokens_out,cached_tokens,"
+                                    "cost,"));
+        free(out);
+    }
     /* The run's usage is recorded for later estimates. */
     assert_int_equal(sql_long(f, "SELECT sum(cached_tokens) FROM "
                                  "llm_usage"), (long)l.cached);
