@@ -130,8 +130,9 @@ static int db_stop(int argc, char **argv, struct cs_ctx *ctx)
 static void print_counts(const char *verb, const struct cs_prune_counts *c)
 {
     printf("%s %ld conversation(s), %ld result(s), %ld deliveries, %ld "
-           "alert(s), %ld explanation(s)\n", verb, c->conversations,
-           c->results, c->deliveries, c->alerts, c->explanations);
+           "alert(s), %ld explanation(s), %ld ended LLM batch(es)\n", verb,
+           c->conversations, c->results, c->deliveries, c->alerts,
+           c->explanations, c->batches);
 }
 
 static int db_prune(int argc, char **argv, struct cs_ctx *ctx)
@@ -142,11 +143,13 @@ static int db_prune(int argc, char **argv, struct cs_ctx *ctx)
         .about = "Deletes what is older than each tenant's retention_days "
                  "(config,\ndefault 365), counted in whole local days of "
                  "its zone: conversations\nand their results, deliveries, "
-                 "alerts. Deletes in bounded batches; the\nKPIs of the "
-                 "days kept are unchanged. The nightly job runs it.",
+                 "alerts; and the LLM batches that ended longer ago\nthan "
+                 "the longest retention of any tenant, with what is left of "
+                 "their\nrequests. Deletes in bounded batches; the KPIs of "
+                 "the days kept are\nunchanged. The nightly job runs it.",
         .exits = "Exit: 0 ok, 1 error, 2 usage, 3 invalid configuration.",
     };
-    struct cs_prune_counts c = {0, 0, 0, 0, 0};
+    struct cs_prune_counts c = {0, 0, 0, 0, 0, 0};
     struct cs_err err = {0, ""};
     int dry = 0, ret;
     const struct cs_option opts[] = {

@@ -21,7 +21,7 @@ static int tenant_delete(int argc, char **argv, struct cs_ctx *ctx)
                  "tenant).",
         .max_args = 1,
     };
-    struct cs_prune_counts c = {0, 0, 0, 0, 0};
+    struct cs_prune_counts c = {0, 0, 0, 0, 0, 0};
     struct cs_err err = {0, ""};
     long files = 0;
     int yes = 0, ret;

@@ -14,6 +14,7 @@
 #include "base/mem.h"
 #include "base/parse.h"
 #include "kpi/kpi.h"
+#include "store/batches.h"
 #include "store/deliveries.h"
 
 int cs_lifecycle_prune(struct cs_prune_counts *out, struct cs_store *st,
@@ -21,9 +22,24 @@ int cs_lifecycle_prune(struct cs_prune_counts *out, struct cs_store *st,
                        struct cs_err *err)
 {
     char **tenants = NULL;
+    struct cs_tenant_cfg dc;
+    long keep;
     int ret;
 
+    /* LLM batches belong to no tenant: kept as long as the longest
+     * retention of the tenants with data (else the default's). */
+    cs_config_tenant(&dc, cfg, "default", NULL);
+    keep = dc.retention_days;
+    cs_tenant_cfg_release(&dc);
     ret = cs_store_data_tenants(&tenants, st, err);
+    for (char **t = tenants; !ret && t && *t; t++) {
+        struct cs_tenant_cfg tc;
+
+        cs_config_tenant(&tc, cfg, *t, NULL);
+        if (t == tenants || tc.retention_days > keep)
+            keep = tc.retention_days;
+        cs_tenant_cfg_release(&tc);
+    }
     for (char **t = tenants; !ret && t && *t; t++) {
         struct cs_tenant_cfg tc;
         char *tz = NULL, today[11], before[11];
@@ -44,6 +60,9 @@ int cs_lifecycle_prune(struct cs_prune_counts *out, struct cs_store *st,
         cs_tenant_cfg_release(&tc);
     }
     cs_strv_free(tenants);
+    if (!ret)
+        ret = cs_store_llm_batches_prune(&out->batches, st, keep, dry_run,
+                                         err);
     return ret;
 }
 

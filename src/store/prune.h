@@ -12,6 +12,7 @@ struct cs_prune_counts {
     long deliveries;
     long alerts;
     long explanations;      /* `explain` answers of the periods removed */
+    long batches;           /* LLM batches that ended long ago (db prune) */
 };
 
 /*
