@@ -585,6 +585,32 @@ static void test_base__config_env_overrides_file(void **state)
     th_write(path, "{\n\"a\": 1,\n}", 11);
     assert_int_equal(cs_config_load(&cfg, path, &err), CS_EINVALID);
     assert_non_null(strstr(err.msg, "c.json:3"));
+    /* The Batch API's limits: defaults, and a range on each side. */
+    text = "{}";
+    th_write(path, text, strlen(text));
+    assert_int_equal(cs_config_load(&cfg, path, &err), 0);
+    assert_int_equal(cfg->llm_batch_max_requests, 50000);
+    assert_int_equal(cfg->llm_batch_max_bytes, 200000000);
+    assert_int_equal(cfg->score_batch, 0);
+    cs_config_free(cfg);
+    text = "{\"llm\": {\"batch_max_requests\": 3, \"batch_max_bytes\": "
+           "4096}, \"score\": {\"batch\": true}}";
+    th_write(path, text, strlen(text));
+    assert_int_equal(cs_config_load(&cfg, path, &err), 0);
+    assert_int_equal(cfg->llm_batch_max_requests, 3);
+    assert_int_equal(cfg->llm_batch_max_bytes, 4096);
+    assert_int_equal(cfg->score_batch, 1);
+    cs_config_free(cfg);
+    text = "{\"llm\": {\"batch_max_requests\": 50001}}";
+    th_write(path, text, strlen(text));
+    assert_int_equal(cs_config_load(&cfg, path, &err), CS_EINVALID);
+    assert_non_null(strstr(err.msg, "'llm.batch_max_requests': must be <= "
+                                    "50000"));
+    text = "{\"llm\": {\"batch_max_bytes\": 100}}";
+    th_write(path, text, strlen(text));
+    assert_int_equal(cs_config_load(&cfg, path, &err), CS_EINVALID);
+    assert_non_null(strstr(err.msg, "'llm.batch_max_bytes': must be >= "
+                                    "1024"));
     th_rmtree(dir);
     free(dir);
 }

@@ -420,6 +420,36 @@ static void test_llm_scoring__prompt_prefix_is_cached(void **state)
                 (long)l.cached * 9 / 10);
     assert_int_equal(sql_long(f, "SELECT count(*) FROM results WHERE "
                                  "cached_tokens > tokens_in"), 0);
+    /* ... and the export carries it, in both formats. */
+    {
+        long sum = 0, rows = 0;
+        char *line, *nl;
+
+        assert_int_equal(th_run(f->env.ptr, "results export --format jsonl",
+                                &out, NULL), 0);
+        for (line = out; *line; line = nl + 1) {
+            json_t *o = json_loads(line, JSON_DISABLE_EOF_CHECK, NULL);
+
+            nl = strchr(line, '\n');
+            assert_non_null(o);
+            assert_non_null(nl);
+            assert_true(json_is_integer(json_object_get(o,
+                                                        "cached_tokens")));
+            sum += (long)json_integer_value(json_object_get(o,
+                                                            "cached_tokens"));
+            rows++;
+            json_decref(o);
+        }
+        free(out);
+        assert_true(rows > 0);
+        assert_int_equal(sum, sql_long(f, "SELECT sum(cached_tokens) FROM "
+                                          "results WHERE current"));
+        assert_int_equal(th_run(f->env.ptr, "results export --format csv",
+                                &out, NULL), 0);
+        assert_non_null(strstr(out, ",tokens_in,tokens_out,cached_tokens,"
+                                    "cost,"));
+        free(out);
+    }
     /* The run's usage is recorded for later estimates. */
     assert_int_equal(sql_long(f, "SELECT sum(cached_tokens) FROM "
                                  "llm_usage"), (long)l.cached);
@@ -709,6 +739,28 @@ static void test_llm_scoring__batch_expired_requeues(void **state)
     free(out);
     assert_int_equal(sql_long(f, "SELECT count(*) FROM llm_batches WHERE "
                                  "status = 'expired'"), 1);
+    /* its answers are used up, and what it left unanswered is forgotten
+     * (asked again in the new batch): none of its request rows stay */
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM llm_batch_requests q "
+                                 "JOIN llm_batches b ON b.id = q.batch_id "
+                                 "WHERE b.status = 'expired'"), 0);
+    /* db prune drops ended batches past the longest retention (365 days
+     * by default), never an open one */
+    assert_int_equal(sql_long(f, "WITH u AS (UPDATE llm_batches SET "
+                                 "ended_at = now() - interval '400 days' "
+                                 "WHERE status = 'expired' RETURNING 1) "
+                                 "SELECT count(*) FROM u"), 1);
+    assert_int_equal(th_run(f->env.ptr, "db prune --dry-run", &out, NULL),
+                     0);
+    assert_non_null(strstr(out, ", 1 ended LLM batch(es)"));
+    free(out);
+    assert_int_equal(th_run(f->env.ptr, "db prune", &out, NULL), 0);
+    assert_non_null(strstr(out, ", 1 ended LLM batch(es)"));
+    free(out);
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM llm_batches WHERE "
+                                 "status = 'expired'"), 0);
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM llm_batches WHERE "
+                                 "status = 'submitted'"), 1);
     /* a batch left preparing by a run that died */
     assert_int_equal(sql_long(f, "WITH b AS (INSERT INTO llm_batches (model,"
                                  " base_url, status) VALUES ('judge-1', 'x',"
@@ -720,6 +772,191 @@ static void test_llm_scoring__batch_expired_requeues(void **state)
     free(out);
     assert_int_equal(sql_long(f, "SELECT count(*) FROM llm_batches WHERE "
                                  "status = 'preparing'"), 0);
+}
+
+/* How many entries f->dir/var/batches holds (0 when it is not there). */
+static long batch_files(struct th_env *f)
+{
+    struct cs_buf c = CS_BUF_INIT;
+    char *out = NULL;
+    long n;
+
+    cs_buf_addf(&c, "ls -A %s/var/batches 2>/dev/null | wc -l", f->dir);
+    assert_int_equal(th_sh(c.ptr, &out), 0);
+    n = strtol(out, NULL, 10);
+    free(out);
+    cs_buf_release(&c);
+    return n;
+}
+
+/* More requests than a batch may hold: split into batches within the
+ * limit (the double refuses a bigger input file), all collected and
+ * stored; then neither the double nor data_dir/batches holds a file. */
+static void test_llm_scoring__batch_split_within_limits(void **state)
+{
+    struct th_env *f = *state;
+    const char *args[] = {"--latency-ms", "5", "--batch-max-requests", "3",
+                          NULL};
+    struct batch_line b;
+    char *out = NULL;
+    json_t *stats;
+
+    start(f, args, BUDGET_PRICES ", \"batch_max_requests\": 3");
+    starter_env(f, 7);
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM conversations WHERE "
+                                 "n_turns > 0"), 7);
+    assert_int_equal(th_run(f->env.ptr, "score --batch", &out, NULL), 0);
+    batch_line(&b, out);
+    assert_int_equal(b.queued, 7);
+    assert_int_equal(b.made, 3);
+    free(out);
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM llm_batches WHERE "
+                                 "status = 'submitted'"), 3);
+    assert_int_equal(sql_long(f, "SELECT max(requests) FROM llm_batches"),
+                     3);
+    assert_int_equal(sql_long(f, "SELECT sum(requests) FROM llm_batches"),
+                     7);
+    /* submitted: the local input files are gone */
+    assert_int_equal(batch_files(f), 0);
+    assert_int_equal(th_run(f->env.ptr, "score --batch", &out, NULL), 0);
+    batch_line(&b, out);
+    assert_int_equal(b.ended, 3);
+    assert_int_equal(b.used, 7);
+    assert_int_equal(b.queued, 0);
+    free(out);
+    assert_int_equal(sql_long(f, "SELECT count(DISTINCT conversation_id) "
+                                 "FROM results WHERE evaluator = "
+                                 "'llm:judge-1' AND value <> "
+                                 "'\"not_applicable\"' AND value <> "
+                                 "'\"error\"'"), 7);
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM llm_batches WHERE "
+                                 "status = 'completed'"), 3);
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM llm_batch_requests"),
+                     0);
+    stats = th_double_stop(&f->dbl);
+    assert_int_equal(stat_of(stats, "batches"), 3);
+    assert_int_equal(stat_of(stats, "batch_requests"), 7);
+    assert_int_equal(stat_of(stats, "invalid_requests"), 0);
+    /* three input and three output files, each deleted */
+    assert_int_equal(stat_of(stats, "files_deleted"), 6);
+    assert_int_equal(stat_of(stats, "files_held"), 0);
+    json_decref(stats);
+    assert_int_equal(batch_files(f), 0);
+    /* An answer of an ended batch to a request no longer made (the
+     * conversation changed since) goes once the conversation has all its
+     * results: here judged again synchronously. */
+    assert_int_equal(sql_long(f, "WITH c AS (SELECT tenant, id FROM "
+                                 "conversations WHERE n_turns > 0 ORDER BY "
+                                 "id LIMIT 1), d AS (DELETE FROM results r "
+                                 "USING c WHERE r.tenant = c.tenant AND "
+                                 "r.conversation_id = c.id RETURNING 1), "
+                                 "b AS (INSERT INTO llm_batches (model, "
+                                 "base_url, status, ended_at) VALUES "
+                                 "('judge-1', 'x', 'completed', now()) "
+                                 "RETURNING id) INSERT INTO "
+                                 "llm_batch_requests SELECT b.id, c.tenant, "
+                                 "c.id, 'obsolete', 'cs-obsolete', 1, 1, "
+                                 "'{}' FROM b, c WHERE (SELECT count(*) "
+                                 "FROM d) > 0 RETURNING 1"), 1);
+    start(f, args, BUDGET_PRICES);
+    cs_buf_addf(&f->env, "CALLSCOPE_RUBRICS_DIR=%s/starter ", f->dir);
+    assert_int_equal(th_run(f->env.ptr, "score", &out, NULL), 0);
+    free(out);
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM llm_batch_requests"),
+                     0);
+    assert_int_equal(sql_long(f, "SELECT count(DISTINCT conversation_id) "
+                                 "FROM results WHERE evaluator = "
+                                 "'llm:judge-1' AND current AND value <> "
+                                 "'\"not_applicable\"'"), 7);
+}
+
+/* The byte limit: each request line of these conversations is about 8
+ * KB, so with 8,300 bytes a batch holds one, and the few lines over
+ * 8,300 bytes go in none: their metrics are "error", saying why. */
+static void test_llm_scoring__batch_bytes_limit_and_too_big(void **state)
+{
+    struct th_env *f = *state;
+    const char *args[] = {"--latency-ms", "5", "--batch-max-bytes", "8300",
+                          NULL};
+    struct batch_line b;
+    char *out = NULL, *e = NULL;
+    long big, stored;
+    json_t *stats;
+
+    start(f, args, BUDGET_PRICES ", \"batch_max_bytes\": 8300");
+    starter_env(f, 7);
+    assert_int_equal(th_run(f->env.ptr, "score --batch", &out, &e), 4);
+    assert_non_null(strstr(e, "is larger than llm.batch_max_bytes (8300)"));
+    free(e);
+    batch_line(&b, out);
+    free(out);
+    big = sql_long(f, "SELECT count(DISTINCT conversation_id) FROM results "
+                      "WHERE value = '\"error\"' AND rationale LIKE "
+                      "'not sent to the LLM: its batch request of % bytes "
+                      "is larger than llm.batch_max_bytes (8300)'");
+    assert_true(big >= 1 && big <= 6);
+    assert_int_equal((long)b.queued, 7 - big);
+    /* no two lines fit in 8,300 bytes: one batch each */
+    assert_int_equal((long)b.made, 7 - big);
+    assert_int_equal(th_run(f->env.ptr, "score --batch", &out, NULL), 4);
+    batch_line(&b, out);
+    assert_int_equal((long)b.ended, 7 - big);
+    free(out);
+    stored = sql_long(f, "SELECT count(DISTINCT conversation_id) FROM "
+                         "results WHERE evaluator = 'llm:judge-1' AND value "
+                         "<> '\"not_applicable\"' AND value <> '\"error\"'");
+    assert_int_equal(stored, 7 - big);
+    stats = th_double_stop(&f->dbl);
+    assert_int_equal(stat_of(stats, "invalid_requests"), 0);
+    assert_int_equal(stat_of(stats, "files_held"), 0);
+    json_decref(stats);
+    assert_int_equal(batch_files(f), 0);
+}
+
+/* A batch that could not be handed over keeps its input file; the next
+ * run submits it from there, and once it is collected nothing is left,
+ * here or at the provider. */
+static void test_llm_scoring__batch_kept_then_resubmitted(void **state)
+{
+    struct th_env *f = *state;
+    const char *args[] = {"--latency-ms", "5", NULL};
+    struct cs_buf down = CS_BUF_INIT;
+    struct batch_line b;
+    char *out = NULL, *e = NULL;
+    json_t *stats;
+
+    start(f, args, BUDGET_PRICES ", \"max_tries\": 1");
+    starter_env(f, 7);
+    cs_buf_addf(&down, "%sCALLSCOPE_LLM_BASE_URL=http://127.0.0.1:9/v1 ",
+                f->env.ptr);
+    assert_int_equal(th_run(down.ptr, "score --batch", NULL, &e), 1);
+    assert_non_null(strstr(e, "was not submitted: kept in '"));
+    free(e);
+    assert_int_equal(batch_files(f), 1);
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM llm_batches WHERE "
+                                 "status = 'preparing'"), 1);
+    /* the provider is back: submitted from the file kept, once */
+    assert_int_equal(th_run(f->env.ptr, "score --batch", &out, NULL), 0);
+    batch_line(&b, out);
+    assert_int_equal(b.made, 1);
+    assert_int_equal(b.queued, 0);
+    assert_int_equal(b.waiting, 7);
+    free(out);
+    assert_int_equal(batch_files(f), 0);
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM llm_batches WHERE "
+                                 "status = 'submitted' AND requests = 7"), 1);
+    assert_int_equal(th_run(f->env.ptr, "score --batch", &out, NULL), 0);
+    batch_line(&b, out);
+    assert_int_equal(b.ended, 1);
+    assert_int_equal(b.used, 7);
+    free(out);
+    stats = th_double_stop(&f->dbl);
+    assert_int_equal(stat_of(stats, "batches"), 1);
+    assert_int_equal(stat_of(stats, "files_held"), 0);
+    json_decref(stats);
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM llm_batch_requests"),
+                     0);
+    cs_buf_release(&down);
 }
 
 /* Three processes at once, one killed with SIGKILL midway; a rerun
@@ -1240,6 +1477,9 @@ int main(void)
         TH_ENV_TEST(test_llm_scoring__dry_run_costs_three_ways),
         TH_ENV_TEST(test_llm_scoring__batch_submit_poll_collect),
         TH_ENV_TEST(test_llm_scoring__batch_expired_requeues),
+        TH_ENV_TEST(test_llm_scoring__batch_split_within_limits),
+        TH_ENV_TEST(test_llm_scoring__batch_bytes_limit_and_too_big),
+        TH_ENV_TEST(test_llm_scoring__batch_kept_then_resubmitted),
         TH_ENV_TEST(test_llm_scoring__scale_out_survives_kill),
         TH_ENV_TEST(test_llm_scoring__stored_evidence_is_redacted),
         TH_ENV_TEST(

@@ -608,6 +608,123 @@ static void test_pipeline__nightly_imports_vendor_files(void **state)
     cs_buf_release(&x);
 }
 
+/* The call_reason results the daily KPIs of 2026-09-01 count, every
+ * tenant. */
+static long call_reasons(const char *dir)
+{
+    struct cs_buf p = CS_BUF_INIT;
+    json_t *k, *t;
+    const char *name;
+    long n = 0;
+
+    cs_buf_addf(&p, "%s/reports/daily/2026-09-01/kpis.json", dir);
+    k = json_load_file(p.ptr, 0, NULL);
+    assert_non_null(k);
+    json_object_foreach(json_object_get(k, "tenants"), name, t) {
+        json_t *m = json_object_get(json_object_get(t, "metrics"),
+                                    "call_reason");
+
+        n += (long)json_integer_value(json_object_get(m, "applicable"));
+    }
+    json_decref(k);
+    cs_buf_release(&p);
+    return n;
+}
+
+/*
+ * The nightly job through the Batch API: night 1 (`--batch`) submits the
+ * LLM requests and draws its reports without them; night 2 (score.batch
+ * in the config) collects the batch, stores its results before drawing
+ * the reports, and asks nothing again.
+ */
+static void test_pipeline__nightly_batch_submits_then_collects(
+    void **state)
+{
+    char *dir = th_tmpdir();
+    char *db = th_new_database();
+    const char *args[] = {"--latency-ms", "5", NULL};
+    struct cs_buf env = CS_BUF_INIT, p = CS_BUF_INIT, c = CS_BUF_INIT;
+    struct th_double dbl;
+    char *out = NULL, *err = NULL, *src = th_src("");
+    long n, judged;
+    json_t *stats;
+
+    (void)state;
+    th_double_start(&dbl, dir, args);
+    cs_buf_addf(&p, "CALLSCOPE_LLM_BASE_URL=http://127.0.0.1:%ld/v1",
+                dbl.port);
+    cs_buf_addf(&c, "mkdir -p %s/var/inbox && head -n 12 %s/tests/data/"
+                "real-dev/conversations.jsonl > %s/var/inbox/day.jsonl",
+                dir, src, dir);
+    assert_int_equal(th_sh(c.ptr, NULL), 0);
+    nightly_env(&env, dir, db, "{\"llm\": {\"model\": \"judge-1\"}}",
+                p.ptr);
+    night(env.ptr, "nightly --batch --date 2026-09-01", 0, &out, &err);
+    expect_in(out, "LLM batches: 0 collected (0 answers used), 0 still "
+                   "open, 1 submitted (");
+    free(out);
+    free(err);
+    assert_int_equal(call_reasons(dir), 0);
+    n = th_sql_long(db, "SELECT count(DISTINCT custom_id) FROM "
+                        "llm_batch_requests");
+    assert_true(n > 0);
+    assert_int_equal(th_sql_long(db, "SELECT count(*) FROM results WHERE "
+                                     "evaluator = 'llm:judge-1' AND value "
+                                     "<> '\"not_applicable\"'"), 0);
+    /* night 2: the batch is collected, its results stored */
+    cs_buf_reset(&c);
+    cs_buf_addf(&c, "%s/callscope.json", dir);
+    {
+        static const char cfg2[] = "{\"llm\": {\"model\": \"judge-1\"}, "
+                                   "\"score\": {\"batch\": true}}";
+
+        th_write(c.ptr, cfg2, strlen(cfg2));
+    }
+    night(env.ptr, "nightly --date 2026-09-01 --force", 0, &out, &err);
+    expect_in(out, "LLM batches: 1 collected (");
+    expect_in(out, "0 still open, 0 submitted (0 requests); 0 "
+                   "conversations waiting");
+    free(out);
+    free(err);
+    judged = th_sql_long(db, "SELECT count(DISTINCT conversation_id) FROM "
+                             "results WHERE evaluator = 'llm:judge-1' AND "
+                             "value <> '\"not_applicable\"' AND current");
+    assert_true(judged > 0);
+    assert_int_equal(th_sql_long(db, "SELECT count(*) FROM results WHERE "
+                                     "value = '\"error\"'"), 0);
+    /* each (conversation, metric) judged once: one current result, and
+     * the double answered each request once, in the one batch */
+    assert_int_equal(th_sql_long(db, "SELECT count(*) FROM (SELECT 1 FROM "
+                                     "results WHERE current GROUP BY "
+                                     "tenant, conversation_id, metric "
+                                     "HAVING count(*) > 1) d"), 0);
+    assert_int_equal(th_sql_long(db, "SELECT count(*) FROM results WHERE "
+                                     "evaluator = 'llm:judge-1' AND NOT "
+                                     "current AND value <> "
+                                     "'\"not_applicable\"'"), 0);
+    stats = th_double_stop(&dbl);
+    assert_int_equal((long)json_integer_value(json_object_get(
+                         stats, "chat_requests")), 0);
+    assert_int_equal((long)json_integer_value(json_object_get(
+                         stats, "batches")), 1);
+    assert_int_equal((long)json_integer_value(json_object_get(
+                         stats, "batch_requests")), n);
+    assert_int_equal((long)json_integer_value(json_object_get(
+                         stats, "files_held")), 0);
+    json_decref(stats);
+    assert_int_equal(th_sql_long(db, "SELECT count(*) FROM "
+                                     "llm_batch_requests"), 0);
+    /* the day's report was drawn with them */
+    assert_true(call_reasons(dir) > 0);
+    free(src);
+    free(db);
+    th_rmtree(dir);
+    free(dir);
+    cs_buf_release(&env);
+    cs_buf_release(&p);
+    cs_buf_release(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -616,7 +733,11 @@ int main(void)
         cmocka_unit_test(test_pipeline__nightly_stops_on_sigterm),
         cmocka_unit_test(test_pipeline__nightly_bad_config_does_no_work),
         cmocka_unit_test(test_pipeline__nightly_imports_vendor_files),
+        cmocka_unit_test(test_pipeline__nightly_batch_submits_then_collects),
     };
 
+    /* CS_TEST_FILTER=pattern runs only the matching tests (iterating). */
+    if (getenv("CS_TEST_FILTER"))
+        cmocka_set_test_filter(getenv("CS_TEST_FILTER"));
     return cmocka_run_group_tests_name("pipeline", tests, NULL, NULL);
 }

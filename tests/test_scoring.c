@@ -205,13 +205,21 @@ static void test_scoring__rescore_keeps_history_and_export(void **state)
         assert_non_null(json_object_get(o, "rubric_version"));
         assert_non_null(json_object_get(o, "evaluated_at"));
         assert_true(json_is_integer(json_object_get(o, "tokens_in")));
+        assert_true(json_is_integer(json_object_get(o, "cached_tokens")));
         json_decref(o);
     }
     assert_int_equal(n, 2 * 196);
     free(out);
     out = run_ok(f, "results export --format csv --metric call_reason "
                     "--tenant civic-assist", 0);
-    assert_int_equal(strncmp(out, "conversation_id,tenant,metric,", 30), 0);
+    {
+        static const char header[] =
+            "conversation_id,tenant,metric,rubric_version,value,confidence,"
+            "evidence,rationale,evaluator,tokens_in,tokens_out,"
+            "cached_tokens,cost,evaluated_at,current\n";
+
+        assert_int_equal(strncmp(out, header, strlen(header)), 0);
+    }
     n = 0;
     for (char *c = out; *c; c++)
         n += *c == '\n';

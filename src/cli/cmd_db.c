@@ -130,8 +130,9 @@ static int db_stop(int argc, char **argv, struct cs_ctx *ctx)
 static void print_counts(const char *verb, const struct cs_prune_counts *c)
 {
     printf("%s %ld conversation(s), %ld result(s), %ld deliveries, %ld "
-           "alert(s), %ld explanation(s)", verb, c->conversations,
-           c->results, c->deliveries, c->alerts, c->explanations);
+           "alert(s), %ld explanation(s), %ld ended LLM batch(es)", verb,
+           c->conversations, c->results, c->deliveries, c->alerts,
+           c->explanations, c->batches);
     if (c->months)
         printf(" (%ld whole month(s) of conversations dropped)", c->months);
     printf("\n");
@@ -145,10 +146,12 @@ static int db_prune(int argc, char **argv, struct cs_ctx *ctx)
         .about = "Deletes what is older than each tenant's retention_days "
                  "(config,\ndefault 365), counted in whole local days of "
                  "its zone: conversations\nand their results, deliveries, "
-                 "alerts. A UTC month older than every tenant's\nlimit is "
-                 "dropped whole (its partitions); the rest is deleted in "
-                 "bounded\nbatches. The KPIs of the days kept are unchanged. "
-                 "The nightly job runs it.",
+                 "alerts; and the LLM batches that ended longer ago\nthan "
+                 "the longest retention of any tenant, with what is left of "
+                 "their\nrequests. A UTC month older than every tenant's "
+                 "limit is dropped whole\n(its partitions); the rest is "
+                 "deleted in bounded batches. The KPIs of\nthe days kept "
+                 "are unchanged. The nightly job runs it.",
         .exits = "Exit: 0 ok, 1 error, 2 usage, 3 invalid configuration.",
     };
     struct cs_prune_counts c = {0};

@@ -34,7 +34,13 @@ static const struct cs_opt_cmd doc = {
              "mailed\n"
              "for the day is not mailed again unless --force. One run at a "
              "time (a\n"
-             "PostgreSQL advisory lock).",
+             "PostgreSQL advisory lock). With --batch (or score.batch in the "
+             "config) the\n"
+             "LLM scoring goes through the provider's Batch API: the batches "
+             "that ended\n"
+             "are collected and their results stored before the reports are "
+             "drawn,\n"
+             "and what is new goes in new batches, scored by a later night.",
     .exits = "Exit: 0 ok, 1 error, 2 usage, 3 invalid config or rubric set, "
              "4 some\ninput rejected, evaluations, reports or deliveries "
              "failed, 5 another\nnightly run holds the lock, 6 stopped by "
@@ -114,6 +120,20 @@ static void print_files(const struct cs_nightly_result *res)
     }
 }
 
+/* The Batch API's part of the night: what was collected, what still
+ * runs at the provider, what was sent. */
+static void print_batches(const struct cs_score_stats *s)
+{
+    printf("LLM batches: %llu collected (%llu answers used), %llu still "
+           "open, %llu submitted (%llu requests); %llu conversations "
+           "waiting\n", (unsigned long long)s->batches_ended,
+           (unsigned long long)s->batch_used,
+           (unsigned long long)s->batches_open,
+           (unsigned long long)s->batches_submitted,
+           (unsigned long long)s->batch_queued,
+           (unsigned long long)s->batch_pending);
+}
+
 int cs_cmd_nightly(int argc, char **argv, struct cs_ctx *ctx)
 {
     struct cs_nightly_opts o;
@@ -139,6 +159,9 @@ int cs_cmd_nightly(int argc, char **argv, struct cs_ctx *ctx)
                       "default DATA_DIR/done/<today>"),
         CS_OPT_LONG(0, "period-days", &period_days, "N", 1, 366,
                     "rolling summary length (default 30)"),
+        CS_OPT_BOOL(0, "batch", &o.batch,
+                    "LLM: collect the batches that ended, send the rest as "
+                    "new batches (default: score.batch)"),
         CS_OPT_END};
 
     memset(&o, 0, sizeof(o));
@@ -148,6 +171,7 @@ int cs_cmd_nightly(int argc, char **argv, struct cs_ctx *ctx)
     if (ret != CS_OPT_RUN)
         return ret;
     dated = o.date != NULL;
+    o.batch = o.batch || ctx->cfg->score_batch;
     o.period_days = (int)period_days;
     if (!o.inbox) {
         cs_buf_addf(&inbox, "%s/inbox", ctx->cfg->data_dir);
@@ -203,6 +227,8 @@ int cs_cmd_nightly(int argc, char **argv, struct cs_ctx *ctx)
                "errors\n", (unsigned long long)res.score.conversations,
                (unsigned long long)res.score.evaluations,
                (unsigned long long)res.score.errors);
+    if (o.batch && !stopped_in_score)
+        print_batches(&res.score);
     if (ret || res.interrupted)
         /* Not a report line: where it stopped, and what did not run. */
         printf("nightly stopped in stage '%s' (%s%s): %s\n",
@@ -220,11 +246,12 @@ int cs_cmd_nightly(int argc, char **argv, struct cs_ctx *ctx)
                res.alerts_critical, res.alerts_warning, res.pdfs.n);
         cs_cli_print_mail(&res.mail, res.not_mailed);
         if (res.pruned.conversations || res.pruned.deliveries ||
-            res.pruned.alerts)
+            res.pruned.alerts || res.pruned.batches)
             printf("retention: deleted %ld conversation(s), %ld result(s), "
-                   "%ld deliveries, %ld alert(s)\n",
-                   res.pruned.conversations, res.pruned.results,
-                   res.pruned.deliveries, res.pruned.alerts);
+                   "%ld deliveries, %ld alert(s), %ld ended LLM "
+                   "batch(es)\n", res.pruned.conversations,
+                   res.pruned.results, res.pruned.deliveries,
+                   res.pruned.alerts, res.pruned.batches);
         if (res.score.kept_changed)
             printf("rubrics changed: %s left as scored before; run "
                    "'callscope score --rubrics-changed'\n",

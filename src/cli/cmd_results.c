@@ -17,6 +17,13 @@ static const struct cs_opt_cmd export_doc = {
              "docs/rubric-format.md;\n"
              "--history adds the superseded ones (field 'current' tells them "
              "apart).\n"
+             "Columns: conversation_id, tenant, metric, rubric_version, "
+             "value,\n"
+             "confidence, evidence, rationale, evaluator, tokens_in, "
+             "tokens_out,\n"
+             "cached_tokens (of tokens_in, served by the provider's prompt "
+             "cache),\n"
+             "cost, evaluated_at, current.\n"
              "Dates are UTC days of started_at, [from, to).",
     .exits = "Exit: 0 ok, 1 store error, 2 usage.",
 };

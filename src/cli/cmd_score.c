@@ -173,8 +173,10 @@ static int run(int argc, char **argv, struct cs_ctx *ctx, int rescore)
                     "cache hits), and send nothing"),
         CS_OPT_BOOL(0, "batch", &so.batch,
                     "LLM: collect the batches that ended, then send what "
-                    "is left to judge as a new batch (Batch API: half the "
-                    "price, answers within 24 h)"),
+                    "is left to judge as new batches of at most "
+                    "llm.batch_max_requests requests and llm.batch_max_bytes "
+                    "bytes each (Batch API: half the price, answers within "
+                    "24 h)"),
         CS_OPT_CALLBACK(0, "max-cost", &so.max_cost, "X",
                         "LLM: spend at most X (each request's estimated "
                         "cost is reserved before it is sent)",

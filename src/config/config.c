@@ -117,7 +117,35 @@ static const struct opt_spec specs[] = {
      .offset = F(score_match_limit), .def = "10000000", .min = 1000},
     {.key = "score.time_budget_ms", .type = OPT_LONG,
      .offset = F(score_time_budget_ms), .def = "1000", .min = 0},
+    {.key = "score.batch", .type = OPT_BOOL, .offset = F(score_batch),
+     .def = "false"},
+    /* What the Batch API takes in one input file (OpenAI's limits; a
+     * provider that takes less is configured lower). */
+    {.key = "llm.batch_max_requests", .type = OPT_LONG,
+     .offset = F(llm_batch_max_requests), .def = "50000", .min = 1},
+    {.key = "llm.batch_max_bytes", .type = OPT_LONG,
+     .offset = F(llm_batch_max_bytes), .def = "200000000", .min = 1024},
 };
+
+/* The largest value of the few numeric settings that have one (a column
+ * of the table would make every entry above name it). */
+static const struct {
+    const char *key;
+    double max;
+} maxima[] = {
+    {"llm.batch_max_requests", 50000},
+    {"llm.batch_max_bytes", 200000000},
+};
+
+/* The largest value allowed for setting `key`, or 0: no bound. */
+static double max_of(const char *key)
+{
+    for (size_t i = 0; i < sizeof(maxima) / sizeof(maxima[0]); i++) {
+        if (strcmp(maxima[i].key, key) == 0)
+            return maxima[i].max;
+    }
+    return 0;
+}
 
 /* Finds "a.b" in the file; NULL when absent. */
 static json_t *lookup(json_t *root, const char *key)
@@ -214,6 +242,10 @@ static int set_value(struct cs_config *cfg, const struct opt_spec *s,
             return cs_err_set(err, CS_EINVALID, "%s: '%s': must be >= %g",
                               origin, s->env && !jv ? s->env : s->key,
                               s->min);
+        if (max_of(s->key) > 0 && (double)l > max_of(s->key))
+            return cs_err_set(err, CS_EINVALID, "%s: '%s': must be <= %.0f",
+                              origin, s->env && !jv ? s->env : s->key,
+                              max_of(s->key));
         *(long *)field = l;
         return 0;
     case OPT_DOUBLE:

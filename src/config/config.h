@@ -37,6 +37,8 @@ struct cs_config {
                                            (score --dry-run) */
     double llm_batch_price_out_per_1k;
     double llm_batch_price_cached_in_per_1k;
+    long llm_batch_max_requests;    /* per batch input file (50,000) */
+    long llm_batch_max_bytes;       /* per batch input file (200 MB) */
     char *smtp_url;         /* unset: .eml files in the outbox */
     char *smtp_user;        /* secret */
     char *smtp_password;    /* secret */
@@ -54,6 +56,7 @@ struct cs_config {
     long alerts_webhook_max_tries;
     char *retell_api_key;   /* secret: checks Retell webhook signatures */
     long score_page;        /* conversations claimed at a time */
+    int score_batch;        /* nightly scores through the Batch API */
     long ingest_batch_rows;
     long ingest_max_line_bytes;
     /* The database connection (store.c; README "Timeouts and retries"). */

@@ -15,7 +15,7 @@
 #include "base/parse.h"
 
 /* What a request sends. */
-enum req_kind { REQ_JSON, REQ_GET, REQ_FORM };
+enum req_kind { REQ_JSON, REQ_GET, REQ_DELETE, REQ_FORM };
 
 /* One posted request, from cs_http_post() until its on_done call. */
 struct req {
@@ -368,9 +368,10 @@ int cs_http_send(struct cs_http *h, const struct cs_http_req *rq,
     if (!rq->method || !strcmp(rq->method, "POST")) {
         if (!rq->file_path)
             return cs_http_post(h, rq->url, rq->body, rq->len, user, err);
-    } else if (strcmp(rq->method, "GET") != 0) {
-        return cs_err_set(err, CS_EINVALID, "http: method '%s' is not GET "
-                          "or POST", rq->method);
+    } else if (strcmp(rq->method, "GET") != 0 &&
+               strcmp(rq->method, "DELETE") != 0) {
+        return cs_err_set(err, CS_EINVALID, "http: method '%s' is not GET, "
+                          "DELETE or POST", rq->method);
     }
     ret = check_url(h, rq->url, err);
     if (ret)
@@ -380,6 +381,8 @@ int cs_http_send(struct cs_http *h, const struct cs_http_req *rq,
     r->body = cs_xstrdup("");
     if (rq->method && !strcmp(rq->method, "GET")) {
         r->kind = REQ_GET;
+    } else if (rq->method && !strcmp(rq->method, "DELETE")) {
+        r->kind = REQ_DELETE;
     } else {
         assert(rq->file_field);
         r->kind = REQ_FORM;
@@ -459,8 +462,12 @@ static curl_mime *form_of(CURL *e, const struct req *r)
 /* Sets what this try sends: a handle may have sent another kind before. */
 static int set_request(struct cs_http *h, CURL *e, struct req *r)
 {
+    /* Only a DELETE names its method; the others' follow their body. */
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST,
+                     r->kind == REQ_DELETE ? "DELETE" : NULL);
     switch (r->kind) {
     case REQ_GET:
+    case REQ_DELETE:
         curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->plain);
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
         return 0;

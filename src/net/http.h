@@ -128,7 +128,8 @@ int cs_http_post(struct cs_http *h, const char *url, const char *body,
 
 /* A request other than a JSON POST, for cs_http_send. */
 struct cs_http_req {
-    const char *method;         /* "GET" or "POST" (NULL: POST) */
+    const char *method;         /* "GET", "DELETE" or "POST" (NULL:
+                                   POST); GET and DELETE send no body */
     const char *url;
     const char *body;           /* POST: `len` bytes of JSON */
     size_t len;
@@ -143,8 +144,8 @@ struct cs_http_req {
 /*
  * Queues the request `rq` (everything copied; a form's file is read when
  * it is sent, at every try) like cs_http_post: the same retries,
- * completion and token handling; a GET and a form send no JSON
- * Content-Type. Returns 0, or CS_EINVALID for a URL that is not
+ * completion and token handling; a GET, a DELETE and a form send no
+ * JSON Content-Type. Returns 0, or CS_EINVALID for a URL that is not
  * http(s):// or another method.
  */
 int cs_http_send(struct cs_http *h, const struct cs_http_req *rq,

@@ -16,6 +16,7 @@
 #include "base/mem.h"
 #include "base/parse.h"
 #include "kpi/kpi.h"
+#include "store/batches.h"
 #include "store/deliveries.h"
 #include "store/partition.h"
 
@@ -31,8 +32,15 @@ int cs_lifecycle_prune(struct cs_prune_counts *out, struct cs_store *st,
         char *tz;
         char before[11];
     } *lim = NULL;
+    struct cs_tenant_cfg dc;
+    long keep;
     int ret;
 
+    /* LLM batches belong to no tenant: kept as long as the longest
+     * retention of the tenants with data (else the default's). */
+    cs_config_tenant(&dc, cfg, "default", NULL);
+    keep = dc.retention_days;
+    cs_tenant_cfg_release(&dc);
     ret = cs_store_data_tenants(&tenants, st, err);
     while (tenants && tenants[n])
         n++;
@@ -44,6 +52,8 @@ int cs_lifecycle_prune(struct cs_prune_counts *out, struct cs_store *st,
         int64_t d = 0;
 
         cs_config_tenant(&tc, cfg, tenants[i], NULL);
+        if (i == 0 || tc.retention_days > keep)
+            keep = tc.retention_days;
         ret = cs_kpi_tz_sql(&lim[i].tz, st, tc.timezone, err);
         if (!ret)
             ret = cs_store_today(today, st, lim[i].tz, err);
@@ -70,6 +80,9 @@ int cs_lifecycle_prune(struct cs_prune_counts *out, struct cs_store *st,
     free(limits_text);
     json_decref(limits);
     cs_strv_free(tenants);
+    if (!ret)
+        ret = cs_store_llm_batches_prune(&out->batches, st, keep, dry_run,
+                                         err);
     return ret;
 }
 

@@ -363,6 +363,7 @@ static int nightly_stages(struct cs_nightly_result *res, struct cs_store *st,
          * (stale, counted, exit 4) for a deliberate `score
          * --rubrics-changed`. */
         so.keep_changed = 1;
+        so.batch = o->batch;
         ret = cs_score_run(&res->score, st, o->rubrics, cfg, &so, err);
         if (ret || stop_at(res, "kpis", res->score.interrupted))
             goto done;

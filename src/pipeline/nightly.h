@@ -24,6 +24,8 @@ struct cs_nightly_opts {
     int period_days;        /* the rolling summary ending at `date` */
     const struct cs_rubric_set *rubrics; /* scored after the ingest */
     int force;              /* mail again what was sent for this day */
+    int batch;              /* score through the Batch API: collect what
+                               ended first, submit the rest */
 };
 
 /* One file of the inbox, as the ingest stage left it. */
@@ -77,7 +79,9 @@ struct cs_nightly_result {
  * move each one read to the done folder (a file that could not be read,
  * or a file not named as input, stays; one that is neither records nor
  * payloads is rejected, warned about and moved); (2) score what is new or
- * stale (every date); (3) write the day's KPIs with the previous day and
+ * stale (every date): with `batch`, the batches that ended are collected
+ * and their answers stored first, and what is left goes in new batches
+ * (score --batch); (3) write the day's KPIs with the previous day and
  * the same weekday a week earlier, and the rolling period's KPIs, as
  * JSON, CSV and a text table under REPORTS_DIR; (4) write the alerts
  * raised; (5) render each tenant's daily operations PDF (a tenant whose

@@ -1,9 +1,11 @@
 /* llm_batch.c - scoring through the provider's Batch API (score --batch) */
 #include "score/score_internal.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -82,6 +84,364 @@ static void base_url(struct cs_buf *b, const struct cs_config *cfg)
     while (b->len && b->ptr[b->len - 1] == '/')
         b->ptr[--b->len] = '\0';
 }
+
+/* ---- a new batch ---- */
+
+/* One batch being written: its llm_batches row and its input file,
+ * written to `path`.tmp as requests come and renamed to `path` whole. */
+struct part {
+    long id;
+    struct cs_buf path;     /* data_dir/batches/batch-<id>.jsonl */
+    struct cs_buf tmp;
+    FILE *f;                /* open while written */
+    int whole;              /* `path` holds every line */
+    size_t n;               /* lines */
+    size_t bytes;
+    double estimated_cost;
+};
+
+struct cs_score_batch {
+    struct part *parts;     /* the last one takes new lines */
+    size_t n_parts;
+    json_t *ids;            /* custom id -> index of the part holding it */
+};
+
+void cs_score_batch_new(struct cs_score_batch **out)
+{
+    struct cs_score_batch *b = cs_xcalloc(1, sizeof(*b));
+
+    b->ids = json_object();
+    *out = b;
+}
+
+void cs_score_batch_free(struct cs_score_batch *b)
+{
+    if (!b)
+        return;
+    for (size_t i = 0; i < b->n_parts; i++) {
+        if (b->parts[i].f) {
+            fclose(b->parts[i].f);
+            unlink(b->parts[i].tmp.ptr);
+        }
+        cs_buf_release(&b->parts[i].path);
+        cs_buf_release(&b->parts[i].tmp);
+    }
+    free(b->parts);
+    json_decref(b->ids);
+    free(b);
+}
+
+size_t cs_score_batch_requests(const struct cs_score_batch *b)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; b && i < b->n_parts; i++)
+        n += b->parts[i].n;
+    return n;
+}
+
+/* data_dir/batches/batch-<id>.jsonl, the input file of batch `id`. */
+static void input_path(struct cs_buf *out, const struct cs_config *cfg,
+                       long id)
+{
+    cs_buf_addf(out, "%s/batches/batch-%ld.jsonl", cfg->data_dir, id);
+}
+
+/* Starts a part: a batch row (preparing, locked) and its file. */
+static int part_new(struct part **out, struct cs_score_batch *b,
+                    struct cs_store *st, const struct cs_config *cfg,
+                    struct cs_err *err)
+{
+    struct cs_buf dir = CS_BUF_INIT;
+    struct part *p;
+    long id = 0;
+    int ret;
+
+    cs_buf_addf(&dir, "%s/batches", cfg->data_dir);
+    ret = cs_fs_mkdirs(dir.ptr, err);
+    cs_buf_release(&dir);
+    if (!ret)
+        ret = cs_store_llm_batch_new(&id, st, cfg->llm_model,
+                                     cfg->llm_base_url, err);
+    if (ret)
+        return ret;
+    b->parts = cs_xrealloc(b->parts, (b->n_parts + 1) * sizeof(*b->parts));
+    p = &b->parts[b->n_parts++];
+    memset(p, 0, sizeof(*p));
+    p->id = id;
+    cs_buf_init(&p->path);
+    cs_buf_init(&p->tmp);
+    input_path(&p->path, cfg, id);
+    cs_buf_addf(&p->tmp, "%s.tmp", p->path.ptr);
+    p->f = fopen(p->tmp.ptr, "wb");
+    if (!p->f)
+        return cs_err_set(err, CS_EIO, "cannot write '%s': %s", p->tmp.ptr,
+                          strerror(errno));
+    *out = p;
+    return 0;
+}
+
+int cs_score_batch_add(struct cs_score_batch *b, struct cs_store *st,
+                       const struct cs_config *cfg, const char *tenant,
+                       const char *conversation_id, const char *body,
+                       const char *body_hash, long prompt_est,
+                       size_t metrics, double estimated_cost,
+                       struct cs_err *err)
+{
+    struct cs_store_llm_request rq;
+    struct cs_buf line = CS_BUF_INIT;
+    struct part *p = NULL;
+    json_t *at;
+    char custom_id[40];
+    int ret = 0;
+
+    snprintf(custom_id, sizeof(custom_id), "cs-%.32s", body_hash);
+    rq.custom_id = custom_id;
+    rq.tenant = tenant;
+    rq.conversation_id = conversation_id;
+    rq.body_hash = body_hash;
+    rq.prompt_est = prompt_est;
+    rq.metrics = (long)metrics;
+    /* A body already written: this conversation waits for that line. */
+    at = json_object_get(b->ids, custom_id);
+    if (at)
+        return cs_store_llm_batch_add(st, b->parts[json_integer_value(at)].id,
+                                      &rq, 1, err);
+    cs_llm_batch_line(&line, custom_id, body);
+    if (line.len > (size_t)cfg->llm_batch_max_bytes) {
+        ret = cs_err_set(err, CS_ETOOBIG, "its batch request of %zu bytes "
+                         "is larger than llm.batch_max_bytes (%ld)",
+                         line.len, cfg->llm_batch_max_bytes);
+        goto done;
+    }
+    if (b->n_parts)
+        p = &b->parts[b->n_parts - 1];
+    /* Full (by either limit of the Batch API): the next batch. */
+    if (!p || p->n + 1 > (size_t)cfg->llm_batch_max_requests ||
+        p->bytes + line.len > (size_t)cfg->llm_batch_max_bytes)
+        ret = part_new(&p, b, st, cfg, err);
+    /* Recorded before the conversation's claim is released. */
+    if (!ret)
+        ret = cs_store_llm_batch_add(st, p->id, &rq, 1, err);
+    if (ret)
+        goto done;
+    if (fwrite(line.ptr, 1, line.len, p->f) != line.len) {
+        ret = cs_err_set(err, CS_EIO, "cannot write '%s': %s", p->tmp.ptr,
+                         strerror(errno));
+        goto done;
+    }
+    json_object_set_new(b->ids, custom_id,
+                        json_integer((json_int_t)(p - b->parts)));
+    p->n++;
+    p->bytes += line.len;
+    p->estimated_cost += estimated_cost;
+done:
+    cs_buf_release(&line);
+    return ret;
+}
+
+/* Deletes provider file `file_id` (may be NULL); a failure is a
+ * warning: the provider removes its files after a while anyway. */
+static void delete_file(struct cs_http *h, const struct cs_config *cfg,
+                        const char *file_id)
+{
+    struct cs_buf url = CS_BUF_INIT;
+    struct cs_http_req rq = {"DELETE", NULL, NULL, 0, NULL, NULL, NULL};
+    struct cs_err e = {0, ""};
+    struct one o;
+
+    if (!file_id)
+        return;
+    base_url(&url, cfg);
+    cs_buf_addf(&url, "/files/%s", file_id);
+    rq.url = url.ptr;
+    if (do_one(&o, h, &rq, &e) < 0)
+        cs_log(CS_LOG_WARN, "cannot delete the provider's file '%s': %s",
+               file_id, e.msg);
+    free(o.body);
+    cs_buf_release(&url);
+}
+
+/* Removes local file `path` if it is there; a failure is a warning. */
+static void remove_local(const char *path)
+{
+    if (unlink(path) < 0 && errno != ENOENT)
+        cs_log(CS_LOG_WARN, "cannot remove '%s': %s", path, strerror(errno));
+}
+
+/* Sends `body` (JSON) to `path` and reads the "id" of its answer into
+ * *id_out (new). */
+static int post_for_id(char **id_out, struct cs_http *h,
+                       struct cs_http_req *rq, const char *what,
+                       struct cs_err *err)
+{
+    struct one o;
+    json_t *j;
+    const char *id;
+    int ret;
+
+    *id_out = NULL;
+    ret = do_one(&o, h, rq, err);
+    if (ret) {
+        free(o.body);
+        return ret;
+    }
+    j = json_loadb(o.body, o.len, 0, NULL);
+    id = json_string_value(json_object_get(j, "id"));
+    if (id)
+        *id_out = cs_xstrdup(id);
+    else
+        ret = cs_err_set(err, CS_ELLM, "%s answered no id", what);
+    json_decref(j);
+    free(o.body);
+    return ret;
+}
+
+/*
+ * Hands the whole input file `path` of preparing batch `id` to the
+ * provider: uploads it unless `file_id` says it was, records the file,
+ * creates the batch and records it as submitted (which releases the
+ * batch's advisory lock), then removes the local file.
+ */
+static int submit_file(struct cs_http *h, struct cs_store *st,
+                       const struct cs_config *cfg, long id,
+                       const char *path, const char *file_id, size_t n,
+                       double cost, struct cs_score_stats *out,
+                       struct cs_err *err)
+{
+    const char *fields[] = {"purpose", "batch", NULL};
+    struct cs_http_req rq = {"POST", NULL, NULL, 0, fields, "file", NULL};
+    struct cs_buf url = CS_BUF_INIT;
+    char *uploaded = NULL, *batch_id = NULL, *text = NULL;
+    json_t *body = NULL;
+    int ret = 0;
+
+    if (!file_id) {
+        base_url(&url, cfg);
+        cs_buf_adds(&url, "/files");
+        rq.url = url.ptr;
+        rq.file_path = path;
+        ret = post_for_id(&uploaded, h, &rq, "the file upload", err);
+        if (!ret)
+            ret = cs_store_llm_batch_uploaded(st, id, uploaded, err);
+        if (ret)
+            goto done;
+        file_id = uploaded;
+    }
+    body = json_pack("{s:s,s:s,s:s}", "input_file_id", file_id, "endpoint",
+                     "/v1/chat/completions", "completion_window", "24h");
+    text = cs_llm_dump(body);
+    cs_buf_reset(&url);
+    base_url(&url, cfg);
+    cs_buf_adds(&url, "/batches");
+    memset(&rq, 0, sizeof(rq));
+    rq.method = "POST";
+    rq.url = url.ptr;
+    rq.body = text;
+    rq.len = strlen(text);
+    ret = post_for_id(&batch_id, h, &rq, "the batch creation", err);
+    if (!ret)
+        ret = cs_store_llm_batch_submitted(st, id, batch_id, cost, err);
+    if (ret)
+        goto done;
+    out->batches_submitted++;
+    cs_log(CS_LOG_INFO, "batch %ld submitted as %s: %zu requests, about "
+           "%.4f", id, batch_id, n, cost);
+    /* The provider has it, and the store knows: the local copy goes. */
+    remove_local(path);
+done:
+    json_decref(body);
+    free(text);
+    free(uploaded);
+    free(batch_id);
+    cs_buf_release(&url);
+    return ret;
+}
+
+/* Closes part `p`'s file and renames it whole to its path. */
+static int part_close(struct part *p, struct cs_err *err)
+{
+    int bad = ferror(p->f) || fflush(p->f) != 0;
+
+    bad = fclose(p->f) != 0 || bad;
+    p->f = NULL;
+    if (bad || rename(p->tmp.ptr, p->path.ptr) < 0) {
+        int ret = cs_err_set(err, CS_EIO, "cannot write '%s': %s",
+                             p->path.ptr, strerror(errno));
+
+        unlink(p->tmp.ptr);
+        return ret;
+    }
+    p->whole = 1;
+    return 0;
+}
+
+/* Forgets batch `id` (its conversations are asked again), its local
+ * input file and its uploaded one; failures are warnings. */
+static void drop_batch(struct cs_http *h, struct cs_store *st,
+                       const struct cs_config *cfg, long id,
+                       const char *file_id)
+{
+    struct cs_buf path = CS_BUF_INIT;
+    struct cs_err e2 = {0, ""};
+
+    if (cs_store_llm_batch_drop(st, id, &e2) < 0)
+        cs_log(CS_LOG_WARN, "%s", e2.msg);
+    if (h)
+        delete_file(h, cfg, file_id);
+    input_path(&path, cfg, id);
+    remove_local(path.ptr);
+    cs_buf_adds(&path, ".tmp");
+    remove_local(path.ptr);
+    cs_buf_release(&path);
+}
+
+int cs_score_batch_submit(struct cs_score_batch *b, struct cs_store *st,
+                          const struct cs_config *cfg,
+                          struct cs_score_stats *out, struct cs_err *err)
+{
+    struct cs_http *h = NULL;
+    int ret = 0;
+
+    if (!b->n_parts)
+        return 0;
+    for (size_t i = 0; i < b->n_parts && !ret; i++)
+        ret = part_close(&b->parts[i], err);
+    if (!ret)
+        ret = ops_new(&h, cfg, err);
+    for (size_t i = 0; i < b->n_parts && !ret; i++) {
+        struct part *p = &b->parts[i];
+
+        ret = submit_file(h, st, cfg, p->id, p->path.ptr, NULL, p->n,
+                          p->estimated_cost, out, err);
+    }
+    /*
+     * What was not submitted: a batch whose whole file is written stays
+     * preparing, unlocked, so that the next collecting run submits it
+     * from that file (once); the others are dropped, and their
+     * conversations asked again by the next run.
+     */
+    for (size_t i = 0; ret && i < b->n_parts; i++) {
+        struct part *p = &b->parts[i];
+        struct cs_err e2 = {0, ""};
+        int preparing = 0;
+
+        if (cs_store_llm_batch_preparing(&preparing, st, p->id, &e2) < 0 ||
+            !preparing)
+            continue; /* submitted, or gone */
+        if (p->whole) {
+            cs_log(CS_LOG_WARN, "batch %ld was not submitted: kept in '%s' "
+                   "for the next run", p->id, p->path.ptr);
+            cs_store_llm_batch_leave(st, p->id);
+        } else {
+            drop_batch(NULL, st, cfg, p->id, NULL);
+        }
+    }
+    cs_http_free(h);
+    return ret;
+}
+
+/* ---- the batches submitted before ---- */
 
 /* Stores the answers (or failures) of file `file_id` for batch `id`. */
 static int take_file(struct cs_http *h, struct cs_store *st,
@@ -181,9 +541,18 @@ static int collect_one(struct cs_http *h, struct cs_store *st,
         ret = cs_store_llm_batch_end(st, b->id, s.status, s.status, s.error,
                                      err);
     if (!ret) {
+        struct cs_buf path = CS_BUF_INIT;
+
         out->batches_ended++;
         cs_log(CS_LOG_INFO, "batch %ld (%s) ended: %s", b->id,
                b->provider_id, s.status);
+        /* Its answers are stored: the provider's files are not needed. */
+        delete_file(h, cfg, b->input_file_id);
+        delete_file(h, cfg, s.output_file_id);
+        delete_file(h, cfg, s.error_file_id);
+        input_path(&path, cfg, b->id);
+        remove_local(path.ptr);
+        cs_buf_release(&path);
     }
 done:
     cs_store_llm_batch_unlock(st, b->id);
@@ -191,6 +560,44 @@ done:
     free(o.body);
     cs_buf_release(&url);
     return ret;
+}
+
+/*
+ * A batch left preparing by a run that is gone: submitted from its whole
+ * input file if it has one and was not tried so before, else dropped
+ * (its requests go again). A failed try drops it too: a warning, not the
+ * run's error, since its conversations are asked again.
+ */
+static int resubmit(struct cs_http *h, struct cs_store *st,
+                    const struct cs_config *cfg,
+                    const struct cs_store_llm_batch *b,
+                    struct cs_score_stats *out, struct cs_err *err)
+{
+    struct cs_buf path = CS_BUF_INIT;
+    struct cs_err e2 = {0, ""};
+    int how = 0, ret;
+
+    ret = cs_store_llm_batch_adopt(&how, st, b->id, err);
+    if (ret || how == CS_STORE_BATCH_NOT_OURS)
+        return ret;
+    input_path(&path, cfg, b->id);
+    if (how == CS_STORE_BATCH_RETRY && cs_fs_exists(path.ptr)) {
+        cs_log(CS_LOG_INFO, "batch %ld was not submitted: submitting it "
+               "from '%s'", b->id, path.ptr);
+        if (submit_file(h, st, cfg, b->id, path.ptr, b->input_file_id,
+                        (size_t)b->requests, b->estimated_cost, out,
+                        &e2) == 0)
+            goto done;
+        cs_log(CS_LOG_WARN, "batch %ld cannot be submitted (%s): dropped, "
+               "its requests go again", b->id, e2.msg);
+    } else {
+        cs_log(CS_LOG_WARN, "batch %ld was never submitted: dropped, its "
+               "requests go again", b->id);
+    }
+    drop_batch(h, st, cfg, b->id, b->input_file_id);
+done:
+    cs_buf_release(&path);
+    return 0;
 }
 
 int cs_score_batch_collect(struct cs_store *st, const struct cs_config *cfg,
@@ -205,183 +612,12 @@ int cs_score_batch_collect(struct cs_store *st, const struct cs_config *cfg,
     if (!ret && n)
         ret = ops_new(&h, cfg, err);
     for (size_t i = 0; i < n && !ret; i++) {
-        if (b[i].orphan) {
-            /* Its run died before submitting: its requests go again. */
-            cs_log(CS_LOG_WARN, "batch %ld was never submitted: dropped",
-                   b[i].id);
-            ret = cs_store_llm_batch_drop(st, b[i].id, err);
-        } else if (b[i].submitted) {
+        if (b[i].orphan)
+            ret = resubmit(h, st, cfg, &b[i], out, err);
+        else if (b[i].submitted)
             ret = collect_one(h, st, cfg, &b[i], out, err);
-        }
     }
     cs_http_free(h);
     cs_store_llm_batches_free(b, n);
-    return ret;
-}
-
-/* ---- a new batch ---- */
-
-struct cs_score_batch {
-    long id;                /* llm_batches.id; 0 until the first request */
-    struct cs_buf lines;
-    size_t n;               /* lines */
-    json_t *ids;            /* custom ids written (a set) */
-    double estimated_cost;
-};
-
-void cs_score_batch_new(struct cs_score_batch **out)
-{
-    struct cs_score_batch *b = cs_xcalloc(1, sizeof(*b));
-
-    cs_buf_init(&b->lines);
-    b->ids = json_object();
-    *out = b;
-}
-
-void cs_score_batch_free(struct cs_score_batch *b)
-{
-    if (!b)
-        return;
-    cs_buf_release(&b->lines);
-    json_decref(b->ids);
-    free(b);
-}
-
-size_t cs_score_batch_requests(const struct cs_score_batch *b)
-{
-    return b ? b->n : 0;
-}
-
-int cs_score_batch_add(struct cs_score_batch *b, struct cs_store *st,
-                       const struct cs_config *cfg, const char *tenant,
-                       const char *conversation_id, const char *body,
-                       const char *body_hash, long prompt_est,
-                       size_t metrics, double estimated_cost,
-                       struct cs_err *err)
-{
-    struct cs_store_llm_request rq;
-    char custom_id[40];
-    int ret;
-
-    if (!b->id) {
-        ret = cs_store_llm_batch_new(&b->id, st, cfg->llm_model,
-                                     cfg->llm_base_url, err);
-        if (ret)
-            return ret;
-    }
-    snprintf(custom_id, sizeof(custom_id), "cs-%.32s", body_hash);
-    rq.custom_id = custom_id;
-    rq.tenant = tenant;
-    rq.conversation_id = conversation_id;
-    rq.body_hash = body_hash;
-    rq.prompt_est = prompt_est;
-    rq.metrics = (long)metrics;
-    /* Recorded before the conversation's claim is released. */
-    ret = cs_store_llm_batch_add(st, b->id, &rq, 1, err);
-    if (ret)
-        return ret;
-    if (!json_object_get(b->ids, custom_id)) {
-        json_object_set_new(b->ids, custom_id, json_true());
-        cs_llm_batch_line(&b->lines, custom_id, body);
-        b->n++;
-        b->estimated_cost += estimated_cost;
-    }
-    return 0;
-}
-
-int cs_score_batch_submit(struct cs_score_batch *b, struct cs_store *st,
-                          const struct cs_config *cfg,
-                          struct cs_score_stats *out, struct cs_err *err)
-{
-    struct cs_buf path = CS_BUF_INIT, url = CS_BUF_INIT, req = CS_BUF_INIT;
-    const char *fields[] = {"purpose", "batch", NULL};
-    struct cs_http_req rq = {"POST", NULL, NULL, 0, fields, "file", NULL};
-    struct cs_http *h = NULL;
-    struct one o;
-    json_t *j = NULL;
-    const char *file_id, *batch_id;
-    int ret;
-
-    memset(&o, 0, sizeof(o));
-    if (!b->id || b->n == 0)
-        return 0;
-    cs_buf_addf(&path, "%s/batches", cfg->data_dir);
-    ret = cs_fs_mkdirs(path.ptr, err);
-    cs_buf_addf(&path, "/batch-%ld.jsonl", b->id);
-    if (!ret)
-        ret = cs_fs_write_atomic(path.ptr, b->lines.ptr, b->lines.len, err);
-    if (!ret)
-        ret = ops_new(&h, cfg, err);
-    if (ret)
-        goto done;
-    base_url(&url, cfg);
-    cs_buf_adds(&url, "/files");
-    rq.url = url.ptr;
-    rq.file_path = path.ptr;
-    ret = do_one(&o, h, &rq, err);
-    if (ret)
-        goto done;
-    j = json_loadb(o.body, o.len, 0, NULL);
-    file_id = json_string_value(json_object_get(j, "id"));
-    if (!file_id) {
-        ret = cs_err_set(err, CS_ELLM, "file upload answered no file id");
-        goto done;
-    }
-    ret = cs_store_llm_batch_uploaded(st, b->id, file_id, err);
-    if (ret)
-        goto done;
-    {
-        json_t *body = json_pack("{s:s,s:s,s:s}", "input_file_id", file_id,
-                                 "endpoint", "/v1/chat/completions",
-                                 "completion_window", "24h");
-        char *text = cs_llm_dump(body);
-
-        cs_buf_adds(&req, text);
-        free(text);
-        json_decref(body);
-    }
-    json_decref(j);
-    j = NULL;
-    free(o.body);
-    memset(&o, 0, sizeof(o));
-    cs_buf_reset(&url);
-    base_url(&url, cfg);
-    cs_buf_adds(&url, "/batches");
-    rq.url = url.ptr;
-    rq.body = req.ptr;
-    rq.len = req.len;
-    rq.fields = NULL;
-    rq.file_field = rq.file_path = NULL;
-    ret = do_one(&o, h, &rq, err);
-    if (ret)
-        goto done;
-    j = json_loadb(o.body, o.len, 0, NULL);
-    batch_id = json_string_value(json_object_get(j, "id"));
-    if (!batch_id) {
-        ret = cs_err_set(err, CS_ELLM, "batch creation answered no batch "
-                         "id");
-        goto done;
-    }
-    ret = cs_store_llm_batch_submitted(st, b->id, batch_id,
-                                       b->estimated_cost, err);
-    if (!ret) {
-        out->batches_submitted++;
-        cs_log(CS_LOG_INFO, "batch %ld submitted as %s: %zu requests, "
-               "about %.4f", b->id, batch_id, b->n, b->estimated_cost);
-    }
-done:
-    /* Not submitted: its conversations are asked again by the next run. */
-    if (ret) {
-        struct cs_err e2 = {0, ""};
-
-        if (cs_store_llm_batch_drop(st, b->id, &e2) < 0)
-            cs_log(CS_LOG_WARN, "%s", e2.msg);
-    }
-    json_decref(j);
-    free(o.body);
-    cs_http_free(h);
-    cs_buf_release(&path);
-    cs_buf_release(&url);
-    cs_buf_release(&req);
     return ret;
 }

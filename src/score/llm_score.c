@@ -285,6 +285,19 @@ static void job_finish(struct job *j, int complete)
         ret = cs_score_walk_scorecards(r->wk, &j->item, j->res, j->store,
                                        !r->opts->dry_run, &n, &r->ferr);
     }
+    /* Every metric decided: the answers of ended batches this run did
+     * not use were to requests it no longer makes, and go with the used
+     * ones (a key listed twice is deleted once). */
+    for (size_t i = 0; complete && r->consumed && i < j->n_waiting; i++) {
+        const struct cs_store_llm_waiting *w = &j->waiting[i];
+
+        if (!w->open)
+            json_array_append_new(r->consumed,
+                                  json_pack("[I,s,s,s]",
+                                            (json_int_t)w->batch_id,
+                                            j->item.conv->tenant,
+                                            j->item.conv->id, w->body_hash));
+    }
     if (!ret && !r->failed) {
         cs_score_walk_finished(r->wk, complete);
         ret = cs_store_claim_put(j->item.claim, &r->ferr);
@@ -369,6 +382,7 @@ static int from_batches(struct job *j)
     const struct cs_llm_group *g = &j->plan.groups[j->group];
     struct cs_store_llm_waiting *w = NULL;
     char hash[65];
+    double cost = 0;
     int ret = 0;
 
     cs_sha256_hex(j->body, strlen(j->body), hash, 64);
@@ -402,10 +416,10 @@ static int from_batches(struct job *j)
         return 0;
     {
         long est;
-        /* At batch prices: what the batch will cost, against the cap. */
-        double cost = estimate_cost(r, &r->batch_prices, strlen(j->body),
-                                    g->n, &est);
 
+        /* At batch prices: what the batch will cost, against the cap. */
+        cost = estimate_cost(r, &r->batch_prices, strlen(j->body), g->n,
+                             &est);
         if (!cs_llm_budget_reserve(&r->budget, cost)) {
             if (!r->stop)
                 cs_log(CS_LOG_WARN, "the maximum cost of %.4f would be "
@@ -418,6 +432,19 @@ static int from_batches(struct job *j)
         ret = cs_score_batch_add(r->batch, r->st, r->cfg,
                                  j->item.conv->tenant, j->item.conv->id,
                                  j->body, hash, est, g->n, cost, &r->ferr);
+    }
+    if (ret == CS_ETOOBIG) {
+        /* No batch takes it: its metrics are "error", with why. */
+        cs_llm_budget_settle(&r->budget, cost, 0);
+        cs_log(CS_LOG_WARN, "conversation '%s' of '%s': %s",
+               j->item.conv->id, j->item.conv->tenant, r->ferr.msg);
+        for (size_t k = 0; k < g->n; k++)
+            cs_eval_result_set_error(&j->res[g->metrics[k]],
+                                     "not sent to the LLM: %s",
+                                     r->ferr.msg);
+        cs_err_clear(&r->ferr);
+        next_group(j);
+        return 1;
     }
     if (ret)
         r->failed = 1;

@@ -292,16 +292,106 @@ int cs_store_llm_batch_end(struct cs_store *st, long id, const char *status,
 {
     char idtext[32];
     const char *params[4] = {idtext, status, provider_status, error};
+    int ret;
 
     snprintf(idtext, sizeof(idtext), "%ld", id);
-    return run(st, "UPDATE llm_batches b SET status = $2, provider_status = "
-               "$3, error = $4, ended_at = now(), checked_at = now(), "
-               "answered = (SELECT count(DISTINCT custom_id) FROM "
-               "llm_batch_requests q WHERE q.batch_id = b.id AND q.answer IS "
-               "NOT NULL), failed = (SELECT count(DISTINCT custom_id) FROM "
-               "llm_batch_requests q WHERE q.batch_id = b.id AND q.answer IS "
-               "NULL) WHERE id = $1::bigint", 4, params,
+    ret = run(st, "UPDATE llm_batches b SET status = $2, provider_status = "
+              "$3, error = $4, ended_at = now(), checked_at = now(), "
+              "answered = (SELECT count(DISTINCT custom_id) FROM "
+              "llm_batch_requests q WHERE q.batch_id = b.id AND q.answer IS "
+              "NOT NULL), failed = (SELECT count(DISTINCT custom_id) FROM "
+              "llm_batch_requests q WHERE q.batch_id = b.id AND q.answer IS "
+              "NULL) WHERE id = $1::bigint", 4, params,
                "cannot record the end of a batch", err);
+    /* Nothing waits on what was not answered: it is asked again. */
+    if (!ret)
+        ret = run(st, "DELETE FROM llm_batch_requests WHERE batch_id = "
+                  "$1::bigint AND answer IS NULL AND error IS NULL", 1,
+                  params, "cannot forget unanswered batch requests", err);
+    return ret;
+}
+
+/* cs_store_ask with batch id `id` as its parameter. */
+static int ask(int *out, struct cs_store *st, const char *sql, long id,
+               const char *what, struct cs_err *err)
+{
+    char idtext[32];
+
+    snprintf(idtext, sizeof(idtext), "%ld", id);
+    return cs_store_ask(out, st, sql, idtext, what, err);
+}
+
+int cs_store_llm_batch_preparing(int *out, struct cs_store *st, long id,
+                                 struct cs_err *err)
+{
+    return ask(out, st, "SELECT status = 'preparing' FROM llm_batches "
+               "WHERE id = $1::bigint", id, "cannot read a batch", err);
+}
+
+void cs_store_llm_batch_leave(struct cs_store *st, long id)
+{
+    char sql[96];
+
+    snprintf(sql, sizeof(sql), "SELECT pg_advisory_unlock(%d, %ld)",
+             PREPARE_LOCK, id);
+    PQclear(PQexec(st->conn, sql));
+}
+
+int cs_store_llm_batch_adopt(int *out, struct cs_store *st, long id,
+                             struct cs_err *err)
+{
+    char sql[96];
+    int got = 0, ret;
+
+    *out = CS_STORE_BATCH_NOT_OURS;
+    snprintf(sql, sizeof(sql), "SELECT pg_try_advisory_lock(%d, $1::int)",
+             PREPARE_LOCK);
+    ret = ask(&got, st, sql, id, "cannot lock a batch", err);
+    if (ret || !got)
+        return ret;
+    /* Marked once; a batch marked before was tried already. */
+    ret = ask(&got, st, "UPDATE llm_batches SET provider_status = "
+              "'resubmitting' WHERE id = $1::bigint AND status = "
+              "'preparing' AND provider_status IS NULL RETURNING true", id,
+              "cannot adopt a batch", err);
+    if (!ret && got) {
+        *out = CS_STORE_BATCH_RETRY;
+        return 0;
+    }
+    if (!ret)
+        ret = cs_store_llm_batch_preparing(&got, st, id, err);
+    if (!ret && got)
+        *out = CS_STORE_BATCH_DROP;
+    else
+        cs_store_llm_batch_leave(st, id);
+    return ret;
+}
+
+int cs_store_llm_batches_prune(long *n_out, struct cs_store *st, long days,
+                               int dry_run, struct cs_err *err)
+{
+    char daystext[32];
+    const char *params[1] = {daystext};
+    PGresult *r;
+    int ret = 0;
+
+    snprintf(daystext, sizeof(daystext), "%ld", days);
+    r = PQexecParams(st->conn, dry_run
+                     ? "SELECT count(*) FROM llm_batches WHERE status NOT IN "
+                       "('preparing', 'submitted') AND ended_at < now() - "
+                       "make_interval(days => $1::int)"
+                     : "WITH d AS (DELETE FROM llm_batches WHERE status NOT "
+                       "IN ('preparing', 'submitted') AND ended_at < now() "
+                       "- make_interval(days => $1::int) RETURNING 1) "
+                       "SELECT count(*) FROM d", 1, NULL, params, NULL, NULL,
+                     0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        ret = cs_store_pg_err(err, st->conn, r, "cannot prune ended "
+                              "batches");
+    else
+        *n_out += strtol(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return ret;
 }
 
 int cs_store_llm_batch_drop(struct cs_store *st, long id,

@@ -27,7 +27,11 @@
  * written. Once it ends, each request row holds the provider's answer (a
  * chat-completions body) or why it failed, until the run that uses it
  * drops it (cs_store_llm_consumed); a request without either (expired,
- * cancelled, a transient failure) is simply sent again.
+ * cancelled, a transient failure) is dropped when the batch ends and
+ * simply sent again. A batch whose submission failed stays preparing,
+ * unlocked: the next collecting run adopts it (cs_store_llm_batch_adopt)
+ * and submits it again once, else drops it. Ended batches go with `db
+ * prune` (cs_store_llm_batches_prune).
  */
 
 /* An open batch, as listed by cs_store_llm_batch_open. */
@@ -124,10 +128,33 @@ int cs_store_llm_batch_answers(struct cs_store *st, long id,
 
 /* Batch `id` ended with `status` (completed, failed, expired, cancelled),
  * the provider's own status and `error` (may be NULL); its conversations
- * are claimed again. */
+ * are claimed again, and its requests that got neither an answer nor a
+ * failure are forgotten (they are asked again). */
 int cs_store_llm_batch_end(struct cs_store *st, long id, const char *status,
                            const char *provider_status, const char *error,
                            struct cs_err *err);
+
+/* *out is 1 when batch `id` is (still) preparing. */
+int cs_store_llm_batch_preparing(int *out, struct cs_store *st, long id,
+                                 struct cs_err *err);
+
+/* Releases this process's advisory lock on preparing batch `id`, which
+ * a submission failed: other runs then find it orphaned. */
+void cs_store_llm_batch_leave(struct cs_store *st, long id);
+
+/* What cs_store_llm_batch_adopt decided about an orphaned batch. */
+enum cs_store_batch_adopt {
+    CS_STORE_BATCH_NOT_OURS,    /* another process has it, or it is no
+                                   longer preparing: leave it */
+    CS_STORE_BATCH_RETRY,       /* ours to submit, the first time so */
+    CS_STORE_BATCH_DROP         /* ours, and tried once before: drop it */
+};
+
+/* Takes the advisory lock of orphaned batch `id` (released by
+ * cs_store_llm_batch_submitted or _drop) and marks it as resubmitted
+ * once; *out (an enum cs_store_batch_adopt) says what to do. */
+int cs_store_llm_batch_adopt(int *out, struct cs_store *st, long id,
+                             struct cs_err *err);
 
 /* Forgets batch `id` and its requests (their conversations are claimed
  * again), releasing its advisory lock if this process holds it. */
@@ -146,6 +173,12 @@ void cs_store_llm_waiting_free(struct cs_store_llm_waiting *w, size_t n);
  * tenant, conversation id, body hash]. */
 int cs_store_llm_consumed(struct cs_store *st, const char *keys,
                           struct cs_err *err);
+
+/* Deletes the batches that ended before `days` days ago, with whatever
+ * is left of their requests (with `dry_run` only counts them); adds to
+ * *n_out. */
+int cs_store_llm_batches_prune(long *n_out, struct cs_store *st, long days,
+                               int dry_run, struct cs_err *err);
 
 /* *out is 1 when any batch request is recorded (open, or an answer no
  * run has used yet): scoring runs then look for their requests there. */

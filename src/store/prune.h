@@ -13,6 +13,7 @@ struct cs_prune_counts {
     long alerts;
     long explanations;      /* `explain` answers of the periods removed */
     long months;            /* of conversations, dropped whole */
+    long batches;           /* LLM batches that ended long ago (db prune) */
 };
 
 /*

@@ -309,13 +309,24 @@ static void csv_cell(FILE *out, const char *s, int text, int last)
     fputc(last ? '\n' : ',', out);
 }
 
+/* What an export column holds, for its JSON value. */
+enum export_kind { EX_TEXT, EX_JSON, EX_REAL, EX_INT, EX_BOOL };
+
 /* The export's columns, in the order of its SELECT. */
-static const char *const export_names[] = {
-    "conversation_id", "tenant", "metric", "rubric_version", "value",
-    "confidence", "evidence", "rationale", "evaluator", "tokens_in",
-    "tokens_out", "cost", "evaluated_at", "current"};
+static const struct {
+    const char *name;
+    enum export_kind kind;
+} export_cols[] = {
+    {"conversation_id", EX_TEXT}, {"tenant", EX_TEXT}, {"metric", EX_TEXT},
+    {"rubric_version", EX_TEXT},  {"value", EX_JSON},
+    {"confidence", EX_REAL},      {"evidence", EX_TEXT},
+    {"rationale", EX_TEXT},       {"evaluator", EX_TEXT},
+    {"tokens_in", EX_INT},        {"tokens_out", EX_INT},
+    {"cached_tokens", EX_INT},    {"cost", EX_REAL},
+    {"evaluated_at", EX_TEXT},    {"current", EX_BOOL},
+};
 #define EXPORT_COLUMNS                                                    \
-    ((int)(sizeof(export_names) / sizeof(export_names[0])))
+    ((int)(sizeof(export_cols) / sizeof(export_cols[0])))
 
 /* Writes row `i` of `r` as one JSON line or one CSV record. A JSON line
  * is dumped into `line` (reused) and written at once: jansson's
@@ -332,13 +343,13 @@ static void export_row(FILE *out, struct cs_buf *line, const PGresult *r,
 
         if (null)
             jv = json_null();
-        else if (c == 4)
+        else if (export_cols[c].kind == EX_JSON)
             jv = json_loads(v, JSON_DECODE_ANY, NULL);
-        else if (c == 5 || c == 11)
+        else if (export_cols[c].kind == EX_REAL)
             jv = json_real(strtod(v, NULL));
-        else if (c == 9 || c == 10)
+        else if (export_cols[c].kind == EX_INT)
             jv = json_integer(strtol(v, NULL, 10));
-        else if (c == 13)
+        else if (export_cols[c].kind == EX_BOOL)
             jv = json_boolean(*v == 't');
         else
             jv = json_string(v);
@@ -353,7 +364,8 @@ static void export_row(FILE *out, struct cs_buf *line, const PGresult *r,
             free(t);
             json_decref(jv);
         } else {
-            json_object_set_new(o, export_names[c], jv ? jv : json_null());
+            json_object_set_new(o, export_cols[c].name,
+                                jv ? jv : json_null());
         }
     }
     if (!csv) {
@@ -426,7 +438,7 @@ int cs_store_results_export(struct cs_store *st,
                 "SELECT r.conversation_id, r.tenant, r.metric,"
                 " r.rubric_version, r.value::text, r.confidence, r.evidence,"
                 " r.rationale, r.evaluator, r.tokens_in, r.tokens_out,"
-                " r.cost, to_char(r.evaluated_at AT TIME ZONE 'UTC',"
+                " r.cached_tokens, r.cost, to_char(r.evaluated_at AT TIME ZONE 'UTC',"
                 " 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), r.current"
                 " FROM results r JOIN conversations c ON c.tenant = r.tenant"
                 " AND c.id = r.conversation_id%s"
@@ -437,7 +449,8 @@ int cs_store_results_export(struct cs_store *st,
                 cs_store_filter_where);
     if (csv) {
         for (int c = 0; c < EXPORT_COLUMNS; c++)
-            csv_cell(out, export_names[c], 0, c == EXPORT_COLUMNS - 1);
+            csv_cell(out, export_cols[c].name, 0,
+                     c == EXPORT_COLUMNS - 1);
     }
     ret = cs_store_exec(st, "BEGIN READ ONLY", err);
     if (!ret)

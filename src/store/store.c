@@ -328,6 +328,23 @@ int cs_store_exec(struct cs_store *st, const char *sql, struct cs_err *err)
     return ret;
 }
 
+int cs_store_ask(int *out, struct cs_store *st, const char *sql,
+                 const char *value, const char *what, struct cs_err *err)
+{
+    const char *params[1] = {value};
+    PGresult *r;
+    int ret = 0;
+
+    *out = 0;
+    r = PQexecParams(st->conn, sql, 1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        ret = cs_store_pg_err(err, st->conn, r, what);
+    else
+        *out = PQntuples(r) > 0 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    return ret;
+}
+
 int cs_store_latest_version(void)
 {
     int v = 0;

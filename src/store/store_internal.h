@@ -29,6 +29,12 @@ int cs_store_pg_err(struct cs_err *err, PGconn *conn, PGresult *res,
 /* Runs a command without parameters that returns no rows. */
 int cs_store_exec(struct cs_store *st, const char *sql, struct cs_err *err);
 
+/* Runs `sql` with the one text parameter `value`: *out is 1 when its
+ * first row's first column is true (0 with no row); `what` says what
+ * failed. */
+int cs_store_ask(int *out, struct cs_store *st, const char *sql,
+                 const char *value, const char *what, struct cs_err *err);
+
 /* Appends `s` as a JSON string literal (quoted, escaped). */
 void cs_store_json_str(struct cs_buf *b, const char *s);
 

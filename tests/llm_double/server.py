@@ -17,6 +17,7 @@ Endpoints:
                                 looks, then --batch-outcome (completed;
                                 expired: half the lines answered; failed)
     GET  /v1/files/{id}/content a file (the batch's output file)
+    DELETE /v1/files/{id}       removes a file (404 when there is none)
     GET  /v1/models             the one model it serves
     GET  /stats                 the counters (also written to --stats-file)
     GET  /healthz               "ok"
@@ -155,6 +156,7 @@ class State:
             "batch_files": 0,
             "batches": 0,
             "batch_requests": 0,
+            "files_deleted": 0,
             "ok": 0,
             "by_path": {},
             "by_status": {},
@@ -169,6 +171,7 @@ class State:
             "chat_in_flight_max": 0,
         }
         self.in_flight = 0
+        self.batches = None     # the Batches, for files_held
         self.log = None
         if args.log_file:
             self.log = open(args.log_file, "a", encoding="utf-8")
@@ -246,7 +249,10 @@ class State:
 
     def snapshot(self):
         with self.lock:
-            return json.loads(json.dumps(self.stats))
+            out = json.loads(json.dumps(self.stats))
+        if self.batches is not None:
+            out["files_held"] = len(self.batches.files)
+        return out
 
     def write_stats(self):
         if not self.args.stats_file:
@@ -601,6 +607,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
         else:
             self.error(404, "no route for GET %s" % path)
 
+    def do_DELETE(self):
+        st = self.server.state
+        path = self.path.split("?", 1)[0]
+        st.begin("DELETE", path, self.headers, b"")
+        fid = path[10:] if path.startswith("/v1/files/") else None
+        if fid and self.server.batches.delete(fid):
+            st.count("files_deleted")
+            self.reply(200, {"id": fid, "object": "file", "deleted": True})
+        else:
+            self.error(404, "no such file: %s" % path)
+
     def do_POST(self):
         st = self.server.state
         args = st.args
@@ -812,7 +829,7 @@ def multipart_fields(ctype, body):
     """{name: bytes} of a multipart/form-data body."""
     m = re.search(r'boundary="?([^";]+)"?', ctype or "")
     if not m:
-        raise BadRequest(400, "not multipart/form-data", "file")
+        raise BadRequest("not multipart/form-data", "file")
     out = {}
     for part in body.split(b"--" + m.group(1).encode())[1:]:
         if part.startswith(b"--"):
@@ -847,7 +864,7 @@ class Batches:
     def upload(self, st, fields):
         if fields.get("purpose", b"").decode() != "batch" or \
                 "file" not in fields:
-            raise BadRequest(400, "purpose must be batch, with a file",
+            raise BadRequest("purpose must be batch, with a file",
                              "purpose")
         fid = self.new_id("file")
         self.files[fid] = fields["file"]
@@ -860,9 +877,19 @@ class Batches:
         if fid not in self.files or \
                 req.get("endpoint") != "/v1/chat/completions" or \
                 req.get("completion_window") != "24h":
-            raise BadRequest(400, "bad batch request", "input_file_id")
+            raise BadRequest("bad batch request", "input_file_id")
         outcome = st.args.batch_outcome
-        lines = [x for x in self.files[fid].decode().split("\n") if x]
+        data = self.files[fid]
+        lines = [x for x in data.decode().split("\n") if x]
+        # OpenAI's limits of an input file, as configured.
+        if len(lines) > st.args.batch_max_requests:
+            raise BadRequest("the input file has %d requests, more than "
+                             "%d" % (len(lines), st.args.batch_max_requests),
+                             "input_file_id")
+        if len(data) > st.args.batch_max_bytes:
+            raise BadRequest("the input file has %d bytes, more than %d"
+                             % (len(data), st.args.batch_max_bytes),
+                             "input_file_id")
         if outcome == "expired":
             lines = lines[:len(lines) // 2]
         out = []
@@ -871,7 +898,7 @@ class Batches:
                 line = json.loads(x)
                 if line.get("method") != "POST" or \
                         line.get("url") != "/v1/chat/completions":
-                    raise BadRequest(400, "bad batch line", "url")
+                    raise BadRequest("bad batch line", "url")
                 body = batch_completion(st, line["body"], json.dumps(
                     line["body"]))
                 st.count("batch_requests")
@@ -893,6 +920,10 @@ class Batches:
                              "final_output": ofid}
         st.count("batches")
         return self.view(bid, count=False)
+
+    def delete(self, fid):
+        with self.lock:
+            return self.files.pop(fid, None) is not None
 
     def view(self, bid, count=True):
         b = self.batches[bid]
@@ -948,6 +979,10 @@ def main():
     ap.add_argument("--batch-outcome", default="completed",
                     choices=("completed", "expired", "failed"),
                     help="how batches end")
+    ap.add_argument("--batch-max-requests", type=int, default=50000,
+                    help="requests an input file may hold (else 400)")
+    ap.add_argument("--batch-max-bytes", type=int, default=200000000,
+                    help="bytes an input file may hold (else 400)")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
     args.bad_kinds = [k for k in args.bad_kinds.split(",") if k]
@@ -960,6 +995,7 @@ def main():
     srv = Server(("127.0.0.1", 0), Handler)
     srv.batches = Batches()
     srv.state = State(args)
+    srv.state.batches = srv.batches
 
     def stop(signum, frame):
         srv.state.write_stats()
