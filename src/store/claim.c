@@ -31,7 +31,8 @@ static const char ITEM_SELECT[] =
     "   r.value = '\"error\"' AND r.evaluator NOT IN ('agent', 'scorecard'),"
     "   r.value))"
     "   FROM results r WHERE r.current AND r.tenant = c.tenant"
-    "   AND r.conversation_id = c.id), '{}')::text"
+    "   AND r.conversation_id = c.id"
+    " AND r.started_at = c.started_at), '{}')::text"
     " FROM conversations c";
 
 /* $1 tenant or NULL, $2 from or NULL, $3 to or NULL. */
@@ -81,7 +82,7 @@ static const char WANT_WHERE[] =
     "           AND ($6::jsonb IS NULL OR $6::jsonb ? (m.v->>'name')))"
     "          ELSE 0 END"
     "      FROM results r WHERE r.current AND r.tenant = c.tenant"
-    "      AND r.conversation_id = c.id))";
+    "      AND r.conversation_id = c.id AND r.started_at = c.started_at))";
 
 struct cs_claim {
     PGconn *conn;               /* holds the row locks in a transaction */

@@ -52,6 +52,7 @@ int cs_store_prune_tenant(struct cs_prune_counts *out, struct cs_store *st,
                   " $1 AND started_at < " DAY_START "),"
                   " (SELECT count(*) FROM results r JOIN conversations c ON"
                   "  c.tenant = r.tenant AND c.id = r.conversation_id"
+                  " AND r.started_at = c.started_at"
                   "  WHERE c.tenant = $1 AND c.started_at < " DAY_START "),"
                   " (SELECT count(*) FROM deliveries WHERE tenant = $1 AND"
                   "  queued_at < " DAY_START "),"

@@ -57,6 +57,7 @@ int cs_store_tool_stats(struct cs_store *st, const char *tenant,
 #define RESULTS_OF_PERIOD                                                \
     " FROM results r JOIN conversations c"                               \
     " ON c.tenant = r.tenant AND c.id = r.conversation_id"              \
+    " AND r.started_at = c.started_at"                                   \
     " WHERE r.current AND c.tenant = $1"                                 \
     " AND c.started_at >= ($2::date::timestamp AT TIME ZONE $4)"        \
     " AND c.started_at < ($3::date::timestamp AT TIME ZONE $4)"
@@ -93,6 +94,7 @@ int cs_store_scored_count(long *out, struct cs_store *st, const char *tenant,
         "SELECT count(*) FROM conversations c" PERIOD_WHERE
         " AND EXISTS (SELECT 1 FROM results r WHERE r.current"
         " AND r.tenant = c.tenant AND r.conversation_id = c.id"
+        " AND r.started_at = c.started_at"
         " AND r.evaluator <> 'agent')",
         tenant, from_day, to_day, tz, NULL, 0, "result query failed", err);
 
@@ -151,6 +153,7 @@ int cs_store_review(struct cs_store *st, const char *tenant,
         "  (CASE WHEN c.handoff IS NOT NULL AND EXISTS ("
         "     SELECT 1 FROM results s WHERE s.current"
         "     AND s.tenant = c.tenant AND s.conversation_id = c.id"
+        " AND s.started_at = c.started_at"
         "     AND s.metric = $5 AND s.value = '\"negative\"')"
         "   THEN 1 ELSE 0 END"
         "  | CASE WHEN c.tools_ok < c.tools_total THEN 2 ELSE 0 END"
@@ -160,6 +163,7 @@ int cs_store_review(struct cs_store *st, const char *tenant,
         " LEFT JOIN LATERAL ("
         "   SELECT m.metric FROM results m WHERE m.current"
         "   AND m.tenant = c.tenant AND m.conversation_id = c.id"
+        " AND m.started_at = c.started_at"
         "   AND ((m.metric = ANY($6::text[]) AND m.value = 'false')"
         "     OR (m.metric = ANY($7::text[]) AND m.value = 'true'))"
         "   ORDER BY m.metric LIMIT 1) f ON true"

@@ -130,7 +130,8 @@ static int where(struct cs_buf *sql, struct params *p,
                 break;
             cs_buf_addf(sql, " AND EXISTS (SELECT 1 FROM results r WHERE "
                         "r.current AND r.tenant = c.tenant AND "
-                        "r.conversation_id = c.id AND r.metric = $%d AND ", k);
+                        "r.conversation_id = c.id AND r.started_at = "
+                        "c.started_at AND r.metric = $%d AND ", k);
             if (c->op == CS_OP_EQ || c->op == CS_OP_NE)
                 cs_buf_addf(sql, "r.value %s $%d::jsonb)", op_sql(c->op), v);
             else
@@ -251,11 +252,13 @@ int cs_store_conversations(struct cs_store *st, const struct cs_conv_query *q,
                 " coalesce((SELECT jsonb_object_agg(r.metric, r.value)"
                 "  FROM results r WHERE r.current AND r.tenant = c.tenant"
                 "  AND r.conversation_id = c.id"
+                " AND r.started_at = c.started_at"
                 "  AND $%d::jsonb ? r.metric), '{}')::text,"
                 " c.handoff IS NOT NULL, c.started_at AS at,"
                 " v.evaluator, v.rationale, v.evidence"
                 " FROM conversations c LEFT JOIN results v ON v.current"
                 "  AND v.tenant = c.tenant AND v.conversation_id = c.id"
+                " AND v.started_at = c.started_at"
                 "  AND v.metric = $%d%s"
                 " ORDER BY CASE WHEN $%d::bigint IS NULL THEN NULL ELSE"
                 "  md5($%d || ':' || c.tenant || ':' || c.id) END,"
@@ -325,7 +328,8 @@ static const char GET_SQL[] =
     "     'YYYY-MM-DD HH24:MI:SS'))"
     "   ORDER BY r.current DESC, r.metric, r.id DESC)"
     "   FROM results r WHERE r.tenant = c.tenant"
-    "   AND r.conversation_id = c.id), '[]'::jsonb))::text"
+    "   AND r.conversation_id = c.id"
+    " AND r.started_at = c.started_at), '[]'::jsonb))::text"
     " FROM conversations c WHERE c.tenant = $1 AND c.id = $2";
 
 int cs_store_conversation_get(json_t **out, struct cs_store *st,

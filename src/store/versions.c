@@ -116,7 +116,8 @@ int cs_store_results_drift(struct cs_store *st,
          * update itself. */
         cs_buf_addf(&sql, "WITH u AS (UPDATE results r SET current = false"
                     " FROM conversations c%s AND c.tenant = r.tenant"
-                    " AND c.id = r.conversation_id AND r.current"
+                    " AND c.id = r.conversation_id"
+                    " AND r.started_at = c.started_at AND r.current"
                     " AND r.evaluator <> 'agent' AND $5::jsonb ? r.metric"
                     " AND " MISSING " RETURNING r.metric)"
                     " SELECT metric, count(*) FROM u GROUP BY 1",
@@ -139,7 +140,8 @@ int cs_store_results_drift(struct cs_store *st,
                 " count(*) FILTER (WHERE " CHANGED "),"
                 " count(*) FILTER (WHERE " MISSING ")"
                 " FROM results r JOIN conversations c ON c.tenant = r.tenant"
-                " AND c.id = r.conversation_id%s AND r.current"
+                " AND c.id = r.conversation_id"
+                " AND r.started_at = c.started_at%s AND r.current"
                 " AND r.evaluator <> 'agent' AND $5::jsonb ? r.metric"
                 " GROUP BY 1 ORDER BY 1", cs_store_filter_where);
     r = PQexecParams(st->conn, sql.ptr, 5, NULL, params, NULL, NULL, 0);
