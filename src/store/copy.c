@@ -353,10 +353,15 @@ static int finish_copy(struct cs_store_batch *b, int replace, long *bad_row,
     rebuild_ids(b);
     params[0] = b->ids.ptr;
     snprintf(batch, sizeof(batch), "%lld", b->batch_id);
+    /* The older versions' months from their keys (partition.c), so
+     * that each is looked up in its own month only. */
     ret = run_step(b, "DELETE FROM conversations c USING "
                    "jsonb_array_elements($1::jsonb) AS d(k) "
-                   "WHERE c.tenant = d.k->>0 AND c.id = d.k->>1 "
-                   "AND c.ingest_batch <> $2::bigint", 2, params,
+                   "JOIN conversation_keys o ON o.tenant = d.k->>0 "
+                   "AND o.id = d.k->>1 AND o.ingest_batch <> $2::bigint "
+                   "WHERE c.tenant = o.tenant AND c.id = o.id "
+                   "AND c.started_at = o.started_at "
+                   "AND c.ingest_batch = o.ingest_batch", 2, params,
                    "cannot replace conversations", err);
     /* Results live in their conversation's month (partition.c): those of
      * a conversation that moved go with it. */
@@ -403,6 +408,34 @@ static void drop_row(struct cs_store_batch *b, size_t i)
         b->src[j].offset -= len;
 }
 
+/* Creates the months of the batch's rows (their started_at column). */
+static int create_months(struct cs_store_batch *b, struct cs_err *err)
+{
+    struct cs_buf times = CS_BUF_INIT;
+    size_t col = cs_store_row_started_col();
+    int ret;
+
+    cs_buf_addch(&times, '[');
+    for (size_t i = 0; i < b->n; i++) {
+        const char *p = b->rows.ptr + b->src[i].offset, *q;
+
+        for (size_t k = 0; k < col && p; k++) {
+            p = strchr(p, '\t');
+            p = p ? p + 1 : NULL;
+        }
+        q = p ? strchr(p, '\t') : NULL;
+        if (!q)
+            continue;
+        cs_buf_adds(&times, times.len > 1 ? ",\"" : "\"");
+        cs_buf_add(&times, p, (size_t)(q - p));
+        cs_buf_addch(&times, '"');
+    }
+    cs_buf_addch(&times, ']');
+    ret = cs_store_partitions_for_times(b->st, times.ptr, err);
+    cs_buf_release(&times);
+    return ret;
+}
+
 /*
  * Writing new conversations is the common case, so a batch first commits
  * without looking for older versions; only when the commit finds one (the
@@ -430,12 +463,15 @@ int cs_store_batch_flush(struct cs_store_batch *b, struct cs_err *err)
             ret = begin_copy(b, err);
             continue;
         }
-        /* A row of a month not created yet (a backfill): create it and
-         * write the batch again (at most once a row). */
+        /* A row of a month not created yet (a backfill): create the
+         * months of every row of the batch, then that row's if it is
+         * still missing, and write the batch again. */
         if (b->missing[0] && months++ < (int)b->n) {
             cs_log(CS_LOG_DEBUG, "creating the month of %s", b->missing);
             cs_err_clear(err);
-            ret = cs_store_partition_for(b->st, b->missing, err);
+            ret = months == 1 ? create_months(b, err) : 0;
+            if (!ret)
+                ret = cs_store_partition_for(b->st, b->missing, err);
             b->missing[0] = '\0';
             if (!ret)
                 ret = begin_copy(b, err);

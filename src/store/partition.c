@@ -213,6 +213,26 @@ int cs_store_partition_for(struct cs_store *st, const char *instant,
     return ret;
 }
 
+int cs_store_partitions_for_times(struct cs_store *st, const char *times,
+                                  struct cs_err *err)
+{
+    const char *params[1] = {times};
+    PGresult *r;
+    int ret = 0;
+
+    r = PQexecParams(st->conn, "SELECT count(*) FILTER (WHERE"
+                     " cs_partition_ensure(m)) FROM (SELECT DISTINCT"
+                     " date_trunc('month', t::timestamptz AT TIME ZONE 'UTC')"
+                     " AT TIME ZONE 'UTC' AS m FROM"
+                     " jsonb_array_elements_text($1::jsonb) AS t) x",
+                     1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        ret = cs_store_pg_err(err, st->conn, r, "cannot create the months "
+                              "of a batch");
+    PQclear(r);
+    return ret;
+}
+
 int cs_store_missing_partition(const PGresult *res, char *instant,
                                size_t size)
 {

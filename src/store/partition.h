@@ -16,6 +16,10 @@ int cs_store_partitions_ahead(struct cs_store *st, int months,
 int cs_store_partition_for(struct cs_store *st, const char *instant,
                            struct cs_err *err);
 
+/* The same for each instant of `times`, a JSON array of strings. */
+int cs_store_partitions_for_times(struct cs_store *st, const char *times,
+                                  struct cs_err *err);
+
 /*
  * Drops whole the UTC months that end at or before every limit of
  * `limits`, a JSON array of [day, zone] (each tenant's first local day

@@ -440,6 +440,20 @@ size_t cs_store_row_columns(void)
     return n;
 }
 
+size_t cs_store_row_started_col(void)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < N_ENTRIES; i++) {
+        if (strcmp(columns[i].names, "started_at") == 0)
+            break;
+        n++;
+        for (const char *p = columns[i].names; *p; p++)
+            n += *p == ',';
+    }
+    return n;
+}
+
 /* All columns but the last (ingest_batch), which the batch appends. */
 static void build_row(struct cs_buf *b, const struct cs_conv *c,
                       const char *raw, size_t raw_len)

@@ -43,6 +43,8 @@ void cs_store_row_copy_sql(struct cs_buf *out);
 
 /* How many columns a row holds (the statement's, but ingest_batch). */
 size_t cs_store_row_columns(void);
+/* The 0-based column of started_at in a row. */
+size_t cs_store_row_started_col(void);
 
 /*
  * Resets and fills `text` with the row of `c` and `key` with its batch
