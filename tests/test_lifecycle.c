@@ -189,8 +189,20 @@ static void test_lifecycle__prune_drops_whole_months(void **state)
     add_call(&text, "a", "a-10", d10, "12:00");
     add_call(&text, "b", "b-10", d10, "12:00");
     ingest(e, env, text.ptr);
-    /* Old months were created by ingest, on demand. */
+    /* Old months were created by ingest, on demand, and db status lists
+     * them with the two ahead. */
     assert_int_equal(month_exists(e, d200), 2);
+    assert_int_equal(th_run(env, "db status", &out, NULL), 0);
+    v = th_sql(e->db, "SELECT 'months of conversations: ' || count(*) || "
+                      "' (' || to_char(min(d), 'YYYY-MM') || ' to ' || "
+                      "to_char(max(d), 'YYYY-MM') || ', UTC)' FROM (SELECT "
+                      "DISTINCT date_trunc('month', started_at AT TIME ZONE "
+                      "'UTC') AS d FROM conversations UNION SELECT "
+                      "date_trunc('month', now() AT TIME ZONE 'UTC') + k * "
+                      "interval '1 month' FROM generate_series(0, 2) k) m");
+    assert_non_null(strstr(out, v));
+    free(v);
+    free(out);
     assert_int_equal(month_exists(e, d150), 2);
     assert_int_equal(th_sql_long(e->db, "SELECT count(*) FROM results r "
                                  "JOIN conversations c ON c.tenant = "

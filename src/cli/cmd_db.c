@@ -6,6 +6,7 @@
 #include "base/log.h"
 #include "cli/cli.h"
 #include "pipeline/lifecycle.h"
+#include "store/partition.h"
 
 static int db_migrate(int argc, char **argv, struct cs_ctx *ctx)
 {
@@ -39,7 +40,9 @@ static int db_status(int argc, char **argv, struct cs_ctx *ctx)
     static const struct cs_opt_cmd doc = {
         .name = "db status",
         .usage = "callscope db status",
-        .about = "Says where the database is and its schema version.",
+        .about = "Says where the database is, its schema version and the "
+                 "months of\nconversations it holds (partitions, those "
+                 "created ahead included).",
         .exits = "Exit: 0 ok, 1 error, 2 usage.",
     };
     struct cs_err err = {0, ""};
@@ -69,6 +72,16 @@ static int db_status(int argc, char **argv, struct cs_ctx *ctx)
         return cs_cli_fail(ret, err.msg);
     printf("schema version: %d (latest %d)\n", version,
            cs_store_latest_version());
+    {
+        char first[8], last[8];
+        long months = 0;
+
+        ret = cs_store_months(&months, first, last, ctx->st, &err);
+        if (ret)
+            return cs_cli_fail(ret, err.msg);
+        printf("months of conversations: %ld (%s to %s, UTC)\n", months,
+               first, last);
+    }
     return CS_EXIT_OK;
 }
 

@@ -233,6 +233,28 @@ int cs_store_partitions_for_times(struct cs_store *st, const char *times,
     return ret;
 }
 
+int cs_store_months(long *n, char first[8], char last[8],
+                    struct cs_store *st, struct cs_err *err)
+{
+    PGresult *r = PQexec(st->conn, "SELECT count(*),"
+                         " coalesce(to_char(min(lo) AT TIME ZONE 'UTC',"
+                         " 'YYYY-MM'), ''), coalesce(to_char(max(lo) AT TIME"
+                         " ZONE 'UTC', 'YYYY-MM'), '') FROM cs_partitions()");
+    int ret = 0;
+
+    *n = 0;
+    first[0] = last[0] = '\0';
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        ret = cs_store_pg_err(err, st->conn, r, "cannot list the months");
+    } else {
+        *n = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+        snprintf(first, 8, "%.7s", PQgetvalue(r, 0, 1));
+        snprintf(last, 8, "%.7s", PQgetvalue(r, 0, 2));
+    }
+    PQclear(r);
+    return ret;
+}
+
 int cs_store_missing_partition(const PGresult *res, char *instant,
                                size_t size)
 {

@@ -20,6 +20,11 @@ int cs_store_partition_for(struct cs_store *st, const char *instant,
 int cs_store_partitions_for_times(struct cs_store *st, const char *times,
                                   struct cs_err *err);
 
+/* How many months are stored (partitions, the empty ones ahead too) and
+ * the first and last ("YYYY-MM", UTC; "" when none). */
+int cs_store_months(long *n, char first[8], char last[8],
+                    struct cs_store *st, struct cs_err *err);
+
 /*
  * Drops whole the UTC months that end at or before every limit of
  * `limits`, a JSON array of [day, zone] (each tenant's first local day
