@@ -189,6 +189,24 @@ static void test_lifecycle__prune_drops_whole_months(void **state)
     add_call(&text, "a", "a-10", d10, "12:00");
     add_call(&text, "b", "b-10", d10, "12:00");
     ingest(e, env, text.ptr);
+    /* A conversation re-ingested with its start in another month takes
+     * its results along (checked below, with the rollups against a
+     * rebuild). */
+    cs_buf_reset(&text);
+    add_call(&text, "b", "b-10", d80, "14:00");
+    ingest(e, env, text.ptr);
+    assert_int_equal(th_sql_long(e->db, "SELECT count(*) FROM results r "
+                                 "JOIN conversations c ON c.tenant = "
+                                 "r.tenant AND c.id = r.conversation_id "
+                                 "AND c.started_at = r.started_at WHERE "
+                                 "c.id = 'b-10' AND r.tableoid::regclass::"
+                                 "text = 'results_p' || to_char("
+                                 "c.started_at AT TIME ZONE 'UTC', "
+                                 "'YYYYMM')"),
+                     th_sql_long(e->db, "SELECT count(*) FROM results "
+                                 "WHERE conversation_id = 'b-10'"));
+    assert_true(th_sql_long(e->db, "SELECT count(*) FROM results WHERE "
+                            "conversation_id = 'b-10'") > 0);
     /* Old months were created by ingest, on demand, and db status lists
      * them with the two ahead. */
     assert_int_equal(month_exists(e, d200), 2);

@@ -169,6 +169,23 @@ const char cs_store_partition_migration[] =
     "CREATE TRIGGER conversations_keys_trunc AFTER TRUNCATE"
     " ON conversations FOR EACH STATEMENT"
     " EXECUTE FUNCTION cs_keys_trigger();"
+    /* The rollups' lookups of a result's conversation and of a
+     * conversation's results also match started_at, so that each probes
+     * one month (a result moved with its conversation is found under its
+     * old month by the delete of the old version, under its new month by
+     * the update that moves it: the counts move as before). The function
+     * is edited in place so that no copy of the rest of it is kept. */
+    "DO $m$ DECLARE f text := pg_get_functiondef("
+    " 'cs_rollup_result_sql(text, integer, text)'::regprocedure); g text;"
+    " BEGIN"
+    " g := replace(replace(f, 'x.id = r.conversation_id OFFSET 0',"
+    "  'x.id = r.conversation_id AND x.started_at = r.started_at OFFSET 0'),"
+    "  'x.conversation_id = c.id',"
+    "  'x.conversation_id = c.id AND x.started_at = c.started_at');"
+    " IF length(g) - length(f) <>"
+    "  3 * length(' AND x.started_at = r.started_at') THEN"
+    "  RAISE EXCEPTION 'cs_rollup_result_sql is not as expected'; END IF;"
+    " EXECUTE g; END $m$;"
     /* A month's rollups, when the month is dropped whole. */
     "CREATE FUNCTION cs_rollup_forget(lo timestamptz, hi timestamptz)"
     " RETURNS void LANGUAGE sql AS $f$"
