@@ -382,6 +382,157 @@ const char cs_store_rollup_migration[] =
     "SET LOCAL statement_timeout = 0;"
     "SELECT cs_rollup_rebuild(NULL);";
 
+/*
+ * Migration 51: span histograms appended, merged later. The trigger
+ * writes each statement's hourly histograms as new rows of
+ * kpi_span_delta (counts negative for what it takes away); nothing is
+ * read or rewritten on ingest, and no day histograms are built there.
+ * cs_rollup_compact() folds the deltas into kpi_span_h and kpi_span_d.
+ */
+const char cs_store_rollup_delta_migration[] =
+    "CREATE TABLE kpi_span_delta ("
+    " tenant text NOT NULL, bucket timestamptz NOT NULL,"
+    " agent text NOT NULL, name text NOT NULL,"
+    " ms double precision[] NOT NULL, n bigint[] NOT NULL);"
+    "CREATE INDEX kpi_span_delta_range ON kpi_span_delta (tenant, bucket);"
+    /* The spans of `src`, `sign` times, counted per UTC hour, agent,
+     * name and duration, in C collation (which sorts fastest). */
+    "CREATE FUNCTION cs_rollup_spans_cte(sign integer, src text)"
+    " RETURNS text LANGUAGE sql IMMUTABLE AS $f$ SELECT format($q$"
+    "spans AS (SELECT s.tenant COLLATE \"C\" AS tenant,"
+    " date_bin('1 hour', s.started_at, '2000-01-01 00:00+00') AS b,"
+    " coalesce(s.agent, '(none)') COLLATE \"C\" AS agent,"
+    " x.name COLLATE \"C\" AS name, x.ms, %1$s * count(*) AS n"
+    " FROM %2$s AS s, unnest(s.span_names, s.span_ms) AS x(name, ms)"
+    " WHERE x.name IS NOT NULL AND x.ms IS NOT NULL"
+    " GROUP BY 1, 2, 3, 4, 5)"
+    "$q$, sign, src) $f$;"
+    /* What: 'log' (append the hourly histograms of `sign` times the
+     * spans of `src` to kpi_span_delta), 'count' (merge them into
+     * kpi_span_h and kpi_span_d), 'fold' (merge the delta rows of `src`
+     * into those two), 'dropk' (kpi_rollup's keys of `src` that hold
+     * nothing). */
+    "CREATE OR REPLACE FUNCTION cs_rollup_span_sql(what text, sign integer,"
+    " src text) RETURNS text LANGUAGE sql IMMUTABLE AS $f$ SELECT CASE what"
+    " WHEN 'log' THEN format($q$"
+    "WITH %1$s INSERT INTO kpi_span_delta SELECT tenant, b, agent, name,"
+    " array_agg(ms ORDER BY ms), array_agg(n ORDER BY ms) FROM spans"
+    " GROUP BY 1, 2, 3, 4"
+    "$q$, cs_rollup_spans_cte(sign, src))"
+    " WHEN 'count' THEN format($q$WITH %1$s, h AS (%2$s) %3$s$q$,"
+    " cs_rollup_spans_cte(sign, src),"
+    " cs_rollup_hist_sql('kpi_span_h', '1 hour'),"
+    " cs_rollup_hist_sql('kpi_span_d', '24 hours'))"
+    " WHEN 'fold' THEN format($q$"
+    "WITH spans AS (SELECT s.tenant COLLATE \"C\" AS tenant, s.bucket AS b,"
+    " s.agent COLLATE \"C\" AS agent, s.name COLLATE \"C\" AS name, x.ms,"
+    " sum(x.n)::bigint AS n FROM %1$s AS s, unnest(s.ms, s.n) AS x(ms, n)"
+    " GROUP BY 1, 2, 3, 4, 5 HAVING sum(x.n) <> 0),"
+    " h AS (%2$s) %3$s"
+    "$q$, src, cs_rollup_hist_sql('kpi_span_h', '1 hour'),"
+    " cs_rollup_hist_sql('kpi_span_d', '24 hours'))"
+    " ELSE format($q$"
+    "DELETE FROM kpi_rollup k USING (SELECT DISTINCT tenant,"
+    " date_bin('15 minutes', started_at, '2000-01-01 00:00+00') AS b,"
+    " coalesce(agent, '(none)') AS a FROM %1$s AS s) d"
+    " WHERE k.tenant = d.tenant AND k.bucket = d.b AND k.agent = d.a"
+    " AND k.conversations = 0"
+    "$q$, src) END $f$;"
+    "CREATE OR REPLACE FUNCTION cs_rollup_trigger() RETURNS trigger"
+    " LANGUAGE plpgsql SET work_mem = '64MB' AS $f$ BEGIN"
+    " IF TG_OP = 'TRUNCATE' THEN"
+    "  DELETE FROM kpi_rollup; DELETE FROM kpi_span_d;"
+    "  DELETE FROM kpi_span_h; DELETE FROM kpi_span_delta;"
+    "  DELETE FROM kpi_result_rollup; RETURN NULL;"
+    " END IF;"
+    " IF TG_OP IN ('DELETE', 'UPDATE') THEN"
+    "  EXECUTE cs_rollup_sql('conv', -1, 'old_rows');"
+    "  EXECUTE cs_rollup_span_sql('log', -1, 'old_rows');"
+    "  EXECUTE cs_rollup_result_sql('byconv', -1, 'old_rows');"
+    " END IF;"
+    " IF TG_OP IN ('INSERT', 'UPDATE') THEN"
+    "  EXECUTE cs_rollup_sql('conv', 1, 'new_rows');"
+    "  EXECUTE cs_rollup_span_sql('log', 1, 'new_rows');"
+    "  EXECUTE cs_rollup_result_sql('byconv', 1, 'new_rows');"
+    " END IF;"
+    " IF TG_OP IN ('DELETE', 'UPDATE') THEN"
+    "  EXECUTE cs_rollup_span_sql('dropk', 0, 'old_rows');"
+    "  EXECUTE cs_rollup_result_sql('dropconv', 0, 'old_rows');"
+    " END IF;"
+    " RETURN NULL; END $f$;"
+    /* Folds the deltas it can see (it deletes them; one another's
+     * commit waits for) into the histograms; the count of delta rows. */
+    "CREATE FUNCTION cs_rollup_compact() RETURNS bigint"
+    " LANGUAGE plpgsql SET work_mem = '256MB' AS $f$"
+    " DECLARE n bigint; BEGIN"
+    " CREATE TEMP TABLE cs_span_fold (LIKE kpi_span_delta);"
+    " WITH d AS (DELETE FROM kpi_span_delta RETURNING *)"
+    "  INSERT INTO cs_span_fold SELECT * FROM d;"
+    " GET DIAGNOSTICS n = ROW_COUNT;"
+    " IF n > 0 THEN"
+    "  ANALYZE cs_span_fold;"
+    "  EXECUTE cs_rollup_span_sql('fold', 1, 'cs_span_fold');"
+    "  DELETE FROM kpi_span_h k USING (SELECT DISTINCT tenant, bucket,"
+    "   agent FROM cs_span_fold) d WHERE k.tenant = d.tenant"
+    "   AND k.bucket = d.bucket AND k.agent = d.agent"
+    "   AND cardinality(k.n) = 0;"
+    "  DELETE FROM kpi_span_d k USING (SELECT DISTINCT tenant,"
+    "   date_bin('24 hours', bucket, '2000-01-01 00:00+00') AS b, agent"
+    "   FROM cs_span_fold) d WHERE k.tenant = d.tenant AND k.bucket = d.b"
+    "   AND k.agent = d.agent AND cardinality(k.n) = 0;"
+    " END IF;"
+    " DROP TABLE cs_span_fold;"
+    " RETURN n; END $f$;"
+    "CREATE OR REPLACE FUNCTION cs_rollup_rebuild(t text) RETURNS bigint"
+    " LANGUAGE plpgsql SET work_mem = '256MB' AS $f$"
+    " DECLARE src text; n bigint; BEGIN"
+    " LOCK TABLE conversations, results IN SHARE MODE;"
+    " src := CASE WHEN t IS NULL THEN 'conversations' ELSE"
+    "  format('(SELECT * FROM conversations WHERE tenant = %L)', t) END;"
+    " DELETE FROM kpi_rollup WHERE t IS NULL OR tenant = t;"
+    " DELETE FROM kpi_span_d WHERE t IS NULL OR tenant = t;"
+    " DELETE FROM kpi_span_h WHERE t IS NULL OR tenant = t;"
+    " DELETE FROM kpi_span_delta WHERE t IS NULL OR tenant = t;"
+    " DELETE FROM kpi_result_rollup WHERE t IS NULL OR tenant = t;"
+    " EXECUTE cs_rollup_sql('conv', 1, src);"
+    " GET DIAGNOSTICS n = ROW_COUNT;"
+    " EXECUTE cs_rollup_span_sql('count', 1, src);"
+    " INSERT INTO kpi_result_rollup SELECT c.tenant,"
+    "  date_bin('15 minutes', c.started_at, '2000-01-01 00:00+00'),"
+    "  coalesce(c.agent, '(none)'), c.outcome = 'answered', r.metric,"
+    "  r.value::text, count(*)"
+    "  FROM results r JOIN conversations c ON c.tenant = r.tenant"
+    "  AND c.id = r.conversation_id WHERE r.current"
+    "  AND (t IS NULL OR c.tenant = t) GROUP BY 1, 2, 3, 4, 5, 6;"
+    " RETURN n; END $f$;"
+    /* A month's rollups, when the month is dropped whole (migration 50),
+     * its deltas too. */
+    "CREATE OR REPLACE FUNCTION cs_rollup_forget(lo timestamptz,"
+    " hi timestamptz) RETURNS void LANGUAGE sql AS $f$"
+    " DELETE FROM kpi_rollup WHERE bucket >= lo AND bucket < hi;"
+    " DELETE FROM kpi_span_d WHERE bucket >= lo AND bucket < hi;"
+    " DELETE FROM kpi_span_h WHERE bucket >= lo AND bucket < hi;"
+    " DELETE FROM kpi_span_delta WHERE bucket >= lo AND bucket < hi;"
+    " DELETE FROM kpi_result_rollup WHERE bucket >= lo AND bucket < hi"
+    " $f$;";
+
+int cs_store_rollup_compact(long *rows_out, struct cs_store *st,
+                            struct cs_err *err)
+{
+    PGresult *r;
+    int ret = 0;
+
+    *rows_out = 0;
+    r = PQexec(st->conn, "SELECT cs_rollup_compact()");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        ret = cs_store_pg_err(err, st->conn, r, "cannot compact the "
+                              "rollups");
+    else
+        *rows_out = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return ret;
+}
+
 int cs_store_rollup_rebuild(long *rows_out, struct cs_store *st,
                             const char *tenant, struct cs_err *err)
 {
