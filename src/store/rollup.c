@@ -27,11 +27,25 @@
  *   the client merges the histograms and ranks their counts
  *   (span_hist.c), relying on each array being ascending (one that is
  *   not still gives the right values, by a sort).
- *   One row per key and span name keeps the triggers' upserts few: a
- *   batch's histogram is merged into the stored one value by value.
  *   (Histograms per 15-minute bucket as well cost as much again on
  *   ingest as the other two, for little: a bucket holds a few spans of
  *   each duration.)
+ * - kpi_span_delta (migration 51): what the triggers write instead of
+ *   merging. Each statement appends its hourly histograms, one row per
+ *   key and span name, counts signed (a delete takes away), ascending;
+ *   no row is read or rewritten and no day histogram built on ingest
+ *   (merging into the stored rows and the day histograms were 70 % of the
+ *   triggers' time). The reader reads a piece's deltas beside its day or
+ *   hour rows (hourly deltas binned into the day they fall in) and sums
+ *   the counts per value, dropping those that sum to 0 (span_hist.c), so
+ *   the figures are the same compacted or not. cs_rollup_compact()
+ *   folds the deltas it sees into kpi_span_h and kpi_span_d (one row
+ *   per key, merged as before; rows left empty go) in one statement:
+ *   `db compact-rollups`, and the nightly job after its ingest; a
+ *   rebuild recomputes both and clears the deltas. Uncompacted deltas
+ *   cost the reader only rows to merge: a batch of ingest in time order
+ *   touches a day or two, so a month ingested in order holds about one
+ *   delta per hour, key and name.
  * - kpi_result_rollup: per 15-minute bucket, the current results of the
  *   conversations by whether the conversation was answered, metric and
  *   value (its jsonb text, as the scan groups them). A result counts
@@ -42,9 +56,10 @@
  * delete of replaced versions, `db prune`, `tenant delete`; an UPDATE is
  * a delete and an insert), which move their results' counts too, and on
  * results (written, superseded, deleted). Counts are added and taken
- * away (histograms merged with negative counts), and a row or value
- * that holds nothing goes, so what they keep equals a rebuild row for
- * row. A statement that changed both
+ * away (histograms appended with negative counts), and a row or value
+ * that holds nothing goes (histograms: when compacted), so what they
+ * keep equals a rebuild row for row (histograms: once compacted). A
+ * statement that changed both
  * tables at once would leave each trigger seeing neither side (both run
  * after both changes), so prune and tenant delete delete results and
  * conversations in two statements. Lookups from a transition table go one
@@ -55,7 +70,11 @@
  *
  * cs_rollup_rebuild(tenant or NULL) recomputes them from the stored data
  * under a SHARE lock on conversations and results (writers wait, readers
- * do not); the migration runs it for existing installations.
+ * do not); the migration runs it for existing installations. Migration
+ * 51 replaces the functions it changes (cs_rollup_span_sql, the
+ * conversations' trigger, cs_rollup_rebuild, partition.c's
+ * cs_rollup_forget) in place; the histograms stored stay as they are,
+ * compacted.
  */
 const char cs_store_rollup_migration[] =
     "CREATE TABLE kpi_rollup ("
