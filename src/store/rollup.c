@@ -43,9 +43,9 @@
  *   per key, merged as before; rows left empty go) in one statement:
  *   `db compact-rollups`, and the nightly job after its ingest; a
  *   rebuild recomputes both and clears the deltas. Uncompacted deltas
- *   cost the reader only rows to merge: a batch of ingest in time order
- *   touches a day or two, so a month ingested in order holds about one
- *   delta per hour, key and name.
+ *   are hourly only: a month not yet compacted reads every hour of it
+ *   (8x the JSON report's time at 1,000,000 conversations,
+ *   bench/README.md) until the nightly compaction.
  * - kpi_result_rollup: per 15-minute bucket, the current results of the
  *   conversations by whether the conversation was answered, metric and
  *   value (its jsonb text, as the scan groups them). A result counts
