@@ -41,7 +41,7 @@ for n in ${SIZES[*]}; do
         /usr/bin/time -f "%e %M" -o "$WORK/t" $CS ingest "$file" >/dev/null
         read -r t r < "$WORK/t"; echo "$t" >> "$WORK/cs"; rss=$r
         # The same rows, flattened by callscope, loaded by psql's \copy.
-        psql "$CALLSCOPE_DATABASE_URL" -qc "\\copy conversations ($COLS) TO '$WORK/flat.tsv'"
+        psql "$CALLSCOPE_DATABASE_URL" -qc "\\copy (SELECT $COLS FROM conversations) TO '$WORK/flat.tsv'"
         psql "$CALLSCOPE_DATABASE_URL" -qc "TRUNCATE conversations" -c "CHECKPOINT"
         /usr/bin/time -f "%e %M" -o "$WORK/t" psql "$CALLSCOPE_DATABASE_URL" -qc "\\copy conversations ($COLS) FROM '$WORK/flat.tsv'"
         read -r t r < "$WORK/t"; echo "$t" >> "$WORK/pq"; rss2=$r

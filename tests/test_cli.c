@@ -180,8 +180,8 @@ static void test_cli__mistyped_command_suggests(void **state)
     usage_error("db migarte", "callscope db: 'migarte' is not a db command; "
                 "did you mean 'migrate'?\nTry 'callscope db --help'.\n");
     usage_error("db", "callscope db: expected one of migrate, status, start, "
-                "stop, prune, rebuild-rollups\nTry 'callscope db --help'."
-                "\n");
+                "stop, prune, rebuild-rollups, compact-rollups\nTry "
+                "'callscope db --help'.\n");
 }
 
 static void test_cli__dates_that_do_not_exist(void **state)

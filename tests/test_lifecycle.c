@@ -25,7 +25,8 @@ static void add_call(struct cs_buf *b, const char *tenant, const char *id,
                      const char *day, const char *hhmm)
 {
     cs_buf_addf(b, "{\"id\":\"%s\",\"tenant\":\"%s\",\"started_at\":\"%sT%s:"
-                "00Z\",\"turns\":[{\"role\":\"customer\",\"text\":\"I want "
+                "00Z\",\"spans\":[{\"name\":\"llm\",\"duration_ms\":420}],"
+                "\"turns\":[{\"role\":\"customer\",\"text\":\"I want "
                 "to book\"},{\"role\":\"agent\",\"text\":\"You're booked.\"}]"
                 "}\n", id, tenant, day, hhmm);
 }
@@ -260,6 +261,15 @@ static void test_lifecycle__prune_drops_whole_months(void **state)
                                  "'b-80')"), 0);
     assert_int_equal(th_run(env, a.ptr, &after, NULL), 0);
     assert_string_equal(before, after);
+    /* The span histograms' deltas (not compacted) of the months dropped
+     * went with them. */
+    assert_true(th_sql_long(e->db, "SELECT count(*) FROM kpi_span_delta")
+                > 0);
+    assert_int_equal(th_sql_long(e->db, "SELECT count(*) FROM "
+                                 "kpi_span_delta WHERE bucket < (SELECT "
+                                 "date_trunc('month', min(started_at) AT "
+                                 "TIME ZONE 'UTC') AT TIME ZONE 'UTC' FROM "
+                                 "conversations)"), 0);
     free(before);
     before = NULL;
     roll = digest(e, "kpi_rollup");

@@ -144,13 +144,29 @@ static char *write_convs(const struct th_env *e, const char *name, int lo,
     return cs_buf_detach(&p, NULL);
 }
 
+/* The histograms of `tbl` with the deltas not yet compacted folded in
+ * (binned by `width`), as compaction would leave them. */
+#define FOLDED(tbl, width)                                               \
+    "SELECT tenant, bucket, agent, name, array_agg(v ORDER BY v) AS ms," \
+    " array_agg(c ORDER BY v) AS n FROM (SELECT tenant, bucket, agent,"  \
+    " name, v, sum(c)::bigint AS c FROM (SELECT tenant, bucket, agent,"  \
+    " name, x.v, x.c FROM " tbl ", unnest(ms, n) AS x(v, c) UNION ALL"   \
+    " SELECT tenant, date_bin('" width "', bucket, '2000-01-01 00:00+00')," \
+    " agent, name, x.v, x.c FROM kpi_span_delta, unnest(ms, n) AS"       \
+    " x(v, c)) u GROUP BY 1, 2, 3, 4, 5 HAVING sum(c) <> 0) f"           \
+    " GROUP BY 1, 2, 3, 4"
+
 /* The rollups, each as a query whose rows compare. */
 static const char *const rollups[] = {
     "SELECT * FROM kpi_rollup",
-    "SELECT * FROM kpi_span_d",
-    "SELECT * FROM kpi_span_h",
+    FOLDED("kpi_span_d", "24 hours"),
+    FOLDED("kpi_span_h", "1 hour"),
     "SELECT * FROM kpi_result_rollup",
 };
+
+/* One period read from days, hours and conversations alike. */
+#define PIECES_ARGS "kpis --format json --from 2026-09-25 --to 2026-11-15" \
+                    " --tz +05:45 --by day"
 
 #define N_ROLLUPS (sizeof(rollups) / sizeof(rollups[0]))
 
@@ -168,11 +184,23 @@ static long differing(const char *db, size_t i)
     return n;
 }
 
-/* What triggers maintained equals what a rebuild computes (of one tenant
- * or all), row for row. */
+static void expect_snap_equal(const struct th_env *e, const char *after)
+{
+    for (size_t i = 0; i < N_ROLLUPS; i++) {
+        if (differing(e->db, i) != 0)
+            fail_msg("%s: %ld rows differ after %s", rollups[i],
+                     differing(e->db, i), after);
+    }
+}
+
+/* What triggers maintained (deltas folded) equals what compaction leaves,
+ * and that what a rebuild computes (of one tenant or all), row for row;
+ * the KPIs read before compaction, after it and after the rebuild are
+ * the same text. */
 static void expect_rebuild_equal(const struct th_env *e, const char *tenant)
 {
     struct cs_buf a = CS_BUF_INIT, q = CS_BUF_INIT;
+    char *uncompacted, *compacted, *rebuilt;
 
     for (size_t i = 0; i < N_ROLLUPS; i++) {
         cs_buf_reset(&q);
@@ -180,14 +208,22 @@ static void expect_rebuild_equal(const struct th_env *e, const char *tenant)
                     "snap_%zu AS %s", i, i, rollups[i]);
         free(th_sql(e->db, q.ptr));
     }
+    uncompacted = run_ok(e, 0, PIECES_ARGS);
+    free(run_ok(e, 0, "db compact-rollups"));
+    assert_int_equal(th_sql_long(e->db, "SELECT count(*) FROM "
+                                        "kpi_span_delta"), 0);
+    expect_snap_equal(e, "compaction");
+    compacted = run_ok(e, 0, PIECES_ARGS);
+    assert_string_equal(uncompacted, compacted);
     cs_buf_addf(&a, "db rebuild-rollups%s%s", tenant ? " --tenant " : "",
                 tenant ? tenant : "");
     free(run_ok(e, 0, a.ptr));
-    for (size_t i = 0; i < N_ROLLUPS; i++) {
-        if (differing(e->db, i) != 0)
-            fail_msg("%s: %ld rows differ after a rebuild", rollups[i],
-                     differing(e->db, i));
-    }
+    expect_snap_equal(e, "a rebuild");
+    rebuilt = run_ok(e, 0, PIECES_ARGS);
+    assert_string_equal(uncompacted, rebuilt);
+    free(uncompacted);
+    free(compacted);
+    free(rebuilt);
     /* Nothing left that holds nothing. */
     assert_int_equal(th_sql_long(e->db, "SELECT count(*) FROM kpi_rollup "
                                         "WHERE conversations = 0"), 0);
@@ -287,7 +323,11 @@ static void test_rollup__kpis_equal_the_exact_scan_on_real_dev(void **state)
                        "cs_rollup_results_trigger CASCADE;"
                        "DROP FUNCTION cs_rollup_sql, cs_rollup_span_sql, cs_rollup_hist_sql, "
                        "cs_rollup_result_sql, cs_rollup_rebuild;"
-                       "DELETE FROM schema_migrations WHERE version = 30"));
+                       "DROP TABLE kpi_span_delta;"
+                       "DROP FUNCTION cs_rollup_spans_cte, "
+                       "cs_rollup_compact;"
+                       "DELETE FROM schema_migrations WHERE version "
+                       "IN (30, 51)"));
     after = run_ok(e, 0, args);
     assert_string_equal(before, after);
     assert_int_equal(th_sql_long(e->db, "SELECT count(*) FROM "
@@ -332,8 +372,11 @@ static void test_rollup__incremental_equals_rebuilt(void **state)
     expect_rebuild_equal(e, NULL);
     ingest_file(e, second);     /* 50 of them again, the same */
     ingest_file(e, changed);    /* 130 replaced by changed versions */
-    expect_rebuild_equal(e, NULL);
+    /* Uncompacted: deltas of both signs over compacted histograms. */
+    assert_true(th_sql_long(e->db, "SELECT count(*) FROM kpi_span_delta "
+                                   "WHERE 0 > ANY(n)") > 0);
     expect_same_everywhere(e, "2026-09-25", "2026-11-15");
+    expect_rebuild_equal(e, NULL);
     free(run_ok(e, 0, "score -q"));
     assert_true(th_sql_long(e->db, "SELECT sum(n) FROM kpi_result_rollup")
                 > 0);
@@ -352,9 +395,15 @@ static void test_rollup__incremental_equals_rebuilt(void **state)
                                         "WHERE tenant = 'north' AND bucket"
                                         " < '2026-10-12'"), 0);
     free(out);
-    expect_rebuild_equal(e, NULL);
     expect_same_everywhere(e, "2026-09-25", "2026-11-15");
+    expect_rebuild_equal(e, NULL);
+    /* Deltas that take a whole tenant away, then a compaction that
+     * leaves nothing of it. */
+    ingest_file(e, changed);
     free(run_ok(e, 0, "tenant delete south --yes"));
+    expect_same_kpis(e, "--from 2026-09-25 --to 2026-11-15 --tz +05:45 "
+                        "--by agent");
+    free(run_ok(e, 0, "db compact-rollups"));
     assert_int_equal(th_sql_long(e->db, "SELECT count(*) FROM kpi_rollup "
                                         "WHERE tenant = 'south'"), 0);
     assert_int_equal(th_sql_long(e->db, "SELECT (SELECT count(*) FROM "
@@ -478,6 +527,36 @@ static void test_rollup__merged_histograms_give_exact_percentiles(void **state)
         for (int j = 0; j < 3 && total; j++)
             assert_true(out[j] == brute_pct(all, total, ps[j]));
         free(all);
+        cs_span_hist_reset(&h);
+    }
+    {
+        /* Deltas: counts of a value summed across runs, values that sum
+         * to 0 gone (first, inside and last), negative counts. */
+        const double m1[4] = {1, 2, 3, 5}, m2[3] = {1, 3, 4};
+        const double m3[2] = {4, 5};
+        const int64_t n1[4] = {2, 1, 1, 1}, n2[3] = {-2, -1, 3};
+        const int64_t n3[2] = {-1, -1};
+        double out[3];
+        long count;
+
+        cs_span_hist_add(&h, m1, n1, 4);
+        cs_span_hist_add(&h, m2, n2, 3);
+        cs_span_hist_add(&h, m3, n3, 2);
+        cs_span_hist_percentiles(&h, ps, 3, out, &count);
+        assert_int_equal(count, 3);     /* 2 once, 4 twice */
+        assert_int_equal(h.len, 2);
+        assert_true(out[0] == 4 && out[1] == 4 && out[2] == 4);
+        cs_span_hist_reset(&h);
+        cs_span_hist_add(&h, m1, n1, 4);
+        cs_span_hist_add(&h, m2, n2, 3);
+        cs_span_hist_add(&h, m1 + 1, n2 + 1, 1);
+        cs_span_hist_add(&h, m3 + 1, n3, 1);
+        cs_span_hist_add(&h, m2 + 2, n3, 1);
+        cs_span_hist_add(&h, m2 + 2, n3, 1);
+        cs_span_hist_add(&h, m2 + 2, n3, 1);
+        cs_span_hist_percentiles(&h, ps, 3, out, &count);
+        assert_int_equal(count, 0);
+        assert_int_equal(h.len, 0);
         cs_span_hist_reset(&h);
     }
     {

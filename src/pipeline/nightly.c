@@ -349,6 +349,15 @@ static int nightly_stages(struct cs_nightly_result *res, struct cs_store *st,
     res->stage = "ingest";
     res->ingest_seconds = cs_now();
     ret = ingest_inbox(res, st, cfg, o, err);
+    /* The span histograms ingest appended, folded before the day's KPIs
+     * read them (rollup.c); cheap, and safe to run again. */
+    if (!ret && !res->ingest.interrupted) {
+        long folded = 0;
+
+        ret = cs_store_rollup_compact(&folded, st, err);
+        cs_log(CS_LOG_INFO, "rollups compacted: %ld histogram delta(s) "
+               "folded", folded);
+    }
     res->ingest_seconds = cs_now() - res->ingest_seconds;
     if (ret || stop_at(res, "score", res->ingest.interrupted))
         goto done;

@@ -78,10 +78,12 @@ struct cs_nightly_result {
  * in import_pending; a second store connection for its lookups), and
  * move each one read to the done folder (a file that could not be read,
  * or a file not named as input, stays; one that is neither records nor
- * payloads is rejected, warned about and moved); (2) score what is new or
- * stale (every date): with `batch`, the batches that ended are collected
- * and their answers stored first, and what is left goes in new batches
- * (score --batch); (3) write the day's KPIs with the previous day and
+ * payloads is rejected, warned about and moved), then fold the span
+ * histograms appended into one per key (cs_store_rollup_compact); (2)
+ * score what is new or stale (every date): with `batch`, the batches that
+ * ended are collected and their answers stored first, and what is left
+ * goes in new batches (score --batch); (3) write the day's KPIs with the
+ * previous day and
  * the same weekday a week earlier, and the rolling period's KPIs, as
  * JSON, CSV and a text table under REPORTS_DIR; (4) write the alerts
  * raised; (5) render each tenant's daily operations PDF (a tenant whose

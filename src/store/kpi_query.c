@@ -198,13 +198,18 @@ static void rollup_latency_sql(struct cs_buf *sql, enum cs_kpi_by by)
                 " FROM m WHERE h1 < ue AND h1 >= h0)");
     /* LATERAL ... OFFSET 0: one index range a piece (the planner knows
      * nothing of how few pieces there are). */
+    /* The deltas not yet compacted (hourly) of each piece too. */
     cs_buf_addf(sql, " SELECT * FROM (SELECT %s AS g, k.name, k.ms, k.n"
                 " FROM dp p CROSS JOIN LATERAL (SELECT * FROM kpi_span_d k"
                 " WHERE k.tenant = $1 AND k.bucket >= p.s"
+                " AND k.bucket < p.e UNION ALL SELECT * FROM kpi_span_delta"
+                " k WHERE k.tenant = $1 AND k.bucket >= p.s"
                 " AND k.bucket < p.e OFFSET 0) k"
                 " UNION ALL SELECT %s, k.name, k.ms, k.n"
                 " FROM hp p CROSS JOIN LATERAL (SELECT * FROM kpi_span_h k"
                 " WHERE k.tenant = $1 AND k.bucket >= p.s"
+                " AND k.bucket < p.e UNION ALL SELECT * FROM kpi_span_delta"
+                " k WHERE k.tenant = $1 AND k.bucket >= p.s"
                 " AND k.bucket < p.e OFFSET 0) k", g, g);
     cs_buf_addf(sql, " UNION ALL SELECT g, name, array_agg(ms ORDER BY ms),"
                 " array_agg(n ORDER BY ms) FROM (SELECT %s AS g, x.name,"
@@ -283,8 +288,11 @@ static int rollup_latency(struct cs_kpi_raw *raw, size_t n,
         if (i + 1 < rows && same_key(r, i, i + 1))
             continue;
         cs_span_hist_percentiles(&h, ps, 3, p, &count);
-        latency_to(raw, n, PQgetisnull(r, i, 0) ? NULL : PQgetvalue(r, i, 0),
-                   PQgetvalue(r, i, 1), p, count);
+        /* A name whose deltas took every span away is not there. */
+        if (count > 0)
+            latency_to(raw, n,
+                       PQgetisnull(r, i, 0) ? NULL : PQgetvalue(r, i, 0),
+                       PQgetvalue(r, i, 1), p, count);
         cs_span_hist_reset(&h);
     }
 done:

@@ -27,11 +27,25 @@
  *   the client merges the histograms and ranks their counts
  *   (span_hist.c), relying on each array being ascending (one that is
  *   not still gives the right values, by a sort).
- *   One row per key and span name keeps the triggers' upserts few: a
- *   batch's histogram is merged into the stored one value by value.
  *   (Histograms per 15-minute bucket as well cost as much again on
  *   ingest as the other two, for little: a bucket holds a few spans of
  *   each duration.)
+ * - kpi_span_delta (migration 51): what the triggers write instead of
+ *   merging. Each statement appends its hourly histograms, one row per
+ *   key and span name, counts signed (a delete takes away), ascending;
+ *   no row is read or rewritten and no day histogram built on ingest
+ *   (merging into the stored rows and the day histograms were 70 % of the
+ *   triggers' time). The reader reads a piece's deltas beside its day or
+ *   hour rows (hourly deltas binned into the day they fall in) and sums
+ *   the counts per value, dropping those that sum to 0 (span_hist.c), so
+ *   the figures are the same compacted or not. cs_rollup_compact()
+ *   folds the deltas it sees into kpi_span_h and kpi_span_d (one row
+ *   per key, merged as before; rows left empty go) in one statement:
+ *   `db compact-rollups`, and the nightly job after its ingest; a
+ *   rebuild recomputes both and clears the deltas. Uncompacted deltas
+ *   are hourly only: a month not yet compacted reads every hour of it
+ *   (8x the JSON report's time at 1,000,000 conversations,
+ *   bench/README.md) until the nightly compaction.
  * - kpi_result_rollup: per 15-minute bucket, the current results of the
  *   conversations by whether the conversation was answered, metric and
  *   value (its jsonb text, as the scan groups them). A result counts
@@ -42,9 +56,10 @@
  * delete of replaced versions, `db prune`, `tenant delete`; an UPDATE is
  * a delete and an insert), which move their results' counts too, and on
  * results (written, superseded, deleted). Counts are added and taken
- * away (histograms merged with negative counts), and a row or value
- * that holds nothing goes, so what they keep equals a rebuild row for
- * row. A statement that changed both
+ * away (histograms appended with negative counts), and a row or value
+ * that holds nothing goes (histograms: when compacted), so what they
+ * keep equals a rebuild row for row (histograms: once compacted). A
+ * statement that changed both
  * tables at once would leave each trigger seeing neither side (both run
  * after both changes), so prune and tenant delete delete results and
  * conversations in two statements. Lookups from a transition table go one
@@ -55,7 +70,11 @@
  *
  * cs_rollup_rebuild(tenant or NULL) recomputes them from the stored data
  * under a SHARE lock on conversations and results (writers wait, readers
- * do not); the migration runs it for existing installations.
+ * do not); the migration runs it for existing installations. Migration
+ * 51 replaces the functions it changes (cs_rollup_span_sql, the
+ * conversations' trigger, cs_rollup_rebuild, partition.c's
+ * cs_rollup_forget) in place; the histograms stored stay as they are,
+ * compacted.
  */
 const char cs_store_rollup_migration[] =
     "CREATE TABLE kpi_rollup ("
@@ -381,6 +400,157 @@ const char cs_store_rollup_migration[] =
      * this transaction records the migration). */
     "SET LOCAL statement_timeout = 0;"
     "SELECT cs_rollup_rebuild(NULL);";
+
+/*
+ * Migration 51: span histograms appended, merged later. The trigger
+ * writes each statement's hourly histograms as new rows of
+ * kpi_span_delta (counts negative for what it takes away); nothing is
+ * read or rewritten on ingest, and no day histograms are built there.
+ * cs_rollup_compact() folds the deltas into kpi_span_h and kpi_span_d.
+ */
+const char cs_store_rollup_delta_migration[] =
+    "CREATE TABLE kpi_span_delta ("
+    " tenant text NOT NULL, bucket timestamptz NOT NULL,"
+    " agent text NOT NULL, name text NOT NULL,"
+    " ms double precision[] NOT NULL, n bigint[] NOT NULL);"
+    "CREATE INDEX kpi_span_delta_range ON kpi_span_delta (tenant, bucket);"
+    /* The spans of `src`, `sign` times, counted per UTC hour, agent,
+     * name and duration, in C collation (which sorts fastest). */
+    "CREATE FUNCTION cs_rollup_spans_cte(sign integer, src text)"
+    " RETURNS text LANGUAGE sql IMMUTABLE AS $f$ SELECT format($q$"
+    "spans AS (SELECT s.tenant COLLATE \"C\" AS tenant,"
+    " date_bin('1 hour', s.started_at, '2000-01-01 00:00+00') AS b,"
+    " coalesce(s.agent, '(none)') COLLATE \"C\" AS agent,"
+    " x.name COLLATE \"C\" AS name, x.ms, %1$s * count(*) AS n"
+    " FROM %2$s AS s, unnest(s.span_names, s.span_ms) AS x(name, ms)"
+    " WHERE x.name IS NOT NULL AND x.ms IS NOT NULL"
+    " GROUP BY 1, 2, 3, 4, 5)"
+    "$q$, sign, src) $f$;"
+    /* What: 'log' (append the hourly histograms of `sign` times the
+     * spans of `src` to kpi_span_delta), 'count' (merge them into
+     * kpi_span_h and kpi_span_d), 'fold' (merge the delta rows of `src`
+     * into those two), 'dropk' (kpi_rollup's keys of `src` that hold
+     * nothing). */
+    "CREATE OR REPLACE FUNCTION cs_rollup_span_sql(what text, sign integer,"
+    " src text) RETURNS text LANGUAGE sql IMMUTABLE AS $f$ SELECT CASE what"
+    " WHEN 'log' THEN format($q$"
+    "WITH %1$s INSERT INTO kpi_span_delta SELECT tenant, b, agent, name,"
+    " array_agg(ms ORDER BY ms), array_agg(n ORDER BY ms) FROM spans"
+    " GROUP BY 1, 2, 3, 4"
+    "$q$, cs_rollup_spans_cte(sign, src))"
+    " WHEN 'count' THEN format($q$WITH %1$s, h AS (%2$s) %3$s$q$,"
+    " cs_rollup_spans_cte(sign, src),"
+    " cs_rollup_hist_sql('kpi_span_h', '1 hour'),"
+    " cs_rollup_hist_sql('kpi_span_d', '24 hours'))"
+    " WHEN 'fold' THEN format($q$"
+    "WITH spans AS (SELECT s.tenant COLLATE \"C\" AS tenant, s.bucket AS b,"
+    " s.agent COLLATE \"C\" AS agent, s.name COLLATE \"C\" AS name, x.ms,"
+    " sum(x.n)::bigint AS n FROM %1$s AS s, unnest(s.ms, s.n) AS x(ms, n)"
+    " GROUP BY 1, 2, 3, 4, 5 HAVING sum(x.n) <> 0),"
+    " h AS (%2$s) %3$s"
+    "$q$, src, cs_rollup_hist_sql('kpi_span_h', '1 hour'),"
+    " cs_rollup_hist_sql('kpi_span_d', '24 hours'))"
+    " ELSE format($q$"
+    "DELETE FROM kpi_rollup k USING (SELECT DISTINCT tenant,"
+    " date_bin('15 minutes', started_at, '2000-01-01 00:00+00') AS b,"
+    " coalesce(agent, '(none)') AS a FROM %1$s AS s) d"
+    " WHERE k.tenant = d.tenant AND k.bucket = d.b AND k.agent = d.a"
+    " AND k.conversations = 0"
+    "$q$, src) END $f$;"
+    "CREATE OR REPLACE FUNCTION cs_rollup_trigger() RETURNS trigger"
+    " LANGUAGE plpgsql SET work_mem = '64MB' AS $f$ BEGIN"
+    " IF TG_OP = 'TRUNCATE' THEN"
+    "  DELETE FROM kpi_rollup; DELETE FROM kpi_span_d;"
+    "  DELETE FROM kpi_span_h; DELETE FROM kpi_span_delta;"
+    "  DELETE FROM kpi_result_rollup; RETURN NULL;"
+    " END IF;"
+    " IF TG_OP IN ('DELETE', 'UPDATE') THEN"
+    "  EXECUTE cs_rollup_sql('conv', -1, 'old_rows');"
+    "  EXECUTE cs_rollup_span_sql('log', -1, 'old_rows');"
+    "  EXECUTE cs_rollup_result_sql('byconv', -1, 'old_rows');"
+    " END IF;"
+    " IF TG_OP IN ('INSERT', 'UPDATE') THEN"
+    "  EXECUTE cs_rollup_sql('conv', 1, 'new_rows');"
+    "  EXECUTE cs_rollup_span_sql('log', 1, 'new_rows');"
+    "  EXECUTE cs_rollup_result_sql('byconv', 1, 'new_rows');"
+    " END IF;"
+    " IF TG_OP IN ('DELETE', 'UPDATE') THEN"
+    "  EXECUTE cs_rollup_span_sql('dropk', 0, 'old_rows');"
+    "  EXECUTE cs_rollup_result_sql('dropconv', 0, 'old_rows');"
+    " END IF;"
+    " RETURN NULL; END $f$;"
+    /* Folds the deltas it can see (it deletes them; one another's
+     * commit waits for) into the histograms; the count of delta rows. */
+    "CREATE FUNCTION cs_rollup_compact() RETURNS bigint"
+    " LANGUAGE plpgsql SET work_mem = '256MB' AS $f$"
+    " DECLARE n bigint; BEGIN"
+    " CREATE TEMP TABLE cs_span_fold (LIKE kpi_span_delta);"
+    " WITH d AS (DELETE FROM kpi_span_delta RETURNING *)"
+    "  INSERT INTO cs_span_fold SELECT * FROM d;"
+    " GET DIAGNOSTICS n = ROW_COUNT;"
+    " IF n > 0 THEN"
+    "  ANALYZE cs_span_fold;"
+    "  EXECUTE cs_rollup_span_sql('fold', 1, 'cs_span_fold');"
+    "  DELETE FROM kpi_span_h k USING (SELECT DISTINCT tenant, bucket,"
+    "   agent FROM cs_span_fold) d WHERE k.tenant = d.tenant"
+    "   AND k.bucket = d.bucket AND k.agent = d.agent"
+    "   AND cardinality(k.n) = 0;"
+    "  DELETE FROM kpi_span_d k USING (SELECT DISTINCT tenant,"
+    "   date_bin('24 hours', bucket, '2000-01-01 00:00+00') AS b, agent"
+    "   FROM cs_span_fold) d WHERE k.tenant = d.tenant AND k.bucket = d.b"
+    "   AND k.agent = d.agent AND cardinality(k.n) = 0;"
+    " END IF;"
+    " DROP TABLE cs_span_fold;"
+    " RETURN n; END $f$;"
+    "CREATE OR REPLACE FUNCTION cs_rollup_rebuild(t text) RETURNS bigint"
+    " LANGUAGE plpgsql SET work_mem = '256MB' AS $f$"
+    " DECLARE src text; n bigint; BEGIN"
+    " LOCK TABLE conversations, results IN SHARE MODE;"
+    " src := CASE WHEN t IS NULL THEN 'conversations' ELSE"
+    "  format('(SELECT * FROM conversations WHERE tenant = %L)', t) END;"
+    " DELETE FROM kpi_rollup WHERE t IS NULL OR tenant = t;"
+    " DELETE FROM kpi_span_d WHERE t IS NULL OR tenant = t;"
+    " DELETE FROM kpi_span_h WHERE t IS NULL OR tenant = t;"
+    " DELETE FROM kpi_span_delta WHERE t IS NULL OR tenant = t;"
+    " DELETE FROM kpi_result_rollup WHERE t IS NULL OR tenant = t;"
+    " EXECUTE cs_rollup_sql('conv', 1, src);"
+    " GET DIAGNOSTICS n = ROW_COUNT;"
+    " EXECUTE cs_rollup_span_sql('count', 1, src);"
+    " INSERT INTO kpi_result_rollup SELECT c.tenant,"
+    "  date_bin('15 minutes', c.started_at, '2000-01-01 00:00+00'),"
+    "  coalesce(c.agent, '(none)'), c.outcome = 'answered', r.metric,"
+    "  r.value::text, count(*)"
+    "  FROM results r JOIN conversations c ON c.tenant = r.tenant"
+    "  AND c.id = r.conversation_id WHERE r.current"
+    "  AND (t IS NULL OR c.tenant = t) GROUP BY 1, 2, 3, 4, 5, 6;"
+    " RETURN n; END $f$;"
+    /* A month's rollups, when the month is dropped whole (migration 50),
+     * its deltas too. */
+    "CREATE OR REPLACE FUNCTION cs_rollup_forget(lo timestamptz,"
+    " hi timestamptz) RETURNS void LANGUAGE sql AS $f$"
+    " DELETE FROM kpi_rollup WHERE bucket >= lo AND bucket < hi;"
+    " DELETE FROM kpi_span_d WHERE bucket >= lo AND bucket < hi;"
+    " DELETE FROM kpi_span_h WHERE bucket >= lo AND bucket < hi;"
+    " DELETE FROM kpi_span_delta WHERE bucket >= lo AND bucket < hi;"
+    " DELETE FROM kpi_result_rollup WHERE bucket >= lo AND bucket < hi"
+    " $f$;";
+
+int cs_store_rollup_compact(long *rows_out, struct cs_store *st,
+                            struct cs_err *err)
+{
+    PGresult *r;
+    int ret = 0;
+
+    *rows_out = 0;
+    r = PQexec(st->conn, "SELECT cs_rollup_compact()");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        ret = cs_store_pg_err(err, st->conn, r, "cannot compact the "
+                              "rollups");
+    else
+        *rows_out = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return ret;
+}
 
 int cs_store_rollup_rebuild(long *rows_out, struct cs_store *st,
                             const char *tenant, struct cs_err *err)

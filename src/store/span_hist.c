@@ -191,6 +191,28 @@ static void merge_runs(struct cs_span_hist *h)
     h->n_runs = 1;
 }
 
+/* Sums the counts of equal values (adjacent once merged), dropping the
+ * values whose counts sum to 0: histograms with negative counts (the
+ * rollups' deltas, rollup.c) take spans away. */
+static void coalesce(struct cs_span_hist *h)
+{
+    size_t w = 0;
+
+    for (size_t k = 0; k < h->len; k++) {
+        if (w > 0 && !before(h->v[w - 1].ms, h->v[k].ms) &&
+            !before(h->v[k].ms, h->v[w - 1].ms))
+            h->v[w - 1].n += h->v[k].n;
+        else if (w > 0 && h->v[w - 1].n == 0)
+            h->v[w - 1] = h->v[k];
+        else
+            h->v[w++] = h->v[k];
+    }
+    if (w > 0 && h->v[w - 1].n == 0)
+        w--;
+    h->len = w;
+    h->n_runs = w ? 1 : 0;
+}
+
 void cs_span_hist_percentiles(struct cs_span_hist *h, const double *p,
                               size_t np, double *out, long *count_out)
 {
@@ -204,6 +226,7 @@ void cs_span_hist_percentiles(struct cs_span_hist *h, const double *p,
     } else {
         merge_runs(h);
     }
+    coalesce(h);
     for (size_t k = 0; k < h->len; k++)
         total += h->v[k].n;
     *count_out = (long)total;

@@ -63,8 +63,10 @@ int cs_span_hist_add_pg(struct cs_span_hist *h, const char *ms, size_t ms_len,
  * The nearest-rank percentiles `p[0..np)` of the values added, as
  * percentile_disc computes them: the first value, ascending, whose
  * cumulative count reaches ceil(p * N) (in double precision, at least 1),
- * N the total count, set in *count_out. Merges the runs (h is sorted
- * after). out[i] is 0 when N <= 0.
+ * N the total count, set in *count_out. Merges the runs and sums the
+ * counts of equal values, dropping those that sum to 0 (h is sorted and
+ * one pair a value after; counts may be negative, a histogram taking
+ * spans away). out[i] is 0 when N <= 0.
  */
 void cs_span_hist_percentiles(struct cs_span_hist *h, const double *p,
                               size_t np, double *out, long *count_out);

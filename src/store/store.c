@@ -261,6 +261,8 @@ static const struct migration {
      " (batch_id, custom_id);", NULL},
     /* 50-59: storage by month (issue 13). */
     {50, "partitions by month", cs_store_partition_migration, NULL},
+    {51, "span histograms appended", cs_store_rollup_delta_migration,
+     NULL},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

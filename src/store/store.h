@@ -141,6 +141,15 @@ int cs_store_kpi_raw(struct cs_kpi_raw **out, size_t *n_out,
 int cs_store_rollup_rebuild(long *rows_out, struct cs_store *st,
                             const char *tenant, struct cs_err *err);
 
+/*
+ * Folds the span histograms' deltas (appended by ingest, re-ingest,
+ * prune and tenant delete) into one histogram per key, in one statement
+ * (readers see before or after, never between); *rows_out is the count
+ * of delta rows folded. CS_EDB on failure (nothing changed).
+ */
+int cs_store_rollup_compact(long *rows_out, struct cs_store *st,
+                            struct cs_err *err);
+
 /* Frees `n` groups from cs_store_kpi_raw (NULL: no-op). */
 void cs_kpi_raw_free(struct cs_kpi_raw *raw, size_t n);
 

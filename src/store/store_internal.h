@@ -80,6 +80,10 @@ extern const char cs_store_filter_where[];
  * cs_rollup_rebuild() (rollup.c). */
 extern const char cs_store_rollup_migration[];
 
+/* The SQL of migration 51: span histograms appended to kpi_span_delta,
+ * folded by cs_rollup_compact() (rollup.c). */
+extern const char cs_store_rollup_delta_migration[];
+
 /* The SQL of migration 50: conversations and results partitioned by
  * month (partition.c). */
 extern const char cs_store_partition_migration[];
