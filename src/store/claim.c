@@ -198,7 +198,6 @@ static int fetch_page(struct cs_score_cursor *c, struct cs_err *err)
                              c->f.evaluator ? c->f.evaluator : "rules",
                              c->f.scope, c->last_tenant, c->last_id};
     struct cs_claim *cl = NULL;
-    char *first_tenant = NULL, *first_id = NULL;
     PGresult *r = NULL;
     int ret, n;
 
@@ -241,10 +240,6 @@ static int fetch_page(struct cs_score_cursor *c, struct cs_err *err)
         cs_buf_release(&sql);
         return 0;
     }
-    free(first_tenant);
-    free(first_id);
-    first_tenant = cs_xstrdup(PQgetvalue(r, 0, 0));
-    first_id = cs_xstrdup(PQgetvalue(r, 0, 1));
     free(c->last_tenant);
     free(c->last_id);
     c->last_tenant = cs_xstrdup(PQgetvalue(r, n - 1, 0));
@@ -263,21 +258,20 @@ static int fetch_page(struct cs_score_cursor *c, struct cs_err *err)
     /* Read the claimed ones on the main connection: a new snapshot, so
      * what another process finished meanwhile is seen as done. */
     cs_buf_reset(&sql);
-    /* The key range keeps the plan on the primary key index whatever the
-     * planner guesses of the key list (a scan of the whole table was seen
-     * for some pages); the list keeps only what this process claimed. */
-    cs_buf_addf(&sql, "%s%s%s AND (c.tenant, c.id) >= ($8, $9)"
-                " AND (c.tenant, c.id) <= ($10, $11)"
-                " AND (c.tenant, c.id) IN (SELECT k->>0, k->>1"
+    /* The claimed keys, one primary key probe each in every month. (A
+     * key range beside the list kept an unpartitioned table's plan on its
+     * index; in a month that holds none of the page, PostgreSQL 15 scans
+     * such a range to the end of the tenant's keys: 64 s a page instead
+     * of 0.14 s at 1,000,000 conversations over 12 months.) */
+    cs_buf_addf(&sql, "%s%s%s AND (c.tenant, c.id) IN (SELECT k->>0, k->>1"
                 " FROM jsonb_array_elements($7::jsonb) AS k)"
                 " ORDER BY c.tenant, c.id", ITEM_SELECT, cs_store_filter_where,
                 WANT_WHERE);
     {
-        const char *p2[11] = {params[0], params[1], params[2], params[3],
-                              params[4], params[5], keys.ptr, first_tenant,
-                              first_id, c->last_tenant, c->last_id};
+        const char *p2[7] = {params[0], params[1], params[2], params[3],
+                             params[4], params[5], keys.ptr};
 
-        c->page = PQexecParams(c->st->conn, sql.ptr, 11, NULL, p2, NULL,
+        c->page = PQexecParams(c->st->conn, sql.ptr, 7, NULL, p2, NULL,
                                NULL, 0);
     }
     if (PQresultStatus(c->page) != PGRES_TUPLES_OK) {
@@ -288,14 +282,10 @@ static int fetch_page(struct cs_score_cursor *c, struct cs_err *err)
     cl->next = c->claims;
     c->claims = cl;
     c->claim = cl;
-    free(first_tenant);
-    free(first_id);
     cs_buf_release(&sql);
     cs_buf_release(&keys);
     return 0;
 fail:
-    free(first_tenant);
-    free(first_id);
     PQclear(r);
     if (cl) {
         PQfinish(cl->conn);

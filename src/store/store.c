@@ -293,7 +293,9 @@ int cs_store_pg_err(struct cs_err *err, PGconn *conn, PGresult *res,
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
         n--;
     /* Which server went away, or which limit stopped a statement. */
-    if (conn && PQstatus(conn) == CONNECTION_BAD) {
+    if (conn && (PQstatus(conn) == CONNECTION_BAD ||
+                 (state && strncmp(state, "57P0", 4) == 0) ||
+                 strstr(msg, "server closed the connection"))) {
         cs_buf_adds(&where, " (server ");
         server_name(&where, conn);
         cs_buf_addch(&where, ')');
