@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 command -v bc >/dev/null || apt-get install -y -qq bc >/dev/null
 N=${1:-1000000}
 OLD=${2:?"usage: bench/partition.sh N OLD_CALLSCOPE"}
-NEW=build/callscope
+NEW=${NEW:-build/callscope}
 . scripts/pg-throwaway.sh
 WORK=$(mktemp -d /tmp/cs-bench.XXXXXX)
 chmod 755 "$WORK"
