@@ -464,14 +464,13 @@ int cs_store_batch_flush(struct cs_store_batch *b, struct cs_err *err)
             continue;
         }
         /* A row of a month not created yet (a backfill): create the
-         * months of every row of the batch, then that row's if it is
-         * still missing, and write the batch again. */
-        if (b->missing[0] && months++ < (int)b->n) {
-            cs_log(CS_LOG_DEBUG, "creating the month of %s", b->missing);
+         * months of every row of the batch and write it again (twice at
+         * most: the second time only if a month went meanwhile). */
+        if (b->missing[0] && months++ < 2) {
+            cs_log(CS_LOG_DEBUG, "creating the months of the batch (%s "
+                   "has none)", b->missing);
             cs_err_clear(err);
-            ret = months == 1 ? create_months(b, err) : 0;
-            if (!ret)
-                ret = cs_store_partition_for(b->st, b->missing, err);
+            ret = create_months(b, err);
             b->missing[0] = '\0';
             if (!ret)
                 ret = begin_copy(b, err);

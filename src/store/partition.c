@@ -196,58 +196,39 @@ const char cs_store_partition_migration[] =
     " $f$;"
     "ANALYZE conversations, results, conversation_keys;";
 
-int cs_store_partitions_ahead(struct cs_store *st, int months,
-                              struct cs_err *err)
+/* Runs `sql` with one text parameter for its side effects. */
+static int run1(struct cs_store *st, const char *sql, const char *param,
+                const char *what, struct cs_err *err)
 {
-    char m[16];
-    const char *params[1] = {m};
-    PGresult *r;
+    const char *params[1] = {param};
+    PGresult *r = PQexecParams(st->conn, sql, 1, NULL, params, NULL, NULL,
+                               0);
     int ret = 0;
 
-    snprintf(m, sizeof(m), "%d", months);
-    r = PQexecParams(st->conn, "SELECT cs_partitions_ahead($1::integer)", 1,
-                     NULL, params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        ret = cs_store_pg_err(err, st->conn, r, "cannot create the months "
-                              "ahead");
+        ret = cs_store_pg_err(err, st->conn, r, what);
     PQclear(r);
     return ret;
 }
 
-int cs_store_partition_for(struct cs_store *st, const char *instant,
-                           struct cs_err *err)
+int cs_store_partitions_ahead(struct cs_store *st, int months,
+                              struct cs_err *err)
 {
-    const char *params[1] = {instant};
-    PGresult *r;
-    int ret = 0;
+    char m[16];
 
-    r = PQexecParams(st->conn, "SELECT cs_partition_ensure($1::timestamptz)",
-                     1, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        ret = cs_store_pg_err(err, st->conn, r, "cannot create the month "
-                              "of a conversation");
-    PQclear(r);
-    return ret;
+    snprintf(m, sizeof(m), "%d", months);
+    return run1(st, "SELECT cs_partitions_ahead($1::integer)", m,
+                "cannot create the months ahead", err);
 }
 
 int cs_store_partitions_for_times(struct cs_store *st, const char *times,
                                   struct cs_err *err)
 {
-    const char *params[1] = {times};
-    PGresult *r;
-    int ret = 0;
-
-    r = PQexecParams(st->conn, "SELECT count(*) FILTER (WHERE"
-                     " cs_partition_ensure(m)) FROM (SELECT DISTINCT"
-                     " date_trunc('month', t::timestamptz AT TIME ZONE 'UTC')"
-                     " AT TIME ZONE 'UTC' AS m FROM"
-                     " jsonb_array_elements_text($1::jsonb) AS t) x",
-                     1, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        ret = cs_store_pg_err(err, st->conn, r, "cannot create the months "
-                              "of a batch");
-    PQclear(r);
-    return ret;
+    return run1(st, "SELECT count(*) FILTER (WHERE cs_partition_ensure(m))"
+                " FROM (SELECT DISTINCT date_trunc('month', t::timestamptz"
+                " AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS m FROM"
+                " jsonb_array_elements_text($1::jsonb) AS t) x", times,
+                "cannot create the months of a batch", err);
 }
 
 int cs_store_months(long *n, char first[8], char last[8],

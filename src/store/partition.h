@@ -11,12 +11,8 @@
 int cs_store_partitions_ahead(struct cs_store *st, int months,
                               struct cs_err *err);
 
-/* Creates the partitions of the UTC month of `instant` (a timestamptz as
- * PostgreSQL prints it) where missing. */
-int cs_store_partition_for(struct cs_store *st, const char *instant,
-                           struct cs_err *err);
-
-/* The same for each instant of `times`, a JSON array of strings. */
+/* Creates the partitions of the UTC months of the instants of `times`
+ * (a JSON array of timestamptz texts) where missing. */
 int cs_store_partitions_for_times(struct cs_store *st, const char *times,
                                   struct cs_err *err);
 
