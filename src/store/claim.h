@@ -49,11 +49,12 @@ struct cs_score_item {
 void cs_score_item_release(struct cs_score_item *it);
 
 /*
- * Walks the conversations of a filter in (tenant, id) order, a page at a
- * time. Each page is CLAIMED first: its conversation rows are locked with
- * FOR UPDATE SKIP LOCKED in a transaction on a connection of its own, so
- * several processes (on one machine or many) share the work without
- * overlap; a process that dies releases its claims with its connections.
+ * Walks the conversations of a filter month by month (UTC), in (tenant,
+ * id) order within each month, a page at a time. Each page is CLAIMED
+ * first: its conversation rows are locked with FOR UPDATE SKIP LOCKED in
+ * a transaction on a connection of its own, so several processes (on one
+ * machine or many) share the work without overlap; a process that dies
+ * releases its claims with its connections.
  * After claiming, staleness is checked again with a fresh snapshot, so a
  * conversation another process has just finished is not scored twice.
  *

@@ -155,6 +155,16 @@ int cs_store_results_retire(struct cs_result_writer *w, const char *tenant,
     return 0;
 }
 
+/* The months of `results` whose rows changed since their last ANALYZE
+ * are at least half of what they hold (as the server's statistics count
+ * them, which lag by up to a second). */
+static const char ANALYZE_GROWN[] =
+    "DO $$ DECLARE t regclass; BEGIN"
+    " FOR t IN SELECT s.relid::regclass FROM pg_stat_user_tables s"
+    "  JOIN cs_partitions() p ON p.res = s.relid"
+    "  WHERE s.n_mod_since_analyze >= greatest(1000, s.n_live_tup / 2)"
+    " LOOP EXECUTE format('ANALYZE %s', t); END LOOP; END $$";
+
 /* One try at writing the batch in a transaction; on a failed statement
  * `state` holds its SQLSTATE ("" otherwise). */
 static int write_batch(struct cs_result_writer *w, char state[6],
@@ -262,11 +272,14 @@ int cs_store_results_flush(struct cs_result_writer *w, struct cs_err *err)
         w->in_doubt += w->n;
     /* Fresh statistics while the table grows: planned against a nearly
      * empty `results`, the per-conversation lookups turn into scans and a
-     * big run slows down quadratically until autovacuum catches up. */
+     * big run slows down quadratically until autovacuum catches up. Only
+     * the months that have at least doubled since their statistics are
+     * analyzed: all of `results` (every month and the parent) took 0.94 s
+     * at 60,000 conversations over 12 months, 7 times in the run. */
     w->since_analyze += w->n;
     if (!ret && w->since_analyze >= 50000) {
         w->since_analyze = 0;
-        ret = cs_store_exec(w->st, "ANALYZE results", err);
+        ret = cs_store_exec(w->st, ANALYZE_GROWN, err);
     }
     cs_buf_reset(&w->rows);
     cs_buf_reset(&w->keys);
