@@ -6,6 +6,7 @@
 # tables) and OLD_CALLSCOPE (a build without them, e.g. of the commit
 # before migration 50) into databases of their own, one after the other;
 # then the in-place migration of the OLD database by NEW. Seconds each.
+# OLD_CALLSCOPE "-" runs NEW alone (no migration).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v bc >/dev/null || apt-get install -y -qq bc >/dev/null
@@ -38,8 +39,9 @@ run() {
     tp=$(secs $cs db prune)
     printf "%-4s %9s %9s %9s %9s %9s %9s\n" "$tag" "$ti" "$ts" "$tk" "$ty" "$td" "$tp"
 }
-run old "$OLD" pbench_old
+[ "$OLD" = - ] || run old "$OLD" pbench_old
 run new "$NEW" pbench_new
+[ "$OLD" = - ] && { echo "rows: $rows; load: $(cut -d' ' -f1-3 /proc/loadavg)"; exit 0; }
 # The in-place migration: the old database (11 months left) opened by NEW.
 export CALLSCOPE_DATABASE_URL="$CALLSCOPE_TEST_PG dbname=pbench_old"
 tm=$(secs $NEW db migrate)
