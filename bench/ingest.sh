@@ -6,12 +6,12 @@
 # on this kind of machine single runs move by ±10 %.
 # ROLLUPS=off measures without the KPI rollups' triggers (disabled after
 # the migration), to see what maintaining them costs.
-# Needs a release build in build/ (scripts/build.sh) and runs its own
-# throwaway PostgreSQL (fsync off, unix socket).
+# Needs a release build in build/ (scripts/build.sh; CS names another)
+# and runs its own throwaway PostgreSQL (fsync off, unix socket).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v bc >/dev/null && [ -x /usr/bin/time ] || apt-get install -y -qq bc time >/dev/null
-CS=build/callscope
+CS=${CS:-build/callscope}
 SIZES=("${@:-20000 200000}")
 REPS=${REPS:-3}
 # shellcheck source=../scripts/pg-throwaway.sh

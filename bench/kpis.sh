@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # bench/kpis.sh [N...] - seconds of `callscope kpis` over one month holding
-# N conversations (default 100000 1000000), to see how it grows: from the
-# rollups (the default) and by the exact scan (CALLSCOPE_KPI_SCAN=1), the
-# JSON report (with the previous period) and --by day (in each tenant's
+# N conversations (default 100000 1000000), to see how it grows (CS: the
+# build, default build/callscope): from the rollups (the default) and by
+# the exact scan (CALLSCOPE_KPI_SCAN=1), the JSON report (with the
+# previous period) and --by day (in each tenant's
 # zone, and in UTC), as ingest leaves them (span deltas not compacted)
 # and after `db compact-rollups` (its seconds, then the JSON report and
 # --by day again); then the seconds of `db rebuild-rollups` and the
 # rollups' rows (span histograms: rows/values).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CS=build/callscope
+CS=${CS:-build/callscope}
 SIZES=("${@:-100000 1000000}")
 . scripts/pg-throwaway.sh
 WORK=$(mktemp -d /tmp/cs-bench.XXXXXX)

@@ -144,22 +144,23 @@ static char *write_convs(const struct th_env *e, const char *name, int lo,
     return cs_buf_detach(&p, NULL);
 }
 
-/* The histograms of `tbl` with its deltas not yet compacted (`delta`)
- * folded in, as compaction would leave them. */
-#define FOLDED(tbl, delta)                                               \
+/* The histograms of `tbl` with the deltas not yet compacted folded in
+ * (binned by `width`), as compaction would leave them. */
+#define FOLDED(tbl, width)                                               \
     "SELECT tenant, bucket, agent, name, array_agg(v ORDER BY v) AS ms," \
     " array_agg(c ORDER BY v) AS n FROM (SELECT tenant, bucket, agent,"  \
     " name, v, sum(c)::bigint AS c FROM (SELECT tenant, bucket, agent,"  \
     " name, x.v, x.c FROM " tbl ", unnest(ms, n) AS x(v, c) UNION ALL"   \
-    " SELECT tenant, bucket, agent, name, x.v, x.c FROM " delta ","      \
-    " unnest(ms, n) AS x(v, c)) u GROUP BY 1, 2, 3, 4, 5"                \
-    " HAVING sum(c) <> 0) f GROUP BY 1, 2, 3, 4"
+    " SELECT tenant, date_bin('" width "', bucket, '2000-01-01 00:00+00')," \
+    " agent, name, x.v, x.c FROM kpi_span_delta, unnest(ms, n) AS"       \
+    " x(v, c)) u GROUP BY 1, 2, 3, 4, 5 HAVING sum(c) <> 0) f"           \
+    " GROUP BY 1, 2, 3, 4"
 
 /* The rollups, each as a query whose rows compare. */
 static const char *const rollups[] = {
     "SELECT * FROM kpi_rollup",
-    FOLDED("kpi_span_d", "kpi_span_delta_d"),
-    FOLDED("kpi_span_h", "kpi_span_delta"),
+    FOLDED("kpi_span_d", "24 hours"),
+    FOLDED("kpi_span_h", "1 hour"),
     "SELECT * FROM kpi_result_rollup",
 };
 
@@ -209,9 +210,8 @@ static void expect_rebuild_equal(const struct th_env *e, const char *tenant)
     }
     uncompacted = run_ok(e, 0, PIECES_ARGS);
     free(run_ok(e, 0, "db compact-rollups"));
-    assert_int_equal(th_sql_long(e->db, "SELECT (SELECT count(*) FROM "
-                                        "kpi_span_delta) + (SELECT count(*) "
-                                        "FROM kpi_span_delta_d)"), 0);
+    assert_int_equal(th_sql_long(e->db, "SELECT count(*) FROM "
+                                        "kpi_span_delta"), 0);
     expect_snap_equal(e, "compaction");
     compacted = run_ok(e, 0, PIECES_ARGS);
     assert_string_equal(uncompacted, compacted);
@@ -323,11 +323,11 @@ static void test_rollup__kpis_equal_the_exact_scan_on_real_dev(void **state)
                        "cs_rollup_results_trigger CASCADE;"
                        "DROP FUNCTION cs_rollup_sql, cs_rollup_span_sql, cs_rollup_hist_sql, "
                        "cs_rollup_result_sql, cs_rollup_rebuild;"
-                       "DROP TABLE kpi_span_delta, kpi_span_delta_d;"
+                       "DROP TABLE kpi_span_delta;"
                        "DROP FUNCTION cs_rollup_spans_cte, "
-                       "cs_rollup_delta_cte, cs_rollup_compact;"
+                       "cs_rollup_compact;"
                        "DELETE FROM schema_migrations WHERE version "
-                       "IN (30, 51, 52)"));
+                       "IN (30, 51)"));
     after = run_ok(e, 0, args);
     assert_string_equal(before, after);
     assert_int_equal(th_sql_long(e->db, "SELECT count(*) FROM "
@@ -372,11 +372,8 @@ static void test_rollup__incremental_equals_rebuilt(void **state)
     expect_rebuild_equal(e, NULL);
     ingest_file(e, second);     /* 50 of them again, the same */
     ingest_file(e, changed);    /* 130 replaced by changed versions */
-    /* Uncompacted: deltas of both signs over compacted histograms, by
-     * hour and by day. */
+    /* Uncompacted: deltas of both signs over compacted histograms. */
     assert_true(th_sql_long(e->db, "SELECT count(*) FROM kpi_span_delta "
-                                   "WHERE 0 > ANY(n)") > 0);
-    assert_true(th_sql_long(e->db, "SELECT count(*) FROM kpi_span_delta_d "
                                    "WHERE 0 > ANY(n)") > 0);
     expect_same_everywhere(e, "2026-09-25", "2026-11-15");
     expect_rebuild_equal(e, NULL);

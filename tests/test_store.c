@@ -671,91 +671,6 @@ static void ignore_reject(void *ctx, const char *file, long line,
 }
 
 /*
- * Migration 52 on an installation whose span histograms hold hourly
- * deltas not yet compacted (migration 51's appends, of both signs: an
- * ingest and a re-ingest of changed spans): they are folded first, so
- * the histograms afterwards are what a rebuild computes, nothing is left
- * in either delta table, and the next ingest appends to both.
- */
-static void test_store__migration_day_deltas(void **state)
-{
-    static const char *const spans[] = {"kpi_span_d", "kpi_span_h"};
-    char *db = th_new_database();
-    struct cs_config *cfg = config_for(db);
-    struct cs_store *st = NULL;
-    struct cs_err err = {0, ""};
-    char *data = read_data("tests/data/real-dev/conversations.jsonl");
-    char *folded[2], *v;
-    int applied = 0;
-
-    (void)state;
-    assert_int_equal(cs_store_open_at(&st, cfg, 51, &err), 0);
-    for (int pass = 0; pass < 2; pass++) {
-        struct cs_store_batch *b = NULL;
-        struct cs_buf text = CS_BUF_INIT, key = CS_BUF_INIT;
-        char *line = data, *nl;
-        long n = 0;
-
-        assert_int_equal(cs_store_batch_new(&b, st, 300, ignore_reject,
-                                            NULL), 0);
-        for (; *line; line = nl + 1) {
-            nl = strchr(line, '\n');
-            assert_non_null(nl);
-            assert_int_equal(cs_store_row_from_line(&text, &key, line,
-                                                    (size_t)(nl - line),
-                                                    &err), 0);
-            assert_int_equal(cs_store_batch_add_row(b, key.ptr, text.ptr,
-                                                    text.len, "real-dev",
-                                                    ++n, &err), 0);
-        }
-        assert_int_equal(cs_store_batch_flush(b, &err), 0);
-        cs_store_batch_free(b);
-        cs_buf_release(&text);
-        cs_buf_release(&key);
-        /* Changed spans between the two ingests (a delete and an insert
-         * to the trigger: negative deltas, then the file's again). */
-        if (!pass)
-            free(th_sql(db, "UPDATE conversations SET span_ms = "
-                            "array(SELECT x + 7 FROM unnest(span_ms) x) "
-                            "WHERE n_turns % 3 = 0 RETURNING 1"));
-    }
-    assert_true(th_sql_long(db, "SELECT count(*) FROM kpi_span_delta "
-                                "WHERE 0 > ANY(n)") > 0);
-    assert_int_equal(th_sql_long(db, "SELECT count(*) FROM pg_class WHERE "
-                                 "relname = 'kpi_span_delta_d'"), 0);
-
-    assert_int_equal(cs_store_migrate(st, &applied, &err), 0);
-    assert_int_equal(applied, 1);
-    assert_int_equal(th_sql_long(db, "SELECT (SELECT count(*) FROM "
-                                 "kpi_span_delta) + (SELECT count(*) FROM "
-                                 "kpi_span_delta_d)"), 0);
-    for (int i = 0; i < 2; i++)
-        folded[i] = table_digest(db, spans[i]);
-    free(th_sql(db, "SELECT cs_rollup_rebuild(NULL)"));
-    for (int i = 0; i < 2; i++) {
-        v = table_digest(db, spans[i]);
-        assert_string_equal(v, folded[i]);
-        free(v);
-        free(folded[i]);
-    }
-    /* The trigger appends by hour and by day now. */
-    free(th_sql(db, "UPDATE conversations SET span_ms = array(SELECT x + 1 "
-                    "FROM unnest(span_ms) x) WHERE n_turns % 5 = 0 "
-                    "RETURNING 1"));
-    assert_true(th_sql_long(db, "SELECT count(*) FROM kpi_span_delta") > 0);
-    assert_true(th_sql_long(db, "SELECT count(*) FROM kpi_span_delta_d")
-                > 0);
-    assert_int_equal(th_sql_long(db, "SELECT count(DISTINCT bucket) FROM "
-                                 "kpi_span_delta_d WHERE bucket <> "
-                                 "date_bin('24 hours', bucket, "
-                                 "'2000-01-01 00:00+00')"), 0);
-    cs_store_close(st);
-    cs_config_free(cfg);
-    free(data);
-    free(db);
-}
-
-/*
  * An installation of the schema before partitions (version 41), with the
  * real-dev conversations and results (current and history, and one of a
  * conversation no longer stored), migrated in place: conversations and
@@ -1061,7 +976,6 @@ int main(void)
         cmocka_unit_test(test_store__row_fast_path_matches_jansson),
         cmocka_unit_test(test_store__migration_redacts_stored_evidence),
         cmocka_unit_test(test_store__migration_partitions_in_place),
-        cmocka_unit_test(test_store__migration_day_deltas),
     };
 
     return cmocka_run_group_tests_name("store", tests, NULL, NULL);

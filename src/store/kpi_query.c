@@ -198,13 +198,12 @@ static void rollup_latency_sql(struct cs_buf *sql, enum cs_kpi_by by)
                 " FROM m WHERE h1 < ue AND h1 >= h0)");
     /* LATERAL ... OFFSET 0: one index range a piece (the planner knows
      * nothing of how few pieces there are). */
-    /* The deltas not yet compacted of each piece too (day deltas for
-     * the days, hourly ones for the hours). */
+    /* The deltas not yet compacted (hourly) of each piece too. */
     cs_buf_addf(sql, " SELECT * FROM (SELECT %s AS g, k.name, k.ms, k.n"
                 " FROM dp p CROSS JOIN LATERAL (SELECT * FROM kpi_span_d k"
                 " WHERE k.tenant = $1 AND k.bucket >= p.s"
-                " AND k.bucket < p.e UNION ALL SELECT * FROM"
-                " kpi_span_delta_d k WHERE k.tenant = $1 AND k.bucket >= p.s"
+                " AND k.bucket < p.e UNION ALL SELECT * FROM kpi_span_delta"
+                " k WHERE k.tenant = $1 AND k.bucket >= p.s"
                 " AND k.bucket < p.e OFFSET 0) k"
                 " UNION ALL SELECT %s, k.name, k.ms, k.n"
                 " FROM hp p CROSS JOIN LATERAL (SELECT * FROM kpi_span_h k"

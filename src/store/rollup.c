@@ -42,11 +42,10 @@
  *   folds the deltas it sees into kpi_span_h and kpi_span_d (one row
  *   per key, merged as before; rows left empty go) in one statement:
  *   `db compact-rollups`, and the nightly job after its ingest; a
- *   rebuild recomputes both and clears the deltas. Since migration 52
- *   each statement appends its spans by UTC day too (kpi_span_delta_d),
- *   read by the day pieces instead of binning the hourly deltas (a
- *   month not yet compacted read every hour of it: 8x the JSON report's
- *   time at 1,000,000 conversations, bench/README.md).
+ *   rebuild recomputes both and clears the deltas. Uncompacted deltas
+ *   are hourly only: a month not yet compacted reads every hour of it
+ *   (the JSON report of a month of 1,000,000 conversations in 0.97 s
+ *   against 0.28 s, bench/README.md) until the nightly compaction.
  * - kpi_result_rollup: per 15-minute bucket, the current results of the
  *   conversations by whether the conversation was answered, metric and
  *   value (its jsonb text, as the scan groups them). A result counts
@@ -533,154 +532,6 @@ const char cs_store_rollup_delta_migration[] =
     " DELETE FROM kpi_span_d WHERE bucket >= lo AND bucket < hi;"
     " DELETE FROM kpi_span_h WHERE bucket >= lo AND bucket < hi;"
     " DELETE FROM kpi_span_delta WHERE bucket >= lo AND bucket < hi;"
-    " DELETE FROM kpi_result_rollup WHERE bucket >= lo AND bucket < hi"
-    " $f$;";
-
-/*
- * Migration 52: day deltas beside the hourly ones. The trigger appends
- * each statement's spans twice, per UTC hour to kpi_span_delta and per
- * UTC day to kpi_span_delta_d, so that a month not yet compacted reads
- * its whole days from one delta row per key and statement (as many rows
- * as the compacted day histograms, about) instead of every hour's. The
- * two are independent: hour pieces read kpi_span_h and kpi_span_delta,
- * day pieces kpi_span_d and kpi_span_delta_d; compaction folds each into
- * its own. What was appended before folds first, as migration 51 did.
- */
-const char cs_store_rollup_day_delta_migration[] =
-    "SET LOCAL statement_timeout = 0;"
-    "SELECT cs_rollup_compact();"
-    "CREATE TABLE kpi_span_delta_d (LIKE kpi_span_delta);"
-    "CREATE INDEX kpi_span_delta_d_range ON kpi_span_delta_d"
-    " (tenant, bucket);"
-    /* The value counts of delta rows `src` summed per key (none that sum
-     * to 0), as the CTE `spans` the histogram statements read. */
-    "CREATE FUNCTION cs_rollup_delta_cte(src text)"
-    " RETURNS text LANGUAGE sql IMMUTABLE AS $f$ SELECT format($q$"
-    "spans AS (SELECT s.tenant COLLATE \"C\" AS tenant, s.bucket AS b,"
-    " s.agent COLLATE \"C\" AS agent, s.name COLLATE \"C\" AS name, x.ms,"
-    " sum(x.n)::bigint AS n FROM %1$s AS s, unnest(s.ms, s.n) AS x(ms, n)"
-    " GROUP BY 1, 2, 3, 4, 5 HAVING sum(x.n) <> 0)"
-    "$q$, src) $f$;"
-    /* What: 'log' (append `sign` times the spans of `src` as hourly and
-     * daily histograms to the two delta tables), 'count' (merge them
-     * into kpi_span_h and kpi_span_d), 'fold_h' and 'fold_d' (merge the
-     * delta rows of `src` into kpi_span_h, kpi_span_d), 'dropk'
-     * (kpi_rollup's keys of `src` that hold nothing). */
-    "CREATE OR REPLACE FUNCTION cs_rollup_span_sql(what text, sign integer,"
-    " src text) RETURNS text LANGUAGE sql IMMUTABLE AS $f$ SELECT CASE what"
-    " WHEN 'log' THEN format($q$"
-    "WITH %1$s, h AS (INSERT INTO kpi_span_delta SELECT tenant, b, agent,"
-    " name, array_agg(ms ORDER BY ms), array_agg(n ORDER BY ms) FROM spans"
-    " GROUP BY 1, 2, 3, 4)"
-    " INSERT INTO kpi_span_delta_d SELECT tenant, b, agent, name,"
-    " array_agg(ms ORDER BY ms), array_agg(n ORDER BY ms)"
-    " FROM (SELECT tenant, date_bin('24 hours', b, '2000-01-01 00:00+00')"
-    " AS b, agent, name, ms, sum(n)::bigint AS n FROM spans"
-    " GROUP BY 1, 2, 3, 4, 5) w GROUP BY 1, 2, 3, 4"
-    "$q$, cs_rollup_spans_cte(sign, src))"
-    " WHEN 'count' THEN format($q$WITH %1$s, h AS (%2$s) %3$s$q$,"
-    " cs_rollup_spans_cte(sign, src),"
-    " cs_rollup_hist_sql('kpi_span_h', '1 hour'),"
-    " cs_rollup_hist_sql('kpi_span_d', '24 hours'))"
-    " WHEN 'fold_h' THEN format($q$WITH %1$s %2$s$q$,"
-    " cs_rollup_delta_cte(src), cs_rollup_hist_sql('kpi_span_h', '1 hour'))"
-    " WHEN 'fold_d' THEN format($q$WITH %1$s %2$s$q$,"
-    " cs_rollup_delta_cte(src),"
-    " cs_rollup_hist_sql('kpi_span_d', '24 hours'))"
-    " ELSE format($q$"
-    "DELETE FROM kpi_rollup k USING (SELECT DISTINCT tenant,"
-    " date_bin('15 minutes', started_at, '2000-01-01 00:00+00') AS b,"
-    " coalesce(agent, '(none)') AS a FROM %1$s AS s) d"
-    " WHERE k.tenant = d.tenant AND k.bucket = d.b AND k.agent = d.a"
-    " AND k.conversations = 0"
-    "$q$, src) END $f$;"
-    "CREATE OR REPLACE FUNCTION cs_rollup_trigger() RETURNS trigger"
-    " LANGUAGE plpgsql SET work_mem = '64MB' AS $f$ BEGIN"
-    " IF TG_OP = 'TRUNCATE' THEN"
-    "  DELETE FROM kpi_rollup; DELETE FROM kpi_span_d;"
-    "  DELETE FROM kpi_span_h; DELETE FROM kpi_span_delta;"
-    "  DELETE FROM kpi_span_delta_d;"
-    "  DELETE FROM kpi_result_rollup; RETURN NULL;"
-    " END IF;"
-    " IF TG_OP IN ('DELETE', 'UPDATE') THEN"
-    "  EXECUTE cs_rollup_sql('conv', -1, 'old_rows');"
-    "  EXECUTE cs_rollup_span_sql('log', -1, 'old_rows');"
-    "  EXECUTE cs_rollup_result_sql('byconv', -1, 'old_rows');"
-    " END IF;"
-    " IF TG_OP IN ('INSERT', 'UPDATE') THEN"
-    "  EXECUTE cs_rollup_sql('conv', 1, 'new_rows');"
-    "  EXECUTE cs_rollup_span_sql('log', 1, 'new_rows');"
-    "  EXECUTE cs_rollup_result_sql('byconv', 1, 'new_rows');"
-    " END IF;"
-    " IF TG_OP IN ('DELETE', 'UPDATE') THEN"
-    "  EXECUTE cs_rollup_span_sql('dropk', 0, 'old_rows');"
-    "  EXECUTE cs_rollup_result_sql('dropconv', 0, 'old_rows');"
-    " END IF;"
-    " RETURN NULL; END $f$;"
-    /* Folds the deltas it can see of each table into its histograms
-     * (it deletes them; one another's commit waits for); the count of
-     * delta rows. The two tables are read by separate statements: a
-     * batch committed between them is folded in one and not yet in the
-     * other, which is right for both (they are read apart). */
-    "CREATE OR REPLACE FUNCTION cs_rollup_compact() RETURNS bigint"
-    " LANGUAGE plpgsql SET work_mem = '256MB' AS $f$"
-    " DECLARE n bigint; nd bigint; BEGIN"
-    " CREATE TEMP TABLE cs_span_fold (LIKE kpi_span_delta);"
-    " CREATE TEMP TABLE cs_span_fold_d (LIKE kpi_span_delta);"
-    " WITH d AS (DELETE FROM kpi_span_delta RETURNING *)"
-    "  INSERT INTO cs_span_fold SELECT * FROM d;"
-    " GET DIAGNOSTICS n = ROW_COUNT;"
-    " WITH d AS (DELETE FROM kpi_span_delta_d RETURNING *)"
-    "  INSERT INTO cs_span_fold_d SELECT * FROM d;"
-    " GET DIAGNOSTICS nd = ROW_COUNT;"
-    " IF n > 0 THEN"
-    "  ANALYZE cs_span_fold;"
-    "  EXECUTE cs_rollup_span_sql('fold_h', 1, 'cs_span_fold');"
-    "  DELETE FROM kpi_span_h k USING (SELECT DISTINCT tenant, bucket,"
-    "   agent FROM cs_span_fold) d WHERE k.tenant = d.tenant"
-    "   AND k.bucket = d.bucket AND k.agent = d.agent"
-    "   AND cardinality(k.n) = 0;"
-    " END IF;"
-    " IF nd > 0 THEN"
-    "  ANALYZE cs_span_fold_d;"
-    "  EXECUTE cs_rollup_span_sql('fold_d', 1, 'cs_span_fold_d');"
-    "  DELETE FROM kpi_span_d k USING (SELECT DISTINCT tenant, bucket,"
-    "   agent FROM cs_span_fold_d) d WHERE k.tenant = d.tenant"
-    "   AND k.bucket = d.bucket AND k.agent = d.agent"
-    "   AND cardinality(k.n) = 0;"
-    " END IF;"
-    " DROP TABLE cs_span_fold, cs_span_fold_d;"
-    " RETURN n + nd; END $f$;"
-    "CREATE OR REPLACE FUNCTION cs_rollup_rebuild(t text) RETURNS bigint"
-    " LANGUAGE plpgsql SET work_mem = '256MB' AS $f$"
-    " DECLARE src text; n bigint; BEGIN"
-    " LOCK TABLE conversations, results IN SHARE MODE;"
-    " src := CASE WHEN t IS NULL THEN 'conversations' ELSE"
-    "  format('(SELECT * FROM conversations WHERE tenant = %L)', t) END;"
-    " DELETE FROM kpi_rollup WHERE t IS NULL OR tenant = t;"
-    " DELETE FROM kpi_span_d WHERE t IS NULL OR tenant = t;"
-    " DELETE FROM kpi_span_h WHERE t IS NULL OR tenant = t;"
-    " DELETE FROM kpi_span_delta WHERE t IS NULL OR tenant = t;"
-    " DELETE FROM kpi_span_delta_d WHERE t IS NULL OR tenant = t;"
-    " DELETE FROM kpi_result_rollup WHERE t IS NULL OR tenant = t;"
-    " EXECUTE cs_rollup_sql('conv', 1, src);"
-    " GET DIAGNOSTICS n = ROW_COUNT;"
-    " EXECUTE cs_rollup_span_sql('count', 1, src);"
-    " INSERT INTO kpi_result_rollup SELECT c.tenant,"
-    "  date_bin('15 minutes', c.started_at, '2000-01-01 00:00+00'),"
-    "  coalesce(c.agent, '(none)'), c.outcome = 'answered', r.metric,"
-    "  r.value::text, count(*)"
-    "  FROM results r JOIN conversations c ON c.tenant = r.tenant"
-    "  AND c.id = r.conversation_id WHERE r.current"
-    "  AND (t IS NULL OR c.tenant = t) GROUP BY 1, 2, 3, 4, 5, 6;"
-    " RETURN n; END $f$;"
-    "CREATE OR REPLACE FUNCTION cs_rollup_forget(lo timestamptz,"
-    " hi timestamptz) RETURNS void LANGUAGE sql AS $f$"
-    " DELETE FROM kpi_rollup WHERE bucket >= lo AND bucket < hi;"
-    " DELETE FROM kpi_span_d WHERE bucket >= lo AND bucket < hi;"
-    " DELETE FROM kpi_span_h WHERE bucket >= lo AND bucket < hi;"
-    " DELETE FROM kpi_span_delta WHERE bucket >= lo AND bucket < hi;"
-    " DELETE FROM kpi_span_delta_d WHERE bucket >= lo AND bucket < hi;"
     " DELETE FROM kpi_result_rollup WHERE bucket >= lo AND bucket < hi"
     " $f$;";
 

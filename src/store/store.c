@@ -263,8 +263,6 @@ static const struct migration {
     {50, "partitions by month", cs_store_partition_migration, NULL},
     {51, "span histograms appended", cs_store_rollup_delta_migration,
      NULL},
-    {52, "day deltas of the span histograms",
-     cs_store_rollup_day_delta_migration, NULL},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

@@ -84,10 +84,6 @@ extern const char cs_store_rollup_migration[];
  * folded by cs_rollup_compact() (rollup.c). */
 extern const char cs_store_rollup_delta_migration[];
 
-/* The SQL of migration 52: day deltas in kpi_span_delta_d beside the
- * hourly ones (rollup.c). */
-extern const char cs_store_rollup_day_delta_migration[];
-
 /* The SQL of migration 50: conversations and results partitioned by
  * month (partition.c). */
 extern const char cs_store_partition_migration[];
