@@ -128,8 +128,10 @@ int cs_score_agent_store(struct cs_score_walk *wk,
         if (!write)
             continue;
         wk->stats->retired++;
-        ret = cs_store_results_retire(wk->w, it->conv->tenant, it->conv->id,
-                                      metric, err);
+        ret = cs_store_results_retire(
+            wk->w, it->conv->tenant, it->conv->id,
+            json_string_value(json_object_get(it->conv->doc, "started_at")),
+            metric, err);
     }
     *n_out = n;
     return ret;

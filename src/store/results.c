@@ -81,10 +81,13 @@ static void copy_redacted(struct cs_result_writer *w, const char *s)
     cs_store_copy_text(&w->rows, w->clean.ptr, w->clean.len);
 }
 
-/* Adds [tenant, id, metric] to the keys whose current row becomes history
- * at the next flush. */
+/* Adds [tenant, id, metric, started_at] to the keys whose current row
+ * becomes history at the next flush (started_at: the conversation's,
+ * which its results carry, so that each key is looked up in its month
+ * only). */
 static void add_key(struct cs_result_writer *w, const char *tenant,
-                    const char *conversation_id, const char *metric)
+                    const char *conversation_id, const char *metric,
+                    const char *started_at)
 {
     cs_buf_adds(&w->keys, w->n_keys ? ",[" : "[[");
     cs_store_json_str(&w->keys, tenant);
@@ -92,6 +95,8 @@ static void add_key(struct cs_result_writer *w, const char *tenant,
     cs_store_json_str(&w->keys, conversation_id);
     cs_buf_addch(&w->keys, ',');
     cs_store_json_str(&w->keys, metric);
+    cs_buf_addch(&w->keys, ',');
+    cs_store_json_str(&w->keys, started_at);
     cs_buf_addch(&w->keys, ']');
     w->n_keys++;
 }
@@ -138,7 +143,8 @@ int cs_store_results_add(struct cs_result_writer *w,
     /* Only rows that replace a current one need the update (none on a
      * first run): the update's join was the slow part of big runs. */
     if (r->replaces)
-        add_key(w, r->tenant, r->conversation_id, r->metric);
+        add_key(w, r->tenant, r->conversation_id, r->metric,
+                r->started_at);
     w->n++;
     if (w->n >= w->batch_rows)
         return cs_store_results_flush(w, err);
@@ -146,10 +152,11 @@ int cs_store_results_add(struct cs_result_writer *w,
 }
 
 int cs_store_results_retire(struct cs_result_writer *w, const char *tenant,
-                            const char *conversation_id, const char *metric,
+                            const char *conversation_id,
+                            const char *started_at, const char *metric,
                             struct cs_err *err)
 {
-    add_key(w, tenant, conversation_id, metric);
+    add_key(w, tenant, conversation_id, metric, started_at);
     if (w->n_keys >= w->batch_rows)
         return cs_store_results_flush(w, err);
     return 0;
@@ -186,7 +193,8 @@ static int write_batch(struct cs_result_writer *w, char state[6],
     res = PQexecParams(conn, "UPDATE results r SET current = false FROM "
                        "jsonb_array_elements($1::jsonb) AS k(v) WHERE "
                        "r.current AND r.tenant = k.v->>0 AND "
-                       "r.conversation_id = k.v->>1 AND r.metric = k.v->>2",
+                       "r.conversation_id = k.v->>1 AND r.metric = k.v->>2 "
+                       "AND r.started_at = (k.v->>3)::timestamptz",
                        1, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         ret = cs_store_pg_err(err, conn, res, "cannot update results");

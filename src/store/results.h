@@ -53,7 +53,8 @@ void cs_store_results_new(struct cs_result_writer **out, struct cs_store *st,
 int cs_store_results_add(struct cs_result_writer *w,
                          const struct cs_result_row *r, struct cs_err *err);
 int cs_store_results_retire(struct cs_result_writer *w, const char *tenant,
-                            const char *conversation_id, const char *metric,
+                            const char *conversation_id,
+                            const char *started_at, const char *metric,
                             struct cs_err *err);
 int cs_store_results_flush(struct cs_result_writer *w, struct cs_err *err);
 void cs_store_results_free(struct cs_result_writer *w);
