@@ -3,11 +3,11 @@
 # N conversations (default 100000 1000000), to see how it grows (CS: the
 # build, default build/callscope): from the rollups (the default) and by
 # the exact scan (CALLSCOPE_KPI_SCAN=1), the JSON report (with the
-# previous period) and --by day (in each tenant's
-# zone, and in UTC), as ingest leaves them (span deltas not compacted)
-# and after `db compact-rollups` (its seconds, then the JSON report and
-# --by day again); then the seconds of `db rebuild-rollups` and the
-# rollups' rows (span histograms: rows/values).
+# previous period) and --by day (in each tenant's zone, and in UTC), as
+# ingest leaves them (span deltas not compacted) and after `db
+# compact-rollups` (its seconds, then the JSON report and --by day
+# again); then the seconds of `db rebuild-rollups` and the rollups' rows
+# (span histograms: rows/values).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CS=${CS:-build/callscope}

@@ -127,11 +127,7 @@ int cs_score_agent_store(struct cs_score_walk *wk,
         n++;
         if (!write)
             continue;
-        wk->stats->retired++;
-        ret = cs_store_results_retire(
-            wk->w, it->conv->tenant, it->conv->id,
-            json_string_value(json_object_get(it->conv->doc, "started_at")),
-            metric, err);
+        ret = cs_score_walk_retire(wk, it, metric, err);
     }
     *n_out = n;
     return ret;

@@ -160,6 +160,13 @@ int cs_score_walk_put(struct cs_score_walk *wk, const struct cs_score_item *it,
                       const char *evaluator, const struct cs_eval_result *res,
                       const struct cs_score_usage *usage, struct cs_err *err);
 
+/* Makes the current result of `metric` for item `it` history without a
+ * new one (a value that is gone from the conversation), counted as
+ * retired. Returns the writer's error. */
+int cs_score_walk_retire(struct cs_score_walk *wk,
+                         const struct cs_score_item *it, const char *metric,
+                         struct cs_err *err);
+
 /*
  * The scorecards of item `it` (those of its tenant, in scope) once its
  * metrics are decided: res[i] is rubric i's result written in this pass

@@ -303,6 +303,22 @@ void cs_score_walk_end(struct cs_score_walk *wk)
     memset(wk, 0, sizeof(*wk));
 }
 
+/* The conversation's start as stored (its results carry it: the month
+ * they are looked up in). */
+static const char *item_started_at(const struct cs_score_item *it)
+{
+    return json_string_value(json_object_get(it->conv->doc, "started_at"));
+}
+
+int cs_score_walk_retire(struct cs_score_walk *wk,
+                         const struct cs_score_item *it, const char *metric,
+                         struct cs_err *err)
+{
+    wk->stats->retired++;
+    return cs_store_results_retire(wk->w, it->conv->tenant, it->conv->id,
+                                   item_started_at(it), metric, err);
+}
+
 int cs_score_walk_put(struct cs_score_walk *wk, const struct cs_score_item *it,
                       const char *metric, const char *version,
                       const char *evaluator, const struct cs_eval_result *res,
@@ -322,8 +338,7 @@ int cs_score_walk_put(struct cs_score_walk *wk, const struct cs_score_item *it,
     row.evidence = res->evidence;
     row.rationale = res->rationale;
     row.content_hash = it->content_hash;
-    row.started_at =
-        json_string_value(json_object_get(conv->doc, "started_at"));
+    row.started_at = item_started_at(it);
     row.replaces = json_object_get(it->current, metric) != NULL;
     if (usage) {
         row.tokens_in = usage->tokens_in;

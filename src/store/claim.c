@@ -108,8 +108,13 @@ struct cs_score_cursor {
     int month;                  /* the one being walked */
     char *last_tenant;
     char *last_id;
-    int done;
 };
+
+/* Every month is walked (none is, before the months are read). */
+static int walked(const struct cs_score_cursor *c)
+{
+    return c->months && c->month >= PQntuples(c->months);
+}
 
 void cs_score_item_release(struct cs_score_item *it)
 {
@@ -192,6 +197,17 @@ static int seal(struct cs_score_cursor *c, struct cs_err *err)
     return 0;
 }
 
+/* $1..$6 of the filter's statements (cs_store_filter_where, WANT_WHERE). */
+static void filter_params(const char *p[6], const struct cs_score_filter *f)
+{
+    p[0] = f->tenant;
+    p[1] = f->from;
+    p[2] = f->to;
+    p[3] = f->want;
+    p[4] = f->evaluator ? f->evaluator : "rules";
+    p[5] = f->scope;
+}
+
 /* The months in the filter's range, in order (created ahead but empty
  * ones too: one index probe each). */
 static int load_months(struct cs_score_cursor *c, struct cs_err *err)
@@ -222,12 +238,13 @@ static int claim_rows(struct cs_score_cursor *c, PGconn *conn, PGresult **r,
                       struct cs_err *err)
 {
     struct cs_buf sql = CS_BUF_INIT;
-    const char *params[10] = {c->f.tenant, c->f.from, c->f.to, c->f.want,
-                              c->f.evaluator ? c->f.evaluator : "rules",
-                              c->f.scope, c->last_tenant, c->last_id,
+    const char *params[10] = {NULL, NULL, NULL, NULL, NULL, NULL,
+                              c->last_tenant, c->last_id,
                               PQgetvalue(c->months, c->month, 0),
                               PQgetvalue(c->months, c->month, 1)};
     int ret = 0;
+
+    filter_params(params, &c->f);
 
     cs_buf_addf(&sql, "SELECT c.tenant, c.id FROM conversations c%s%s"
                 " AND c.started_at >= $9::timestamptz"
@@ -271,12 +288,7 @@ static int fetch_page(struct cs_score_cursor *c, struct cs_err *err)
     r = PQexec(cl->conn, "BEGIN");
     PQclear(r);
     r = NULL;
-    for (;;) {
-        if (c->month >= PQntuples(c->months)) {
-            n = 0;
-            c->done = 1;
-            break;
-        }
+    for (n = 0; !walked(c);) {
         m = c->month;
         ret = claim_rows(c, cl->conn, &r, err);
         if (ret)
@@ -288,7 +300,6 @@ static int fetch_page(struct cs_score_cursor *c, struct cs_err *err)
             free(c->last_tenant);
             free(c->last_id);
             c->last_tenant = c->last_id = NULL;
-            c->done = c->month >= PQntuples(c->months);
         }
         if (n > 0)
             break;
@@ -335,12 +346,11 @@ static int fetch_page(struct cs_score_cursor *c, struct cs_err *err)
                 " ORDER BY c.tenant, c.id", ITEM_SELECT, cs_store_filter_where,
                 WANT_WHERE);
     {
-        const char *p2[9] = {c->f.tenant, c->f.from, c->f.to, c->f.want,
-                             c->f.evaluator ? c->f.evaluator : "rules",
-                             c->f.scope, keys.ptr,
+        const char *p2[9] = {NULL, NULL, NULL, NULL, NULL, NULL, keys.ptr,
                              PQgetvalue(c->months, m, 0),
                              PQgetvalue(c->months, m, 1)};
 
+        filter_params(p2, &c->f);
         c->page = PQexecParams(c->st->conn, sql.ptr, 9, NULL, p2, NULL,
                                NULL, 0);
     }
@@ -377,7 +387,7 @@ int cs_store_score_cursor_next(struct cs_score_cursor *c,
 
     memset(out, 0, sizeof(*out));
     while (!c->page || c->row >= PQntuples(c->page)) {
-        if (c->done) {
+        if (walked(c)) {
             PQclear(c->page);
             c->page = NULL;
             return seal(c, err);
@@ -436,11 +446,11 @@ int cs_store_score_count(long *out, struct cs_store *st,
                          const struct cs_score_filter *f, struct cs_err *err)
 {
     struct cs_buf sql = CS_BUF_INIT;
-    const char *params[6] = {f->tenant, f->from, f->to, f->want,
-                             f->evaluator ? f->evaluator : "rules",
-                             f->scope};
+    const char *params[6];
     PGresult *r;
     int ret = 0;
+
+    filter_params(params, f);
 
     cs_buf_addf(&sql, "SELECT count(*) FROM conversations c%s%s",
                 cs_store_filter_where, WANT_WHERE);
